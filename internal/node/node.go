@@ -1,0 +1,199 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// TypeName names a node type as <family>.<name>, for example "http.request".
+type TypeName string
+
+// Family returns the part before the first dot, such as "http" for "http.request".
+func (t TypeName) Family() string {
+	family, _, _ := strings.Cut(string(t), ".")
+	return family
+}
+
+// FamilyTrigger is the family of trigger node types: nodes that start executions.
+const FamilyTrigger = "trigger"
+
+// PortSpec describes one named input or output port.
+type PortSpec struct {
+	Name        string `json:"name"`
+	Title       string `json:"title,omitempty"`
+	Description string `json:"description,omitempty"`
+}
+
+// Info is a node type's self-description.
+type Info struct {
+	// Type is the unique name, <family>.<name>.
+	Type TypeName
+	// Version is bumped on an incompatible change to the configuration.
+	Version int
+	// Title is a short human name.
+	Title string
+	// Category groups types in the editor's palette.
+	Category string
+	// Description says what the node does, in a sentence or two.
+	Description string
+	// Icon is an icon name for the editor.
+	Icon string
+	// Inputs are the input ports; trigger types have none.
+	Inputs []PortSpec
+	// Outputs are the output ports. Types whose outputs depend on configuration implement DynamicPorts.
+	Outputs []PortSpec
+	// Schema is the configuration's JSON Schema (draft 2020-12).
+	Schema json.RawMessage
+	// Lazy lists top-level configuration keys whose templates the engine leaves unevaluated; the node
+	// evaluates them itself through Input.Eval, typically once per element.
+	Lazy []string
+	// New returns a fresh zero value of the type. It must have no side effects.
+	New func() Node
+}
+
+// Node is a node type's implementation. Its struct is its configuration, unmarshalled from JSON.
+type Node interface {
+	// NodeInfo describes the type.
+	NodeInfo() Info
+	// Execute runs one attempt. It must honour ctx and must not modify in.
+	Execute(ctx context.Context, in *Input) (Output, error)
+}
+
+// Provisioner is implemented by nodes that prepare resources (clients, secrets) before running.
+type Provisioner interface {
+	Provision(ctx context.Context, env Env) error
+}
+
+// Validator is implemented by nodes that check their configuration beyond the JSON Schema. It must be
+// fast and must not do I/O.
+type Validator interface {
+	Validate() error
+}
+
+// Cleaner is implemented by nodes that release resources after running. Cleanup must work even when
+// Provision failed.
+type Cleaner interface {
+	Cleanup() error
+}
+
+// DynamicPorts is implemented by nodes whose output ports depend on their configuration, such as
+// flow.switch. It is called on a node holding the saved (unevaluated) configuration.
+type DynamicPorts interface {
+	OutputPorts() []string
+}
+
+// Env is what the host offers a node at provisioning time.
+type Env struct {
+	// Logger logs on the node run's behalf; records are kept with the run.
+	Logger *slog.Logger
+}
+
+// Source is one taken incoming edge: the value its source node emitted on the edge's port.
+type Source struct {
+	Node  string
+	Port  string
+	Value any
+}
+
+// ExecutionInfo identifies the run a node attempt belongs to.
+type ExecutionInfo struct {
+	TenantID        string
+	ExecutionID     string
+	WorkflowID      string
+	WorkflowVersion int
+	NodeID          string
+	Attempt         int
+}
+
+// Resume is set when a suspended attempt is resumed at or after its wake-up time.
+type Resume struct {
+	// WakeAt is the time the node asked to be resumed at.
+	WakeAt time.Time
+}
+
+// EvalFunc evaluates one of the node's lazy templates with item and index bound.
+type EvalFunc func(ctx context.Context, template string, item any, index int) (any, error)
+
+// Input is everything one attempt sees. Nodes must treat it, and every value in it, as read-only:
+// values are shared with other nodes.
+type Input struct {
+	// Data is the value on the input port: the value of the first taken incoming edge, or the
+	// trigger's data for a node without incoming edges.
+	Data any
+	// Sources lists every taken incoming edge in definition order.
+	Sources []Source
+	// Trigger is the output of the trigger that started the execution.
+	Trigger any
+	// Execution identifies the run.
+	Execution ExecutionInfo
+	// Resume is non-nil when the attempt resumes after a Suspend.
+	Resume *Resume
+	// Eval evaluates lazy templates; nil when the node has none.
+	Eval EvalFunc
+	// Logger records messages into the node run's logs.
+	Logger *slog.Logger
+}
+
+// Output is what an attempt emits: Value on Port.
+type Output struct {
+	Port  string
+	Value any
+}
+
+// Out emits value on the default "out" port.
+func Out(value any) Output { return Output{Port: "out", Value: value} }
+
+// Emit emits value on port.
+func Emit(port string, value any) Output { return Output{Port: port, Value: value} }
+
+// PermanentError marks an error that retrying cannot fix; the engine skips the remaining attempts.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err so that the engine does not retry it.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &PermanentError{Err: err}
+}
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool {
+	var p *PermanentError
+	return errors.As(err, &p)
+}
+
+// SuspendError asks the engine to suspend the attempt until Until and then call Execute again with
+// Input.Resume set. The execution waits without holding a goroutine.
+type SuspendError struct{ Until time.Time }
+
+func (e *SuspendError) Error() string { return fmt.Sprintf("suspended until %s", e.Until.Format(time.RFC3339)) }
+
+// Suspend returns a *SuspendError for until.
+func Suspend(until time.Time) error { return &SuspendError{Until: until} }
+
+// Error is a failure with structured detail, carried into the node run and, with onError continue or
+// errorPort, into the error value downstream nodes receive.
+type Error struct {
+	// Message says what went wrong.
+	Message string `json:"message"`
+	// Code is a stable, machine-readable cause, such as "http_status" or "timeout".
+	Code string `json:"code,omitempty"`
+	// Details holds any extra data, such as a response status and body.
+	Details any `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// Errorf returns a *Error with a code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
