@@ -237,8 +237,8 @@ func (t *Template) run(p *part, vars *runEnv, budget Budget) (out any, err error
 
 type budgetError struct{ inner *Error }
 
-func (e *budgetError) Error() string        { return e.inner.Error() }
-func (e *budgetError) Unwrap() []error      { return []error{e.inner, ErrBudget} }
+func (e *budgetError) Error() string   { return e.inner.Error() }
+func (e *budgetError) Unwrap() []error { return []error{e.inner, ErrBudget} }
 func (e *budgetError) As(target any) bool { // lets errors.As find the *Error
 	if p, ok := target.(**Error); ok {
 		*p = e.inner

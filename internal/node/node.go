@@ -175,7 +175,9 @@ func IsPermanent(err error) bool {
 // Input.Resume set. The execution waits without holding a goroutine.
 type SuspendError struct{ Until time.Time }
 
-func (e *SuspendError) Error() string { return fmt.Sprintf("suspended until %s", e.Until.Format(time.RFC3339)) }
+func (e *SuspendError) Error() string {
+	return fmt.Sprintf("suspended until %s", e.Until.Format(time.RFC3339))
+}
 
 // Suspend returns a *SuspendError for until.
 func Suspend(until time.Time) error { return &SuspendError{Until: until} }
@@ -196,4 +198,10 @@ func (e *Error) Error() string { return e.Message }
 // Errorf returns a *Error with a code and a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// InputPolicy is implemented by nodes that may run as soon as any one incoming branch arrives, such as
+// flow.merge in mode "any". It is called on a node holding the saved configuration.
+type InputPolicy interface {
+	WaitForAny() bool
 }

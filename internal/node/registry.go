@@ -229,6 +229,9 @@ func (e *ConfigErrors) Error() string {
 	return "invalid configuration: " + strings.Join(parts, "; ")
 }
 
+// Decode unmarshals config into n through JSON.
+func Decode(config map[string]any, n Node) error { return decodeInto(config, n) }
+
 func decodeInto(config map[string]any, n Node) error {
 	if len(config) == 0 {
 		return nil

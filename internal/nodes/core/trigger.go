@@ -1,0 +1,146 @@
+package core
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/concertmaster/concertmaster/internal/node"
+)
+
+// Manual starts an execution by hand or from the API; its output is the run's input.
+type Manual struct{}
+
+// NodeInfo describes trigger.manual.
+func (*Manual) NodeInfo() node.Info {
+	return node.Info{
+		Type: "trigger.manual", Title: "Manual trigger", Category: "Triggers", Icon: "play",
+		Description: "Starts the workflow by hand or through the API. Its output is the input given to the run.",
+		Outputs:     portOut,
+		Schema:      json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
+		New:         func() node.Node { return &Manual{} },
+	}
+}
+
+// Execute passes the trigger data through.
+func (*Manual) Execute(_ context.Context, in *node.Input) (node.Output, error) {
+	return node.Out(in.Data), nil
+}
+
+// Webhook respond modes.
+const (
+	RespondOnCompletion = "onCompletion"
+	RespondImmediately  = "immediately"
+)
+
+// WebhookPathPattern is the pattern a webhook path matches: URL-safe segments separated by "/".
+var WebhookPathPattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$`)
+
+// Webhook starts an execution when a request reaches /hooks/{path}.
+type Webhook struct {
+	Path    string `json:"path"`
+	Method  string `json:"method,omitempty"`
+	Respond string `json:"respond,omitempty"`
+}
+
+// NodeInfo describes trigger.webhook.
+func (*Webhook) NodeInfo() node.Info {
+	return node.Info{
+		Type: "trigger.webhook", Title: "Webhook", Category: "Triggers", Icon: "webhook",
+		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
+			"Its output is the request: method, path, headers, query and body.",
+		Outputs: portOut,
+		Schema: json.RawMessage(`{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["path"],
+  "properties": {
+    "path": {"type": "string", "title": "Path", "description": "The URL path after /hooks/, e.g. orders/new", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$"},
+    "method": {"type": "string", "title": "Method", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
+    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"}
+  }
+}`),
+		New: func() node.Node { return &Webhook{} },
+	}
+}
+
+// HTTPMethod returns the configured method, POST by default.
+func (w *Webhook) HTTPMethod() string {
+	if w.Method == "" {
+		return "POST"
+	}
+	return strings.ToUpper(w.Method)
+}
+
+// RespondMode returns the configured respond mode, onCompletion by default.
+func (w *Webhook) RespondMode() string {
+	if w.Respond == "" {
+		return RespondOnCompletion
+	}
+	return w.Respond
+}
+
+// Execute passes the request through.
+func (*Webhook) Execute(_ context.Context, in *node.Input) (node.Output, error) {
+	return node.Out(in.Data), nil
+}
+
+// Schedule starts an execution on a cron schedule. This release stores and validates schedules; the
+// scheduler that fires them comes with a later release.
+type Schedule struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone,omitempty"`
+}
+
+// NodeInfo describes trigger.schedule.
+func (*Schedule) NodeInfo() node.Info {
+	return node.Info{
+		Type: "trigger.schedule", Title: "Schedule", Category: "Triggers", Icon: "clock",
+		Description: "Starts the workflow on a cron schedule (5 fields, or descriptors such as @hourly) while the workflow is active.",
+		Outputs:     portOut,
+		Schema: json.RawMessage(`{
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["cron"],
+  "properties": {
+    "cron": {"type": "string", "title": "Cron", "description": "minute hour day-of-month month day-of-week, or @hourly, @daily, @every 5m", "minLength": 1, "maxLength": 100},
+    "timezone": {"type": "string", "title": "Time zone", "description": "IANA name such as Europe/Paris (default UTC)", "maxLength": 64}
+  }
+}`),
+		New: func() node.Node { return &Schedule{} },
+	}
+}
+
+var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Validate parses the cron expression and the time zone.
+func (s *Schedule) Validate() error {
+	if strings.Contains(s.Cron, "{{") {
+		return nil
+	}
+	if _, err := cronParser.Parse(s.Cron); err != nil {
+		return fmt.Errorf("cron %q: %w", s.Cron, err)
+	}
+	if s.Timezone != "" {
+		if _, err := time.LoadLocation(s.Timezone); err != nil {
+			return fmt.Errorf("timezone %q is not a known IANA time zone", s.Timezone)
+		}
+	}
+	return nil
+}
+
+// Execute passes the trigger data through.
+func (*Schedule) Execute(_ context.Context, in *node.Input) (node.Output, error) {
+	return node.Out(in.Data), nil
+}
+
+var (
+	_ node.Validator = (*Schedule)(nil)
+	_ node.Node      = (*Manual)(nil)
+	_ node.Node      = (*Webhook)(nil)
+)

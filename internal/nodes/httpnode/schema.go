@@ -1,0 +1,85 @@
+package httpnode
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// schemaTemplate is the configuration's JSON Schema; %[1]q is the default timeout and %[2]d the
+// response size cap.
+const schemaTemplate = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "HTTP request",
+  "description": "Sends an HTTP request and emits the response's status, headers and body.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["url"],
+  "properties": {
+    "method": {
+      "title": "Method",
+      "description": "HTTP method of the request.",
+      "type": "string",
+      "enum": ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"],
+      "default": "GET"
+    },
+    "url": {
+      "title": "URL",
+      "description": "Absolute http or https URL to send the request to, such as https://api.example.com/v1/orders. Put credentials in a header, not in the URL.",
+      "type": "string",
+      "minLength": 1
+    },
+    "headers": {
+      "title": "Headers",
+      "description": "Request headers by name, such as Authorization or Accept.",
+      "type": "object",
+      "additionalProperties": {"type": "string"}
+    },
+    "query": {
+      "title": "Query parameters",
+      "description": "Query parameters added to the URL's own; a parameter named here replaces the URL's parameter of the same name.",
+      "type": "object",
+      "additionalProperties": {"type": ["string", "number", "boolean"]}
+    },
+    "body": {
+      "title": "Body",
+      "description": "Request body: any JSON value. It is sent as JSON unless Body type says otherwise; a string is sent as a JSON string unless Body type is text."
+    },
+    "bodyType": {
+      "title": "Body type",
+      "description": "How to encode the body: json (application/json), text (a string as text/plain), form (an object of strings, numbers, booleans or arrays of them, as application/x-www-form-urlencoded) or none. Defaults to json when a body is set. A Content-Type header overrides the content type.",
+      "type": "string",
+      "enum": ["json", "text", "form", "none"]
+    },
+    "timeout": {
+      "title": "Timeout",
+      "description": "Longest time the whole request may take, from sending it to reading the full response, as a duration such as 500ms, 30s or 1m30s.",
+      "type": "string",
+      "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+      "default": %[1]q
+    },
+    "responseType": {
+      "title": "Response type",
+      "description": "How to decode the response body: auto (JSON when the response's Content-Type is JSON, text otherwise), json (fail unless the body is JSON) or text.",
+      "type": "string",
+      "enum": ["auto", "json", "text"],
+      "default": "auto"
+    },
+    "failOnStatus": {
+      "title": "Fail on error status",
+      "description": "Fail when the response status is 400 or above. When off, such responses are emitted like any other.",
+      "type": "boolean",
+      "default": true
+    },
+    "maxResponseBytes": {
+      "title": "Maximum response size",
+      "description": "Largest response body to read, in bytes; a larger body fails the node. At most %[2]d, the server's limit, which also applies when this is not set.",
+      "type": "integer",
+      "minimum": 1
+    }
+  }
+}`
+
+// schemaFor returns the configuration schema with the deployment's defaults filled in.
+func schemaFor(s *shared) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(schemaTemplate, s.defaultTimeout.String(), s.maxResponseBytes))
+}

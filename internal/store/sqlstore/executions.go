@@ -1,0 +1,544 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+const (
+	executionSummaryColumns = `tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node, error,
+		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested, last_seq`
+	executionColumns = executionSummaryColumns + `, input, output`
+)
+
+func scanExecution(row interface{ Scan(...any) error }, full bool) (*store.Execution, error) {
+	var e store.Execution
+	var trigNode, idem, hash, retryOf, owner nullString
+	var errJSON, input, output rawJSON
+	var created, started, finished, wake, lease nullTime
+	dest := []any{&e.TenantID, &e.ID, &e.WorkflowID, &e.WorkflowVersion, &e.Status, &e.TriggerKind, &trigNode, &errJSON,
+		&idem, &hash, &retryOf, &created, &started, &finished, &wake, &owner, &lease, &e.CancelRequested, &e.LastSeq}
+	if full {
+		dest = append(dest, &input, &output)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	e.TriggerNode, e.IdempotencyKey, e.RequestHash, e.RetryOf, e.LeaseOwner = string(trigNode), string(idem), string(hash), string(retryOf), string(owner)
+	e.CreatedAt = created.Time
+	e.StartedAt, e.FinishedAt, e.WakeAt, e.LeaseExpiresAt = started.ptr(), finished.ptr(), wake.ptr(), lease.ptr()
+	e.Input, e.Output = json.RawMessage(input), json.RawMessage(output)
+	if len(errJSON) > 0 {
+		e.Error = &store.ExecutionError{}
+		if err := json.Unmarshal(errJSON, e.Error); err != nil {
+			return nil, fmt.Errorf("decode execution error: %w", err)
+		}
+	}
+	return &e, nil
+}
+
+var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
+
+// CreateExecution implements store.Store.
+func (s *Store) CreateExecution(ctx context.Context, tenantID string, p store.CreateExecutionParams) (*store.Execution, bool, error) {
+	exec, created, err := s.createExecution(ctx, tenantID, p)
+	if errors.Is(err, errIdempotencyRace) {
+		// Another process inserted the same key between our check and our insert: read theirs.
+		exec, created, err = s.createExecution(ctx, tenantID, p)
+	}
+	return exec, created, err
+}
+
+func (s *Store) createExecution(ctx context.Context, tenantID string, p store.CreateExecutionParams) (*store.Execution, bool, error) {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var out *store.Execution
+	created := false
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error {
+		if p.IdempotencyKey != "" {
+			row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND workflow_id = ? AND idempotency_key = ?`),
+				tenantID, p.WorkflowID, p.IdempotencyKey)
+			existing, err := scanExecution(row, true)
+			switch {
+			case err == nil:
+				if existing.RequestHash != p.RequestHash {
+					return fmt.Errorf("idempotency key %q was used for a different request: %w", p.IdempotencyKey, store.ErrConflict)
+				}
+				out = existing
+				return nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("check idempotency key: %w", err)
+			}
+		}
+		lastSeq := int64(len(p.Events))
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
+				input, idempotency_key, request_hash, retry_of, created_at, cancel_requested, last_seq)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			tenantID, p.ID, p.WorkflowID, p.WorkflowVersion, workflow.ExecutionQueued, p.TriggerKind, nullIfEmpty(p.TriggerNode),
+			jsonArg(p.Input), nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false, lastSeq)
+		if err != nil {
+			if p.IdempotencyKey != "" && s.d.IsUniqueViolation(err) {
+				return errIdempotencyRace
+			}
+			return fmt.Errorf("insert execution: %w", err)
+		}
+		for i := range p.Seed {
+			if err := s.upsertNodeRun(ctx, tx, tenantID, p.ID, &p.Seed[i]); err != nil {
+				return err
+			}
+		}
+		for i := range p.Events {
+			ev := p.Events[i]
+			ev.Seq = int64(i + 1)
+			if ev.Time.IsZero() {
+				ev.Time = now
+			}
+			if err := s.insertEvent(ctx, tx, tenantID, p.ID, &ev); err != nil {
+				return err
+			}
+		}
+		out = &store.Execution{
+			TenantID: tenantID, ID: p.ID, WorkflowID: p.WorkflowID, WorkflowVersion: p.WorkflowVersion,
+			Status: workflow.ExecutionQueued, TriggerKind: p.TriggerKind, TriggerNode: p.TriggerNode, Input: p.Input,
+			IdempotencyKey: p.IdempotencyKey, RequestHash: p.RequestHash, RetryOf: p.RetryOf, CreatedAt: now, LastSeq: lastSeq,
+		}
+		created = true
+		if p.Enqueue != nil {
+			if err := p.Enqueue(ctx, hooks, out); err != nil {
+				return fmt.Errorf("enqueue execution: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return out, created, nil
+}
+
+// GetExecution implements store.Store.
+func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	row := s.read.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
+	e, err := scanExecution(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get execution: %w", err)
+	}
+	return e, nil
+}
+
+// ListExecutions implements store.Store.
+func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.ListExecutionsParams) (*store.Page[store.Execution], error) {
+	limit := pageLimit(p.Limit)
+	var where strings.Builder
+	args := []any{tenantID}
+	where.WriteString(`tenant_id = ?`)
+	if p.WorkflowID != "" {
+		where.WriteString(` AND workflow_id = ?`)
+		args = append(args, p.WorkflowID)
+	}
+	if p.Status != "" {
+		where.WriteString(` AND status = ?`)
+		args = append(args, p.Status)
+	}
+	if p.Cursor != "" {
+		_, id, err := decodeCursor(p.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		where.WriteString(` AND id < ?`)
+		args = append(args, id)
+	}
+	args = append(args, limit+1)
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+executionSummaryColumns+` FROM executions WHERE `+where.String()+` ORDER BY id DESC LIMIT ?`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list executions: %w", err)
+	}
+	defer rows.Close()
+	page := &store.Page[store.Execution]{Items: make([]store.Execution, 0, limit)}
+	for rows.Next() {
+		e, err := scanExecution(rows, false)
+		if err != nil {
+			return nil, fmt.Errorf("list executions: %w", err)
+		}
+		page.Items = append(page.Items, *e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list executions: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = encodeCursor("e", page.Items[limit-1].ID)
+	}
+	return page, nil
+}
+
+const nodeRunColumns = `node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at`
+
+// ListNodeRuns implements store.Store.
+func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]store.NodeRun, error) {
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+nodeRunColumns+` FROM node_runs WHERE tenant_id = ? AND execution_id = ? ORDER BY node_id, attempt`),
+		tenantID, executionID)
+	if err != nil {
+		return nil, fmt.Errorf("list node runs: %w", err)
+	}
+	defer rows.Close()
+	var out []store.NodeRun
+	for rows.Next() {
+		var r store.NodeRun
+		var input, output, errJSON, logs rawJSON
+		var port nullString
+		var started, finished, wake nullTime
+		if err := rows.Scan(&r.NodeID, &r.Attempt, &r.Status, &input, &output, &port, &errJSON, &logs, &started, &finished, &wake); err != nil {
+			return nil, fmt.Errorf("list node runs: %w", err)
+		}
+		r.Input, r.Output, r.Port = json.RawMessage(input), json.RawMessage(output), string(port)
+		r.StartedAt, r.FinishedAt, r.WakeAt = started.ptr(), finished.ptr(), wake.ptr()
+		if len(errJSON) > 0 {
+			r.Error = &store.NodeError{}
+			if err := json.Unmarshal(errJSON, r.Error); err != nil {
+				return nil, fmt.Errorf("decode node error: %w", err)
+			}
+		}
+		if len(logs) > 0 {
+			if err := json.Unmarshal(logs, &r.Logs); err != nil {
+				return nil, fmt.Errorf("decode node logs: %w", err)
+			}
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list node runs: %w", err)
+	}
+	return out, nil
+}
+
+// ListEvents implements store.Store.
+func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, afterSeq int64, limit int) ([]store.Event, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT seq, type, node_id, attempt, time, data FROM events
+		WHERE tenant_id = ? AND execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`), tenantID, executionID, afterSeq, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Event
+	for rows.Next() {
+		ev := store.Event{ExecutionID: executionID}
+		var nodeID nullString
+		var at nullTime
+		var data rawJSON
+		if err := rows.Scan(&ev.Seq, &ev.Type, &nodeID, &ev.Attempt, &at, &data); err != nil {
+			return nil, fmt.Errorf("list events: %w", err)
+		}
+		ev.NodeID, ev.Time, ev.Data = string(nodeID), at.Time, json.RawMessage(data)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) upsertNodeRun(ctx context.Context, tx *sql.Tx, tenantID, executionID string, r *store.NodeRun) error {
+	errArg, err := marshalArg(nilIfNoError(r.Error))
+	if err != nil {
+		return fmt.Errorf("marshal node error: %w", err)
+	}
+	var logsArg any
+	if len(r.Logs) > 0 {
+		if logsArg, err = marshalArg(r.Logs); err != nil {
+			return fmt.Errorf("marshal node logs: %w", err)
+		}
+	}
+	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
+			status = excluded.status,
+			input = COALESCE(excluded.input, node_runs.input),
+			output = excluded.output,
+			port = excluded.port,
+			error = excluded.error,
+			logs = COALESCE(excluded.logs, node_runs.logs),
+			started_at = COALESCE(excluded.started_at, node_runs.started_at),
+			finished_at = excluded.finished_at,
+			wake_at = excluded.wake_at`),
+		tenantID, executionID, r.NodeID, r.Attempt, r.Status, jsonArg(r.Input), jsonArg(r.Output), nullIfEmpty(r.Port),
+		errArg, logsArg, s.tp(r.StartedAt), s.tp(r.FinishedAt), s.tp(r.WakeAt))
+	if err != nil {
+		return fmt.Errorf("upsert node run %s#%d: %w", r.NodeID, r.Attempt, err)
+	}
+	return nil
+}
+
+func nilIfNoError(e *store.NodeError) any {
+	if e == nil {
+		return nil
+	}
+	return e
+}
+
+func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, tenantID, executionID string, ev *store.Event) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (tenant_id, execution_id, seq, type, node_id, attempt, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+		tenantID, executionID, ev.Seq, ev.Type, nullIfEmpty(ev.NodeID), ev.Attempt, s.t(ev.Time), jsonArg(ev.Data))
+	if err != nil {
+		return fmt.Errorf("insert event %d: %w", ev.Seq, err)
+	}
+	return nil
+}
+
+// ApplyExecutionUpdate implements store.Store.
+func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *store.ExecutionUpdate) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error {
+		var set []string
+		var args []any
+		if u.To != "" {
+			set = append(set, "status = ?", "wake_at = ?")
+			args = append(args, u.To, s.tp(u.WakeAt))
+		}
+		if u.SetStartedAt != nil {
+			set = append(set, "started_at = ?")
+			args = append(args, s.t(*u.SetStartedAt))
+		}
+		if u.SetFinishedAt != nil {
+			set = append(set, "finished_at = ?")
+			args = append(args, s.t(*u.SetFinishedAt))
+		}
+		if u.Output != nil {
+			set = append(set, "output = ?")
+			args = append(args, jsonArg(u.Output))
+		}
+		if u.Error != nil {
+			errArg, err := marshalArg(u.Error)
+			if err != nil {
+				return fmt.Errorf("marshal execution error: %w", err)
+			}
+			set = append(set, "error = ?")
+			args = append(args, errArg)
+		}
+		if u.ReleaseLease {
+			set = append(set, "lease_owner = NULL", "lease_expires_at = NULL")
+		}
+		var maxSeq int64
+		for _, ev := range u.Events {
+			maxSeq = max(maxSeq, ev.Seq)
+		}
+		if maxSeq > 0 {
+			set = append(set, "last_seq = CASE WHEN last_seq > ? THEN last_seq ELSE ? END")
+			args = append(args, maxSeq, maxSeq)
+		}
+		if len(set) > 0 || len(u.From) > 0 || u.Owner != "" {
+			if len(set) == 0 {
+				set = append(set, "last_seq = last_seq")
+			}
+			where := `tenant_id = ? AND id = ?`
+			args = append(args, tenantID, u.ExecutionID)
+			if len(u.From) > 0 {
+				where += ` AND status IN (` + placeholders(len(u.From)) + `)`
+				for _, f := range u.From {
+					args = append(args, f)
+				}
+			}
+			if u.Owner != "" {
+				where += ` AND lease_owner = ?`
+				args = append(args, u.Owner)
+			}
+			res, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
+			if err != nil {
+				return fmt.Errorf("update execution: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("execution %s changed state or lease: %w", u.ExecutionID, store.ErrConflict)
+			}
+		}
+		for i := range u.NodeRuns {
+			if err := s.upsertNodeRun(ctx, tx, tenantID, u.ExecutionID, &u.NodeRuns[i]); err != nil {
+				return err
+			}
+		}
+		for i := range u.Events {
+			if err := s.insertEvent(ctx, tx, tenantID, u.ExecutionID, &u.Events[i]); err != nil {
+				return err
+			}
+		}
+		if u.OnCommit != nil {
+			hooks.OnCommit(u.OnCommit)
+		}
+		return nil
+	})
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// RequestCancel implements store.Store.
+func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	var out *store.Execution
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		var status workflow.ExecutionStatus
+		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("cancel execution: %w", err)
+		}
+		now := s.now().UTC().Truncate(time.Microsecond)
+		switch status {
+		case workflow.ExecutionQueued, workflow.ExecutionWaiting:
+			var seq int64
+			err := tx.QueryRowContext(ctx, s.q(`UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+					last_seq = last_seq + 1 WHERE tenant_id = ? AND id = ? AND status = ? RETURNING last_seq`),
+				workflow.ExecutionCanceled, s.t(now), tenantID, id, status).Scan(&seq)
+			if err != nil {
+				return fmt.Errorf("cancel execution: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE node_runs SET status = ?, finished_at = ?, wake_at = NULL
+					WHERE tenant_id = ? AND execution_id = ? AND status IN (?, ?, ?)`),
+				workflow.NodeRunCanceled, s.t(now), tenantID, id, workflow.NodeRunPending, workflow.NodeRunRunning, workflow.NodeRunWaiting); err != nil {
+				return fmt.Errorf("cancel node runs: %w", err)
+			}
+			data, _ := json.Marshal(map[string]any{"status": workflow.ExecutionCanceled})
+			if err := s.insertEvent(ctx, tx, tenantID, id, &store.Event{Seq: seq, Type: "execution.finished", Time: now, Data: data}); err != nil {
+				return err
+			}
+		case workflow.ExecutionRunning:
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET cancel_requested = ? WHERE tenant_id = ? AND id = ?`), true, tenantID, id); err != nil {
+				return fmt.Errorf("request cancel: %w", err)
+			}
+		default:
+			return fmt.Errorf("execution %s has already %s: %w", id, status, store.ErrConflict)
+		}
+		row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		out, err = scanExecution(row, true)
+		if err != nil {
+			return fmt.Errorf("read canceled execution: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ClaimExecution implements store.Store.
+func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error) {
+	var out *store.Execution
+	now := s.now().UTC()
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		cond := `(status = ? OR (status = ? AND wake_at <= ?) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?)))`
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ?, wake_at = NULL
+			WHERE tenant_id = ? AND id = ? AND `+cond),
+			workflow.ExecutionRunning, owner, s.t(leaseUntil), ref.TenantID, ref.ID,
+			workflow.ExecutionQueued, workflow.ExecutionWaiting, s.t(now), workflow.ExecutionRunning, s.t(now), takeover)
+		if err != nil {
+			return fmt.Errorf("claim execution: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("execution %s is not claimable: %w", ref.ID, store.ErrConflict)
+		}
+		row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), ref.TenantID, ref.ID)
+		out, err = scanExecution(row, true)
+		if err != nil {
+			return fmt.Errorf("read claimed execution: %w", err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListRunnable implements store.Store.
+func (s *Store) ListRunnable(ctx context.Context, p store.RunnableParams) ([]store.ExecutionRef, error) {
+	limit := p.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	now := s.t(p.Now.UTC())
+	after := p.AfterID
+	queries := []struct {
+		sql  string
+		args []any
+	}{
+		{`SELECT tenant_id, id FROM executions WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, []any{workflow.ExecutionQueued, after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = ? AND wake_at <= ? AND id > ? ORDER BY id LIMIT ?`, []any{workflow.ExecutionWaiting, now, after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?) AND id > ? ORDER BY id LIMIT ?`,
+			[]any{workflow.ExecutionRunning, now, p.AnyLease, after, limit}},
+	}
+	var out []store.ExecutionRef
+	for _, q := range queries {
+		rows, err := s.read.QueryContext(ctx, s.q(q.sql), q.args...)
+		if err != nil {
+			return nil, fmt.Errorf("list runnable executions: %w", err)
+		}
+		for rows.Next() {
+			var r store.ExecutionRef
+			if err := rows.Scan(&r.TenantID, &r.ID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("list runnable executions: %w", err)
+			}
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("list runnable executions: %w", err)
+		}
+	}
+	sortRefs(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func sortRefs(refs []store.ExecutionRef) {
+	slices.SortFunc(refs, func(a, b store.ExecutionRef) int { return strings.Compare(a.ID, b.ID) })
+}
+
+// NextWakeAt implements store.Store.
+func (s *Store) NextWakeAt(ctx context.Context) (*time.Time, error) {
+	var at nullTime
+	if err := s.read.QueryRowContext(ctx, s.q(`SELECT MIN(wake_at) FROM executions WHERE status = ?`), workflow.ExecutionWaiting).Scan(&at); err != nil {
+		return nil, fmt.Errorf("next wake-up: %w", err)
+	}
+	return at.ptr(), nil
+}
+
+// RenewLeases implements store.Store.
+func (s *Store) RenewLeases(ctx context.Context, owner string, refs []store.ExecutionRef, until time.Time) ([]store.ExecutionRef, error) {
+	var cancel []store.ExecutionRef
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		cancel = cancel[:0]
+		for _, r := range refs {
+			if _, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET lease_expires_at = ? WHERE tenant_id = ? AND id = ? AND lease_owner = ? AND status = ?`),
+				s.t(until), r.TenantID, r.ID, owner, workflow.ExecutionRunning); err != nil {
+				return fmt.Errorf("renew lease: %w", err)
+			}
+		}
+		rows, err := tx.QueryContext(ctx, s.q(`SELECT tenant_id, id FROM executions WHERE lease_owner = ? AND status = ? AND cancel_requested = ?`),
+			owner, workflow.ExecutionRunning, true)
+		if err != nil {
+			return fmt.Errorf("list cancel requests: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r store.ExecutionRef
+			if err := rows.Scan(&r.TenantID, &r.ID); err != nil {
+				return fmt.Errorf("list cancel requests: %w", err)
+			}
+			cancel = append(cancel, r)
+		}
+		return rows.Err()
+	})
+	return cancel, err
+}

@@ -1,0 +1,415 @@
+// Package sqlstore implements store.Store over database/sql for both SQL dialects ConcertMaster
+// supports. The driver packages (storesqlite, storepg) open the connections, pick the Dialect and embed
+// their migrations; every query lives here, written once with "?" placeholders that the PostgreSQL
+// dialect rebinds to "$n".
+//
+// Writes go through one path: each write is a function run inside a transaction. With
+// Config.BatchWrites (SQLite, whose database has a single writer), concurrent writes are grouped into
+// one transaction — group commit — each isolated by a savepoint, so that one failing write does not
+// undo the others and every caller still learns only after its write is durable.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/store"
+)
+
+// Dialect captures what differs between the SQL databases.
+type Dialect struct {
+	// Name is "sqlite" or "postgres".
+	Name string
+	// DollarPlaceholders rebinds "?" to "$1", "$2"…
+	DollarPlaceholders bool
+	// SkipLocked appends FOR UPDATE SKIP LOCKED to claim queries.
+	SkipLocked bool
+	// TimeValue converts a time to the column representation.
+	TimeValue func(time.Time) any
+	// Migrations holds NNNN_name.up.sql files, applied in order.
+	Migrations fs.FS
+	// IsUniqueViolation reports whether err is a unique-constraint violation.
+	IsUniqueViolation func(error) bool
+}
+
+// Config configures a Store.
+type Config struct {
+	Dialect Dialect
+	// ReadDB serves reads. WriteDB serves writes; it may be the same pool.
+	ReadDB, WriteDB *sql.DB
+	// BatchWrites groups concurrent writes into shared transactions (group commit).
+	BatchWrites bool
+	// MaxBatch bounds the writes grouped into one transaction (default 256).
+	MaxBatch int
+	// Logger logs background failures.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store is the database/sql implementation of store.Store.
+type Store struct {
+	d       Dialect
+	read    *sql.DB
+	writeDB *sql.DB
+	logger  *slog.Logger
+	now     func() time.Time
+
+	queries sync.Map // query text → rebound text
+
+	batch    chan *writeReq
+	maxBatch int
+	stop     chan struct{}
+	stopped  chan struct{}
+	closeMu  sync.Once
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store over the given pools; call Migrate before use.
+func New(cfg Config) *Store {
+	s := &Store{
+		d:        cfg.Dialect,
+		read:     cfg.ReadDB,
+		writeDB:  cfg.WriteDB,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+		maxBatch: cfg.MaxBatch,
+	}
+	if s.writeDB == nil {
+		s.writeDB = s.read
+	}
+	if s.logger == nil {
+		s.logger = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.maxBatch <= 0 {
+		s.maxBatch = 256
+	}
+	if cfg.BatchWrites {
+		s.batch = make(chan *writeReq, 4096)
+		s.stop = make(chan struct{})
+		s.stopped = make(chan struct{})
+		go s.batchLoop()
+	}
+	return s
+}
+
+// Dialect returns the store's dialect name.
+func (s *Store) Dialect() string { return s.d.Name }
+
+// DB returns the pool writes use, for drivers and dispatchers that need it.
+func (s *Store) DB() *sql.DB { return s.writeDB }
+
+// Ping checks that both pools answer.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping database: %w", err)
+	}
+	return nil
+}
+
+// Close stops the batch writer and closes the pools.
+func (s *Store) Close() error {
+	var err error
+	s.closeMu.Do(func() {
+		if s.stop != nil {
+			close(s.stop)
+			<-s.stopped
+		}
+		err = errors.Join(s.read.Close(), closeIfOther(s.writeDB, s.read))
+	})
+	return err
+}
+
+func closeIfOther(a, b *sql.DB) error {
+	if a == b {
+		return nil
+	}
+	return a.Close()
+}
+
+// q rebinds a query for the dialect, caching the result.
+func (s *Store) q(query string) string {
+	if !s.d.DollarPlaceholders {
+		return query
+	}
+	if v, ok := s.queries.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	out := b.String()
+	s.queries.Store(query, out)
+	return out
+}
+
+// t converts a time for the dialect.
+func (s *Store) t(v time.Time) any { return s.d.TimeValue(v) }
+
+// tp converts an optional time.
+func (s *Store) tp(v *time.Time) any {
+	if v == nil {
+		return nil
+	}
+	return s.d.TimeValue(*v)
+}
+
+// txHooks collects the after-commit callbacks of one write; it is the store.Tx hooks receive.
+type txHooks struct {
+	tx       *sql.Tx
+	onCommit []func()
+}
+
+func (h *txHooks) OnCommit(f func()) { h.onCommit = append(h.onCommit, f) }
+
+// SQLTx returns the underlying transaction.
+func (h *txHooks) SQLTx() *sql.Tx { return h.tx }
+
+func (h *txHooks) run() {
+	for _, f := range h.onCommit {
+		f()
+	}
+}
+
+type writeFunc func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error
+
+type writeReq struct {
+	ctx  context.Context
+	fn   writeFunc
+	done chan error
+}
+
+// write runs fn in a transaction and, once committed, its after-commit callbacks.
+func (s *Store) write(ctx context.Context, fn writeFunc) error {
+	if s.batch == nil {
+		return s.writeDirect(ctx, fn)
+	}
+	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.batch <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stop:
+		return errors.New("store is closed")
+	}
+	// Once queued, the write runs to completion even if ctx ends, so that a caller never gives up
+	// on a write that then commits behind its back.
+	return <-req.done
+}
+
+func (s *Store) writeDirect(ctx context.Context, fn writeFunc) error {
+	tx, err := s.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	hooks := &txHooks{tx: tx}
+	if err := fn(ctx, tx, hooks); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	hooks.run()
+	return nil
+}
+
+func (s *Store) batchLoop() {
+	defer close(s.stopped)
+	reqs := make([]*writeReq, 0, s.maxBatch)
+	for {
+		reqs = reqs[:0]
+		select {
+		case r := <-s.batch:
+			reqs = append(reqs, r)
+		case <-s.stop:
+			s.drainOnStop()
+			return
+		}
+	fill:
+		for len(reqs) < s.maxBatch {
+			select {
+			case r := <-s.batch:
+				reqs = append(reqs, r)
+			default:
+				break fill
+			}
+		}
+		s.runBatch(reqs)
+	}
+}
+
+func (s *Store) drainOnStop() {
+	for {
+		select {
+		case r := <-s.batch:
+			r.done <- errors.New("store is closed")
+		default:
+			return
+		}
+	}
+}
+
+// runBatch commits a group of writes in one transaction. With more than one write, each runs inside
+// its own savepoint so that a failing write rolls back alone.
+func (s *Store) runBatch(reqs []*writeReq) {
+	ctx := context.Background()
+	if len(reqs) == 1 {
+		reqs[0].done <- s.writeDirect(reqs[0].ctx, reqs[0].fn)
+		return
+	}
+	tx, err := s.writeDB.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range reqs {
+			r.done <- fmt.Errorf("begin transaction: %w", err)
+		}
+		return
+	}
+	errs := make([]error, len(reqs))
+	hooks := make([]*txHooks, len(reqs))
+	for i, r := range reqs {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			errs[i] = fmt.Errorf("savepoint: %w", err)
+			continue
+		}
+		hooks[i] = &txHooks{tx: tx}
+		if err := r.fn(r.ctx, tx, hooks[i]); err != nil {
+			errs[i] = err
+			hooks[i] = nil
+			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
+				s.failBatch(tx, reqs, fmt.Errorf("rollback to savepoint: %w", rbErr))
+				return
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+			s.failBatch(tx, reqs, fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		for _, r := range reqs {
+			r.done <- fmt.Errorf("commit: %w", err)
+		}
+		return
+	}
+	for i, r := range reqs {
+		if hooks[i] != nil {
+			hooks[i].run()
+		}
+		r.done <- errs[i]
+	}
+}
+
+func (s *Store) failBatch(tx *sql.Tx, reqs []*writeReq, err error) {
+	_ = tx.Rollback()
+	s.logger.Error("Batch write failed", slog.String("error", err.Error()))
+	for _, r := range reqs {
+		r.done <- err
+	}
+}
+
+// Migrate applies the dialect's pending migrations in order, each in its own transaction, and
+// returns how many it applied.
+func (s *Store) Migrate(ctx context.Context) (int, error) {
+	if _, err := s.writeDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS cm_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("create migrations table: %w", err)
+	}
+	applied := map[int]bool{}
+	rows, err := s.writeDB.QueryContext(ctx, `SELECT version FROM cm_migrations`)
+	if err != nil {
+		return 0, fmt.Errorf("read migrations: %w", err)
+	}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("read migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("read migrations: %w", err)
+	}
+	files, err := fs.Glob(s.d.Migrations, "*.up.sql")
+	if err != nil {
+		return 0, fmt.Errorf("list migrations: %w", err)
+	}
+	sort.Strings(files)
+	n := 0
+	for _, f := range files {
+		version, err := strconv.Atoi(strings.SplitN(f, "_", 2)[0])
+		if err != nil {
+			return n, fmt.Errorf("migration %s: name must start with a number", f)
+		}
+		if applied[version] {
+			continue
+		}
+		body, err := fs.ReadFile(s.d.Migrations, f)
+		if err != nil {
+			return n, fmt.Errorf("read migration %s: %w", f, err)
+		}
+		err = s.writeDirect(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+			for _, stmt := range splitStatements(string(body)) {
+				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+					return fmt.Errorf("apply migration %s: %w", f, err)
+				}
+			}
+			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cm_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+				version, f, s.now().UTC().Format(time.RFC3339))
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// splitStatements splits a migration into statements at each ";" that ends a line.
+func splitStatements(body string) []string {
+	var out []string
+	for _, stmt := range strings.Split(body, ";\n") {
+		if strings.TrimSpace(stripComments(stmt)) != "" {
+			out = append(out, stmt)
+		}
+	}
+	return out
+}
+
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+			b.WriteString(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,361 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// CreateTenant implements store.Store.
+func (s *Store) CreateTenant(ctx context.Context, id, name string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`), id, name, s.t(s.now().UTC()))
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return fmt.Errorf("tenant %s: %w", id, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("create tenant: %w", err)
+		}
+		return nil
+	})
+}
+
+const workflowColumns = `tenant_id, id, name, description, active, version, node_count, created_at, updated_at`
+
+func scanWorkflow(row interface{ Scan(...any) error }, def *[]byte) (*store.Workflow, error) {
+	var w store.Workflow
+	var created, updated nullTime
+	dest := []any{&w.TenantID, &w.ID, &w.Name, &w.Description, &w.Active, &w.Version, &w.NodeCount, &created, &updated}
+	if def != nil {
+		dest = append(dest, def)
+	}
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	w.CreatedAt, w.UpdatedAt = created.Time, updated.Time
+	return &w, nil
+}
+
+// CreateWorkflow implements store.Store.
+func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *workflow.Definition) (*store.Workflow, error) {
+	body, err := json.Marshal(def)
+	if err != nil {
+		return nil, fmt.Errorf("marshal definition: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workflows (tenant_id, id, name, description, active, version, node_count, definition, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`),
+			tenantID, id, def.Name, def.Description, false, len(def.Nodes), string(body), s.t(now), s.t(now)); err != nil {
+			if s.d.IsUniqueViolation(err) {
+				return fmt.Errorf("workflow %s already exists: %w", id, store.ErrConflict)
+			}
+			return fmt.Errorf("insert workflow: %w", err)
+		}
+		return s.insertVersion(ctx, tx, tenantID, id, 1, body, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &store.Workflow{TenantID: tenantID, ID: id, Name: def.Name, Description: def.Description, Version: 1,
+		NodeCount: len(def.Nodes), Definition: *def, CreatedAt: now, UpdatedAt: now}, nil
+}
+
+func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, tenantID, id string, version int, body []byte, now time.Time) error {
+	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?, ?)`),
+		tenantID, id, version, string(body), s.t(now))
+	if err != nil {
+		return fmt.Errorf("insert workflow version: %w", err)
+	}
+	return nil
+}
+
+// GetWorkflow implements store.Store.
+func (s *Store) GetWorkflow(ctx context.Context, tenantID, id string) (*store.Workflow, error) {
+	var body []byte
+	row := s.read.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id)
+	w, err := scanWorkflow(row, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workflow: %w", err)
+	}
+	if err := json.Unmarshal(body, &w.Definition); err != nil {
+		return nil, fmt.Errorf("decode workflow %s: %w", id, err)
+	}
+	return w, nil
+}
+
+// ListWorkflows implements store.Store.
+func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store.ListWorkflowsParams) (*store.Page[store.Workflow], error) {
+	limit := pageLimit(params.Limit)
+	var where strings.Builder
+	args := []any{tenantID}
+	where.WriteString(`tenant_id = ? AND deleted_at IS NULL`)
+	if params.Name != "" {
+		where.WriteString(` AND LOWER(name) LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+escapeLike(strings.ToLower(params.Name))+"%")
+	}
+	if params.Cursor != "" {
+		key, id, err := decodeCursor(params.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		micros, err := strconv.ParseInt(key, 10, 64)
+		if err != nil {
+			return nil, ErrBadCursor
+		}
+		at := s.t(time.UnixMicro(micros).UTC())
+		where.WriteString(` AND (updated_at < ? OR (updated_at = ? AND id < ?))`)
+		args = append(args, at, at, id)
+	}
+	args = append(args, limit+1)
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+workflowColumns+` FROM workflows WHERE `+where.String()+` ORDER BY updated_at DESC, id DESC LIMIT ?`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	defer rows.Close()
+	page := &store.Page[store.Workflow]{Items: make([]store.Workflow, 0, limit)}
+	for rows.Next() {
+		w, err := scanWorkflow(rows, nil)
+		if err != nil {
+			return nil, fmt.Errorf("list workflows: %w", err)
+		}
+		page.Items = append(page.Items, *w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list workflows: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = encodeCursor(strconv.FormatInt(last.UpdatedAt.UnixMicro(), 10), last.ID)
+	}
+	return page, nil
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// UpdateWorkflow implements store.Store.
+func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []store.WebhookRoute) (*store.Workflow, error) {
+	body, err := json.Marshal(def)
+	if err != nil {
+		return nil, fmt.Errorf("marshal definition: %w", err)
+	}
+	now := s.now().UTC().Truncate(time.Microsecond)
+	var out *store.Workflow
+	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET name = ?, description = ?, version = version + 1, node_count = ?, definition = ?, updated_at = ?
+			WHERE tenant_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`),
+			def.Name, def.Description, len(def.Nodes), string(body), s.t(now), tenantID, id, expectedVersion)
+		if err != nil {
+			return fmt.Errorf("update workflow: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var current int
+			err := tx.QueryRowContext(ctx, s.q(`SELECT version FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&current)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("update workflow: %w", err)
+			}
+			return fmt.Errorf("workflow %s is at version %d, not %d: %w", id, current, expectedVersion, store.ErrVersionMismatch)
+		}
+		if err := s.insertVersion(ctx, tx, tenantID, id, expectedVersion+1, body, now); err != nil {
+			return err
+		}
+		row := tx.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+` FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		w, err := scanWorkflow(row, nil)
+		if err != nil {
+			return fmt.Errorf("read updated workflow: %w", err)
+		}
+		if w.Active {
+			if err := s.replaceRoutes(ctx, tx, tenantID, id, routes); err != nil {
+				return err
+			}
+		}
+		w.Definition = *def
+		out = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// DeleteWorkflow implements store.Store.
+func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
+	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET deleted_at = ?, active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`),
+			s.t(s.now().UTC()), false, tenantID, id)
+		if err != nil {
+			return fmt.Errorf("delete workflow: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+		}
+		return s.replaceRoutes(ctx, tx, tenantID, id, nil)
+	})
+}
+
+// ListWorkflowVersions implements store.Store.
+func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, params store.ListVersionsParams) (*store.Page[store.WorkflowVersion], error) {
+	var exists int
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT 1 FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&exists)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list workflow versions: %w", err)
+	}
+	limit := pageLimit(params.Limit)
+	args := []any{tenantID, id}
+	cond := ""
+	if params.Cursor != "" {
+		key, _, err := decodeCursor(params.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		v, err := strconv.Atoi(key)
+		if err != nil {
+			return nil, ErrBadCursor
+		}
+		cond = ` AND version < ?`
+		args = append(args, v)
+	}
+	args = append(args, limit+1)
+	rows, err := s.read.QueryContext(ctx, s.q(`SELECT workflow_id, version, definition, created_at FROM workflow_versions
+		WHERE tenant_id = ? AND workflow_id = ?`+cond+` ORDER BY version DESC LIMIT ?`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list workflow versions: %w", err)
+	}
+	defer rows.Close()
+	page := &store.Page[store.WorkflowVersion]{}
+	for rows.Next() {
+		v, err := scanVersion(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workflow versions: %w", err)
+		}
+		page.Items = append(page.Items, *v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list workflow versions: %w", err)
+	}
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		last := page.Items[limit-1]
+		page.NextCursor = encodeCursor(strconv.Itoa(last.Version), last.WorkflowID)
+	}
+	return page, nil
+}
+
+func scanVersion(row interface{ Scan(...any) error }) (*store.WorkflowVersion, error) {
+	var v store.WorkflowVersion
+	var body []byte
+	var created nullTime
+	if err := row.Scan(&v.WorkflowID, &v.Version, &body, &created); err != nil {
+		return nil, err
+	}
+	v.CreatedAt = created.Time
+	if err := json.Unmarshal(body, &v.Definition); err != nil {
+		return nil, fmt.Errorf("decode version %d: %w", v.Version, err)
+	}
+	return &v, nil
+}
+
+// GetWorkflowVersion implements store.Store.
+func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*store.WorkflowVersion, error) {
+	row := s.read.QueryRowContext(ctx, s.q(`SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
+		tenantID, id, version)
+	v, err := scanVersion(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("workflow %s version %d: %w", id, version, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get workflow version: %w", err)
+	}
+	return v, nil
+}
+
+// SetWorkflowActive implements store.Store.
+func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []store.WebhookRoute) (*store.Workflow, error) {
+	var out *store.Workflow
+	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), active, tenantID, id)
+		if err != nil {
+			return fmt.Errorf("set workflow active: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
+		}
+		if !active {
+			routes = nil
+		}
+		if err := s.replaceRoutes(ctx, tx, tenantID, id, routes); err != nil {
+			return err
+		}
+		var body []byte
+		row := tx.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		w, err := scanWorkflow(row, &body)
+		if err != nil {
+			return fmt.Errorf("read workflow: %w", err)
+		}
+		if err := json.Unmarshal(body, &w.Definition); err != nil {
+			return fmt.Errorf("decode workflow %s: %w", id, err)
+		}
+		out = w
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) replaceRoutes(ctx context.Context, tx *sql.Tx, tenantID, id string, routes []store.WebhookRoute) error {
+	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_routes WHERE tenant_id = ? AND workflow_id = ?`), tenantID, id); err != nil {
+		return fmt.Errorf("delete webhook routes: %w", err)
+	}
+	for _, r := range routes {
+		var owner string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT workflow_id FROM webhook_routes WHERE method = ? AND path = ?`), r.Method, r.Path).Scan(&owner)
+		switch {
+		case err == nil:
+			return &store.RouteConflictError{Method: r.Method, Path: r.Path, WorkflowID: owner}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("check webhook route: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id) VALUES (?, ?, ?, ?, ?)`),
+			r.Method, r.Path, tenantID, id, r.NodeID); err != nil {
+			return fmt.Errorf("insert webhook route: %w", err)
+		}
+	}
+	return nil
+}
+
+// LookupWebhook implements store.Store.
+func (s *Store) LookupWebhook(ctx context.Context, method, path string) (*store.WebhookRoute, error) {
+	r := store.WebhookRoute{Method: method, Path: path}
+	err := s.read.QueryRowContext(ctx, s.q(`SELECT tenant_id, workflow_id, node_id FROM webhook_routes WHERE method = ? AND path = ?`), method, path).
+		Scan(&r.TenantID, &r.WorkflowID, &r.NodeID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("webhook %s %s: %w", method, path, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("lookup webhook: %w", err)
+	}
+	return &r, nil
+}

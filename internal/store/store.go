@@ -1,0 +1,325 @@
+// Package store defines the persistence contract of ConcertMaster: workflows and their immutable
+// versions, webhook routes, executions (which are also the embedded dispatcher's durable queue), node
+// runs and the per-execution event log.
+//
+// Every method that reads or writes tenant data takes the tenant id and scopes its queries by it; the
+// few methods that serve the dispatcher across tenants say so. Two implementations exist, SQLite
+// (storesqlite) and PostgreSQL (storepg), both built on sqlstore and both held to the same conformance
+// suite (storetest).
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// DefaultTenant is the tenant every request belongs to until identity and tenancy land.
+const DefaultTenant = "default"
+
+// Errors shared by every implementation.
+var (
+	// ErrNotFound means the row does not exist in the tenant (or was deleted).
+	ErrNotFound = errors.New("not found")
+	// ErrVersionMismatch means an update named a version that is no longer current.
+	ErrVersionMismatch = errors.New("version mismatch")
+	// ErrConflict means the write's expectations no longer hold: the execution changed state, the
+	// lease moved to another worker, or an idempotency key was reused with another request.
+	ErrConflict = errors.New("conflict")
+	// ErrInvalidInput means a parameter, such as a list cursor, is malformed.
+	ErrInvalidInput = errors.New("invalid input")
+)
+
+// RouteConflictError is returned when a webhook route is already taken by another workflow.
+type RouteConflictError struct {
+	Method, Path, WorkflowID string
+}
+
+func (e *RouteConflictError) Error() string {
+	return fmt.Sprintf("webhook %s /hooks/%s is already used by workflow %s", e.Method, e.Path, e.WorkflowID)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *RouteConflictError) Is(target error) bool { return target == ErrConflict }
+
+// Workflow is a workflow's current state. List results leave Definition empty.
+type Workflow struct {
+	TenantID    string
+	ID          string
+	Name        string
+	Description string
+	Active      bool
+	Version     int
+	NodeCount   int
+	Definition  workflow.Definition
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// WorkflowVersion is one immutable saved version.
+type WorkflowVersion struct {
+	WorkflowID string
+	Version    int
+	Definition workflow.Definition
+	CreatedAt  time.Time
+}
+
+// WebhookRoute maps a method and path under /hooks/ to a trigger node of an active workflow.
+type WebhookRoute struct {
+	Method     string
+	Path       string
+	TenantID   string
+	WorkflowID string
+	NodeID     string
+}
+
+// Page is one page of a list and the cursor of the next; NextCursor is empty on the last page.
+type Page[T any] struct {
+	Items      []T
+	NextCursor string
+}
+
+// ListWorkflowsParams filters and pages ListWorkflows.
+type ListWorkflowsParams struct {
+	// Name keeps workflows whose name contains it, case-insensitively.
+	Name string
+	// Limit is the page size (1 to 500; 0 means 50).
+	Limit int
+	// Cursor continues a previous page.
+	Cursor string
+}
+
+// ListVersionsParams pages ListWorkflowVersions.
+type ListVersionsParams struct {
+	Limit  int
+	Cursor string
+}
+
+// TriggerKind says what started an execution.
+type TriggerKind string
+
+// The trigger kinds.
+const (
+	TriggerManual   TriggerKind = "manual"
+	TriggerWebhook  TriggerKind = "webhook"
+	TriggerSchedule TriggerKind = "schedule"
+	TriggerRetry    TriggerKind = "retry"
+)
+
+// ExecutionError is why an execution failed.
+type ExecutionError struct {
+	Message string `json:"message"`
+	NodeID  string `json:"nodeId,omitempty"`
+	Code    string `json:"code,omitempty"`
+}
+
+// Execution is one run of one workflow version.
+type Execution struct {
+	TenantID        string
+	ID              string
+	WorkflowID      string
+	WorkflowVersion int
+	Status          workflow.ExecutionStatus
+	TriggerKind     TriggerKind
+	TriggerNode     string
+	Input           json.RawMessage
+	Output          json.RawMessage
+	Error           *ExecutionError
+	IdempotencyKey  string
+	RequestHash     string
+	RetryOf         string
+	CreatedAt       time.Time
+	StartedAt       *time.Time
+	FinishedAt      *time.Time
+	WakeAt          *time.Time
+	LeaseOwner      string
+	LeaseExpiresAt  *time.Time
+	CancelRequested bool
+	LastSeq         int64
+}
+
+// NodeError is why a node attempt failed.
+type NodeError struct {
+	Message string          `json:"message"`
+	Code    string          `json:"code,omitempty"`
+	Details json.RawMessage `json:"details,omitempty"`
+}
+
+// LogEntry is one message a node logged during an attempt.
+type LogEntry struct {
+	Time    time.Time      `json:"time"`
+	Level   string         `json:"level"`
+	Message string         `json:"message"`
+	Attrs   map[string]any `json:"attrs,omitempty"`
+}
+
+// NodeRun is one attempt of one node.
+type NodeRun struct {
+	NodeID     string
+	Attempt    int
+	Status     workflow.NodeRunStatus
+	Input      json.RawMessage
+	Output     json.RawMessage
+	Port       string
+	Error      *NodeError
+	Logs       []LogEntry
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	WakeAt     *time.Time
+}
+
+// Event is one entry of an execution's ordered event log.
+type Event struct {
+	ExecutionID string
+	Seq         int64
+	Type        string
+	NodeID      string
+	Attempt     int
+	Time        time.Time
+	Data        json.RawMessage
+}
+
+// Tx is the transaction a hook runs in, such as a dispatcher's enqueue. Implementations also expose
+// their driver's transaction for hooks that need it.
+type Tx interface {
+	// OnCommit registers f to run after the transaction commits; it does not run on rollback.
+	OnCommit(f func())
+}
+
+// TxHookFunc runs inside the transaction of a write, after the write's own statements.
+type TxHookFunc func(ctx context.Context, tx Tx, exec *Execution) error
+
+// CreateExecutionParams describes a new execution.
+type CreateExecutionParams struct {
+	ID              string
+	WorkflowID      string
+	WorkflowVersion int
+	TriggerKind     TriggerKind
+	TriggerNode     string
+	Input           json.RawMessage
+	// IdempotencyKey, when set, makes the call return the existing execution created with the same
+	// key for the same workflow, provided RequestHash matches (ErrConflict otherwise).
+	IdempotencyKey string
+	RequestHash    string
+	RetryOf        string
+	// Seed are node runs copied in at creation, such as the succeeded runs a retry reuses.
+	Seed []NodeRun
+	// Events are written with the execution, with sequence numbers from 1.
+	Events []Event
+	// Enqueue runs in the creating transaction; a dispatcher uses it to enqueue the execution.
+	Enqueue TxHookFunc
+}
+
+// ListExecutionsParams filters and pages ListExecutions.
+type ListExecutionsParams struct {
+	WorkflowID string
+	Status     workflow.ExecutionStatus
+	Limit      int
+	Cursor     string
+}
+
+// ExecutionUpdate is one atomic step of an execution: an optional status change with its
+// expectations, node-run upserts and events.
+type ExecutionUpdate struct {
+	ExecutionID string
+	// Owner, when set, requires the execution's lease to be held by this worker.
+	Owner string
+	// From, when set, requires the current status to be one of these.
+	From []workflow.ExecutionStatus
+	// To, when set, is the new status.
+	To workflow.ExecutionStatus
+	// SetStartedAt, SetFinishedAt, Output and Error are written when non-nil.
+	SetStartedAt  *time.Time
+	SetFinishedAt *time.Time
+	Output        json.RawMessage
+	Error         *ExecutionError
+	// WakeAt is written when To is set: the wake-up time of a waiting execution, or nil to clear it.
+	WakeAt *time.Time
+	// ReleaseLease clears the lease owner and expiry.
+	ReleaseLease bool
+	NodeRuns     []NodeRun
+	Events       []Event
+	// OnCommit runs after the update commits.
+	OnCommit func()
+}
+
+// ExecutionRef names an execution across tenants, for the dispatcher.
+type ExecutionRef struct {
+	TenantID string
+	ID       string
+}
+
+// RunnableParams selects ListRunnable's executions: queued ones, waiting ones whose wake-up time is
+// not after Now, and running ones whose lease expired before Now.
+type RunnableParams struct {
+	Now   time.Time
+	Limit int
+	// AnyLease also selects running executions whose lease has not expired: a single-process store
+	// takes over what its previous process left running.
+	AnyLease bool
+	// AfterID continues a listing past this execution id.
+	AfterID string
+}
+
+// Store is the persistence contract.
+type Store interface {
+	// CreateTenant adds a tenant; ErrConflict when the id is taken.
+	CreateTenant(ctx context.Context, id, name string) error
+
+	// CreateWorkflow saves a new workflow at version 1.
+	CreateWorkflow(ctx context.Context, tenantID, id string, def *workflow.Definition) (*Workflow, error)
+	// GetWorkflow returns a workflow with its current definition.
+	GetWorkflow(ctx context.Context, tenantID, id string) (*Workflow, error)
+	// ListWorkflows pages through workflows, most recently updated first.
+	ListWorkflows(ctx context.Context, tenantID string, params ListWorkflowsParams) (*Page[Workflow], error)
+	// UpdateWorkflow saves def as the next version, provided expectedVersion is current
+	// (ErrVersionMismatch otherwise). When the workflow is active, its webhook routes become routes.
+	UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []WebhookRoute) (*Workflow, error)
+	// DeleteWorkflow removes a workflow from lists and drops its routes; its versions and executions
+	// stay readable.
+	DeleteWorkflow(ctx context.Context, tenantID, id string) error
+	// ListWorkflowVersions pages through a workflow's versions, newest first (definitions included).
+	ListWorkflowVersions(ctx context.Context, tenantID, id string, params ListVersionsParams) (*Page[WorkflowVersion], error)
+	// GetWorkflowVersion returns one version, also of a deleted workflow.
+	GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*WorkflowVersion, error)
+	// SetWorkflowActive switches a workflow on or off and replaces its webhook routes (none when off).
+	SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []WebhookRoute) (*Workflow, error)
+	// LookupWebhook finds the route for a method and path, across tenants.
+	LookupWebhook(ctx context.Context, method, path string) (*WebhookRoute, error)
+
+	// CreateExecution inserts a queued execution, or returns the existing one for a repeated
+	// idempotency key (created is then false).
+	CreateExecution(ctx context.Context, tenantID string, params CreateExecutionParams) (exec *Execution, created bool, err error)
+	// GetExecution returns an execution with its input, output and error.
+	GetExecution(ctx context.Context, tenantID, id string) (*Execution, error)
+	// ListExecutions pages through executions, newest first, without inputs and outputs.
+	ListExecutions(ctx context.Context, tenantID string, params ListExecutionsParams) (*Page[Execution], error)
+	// ListNodeRuns returns every attempt of every node of an execution, by node and attempt.
+	ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]NodeRun, error)
+	// ListEvents returns up to limit events with a sequence number above afterSeq.
+	ListEvents(ctx context.Context, tenantID, executionID string, afterSeq int64, limit int) ([]Event, error)
+	// ApplyExecutionUpdate writes one step atomically; ErrConflict when its expectations fail.
+	ApplyExecutionUpdate(ctx context.Context, tenantID string, update *ExecutionUpdate) error
+	// RequestCancel cancels a queued or waiting execution at once (returning it with status
+	// canceled), or flags a running one for its worker; ErrConflict when it has already finished.
+	RequestCancel(ctx context.Context, tenantID, id string) (*Execution, error)
+
+	// ClaimExecution takes the lease of an execution that is queued, or whose lease has expired, or
+	// (takeover) that is running or waiting under any lease, and marks it running.
+	ClaimExecution(ctx context.Context, ref ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*Execution, error)
+	// ListRunnable lists, across tenants and oldest first, executions a worker may claim now.
+	ListRunnable(ctx context.Context, params RunnableParams) ([]ExecutionRef, error)
+	// NextWakeAt returns the earliest wake-up time of a waiting execution, across tenants.
+	NextWakeAt(ctx context.Context) (*time.Time, error)
+	// RenewLeases extends the leases this owner holds and returns those whose cancel was requested.
+	RenewLeases(ctx context.Context, owner string, refs []ExecutionRef, until time.Time) (cancel []ExecutionRef, err error)
+
+	// Ping checks that the store answers.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,117 @@
+// Package storesqlite opens the SQLite store: modernc.org/sqlite (no cgo) in WAL mode, one writer
+// connection fed by sqlstore's group commit, and a small pool of read-only connections.
+package storesqlite
+
+import (
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
+)
+
+//go:embed migration/*.sql
+var migrations embed.FS
+
+// Config configures Open.
+type Config struct {
+	// Path is the database file; its directory is created when missing.
+	Path string
+	// Readers is the number of read connections (default 4).
+	Readers int
+	// Logger logs background failures.
+	Logger *slog.Logger
+}
+
+// Dialect returns the SQLite dialect.
+func Dialect() sqlstore.Dialect {
+	sub, err := fs.Sub(migrations, "migration")
+	if err != nil {
+		panic(err)
+	}
+	return sqlstore.Dialect{
+		Name:              "sqlite",
+		TimeValue:         func(t time.Time) any { return t.UnixMicro() },
+		Migrations:        sub,
+		IsUniqueViolation: isUniqueViolation,
+	}
+}
+
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	code := se.Code()
+	return code == sqlite3.SQLITE_CONSTRAINT_UNIQUE || code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+}
+
+// Open opens (creating if needed) the database at cfg.Path. Call Migrate on the result before use.
+func Open(cfg Config) (*sqlstore.Store, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("open sqlite: empty path")
+	}
+	if dir := filepath.Dir(cfg.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+	}
+	readers := cfg.Readers
+	if readers <= 0 {
+		readers = 4
+	}
+	writeDB, err := sql.Open("sqlite", dsn(cfg.Path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	writeDB.SetMaxOpenConns(1)
+	writeDB.SetMaxIdleConns(1)
+	writeDB.SetConnMaxLifetime(0)
+	writeDB.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before the readers open it.
+	if _, err := writeDB.Exec(`PRAGMA journal_mode = WAL`); err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
+	readDB, err := sql.Open("sqlite", dsn(cfg.Path, true))
+	if err != nil {
+		writeDB.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	readDB.SetMaxOpenConns(readers)
+	readDB.SetMaxIdleConns(readers)
+	readDB.SetConnMaxLifetime(0)
+	readDB.SetConnMaxIdleTime(0)
+	return sqlstore.New(sqlstore.Config{
+		Dialect:     Dialect(),
+		ReadDB:      readDB,
+		WriteDB:     writeDB,
+		BatchWrites: true,
+		Logger:      cfg.Logger,
+	}), nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "foreign_keys(ON)")
+	q.Add("_pragma", "cache_size(-16000)")
+	if readOnly {
+		q.Add("_pragma", "query_only(ON)")
+	} else {
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}

@@ -1,0 +1,551 @@
+// Package storetest is the conformance suite every store.Store implementation passes, and factories
+// for test data.
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// NewStoreFunc returns a fresh, migrated, empty store for one test; it registers its own cleanup.
+type NewStoreFunc func(t *testing.T) store.Store
+
+// Definition returns a small valid-looking definition named name.
+func Definition(name string) *workflow.Definition {
+	return &workflow.Definition{
+		Name: name,
+		Nodes: []workflow.Node{
+			{ID: "start", Type: "trigger.manual"},
+			{ID: "set", Type: "data.set", Config: map[string]any{"fields": map[string]any{"a": 1.0}}},
+		},
+		Edges: []workflow.Edge{{Source: "start", Target: "set"}},
+	}
+}
+
+var idCounter atomic.Int64
+
+// NewID returns a time-ordered unique id, as the service layer makes them.
+func NewID() string {
+	idCounter.Add(1)
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, newStore NewStoreFunc) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"CancelQueuedAndRunning", testCancel},
+		{"ClaimAndLease", testClaimAndLease},
+		{"CreateExecutionIdempotency", testIdempotency},
+		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
+		{"ExecutionUpdates", testExecutionUpdates},
+		{"ListExecutionsFiltersAndPages", testListExecutions},
+		{"ListRunnable", testListRunnable},
+		{"TenantScoping", testTenantScoping},
+		{"WebhookRoutes", testWebhookRoutes},
+		{"WorkflowCRUD", testWorkflowCRUD},
+		{"WorkflowListPaging", testWorkflowList},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, newStore(t))
+		})
+	}
+}
+
+func testWorkflowCRUD(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	id := NewID()
+	w, err := s.CreateWorkflow(ctx, tenant, id, Definition("orders"))
+	require.NoError(t, err)
+	require.Equal(t, 1, w.Version)
+	require.Equal(t, 2, w.NodeCount)
+
+	_, err = s.CreateWorkflow(ctx, tenant, id, Definition("orders"))
+	require.ErrorIs(t, err, store.ErrConflict)
+
+	got, err := s.GetWorkflow(ctx, tenant, id)
+	require.NoError(t, err)
+	require.Equal(t, "orders", got.Name)
+	require.Equal(t, "set", got.Definition.Nodes[1].ID)
+	require.Equal(t, 1.0, got.Definition.Nodes[1].Config["fields"].(map[string]any)["a"])
+	require.False(t, got.Active)
+
+	def2 := Definition("orders v2")
+	def2.Description = "second"
+	w2, err := s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil)
+	require.NoError(t, err)
+	require.Equal(t, 2, w2.Version)
+	require.Equal(t, "orders v2", w2.Name)
+
+	_, err = s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil)
+	require.ErrorIs(t, err, store.ErrVersionMismatch)
+	_, err = s.UpdateWorkflow(ctx, tenant, NewID(), 1, def2, nil)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	versions, err := s.ListWorkflowVersions(ctx, tenant, id, store.ListVersionsParams{Limit: 1})
+	require.NoError(t, err)
+	require.Len(t, versions.Items, 1)
+	require.Equal(t, 2, versions.Items[0].Version)
+	require.NotEmpty(t, versions.NextCursor)
+	versions, err = s.ListWorkflowVersions(ctx, tenant, id, store.ListVersionsParams{Cursor: versions.NextCursor})
+	require.NoError(t, err)
+	require.Len(t, versions.Items, 1)
+	require.Equal(t, 1, versions.Items[0].Version)
+	require.Equal(t, "orders", versions.Items[0].Definition.Name)
+	require.Empty(t, versions.NextCursor)
+
+	v1, err := s.GetWorkflowVersion(ctx, tenant, id, 1)
+	require.NoError(t, err)
+	require.Equal(t, "orders", v1.Definition.Name)
+	_, err = s.GetWorkflowVersion(ctx, tenant, id, 9)
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	require.NoError(t, s.DeleteWorkflow(ctx, tenant, id))
+	_, err = s.GetWorkflow(ctx, tenant, id)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, s.DeleteWorkflow(ctx, tenant, id), store.ErrNotFound)
+	// Versions stay readable for the executions that pinned them.
+	_, err = s.GetWorkflowVersion(ctx, tenant, id, 2)
+	require.NoError(t, err)
+}
+
+func testWorkflowList(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	for i := range 7 {
+		name := fmt.Sprintf("billing %d", i)
+		if i%2 == 1 {
+			name = fmt.Sprintf("Shipping_%d", i)
+		}
+		_, err := s.CreateWorkflow(ctx, tenant, NewID(), Definition(name))
+		require.NoError(t, err)
+	}
+	var names []string
+	cursor := ""
+	for {
+		page, err := s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Limit: 3, Cursor: cursor})
+		require.NoError(t, err)
+		for _, w := range page.Items {
+			require.Empty(t, w.Definition.Nodes, "list results leave the definition out")
+			names = append(names, w.Name)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	require.Len(t, names, 7)
+	require.Equal(t, "billing 6", names[0], "most recently updated first")
+
+	page, err := s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Name: "SHIPPING"})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 3)
+	page, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Name: "_"})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 3, "LIKE wildcards in the filter are literal")
+
+	_, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Cursor: "!!not-a-cursor"})
+	require.ErrorIs(t, err, store.ErrInvalidInput)
+}
+
+func testWebhookRoutes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	a, b := NewID(), NewID()
+	for _, id := range []string{a, b} {
+		_, err := s.CreateWorkflow(ctx, tenant, id, Definition("hook"))
+		require.NoError(t, err)
+	}
+	route := store.WebhookRoute{Method: "POST", Path: "orders/new", NodeID: "hook"}
+	w, err := s.SetWorkflowActive(ctx, tenant, a, true, []store.WebhookRoute{route})
+	require.NoError(t, err)
+	require.True(t, w.Active)
+	require.Equal(t, "hook", w.Definition.Name)
+
+	got, err := s.LookupWebhook(ctx, "POST", "orders/new")
+	require.NoError(t, err)
+	require.Equal(t, a, got.WorkflowID)
+	require.Equal(t, tenant, got.TenantID)
+	_, err = s.LookupWebhook(ctx, "GET", "orders/new")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route})
+	var conflict *store.RouteConflictError
+	require.ErrorAs(t, err, &conflict)
+	require.Equal(t, a, conflict.WorkflowID)
+	wb, err := s.GetWorkflow(ctx, tenant, b)
+	require.NoError(t, err)
+	require.False(t, wb.Active, "a refused activation changes nothing")
+
+	// An update of an active workflow moves its routes.
+	moved := store.WebhookRoute{Method: "POST", Path: "orders/moved", NodeID: "hook"}
+	_, err = s.UpdateWorkflow(ctx, tenant, a, 1, Definition("hook"), []store.WebhookRoute{moved})
+	require.NoError(t, err)
+	_, err = s.LookupWebhook(ctx, "POST", "orders/new")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.LookupWebhook(ctx, "POST", "orders/moved")
+	require.NoError(t, err)
+
+	_, err = s.SetWorkflowActive(ctx, tenant, a, false, nil)
+	require.NoError(t, err)
+	_, err = s.LookupWebhook(ctx, "POST", "orders/moved")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route})
+	require.NoError(t, err)
+	require.NoError(t, s.DeleteWorkflow(ctx, tenant, b))
+	_, err = s.LookupWebhook(ctx, "POST", "orders/new")
+	require.ErrorIs(t, err, store.ErrNotFound, "deleting a workflow drops its routes")
+}
+
+// NewExecution creates a queued execution of a new workflow and returns it.
+func NewExecution(t *testing.T, s store.Store, tenant string) *store.Execution {
+	t.Helper()
+	ctx := context.Background()
+	wf := NewID()
+	_, err := s.CreateWorkflow(ctx, tenant, wf, Definition("x"))
+	require.NoError(t, err)
+	exec, created, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{
+		ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual, TriggerNode: "start",
+		Input:  json.RawMessage(`{"n":1}`),
+		Events: []store.Event{{Type: "execution.queued", Time: time.Now()}},
+	})
+	require.NoError(t, err)
+	require.True(t, created)
+	return exec
+}
+
+func testIdempotency(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	wf := NewID()
+	_, err := s.CreateWorkflow(ctx, tenant, wf, Definition("x"))
+	require.NoError(t, err)
+	params := store.CreateExecutionParams{
+		ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual,
+		Input: json.RawMessage(`{}`), IdempotencyKey: "key-1", RequestHash: "h1",
+	}
+	first, created, err := s.CreateExecution(ctx, tenant, params)
+	require.NoError(t, err)
+	require.True(t, created)
+
+	params.ID = NewID()
+	again, created, err := s.CreateExecution(ctx, tenant, params)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, first.ID, again.ID)
+
+	params.ID, params.RequestHash = NewID(), "h2"
+	_, _, err = s.CreateExecution(ctx, tenant, params)
+	require.ErrorIs(t, err, store.ErrConflict)
+}
+
+func testEnqueueHook(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	wf := NewID()
+	_, err := s.CreateWorkflow(ctx, tenant, wf, Definition("x"))
+	require.NoError(t, err)
+	committed := make(chan string, 1)
+	exec, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{
+		ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual,
+		Enqueue: func(_ context.Context, tx store.Tx, e *store.Execution) error {
+			tx.OnCommit(func() { committed <- e.ID })
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	select {
+	case id := <-committed:
+		require.Equal(t, exec.ID, id)
+	default:
+		t.Fatal("OnCommit did not run after commit")
+	}
+
+	// A failing hook rolls the insert back.
+	failID := NewID()
+	_, _, err = s.CreateExecution(ctx, tenant, store.CreateExecutionParams{
+		ID: failID, WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual,
+		Enqueue: func(context.Context, store.Tx, *store.Execution) error { return errors.New("queue down") },
+	})
+	require.ErrorContains(t, err, "queue down")
+	_, err = s.GetExecution(ctx, tenant, failID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+func testClaimAndLease(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	exec := NewExecution(t, s, tenant)
+	ref := store.ExecutionRef{TenantID: tenant, ID: exec.ID}
+	lease := time.Now().Add(time.Minute)
+
+	claimed, err := s.ClaimExecution(ctx, ref, "worker-a", lease, false)
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionRunning, claimed.Status)
+	require.Equal(t, "worker-a", claimed.LeaseOwner)
+	require.JSONEq(t, `{"n":1}`, string(claimed.Input))
+
+	_, err = s.ClaimExecution(ctx, ref, "worker-b", lease, false)
+	require.ErrorIs(t, err, store.ErrConflict, "a live lease is not claimable")
+	again, err := s.ClaimExecution(ctx, ref, "worker-b", lease, true)
+	require.NoError(t, err, "takeover claims a running execution")
+	require.Equal(t, "worker-b", again.LeaseOwner)
+
+	// Only the owner may write.
+	err = s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: exec.ID, Owner: "worker-a", To: workflow.ExecutionSucceeded})
+	require.ErrorIs(t, err, store.ErrConflict)
+
+	cancel, err := s.RenewLeases(ctx, "worker-b", []store.ExecutionRef{ref}, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, cancel)
+	got, err := s.GetExecution(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.True(t, got.LeaseExpiresAt.After(time.Now().Add(50*time.Minute)))
+}
+
+func testExecutionUpdates(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	exec := NewExecution(t, s, tenant)
+	_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Now().Add(time.Minute), false)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+
+	committed := false
+	err = s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{
+		ExecutionID:  exec.ID,
+		Owner:        "w",
+		SetStartedAt: &now,
+		NodeRuns: []store.NodeRun{{NodeID: "set", Attempt: 1, Status: workflow.NodeRunRunning,
+			Input: json.RawMessage(`{"big":"input"}`), StartedAt: &now}},
+		Events:   []store.Event{{Seq: 2, Type: "execution.started", Time: now}, {Seq: 3, Type: "node.started", NodeID: "set", Attempt: 1, Time: now}},
+		OnCommit: func() { committed = true },
+	})
+	require.NoError(t, err)
+	require.True(t, committed)
+
+	later := now.Add(time.Second)
+	err = s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{
+		ExecutionID: exec.ID, Owner: "w",
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionFailed,
+		SetFinishedAt: &later, Error: &store.ExecutionError{Message: "boom", NodeID: "set"}, ReleaseLease: true,
+		NodeRuns: []store.NodeRun{{NodeID: "set", Attempt: 1, Status: workflow.NodeRunFailed, FinishedAt: &later,
+			Error: &store.NodeError{Message: "boom", Code: "x", Details: json.RawMessage(`{"status":500}`)},
+			Logs:  []store.LogEntry{{Time: later, Level: "INFO", Message: "trying"}}}},
+		Events: []store.Event{{Seq: 4, Type: "node.failed", NodeID: "set", Attempt: 1, Time: later, Data: json.RawMessage(`{"error":"boom"}`)}},
+	})
+	require.NoError(t, err)
+
+	got, err := s.GetExecution(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionFailed, got.Status)
+	require.Equal(t, "boom", got.Error.Message)
+	require.Equal(t, int64(4), got.LastSeq)
+	require.Empty(t, got.LeaseOwner)
+	require.WithinDuration(t, now, *got.StartedAt, time.Millisecond)
+	require.WithinDuration(t, later, *got.FinishedAt, time.Millisecond)
+
+	runs, err := s.ListNodeRuns(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.Equal(t, workflow.NodeRunFailed, runs[0].Status)
+	require.JSONEq(t, `{"big":"input"}`, string(runs[0].Input), "input is kept when a later transition omits it")
+	require.Equal(t, "x", runs[0].Error.Code)
+	require.JSONEq(t, `{"status":500}`, string(runs[0].Error.Details))
+	require.Equal(t, "trying", runs[0].Logs[0].Message)
+	require.NotNil(t, runs[0].StartedAt)
+
+	events, err := s.ListEvents(ctx, tenant, exec.ID, 1, 0)
+	require.NoError(t, err)
+	require.Len(t, events, 3)
+	require.Equal(t, int64(2), events[0].Seq)
+	require.Equal(t, "node.failed", events[2].Type)
+	require.JSONEq(t, `{"error":"boom"}`, string(events[2].Data))
+
+	// A terminal execution refuses a transition that expects it running.
+	err = s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: exec.ID,
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionSucceeded})
+	require.ErrorIs(t, err, store.ErrConflict)
+}
+
+func testListExecutions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	wfA, wfB := NewID(), NewID()
+	for _, id := range []string{wfA, wfB} {
+		_, err := s.CreateWorkflow(ctx, tenant, id, Definition("x"))
+		require.NoError(t, err)
+	}
+	var ids []string
+	for i := range 6 {
+		wf := wfA
+		if i%3 == 2 {
+			wf = wfB
+		}
+		e, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual,
+			Input: json.RawMessage(`{"large":"payload"}`)})
+		require.NoError(t, err)
+		ids = append(ids, e.ID)
+	}
+	_, err := s.RequestCancel(ctx, tenant, ids[0])
+	require.NoError(t, err)
+
+	page, err := s.ListExecutions(ctx, tenant, store.ListExecutionsParams{Limit: 4})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 4)
+	require.Equal(t, ids[5], page.Items[0].ID, "newest first")
+	require.Nil(t, page.Items[0].Input, "lists leave payloads out")
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{Limit: 4, Cursor: page.NextCursor})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 2)
+	require.Empty(t, page.NextCursor)
+
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{WorkflowID: wfB})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 2)
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{WorkflowID: wfA, Status: workflow.ExecutionCanceled})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 1)
+	require.Equal(t, ids[0], page.Items[0].ID)
+}
+
+func testCancel(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	queued := NewExecution(t, s, tenant)
+	got, err := s.RequestCancel(ctx, tenant, queued.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionCanceled, got.Status)
+	require.NotNil(t, got.FinishedAt)
+	events, err := s.ListEvents(ctx, tenant, queued.ID, 0, 0)
+	require.NoError(t, err)
+	require.Equal(t, "execution.finished", events[len(events)-1].Type)
+	require.Equal(t, got.LastSeq, events[len(events)-1].Seq)
+	_, err = s.RequestCancel(ctx, tenant, queued.ID)
+	require.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.RequestCancel(ctx, tenant, NewID())
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	running := NewExecution(t, s, tenant)
+	ref := store.ExecutionRef{TenantID: tenant, ID: running.ID}
+	_, err = s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	require.NoError(t, err)
+	got, err = s.RequestCancel(ctx, tenant, running.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionRunning, got.Status)
+	require.True(t, got.CancelRequested)
+	cancel, err := s.RenewLeases(ctx, "w", []store.ExecutionRef{ref}, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	require.Equal(t, []store.ExecutionRef{ref}, cancel)
+}
+
+func testListRunnable(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	queued := NewExecution(t, s, tenant)
+	dueWaiting := NewExecution(t, s, tenant)
+	laterWaiting := NewExecution(t, s, tenant)
+	expired := NewExecution(t, s, tenant)
+	live := NewExecution(t, s, tenant)
+	now := time.Now()
+
+	claim := func(e *store.Execution, until time.Time) {
+		_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: e.ID}, "w", until, false)
+		require.NoError(t, err)
+	}
+	wait := func(e *store.Execution, at time.Time) {
+		claim(e, now.Add(time.Minute))
+		require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: e.ID,
+			From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionWaiting, WakeAt: &at, ReleaseLease: true}))
+	}
+	wait(dueWaiting, now.Add(-time.Second))
+	wait(laterWaiting, now.Add(time.Hour))
+	claim(expired, now.Add(-time.Second))
+	claim(live, now.Add(time.Hour))
+
+	refs, err := s.ListRunnable(ctx, store.RunnableParams{Now: now, Limit: 100})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{queued.ID, dueWaiting.ID, expired.ID}, refIDs(refs))
+
+	refs, err = s.ListRunnable(ctx, store.RunnableParams{Now: now, Limit: 100, AnyLease: true})
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{queued.ID, dueWaiting.ID, expired.ID, live.ID}, refIDs(refs))
+
+	next, err := s.NextWakeAt(ctx)
+	require.NoError(t, err)
+	require.WithinDuration(t, now.Add(-time.Second), *next, time.Millisecond)
+
+	// A waiting execution is claimable only once due.
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: laterWaiting.ID}, "w2", now.Add(time.Minute), false)
+	require.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: dueWaiting.ID}, "w2", now.Add(time.Minute), false)
+	require.NoError(t, err)
+}
+
+func refIDs(refs []store.ExecutionRef) []string {
+	out := make([]string, len(refs))
+	for i, r := range refs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func testTenantScoping(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	other := "tenant-" + NewID()
+	require.NoError(t, s.CreateTenant(ctx, other, "Other"))
+	require.ErrorIs(t, s.CreateTenant(ctx, other, "Other"), store.ErrConflict)
+
+	wf := NewID()
+	_, err := s.CreateWorkflow(ctx, store.DefaultTenant, wf, Definition("mine"))
+	require.NoError(t, err)
+	exec := NewExecution(t, s, store.DefaultTenant)
+
+	_, err = s.GetWorkflow(ctx, other, wf)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.UpdateWorkflow(ctx, other, wf, 1, Definition("stolen"), nil)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, s.DeleteWorkflow(ctx, other, wf), store.ErrNotFound)
+	_, err = s.SetWorkflowActive(ctx, other, wf, true, nil)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.ListWorkflowVersions(ctx, other, wf, store.ListVersionsParams{})
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.GetWorkflowVersion(ctx, other, wf, 1)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	page, err := s.ListWorkflows(ctx, other, store.ListWorkflowsParams{})
+	require.NoError(t, err)
+	require.Empty(t, page.Items)
+
+	_, err = s.GetExecution(ctx, other, exec.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.RequestCancel(ctx, other, exec.ID)
+	require.ErrorIs(t, err, store.ErrNotFound)
+	runs, err := s.ListNodeRuns(ctx, other, exec.ID)
+	require.NoError(t, err)
+	require.Empty(t, runs)
+	events, err := s.ListEvents(ctx, other, exec.ID, 0, 0)
+	require.NoError(t, err)
+	require.Empty(t, events)
+	execs, err := s.ListExecutions(ctx, other, store.ListExecutionsParams{})
+	require.NoError(t, err)
+	require.Empty(t, execs.Items)
+	err = s.ApplyExecutionUpdate(ctx, other, &store.ExecutionUpdate{ExecutionID: exec.ID, To: workflow.ExecutionCanceled})
+	require.ErrorIs(t, err, store.ErrConflict)
+}
