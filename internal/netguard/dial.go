@@ -14,6 +14,7 @@ import (
 // Dial and transport timeouts.
 const (
 	dialTimeout         = 30 * time.Second
+	minDialAttempt      = 2 * time.Second
 	dialKeepAlive       = 30 * time.Second
 	idleConnTimeout     = 90 * time.Second
 	tlsHandshakeTimeout = 10 * time.Second
@@ -54,15 +55,29 @@ func (p *Policy) DialContext(ctx context.Context, network, addr string) (net.Con
 		}
 	}
 
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: dialKeepAlive, Control: p.control(host)}
-	var firstErr error
-	tried := 0
+	usable := candidates[:0:0]
 	for _, ip := range candidates {
 		if network == "tcp4" && !ip.Is4() || network == "tcp6" && !ip.Is6() {
 			continue
 		}
-		tried++
-		conn, err := dialer.DialContext(ctx, network, netip.AddrPortFrom(ip, uint16(port)).String())
+		usable = append(usable, ip)
+	}
+	if len(usable) == 0 {
+		return nil, fmt.Errorf("dial %s %s: host has no %s address", network, addr, network)
+	}
+
+	// As net.Dialer does for several addresses, share the time left among the addresses still to try,
+	// so that one unreachable address does not use it all.
+	deadline := time.Now().Add(dialTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	dialer := &net.Dialer{KeepAlive: dialKeepAlive, Control: p.control(host)}
+	var firstErr error
+	for i, ip := range usable {
+		attemptCtx, cancel := context.WithDeadline(ctx, partialDeadline(time.Now(), deadline, len(usable)-i))
+		conn, err := dialer.DialContext(attemptCtx, network, netip.AddrPortFrom(ip, uint16(port)).String())
+		cancel()
 		if err == nil {
 			return conn, nil
 		}
@@ -73,10 +88,18 @@ func (p *Policy) DialContext(ctx context.Context, network, addr string) (net.Con
 			break
 		}
 	}
-	if tried == 0 {
-		return nil, fmt.Errorf("dial %s %s: host has no %s address", network, addr, network)
-	}
 	return nil, firstErr
+}
+
+// partialDeadline returns the deadline for one of addrsRemaining connection attempts: an equal share
+// of the time left, but at least minDialAttempt unless the overall deadline comes sooner.
+func partialDeadline(now, deadline time.Time, addrsRemaining int) time.Time {
+	timeRemaining := deadline.Sub(now)
+	share := timeRemaining / time.Duration(addrsRemaining)
+	if share < minDialAttempt {
+		share = min(minDialAttempt, timeRemaining)
+	}
+	return now.Add(share)
 }
 
 // resolve returns the addresses of host, unmapped, keeping IPv6 zones.

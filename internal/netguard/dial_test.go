@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -115,8 +116,8 @@ func TestDialContextErrors(t *testing.T) {
 		{name: "BadPort", network: "tcp", addr: "example.com:http", message: `invalid port "http"`},
 		{name: "LookupFails", network: "tcp", addr: "nowhere.example:80", resolver: resolverFunc(func(context.Context, string) ([]net.IPAddr, error) { return nil, lookupErr }), message: "lookup nowhere.example: no such host"},
 		{name: "MissingPort", network: "tcp", addr: "example.com", message: "missing port"},
-		{name: "NoAddresses", network: "tcp", addr: "empty.example:80", resolver: staticResolver(), message: "no such host"},
 		{name: "NoAddressForNetwork", network: "tcp6", addr: "v4only.example:80", resolver: staticResolver("93.184.215.14"), message: "host has no tcp6 address"},
+		{name: "NoAddresses", network: "tcp", addr: "empty.example:80", resolver: staticResolver(), message: "no such host"},
 		{name: "UDP", network: "udp", addr: "8.8.8.8:53", message: "only tcp is allowed"},
 	}
 	for _, tt := range tests {
@@ -258,6 +259,44 @@ func TestControl(t *testing.T) {
 			var blocked *BlockedError
 			require.ErrorAs(t, err, &blocked)
 			require.Equal(t, tt.reason, blocked.Reason)
+		})
+	}
+}
+
+func TestDialContextFallsBack(t *testing.T) {
+	t.Parallel()
+
+	srv := newServer(t)
+	_, port, err := net.SplitHostPort(srv.Listener.Addr().String())
+	require.NoError(t, err)
+
+	// Nothing listens on 127.0.0.3, so the first address refuses the connection and the second is
+	// tried.
+	p := &Policy{AllowPrivate: true, Resolver: staticResolver("127.0.0.3", "127.0.0.1")}
+	resp, err := get(t, p.Transport(), "http://two.test:"+port+"/")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestPartialDeadline(t *testing.T) {
+	t.Parallel()
+
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name      string
+		remaining time.Duration
+		addrs     int
+		want      time.Duration
+	}{
+		{name: "EqualShare", remaining: 30 * time.Second, addrs: 3, want: 10 * time.Second},
+		{name: "LastAddressGetsAll", remaining: 7 * time.Second, addrs: 1, want: 7 * time.Second},
+		{name: "MinimumShare", remaining: 4 * time.Second, addrs: 4, want: 2 * time.Second},
+		{name: "NeverPastDeadline", remaining: time.Second, addrs: 4, want: time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, now.Add(tt.want), partialDeadline(now, now.Add(tt.remaining), tt.addrs))
 		})
 	}
 }

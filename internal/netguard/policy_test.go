@@ -27,11 +27,11 @@ func TestCheck(t *testing.T) {
 		{name: "DocumentationIPv6", ip: "2001:db8::1", reason: "documentation address"},
 		{name: "IETFProtocolAssignments", ip: "192.0.0.8", reason: "IETF protocol assignment address"},
 		{name: "IPv4CompatibleIPv6", ip: "::7f00:1", reason: "reserved address"},
-		{name: "IPv4TranslatedIPv6", ip: "::ffff:0:7f00:1", reason: "reserved address"},
 		{name: "IPv4MappedLoopback", ip: "::ffff:127.0.0.1", reason: "loopback address"},
 		{name: "IPv4MappedMetadata", ip: "::ffff:169.254.169.254", reason: "cloud metadata endpoint"},
 		{name: "IPv4MappedPrivate", ip: "::ffff:10.1.2.3", reason: "private network address"},
 		{name: "IPv4MappedPublic", ip: "::ffff:8.8.8.8"},
+		{name: "IPv4TranslatedIPv6", ip: "::ffff:0:7f00:1", reason: "reserved address"},
 		{name: "LinkLocal", ip: "169.254.1.1", reason: "link-local address"},
 		{name: "LinkLocalIPv6", ip: "fe80::1", reason: "link-local address"},
 		{name: "LinkLocalIPv6Zone", ip: "fe80::1%eth0", reason: "link-local address"},
@@ -44,9 +44,9 @@ func TestCheck(t *testing.T) {
 		{name: "MetadataECS", ip: "169.254.170.2", reason: "cloud metadata endpoint"},
 		{name: "Multicast", ip: "224.0.0.1", reason: "multicast address"},
 		{name: "MulticastIPv6", ip: "ff02::1", reason: "multicast address"},
+		{name: "NAT64LocalUse", ip: "64:ff9b:1::a00:1", reason: "local-use NAT64 address"},
 		{name: "NAT64Loopback", ip: "64:ff9b::7f00:1", reason: "loopback address embedded in a NAT64 address"},
 		{name: "NAT64Metadata", ip: "64:ff9b::a9fe:a9fe", reason: "cloud metadata endpoint embedded in a NAT64 address"},
-		{name: "NAT64LocalUse", ip: "64:ff9b:1::a00:1", reason: "local-use NAT64 address"},
 		{name: "NAT64Public", ip: "64:ff9b::808:808"},
 		{name: "Private10", ip: "10.0.0.1", reason: "private network address"},
 		{name: "Private172", ip: "172.16.0.1", reason: "private network address"},
@@ -61,10 +61,10 @@ func TestCheck(t *testing.T) {
 		{name: "SixToFourLoopback", ip: "2002:7f00:1::1", reason: "loopback address embedded in a 6to4 address"},
 		{name: "SixToFourPublic", ip: "2002:808:808::1"},
 		{name: "TeredoPrivate", ip: "2001:0:4136:e378:8000:63bf:f5ff:fffe", reason: "private network address embedded in a Teredo address"},
+		{name: "ThisNetwork", ip: "0.1.2.3", reason: "unspecified address"},
 		{name: "UniqueLocal", ip: "fd12:3456::1", reason: "unique local (private network) address"},
 		{name: "Unspecified", ip: "0.0.0.0", reason: "unspecified address"},
 		{name: "UnspecifiedIPv6", ip: "::", reason: "unspecified address"},
-		{name: "ThisNetwork", ip: "0.1.2.3", reason: "unspecified address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -183,9 +183,9 @@ func TestCheckHost(t *testing.T) {
 		reason string // empty when allowed
 	}{
 		{name: "Bracketed", host: "[::1]", ip: "::1", reason: "loopback address"},
+		{name: "BracketedIPv4", host: "[127.0.0.1]", reason: "malformed IP address"},
 		{name: "BracketedMapped", host: "[::ffff:169.254.169.254]", ip: "::ffff:169.254.169.254", reason: "cloud metadata endpoint"},
 		{name: "BracketedMappedHex", host: "[::ffff:a9fe:a9fe]", ip: "::ffff:169.254.169.254", reason: "cloud metadata endpoint"},
-		{name: "BracketedIPv4", host: "[127.0.0.1]", reason: "malformed IP address"},
 		{name: "Decimal", host: "2130706433", ip: "127.0.0.1", reason: "loopback address"},
 		{name: "DecimalMetadata", host: "2852039166", ip: "169.254.169.254", reason: "cloud metadata endpoint"},
 		{name: "DecimalPublic", host: "134744072", ip: "8.8.8.8"},
@@ -253,8 +253,8 @@ func TestCheckURL(t *testing.T) {
 	}{
 		{name: "DecimalHost", url: "http://2130706433/", reason: "loopback address"},
 		{name: "EmptyHost", url: "http:///path", reason: "URL has no host"},
-		{name: "FileScheme", url: "file:///etc/passwd", reason: `URL scheme "file" is not allowed; use http or https`},
 		{name: "FTPScheme", url: "ftp://example.com/x", reason: `URL scheme "ftp" is not allowed; use http or https`},
+		{name: "FileScheme", url: "file:///etc/passwd", reason: `URL scheme "file" is not allowed; use http or https`},
 		{name: "GopherScheme", url: "gopher://127.0.0.1:6379/_FLUSHALL", reason: `URL scheme "gopher" is not allowed; use http or https`},
 		{name: "HTTP", url: "http://example.com/a?b=c"},
 		{name: "HTTPS", url: "https://example.com:8443/"},

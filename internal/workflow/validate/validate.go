@@ -429,6 +429,10 @@ func (c *checker) webhooks(g *Graph) {
 		}
 		path, _ := n.Spec.Config["path"].(string)
 		method, _ := n.Spec.Config["method"].(string)
+		if strings.Contains(path, "{{") || strings.Contains(method, "{{") {
+			c.fail(workflow.Pointer("nodes", n.Index, "config"), "a webhook's path and method must be plain text, not expressions")
+			continue
+		}
 		if method == "" {
 			method = "POST"
 		}

@@ -1,0 +1,390 @@
+// Package dispatch decides which process runs which execution. The embedded dispatcher is an
+// in-process worker pool whose durable queue is the executions table: an execution is enqueued by the
+// transaction that inserts it (the wake-up is sent after commit), claimed with a lease, and run by the
+// engine. Timers for waiting executions live in the store; the dispatcher keeps one timer for the
+// earliest and polls as a safety net, so that nothing is lost when a notification is.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// Store is what the dispatcher needs from the store.
+type Store interface {
+	ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error)
+	ListRunnable(ctx context.Context, params store.RunnableParams) ([]store.ExecutionRef, error)
+	NextWakeAt(ctx context.Context) (*time.Time, error)
+	RenewLeases(ctx context.Context, owner string, refs []store.ExecutionRef, until time.Time) ([]store.ExecutionRef, error)
+}
+
+// Runner runs one claimed execution; *engine.Engine implements it.
+type Runner interface {
+	Run(ctx context.Context, exec *store.Execution, owner string, cancel <-chan struct{}) (engine.Outcome, error)
+}
+
+// Defaults for EmbeddedConfig.
+const (
+	WorkersDefault      = 64
+	LeaseDefault        = 30 * time.Second
+	HeartbeatDefault    = 10 * time.Second
+	PollIntervalDefault = time.Second
+	QueueSizeDefault    = 8192
+)
+
+// EmbeddedConfig configures an Embedded dispatcher. Store, Runner and Owner are required.
+type EmbeddedConfig struct {
+	Store  Store
+	Runner Runner
+	// Owner identifies this process in leases; it must be unique among live processes.
+	Owner string
+	// Workers is the number of executions run at once (default 64).
+	Workers int
+	// Lease is how long a claim lasts without renewal (default 30s); Heartbeat renews it (default 10s).
+	Lease, Heartbeat time.Duration
+	// PollInterval is how often the store is polled for work notifications missed (default 1s).
+	PollInterval time.Duration
+	// QueueSize bounds the in-memory hand-off queue (default 8192); beyond it, work waits in the store.
+	QueueSize int
+	// Takeover makes the first poll claim executions left running by a previous process even when
+	// their lease has not expired. Right for a single-process store such as SQLite.
+	Takeover bool
+	Logger   *slog.Logger
+	Now      func() time.Time
+}
+
+type job struct {
+	ref      store.ExecutionRef
+	takeover bool
+}
+
+type activeRun struct {
+	cancel     chan struct{}
+	cancelOnce sync.Once
+}
+
+// Embedded is the in-process dispatcher.
+type Embedded struct {
+	cfg    EmbeddedConfig
+	logger *slog.Logger
+	queue  chan job
+
+	mu      sync.Mutex
+	pending map[store.ExecutionRef]bool
+	active  map[store.ExecutionRef]*activeRun
+	nextAt  time.Time
+
+	kick    chan struct{}
+	runCtx  context.Context
+	stopRun context.CancelFunc
+	done    chan struct{}
+	wg       sync.WaitGroup
+	started  bool
+	stopOnce sync.Once
+}
+
+// NewEmbedded returns a dispatcher; call Start to run it.
+func NewEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.Store == nil || cfg.Runner == nil || cfg.Owner == "" {
+		return nil, errors.New("dispatch: Store, Runner and Owner are required")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = WorkersDefault
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = LeaseDefault
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = HeartbeatDefault
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = PollIntervalDefault
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = QueueSizeDefault
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Embedded{
+		cfg:     cfg,
+		logger:  logger.With("component", "dispatch"),
+		queue:   make(chan job, cfg.QueueSize),
+		pending: map[store.ExecutionRef]bool{},
+		active:  map[store.ExecutionRef]*activeRun{},
+		kick:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+	}, nil
+}
+
+// Enqueue schedules exec to run once tx commits. It is the store.TxHookFunc the service passes to
+// CreateExecution.
+func (d *Embedded) Enqueue(_ context.Context, tx store.Tx, exec *store.Execution) error {
+	ref := store.ExecutionRef{TenantID: exec.TenantID, ID: exec.ID}
+	tx.OnCommit(func() { d.offer(job{ref: ref}) })
+	return nil
+}
+
+// offer hands a job to the workers unless it is already pending; when the queue is full the job
+// stays in the store and the next poll finds it.
+func (d *Embedded) offer(j job) {
+	d.mu.Lock()
+	if d.pending[j.ref] {
+		d.mu.Unlock()
+		return
+	}
+	d.pending[j.ref] = true
+	d.mu.Unlock()
+	select {
+	case d.queue <- j:
+	default:
+		d.mu.Lock()
+		delete(d.pending, j.ref)
+		d.mu.Unlock()
+	}
+}
+
+// Start launches the workers, the scheduler and the heartbeat. It returns at once.
+func (d *Embedded) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return errors.New("dispatch: already started")
+	}
+	d.started = true
+	d.runCtx, d.stopRun = context.WithCancel(context.WithoutCancel(ctx))
+	for range d.cfg.Workers {
+		d.wg.Add(1)
+		go d.worker()
+	}
+	d.wg.Add(2)
+	go d.scheduler()
+	go d.heartbeat()
+	return nil
+}
+
+// Stop stops claiming work, hands running executions back to the queue (their attempts are
+// canceled) and waits for the workers, at most until ctx ends.
+func (d *Embedded) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	if !d.started {
+		d.mu.Unlock()
+		return nil
+	}
+	d.mu.Unlock()
+	d.stopOnce.Do(func() {
+		close(d.done)
+		d.stopRun()
+	})
+	finished := make(chan struct{})
+	go func() { d.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("dispatch: stop: %w", ctx.Err())
+	}
+}
+
+// Cancel signals the run of ref in this process; it reports whether the execution runs here.
+func (d *Embedded) Cancel(ref store.ExecutionRef) bool {
+	d.mu.Lock()
+	run := d.active[ref]
+	d.mu.Unlock()
+	if run == nil {
+		return false
+	}
+	run.cancelOnce.Do(func() { close(run.cancel) })
+	return true
+}
+
+// Running returns the number of executions running in this process.
+func (d *Embedded) Running() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.active)
+}
+
+// Queued returns the number of executions handed to the workers and not yet claimed.
+func (d *Embedded) Queued() int { return len(d.queue) }
+
+func (d *Embedded) worker() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.done:
+			return
+		case j := <-d.queue:
+			d.runOne(j)
+		}
+	}
+}
+
+func (d *Embedded) runOne(j job) {
+	defer func() {
+		d.mu.Lock()
+		delete(d.pending, j.ref)
+		d.mu.Unlock()
+	}()
+	ctx := d.runCtx
+	if ctx.Err() != nil {
+		return
+	}
+	exec, err := d.cfg.Store.ClaimExecution(ctx, j.ref, d.cfg.Owner, d.cfg.Now().Add(d.cfg.Lease), j.takeover)
+	if err != nil {
+		if !errors.Is(err, store.ErrConflict) && ctx.Err() == nil {
+			d.logger.Error("Claim failed", "tenant_id", j.ref.TenantID, "execution_id", j.ref.ID, "error", err.Error())
+		}
+		return
+	}
+	run := &activeRun{cancel: make(chan struct{})}
+	d.mu.Lock()
+	d.active[j.ref] = run
+	d.mu.Unlock()
+	if exec.CancelRequested {
+		run.cancelOnce.Do(func() { close(run.cancel) })
+	}
+	outcome, err := d.cfg.Runner.Run(ctx, exec, d.cfg.Owner, run.cancel)
+	d.mu.Lock()
+	delete(d.active, j.ref)
+	d.mu.Unlock()
+	if err != nil && !errors.Is(err, context.Canceled) {
+		d.logger.Error("Execution run failed", "tenant_id", j.ref.TenantID, "execution_id", j.ref.ID, "error", err.Error())
+	}
+	if outcome.Status == workflow.ExecutionWaiting && outcome.WakeAt != nil {
+		d.wakeAt(*outcome.WakeAt)
+	}
+}
+
+// wakeAt makes the scheduler look again no later than at.
+func (d *Embedded) wakeAt(at time.Time) {
+	d.mu.Lock()
+	earlier := d.nextAt.IsZero() || at.Before(d.nextAt)
+	if earlier {
+		d.nextAt = at
+	}
+	d.mu.Unlock()
+	if earlier {
+		select {
+		case d.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// scheduler polls the store for runnable work: at start (taking over when configured), on the
+// earliest wake-up time, and every PollInterval.
+func (d *Embedded) scheduler() {
+	defer d.wg.Done()
+	d.poll(d.cfg.Takeover)
+	d.refreshNextWake()
+	poll := time.NewTicker(d.cfg.PollInterval)
+	defer poll.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		d.mu.Lock()
+		next := d.nextAt
+		d.mu.Unlock()
+		wait := time.Hour
+		if !next.IsZero() {
+			wait = max(next.Sub(d.cfg.Now()), 0)
+		}
+		timer.Reset(wait)
+		select {
+		case <-d.done:
+			return
+		case <-d.kick:
+		case <-timer.C:
+			d.mu.Lock()
+			d.nextAt = time.Time{}
+			d.mu.Unlock()
+			d.poll(false)
+			d.refreshNextWake()
+		case <-poll.C:
+			d.poll(false)
+			d.refreshNextWake()
+		}
+	}
+}
+
+func (d *Embedded) refreshNextWake() {
+	at, err := d.cfg.Store.NextWakeAt(d.runCtx)
+	if err != nil {
+		if d.runCtx.Err() == nil {
+			d.logger.Warn("Reading the next wake-up failed", "error", err.Error())
+		}
+		return
+	}
+	if at != nil {
+		d.wakeAt(*at)
+	}
+}
+
+// poll offers every runnable execution to the workers, page by page.
+func (d *Embedded) poll(takeover bool) {
+	const page = 500
+	after := ""
+	for {
+		refs, err := d.cfg.Store.ListRunnable(d.runCtx, store.RunnableParams{Now: d.cfg.Now(), Limit: page, AnyLease: takeover, AfterID: after})
+		if err != nil {
+			if d.runCtx.Err() == nil {
+				d.logger.Warn("Polling for runnable executions failed", "error", err.Error())
+			}
+			return
+		}
+		for _, ref := range refs {
+			d.offer(job{ref: ref, takeover: takeover})
+		}
+		if len(refs) < page || len(d.queue) == cap(d.queue) {
+			return
+		}
+		after = refs[len(refs)-1].ID
+	}
+}
+
+// heartbeat renews the leases of running executions and delivers cancel requests made through the
+// store (by another process, or while the execution was being claimed).
+func (d *Embedded) heartbeat() {
+	defer d.wg.Done()
+	t := time.NewTicker(d.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-t.C:
+		}
+		d.mu.Lock()
+		refs := make([]store.ExecutionRef, 0, len(d.active))
+		for ref := range d.active {
+			refs = append(refs, ref)
+		}
+		d.mu.Unlock()
+		if len(refs) == 0 {
+			continue
+		}
+		cancel, err := d.cfg.Store.RenewLeases(d.runCtx, d.cfg.Owner, refs, d.cfg.Now().Add(d.cfg.Lease))
+		if err != nil {
+			if d.runCtx.Err() == nil {
+				d.logger.Warn("Renewing leases failed", "error", err.Error())
+			}
+			continue
+		}
+		for _, ref := range cancel {
+			d.Cancel(ref)
+		}
+	}
+}

@@ -1,0 +1,208 @@
+// Package engine runs executions: it compiles a workflow version into a graph (cached per version),
+// then drives one claimed execution through it — readiness and skip propagation, bounded parallelism,
+// retries with backoff and jitter, timeouts, onError routing, fan-out, cancellation — persisting every
+// node-run transition before acting on it, so that a crashed or stopped run resumes elsewhere without
+// re-running finished nodes. Waits (flow.delay, long retry backoffs) suspend the execution into the
+// store instead of holding a goroutine.
+//
+// The engine does not claim or schedule executions; a dispatcher does, and calls Run.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+	"github.com/concertmaster/concertmaster/internal/workflow/validate"
+)
+
+// RunStore is what the engine needs from the store.
+type RunStore interface {
+	GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*store.WorkflowVersion, error)
+	ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]store.NodeRun, error)
+	ApplyExecutionUpdate(ctx context.Context, tenantID string, update *store.ExecutionUpdate) error
+}
+
+// Publisher receives every event after it is committed.
+type Publisher interface {
+	Publish(tenantID string, ev store.Event)
+}
+
+// Observer is told about finished node runs and executions, for metrics.
+type Observer interface {
+	NodeRunFinished(nodeType string, status workflow.NodeRunStatus, d time.Duration)
+	ExecutionFinished(status workflow.ExecutionStatus, d time.Duration)
+}
+
+// Defaults for Config.
+const (
+	MaxOutputBytesDefault   = 16 << 20
+	SuspendThresholdDefault = 2 * time.Second
+	PlanCacheSizeDefault    = 1024
+	MaxLogEntriesDefault    = 200
+)
+
+// Config configures an Engine. Store and Registry are required; zero values elsewhere mean defaults.
+type Config struct {
+	Store    RunStore
+	Registry *node.Registry
+	// Publisher receives committed events (optional).
+	Publisher Publisher
+	// Observer receives metrics callbacks (optional).
+	Observer Observer
+	Logger   *slog.Logger
+	// MaxOutputBytes caps the JSON size of one node output (default 16 MiB).
+	MaxOutputBytes int64
+	// ExpressionLimits bound compiling; ExpressionBudget bounds evaluating.
+	ExpressionLimits expression.Limits
+	ExpressionBudget expression.Budget
+	// SuspendThreshold: when every remaining node waits on a timer due later than this, the execution
+	// is suspended into the store (status waiting) instead of holding a goroutine (default 2s).
+	SuspendThreshold time.Duration
+	// PlanCacheSize bounds the compiled graphs kept in memory (default 1024).
+	PlanCacheSize int
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Engine runs executions. It is safe for concurrent use.
+type Engine struct {
+	cfg    Config
+	logger *slog.Logger
+	plans  *lru.Cache[string, *validate.Graph]
+	now    func() time.Time
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Registry == nil {
+		return nil, errors.New("engine: Store and Registry are required")
+	}
+	if cfg.MaxOutputBytes <= 0 {
+		cfg.MaxOutputBytes = MaxOutputBytesDefault
+	}
+	if cfg.SuspendThreshold <= 0 {
+		cfg.SuspendThreshold = SuspendThresholdDefault
+	}
+	if cfg.PlanCacheSize <= 0 {
+		cfg.PlanCacheSize = PlanCacheSizeDefault
+	}
+	if cfg.ExpressionBudget.MaxSize <= 0 {
+		cfg.ExpressionBudget.MaxSize = cfg.MaxOutputBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	plans, err := lru.New[string, *validate.Graph](cfg.PlanCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("engine: plan cache: %w", err)
+	}
+	return &Engine{cfg: cfg, logger: logger.With("component", "engine"), plans: plans, now: cfg.Now}, nil
+}
+
+// Plan returns the compiled graph of a workflow version, compiling and caching it on first use.
+func (e *Engine) Plan(ctx context.Context, tenantID, workflowID string, version int) (*validate.Graph, error) {
+	key := tenantID + "/" + workflowID + "/" + strconv.Itoa(version)
+	if g, ok := e.plans.Get(key); ok {
+		return g, nil
+	}
+	v, err := e.cfg.Store.GetWorkflowVersion(ctx, tenantID, workflowID, version)
+	if err != nil {
+		return nil, fmt.Errorf("load workflow version: %w", err)
+	}
+	g, err := validate.Compile(&v.Definition, e.cfg.Registry, validate.Options{Limits: e.cfg.ExpressionLimits})
+	if err != nil {
+		return nil, fmt.Errorf("compile workflow %s version %d: %w", workflowID, version, err)
+	}
+	e.plans.Add(key, g)
+	return g, nil
+}
+
+// Remember caches an already compiled graph, such as the one the API compiled when saving.
+func (e *Engine) Remember(tenantID, workflowID string, version int, g *validate.Graph) {
+	e.plans.Add(tenantID+"/"+workflowID+"/"+strconv.Itoa(version), g)
+}
+
+// Outcome is how a Run ended.
+type Outcome struct {
+	// Status is the execution's status when Run returned.
+	Status workflow.ExecutionStatus
+	// WakeAt is set when the execution was suspended (status waiting).
+	WakeAt *time.Time
+}
+
+// ErrLeaseLost is returned when a write found the execution's lease held by another worker or its
+// state changed underneath; the run stops without further writes.
+var ErrLeaseLost = errors.New("execution lease lost")
+
+// Run drives a claimed execution until it finishes, suspends, is canceled through cancel, or ctx
+// ends. When ctx ends (shutdown) the execution is handed back to the queue, and the attempts that were
+// interrupted are retried as new attempts by whoever resumes it.
+func (e *Engine) Run(ctx context.Context, exec *store.Execution, owner string, cancel <-chan struct{}) (Outcome, error) {
+	g, err := e.Plan(ctx, exec.TenantID, exec.WorkflowID, exec.WorkflowVersion)
+	if err != nil {
+		// A version that no longer compiles (a node type was removed) fails the execution cleanly.
+		return e.failUnrunnable(ctx, exec, owner, err)
+	}
+	r, err := newRunner(ctx, e, exec, owner, g)
+	if err != nil {
+		return Outcome{Status: exec.Status}, err
+	}
+	return r.run(ctx, cancel)
+}
+
+func (e *Engine) failUnrunnable(ctx context.Context, exec *store.Execution, owner string, cause error) (Outcome, error) {
+	if errors.Is(cause, context.Canceled) || errors.Is(cause, context.DeadlineExceeded) {
+		return Outcome{Status: exec.Status}, cause
+	}
+	now := e.now().UTC()
+	seq := exec.LastSeq + 1
+	ev := store.Event{Seq: seq, Type: EventExecutionFinished, Time: now, Data: mustJSON(map[string]any{"status": workflow.ExecutionFailed, "error": cause.Error()})}
+	err := e.cfg.Store.ApplyExecutionUpdate(ctx, exec.TenantID, &store.ExecutionUpdate{
+		ExecutionID: exec.ID, Owner: owner,
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionFailed,
+		SetFinishedAt: &now, ReleaseLease: true,
+		Error:  &store.ExecutionError{Message: cause.Error(), Code: "unrunnable"},
+		Events: []store.Event{ev},
+		OnCommit: func() {
+			if e.cfg.Publisher != nil {
+				ev.ExecutionID = exec.ID
+				e.cfg.Publisher.Publish(exec.TenantID, ev)
+			}
+		},
+	})
+	if err != nil {
+		return Outcome{Status: exec.Status}, fmt.Errorf("fail unrunnable execution: %w", err)
+	}
+	return Outcome{Status: workflow.ExecutionFailed}, nil
+}
+
+// Event types written to the event log.
+const (
+	EventExecutionQueued   = "execution.queued"
+	EventExecutionStarted  = "execution.started"
+	EventExecutionWaiting  = "execution.waiting"
+	EventExecutionResumed  = "execution.resumed"
+	EventExecutionFinished = "execution.finished"
+	EventNodeStarted       = "node.started"
+	EventNodeSucceeded     = "node.succeeded"
+	EventNodeFailed        = "node.failed"
+	EventNodeRetrying      = "node.retrying"
+	EventNodeWaiting       = "node.waiting"
+	EventNodeSkipped       = "node.skipped"
+	EventNodeCanceled      = "node.canceled"
+	EventNodeLog           = "node.log"
+)

@@ -1,0 +1,339 @@
+// Package enginetest builds a complete in-process runtime (SQLite store, registry with the built-in
+// and test node types, engine, embedded dispatcher, event bus, service) for tests, and provides
+// instrumented node types that count calls, fail on demand, block and measure concurrency.
+package enginetest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/dispatch"
+	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/event"
+	"github.com/concertmaster/concertmaster/internal/netguard"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
+	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
+	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// Probe is shared state the test node types report into.
+type Probe struct {
+	mu       sync.Mutex
+	calls    map[string]int
+	active   atomic.Int64
+	peak     atomic.Int64
+	Started  chan string
+	Release  chan struct{}
+	released sync.Once
+}
+
+// NewProbe returns an empty probe.
+func NewProbe() *Probe {
+	return &Probe{calls: map[string]int{}, Started: make(chan string, 1024), Release: make(chan struct{})}
+}
+
+// Calls returns how many times key was executed.
+func (p *Probe) Calls(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[key]
+}
+
+func (p *Probe) call(key string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.calls[key]++
+	return p.calls[key]
+}
+
+// Peak returns the highest number of test.work nodes that ran at once.
+func (p *Probe) Peak() int64 { return p.peak.Load() }
+
+// ReleaseAll unblocks every test.block node.
+func (p *Probe) ReleaseAll() { p.released.Do(func() { close(p.Release) }) }
+
+// Work counts its calls under Key, optionally sleeps, fails its first Failures calls (permanently
+// when Permanent), and outputs its input plus {"calls": n}.
+type Work struct {
+	Key       string `json:"key"`
+	Sleep     string `json:"sleep,omitempty"`
+	Failures  int    `json:"failures,omitempty"`
+	Permanent bool   `json:"permanent,omitempty"`
+	probe     *Probe
+}
+
+// NodeInfo describes test.work.
+func (w *Work) NodeInfo() node.Info {
+	probe := w.probe
+	return node.Info{
+		Type: "test.work", Title: "Test work", Category: "Test",
+		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
+		Schema: json.RawMessage(`{"type":"object","properties":{"key":{"type":"string"},"sleep":{"type":"string"},"failures":{"type":"integer"},"permanent":{"type":"boolean"}},"required":["key"],"additionalProperties":false}`),
+		New:    func() node.Node { return &Work{probe: probe} },
+	}
+}
+
+// Execute does the work.
+func (w *Work) Execute(ctx context.Context, in *node.Input) (node.Output, error) {
+	n := w.probe.call(w.Key)
+	cur := w.probe.active.Add(1)
+	defer w.probe.active.Add(-1)
+	for {
+		peak := w.probe.peak.Load()
+		if cur <= peak || w.probe.peak.CompareAndSwap(peak, cur) {
+			break
+		}
+	}
+	if w.Sleep != "" {
+		d, err := time.ParseDuration(w.Sleep)
+		if err != nil {
+			return node.Output{}, node.Permanent(err)
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return node.Output{}, ctx.Err()
+		}
+	}
+	if n <= w.Failures {
+		err := &node.Error{Message: fmt.Sprintf("%s failed on call %d", w.Key, n), Code: "test_failure"}
+		if w.Permanent {
+			return node.Output{}, node.Permanent(err)
+		}
+		return node.Output{}, err
+	}
+	in.Logger.Info("work done", "key", w.Key, "call", n)
+	out := map[string]any{"calls": n, "key": w.Key}
+	if m, ok := in.Data.(map[string]any); ok {
+		for k, v := range m {
+			if _, taken := out[k]; !taken {
+				out[k] = v
+			}
+		}
+	}
+	return node.Out(out), nil
+}
+
+// Block announces its Key on Probe.Started and blocks until released or canceled.
+type Block struct {
+	Key   string `json:"key"`
+	probe *Probe
+}
+
+// NodeInfo describes test.block.
+func (b *Block) NodeInfo() node.Info {
+	probe := b.probe
+	return node.Info{
+		Type: "test.block", Title: "Test block", Category: "Test",
+		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
+		Schema: json.RawMessage(`{"type":"object","properties":{"key":{"type":"string"}},"additionalProperties":false}`),
+		New:    func() node.Node { return &Block{probe: probe} },
+	}
+}
+
+// Execute blocks.
+func (b *Block) Execute(ctx context.Context, in *node.Input) (node.Output, error) {
+	b.probe.call(b.Key)
+	b.probe.Started <- b.Key
+	select {
+	case <-b.probe.Release:
+		return node.Out(in.Data), nil
+	case <-ctx.Done():
+		return node.Output{}, ctx.Err()
+	}
+}
+
+// Big outputs a string of Size bytes.
+type Big struct {
+	Size int `json:"size"`
+}
+
+// NodeInfo describes test.big.
+func (*Big) NodeInfo() node.Info {
+	return node.Info{
+		Type: "test.big", Title: "Test big output", Category: "Test",
+		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
+		Schema: json.RawMessage(`{"type":"object","properties":{"size":{"type":"integer"}},"additionalProperties":false}`),
+		New:    func() node.Node { return &Big{} },
+	}
+}
+
+// Execute builds the string.
+func (b *Big) Execute(context.Context, *node.Input) (node.Output, error) {
+	return node.Out(string(make([]byte, b.Size))), nil
+}
+
+// Options tune Start.
+type Options struct {
+	// Path is the SQLite file; empty means a new file in t.TempDir().
+	Path             string
+	SuspendThreshold time.Duration
+	MaxOutputBytes   int64
+	Owner            string
+	Takeover         bool
+	Workers          int
+	Lease            time.Duration
+	// NoDispatcher leaves the dispatcher stopped, for tests that drive claims themselves.
+	NoDispatcher bool
+}
+
+// Env is a running runtime.
+type Env struct {
+	Store      *sqlstore.Store
+	Registry   *node.Registry
+	Engine     *engine.Engine
+	Dispatcher *dispatch.Embedded
+	Bus        *event.Bus
+	Service    *service.Service
+	Probe      *Probe
+	Path       string
+}
+
+// Start builds and starts a runtime; everything stops when the test ends.
+func Start(t testing.TB, opts Options) *Env {
+	t.Helper()
+	path := opts.Path
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "cm.db")
+	}
+	st, err := storesqlite.Open(storesqlite.Config{Path: path})
+	require.NoError(t, err)
+	_, err = st.Migrate(context.Background())
+	require.NoError(t, err)
+
+	probe := NewProbe()
+	reg, err := builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: &netguard.Policy{AllowPrivate: true}}})
+	require.NoError(t, err)
+	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{})
+
+	bus := event.NewBus()
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, MaxOutputBytes: opts.MaxOutputBytes})
+	require.NoError(t, err)
+	owner := opts.Owner
+	if owner == "" {
+		owner = "test-" + service.NewID()
+	}
+	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover,
+		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
+	require.NoError(t, err)
+	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus})
+	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path}
+	if !opts.NoDispatcher {
+		require.NoError(t, d.Start(context.Background()))
+	}
+	t.Cleanup(func() {
+		probe.ReleaseAll()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = d.Stop(ctx)
+		_ = st.Close()
+	})
+	return env
+}
+
+// Save validates and saves a definition given as JSON.
+func (e *Env) Save(t testing.TB, defJSON string) *store.Workflow {
+	t.Helper()
+	def, err := workflow.DecodeBytes([]byte(defJSON))
+	require.NoError(t, err)
+	w, err := e.Service.CreateWorkflow(context.Background(), store.DefaultTenant, def)
+	require.NoError(t, err)
+	return w
+}
+
+// Run starts the workflow with input and waits for it to finish.
+func (e *Env) Run(t testing.TB, workflowID string, input string) *store.Execution {
+	t.Helper()
+	exec := e.Start(t, workflowID, input)
+	return e.Wait(t, exec.ID)
+}
+
+// Start starts the workflow with input.
+func (e *Env) Start(t testing.TB, workflowID string, input string) *store.Execution {
+	t.Helper()
+	exec, _, err := e.Service.StartExecution(context.Background(), store.DefaultTenant, service.StartParams{WorkflowID: workflowID, Input: json.RawMessage(input)})
+	require.NoError(t, err)
+	return exec
+}
+
+// Wait waits up to 20s for the execution to finish.
+func (e *Env) Wait(t testing.TB, id string) *store.Execution {
+	t.Helper()
+	exec, finished, err := e.Service.WaitExecution(context.Background(), store.DefaultTenant, id, 20*time.Second)
+	require.NoError(t, err)
+	require.True(t, finished, "execution %s did not finish; status %s", id, exec.Status)
+	return exec
+}
+
+// WaitStatus polls until the execution has the status, failing after 20s.
+func (e *Env) WaitStatus(t testing.TB, id string, status workflow.ExecutionStatus) *store.Execution {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		exec, err := e.Store.GetExecution(context.Background(), store.DefaultTenant, id)
+		require.NoError(t, err)
+		if exec.Status == status {
+			return exec
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("execution %s is %s, want %s", id, exec.Status, status)
+		}
+		sub := e.Bus.Subscribe(store.DefaultTenant, id, 16)
+		select {
+		case <-sub.C:
+		case <-time.After(100 * time.Millisecond):
+		}
+		sub.Close()
+	}
+}
+
+// Runs returns the latest attempt of each node run, by node id.
+func (e *Env) Runs(t testing.TB, executionID string) map[string]store.NodeRun {
+	t.Helper()
+	runs, err := e.Store.ListNodeRuns(context.Background(), store.DefaultTenant, executionID)
+	require.NoError(t, err)
+	out := map[string]store.NodeRun{}
+	for _, r := range runs {
+		if prev, ok := out[r.NodeID]; !ok || r.Attempt > prev.Attempt {
+			out[r.NodeID] = r
+		}
+	}
+	return out
+}
+
+// Events returns the execution's event types in order.
+func (e *Env) Events(t testing.TB, executionID string) []store.Event {
+	t.Helper()
+	evs, err := e.Store.ListEvents(context.Background(), store.DefaultTenant, executionID, 0, 1000)
+	require.NoError(t, err)
+	return evs
+}
+
+// Output decodes an execution's output.
+func Output(t testing.TB, exec *store.Execution) any {
+	t.Helper()
+	var v any
+	if len(exec.Output) > 0 {
+		require.NoError(t, json.Unmarshal(exec.Output, &v))
+	}
+	return v
+}
+
+// ErrTest is a generic test error.
+var ErrTest = errors.New("test error")

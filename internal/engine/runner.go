@@ -1,0 +1,807 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+	"github.com/concertmaster/concertmaster/internal/workflow/validate"
+)
+
+// interruptedAttemptsMin is how many attempts a node gets, at least, when attempts are cut short by
+// a crash or shutdown rather than by an error of their own.
+const interruptedAttemptsMin = 3
+
+// shutdownGrace bounds how long a stopping run waits for its attempts to honour cancellation.
+const shutdownGrace = 10 * time.Second
+
+// nodeState is the runner's view of one node.
+type nodeState struct {
+	n       *validate.Node
+	status  workflow.NodeRunStatus
+	attempt int
+	port    string
+	output  any
+	outJSON json.RawMessage
+	// queued is true while the node sits in the ready queue.
+	queued bool
+	// wakeAt is when a waiting attempt resumes, or when a pending retry starts.
+	wakeAt       time.Time
+	retryPending bool
+	resume       bool
+	cancel       context.CancelFunc
+	startedAt    time.Time
+}
+
+func (ns *nodeState) finished() bool {
+	switch ns.status {
+	case workflow.NodeRunSucceeded, workflow.NodeRunSkipped:
+		return true
+	case workflow.NodeRunFailed:
+		return ns.port != "" && !ns.retryPending
+	}
+	return false
+}
+
+type runner struct {
+	e           *Engine
+	exec        *store.Execution
+	owner       string
+	g           *validate.Graph
+	nodes       []*nodeState
+	byID        map[string]*nodeState
+	seq         int64
+	batch       store.ExecutionUpdate
+	results     chan *attemptResult
+	running     int
+	ready       []*nodeState
+	launch      []*attemptJob
+	triggerData any
+	start       *nodeState
+	parallelism int
+	deadline    time.Time
+	firstStart  bool
+	failure     *store.ExecutionError
+	canceled    bool
+	timedOut    bool
+	execEnv     map[string]any
+	wfEnv       map[string]any
+	startedAt   time.Time
+}
+
+func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner string, g *validate.Graph) (*runner, error) {
+	r := &runner{
+		e: e, exec: exec, owner: owner, g: g,
+		byID:        make(map[string]*nodeState, len(g.Nodes)),
+		seq:         exec.LastSeq,
+		parallelism: g.Def.Settings.Parallelism(),
+		firstStart:  exec.StartedAt == nil,
+	}
+	r.results = make(chan *attemptResult, r.parallelism)
+	r.batch.ExecutionID = exec.ID
+	if len(exec.Input) > 0 {
+		if err := json.Unmarshal(exec.Input, &r.triggerData); err != nil {
+			return nil, fmt.Errorf("decode execution input: %w", err)
+		}
+	}
+	started := e.now().UTC()
+	if exec.StartedAt != nil {
+		started = *exec.StartedAt
+	}
+	r.startedAt = started
+	if t := g.Def.Settings.Timeout.Std(); t > 0 {
+		r.deadline = started.Add(t)
+	}
+	r.execEnv = map[string]any{"id": exec.ID, "startedAt": started.Format(time.RFC3339Nano), "trigger": string(exec.TriggerKind)}
+	r.wfEnv = map[string]any{"id": exec.WorkflowID, "name": g.Def.Name, "version": exec.WorkflowVersion}
+
+	for _, n := range g.Nodes {
+		ns := &nodeState{n: n, status: workflow.NodeRunPending}
+		r.nodes = append(r.nodes, ns)
+		r.byID[n.Spec.ID] = ns
+	}
+	if exec.TriggerNode != "" {
+		r.start = r.byID[exec.TriggerNode]
+		if r.start == nil || !r.start.n.IsTrigger() {
+			return nil, fmt.Errorf("execution %s starts at %q, which is not a trigger of version %d", exec.ID, exec.TriggerNode, exec.WorkflowVersion)
+		}
+	}
+	runs, err := e.cfg.Store.ListNodeRuns(ctx, exec.TenantID, exec.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load node runs: %w", err)
+	}
+	if err := r.restore(runs); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// restore rebuilds node states from the persisted runs (the last attempt of each node wins).
+func (r *runner) restore(runs []store.NodeRun) error {
+	latest := map[string]*store.NodeRun{}
+	for i := range runs {
+		run := &runs[i]
+		if prev, ok := latest[run.NodeID]; !ok || run.Attempt > prev.Attempt {
+			latest[run.NodeID] = run
+		}
+	}
+	now := r.e.now().UTC()
+	for id, run := range latest {
+		ns := r.byID[id]
+		if ns == nil {
+			continue
+		}
+		ns.attempt = run.Attempt
+		switch run.Status {
+		case workflow.NodeRunSucceeded, workflow.NodeRunFailed:
+			ns.status, ns.port = run.Status, run.Port
+			if run.Status == workflow.NodeRunFailed && run.WakeAt != nil {
+				ns.retryPending, ns.wakeAt = true, *run.WakeAt
+				continue
+			}
+			if len(run.Output) > 0 {
+				ns.outJSON = run.Output
+				if err := json.Unmarshal(run.Output, &ns.output); err != nil {
+					return fmt.Errorf("decode output of %s: %w", id, err)
+				}
+			}
+			if run.Status == workflow.NodeRunFailed && run.Port == "" {
+				r.failure = nodeFailure(id, run.Error)
+			}
+		case workflow.NodeRunSkipped:
+			ns.status = workflow.NodeRunSkipped
+		case workflow.NodeRunWaiting:
+			ns.status = workflow.NodeRunWaiting
+			if run.WakeAt != nil {
+				ns.wakeAt = *run.WakeAt
+			}
+		case workflow.NodeRunRunning:
+			// The worker running this attempt stopped: close it and try again as a new attempt.
+			interrupted := store.NodeRun{NodeID: id, Attempt: run.Attempt, Status: workflow.NodeRunFailed, FinishedAt: &now,
+				Error: &store.NodeError{Message: "the worker running this attempt stopped before it finished", Code: "interrupted"}}
+			r.batch.NodeRuns = append(r.batch.NodeRuns, interrupted)
+			r.event(EventNodeFailed, id, run.Attempt, map[string]any{"error": interrupted.Error.Message, "code": "interrupted"})
+			ns.status = workflow.NodeRunFailed
+			if run.Attempt >= max(ns.n.Spec.Retry.Attempts(), interruptedAttemptsMin) {
+				r.failure = nodeFailure(id, interrupted.Error)
+				continue
+			}
+			ns.retryPending, ns.wakeAt = true, now
+		}
+	}
+	return nil
+}
+
+func nodeFailure(id string, e *store.NodeError) *store.ExecutionError {
+	out := &store.ExecutionError{NodeID: id, Message: "node " + id + " failed"}
+	if e != nil {
+		out.Message = fmt.Sprintf("node %s failed: %s", id, e.Message)
+		out.Code = e.Code
+	}
+	return out
+}
+
+// event appends an event to the pending batch.
+func (r *runner) event(typ, nodeID string, attempt int, data map[string]any) {
+	r.seq++
+	ev := store.Event{ExecutionID: r.exec.ID, Seq: r.seq, Type: typ, NodeID: nodeID, Attempt: attempt, Time: r.e.now().UTC()}
+	if len(data) > 0 {
+		ev.Data = mustJSON(data)
+	}
+	r.batch.Events = append(r.batch.Events, ev)
+}
+
+// flush persists the pending batch, merged with final when given. Nothing the batch describes is
+// acted upon before flush returns.
+func (r *runner) flush(ctx context.Context, final *store.ExecutionUpdate) error {
+	u := r.batch
+	r.batch = store.ExecutionUpdate{ExecutionID: r.exec.ID}
+	if final != nil {
+		final.NodeRuns = append(u.NodeRuns, final.NodeRuns...)
+		final.Events = append(u.Events, final.Events...)
+		if final.SetStartedAt == nil {
+			final.SetStartedAt = u.SetStartedAt
+		}
+		u = *final
+	}
+	if len(u.NodeRuns) == 0 && len(u.Events) == 0 && u.To == "" && u.SetStartedAt == nil {
+		return nil
+	}
+	u.ExecutionID, u.Owner = r.exec.ID, r.owner
+	events := u.Events
+	if pub := r.e.cfg.Publisher; pub != nil {
+		tenant := r.exec.TenantID
+		u.OnCommit = func() {
+			for _, ev := range events {
+				pub.Publish(tenant, ev)
+			}
+		}
+	}
+	// Writes use a context that survives shutdown: a transition that was decided must be recorded.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := r.e.cfg.Store.ApplyExecutionUpdate(wctx, r.exec.TenantID, &u); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("%w: %w", ErrLeaseLost, err)
+		}
+		return fmt.Errorf("persist execution %s: %w", r.exec.ID, err)
+	}
+	return nil
+}
+
+func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, error) {
+	if r.firstStart {
+		r.batch.SetStartedAt = &r.startedAt
+		r.event(EventExecutionStarted, "", 0, nil)
+	} else {
+		r.event(EventExecutionResumed, "", 0, nil)
+	}
+	r.seed()
+
+	attemptsCtx, stopAttempts := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopAttempts()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+
+	for {
+		if !r.stopping() {
+			r.startReady(attemptsCtx)
+		}
+		if err := r.flush(ctx, nil); err != nil {
+			stopAttempts()
+			r.drain(shutdownGrace)
+			return Outcome{Status: workflow.ExecutionRunning}, err
+		}
+		r.launchAll()
+
+		if r.running == 0 && len(r.ready) == 0 {
+			if r.stopping() {
+				return r.finish(ctx)
+			}
+			next := r.nextTimer()
+			if next.IsZero() {
+				return r.finish(ctx)
+			}
+			if next.Sub(r.e.now()) > r.e.cfg.SuspendThreshold && (r.deadline.IsZero() || next.Before(r.deadline)) {
+				return r.suspend(ctx, next)
+			}
+		}
+		if len(r.ready) > 0 && r.running < r.parallelism && !r.stopping() {
+			continue
+		}
+		resetTimer(timer, r.nextDue(), r.e.now())
+
+		select {
+		case res := <-r.results:
+			r.handle(res)
+			r.drainReady()
+		case <-timer.C:
+			r.fireTimers()
+		case <-cancel:
+			cancel = nil
+			if !r.canceled {
+				r.canceled = true
+				r.stopRunning()
+			}
+		case <-ctx.Done():
+			return r.release(ctx)
+		}
+	}
+}
+
+// drainReady handles every result already waiting, so that they share one write.
+func (r *runner) drainReady() {
+	for {
+		select {
+		case res := <-r.results:
+			r.handle(res)
+		default:
+			return
+		}
+	}
+}
+
+func (r *runner) stopping() bool { return r.failure != nil || r.canceled || r.timedOut }
+
+// seed marks the start trigger ready, skips the other triggers, readies the roots and settles every
+// node whose inputs are already resolved (on resume).
+func (r *runner) seed() {
+	for _, ns := range r.nodes {
+		if ns.status != workflow.NodeRunPending {
+			continue
+		}
+		switch {
+		case ns.n.IsTrigger():
+			if ns == r.start {
+				r.enqueue(ns)
+			} else {
+				r.skip(ns)
+			}
+		case len(ns.n.In) == 0:
+			r.enqueue(ns)
+		}
+	}
+	for _, ns := range r.nodes {
+		if ns.status == workflow.NodeRunPending && !ns.queued && len(ns.n.In) > 0 {
+			r.evaluate(ns)
+		}
+	}
+}
+
+func (r *runner) enqueue(ns *nodeState) {
+	if ns.queued || r.stopping() {
+		return
+	}
+	ns.queued = true
+	r.ready = append(r.ready, ns)
+}
+
+// evaluate decides whether a pending node with inputs is ready, must be skipped, or waits.
+func (r *runner) evaluate(ns *nodeState) {
+	if ns.status != workflow.NodeRunPending || ns.queued {
+		return
+	}
+	taken, resolved := 0, 0
+	for _, e := range ns.n.In {
+		src := r.nodes[e.Source.Index]
+		if !src.finished() {
+			continue
+		}
+		resolved++
+		if src.status != workflow.NodeRunSkipped && src.port == e.SourcePort {
+			taken++
+		}
+	}
+	switch {
+	case ns.n.WaitAny && taken > 0:
+		r.enqueue(ns)
+	case resolved < len(ns.n.In):
+		return
+	case taken > 0:
+		r.enqueue(ns)
+	default:
+		r.skip(ns)
+	}
+}
+
+func (r *runner) skip(ns *nodeState) {
+	ns.status = workflow.NodeRunSkipped
+	ns.attempt = max(ns.attempt, 1)
+	now := r.e.now().UTC()
+	r.batch.NodeRuns = append(r.batch.NodeRuns, store.NodeRun{NodeID: ns.n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunSkipped, FinishedAt: &now})
+	r.event(EventNodeSkipped, ns.n.Spec.ID, ns.attempt, nil)
+	r.propagate(ns)
+}
+
+func (r *runner) propagate(ns *nodeState) {
+	for _, e := range ns.n.Out {
+		r.evaluate(r.nodes[e.Target.Index])
+	}
+}
+
+// sources returns the taken incoming edges of ns in definition order.
+func (r *runner) sources(ns *nodeState) []node.Source {
+	var out []node.Source
+	for _, e := range ns.n.In {
+		src := r.nodes[e.Source.Index]
+		if src.finished() && src.status != workflow.NodeRunSkipped && src.port == e.SourcePort {
+			out = append(out, node.Source{Node: src.n.Spec.ID, Port: e.SourcePort, Value: src.output})
+		}
+	}
+	return out
+}
+
+func (r *runner) triggerValue() any {
+	if r.start != nil && r.start.status == workflow.NodeRunSucceeded {
+		return r.start.output
+	}
+	return r.triggerData
+}
+
+func (r *runner) nodesEnv(n *validate.Node) map[string]any {
+	add := func(m map[string]any, ns *nodeState) {
+		if ns.finished() {
+			m[ns.n.Spec.ID] = map[string]any{"output": ns.output, "status": string(ns.status)}
+		}
+	}
+	if n.AllRefs {
+		m := make(map[string]any, len(r.nodes))
+		for _, ns := range r.nodes {
+			add(m, ns)
+		}
+		return m
+	}
+	m := make(map[string]any, len(n.Refs))
+	for _, id := range n.Refs {
+		add(m, r.byID[id])
+	}
+	return m
+}
+
+// startReady records the start of ready nodes, up to the parallelism bound; they are launched once
+// the start is persisted.
+func (r *runner) startReady(ctx context.Context) {
+	for len(r.ready) > 0 && r.running < r.parallelism {
+		ns := r.ready[0]
+		r.ready = r.ready[1:]
+		ns.queued = false
+		job := r.prepare(ctx, ns)
+		r.launch = append(r.launch, job)
+		r.running++
+	}
+}
+
+func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
+	now := r.e.now().UTC()
+	n := ns.n
+	job := &attemptJob{n: n}
+	if ns.resume {
+		job.resume = &node.Resume{WakeAt: ns.wakeAt}
+	} else {
+		ns.attempt++
+	}
+	ns.resume, ns.retryPending, ns.wakeAt = false, false, time.Time{}
+	ns.status, ns.port, ns.output, ns.outJSON, ns.startedAt = workflow.NodeRunRunning, "", nil, nil, now
+	job.attempt = ns.attempt
+
+	switch {
+	case n.IsTrigger() || len(n.In) == 0:
+		job.data = r.triggerData
+	default:
+		job.sources = r.sources(ns)
+		if len(job.sources) > 0 {
+			job.data = job.sources[0].Value
+		}
+	}
+	job.env = &expression.Env{
+		Trigger: r.triggerValue(), Input: job.data, Nodes: r.nodesEnv(n),
+		Execution: r.execEnv, Workflow: r.wfEnv, Vars: r.g.Def.Settings.Vars,
+	}
+	job.info = node.ExecutionInfo{TenantID: r.exec.TenantID, ExecutionID: r.exec.ID, WorkflowID: r.exec.WorkflowID,
+		WorkflowVersion: r.exec.WorkflowVersion, NodeID: n.Spec.ID, Attempt: ns.attempt}
+	job.trigger = r.triggerValue()
+
+	run := store.NodeRun{NodeID: n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunRunning, StartedAt: &now}
+	if job.resume == nil {
+		run.Input = mustJSON(job.data)
+	}
+	r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+	r.event(EventNodeStarted, n.Spec.ID, ns.attempt, nil)
+
+	attemptCtx, cancel := context.WithCancel(ctx)
+	ns.cancel = cancel
+	job.ctx = attemptCtx
+	return job
+}
+
+func (r *runner) launchAll() {
+	for _, job := range r.launch {
+		go func(job *attemptJob) {
+			r.results <- r.e.execute(job)
+		}(job)
+	}
+	r.launch = r.launch[:0]
+}
+
+// handle applies one attempt's result.
+func (r *runner) handle(res *attemptResult) {
+	r.running--
+	ns := r.nodes[res.job.n.Index]
+	if ns.cancel != nil {
+		ns.cancel()
+		ns.cancel = nil
+	}
+	id, attempt := ns.n.Spec.ID, res.job.attempt
+	now := r.e.now().UTC()
+	elapsed := now.Sub(ns.startedAt)
+	run := store.NodeRun{NodeID: id, Attempt: attempt, FinishedAt: &now, Logs: res.logs}
+	r.logEvents(id, attempt, res.logs)
+
+	switch {
+	case res.err == nil && res.suspendUntil.IsZero():
+		ns.status, ns.port, ns.output, ns.outJSON = workflow.NodeRunSucceeded, res.port, res.value, res.outJSON
+		run.Status, run.Port, run.Output = workflow.NodeRunSucceeded, res.port, res.outJSON
+		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+		r.event(EventNodeSucceeded, id, attempt, map[string]any{"port": res.port, "durationMs": elapsed.Milliseconds()})
+		r.observe(ns, workflow.NodeRunSucceeded, elapsed)
+		r.propagate(ns)
+
+	case res.err == nil:
+		ns.status, ns.wakeAt, ns.resume = workflow.NodeRunWaiting, res.suspendUntil, true
+		wake := res.suspendUntil
+		run.Status, run.WakeAt, run.FinishedAt = workflow.NodeRunWaiting, &wake, nil
+		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+		r.event(EventNodeWaiting, id, attempt, map[string]any{"wakeAt": wake.Format(time.RFC3339Nano)})
+
+	case r.stopping() && errors.Is(res.err, context.Canceled):
+		ns.status = workflow.NodeRunCanceled
+		run.Status, run.Error = workflow.NodeRunCanceled, &store.NodeError{Message: r.stopReason(), Code: "canceled"}
+		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+		r.event(EventNodeCanceled, id, attempt, nil)
+		r.observe(ns, workflow.NodeRunCanceled, elapsed)
+
+	default:
+		r.handleError(ns, res, run, elapsed)
+	}
+}
+
+func (r *runner) handleError(ns *nodeState, res *attemptResult, run store.NodeRun, elapsed time.Duration) {
+	id, attempt := ns.n.Spec.ID, res.job.attempt
+	nerr := toNodeError(res.err)
+	run.Status, run.Error = workflow.NodeRunFailed, nerr
+	spec := ns.n.Spec
+	if attempt < spec.Retry.Attempts() && !node.IsPermanent(res.err) && !r.stopping() {
+		delay := jitter(spec.Retry.Backoff(attempt+1), spec.Retry)
+		at := r.e.now().UTC().Add(delay)
+		ns.status, ns.retryPending, ns.wakeAt = workflow.NodeRunFailed, true, at
+		run.WakeAt = &at
+		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+		r.event(EventNodeRetrying, id, attempt, map[string]any{"error": nerr.Message, "code": nerr.Code,
+			"nextAttempt": attempt + 1, "delayMs": delay.Milliseconds()})
+		r.observe(ns, workflow.NodeRunFailed, elapsed)
+		return
+	}
+	errValue := map[string]any{"message": nerr.Message, "nodeId": id, "attempt": attempt}
+	if nerr.Code != "" {
+		errValue["code"] = nerr.Code
+	}
+	if len(nerr.Details) > 0 {
+		var details any
+		if json.Unmarshal(nerr.Details, &details) == nil {
+			errValue["details"] = details
+		}
+	}
+	ns.status = workflow.NodeRunFailed
+	data := map[string]any{"error": nerr.Message, "code": nerr.Code, "durationMs": elapsed.Milliseconds()}
+	switch spec.OnError {
+	case workflow.OnErrorContinue:
+		ns.port, ns.output = workflow.PortOut, map[string]any{"error": errValue}
+	case workflow.OnErrorPort:
+		ns.port, ns.output = workflow.PortError, errValue
+	default:
+		if r.failure == nil && !r.canceled {
+			r.failure = nodeFailure(id, nerr)
+			r.stopRunning()
+		}
+	}
+	if ns.port != "" {
+		ns.outJSON = mustJSON(ns.output)
+		run.Port, run.Output = ns.port, ns.outJSON
+		data["handled"] = string(spec.OnError)
+	}
+	r.batch.NodeRuns = append(r.batch.NodeRuns, run)
+	r.event(EventNodeFailed, id, attempt, data)
+	r.observe(ns, workflow.NodeRunFailed, elapsed)
+	if ns.port != "" {
+		r.propagate(ns)
+	}
+}
+
+func (r *runner) observe(ns *nodeState, status workflow.NodeRunStatus, d time.Duration) {
+	if o := r.e.cfg.Observer; o != nil {
+		o.NodeRunFinished(ns.n.Spec.Type, status, d)
+	}
+}
+
+func (r *runner) logEvents(id string, attempt int, logs []store.LogEntry) {
+	for _, l := range logs {
+		r.event(EventNodeLog, id, attempt, map[string]any{"level": l.Level, "message": l.Message})
+	}
+}
+
+func (r *runner) stopReason() string {
+	switch {
+	case r.canceled:
+		return "the execution was canceled"
+	case r.timedOut:
+		return "the execution timed out"
+	}
+	return "another node failed"
+}
+
+func (r *runner) stopRunning() {
+	for _, ns := range r.nodes {
+		if ns.cancel != nil {
+			ns.cancel()
+		}
+	}
+	r.ready = r.ready[:0]
+	for _, ns := range r.nodes {
+		ns.queued = false
+	}
+}
+
+// nextTimer returns the earliest wake-up among waiting nodes and pending retries, or zero.
+func (r *runner) nextTimer() time.Time {
+	var next time.Time
+	for _, ns := range r.nodes {
+		if (ns.status == workflow.NodeRunWaiting || ns.retryPending) && (next.IsZero() || ns.wakeAt.Before(next)) {
+			next = ns.wakeAt
+		}
+	}
+	return next
+}
+
+// nextDue is the earliest of the node timers and the execution deadline.
+func (r *runner) nextDue() time.Time {
+	next := r.nextTimer()
+	if !r.deadline.IsZero() && !r.timedOut && (next.IsZero() || r.deadline.Before(next)) {
+		next = r.deadline
+	}
+	return next
+}
+
+func resetTimer(t *time.Timer, at, now time.Time) {
+	d := time.Hour
+	if !at.IsZero() {
+		d = max(at.Sub(now), 0)
+	}
+	t.Reset(d)
+}
+
+func (r *runner) fireTimers() {
+	now := r.e.now()
+	if !r.deadline.IsZero() && !r.timedOut && !now.Before(r.deadline) {
+		r.timedOut = true
+		if r.failure == nil {
+			r.failure = &store.ExecutionError{Message: fmt.Sprintf("the execution ran past its timeout of %s", r.g.Def.Settings.Timeout), Code: "timeout"}
+		}
+		r.stopRunning()
+		return
+	}
+	if r.stopping() {
+		return
+	}
+	for _, ns := range r.nodes {
+		if (ns.status == workflow.NodeRunWaiting || ns.retryPending) && !ns.queued && !ns.wakeAt.After(now) {
+			if ns.status == workflow.NodeRunWaiting {
+				ns.resume = true
+			}
+			r.enqueue(ns)
+		}
+	}
+}
+
+// drain waits for running attempts to return, discarding their results.
+func (r *runner) drain(grace time.Duration) {
+	deadline := time.NewTimer(grace)
+	defer deadline.Stop()
+	for r.running > 0 {
+		select {
+		case <-r.results:
+			r.running--
+		case <-deadline.C:
+			r.e.logger.Warn("Attempts did not stop in time", "execution_id", r.exec.ID, "running", r.running)
+			return
+		}
+	}
+}
+
+// finish records the execution's final state.
+func (r *runner) finish(ctx context.Context) (Outcome, error) {
+	now := r.e.now().UTC()
+	status := workflow.ExecutionSucceeded
+	switch {
+	case r.canceled:
+		status = workflow.ExecutionCanceled
+	case r.failure != nil:
+		status = workflow.ExecutionFailed
+	}
+	if status != workflow.ExecutionSucceeded {
+		for _, ns := range r.nodes {
+			attempt := ns.attempt + 1
+			switch {
+			case ns.status == workflow.NodeRunWaiting:
+				attempt = ns.attempt
+			case ns.retryPending, status == workflow.ExecutionCanceled && ns.status == workflow.NodeRunPending:
+			default:
+				continue
+			}
+			ns.status, ns.retryPending, ns.attempt = workflow.NodeRunCanceled, false, attempt
+			r.batch.NodeRuns = append(r.batch.NodeRuns, store.NodeRun{NodeID: ns.n.Spec.ID, Attempt: attempt, Status: workflow.NodeRunCanceled, FinishedAt: &now,
+				Error: &store.NodeError{Message: r.stopReason(), Code: "canceled"}})
+			r.event(EventNodeCanceled, ns.n.Spec.ID, attempt, nil)
+		}
+	}
+	final := &store.ExecutionUpdate{
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: status,
+		SetFinishedAt: &now, ReleaseLease: true,
+	}
+	started := r.startedAt
+	data := map[string]any{"status": status, "durationMs": now.Sub(started).Milliseconds()}
+	switch status {
+	case workflow.ExecutionSucceeded:
+		final.Output = r.output()
+	case workflow.ExecutionFailed:
+		final.Error = r.failure
+		data["error"] = r.failure.Message
+	}
+	r.event(EventExecutionFinished, "", 0, data)
+	if err := r.flush(ctx, final); err != nil {
+		return Outcome{Status: workflow.ExecutionRunning}, err
+	}
+	if o := r.e.cfg.Observer; o != nil {
+		o.ExecutionFinished(status, now.Sub(started))
+	}
+	return Outcome{Status: status}, nil
+}
+
+// output is the execution's result: the output node's output when settings name one, else the
+// output of the single sink that succeeded, or an object of every succeeded sink's output by id.
+func (r *runner) output() json.RawMessage {
+	if id := r.g.Def.Settings.OutputNode; id != "" {
+		if ns := r.byID[id]; ns != nil && ns.outJSON != nil {
+			return ns.outJSON
+		}
+		return json.RawMessage("null")
+	}
+	var sinks []*nodeState
+	for _, ns := range r.nodes {
+		if len(ns.n.Out) == 0 && ns.outJSON != nil && (ns.status == workflow.NodeRunSucceeded || ns.status == workflow.NodeRunFailed) {
+			sinks = append(sinks, ns)
+		}
+	}
+	switch len(sinks) {
+	case 0:
+		return json.RawMessage("null")
+	case 1:
+		return sinks[0].outJSON
+	}
+	m := make(map[string]json.RawMessage, len(sinks))
+	for _, ns := range sinks {
+		m[ns.n.Spec.ID] = ns.outJSON
+	}
+	return mustJSON(m)
+}
+
+// suspend parks the execution in the store until at.
+func (r *runner) suspend(ctx context.Context, at time.Time) (Outcome, error) {
+	at = at.UTC()
+	r.event(EventExecutionWaiting, "", 0, map[string]any{"wakeAt": at.Format(time.RFC3339Nano)})
+	final := &store.ExecutionUpdate{
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionWaiting,
+		WakeAt: &at, ReleaseLease: true,
+	}
+	if err := r.flush(ctx, final); err != nil {
+		return Outcome{Status: workflow.ExecutionRunning}, err
+	}
+	return Outcome{Status: workflow.ExecutionWaiting, WakeAt: &at}, nil
+}
+
+// release hands the execution back to the queue on shutdown.
+func (r *runner) release(ctx context.Context) (Outcome, error) {
+	r.stopRunning()
+	r.drain(shutdownGrace)
+	final := &store.ExecutionUpdate{
+		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionQueued, ReleaseLease: true,
+	}
+	// Attempts cut short by shutdown stay recorded as running (their results were discarded);
+	// whoever resumes the execution closes them and starts new attempts.
+	if err := r.flush(ctx, final); err != nil {
+		return Outcome{Status: workflow.ExecutionRunning}, err
+	}
+	return Outcome{Status: workflow.ExecutionQueued}, ctx.Err()
+}
+
+func jitter(d time.Duration, p *workflow.RetryPolicy) time.Duration {
+	if p == nil || p.Jitter <= 0 || d <= 0 {
+		return d
+	}
+	f := 1 + p.Jitter*(2*rand.Float64()-1)
+	return time.Duration(float64(d) * f)
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]any{"unencodable": err.Error()})
+	}
+	return b
+}

@@ -1,0 +1,35 @@
+// Package builtin registers every node type that ships with ConcertMaster into a registry.
+package builtin
+
+import (
+	"fmt"
+
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/core"
+	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+)
+
+// Config configures the built-in types that need it.
+type Config struct {
+	HTTP httpnode.Config
+}
+
+// Register adds the built-in node types to r.
+func Register(r *node.Registry, cfg Config) error {
+	all := append(core.All(), httpnode.New(cfg.HTTP))
+	for _, n := range all {
+		if err := r.Register(n); err != nil {
+			return fmt.Errorf("register built-in node types: %w", err)
+		}
+	}
+	return nil
+}
+
+// NewRegistry returns a registry holding the built-in node types.
+func NewRegistry(cfg Config) (*node.Registry, error) {
+	r := node.NewRegistry()
+	if err := Register(r, cfg); err != nil {
+		return nil, err
+	}
+	return r, nil
+}

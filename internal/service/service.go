@@ -1,0 +1,388 @@
+// Package service holds ConcertMaster's use cases — save and validate workflows, switch their
+// triggers on, start, wait for, cancel and retry executions, answer webhooks — on top of the store, the
+// registry, the engine and a dispatcher. The HTTP API and the CLI are thin layers over it.
+package service
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/event"
+	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/core"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+	"github.com/concertmaster/concertmaster/internal/workflow/validate"
+)
+
+// Dispatcher enqueues executions and cancels running ones.
+type Dispatcher interface {
+	// Enqueue runs inside the transaction that creates or requeues the execution.
+	Enqueue(ctx context.Context, tx store.Tx, exec *store.Execution) error
+	// Cancel signals a run in this process; it reports whether the execution runs here.
+	Cancel(ref store.ExecutionRef) bool
+}
+
+// Config configures a Service. Every field but Logger, Limits and Now is required.
+type Config struct {
+	Store      store.Store
+	Registry   *node.Registry
+	Engine     *engine.Engine
+	Dispatcher Dispatcher
+	Bus        *event.Bus
+	Logger     *slog.Logger
+	Limits     expression.Limits
+	Now        func() time.Time
+}
+
+// Service implements the use cases.
+type Service struct {
+	cfg    Config
+	store  store.Store
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg, store: cfg.Store, logger: logger.With("component", "service"), now: cfg.Now}
+}
+
+// Registry returns the node registry.
+func (s *Service) Registry() *node.Registry { return s.cfg.Registry }
+
+// Store returns the store.
+func (s *Service) Store() store.Store { return s.store }
+
+// NewID returns a new time-ordered identifier.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// InputError is a request that names something wrong outside the workflow body, such as a trigger
+// node that does not exist. Pointer locates the bad field in the request.
+type InputError struct {
+	Pointer string
+	Message string
+}
+
+func (e *InputError) Error() string { return e.Message }
+
+// Validate checks def and compiles it.
+func (s *Service) Validate(def *workflow.Definition) (*validate.Graph, error) {
+	return validate.Compile(def, s.cfg.Registry, validate.Options{Limits: s.cfg.Limits})
+}
+
+// CreateWorkflow validates and saves a new workflow.
+func (s *Service) CreateWorkflow(ctx context.Context, tenantID string, def *workflow.Definition) (*store.Workflow, error) {
+	g, err := s.Validate(def)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.CreateWorkflow(ctx, tenantID, NewID(), def)
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Remember(tenantID, w.ID, w.Version, g)
+	return w, nil
+}
+
+// UpdateWorkflow validates def and saves it as the next version, if expectedVersion is current.
+func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition) (*store.Workflow, error) {
+	g, err := s.Validate(def)
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.UpdateWorkflow(ctx, tenantID, id, expectedVersion, def, Routes(g))
+	if err != nil {
+		return nil, err
+	}
+	s.cfg.Engine.Remember(tenantID, w.ID, w.Version, g)
+	return w, nil
+}
+
+// SetActive switches a workflow's webhook and schedule triggers on or off.
+func (s *Service) SetActive(ctx context.Context, tenantID, id string, active bool) (*store.Workflow, error) {
+	var routes []store.WebhookRoute
+	if active {
+		w, err := s.store.GetWorkflow(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		g, err := s.Validate(&w.Definition)
+		if err != nil {
+			return nil, err
+		}
+		routes = Routes(g)
+	}
+	return s.store.SetWorkflowActive(ctx, tenantID, id, active, routes)
+}
+
+// Routes returns the webhook routes of a compiled workflow.
+func Routes(g *validate.Graph) []store.WebhookRoute {
+	var out []store.WebhookRoute
+	for _, n := range g.Triggers {
+		if n.Spec.Type != "trigger.webhook" {
+			continue
+		}
+		var wh core.Webhook
+		if err := node.Decode(n.Spec.Config, &wh); err != nil {
+			continue
+		}
+		out = append(out, store.WebhookRoute{Method: wh.HTTPMethod(), Path: NormalizePath(wh.Path), NodeID: n.Spec.ID})
+	}
+	return out
+}
+
+// NormalizePath trims the slashes around a webhook path.
+func NormalizePath(p string) string { return strings.Trim(p, "/") }
+
+// StartParams describes a run request.
+type StartParams struct {
+	WorkflowID string
+	// Version pins a version; zero means the current one.
+	Version int
+	Input   json.RawMessage
+	// TriggerNode names the trigger to start from; empty picks the first manual trigger, else the
+	// first trigger, else none (the nodes without inputs start).
+	TriggerNode    string
+	Kind           store.TriggerKind
+	IdempotencyKey string
+}
+
+// StartExecution creates and enqueues an execution. created is false when an idempotency key
+// matched an earlier request.
+func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartParams) (*store.Execution, bool, error) {
+	version := p.Version
+	if version == 0 {
+		w, err := s.store.GetWorkflow(ctx, tenantID, p.WorkflowID)
+		if err != nil {
+			return nil, false, err
+		}
+		version = w.Version
+	}
+	g, err := s.cfg.Engine.Plan(ctx, tenantID, p.WorkflowID, version)
+	if err != nil {
+		return nil, false, err
+	}
+	trigger, err := pickTrigger(g, p.TriggerNode)
+	if err != nil {
+		return nil, false, err
+	}
+	input := p.Input
+	if len(input) == 0 {
+		input = json.RawMessage("{}")
+	}
+	kind := p.Kind
+	if kind == "" {
+		kind = store.TriggerManual
+	}
+	sum := sha256.Sum256([]byte(trigger + "\x00" + string(input)))
+	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
+		ID: NewID(), WorkflowID: p.WorkflowID, WorkflowVersion: version,
+		TriggerKind: kind, TriggerNode: trigger, Input: input,
+		IdempotencyKey: p.IdempotencyKey, RequestHash: hex.EncodeToString(sum[:]),
+		Events:  []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger})}},
+		Enqueue: s.enqueueHook(tenantID),
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return exec, created, nil
+}
+
+func (s *Service) enqueueHook(tenantID string) store.TxHookFunc {
+	return func(ctx context.Context, tx store.Tx, exec *store.Execution) error {
+		if err := s.cfg.Dispatcher.Enqueue(ctx, tx, exec); err != nil {
+			return err
+		}
+		if s.cfg.Bus != nil {
+			queued := store.Event{ExecutionID: exec.ID, Seq: 1, Type: engine.EventExecutionQueued, Time: exec.CreatedAt}
+			tx.OnCommit(func() { s.cfg.Bus.Publish(tenantID, queued) })
+		}
+		return nil
+	}
+}
+
+func pickTrigger(g *validate.Graph, name string) (string, error) {
+	if name != "" {
+		n := g.Node(name)
+		if n == nil || !n.IsTrigger() {
+			return "", &InputError{Pointer: "/triggerNode", Message: fmt.Sprintf("triggerNode %q is not a trigger of this workflow", name)}
+		}
+		return name, nil
+	}
+	for _, n := range g.Triggers {
+		if n.Spec.Type == "trigger.manual" {
+			return n.Spec.ID, nil
+		}
+	}
+	if len(g.Triggers) > 0 {
+		return g.Triggers[0].Spec.ID, nil
+	}
+	return "", nil
+}
+
+// WaitExecution returns the execution once it has finished, or its current state when timeout
+// passes first; finished tells which.
+func (s *Service) WaitExecution(ctx context.Context, tenantID, id string, timeout time.Duration) (*store.Execution, bool, error) {
+	if s.cfg.Bus == nil || timeout <= 0 {
+		e, err := s.store.GetExecution(ctx, tenantID, id)
+		return e, err == nil && e.Status.Terminal(), err
+	}
+	sub := s.cfg.Bus.Subscribe(tenantID, id, 64)
+	defer sub.Close()
+	e, err := s.store.GetExecution(ctx, tenantID, id)
+	if err != nil || e.Status.Terminal() {
+		return e, err == nil, err
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// A safety net: re-read now and then, in case events were missed.
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case ev, ok := <-sub.C:
+			if ok && ev.Type != engine.EventExecutionFinished {
+				continue
+			}
+		case <-tick.C:
+		case <-timer.C:
+			e, err := s.store.GetExecution(ctx, tenantID, id)
+			return e, err == nil && e.Status.Terminal(), err
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		}
+		e, err := s.store.GetExecution(ctx, tenantID, id)
+		if err != nil || e.Status.Terminal() {
+			return e, err == nil, err
+		}
+	}
+}
+
+// CancelExecution cancels a queued or waiting execution at once, and asks a running one to stop.
+func (s *Service) CancelExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	e, err := s.store.RequestCancel(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status == workflow.ExecutionCanceled {
+		if s.cfg.Bus != nil {
+			s.cfg.Bus.Publish(tenantID, store.Event{ExecutionID: id, Seq: e.LastSeq, Type: engine.EventExecutionFinished, Time: s.now().UTC(),
+				Data: mustJSON(map[string]any{"status": e.Status})})
+		}
+		return e, nil
+	}
+	s.cfg.Dispatcher.Cancel(store.ExecutionRef{TenantID: tenantID, ID: id})
+	return e, nil
+}
+
+// ErrNotRetryable is returned when retrying an execution that has not failed or been canceled.
+var ErrNotRetryable = fmt.Errorf("only failed or canceled executions can be retried: %w", store.ErrConflict)
+
+// RetryExecution starts a new execution of the same version, input and trigger that reuses the
+// succeeded node runs of the original and re-runs the rest.
+func (s *Service) RetryExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	orig, err := s.store.GetExecution(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	if orig.Status != workflow.ExecutionFailed && orig.Status != workflow.ExecutionCanceled {
+		return nil, fmt.Errorf("execution %s is %s: %w", id, orig.Status, ErrNotRetryable)
+	}
+	runs, err := s.store.ListNodeRuns(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	latest := map[string]store.NodeRun{}
+	for _, r := range runs {
+		if prev, ok := latest[r.NodeID]; !ok || r.Attempt > prev.Attempt {
+			latest[r.NodeID] = r
+		}
+	}
+	var seed []store.NodeRun
+	reused := 0
+	for _, r := range latest {
+		if r.Status == workflow.NodeRunSucceeded {
+			r.Logs = nil
+			seed = append(seed, r)
+			reused++
+		}
+	}
+	exec, _, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
+		ID: NewID(), WorkflowID: orig.WorkflowID, WorkflowVersion: orig.WorkflowVersion,
+		TriggerKind: store.TriggerRetry, TriggerNode: orig.TriggerNode, Input: orig.Input, RetryOf: orig.ID,
+		Seed: seed,
+		Events: []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
+			Data: mustJSON(map[string]any{"trigger": store.TriggerRetry, "retryOf": orig.ID, "reusedNodes": reused})}},
+		Enqueue: s.enqueueHook(tenantID),
+	})
+	return exec, err
+}
+
+// WebhookRequest is an incoming request to /hooks/{path}.
+type WebhookRequest struct {
+	Method  string
+	Path    string
+	Headers map[string]any
+	Query   map[string]any
+	Body    any
+}
+
+// HandleWebhook starts the workflow whose active webhook trigger matches the request and returns
+// the execution and the trigger's respond mode.
+func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest) (*store.Execution, string, error) {
+	path := NormalizePath(req.Path)
+	route, err := s.store.LookupWebhook(ctx, strings.ToUpper(req.Method), path)
+	if err != nil {
+		return nil, "", err
+	}
+	w, err := s.store.GetWorkflow(ctx, route.TenantID, route.WorkflowID)
+	if err != nil {
+		return nil, "", err
+	}
+	respond := core.RespondOnCompletion
+	if n := w.Definition.NodeByID(route.NodeID); n != nil {
+		var wh core.Webhook
+		if node.Decode(n.Config, &wh) == nil {
+			respond = wh.RespondMode()
+		}
+	}
+	input, err := json.Marshal(map[string]any{
+		"method": strings.ToUpper(req.Method), "path": path, "headers": req.Headers, "query": req.Query, "body": req.Body,
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("encode webhook request: %w", err)
+	}
+	exec, _, err := s.StartExecution(ctx, route.TenantID, StartParams{
+		WorkflowID: route.WorkflowID, Version: w.Version, Input: input, TriggerNode: route.NodeID, Kind: store.TriggerWebhook,
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return exec, respond, nil
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("service: marshal: %v", err))
+	}
+	return b
+}
