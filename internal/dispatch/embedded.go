@@ -82,10 +82,10 @@ type Embedded struct {
 	active  map[store.ExecutionRef]*activeRun
 	nextAt  time.Time
 
-	kick    chan struct{}
-	runCtx  context.Context
-	stopRun context.CancelFunc
-	done    chan struct{}
+	kick     chan struct{}
+	runCtx   context.Context
+	stopRun  context.CancelFunc
+	done     chan struct{}
 	wg       sync.WaitGroup
 	started  bool
 	stopOnce sync.Once
