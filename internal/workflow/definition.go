@@ -34,13 +34,13 @@ var NodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // Definition is the editable body of a workflow: what a user saves and what every version freezes.
 type Definition struct {
 	// Name is the workflow's display name; it need not be unique.
-	Name string `json:"name" maxLength:"200" doc:"Display name"`
+	Name string `json:"name" doc:"Display name"`
 	// Description is free text shown in lists.
-	Description string `json:"description,omitempty" maxLength:"4000" doc:"Free text"`
+	Description string `json:"description,omitempty" doc:"Free text"`
 	// Nodes are the steps of the graph.
-	Nodes []Node `json:"nodes" maxItems:"2000" doc:"The steps of the graph"`
+	Nodes []Node `json:"nodes" doc:"The steps of the graph"`
 	// Edges connect an output port of one node to an input port of another.
-	Edges []Edge `json:"edges" maxItems:"8000" doc:"Connections between node ports"`
+	Edges []Edge `json:"edges" required:"false" doc:"Connections between node ports"`
 	// Settings tune how executions of the workflow run.
 	Settings Settings `json:"settings,omitzero" doc:"Execution settings"`
 }
@@ -48,15 +48,15 @@ type Definition struct {
 // Node is one step of a workflow: an instance of a registered node type with its configuration.
 type Node struct {
 	// ID identifies the node within its workflow and names it in expressions.
-	ID string `json:"id" pattern:"^[a-z][a-z0-9_]{0,62}$" doc:"Identifier, used in expressions as nodes.<id>"`
+	ID string `json:"id" doc:"Identifier, used in expressions as nodes.<id>"`
 	// Type is the registered node type, such as "http.request".
-	Type string `json:"type" minLength:"1" maxLength:"128" doc:"Registered node type, e.g. http.request"`
+	Type string `json:"type" doc:"Registered node type, e.g. http.request"`
 	// Name is an optional display name.
-	Name string `json:"name,omitempty" maxLength:"200" doc:"Display name"`
+	Name string `json:"name,omitempty" doc:"Display name"`
 	// Config is the node type's configuration; string values may hold {{ expressions }}.
 	Config map[string]any `json:"config,omitempty" doc:"Configuration, checked against the node type's JSON Schema"`
 	// Position is where the editor draws the node.
-	Position Position `json:"position,omitzero" doc:"Canvas position"`
+	Position Position `json:"position" required:"false" doc:"Canvas position"`
 	// Retry re-runs a failed attempt with backoff; nil means a single attempt.
 	Retry *RetryPolicy `json:"retry,omitempty" doc:"Retry policy for failed attempts"`
 	// Timeout bounds each attempt; zero means no limit beyond the execution's.
@@ -64,9 +64,9 @@ type Node struct {
 	// OnError says what a failure does once retries are exhausted; empty means OnErrorFail.
 	OnError OnError `json:"onError,omitempty" enum:"fail,continue,errorPort" doc:"fail (default), continue, or errorPort"`
 	// ForEach, when set, is an expression yielding an array; the node then runs once per element.
-	ForEach string `json:"forEach,omitempty" maxLength:"4096" doc:"Expression yielding an array to fan out over"`
+	ForEach string `json:"forEach,omitempty" doc:"Expression yielding an array to fan out over"`
 	// Concurrency bounds the parallel runs of a fan-out; zero means one at a time.
-	Concurrency int `json:"concurrency,omitempty" minimum:"0" maximum:"64" doc:"Parallel items in a fan-out (default 1)"`
+	Concurrency int `json:"concurrency,omitempty" doc:"Parallel items in a fan-out (default 1)"`
 }
 
 // Position is a canvas coordinate.
@@ -106,7 +106,7 @@ func (e Edge) To() string {
 // Settings tune how executions of one workflow run.
 type Settings struct {
 	// MaxConcurrentNodes bounds how many ready nodes run at once; zero means MaxConcurrentNodesDefault.
-	MaxConcurrentNodes int `json:"maxConcurrentNodes,omitempty" minimum:"0" maximum:"256" doc:"Ready nodes run in parallel up to this bound (default 8)"`
+	MaxConcurrentNodes int `json:"maxConcurrentNodes,omitempty" doc:"Ready nodes run in parallel up to this bound (default 8)"`
 	// Timeout bounds a whole execution; zero means no limit.
 	Timeout Duration `json:"timeout,omitzero" doc:"Time limit for a whole execution, e.g. 10m"`
 	// OutputNode names the node whose output is the execution's output. Empty means the output of the
@@ -152,15 +152,15 @@ func (o OnError) Valid() bool {
 // RetryPolicy re-runs a failed node attempt after a growing delay.
 type RetryPolicy struct {
 	// MaxAttempts is the total number of attempts, the first included; 0 or 1 means no retry.
-	MaxAttempts int `json:"maxAttempts,omitempty" minimum:"0" maximum:"100" doc:"Total attempts including the first"`
+	MaxAttempts int `json:"maxAttempts,omitempty" doc:"Total attempts including the first"`
 	// InitialInterval is the delay before the second attempt; zero means 1s.
 	InitialInterval Duration `json:"initialInterval,omitzero" doc:"Delay before the first retry (default 1s)"`
 	// Multiplier grows the delay after each retry; zero means 2.
-	Multiplier float64 `json:"multiplier,omitempty" minimum:"0" maximum:"10" doc:"Backoff multiplier (default 2)"`
+	Multiplier float64 `json:"multiplier,omitempty" doc:"Backoff multiplier (default 2)"`
 	// MaxInterval caps the delay; zero means 5m.
 	MaxInterval Duration `json:"maxInterval,omitzero" doc:"Longest delay between attempts (default 5m)"`
 	// Jitter randomises each delay by up to this fraction (0 to 1) either way; zero means none.
-	Jitter float64 `json:"jitter,omitempty" minimum:"0" maximum:"1" doc:"Random spread of each delay, 0 to 1"`
+	Jitter float64 `json:"jitter,omitempty" doc:"Random spread of each delay, 0 to 1"`
 }
 
 // Retry defaults, used where a RetryPolicy leaves a field zero.

@@ -68,7 +68,7 @@ func (n *Node) IsTrigger() bool { return n.Type.IsTrigger() }
 
 // Compile checks def and compiles it. On failure the error is workflow.ValidationErrors.
 func Compile(def *workflow.Definition, reg *node.Registry, opts Options) (*Graph, error) {
-	c := &checker{def: def, reg: reg, opts: opts}
+	c := &checker{def: def, reg: reg, opts: opts, unresolved: map[string]bool{}}
 	g := c.run()
 	if len(c.errs) > 0 {
 		sort.SliceStable(c.errs, func(i, j int) bool { return pointerLess(c.errs[i].Pointer, c.errs[j].Pointer) })
@@ -77,11 +77,20 @@ func Compile(def *workflow.Definition, reg *node.Registry, opts Options) (*Graph
 	return g, nil
 }
 
+// maxNodeIDLength is the longest node id workflow.NodeIDPattern accepts.
+const maxNodeIDLength = 63
+
 type checker struct {
 	def  *workflow.Definition
 	reg  *node.Registry
 	opts Options
 	errs workflow.ValidationErrors
+	// unresolved holds the ids of nodes whose type is unknown. Their own error says what is wrong;
+	// edges and settings naming them are not reported again.
+	unresolved map[string]bool
+	// incomplete is set when a node or an edge was left out of the graph, so that which node is
+	// upstream of which is not known for sure.
+	incomplete bool
 }
 
 func (c *checker) fail(ptr, format string, args ...any) {
@@ -91,10 +100,13 @@ func (c *checker) fail(ptr, format string, args ...any) {
 func (c *checker) run() *Graph {
 	def := c.def
 	g := &Graph{Def: def, byID: make(map[string]*Node, len(def.Nodes))}
-	if strings.TrimSpace(def.Name) == "" {
+	switch {
+	case strings.TrimSpace(def.Name) == "":
 		c.fail("/name", "name is required")
-	} else if len(def.Name) > workflow.MaxNameLength || !utf8.ValidString(def.Name) {
-		c.fail("/name", "name must be valid UTF-8 of at most %d bytes", workflow.MaxNameLength)
+	case len(def.Name) > workflow.MaxNameLength:
+		c.fail("/name", "name is %d bytes long, over the %d-byte limit; shorten it", len(def.Name), workflow.MaxNameLength)
+	case !utf8.ValidString(def.Name):
+		c.fail("/name", "name must be valid UTF-8")
 	}
 	if len(def.Nodes) > workflow.MaxNodes {
 		c.fail("/nodes", "a workflow holds at most %d nodes; this one has %d", workflow.MaxNodes, len(def.Nodes))
@@ -109,9 +121,18 @@ func (c *checker) run() *Graph {
 			g.Nodes = append(g.Nodes, n)
 		}
 	}
+	firstIndex := make(map[string]int, len(def.Nodes))
+	for i := range def.Nodes {
+		id := def.Nodes[i].ID
+		if prev, dup := firstIndex[id]; dup {
+			c.fail(workflow.Pointer("nodes", i, "id"), "node id %q is already used by /nodes/%d; give each node its own id", id, prev)
+			c.incomplete = true
+			continue
+		}
+		firstIndex[id] = i
+	}
 	for _, n := range g.Nodes {
-		if prev, dup := g.byID[n.Spec.ID]; dup {
-			c.fail(workflow.Pointer("nodes", n.Index, "id"), "node id %q is already used by /nodes/%d", n.Spec.ID, prev.Index)
+		if firstIndex[n.Spec.ID] != n.Index {
 			continue
 		}
 		g.byID[n.Spec.ID] = n
@@ -120,27 +141,30 @@ func (c *checker) run() *Graph {
 		}
 	}
 	c.edges(g)
-	if len(c.errs) == 0 {
-		c.cycles(g)
-	}
-	if len(c.errs) == 0 {
+	// Edges left out can only remove cycles, never make one, so every cycle found is real.
+	cyclic := c.cycles(g)
+	if !cyclic && !c.incomplete {
 		c.references(g)
 	}
 	c.settings(g)
 	c.webhooks(g)
+	c.schedules(g)
 	return g
 }
 
 func (c *checker) node(i int) *Node {
 	spec := &c.def.Nodes[i]
 	ptr := func(tokens ...any) string { return workflow.Pointer(append([]any{"nodes", i}, tokens...)...) }
-	ok := true
-	if !workflow.NodeIDPattern.MatchString(spec.ID) {
+	switch {
+	case spec.ID == "":
+		c.fail(ptr("id"), "node id is required: use a lowercase letter followed by lowercase letters, digits or _, such as fetch_orders")
+	case len(spec.ID) > maxNodeIDLength:
+		c.fail(ptr("id"), "node id %q is %d characters long; shorten it to at most %d", spec.ID, len(spec.ID), maxNodeIDLength)
+	case !workflow.NodeIDPattern.MatchString(spec.ID):
 		c.fail(ptr("id"), "node id %q must start with a lowercase letter and hold only lowercase letters, digits and _ (at most 63)", spec.ID)
-		ok = false
 	}
 	if !spec.OnError.Valid() {
-		c.fail(ptr("onError"), "onError must be fail, continue or errorPort")
+		c.fail(ptr("onError"), "onError %q is not valid: use fail, continue or errorPort", spec.OnError)
 	}
 	if spec.Concurrency < 0 || spec.Concurrency > 64 {
 		c.fail(ptr("concurrency"), "concurrency must be between 0 and 64")
@@ -159,21 +183,30 @@ func (c *checker) node(i int) *Node {
 	}
 	typ, found := c.reg.Lookup(node.TypeName(spec.Type))
 	if !found {
-		c.fail(ptr("type"), "unknown node type %q", spec.Type)
+		if spec.Type == "" {
+			c.fail(ptr("type"), "node type is required, such as http.request or data.set")
+		} else {
+			c.fail(ptr("type"), "unknown node type %q: check its spelling, or install the plugin that provides it", spec.Type)
+		}
+		c.unresolved[spec.ID] = true
+		c.incomplete = true
 		return nil
 	}
 	n := &Node{Spec: spec, Index: i, Type: typ, Ports: map[string]bool{}}
-	for _, ce := range typ.ValidateConfig(spec.Config, true) {
-		c.fail(ptr("config")+ce.Pointer, "%s", ce.Message)
-		ok = false
+	configOK := true
+	for _, ce := range oneOfRequired(typ, typ.ValidateConfig(spec.Config, true)) {
+		for _, e := range configErrors(typ, spec.Config, ce) {
+			c.fail(ptr("config")+e.Pointer, "%s", e.Message)
+		}
+		configOK = false
 	}
 	cfg, lazy, errs := expression.CompileValue(anyMap(spec.Config), c.opts.Limits, typ.IsLazy)
 	for _, e := range errs {
 		c.fail(ptr("config")+e.Pointer, "%s", exprMessage(e.Err))
-		ok = false
+		configOK = false
 	}
 	n.Config, n.Lazy = cfg, lazy
-	if ok {
+	if configOK {
 		c.nodeSemantics(n, ptr)
 	}
 	for _, p := range typ.OutputPorts(spec.Config) {
@@ -188,33 +221,52 @@ func (c *checker) node(i int) *Node {
 		}
 	}
 	if spec.ForEach != "" {
-		if !expression.IsSingle(spec.ForEach) {
-			c.fail(ptr("forEach"), "forEach must be one {{ expression }} yielding an array, such as {{ input.items }}")
-		} else if t, err := expression.Compile(spec.ForEach, c.opts.Limits); err != nil {
+		t, err := expression.Compile(spec.ForEach, c.opts.Limits)
+		switch {
+		case err != nil:
 			c.fail(ptr("forEach"), "%s", exprMessage(err))
-		} else {
+		case !expression.IsSingle(spec.ForEach):
+			c.fail(ptr("forEach"), "forEach must be one {{ expression }} yielding an array, such as {{ input.items }}, with nothing around it")
+		default:
 			n.ForEach = t
 		}
-		if !n.Ports[workflow.PortOut] {
-			c.fail(ptr("forEach"), "forEach needs a node with an out port; %s has none", spec.Type)
-		}
-		if typ.IsTrigger() {
-			c.fail(ptr("forEach"), "a trigger cannot fan out")
+		switch {
+		case typ.IsTrigger():
+			c.fail(ptr("forEach"), "a trigger cannot fan out: remove forEach here and set it on a node after the trigger")
+		case !n.Ports[workflow.PortOut]:
+			c.fail(ptr("forEach"), "%s has no out port to collect the fan-out's results on: remove forEach, or fan out in a node before it", spec.Type)
 		}
 	}
 	return n
 }
 
 // nodeSemantics runs the type's own Validate on the saved configuration. Validators skip values that
-// hold templates, since those are only known at run time.
+// hold templates, since those are only known at run time; an error that names a field holding a
+// template is dropped for the same reason, in case a validator does not.
 func (c *checker) nodeSemantics(n *Node, ptr func(...any) string) {
 	probe := n.Type.Info.New()
 	v, isValidator := probe.(node.Validator)
 	if !isValidator || !decodeProbe(n.Spec.Config, probe) {
 		return
 	}
-	if err := v.Validate(); err != nil {
-		c.fail(ptr("config"), "%s", err.Error())
+	err := v.Validate()
+	if err == nil {
+		return
+	}
+	errs := []error{err}
+	if joined, isJoined := err.(interface{ Unwrap() []error }); isJoined {
+		errs = joined.Unwrap()
+	}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		field := locate(n.Spec.Config, err.Error())
+		if v, _ := lookup(n.Spec.Config, field); field != "" && holdsTemplate(v) {
+			// The value is only known at run time, where the engine validates it again.
+			continue
+		}
+		c.fail(ptr("config")+field, "%s", err.Error())
 	}
 }
 
@@ -224,42 +276,41 @@ func (c *checker) edges(g *Graph) {
 	for i, e := range c.def.Edges {
 		ptr := func(f string) string { return workflow.Pointer("edges", i, f) }
 		src, dst := g.byID[e.Source], g.byID[e.Target]
-		bad := false
-		if src == nil {
-			c.fail(ptr("source"), "edge source %q is not a node of this workflow", e.Source)
-			bad = true
-		}
-		if dst == nil {
-			c.fail(ptr("target"), "edge target %q is not a node of this workflow", e.Target)
-			bad = true
-		}
-		if bad {
+		if src == nil || dst == nil {
+			c.incomplete = true
+			c.missingEnd(g, ptr("source"), "source", e.Source)
+			c.missingEnd(g, ptr("target"), "target", e.Target)
 			continue
 		}
 		if e.Source == e.Target {
-			c.fail(ptr("target"), "node %q cannot connect to itself", e.Source)
+			c.fail(ptr("target"), "node %q cannot connect to itself: remove this edge", e.Source)
 			continue
 		}
 		from, to := e.From(), e.To()
 		if !src.Ports[from] {
-			if from == workflow.PortError {
-				c.fail(ptr("sourcePort"), "node %q has no error port: set its onError to errorPort", e.Source)
-			} else {
-				c.fail(ptr("sourcePort"), "node %q (%s) has no output port %q; it has %s", e.Source, src.Spec.Type, from, portList(src.Ports))
+			switch {
+			case from == workflow.PortError:
+				c.fail(ptr("sourcePort"), "node %q has no error port: set its onError to errorPort, or connect another port", e.Source)
+			case len(src.Ports) == 0:
+				c.fail(ptr("sourcePort"), "node %q (%s) has no output ports", e.Source, src.Spec.Type)
+			default:
+				c.fail(ptr("sourcePort"), "node %q (%s) has no output port %q; use one of %s", e.Source, src.Spec.Type, from, portList(src.Ports))
 			}
+			c.incomplete = true
 			continue
 		}
 		if !dst.Type.HasInput(to) {
 			if len(dst.Type.Info.Inputs) == 0 {
-				c.fail(ptr("target"), "node %q (%s) takes no input", e.Target, dst.Spec.Type)
+				c.fail(ptr("target"), "node %q is a trigger (%s) and takes no input: triggers start executions, so remove this edge", e.Target, dst.Spec.Type)
 			} else {
-				c.fail(ptr("targetPort"), "node %q (%s) has no input port %q", e.Target, dst.Spec.Type, to)
+				c.fail(ptr("targetPort"), "node %q (%s) has no input port %q; use %s", e.Target, dst.Spec.Type, to, inputList(dst.Type.Info.Inputs))
 			}
+			c.incomplete = true
 			continue
 		}
 		k := key{e.Source, from, e.Target, to}
 		if prev, dup := seen[k]; dup {
-			c.fail(workflow.Pointer("edges", i), "duplicate of /edges/%d", prev)
+			c.fail(workflow.Pointer("edges", i), "edge repeats /edges/%d (%s.%s → %s.%s): remove one of them", prev, e.Source, from, e.Target, to)
 			continue
 		}
 		seen[k] = i
@@ -270,86 +321,124 @@ func (c *checker) edges(g *Graph) {
 	}
 }
 
-// cycles reports every node that sits on a cycle, by Kahn's algorithm: what cannot be ordered is on
-// or behind a cycle; the cycle members are then found by depth-first search among those.
-func (c *checker) cycles(g *Graph) {
-	indeg := make(map[*Node]int, len(g.Nodes))
-	for _, e := range g.Edges {
-		indeg[e.Target]++
-	}
-	queue := make([]*Node, 0, len(g.Nodes))
-	for _, n := range g.Nodes {
-		if indeg[n] == 0 {
-			queue = append(queue, n)
-		}
-	}
-	done := 0
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		done++
-		for _, e := range n.Out {
-			indeg[e.Target]--
-			if indeg[e.Target] == 0 {
-				queue = append(queue, e.Target)
-			}
-		}
-	}
-	if done == len(g.Nodes) {
-		return
-	}
-	onCycle := findCycle(g, indeg)
-	ids := make([]string, len(onCycle))
-	for i, n := range onCycle {
-		ids[i] = n.Spec.ID
-	}
-	for _, e := range g.Edges {
-		if slices.Contains(onCycle, e.Source) && slices.Contains(onCycle, e.Target) {
-			c.errs = append(c.errs, workflow.ValidationError{
-				Pointer: workflow.Pointer("edges", e.Index),
-				Message: fmt.Sprintf("%s: %s", workflow.ErrCycle, strings.Join(append(ids, ids[0]), " → ")),
-			})
-			return
-		}
+// missingEnd reports the end of an edge that names no node of g. An end naming a node whose type is
+// unknown is not reported: the node's own error says what to fix.
+func (c *checker) missingEnd(g *Graph, ptr, end, id string) {
+	switch {
+	case g.byID[id] != nil:
+	case id == "":
+		c.fail(ptr, "edge %s is required: set it to a node id", end)
+	case c.unresolved[id]:
+	default:
+		c.fail(ptr, "edge %s %q is not a node of this workflow: use the id of one of its nodes", end, id)
 	}
 }
 
-// findCycle returns the nodes of one cycle among the nodes Kahn's algorithm could not order.
-func findCycle(g *Graph, indeg map[*Node]int) []*Node {
-	const (
-		white = iota
-		grey
-		black
-	)
-	color := map[*Node]int{}
+// cycles reports one cycle in every strongly connected component of more than one node, at the edge
+// that closes it, and reports whether it found any.
+func (c *checker) cycles(g *Graph) bool {
+	found := false
+	for _, comp := range components(g) {
+		if len(comp) < 2 {
+			continue
+		}
+		path, closing := cycleIn(comp)
+		ids := make([]string, 0, len(path)+1)
+		for _, n := range path {
+			ids = append(ids, n.Spec.ID)
+		}
+		ids = append(ids, path[0].Spec.ID)
+		c.fail(workflow.Pointer("edges", closing.Index), "%s: %s; remove this edge or another one on the cycle",
+			workflow.ErrCycle, strings.Join(ids, " → "))
+		found = true
+	}
+	return found
+}
+
+// components returns the strongly connected components of g by Tarjan's algorithm, each with its
+// nodes in definition order, ordered by their first node.
+func components(g *Graph) [][]*Node {
+	index := make(map[*Node]int, len(g.Nodes))
+	low := make(map[*Node]int, len(g.Nodes))
+	onStack := make(map[*Node]bool, len(g.Nodes))
 	var stack []*Node
-	var found []*Node
-	var visit func(n *Node) bool
-	visit = func(n *Node) bool {
-		color[n] = grey
+	var comps [][]*Node
+	var connect func(n *Node)
+	connect = func(n *Node) {
+		index[n] = len(index) + 1
+		low[n] = index[n]
+		stack = append(stack, n)
+		onStack[n] = true
+		for _, e := range n.Out {
+			switch {
+			case index[e.Target] == 0:
+				connect(e.Target)
+				low[n] = min(low[n], low[e.Target])
+			case onStack[e.Target]:
+				low[n] = min(low[n], index[e.Target])
+			}
+		}
+		if low[n] != index[n] {
+			return
+		}
+		var comp []*Node
+		for {
+			top := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			onStack[top] = false
+			comp = append(comp, top)
+			if top == n {
+				break
+			}
+		}
+		slices.SortFunc(comp, func(a, b *Node) int { return a.Index - b.Index })
+		comps = append(comps, comp)
+	}
+	for _, n := range g.Nodes {
+		if index[n] == 0 {
+			connect(n)
+		}
+	}
+	slices.SortFunc(comps, func(a, b []*Node) int { return a[0].Index - b[0].Index })
+	return comps
+}
+
+// cycleIn returns a cycle within comp, a strongly connected component of at least two nodes, starting
+// at its first node, and the edge that closes it.
+func cycleIn(comp []*Node) ([]*Node, *Edge) {
+	const (
+		unvisited = iota
+		open
+		done
+	)
+	member := make(map[*Node]bool, len(comp))
+	for _, n := range comp {
+		member[n] = true
+	}
+	state := make(map[*Node]int, len(comp))
+	var stack []*Node
+	var visit func(n *Node) ([]*Node, *Edge)
+	visit = func(n *Node) ([]*Node, *Edge) {
+		state[n] = open
 		stack = append(stack, n)
 		for _, e := range n.Out {
-			switch color[e.Target] {
-			case grey:
-				start := slices.Index(stack, e.Target)
-				found = slices.Clone(stack[start:])
-				return true
-			case white:
-				if visit(e.Target) {
-					return true
+			if !member[e.Target] {
+				continue
+			}
+			switch state[e.Target] {
+			case open:
+				return slices.Clone(stack[slices.Index(stack, e.Target):]), e
+			case unvisited:
+				if path, closing := visit(e.Target); path != nil {
+					return path, closing
 				}
 			}
 		}
 		stack = stack[:len(stack)-1]
-		color[n] = black
-		return false
+		state[n] = done
+		return nil, nil
 	}
-	for _, n := range g.Nodes {
-		if indeg[n] > 0 && color[n] == white && visit(n) {
-			return found
-		}
-	}
-	return nil
+	return visit(comp[0])
 }
 
 // references checks that every nodes.<id> an expression reads names an upstream node.
@@ -383,7 +472,7 @@ func (c *checker) references(g *Graph) {
 			collect(workflow.Pointer("nodes", n.Index, "config")+ptr, t)
 		})
 		for src, t := range n.Lazy {
-			collect(workflow.Pointer("nodes", n.Index, "config")+lazyPointer(n.Spec.Config, src), t)
+			collect(workflow.Pointer("nodes", n.Index, "config")+lazyPointer(n, src), t)
 		}
 		if n.ForEach != nil {
 			collect(workflow.Pointer("nodes", n.Index, "forEach"), n.ForEach)
@@ -397,11 +486,11 @@ func (c *checker) references(g *Graph) {
 			target := g.byID[r.id]
 			switch {
 			case target == nil:
-				c.fail(r.ptr, "expression reads nodes.%s, but there is no node %q", r.id, r.id)
+				c.fail(r.ptr, "expression reads nodes.%s, but there is no node %q: check the id", r.id, r.id)
 			case target == n:
-				c.fail(r.ptr, "expression reads nodes.%s, the node's own output", r.id)
+				c.fail(r.ptr, "expression reads nodes.%s, the node's own output, which does not exist while it runs: read input instead", r.id)
 			case !up[target]:
-				c.fail(r.ptr, "expression reads nodes.%s, which is not upstream of %q, so its output is not available", r.id, n.Spec.ID)
+				c.fail(r.ptr, "expression reads nodes.%s, but %q is not upstream of %q, so its output is not available: connect %q to %q through edges, or read an upstream node", r.id, r.id, n.Spec.ID, r.id, n.Spec.ID)
 			case !seen[r.id]:
 				seen[r.id] = true
 				n.Refs = append(n.Refs, r.id)
@@ -415,12 +504,13 @@ func (c *checker) settings(g *Graph) {
 	if s.MaxConcurrentNodes < 0 || s.MaxConcurrentNodes > 256 {
 		c.fail("/settings/maxConcurrentNodes", "maxConcurrentNodes must be between 0 and 256")
 	}
-	if s.OutputNode != "" && g.byID[s.OutputNode] == nil {
-		c.fail("/settings/outputNode", "outputNode %q is not a node of this workflow", s.OutputNode)
+	if s.OutputNode != "" && g.byID[s.OutputNode] == nil && !c.unresolved[s.OutputNode] {
+		c.fail("/settings/outputNode", "outputNode %q is not a node of this workflow: name one of its nodes, or leave it empty", s.OutputNode)
 	}
 }
 
-// webhooks refuses two webhook triggers on the same method and path.
+// webhooks refuses two webhook triggers on the same method and path, and paths or methods that are
+// expressions: requests are routed by them before any expression could run.
 func (c *checker) webhooks(g *Graph) {
 	seen := map[string]int{}
 	for _, n := range g.Triggers {
@@ -429,19 +519,42 @@ func (c *checker) webhooks(g *Graph) {
 		}
 		path, _ := n.Spec.Config["path"].(string)
 		method, _ := n.Spec.Config["method"].(string)
-		if strings.Contains(path, "{{") || strings.Contains(method, "{{") {
-			c.fail(workflow.Pointer("nodes", n.Index, "config"), "a webhook's path and method must be plain text, not expressions")
+		templated := false
+		for _, f := range []struct{ name, value string }{{"path", path}, {"method", method}} {
+			if expression.HasExpression(f.value) {
+				c.fail(workflow.Pointer("nodes", n.Index, "config", f.name),
+					"a webhook's %s must be plain text, not an expression: requests are routed by it before any expression runs", f.name)
+				templated = true
+			}
+		}
+		if templated || path == "" {
 			continue
 		}
 		if method == "" {
 			method = "POST"
 		}
-		key := strings.ToUpper(method) + " " + strings.Trim(path, "/")
+		key := strings.ToUpper(method) + " /hooks/" + strings.Trim(path, "/")
 		if prev, dup := seen[key]; dup {
-			c.fail(workflow.Pointer("nodes", n.Index, "config", "path"), "webhook %s is already used by /nodes/%d", key, prev)
+			c.fail(workflow.Pointer("nodes", n.Index, "config", "path"), "webhook %s is already used by /nodes/%d: change this trigger's path or method", key, prev)
 			continue
 		}
 		seen[key] = n.Index
+	}
+}
+
+// schedules refuses cron expressions and time zones that are templates: the scheduler needs them
+// before any execution exists to evaluate them in.
+func (c *checker) schedules(g *Graph) {
+	for _, n := range g.Triggers {
+		if n.Spec.Type != "trigger.schedule" {
+			continue
+		}
+		for _, name := range []string{"cron", "timezone"} {
+			if v, _ := n.Spec.Config[name].(string); expression.HasExpression(v) {
+				c.fail(workflow.Pointer("nodes", n.Index, "config", name),
+					"a schedule's %s must be plain text, not an expression: it is needed before any execution starts", name)
+			}
+		}
 	}
 }
 
@@ -458,13 +571,19 @@ func anyMap(m map[string]any) any {
 	return m
 }
 
-func lazyPointer(config map[string]any, src string) string {
-	for k, v := range config {
-		if s, ok := v.(string); ok && s == src {
-			return workflow.Pointer(k)
+// lazyPointer returns the pointer, relative to the configuration, of the first lazy key (in sorted
+// order) whose value is src.
+func lazyPointer(n *Node, src string) string {
+	keys := make([]string, 0, len(n.Spec.Config))
+	for k, v := range n.Spec.Config {
+		if s, ok := v.(string); ok && s == src && n.Type.IsLazy(k) {
+			keys = append(keys, k)
 		}
 	}
-	return ""
+	if len(keys) == 0 {
+		return ""
+	}
+	return workflow.Pointer(slices.Min(keys))
 }
 
 func portList(ports map[string]bool) string {
@@ -479,12 +598,30 @@ func portList(ports map[string]bool) string {
 	return strings.Join(names, ", ")
 }
 
+func inputList(ports []node.PortSpec) string {
+	names := make([]string, len(ports))
+	for i, p := range ports {
+		names[i] = fmt.Sprintf("%q", p.Name)
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return "one of " + strings.Join(names, ", ")
+}
+
+// exprNames lists what an expression can read, for messages about unknown names.
+const exprNames = "trigger, input, nodes, execution, workflow, vars, item and index"
+
 func exprMessage(err error) string {
+	msg := err.Error()
 	var e *expression.Error
 	if errors.As(err, &e) {
-		return e.Error()
+		msg = e.Error()
 	}
-	return err.Error()
+	if strings.Contains(msg, "unknown name ") {
+		msg += "; expressions can read " + exprNames
+	}
+	return msg
 }
 
 // pointerLess orders pointers by their tokens, numerically where both tokens are numbers.

@@ -1,0 +1,143 @@
+// Package api is ConcertMaster's REST API: huma operations under /api/v1 (one file per resource),
+// webhooks under /hooks/, health and metrics, with the OpenAPI 3.1 document at /openapi.json and a
+// reference at /docs. Errors are RFC 9457 problems (errors.go).
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store"
+)
+
+// Defaults for Config.
+const (
+	MaxWorkflowBytesDefault = 4 << 20
+	MaxInputBytesDefault    = 8 << 20
+	MaxWebhookBytesDefault  = 8 << 20
+	MaxWaitDefault          = 5 * time.Minute
+	WebhookTimeoutDefault   = 30 * time.Second
+)
+
+// Readiness reports whether the process is ready to serve.
+type Readiness interface {
+	Ready(ctx context.Context) error
+}
+
+// Config configures the API.
+type Config struct {
+	Service *service.Service
+	Logger  *slog.Logger
+	// Version is reported in the OpenAPI document and /healthz.
+	Version string
+	// Metrics observes requests (optional).
+	Metrics RequestObserver
+	// MetricsHandler serves /metrics (optional).
+	MetricsHandler http.Handler
+	// Ready backs /readyz (optional).
+	Ready Readiness
+	// MaxWorkflowBytes caps a workflow body (default 4 MiB); MaxInputBytes caps a run request (8 MiB);
+	// MaxWebhookBytes caps a webhook body (8 MiB).
+	MaxWorkflowBytes, MaxInputBytes, MaxWebhookBytes int64
+	// MaxWait caps ?wait= on run requests (default 5m).
+	MaxWait time.Duration
+	// WebhookTimeout bounds how long a webhook with respond=onCompletion waits (default 30s).
+	WebhookTimeout time.Duration
+	// UI serves the web app for every other path (optional).
+	UI http.Handler
+}
+
+// RequestObserver records one HTTP request, by route pattern.
+type RequestObserver interface {
+	ObserveRequest(route, method string, status int, d time.Duration)
+}
+
+// Server holds the API's handlers.
+type Server struct {
+	cfg    Config
+	svc    *service.Service
+	logger *slog.Logger
+	api    huma.API
+	mux    *http.ServeMux
+}
+
+// New builds the API and registers every route.
+func New(cfg Config) *Server {
+	if cfg.MaxWorkflowBytes <= 0 {
+		cfg.MaxWorkflowBytes = MaxWorkflowBytesDefault
+	}
+	if cfg.MaxInputBytes <= 0 {
+		cfg.MaxInputBytes = MaxInputBytesDefault
+	}
+	if cfg.MaxWebhookBytes <= 0 {
+		cfg.MaxWebhookBytes = MaxWebhookBytesDefault
+	}
+	if cfg.MaxWait <= 0 {
+		cfg.MaxWait = MaxWaitDefault
+	}
+	if cfg.WebhookTimeout <= 0 {
+		cfg.WebhookTimeout = WebhookTimeoutDefault
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	mux := http.NewServeMux()
+	hc := huma.DefaultConfig("ConcertMaster API", cfg.Version)
+	hc.CreateHooks = nil // no $schema links in bodies: responses round-trip into requests unchanged
+	hc.OpenAPIPath = "/openapi"
+	hc.DocsPath = ""
+	hc.SchemasPath = ""
+	hc.Info.Description = "Build, run and inspect workflows. Errors are RFC 9457 problem documents whose `errors[].location` is the JSON pointer of each bad field."
+	hc.Tags = []*huma.Tag{
+		{Name: "Workflows", Description: "Workflows and their versions"},
+		{Name: "Executions", Description: "Runs of workflows"},
+		{Name: "Node types", Description: "The registry of node types"},
+		{Name: "Webhooks", Description: "Requests that start workflows"},
+		{Name: "Operations", Description: "Health and metrics"},
+	}
+	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
+	s.api = humago.New(mux, hc)
+	s.registerNodeTypes()
+	s.registerWorkflows()
+	s.registerExecutions()
+	s.registerHealth()
+	s.registerWebhooks()
+	mux.HandleFunc("GET /docs", serveDocs)
+	if cfg.MetricsHandler != nil {
+		mux.Handle("GET /metrics", cfg.MetricsHandler)
+	}
+	if cfg.UI != nil {
+		mux.Handle("/", cfg.UI)
+	} else {
+		mux.HandleFunc("/", s.notFound)
+	}
+	return s
+}
+
+// OpenAPI returns the OpenAPI document.
+func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
+
+// Handler returns the root handler with request ids, logging, metrics and panic recovery.
+func (s *Server) Handler() http.Handler { return s.middleware(s.mux) }
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, newError(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// tenant returns the tenant of the request. Until identity lands every request belongs to the
+// default tenant.
+func tenant(ctx context.Context) string {
+	if t, ok := ctx.Value(tenantKey{}).(string); ok && t != "" {
+		return t
+	}
+	return store.DefaultTenant
+}
+
+type tenantKey struct{}

@@ -1,0 +1,232 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+type runBody struct {
+	Input       json.RawMessage `json:"input,omitempty" doc:"The run's input, available to the trigger and to expressions as trigger"`
+	TriggerNode string          `json:"triggerNode,omitempty" maxLength:"63" doc:"Trigger node to start from (default: the first manual trigger)"`
+	Version     int             `json:"version,omitempty" minimum:"0" doc:"Version to run (default: the current one)"`
+}
+
+type runInput struct {
+	ID             string   `path:"id" maxLength:"64" doc:"Workflow id"`
+	Wait           string   `query:"wait" maxLength:"16" doc:"Wait up to this long (e.g. 30s) for the run to finish and answer with its result"`
+	IdempotencyKey string   `header:"Idempotency-Key" maxLength:"255" doc:"Repeating a request with the same key returns the first execution instead of starting another"`
+	Body           *runBody `required:"false"`
+}
+
+type executionOutput struct {
+	Status   int
+	Location string `header:"Location"`
+	Body     ExecutionDetail
+}
+
+type executionIDInput struct {
+	ID string `path:"id" maxLength:"64" doc:"Execution id"`
+}
+
+type listExecutionsInput struct {
+	WorkflowID string `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
+	Status     string `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
+	Limit      int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Cursor     string `query:"cursor" maxLength:"512"`
+}
+
+type listExecutionsOutput struct {
+	Body struct {
+		Items      []Execution `json:"items"`
+		NextCursor string      `json:"nextCursor,omitempty"`
+	}
+}
+
+type listEventsInput struct {
+	ID    string `path:"id" maxLength:"64"`
+	After int64  `query:"after" minimum:"0" doc:"Return events after this sequence number"`
+	Limit int    `query:"limit" minimum:"1" maximum:"1000" default:"500"`
+}
+
+type listEventsOutput struct {
+	Body struct {
+		Items []Event `json:"items"`
+	}
+}
+
+func (s *Server) detail(ctx context.Context, e *store.Execution, withRuns bool) (ExecutionDetail, error) {
+	if !withRuns {
+		return NewExecutionDetail(e, nil), nil
+	}
+	runs, err := s.svc.Store().ListNodeRuns(ctx, tenant(ctx), e.ID)
+	if err != nil {
+		return ExecutionDetail{}, err
+	}
+	return NewExecutionDetail(e, runs), nil
+}
+
+// NewExecutionDetail builds the API form of an execution and its node runs.
+func NewExecutionDetail(e *store.Execution, runs []store.NodeRun) ExecutionDetail {
+	d := ExecutionDetail{Execution: toExecution(e), Input: e.Input, Output: e.Output, NodeRuns: make([]NodeRun, 0, len(runs))}
+	for _, r := range runs {
+		d.NodeRuns = append(d.NodeRuns, toNodeRun(r))
+	}
+	return d
+}
+
+func (s *Server) parseWait(w string) (time.Duration, error) {
+	if w == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(w)
+	if err != nil || d < 0 {
+		return 0, newError(http.StatusUnprocessableEntity, "wait must be a duration such as 30s",
+			&huma.ErrorDetail{Location: "query.wait", Message: "use a number with a unit, such as 500ms, 30s or 2m", Value: w})
+	}
+	return min(d, s.cfg.MaxWait), nil
+}
+
+func (s *Server) registerExecutions() {
+	tags := []string{"Executions"}
+	huma.Register(s.api, huma.Operation{
+		OperationID: "run-workflow", Method: http.MethodPost, Path: "/api/v1/workflows/{id}/executions", DefaultStatus: http.StatusAccepted,
+		Summary: "Run a workflow", Description: "Queues an execution and answers 202 with it. With ?wait=30s the answer waits for the run to finish " +
+			"(200 with its output and node runs) and falls back to 202 when it takes longer. Idempotency-Key makes retries safe.",
+		Tags: tags, MaxBodyBytes: s.cfg.MaxInputBytes,
+		Errors: []int{http.StatusNotFound, http.StatusConflict, http.StatusUnprocessableEntity},
+	}, func(ctx context.Context, in *runInput) (*executionOutput, error) {
+		wait, err := s.parseWait(in.Wait)
+		if err != nil {
+			return nil, err
+		}
+		p := service.StartParams{WorkflowID: in.ID, IdempotencyKey: in.IdempotencyKey}
+		if in.Body != nil {
+			p.Input, p.TriggerNode, p.Version = in.Body.Input, in.Body.TriggerNode, in.Body.Version
+		}
+		exec, _, err := s.svc.StartExecution(ctx, tenant(ctx), p)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		status := http.StatusAccepted
+		withRuns := false
+		if wait > 0 {
+			done, finished, err := s.svc.WaitExecution(ctx, tenant(ctx), exec.ID, wait)
+			if err != nil {
+				return nil, toProblem(ctx, s.logger, err)
+			}
+			exec, withRuns = done, true
+			if finished {
+				status = http.StatusOK
+			}
+		}
+		d, err := s.detail(ctx, exec, withRuns)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		return &executionOutput{Status: status, Location: "/api/v1/executions/" + exec.ID, Body: d}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-executions", Method: http.MethodGet, Path: "/api/v1/executions",
+		Summary: "List executions", Description: "Newest first, paged by cursor, without inputs and outputs.", Tags: tags,
+	}, func(ctx context.Context, in *listExecutionsInput) (*listExecutionsOutput, error) {
+		page, err := s.svc.Store().ListExecutions(ctx, tenant(ctx), store.ListExecutionsParams{
+			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor,
+		})
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		out := &listExecutionsOutput{}
+		out.Body.Items = make([]Execution, 0, len(page.Items))
+		for i := range page.Items {
+			out.Body.Items = append(out.Body.Items, toExecution(&page.Items[i]))
+		}
+		out.Body.NextCursor = page.NextCursor
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "get-execution", Method: http.MethodGet, Path: "/api/v1/executions/{id}",
+		Summary: "Get an execution", Description: "Status, timestamps, error, input, final output, and every node run with its status, attempt, input, output, error, logs and timings.",
+		Tags: tags, Errors: []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
+		e, err := s.svc.Store().GetExecution(ctx, tenant(ctx), in.ID)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		d, err := s.detail(ctx, e, true)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		return &executionOutput{Status: http.StatusOK, Body: d}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "list-execution-events", Method: http.MethodGet, Path: "/api/v1/executions/{id}/events",
+		Summary: "List an execution's events", Description: "The ordered event log; pass the last seq you have as after to read on without gaps.",
+		Tags: tags, Errors: []int{http.StatusNotFound},
+	}, func(ctx context.Context, in *listEventsInput) (*listEventsOutput, error) {
+		if _, err := s.svc.Store().GetExecution(ctx, tenant(ctx), in.ID); err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		evs, err := s.svc.Store().ListEvents(ctx, tenant(ctx), in.ID, in.After, in.Limit)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		out := &listEventsOutput{}
+		out.Body.Items = make([]Event, 0, len(evs))
+		for _, ev := range evs {
+			out.Body.Items = append(out.Body.Items, Event{Seq: ev.Seq, Type: ev.Type, NodeID: ev.NodeID, Attempt: ev.Attempt, Time: ev.Time, Data: ev.Data})
+		}
+		return out, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "cancel-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/cancel",
+		Summary: "Cancel an execution", Description: "A queued or waiting execution is canceled at once (200); a running one is asked to stop (202) " +
+			"and its running nodes are canceled through their context. A finished execution answers 409.",
+		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
+		e, err := s.svc.CancelExecution(ctx, tenant(ctx), in.ID)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		status := http.StatusOK
+		if !e.Status.Terminal() {
+			status = http.StatusAccepted
+			if done, _, err := s.svc.WaitExecution(ctx, tenant(ctx), e.ID, 5*time.Second); err == nil && done.Status.Terminal() {
+				e, status = done, http.StatusOK
+			}
+		}
+		d, err := s.detail(ctx, e, false)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		return &executionOutput{Status: status, Body: d}, nil
+	})
+
+	huma.Register(s.api, huma.Operation{
+		OperationID: "retry-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/retry", DefaultStatus: http.StatusAccepted,
+		Summary: "Retry an execution", Description: "Starts a new execution (retryOf names the original) of the same version and input that reuses " +
+			"the outputs of the nodes that succeeded and re-runs the others. Only failed or canceled executions can be retried.",
+		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
+	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
+		e, err := s.svc.RetryExecution(ctx, tenant(ctx), in.ID)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		d, err := s.detail(ctx, e, false)
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		return &executionOutput{Status: http.StatusAccepted, Location: "/api/v1/executions/" + e.ID, Body: d}, nil
+	})
+}

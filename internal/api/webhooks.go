@@ -1,0 +1,184 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/concertmaster/concertmaster/internal/nodes/core"
+	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// webhookMethods are the methods a webhook trigger may listen on.
+var webhookMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+func (s *Server) registerWebhooks() {
+	for _, m := range webhookMethods {
+		s.mux.HandleFunc(m+" /hooks/{path...}", s.serveWebhook)
+		op := &huma.Operation{
+			OperationID: "webhook-" + strings.ToLower(m), Method: m, Path: "/hooks/{path}", Tags: []string{"Webhooks"},
+			Summary: m + " webhook",
+			Description: "Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is " +
+				"{method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. " +
+				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with " +
+				"respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.",
+			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true, Description: "The trigger's path; may contain slashes",
+				Schema: &huma.Schema{Type: huma.TypeString}}},
+			Responses: map[string]*huma.Response{
+				"200": {Description: "The run's output", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
+				"202": {Description: "Accepted: {executionId, status}", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
+					Type: huma.TypeObject, Properties: map[string]*huma.Schema{
+						"executionId": {Type: huma.TypeString}, "status": {Type: huma.TypeString},
+					}}}}},
+				"404": {Description: "No active workflow listens here", Content: problemContent()},
+				"413": {Description: "Body too large", Content: problemContent()},
+				"502": {Description: "The run failed", Content: problemContent()},
+			},
+		}
+		if m != http.MethodGet && m != http.MethodDelete {
+			op.RequestBody = &huma.RequestBody{Description: "Any body", Content: map[string]*huma.MediaType{
+				"application/json": {Schema: &huma.Schema{}}, "application/x-www-form-urlencoded": {Schema: &huma.Schema{Type: huma.TypeObject}},
+				"text/plain": {Schema: &huma.Schema{Type: huma.TypeString}},
+			}}
+		}
+		s.api.OpenAPI().AddOperation(op)
+	}
+}
+
+func problemContent() map[string]*huma.MediaType {
+	return map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}}}
+}
+
+func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			writeProblem(w, newError(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body is over the %d-byte limit", s.cfg.MaxWebhookBytes)))
+			return
+		}
+		writeProblem(w, newError(http.StatusBadRequest, "read webhook body: "+err.Error()))
+		return
+	}
+	parsed, err := parseWebhookBody(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		writeProblem(w, newError(http.StatusBadRequest, err.Error()))
+		return
+	}
+	req := service.WebhookRequest{
+		Method: r.Method, Path: r.PathValue("path"), Headers: flattenHeader(r.Header), Query: flattenValues(r.URL.Query()), Body: parsed,
+	}
+	exec, respond, err := s.svc.HandleWebhook(ctx, req)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeProblem(w, newError(http.StatusNotFound, fmt.Sprintf("no active workflow listens on %s /hooks/%s", r.Method, service.NormalizePath(req.Path))))
+			return
+		}
+		var se huma.StatusError
+		if errors.As(toProblem(ctx, s.logger, err), &se) {
+			writeProblem(w, se)
+		}
+		return
+	}
+	if respond == core.RespondImmediately {
+		writeJSON(w, http.StatusAccepted, map[string]any{"executionId": exec.ID, "status": exec.Status})
+		return
+	}
+	done, finished, err := s.svc.WaitExecution(ctx, exec.TenantID, exec.ID, s.cfg.WebhookTimeout)
+	if err != nil {
+		var se huma.StatusError
+		if errors.As(toProblem(ctx, s.logger, err), &se) {
+			writeProblem(w, se)
+		}
+		return
+	}
+	switch {
+	case !finished:
+		writeJSON(w, http.StatusAccepted, map[string]any{"executionId": done.ID, "status": done.Status})
+	case done.Status == workflow.ExecutionSucceeded:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Execution-ID", done.ID)
+		w.WriteHeader(http.StatusOK)
+		out := done.Output
+		if len(out) == 0 {
+			out = json.RawMessage("null")
+		}
+		_, _ = w.Write(out)
+	default:
+		msg := "the workflow run " + string(done.Status)
+		if done.Error != nil {
+			msg += ": " + done.Error.Message
+		}
+		w.Header().Set("X-Execution-ID", done.ID)
+		writeProblem(w, &huma.ErrorModel{Type: ProblemExecutionFailed, Title: "Workflow run " + string(done.Status), Status: http.StatusBadGateway,
+			Detail: msg, Instance: "/api/v1/executions/" + done.ID})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// parseWebhookBody decodes JSON and forms; any other body is kept as text.
+func parseWebhookBody(contentType string, body []byte) (any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, nil
+	}
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		var v any
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if err := dec.Decode(&v); err != nil {
+			return nil, fmt.Errorf("webhook body is not valid JSON: %w", err)
+		}
+		if dec.More() {
+			return nil, errors.New("webhook body is not valid JSON: unexpected data after the value")
+		}
+		return v, nil
+	case mt == "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(body))
+		if err != nil {
+			return nil, fmt.Errorf("webhook form body is malformed: %w", err)
+		}
+		return flattenValues(vals), nil
+	}
+	return string(body), nil
+}
+
+func flattenHeader(h http.Header) map[string]any {
+	out := make(map[string]any, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = strings.Join(v, ", ")
+	}
+	return out
+}
+
+func flattenValues(v url.Values) map[string]any {
+	out := make(map[string]any, len(v))
+	for k, vals := range v {
+		if len(vals) == 1 {
+			out[k] = vals[0]
+			continue
+		}
+		arr := make([]any, len(vals))
+		for i, x := range vals {
+			arr[i] = x
+		}
+		out[k] = arr
+	}
+	return out
+}

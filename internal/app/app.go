@@ -1,0 +1,194 @@
+// Package app wires ConcertMaster's parts into a running process: the store chosen by the database
+// URL, the node registry, the engine, the dispatcher, the service, the HTTP API and the embedded web
+// app.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/api"
+	"github.com/concertmaster/concertmaster/internal/config"
+	"github.com/concertmaster/concertmaster/internal/dispatch"
+	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/event"
+	"github.com/concertmaster/concertmaster/internal/metrics"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
+	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
+	"github.com/concertmaster/concertmaster/internal/store/storepg"
+	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
+	"github.com/concertmaster/concertmaster/web"
+)
+
+// OpenStore opens and migrates the store named by the database URL; it returns how many migrations
+// it applied.
+func OpenStore(ctx context.Context, databaseURL string, logger *slog.Logger) (*sqlstore.Store, int, error) {
+	db, err := config.ParseDatabaseURL(databaseURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	var st *sqlstore.Store
+	switch db.Driver {
+	case "sqlite":
+		st, err = storesqlite.Open(storesqlite.Config{Path: db.Path, Logger: logger})
+	default:
+		st, err = storepg.Open(ctx, storepg.Config{URL: db.URL, Logger: logger})
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	n, err := st.Migrate(ctx)
+	if err != nil {
+		st.Close()
+		return nil, n, fmt.Errorf("migrate: %w", err)
+	}
+	return st, n, nil
+}
+
+// Registry returns the built-in node registry configured from cfg.
+func Registry(cfg config.Config) (*node.Registry, error) {
+	return builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: cfg.Policy()}})
+}
+
+// Runtime is the store, engine, dispatcher and service of one process.
+type Runtime struct {
+	Store      *sqlstore.Store
+	Registry   *node.Registry
+	Engine     *engine.Engine
+	Dispatcher *dispatch.Embedded
+	Bus        *event.Bus
+	Service    *service.Service
+	Metrics    *metrics.Metrics
+	Owner      string
+}
+
+// NewRuntime builds a runtime; call Start to run its workers.
+func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Runtime, error) {
+	st, _, err := OpenStore(ctx, cfg.DatabaseURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := Registry(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	m := metrics.New()
+	bus := event.NewBus()
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger, MaxOutputBytes: cfg.MaxOutputBytes})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), service.NewID()[24:])
+	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{
+		Store: st, Runner: eng, Owner: owner, Workers: cfg.Workers, Logger: logger,
+		// A SQLite database belongs to one process, which takes over what its predecessor left running.
+		Takeover: st.Dialect() == "sqlite",
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger})
+	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
+	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
+	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
+	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Owner: owner}, nil
+}
+
+// Close stops the workers and closes the store.
+func (rt *Runtime) Close(ctx context.Context) error {
+	return errors.Join(rt.Dispatcher.Stop(ctx), rt.Store.Close())
+}
+
+// Server is a serving process.
+type Server struct {
+	cfg     config.Config
+	logger  *slog.Logger
+	rt      *Runtime
+	http    *http.Server
+	api     *api.Server
+	workers bool
+}
+
+// NewServer builds a server for cfg.
+func NewServer(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) (*Server, error) {
+	rt, err := NewRuntime(ctx, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll}
+	s.api = api.New(api.Config{
+		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
+		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
+	})
+	s.http = &http.Server{
+		Addr:              cfg.Addr,
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return s, nil
+}
+
+// Runtime returns the server's runtime.
+func (s *Server) Runtime() *Runtime { return s.rt }
+
+// API returns the HTTP API.
+func (s *Server) API() *api.Server { return s.api }
+
+// Ready implements api.Readiness.
+func (s *Server) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return s.rt.Store.Ping(ctx)
+}
+
+// Run serves until ctx ends, then shuts down gracefully: no new requests, running executions handed
+// back to the queue, the store closed.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		s.rt.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on an existing listener.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if s.workers {
+		if err := s.rt.Dispatcher.Start(ctx); err != nil {
+			return err
+		}
+	}
+	s.logger.Info("ConcertMaster is serving", "addr", "http://"+ln.Addr().String(), "store", s.rt.Store.Dialect(), "role", s.cfg.Role, "workers", s.cfg.Workers)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.rt.Close(context.Background())
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.logger.Info("Shutting down", "grace", s.cfg.ShutdownGrace.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
+	defer cancel()
+	herr := s.http.Shutdown(sctx)
+	rerr := s.rt.Close(sctx)
+	return errors.Join(herr, rerr)
+}

@@ -1,0 +1,86 @@
+// Package metrics exposes Prometheus metrics for HTTP requests, executions, node runs, the dispatch
+// queue and live subscriptions, on a registry of its own (never the global default).
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// Metrics holds the collectors.
+type Metrics struct {
+	reg          *prometheus.Registry
+	httpRequests *prometheus.CounterVec
+	httpDuration *prometheus.HistogramVec
+	executions   *prometheus.CounterVec
+	execDuration *prometheus.HistogramVec
+	nodeRuns     *prometheus.CounterVec
+	nodeDuration *prometheus.HistogramVec
+}
+
+// New returns Metrics with the Go and process collectors registered.
+func New() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		reg: reg,
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "concertmaster_http_requests_total", Help: "HTTP requests by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "concertmaster_http_request_duration_seconds", Help: "HTTP request latency by route pattern and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"route", "method"}),
+		executions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "concertmaster_executions_finished_total", Help: "Executions finished, by final status.",
+		}, []string{"status"}),
+		execDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "concertmaster_execution_duration_seconds", Help: "Execution duration from start to finish, by final status.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 12),
+		}, []string{"status"}),
+		nodeRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "concertmaster_node_runs_total", Help: "Node attempts finished, by node type and status.",
+		}, []string{"type", "status"}),
+		nodeDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "concertmaster_node_run_duration_seconds", Help: "Node attempt duration by node type.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12),
+		}, []string{"type"}),
+	}
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.httpRequests, m.httpDuration, m.executions, m.execDuration, m.nodeRuns, m.nodeDuration)
+	return m
+}
+
+// Gauge registers a gauge read from f at scrape time.
+func (m *Metrics) Gauge(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
+}
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// ObserveRequest records one HTTP request.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// NodeRunFinished records one node attempt.
+func (m *Metrics) NodeRunFinished(nodeType string, status workflow.NodeRunStatus, d time.Duration) {
+	m.nodeRuns.WithLabelValues(nodeType, string(status)).Inc()
+	m.nodeDuration.WithLabelValues(nodeType).Observe(d.Seconds())
+}
+
+// ExecutionFinished records one finished execution.
+func (m *Metrics) ExecutionFinished(status workflow.ExecutionStatus, d time.Duration) {
+	m.executions.WithLabelValues(string(status)).Inc()
+	m.execDuration.WithLabelValues(string(status)).Observe(d.Seconds())
+}

@@ -1,0 +1,145 @@
+package validate_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
+	"github.com/concertmaster/concertmaster/internal/workflow"
+	"github.com/concertmaster/concertmaster/internal/workflow/validate"
+)
+
+// update rewrites the expected part of every golden file from what Compile returns.
+var update = flag.Bool("update", false, "rewrite the expected part of testdata/*.workflowtest")
+
+// goldenSeparator divides a golden file's workflow JSON from its expected result, as in Caddy's
+// caddyfile_adapt tests.
+const goldenSeparator = "\n----------\n"
+
+// goldenOK is the expected part of a golden file whose workflow is valid.
+const goldenOK = "ok"
+
+// goldenFile is one parsed testdata/*.workflowtest file.
+type goldenFile struct {
+	input    string
+	expected string
+}
+
+func readGolden(t testing.TB, path string) goldenFile {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	input, expected, found := strings.Cut(string(b), goldenSeparator)
+	require.True(t, found, "%s: no %q line between the workflow and the expected result", path, strings.TrimSpace(goldenSeparator))
+	return goldenFile{input: input, expected: strings.TrimSpace(expected)}
+}
+
+func goldenPaths(t testing.TB) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("testdata", "*.workflowtest"))
+	require.NoError(t, err)
+	require.NotEmpty(t, paths)
+	return paths
+}
+
+func newRegistry(t testing.TB) *node.Registry {
+	t.Helper()
+	reg, err := builtin.NewRegistry(builtin.Config{})
+	require.NoError(t, err)
+	return reg
+}
+
+// result renders what Compile returned the way golden files spell it: "ok", or the validation errors
+// as an indented JSON array, in order.
+func result(t testing.TB, err error) string {
+	t.Helper()
+	if err == nil {
+		return goldenOK
+	}
+	var verrs workflow.ValidationErrors
+	require.True(t, errors.As(err, &verrs), "Compile returned %T, not workflow.ValidationErrors: %v", err, err)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(verrs))
+	return strings.TrimSpace(b.String())
+}
+
+func TestCompileGolden(t *testing.T) {
+	t.Parallel()
+
+	reg := newRegistry(t)
+	for _, path := range goldenPaths(t) {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+
+			golden := readGolden(t, path)
+			def, err := workflow.DecodeBytes([]byte(golden.input))
+			require.NoError(t, err, "the workflow in %s must decode", path)
+
+			g, err := validate.Compile(def, reg, validate.Options{})
+			got := result(t, err)
+			if err == nil {
+				require.NotNil(t, g)
+			}
+			if *update {
+				out := strings.TrimRight(golden.input, "\n") + goldenSeparator + got + "\n"
+				require.NoError(t, os.WriteFile(path, []byte(out), 0o644))
+				return
+			}
+			require.Equal(t, golden.expected, got, "%s: run go test -update to accept the new result", path)
+		})
+	}
+}
+
+func TestCompileTooManyNodes(t *testing.T) {
+	t.Parallel()
+
+	def := &workflow.Definition{Name: "big"}
+	for i := range workflow.MaxNodes + 1 {
+		def.Nodes = append(def.Nodes, workflow.Node{ID: fmt.Sprintf("n%d", i), Type: "data.set", Config: map[string]any{"fields": map[string]any{}}})
+	}
+	_, err := validate.Compile(def, newRegistry(t), validate.Options{})
+	var verrs workflow.ValidationErrors
+	require.ErrorAs(t, err, &verrs)
+	require.Equal(t, workflow.ValidationErrors{{
+		Pointer: "/nodes",
+		Message: "a workflow holds at most 2000 nodes; this one has 2001",
+	}}, verrs)
+}
+
+func TestCompileGraph(t *testing.T) {
+	t.Parallel()
+
+	golden := readGolden(t, filepath.Join("testdata", "valid_multi_branch.workflowtest"))
+	def, err := workflow.DecodeBytes([]byte(golden.input))
+	require.NoError(t, err)
+	g, err := validate.Compile(def, newRegistry(t), validate.Options{})
+	require.NoError(t, err)
+	require.Len(t, g.Nodes, len(def.Nodes))
+	require.Len(t, g.Edges, len(def.Edges))
+	for _, n := range g.Nodes {
+		require.Same(t, n, g.Node(n.Spec.ID))
+	}
+	var triggers []string
+	for _, n := range g.Triggers {
+		triggers = append(triggers, n.Spec.ID)
+	}
+	require.Equal(t, []string{"manual", "hook", "nightly"}, triggers)
+	require.NotNil(t, g.Node("each_order").ForEach)
+	require.True(t, g.Node("fetch").Ports[workflow.PortError])
+	require.True(t, g.Node("first_done").WaitAny)
+	require.Equal(t, []string{"fetch"}, g.Node("summarise").Refs)
+}
