@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -234,8 +235,9 @@ func Decode(r io.Reader) (*Definition, error) {
 	if err := dec.Decode(&def); err != nil {
 		return nil, fmt.Errorf("parse workflow: %w", err)
 	}
-	if dec.More() {
-		return nil, fmt.Errorf("parse workflow: unexpected data after the JSON object")
+	// More would miss a stray "}" or "]": only the end of the input may follow the object.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse workflow: unexpected data after the JSON object")
 	}
 	return &def, nil
 }

@@ -1,0 +1,112 @@
+// Package apitest runs table-driven HTTP scenarios against the real API, served by httptest over a
+// real SQLite store, in the PocketBase style: each scenario names a request and what the response
+// must (and must not) contain.
+package apitest
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/api"
+	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+)
+
+// Server is a running API over a fresh runtime.
+type Server struct {
+	*enginetest.Env
+	URL    string
+	Client *http.Client
+	API    *api.Server
+}
+
+// Start starts an API server for one test.
+func Start(t testing.TB, opts enginetest.Options) *Server {
+	t.Helper()
+	env := enginetest.Start(t, opts)
+	a := api.New(api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second})
+	ts := httptest.NewServer(a.Handler())
+	t.Cleanup(ts.Close)
+	return &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a}
+}
+
+// Scenario is one request and its expectations.
+type Scenario struct {
+	Name    string
+	Method  string
+	URL     string
+	Body    string
+	Headers map[string]string
+	// ExpectedStatus is the status code the response must have.
+	ExpectedStatus int
+	// ExpectedContent are substrings the body must contain; NotExpectedContent must not.
+	ExpectedContent    []string
+	NotExpectedContent []string
+	// ExpectedHeaders must match exactly.
+	ExpectedHeaders map[string]string
+}
+
+// Response is a decoded response.
+type Response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+// JSON decodes the body into v.
+func (r *Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	require.NoError(t, json.Unmarshal([]byte(r.Body), v), "body: %s", r.Body)
+}
+
+// Do sends a request.
+func (s *Server) Do(t testing.TB, method, url, body string, headers map[string]string) *Response {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, s.URL+url, r)
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := s.Client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// Run runs the scenarios in order (they may depend on each other's effects).
+func (s *Server) Run(t *testing.T, scenarios []Scenario) {
+	t.Helper()
+	for _, sc := range scenarios {
+		resp := s.Do(t, sc.Method, sc.URL, sc.Body, sc.Headers)
+		require.Equal(t, sc.ExpectedStatus, resp.Status, "%s: body %s", sc.Name, resp.Body)
+		for _, want := range sc.ExpectedContent {
+			require.Contains(t, resp.Body, want, sc.Name)
+		}
+		for _, unwanted := range sc.NotExpectedContent {
+			require.NotContains(t, resp.Body, unwanted, sc.Name)
+		}
+		for k, v := range sc.ExpectedHeaders {
+			require.Equal(t, v, resp.Header.Get(k), "%s: header %s", sc.Name, k)
+		}
+		if resp.Status >= 400 {
+			require.Contains(t, resp.Header.Get("Content-Type"), "application/problem+json", sc.Name)
+		}
+		require.Less(t, resp.Status, 500, "%s: no 5xx for any input", sc.Name)
+	}
+}
