@@ -400,28 +400,20 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		t.Parallel()
+
 		def, err := DecodeBytes(data)
 		if err != nil {
-			if def != nil {
-				t.Fatalf("Decode returned a definition with error %v", err)
-			}
+			require.Nil(t, def)
 			return
 		}
-		// What decodes must encode and decode again to the same document.
+		// What decodes must encode, and decode again to the same document.
 		first, err := json.Marshal(def)
-		if err != nil {
-			t.Fatalf("marshal decoded definition: %v", err)
-		}
+		require.NoError(t, err)
 		again, err := DecodeBytes(first)
-		if err != nil {
-			t.Fatalf("decode re-encoded definition %s: %v", first, err)
-		}
+		require.NoError(t, err, "decode the re-encoded definition %s", first)
 		second, err := json.Marshal(again)
-		if err != nil {
-			t.Fatalf("marshal re-decoded definition: %v", err)
-		}
-		if string(first) != string(second) {
-			t.Fatalf("encoding is not stable:\n%s\n%s", first, second)
-		}
+		require.NoError(t, err)
+		require.Equal(t, string(first), string(second))
 	})
 }

@@ -39,7 +39,7 @@ const (
 )
 
 // WebhookPathPattern is the pattern a webhook path matches: URL-safe segments separated by "/".
-var WebhookPathPattern = regexp.MustCompile(`^[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$`)
+var WebhookPathPattern = regexp.MustCompile(`^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?$`)
 
 // Webhook starts an execution when a request reaches /hooks/{path}.
 type Webhook struct {
@@ -60,7 +60,7 @@ func (*Webhook) NodeInfo() node.Info {
   "additionalProperties": false,
   "required": ["path"],
   "properties": {
-    "path": {"type": "string", "title": "Path", "description": "The URL path after /hooks/, e.g. orders/new", "minLength": 1, "maxLength": 200, "pattern": "^[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*$"},
+    "path": {"type": "string", "title": "Path", "description": "The URL path after /hooks/, e.g. orders/new (slashes around it are ignored)", "minLength": 1, "maxLength": 200, "pattern": "^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?$"},
     "method": {"type": "string", "title": "Method", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
     "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"}
   }

@@ -143,3 +143,33 @@ func TestCompileGraph(t *testing.T) {
 	require.True(t, g.Node("first_done").WaitAny)
 	require.Equal(t, []string{"fetch"}, g.Node("summarise").Refs)
 }
+
+func FuzzCompile(f *testing.F) {
+	for _, path := range goldenPaths(f) {
+		f.Add([]byte(readGolden(f, path).input))
+	}
+	reg := newRegistry(f)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		t.Parallel()
+
+		def, err := workflow.DecodeBytes(data)
+		if err != nil {
+			return
+		}
+		g, err := validate.Compile(def, reg, validate.Options{})
+		if err == nil {
+			require.NotNil(t, g)
+			return
+		}
+		var verrs workflow.ValidationErrors
+		require.ErrorAs(t, err, &verrs)
+		require.NotEmpty(t, verrs)
+		for _, e := range verrs {
+			require.True(t, strings.HasPrefix(e.Pointer, "/"), "pointer %q of %q", e.Pointer, e.Message)
+			require.NotEmpty(t, e.Message)
+		}
+		// The same definition must give the same errors in the same order.
+		_, again := validate.Compile(def, reg, validate.Options{})
+		require.Equal(t, err, again)
+	})
+}
