@@ -224,7 +224,7 @@ func TestWebhooks(t *testing.T) {
 	s := apitest.Start(t, enginetest.Options{})
 	sync := create(t, s, `{"name":"hook","nodes":[
 		{"id":"hook","type":"trigger.webhook","config":{"path":"orders/new","method":"POST"}},
-		{"id":"reply","type":"data.transform","config":{"expression":"{{ {received: input.body.id, agent: input.headers['user-agent'] != nil, q: input.query.src} }}"}}],
+		{"id":"reply","type":"data.transform","config":{"expression":"{{ {received: input.body?.id, agent: input.headers['user-agent'] != nil, q: input.query.src} }}"}}],
 		"edges":[{"source":"hook","target":"reply"}]}`)["id"].(string)
 	async := create(t, s, `{"name":"hook-async","nodes":[{"id":"hook","type":"trigger.webhook","config":{"path":"/async/","respond":"immediately"}}]}`)["id"].(string)
 	failing := create(t, s, `{"name":"hook-fail","nodes":[{"id":"hook","type":"trigger.webhook","config":{"path":"fails"}},
