@@ -26,6 +26,9 @@ func newServeCmd(cfg *config.Config, load loader) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if addr := os.Getenv("CM_PPROF_ADDR"); addr != "" {
+				startPprof(addr, logger)
+			}
 			return srv.Run(cmd.Context())
 		},
 	}

@@ -106,7 +106,7 @@ func TestBadInput(t *testing.T) {
 		{Name: "UnknownType", Method: "POST", URL: "/api/v1/workflows", ExpectedStatus: 422,
 			Body: `{"name":"x","nodes":[{"id":"a","type":"magic.wand"}]}`, ExpectedContent: []string{`"location":"/nodes/0/type"`}},
 		{Name: "ConfigBreaksSchema", Method: "POST", URL: "/api/v1/workflows", ExpectedStatus: 422,
-			Body: `{"name":"x","nodes":[{"id":"a","type":"http.request","config":{"url":"","method":"FETCH","timeout":5}}]}`,
+			Body:            `{"name":"x","nodes":[{"id":"a","type":"http.request","config":{"url":"","method":"FETCH","timeout":5}}]}`,
 			ExpectedContent: []string{`"location":"/nodes/0/config/method"`, `"location":"/nodes/0/config/url"`, `"location":"/nodes/0/config/timeout"`}},
 		{Name: "ExpressionDoesNotCompile", Method: "POST", URL: "/api/v1/workflows", ExpectedStatus: 422,
 			Body:            `{"name":"x","nodes":[{"id":"a","type":"data.transform","config":{"expression":"{{ 1 + }}"}}]}`,

@@ -105,7 +105,7 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 		return node.Output{}, node.Permanent(&node.Error{Message: "config: " + err.Error(), Code: "expression"})
 	}
 	cfg, _ := cfgValue.(map[string]any)
-	inst, err := job.n.Type.Instantiate(cfg)
+	inst, err := job.n.Type.Instantiate(cfg, !job.n.Config.Dynamic())
 	if err != nil {
 		return node.Output{}, node.Permanent(&node.Error{Message: err.Error(), Code: "invalid_config"})
 	}

@@ -451,14 +451,21 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	ns.status, ns.port, ns.output, ns.outJSON, ns.startedAt = workflow.NodeRunRunning, "", nil, nil, now
 	job.attempt = ns.attempt
 
+	// The input's JSON is usually already at hand: the execution's input, or the first source's output.
+	var inputJSON json.RawMessage
 	switch {
 	case n.IsTrigger() || len(n.In) == 0:
 		job.data = r.triggerData
+		inputJSON = r.exec.Input
 	default:
 		job.sources = r.sources(ns)
 		if len(job.sources) > 0 {
 			job.data = job.sources[0].Value
+			inputJSON = r.byID[job.sources[0].Node].outJSON
 		}
+	}
+	if len(inputJSON) == 0 {
+		inputJSON = mustJSON(job.data)
 	}
 	job.env = &expression.Env{
 		Trigger: r.triggerValue(), Input: job.data, Nodes: r.nodesEnv(n),
@@ -470,7 +477,7 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 
 	run := store.NodeRun{NodeID: n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunRunning, StartedAt: &now}
 	if job.resume == nil {
-		run.Input = mustJSON(job.data)
+		run.Input = inputJSON
 	}
 	r.batch.NodeRuns = append(r.batch.NodeRuns, run)
 	r.event(EventNodeStarted, n.Spec.ID, ns.attempt, nil)

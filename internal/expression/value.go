@@ -90,6 +90,10 @@ func escape(tok string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1")
 }
 
+// Dynamic reports whether the value holds any template, that is, whether evaluating it can yield
+// something other than the saved value.
+func (v *Value) Dynamic() bool { return v != nil && v.dynamic }
+
 // Templates calls f for every compiled template in the value, with its JSON pointer.
 func (v *Value) Templates(f func(ptr string, t *Template)) { v.walk("", f) }
 

@@ -196,11 +196,14 @@ func (t *Type) ValidateConfig(config map[string]any, templates bool) []ConfigErr
 }
 
 // Instantiate returns a fresh node holding config, which must already be evaluated: the
-// configuration is checked against the schema, unmarshalled, and, when the node is a Validator,
-// validated.
-func (t *Type) Instantiate(config map[string]any) (Node, error) {
-	if errs := t.ValidateConfig(config, false); len(errs) > 0 {
-		return nil, &ConfigErrors{Errors: errs}
+// configuration is checked against the schema (unless checked is true: a configuration without
+// templates was checked when the workflow was saved), unmarshalled, and, when the node is a
+// Validator, validated.
+func (t *Type) Instantiate(config map[string]any, checked bool) (Node, error) {
+	if !checked {
+		if errs := t.ValidateConfig(config, false); len(errs) > 0 {
+			return nil, &ConfigErrors{Errors: errs}
+		}
 	}
 	n := t.Info.New()
 	if err := decodeInto(config, n); err != nil {

@@ -130,7 +130,7 @@ func setup(t *testing.T, cfg Config) *testBundle {
 
 func (b *testBundle) run(t *testing.T, config map[string]any) (node.Output, error) {
 	t.Helper()
-	n, err := b.typ.Instantiate(config)
+	n, err := b.typ.Instantiate(config, false)
 	require.NoError(t, err)
 	return n.Execute(t.Context(), &node.Input{Data: map[string]any{"unused": true}})
 }
@@ -591,7 +591,7 @@ func TestExecuteCanceled(t *testing.T) {
 	t.Parallel()
 
 	b := setup(t, Config{Policy: loopbackPolicy()})
-	n, err := b.typ.Instantiate(map[string]any{"url": b.srv.URL + "/echo"})
+	n, err := b.typ.Instantiate(map[string]any{"url": b.srv.URL + "/echo"}, false)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -618,7 +618,7 @@ func TestExecuteSharesClientAndKeepsInput(t *testing.T) {
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
 	for range workers {
-		n, err := b.typ.Instantiate(config)
+		n, err := b.typ.Instantiate(config, false)
 		require.NoError(t, err)
 		require.Same(t, first.shared, n.(*Request).shared)
 		wg.Add(1)

@@ -57,7 +57,7 @@ func TestRegister(t *testing.T) {
 		"maxResponseBytes": 10,
 	}
 	require.Empty(t, typ.ValidateConfig(full, false))
-	n, err := typ.Instantiate(full)
+	n, err := typ.Instantiate(full, false)
 	require.NoError(t, err)
 	encoded, err := json.Marshal(n)
 	require.NoError(t, err)
@@ -151,7 +151,7 @@ func TestValidate(t *testing.T) {
 			reg.MustRegister(New(Config{}))
 			typ, ok := reg.Lookup(TypeName)
 			require.True(t, ok)
-			_, err := typ.Instantiate(tt.config)
+			_, err := typ.Instantiate(tt.config, false)
 			if tt.message == "" {
 				require.NoError(t, err)
 				return

@@ -62,9 +62,9 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out *store.Execution
 	created := false
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		if p.IdempotencyKey != "" {
-			row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND workflow_id = ? AND idempotency_key = ?`),
+			row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND workflow_id = ? AND idempotency_key = ?`),
 				tenantID, p.WorkflowID, p.IdempotencyKey)
 			existing, err := scanExecution(row, true)
 			switch {
@@ -79,7 +79,7 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 			}
 		}
 		lastSeq := int64(len(p.Events))
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
+		_, err := tx.exec(ctx, (`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
 				input, idempotency_key, request_hash, retry_of, created_at, cancel_requested, last_seq)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			tenantID, p.ID, p.WorkflowID, p.WorkflowVersion, workflow.ExecutionQueued, p.TriggerKind, nullIfEmpty(p.TriggerNode),
@@ -126,7 +126,7 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 
 // GetExecution implements store.Store.
 func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
-	row := s.read.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
+	row := s.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
 	e, err := scanExecution(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
@@ -160,7 +160,7 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 		args = append(args, id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+executionSummaryColumns+` FROM executions WHERE `+where.String()+` ORDER BY id DESC LIMIT ?`), args...)
+	rows, err := s.query(ctx, (`SELECT ` + executionSummaryColumns + ` FROM executions WHERE ` + where.String() + ` ORDER BY id DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
@@ -187,7 +187,7 @@ const nodeRunColumns = `node_id, attempt, status, input, output, port, error, lo
 
 // ListNodeRuns implements store.Store.
 func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]store.NodeRun, error) {
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+nodeRunColumns+` FROM node_runs WHERE tenant_id = ? AND execution_id = ? ORDER BY node_id, attempt`),
+	rows, err := s.query(ctx, (`SELECT ` + nodeRunColumns + ` FROM node_runs WHERE tenant_id = ? AND execution_id = ? ORDER BY node_id, attempt`),
 		tenantID, executionID)
 	if err != nil {
 		return nil, fmt.Errorf("list node runs: %w", err)
@@ -228,7 +228,7 @@ func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, af
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT seq, type, node_id, attempt, time, data FROM events
+	rows, err := s.query(ctx, (`SELECT seq, type, node_id, attempt, time, data FROM events
 		WHERE tenant_id = ? AND execution_id = ? AND seq > ? ORDER BY seq LIMIT ?`), tenantID, executionID, afterSeq, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
@@ -252,7 +252,7 @@ func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, af
 	return out, nil
 }
 
-func (s *Store) upsertNodeRun(ctx context.Context, tx *sql.Tx, tenantID, executionID string, r *store.NodeRun) error {
+func (s *Store) upsertNodeRun(ctx context.Context, tx *wtx, tenantID, executionID string, r *store.NodeRun) error {
 	errArg, err := marshalArg(nilIfNoError(r.Error))
 	if err != nil {
 		return fmt.Errorf("marshal node error: %w", err)
@@ -263,7 +263,7 @@ func (s *Store) upsertNodeRun(ctx context.Context, tx *sql.Tx, tenantID, executi
 			return fmt.Errorf("marshal node logs: %w", err)
 		}
 	}
-	_, err = tx.ExecContext(ctx, s.q(`INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at)
+	_, err = tx.exec(ctx, (`INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
 			status = excluded.status,
@@ -290,8 +290,8 @@ func nilIfNoError(e *store.NodeError) any {
 	return e
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, tenantID, executionID string, ev *store.Event) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (tenant_id, execution_id, seq, type, node_id, attempt, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+func (s *Store) insertEvent(ctx context.Context, tx *wtx, tenantID, executionID string, ev *store.Event) error {
+	_, err := tx.exec(ctx, (`INSERT INTO events (tenant_id, execution_id, seq, type, node_id, attempt, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
 		tenantID, executionID, ev.Seq, ev.Type, nullIfEmpty(ev.NodeID), ev.Attempt, s.t(ev.Time), jsonArg(ev.Data))
 	if err != nil {
 		return fmt.Errorf("insert event %d: %w", ev.Seq, err)
@@ -301,7 +301,7 @@ func (s *Store) insertEvent(ctx context.Context, tx *sql.Tx, tenantID, execution
 
 // ApplyExecutionUpdate implements store.Store.
 func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *store.ExecutionUpdate) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error {
+	return s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		var set []string
 		var args []any
 		if u.To != "" {
@@ -355,7 +355,7 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 				where += ` AND lease_owner = ?`
 				args = append(args, u.Owner)
 			}
-			res, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET `+strings.Join(set, ", ")+` WHERE `+where), args...)
+			res, err := tx.exec(ctx, (`UPDATE executions SET ` + strings.Join(set, ", ") + ` WHERE ` + where), args...)
 			if err != nil {
 				return fmt.Errorf("update execution: %w", err)
 			}
@@ -387,9 +387,9 @@ func placeholders(n int) string {
 // RequestCancel implements store.Store.
 func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.Execution, error) {
 	var out *store.Execution
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		var status workflow.ExecutionStatus
-		err := tx.QueryRowContext(ctx, s.q(`SELECT status FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&status)
+		err := tx.queryRow(ctx, (`SELECT status FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
 		}
@@ -400,13 +400,13 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 		switch status {
 		case workflow.ExecutionQueued, workflow.ExecutionWaiting:
 			var seq int64
-			err := tx.QueryRowContext(ctx, s.q(`UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+			err := tx.queryRow(ctx, (`UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
 					last_seq = last_seq + 1 WHERE tenant_id = ? AND id = ? AND status = ? RETURNING last_seq`),
 				workflow.ExecutionCanceled, s.t(now), tenantID, id, status).Scan(&seq)
 			if err != nil {
 				return fmt.Errorf("cancel execution: %w", err)
 			}
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE node_runs SET status = ?, finished_at = ?, wake_at = NULL
+			if _, err := tx.exec(ctx, (`UPDATE node_runs SET status = ?, finished_at = ?, wake_at = NULL
 					WHERE tenant_id = ? AND execution_id = ? AND status IN (?, ?, ?)`),
 				workflow.NodeRunCanceled, s.t(now), tenantID, id, workflow.NodeRunPending, workflow.NodeRunRunning, workflow.NodeRunWaiting); err != nil {
 				return fmt.Errorf("cancel node runs: %w", err)
@@ -416,13 +416,13 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 				return err
 			}
 		case workflow.ExecutionRunning:
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET cancel_requested = ? WHERE tenant_id = ? AND id = ?`), true, tenantID, id); err != nil {
+			if _, err := tx.exec(ctx, (`UPDATE executions SET cancel_requested = ? WHERE tenant_id = ? AND id = ?`), true, tenantID, id); err != nil {
 				return fmt.Errorf("request cancel: %w", err)
 			}
 		default:
 			return fmt.Errorf("execution %s has already %s: %w", id, status, store.ErrConflict)
 		}
-		row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
 		out, err = scanExecution(row, true)
 		if err != nil {
 			return fmt.Errorf("read canceled execution: %w", err)
@@ -436,10 +436,10 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error) {
 	var out *store.Execution
 	now := s.now().UTC()
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		cond := `(status = ? OR (status = ? AND wake_at <= ?) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?)))`
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ?, wake_at = NULL
-			WHERE tenant_id = ? AND id = ? AND `+cond),
+		res, err := tx.exec(ctx, (`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ?, wake_at = NULL
+			WHERE tenant_id = ? AND id = ? AND ` + cond),
 			workflow.ExecutionRunning, owner, s.t(leaseUntil), ref.TenantID, ref.ID,
 			workflow.ExecutionQueued, workflow.ExecutionWaiting, s.t(now), workflow.ExecutionRunning, s.t(now), takeover)
 		if err != nil {
@@ -448,7 +448,7 @@ func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owne
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("execution %s is not claimable: %w", ref.ID, store.ErrConflict)
 		}
-		row := tx.QueryRowContext(ctx, s.q(`SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND id = ?`), ref.TenantID, ref.ID)
+		row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), ref.TenantID, ref.ID)
 		out, err = scanExecution(row, true)
 		if err != nil {
 			return fmt.Errorf("read claimed execution: %w", err)
@@ -466,18 +466,19 @@ func (s *Store) ListRunnable(ctx context.Context, p store.RunnableParams) ([]sto
 	}
 	now := s.t(p.Now.UTC())
 	after := p.AfterID
+	// Literal statuses let the planners use the partial indexes on queued, waiting and running rows.
 	queries := []struct {
 		sql  string
 		args []any
 	}{
-		{`SELECT tenant_id, id FROM executions WHERE status = ? AND id > ? ORDER BY id LIMIT ?`, []any{workflow.ExecutionQueued, after, limit}},
-		{`SELECT tenant_id, id FROM executions WHERE status = ? AND wake_at <= ? AND id > ? ORDER BY id LIMIT ?`, []any{workflow.ExecutionWaiting, now, after, limit}},
-		{`SELECT tenant_id, id FROM executions WHERE status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?) AND id > ? ORDER BY id LIMIT ?`,
-			[]any{workflow.ExecutionRunning, now, p.AnyLease, after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = 'queued' AND id > ? ORDER BY id LIMIT ?`, []any{after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = 'waiting' AND wake_at <= ? AND id > ? ORDER BY id LIMIT ?`, []any{now, after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?) AND id > ? ORDER BY id LIMIT ?`,
+			[]any{now, p.AnyLease, after, limit}},
 	}
 	var out []store.ExecutionRef
 	for _, q := range queries {
-		rows, err := s.read.QueryContext(ctx, s.q(q.sql), q.args...)
+		rows, err := s.query(ctx, (q.sql), q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("list runnable executions: %w", err)
 		}
@@ -508,7 +509,7 @@ func sortRefs(refs []store.ExecutionRef) {
 // NextWakeAt implements store.Store.
 func (s *Store) NextWakeAt(ctx context.Context) (*time.Time, error) {
 	var at nullTime
-	if err := s.read.QueryRowContext(ctx, s.q(`SELECT MIN(wake_at) FROM executions WHERE status = ?`), workflow.ExecutionWaiting).Scan(&at); err != nil {
+	if err := s.queryRow(ctx, (`SELECT MIN(wake_at) FROM executions WHERE status = 'waiting'`)).Scan(&at); err != nil {
 		return nil, fmt.Errorf("next wake-up: %w", err)
 	}
 	return at.ptr(), nil
@@ -517,15 +518,15 @@ func (s *Store) NextWakeAt(ctx context.Context) (*time.Time, error) {
 // RenewLeases implements store.Store.
 func (s *Store) RenewLeases(ctx context.Context, owner string, refs []store.ExecutionRef, until time.Time) ([]store.ExecutionRef, error) {
 	var cancel []store.ExecutionRef
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		cancel = cancel[:0]
 		for _, r := range refs {
-			if _, err := tx.ExecContext(ctx, s.q(`UPDATE executions SET lease_expires_at = ? WHERE tenant_id = ? AND id = ? AND lease_owner = ? AND status = ?`),
+			if _, err := tx.exec(ctx, (`UPDATE executions SET lease_expires_at = ? WHERE tenant_id = ? AND id = ? AND lease_owner = ? AND status = ?`),
 				s.t(until), r.TenantID, r.ID, owner, workflow.ExecutionRunning); err != nil {
 				return fmt.Errorf("renew lease: %w", err)
 			}
 		}
-		rows, err := tx.QueryContext(ctx, s.q(`SELECT tenant_id, id FROM executions WHERE lease_owner = ? AND status = ? AND cancel_requested = ?`),
+		rows, err := tx.query(ctx, (`SELECT tenant_id, id FROM executions WHERE lease_owner = ? AND status = ? AND cancel_requested = ?`),
 			owner, workflow.ExecutionRunning, true)
 		if err != nil {
 			return fmt.Errorf("list cancel requests: %w", err)

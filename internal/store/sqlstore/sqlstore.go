@@ -5,8 +5,8 @@
 //
 // Writes go through one path: each write is a function run inside a transaction. With
 // Config.BatchWrites (SQLite, whose database has a single writer), concurrent writes are grouped into
-// one transaction — group commit — each isolated by a savepoint, so that one failing write does not
-// undo the others and every caller still learns only after its write is durable.
+// one transaction — group commit — and every caller still learns of its write only once it is
+// durable; a failing write sends its batch back to run one write per transaction.
 package sqlstore
 
 import (
@@ -48,6 +48,8 @@ type Config struct {
 	ReadDB, WriteDB *sql.DB
 	// BatchWrites groups concurrent writes into shared transactions (group commit).
 	BatchWrites bool
+	// PrepareStatements caches prepared statements per query (SQLite; pgx caches on its own).
+	PrepareStatements bool
 	// MaxBatch bounds the writes grouped into one transaction (default 256).
 	MaxBatch int
 	// Logger logs background failures.
@@ -65,6 +67,11 @@ type Store struct {
 	now     func() time.Time
 
 	queries sync.Map // query text → rebound text
+
+	readStmts, writeStmts *stmtCache
+	// wconn is the writer's one connection when statements are prepared: prepared statements belong
+	// to a connection, and SQLite has one writer anyway.
+	wconn *sql.Conn
 
 	batch    chan *writeReq
 	maxBatch int
@@ -97,6 +104,15 @@ func New(cfg Config) *Store {
 	if s.maxBatch <= 0 {
 		s.maxBatch = 256
 	}
+	if cfg.PrepareStatements {
+		s.readStmts = newStmtCache(s.read)
+		if conn, err := s.writeDB.Conn(context.Background()); err == nil {
+			s.wconn = conn
+			s.writeStmts = newConnStmtCache(conn)
+		} else {
+			s.logger.Warn("Writer connection unavailable; statements are not prepared", "error", err.Error())
+		}
+	}
 	if cfg.BatchWrites {
 		s.batch = make(chan *writeReq, 4096)
 		s.stop = make(chan struct{})
@@ -127,6 +143,13 @@ func (s *Store) Close() error {
 		if s.stop != nil {
 			close(s.stop)
 			<-s.stopped
+		}
+		if s.readStmts != nil {
+			s.readStmts.close()
+		}
+		if s.writeStmts != nil {
+			s.writeStmts.close()
+			_ = s.wconn.Close()
 		}
 		err = errors.Join(s.read.Close(), closeIfOther(s.writeDB, s.read))
 	})
@@ -177,14 +200,15 @@ func (s *Store) tp(v *time.Time) any {
 
 // txHooks collects the after-commit callbacks of one write; it is the store.Tx hooks receive.
 type txHooks struct {
-	tx       *sql.Tx
+	tx       *wtx
 	onCommit []func()
 }
 
 func (h *txHooks) OnCommit(f func()) { h.onCommit = append(h.onCommit, f) }
 
-// SQLTx returns the underlying transaction.
-func (h *txHooks) SQLTx() *sql.Tx { return h.tx }
+// SQLTx returns the underlying transaction, or nil on SQLite, whose writes run on the writer's
+// connection without a *sql.Tx.
+func (h *txHooks) SQLTx() *sql.Tx { return h.tx.tx }
 
 func (h *txHooks) run() {
 	for _, f := range h.onCommit {
@@ -192,7 +216,7 @@ func (h *txHooks) run() {
 	}
 }
 
-type writeFunc func(ctx context.Context, tx *sql.Tx, hooks *txHooks) error
+type writeFunc func(ctx context.Context, tx *wtx, hooks *txHooks) error
 
 type writeReq struct {
 	ctx  context.Context
@@ -219,16 +243,17 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 }
 
 func (s *Store) writeDirect(ctx context.Context, fn writeFunc) error {
-	tx, err := s.writeDB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	hooks := &txHooks{tx: tx}
 	if err := fn(ctx, tx, hooks); err != nil {
-		_ = tx.Rollback()
+		_ = tx.rollback(context.WithoutCancel(ctx))
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if err := tx.commit(context.WithoutCancel(ctx)); err != nil {
+		_ = tx.rollback(context.WithoutCancel(ctx))
 		return fmt.Errorf("commit: %w", err)
 	}
 	hooks.run()
@@ -271,90 +296,86 @@ func (s *Store) drainOnStop() {
 	}
 }
 
-// runBatch commits a group of writes in one transaction. With more than one write, each runs inside
-// its own savepoint so that a failing write rolls back alone.
+// runBatch commits a group of writes in one transaction. Writes fail rarely (a lost race, a taken
+// webhook path), so the batch runs without savepoints, which cost SQLite a sub-journal page per
+// touched page; when any write fails, the batch is rolled back and every write is run again in a
+// transaction of its own, so that each caller gets exactly its own outcome.
 func (s *Store) runBatch(reqs []*writeReq) {
 	ctx := context.Background()
 	if len(reqs) == 1 {
 		reqs[0].done <- s.writeDirect(reqs[0].ctx, reqs[0].fn)
 		return
 	}
-	tx, err := s.writeDB.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		for _, r := range reqs {
 			r.done <- fmt.Errorf("begin transaction: %w", err)
 		}
 		return
 	}
-	errs := make([]error, len(reqs))
 	hooks := make([]*txHooks, len(reqs))
 	for i, r := range reqs {
-		if err := r.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			errs[i] = fmt.Errorf("savepoint: %w", err)
+		if r.ctx.Err() != nil {
+			// Ran out of time while queued: skip it here, report it below.
 			continue
 		}
 		hooks[i] = &txHooks{tx: tx}
 		if err := r.fn(r.ctx, tx, hooks[i]); err != nil {
-			errs[i] = err
-			hooks[i] = nil
-			if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); rbErr != nil {
-				s.failBatch(tx, reqs, fmt.Errorf("rollback to savepoint: %w", rbErr))
-				return
-			}
-		}
-		if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
-			s.failBatch(tx, reqs, fmt.Errorf("release savepoint: %w", err))
+			_ = tx.rollback(ctx)
+			s.runAlone(reqs)
 			return
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		for _, r := range reqs {
-			r.done <- fmt.Errorf("commit: %w", err)
-		}
+	if err := tx.commit(ctx); err != nil {
+		_ = tx.rollback(ctx)
+		s.runAlone(reqs)
 		return
 	}
 	for i, r := range reqs {
-		if hooks[i] != nil {
-			hooks[i].run()
+		if hooks[i] == nil {
+			r.done <- r.ctx.Err()
+			continue
 		}
-		r.done <- errs[i]
+		hooks[i].run()
+		r.done <- nil
 	}
 }
 
-func (s *Store) failBatch(tx *sql.Tx, reqs []*writeReq, err error) {
-	_ = tx.Rollback()
-	s.logger.Error("Batch write failed", slog.String("error", err.Error()))
+// runAlone runs each write in its own transaction.
+func (s *Store) runAlone(reqs []*writeReq) {
 	for _, r := range reqs {
-		r.done <- err
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err
+			continue
+		}
+		r.done <- s.writeDirect(r.ctx, r.fn)
 	}
 }
 
 // Migrate applies the dialect's pending migrations in order, each in its own transaction, and
 // returns how many it applied.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
-	if _, err := s.writeDB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS cm_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return 0, fmt.Errorf("create migrations table: %w", err)
-	}
 	applied := map[int]bool{}
-	rows, err := s.writeDB.QueryContext(ctx, `SELECT version FROM cm_migrations`)
-	if err != nil {
-		return 0, fmt.Errorf("read migrations: %w", err)
-	}
-	for rows.Next() {
-		var v int
-		if err := rows.Scan(&v); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("read migrations: %w", err)
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS cm_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+			return fmt.Errorf("create migrations table: %w", err)
 		}
-		applied[v] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("read migrations: %w", err)
+		rows, err := tx.query(ctx, `SELECT version FROM cm_migrations`)
+		if err != nil {
+			return fmt.Errorf("read migrations: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			if err := rows.Scan(&v); err != nil {
+				return fmt.Errorf("read migrations: %w", err)
+			}
+			applied[v] = true
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return 0, err
 	}
 	files, err := fs.Glob(s.d.Migrations, "*.up.sql")
 	if err != nil {
@@ -374,13 +395,13 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("read migration %s: %w", f, err)
 		}
-		err = s.writeDirect(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
+		err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 			for _, stmt := range splitStatements(string(body)) {
-				if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				if _, err := tx.exec(ctx, stmt); err != nil {
 					return fmt.Errorf("apply migration %s: %w", f, err)
 				}
 			}
-			_, err := tx.ExecContext(ctx, s.q(`INSERT INTO cm_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+			_, err := tx.exec(ctx, `INSERT INTO cm_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 				version, f, s.now().UTC().Format(time.RFC3339))
 			return err
 		})

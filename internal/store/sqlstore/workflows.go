@@ -16,8 +16,8 @@ import (
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, id, name string) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
-		_, err := tx.ExecContext(ctx, s.q(`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`), id, name, s.t(s.now().UTC()))
+	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		_, err := tx.exec(ctx, (`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`), id, name, s.t(s.now().UTC()))
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return fmt.Errorf("tenant %s: %w", id, store.ErrConflict)
 		}
@@ -51,8 +51,8 @@ func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *wo
 		return nil, fmt.Errorf("marshal definition: %w", err)
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO workflows (tenant_id, id, name, description, active, version, node_count, definition, created_at, updated_at)
+	err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		if _, err := tx.exec(ctx, (`INSERT INTO workflows (tenant_id, id, name, description, active, version, node_count, definition, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`),
 			tenantID, id, def.Name, def.Description, false, len(def.Nodes), string(body), s.t(now), s.t(now)); err != nil {
 			if s.d.IsUniqueViolation(err) {
@@ -69,8 +69,8 @@ func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *wo
 		NodeCount: len(def.Nodes), Definition: *def, CreatedAt: now, UpdatedAt: now}, nil
 }
 
-func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, tenantID, id string, version int, body []byte, now time.Time) error {
-	_, err := tx.ExecContext(ctx, s.q(`INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?, ?)`),
+func (s *Store) insertVersion(ctx context.Context, tx *wtx, tenantID, id string, version int, body []byte, now time.Time) error {
+	_, err := tx.exec(ctx, (`INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?, ?)`),
 		tenantID, id, version, string(body), s.t(now))
 	if err != nil {
 		return fmt.Errorf("insert workflow version: %w", err)
@@ -81,7 +81,7 @@ func (s *Store) insertVersion(ctx context.Context, tx *sql.Tx, tenantID, id stri
 // GetWorkflow implements store.Store.
 func (s *Store) GetWorkflow(ctx context.Context, tenantID, id string) (*store.Workflow, error) {
 	var body []byte
-	row := s.read.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id)
+	row := s.queryRow(ctx, (`SELECT ` + workflowColumns + `, definition FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id)
 	w, err := scanWorkflow(row, &body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
@@ -119,7 +119,7 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 		args = append(args, at, at, id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT `+workflowColumns+` FROM workflows WHERE `+where.String()+` ORDER BY updated_at DESC, id DESC LIMIT ?`), args...)
+	rows, err := s.query(ctx, (`SELECT ` + workflowColumns + ` FROM workflows WHERE ` + where.String() + ` ORDER BY updated_at DESC, id DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
@@ -155,8 +155,8 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out *store.Workflow
-	err = s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET name = ?, description = ?, version = version + 1, node_count = ?, definition = ?, updated_at = ?
+	err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		res, err := tx.exec(ctx, (`UPDATE workflows SET name = ?, description = ?, version = version + 1, node_count = ?, definition = ?, updated_at = ?
 			WHERE tenant_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`),
 			def.Name, def.Description, len(def.Nodes), string(body), s.t(now), tenantID, id, expectedVersion)
 		if err != nil {
@@ -164,7 +164,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			var current int
-			err := tx.QueryRowContext(ctx, s.q(`SELECT version FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&current)
+			err := tx.queryRow(ctx, (`SELECT version FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&current)
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 			}
@@ -176,7 +176,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 		if err := s.insertVersion(ctx, tx, tenantID, id, expectedVersion+1, body, now); err != nil {
 			return err
 		}
-		row := tx.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+` FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		row := tx.queryRow(ctx, (`SELECT ` + workflowColumns + ` FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
 		w, err := scanWorkflow(row, nil)
 		if err != nil {
 			return fmt.Errorf("read updated workflow: %w", err)
@@ -198,8 +198,8 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 
 // DeleteWorkflow implements store.Store.
 func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
-	return s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET deleted_at = ?, active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`),
+	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		res, err := tx.exec(ctx, (`UPDATE workflows SET deleted_at = ?, active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`),
 			s.t(s.now().UTC()), false, tenantID, id)
 		if err != nil {
 			return fmt.Errorf("delete workflow: %w", err)
@@ -214,7 +214,7 @@ func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 // ListWorkflowVersions implements store.Store.
 func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, params store.ListVersionsParams) (*store.Page[store.WorkflowVersion], error) {
 	var exists int
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT 1 FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&exists)
+	err := s.queryRow(ctx, (`SELECT 1 FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&exists)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 	}
@@ -237,8 +237,8 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 		args = append(args, v)
 	}
 	args = append(args, limit+1)
-	rows, err := s.read.QueryContext(ctx, s.q(`SELECT workflow_id, version, definition, created_at FROM workflow_versions
-		WHERE tenant_id = ? AND workflow_id = ?`+cond+` ORDER BY version DESC LIMIT ?`), args...)
+	rows, err := s.query(ctx, (`SELECT workflow_id, version, definition, created_at FROM workflow_versions
+		WHERE tenant_id = ? AND workflow_id = ?` + cond + ` ORDER BY version DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list workflow versions: %w", err)
 	}
@@ -278,7 +278,7 @@ func scanVersion(row interface{ Scan(...any) error }) (*store.WorkflowVersion, e
 
 // GetWorkflowVersion implements store.Store.
 func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*store.WorkflowVersion, error) {
-	row := s.read.QueryRowContext(ctx, s.q(`SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
+	row := s.queryRow(ctx, (`SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
 		tenantID, id, version)
 	v, err := scanVersion(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -293,8 +293,8 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, ver
 // SetWorkflowActive implements store.Store.
 func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []store.WebhookRoute) (*store.Workflow, error) {
 	var out *store.Workflow
-	err := s.write(ctx, func(ctx context.Context, tx *sql.Tx, _ *txHooks) error {
-		res, err := tx.ExecContext(ctx, s.q(`UPDATE workflows SET active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), active, tenantID, id)
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		res, err := tx.exec(ctx, (`UPDATE workflows SET active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), active, tenantID, id)
 		if err != nil {
 			return fmt.Errorf("set workflow active: %w", err)
 		}
@@ -308,7 +308,7 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 			return err
 		}
 		var body []byte
-		row := tx.QueryRowContext(ctx, s.q(`SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		row := tx.queryRow(ctx, (`SELECT ` + workflowColumns + `, definition FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
 		w, err := scanWorkflow(row, &body)
 		if err != nil {
 			return fmt.Errorf("read workflow: %w", err)
@@ -325,20 +325,20 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 	return out, nil
 }
 
-func (s *Store) replaceRoutes(ctx context.Context, tx *sql.Tx, tenantID, id string, routes []store.WebhookRoute) error {
-	if _, err := tx.ExecContext(ctx, s.q(`DELETE FROM webhook_routes WHERE tenant_id = ? AND workflow_id = ?`), tenantID, id); err != nil {
+func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string, routes []store.WebhookRoute) error {
+	if _, err := tx.exec(ctx, (`DELETE FROM webhook_routes WHERE tenant_id = ? AND workflow_id = ?`), tenantID, id); err != nil {
 		return fmt.Errorf("delete webhook routes: %w", err)
 	}
 	for _, r := range routes {
 		var owner string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT workflow_id FROM webhook_routes WHERE method = ? AND path = ?`), r.Method, r.Path).Scan(&owner)
+		err := tx.queryRow(ctx, (`SELECT workflow_id FROM webhook_routes WHERE method = ? AND path = ?`), r.Method, r.Path).Scan(&owner)
 		switch {
 		case err == nil:
 			return &store.RouteConflictError{Method: r.Method, Path: r.Path, WorkflowID: owner}
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("check webhook route: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id) VALUES (?, ?, ?, ?, ?)`),
+		if _, err := tx.exec(ctx, (`INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id) VALUES (?, ?, ?, ?, ?)`),
 			r.Method, r.Path, tenantID, id, r.NodeID); err != nil {
 			return fmt.Errorf("insert webhook route: %w", err)
 		}
@@ -349,7 +349,7 @@ func (s *Store) replaceRoutes(ctx context.Context, tx *sql.Tx, tenantID, id stri
 // LookupWebhook implements store.Store.
 func (s *Store) LookupWebhook(ctx context.Context, method, path string) (*store.WebhookRoute, error) {
 	r := store.WebhookRoute{Method: method, Path: path}
-	err := s.read.QueryRowContext(ctx, s.q(`SELECT tenant_id, workflow_id, node_id FROM webhook_routes WHERE method = ? AND path = ?`), method, path).
+	err := s.queryRow(ctx, (`SELECT tenant_id, workflow_id, node_id FROM webhook_routes WHERE method = ? AND path = ?`), method, path).
 		Scan(&r.TenantID, &r.WorkflowID, &r.NodeID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("webhook %s %s: %w", method, path, store.ErrNotFound)

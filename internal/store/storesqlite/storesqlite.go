@@ -93,11 +93,12 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	readDB.SetConnMaxLifetime(0)
 	readDB.SetConnMaxIdleTime(0)
 	return sqlstore.New(sqlstore.Config{
-		Dialect:     Dialect(),
-		ReadDB:      readDB,
-		WriteDB:     writeDB,
-		BatchWrites: true,
-		Logger:      cfg.Logger,
+		Dialect:           Dialect(),
+		ReadDB:            readDB,
+		WriteDB:           writeDB,
+		BatchWrites:       true,
+		PrepareStatements: true,
+		Logger:            cfg.Logger,
 	}), nil
 }
 

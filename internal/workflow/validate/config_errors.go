@@ -88,7 +88,9 @@ func unknownTopLevel(typ *node.Type, name string) string {
 }
 
 // unquoteList parses a list the schema library writes as 'a', 'b': each name Go-quoted, with the
-// double quotes swapped for single ones.
+// double quotes swapped for single ones and single quotes escaped, so that the separator cannot occur
+// inside a name. The list is quoted again and compared, so that a format change is noticed rather
+// than misread.
 func unquoteList(list string) ([]string, bool) {
 	if len(list) < 2 || list[0] != '\'' || list[len(list)-1] != '\'' {
 		return nil, false
@@ -97,12 +99,27 @@ func unquoteList(list string) ([]string, bool) {
 	for _, q := range strings.Split(list[1:len(list)-1], quotedListSeparator) {
 		q = strings.ReplaceAll(q, `\'`, `'`)
 		name, err := strconv.Unquote(`"` + strings.ReplaceAll(q, `"`, `\"`) + `"`)
-		if err != nil || name == "" {
+		if err != nil {
 			return nil, false
 		}
 		names = append(names, name)
 	}
+	quoted := make([]string, len(names))
+	for i, name := range names {
+		quoted[i] = schemaQuote(name)
+	}
+	if strings.Join(quoted, ", ") != list {
+		return nil, false
+	}
 	return names, true
+}
+
+// schemaQuote quotes a name as the schema library does in its messages.
+func schemaQuote(s string) string {
+	s = strconv.Quote(s)
+	s = strings.ReplaceAll(s, `\"`, `"`)
+	s = strings.ReplaceAll(s, `'`, `\'`)
+	return "'" + s[1:len(s)-1] + "'"
 }
 
 // lookup returns the value at an RFC 6901 pointer within config.

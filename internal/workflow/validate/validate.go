@@ -121,9 +121,15 @@ func (c *checker) run() *Graph {
 			g.Nodes = append(g.Nodes, n)
 		}
 	}
+	// firstIndex maps each id to the first node holding it; nodes without an id are reported by
+	// node and cannot be the end of an edge.
 	firstIndex := make(map[string]int, len(def.Nodes))
 	for i := range def.Nodes {
 		id := def.Nodes[i].ID
+		if id == "" {
+			c.incomplete = true
+			continue
+		}
 		if prev, dup := firstIndex[id]; dup {
 			c.fail(workflow.Pointer("nodes", i, "id"), "node id %q is already used by /nodes/%d; give each node its own id", id, prev)
 			c.incomplete = true
@@ -132,7 +138,7 @@ func (c *checker) run() *Graph {
 		firstIndex[id] = i
 	}
 	for _, n := range g.Nodes {
-		if firstIndex[n.Spec.ID] != n.Index {
+		if first, indexed := firstIndex[n.Spec.ID]; !indexed || first != n.Index {
 			continue
 		}
 		g.byID[n.Spec.ID] = n
@@ -249,7 +255,13 @@ func (c *checker) nodeSemantics(n *Node, ptr func(...any) string) {
 	if !isValidator || !decodeProbe(n.Spec.Config, probe) {
 		return
 	}
-	err := v.Validate()
+	err := safeValidate(v)
+	var p *panicError
+	if errors.As(err, &p) {
+		c.fail(ptr("config"), "%s could not check this configuration: its validator panicked (%v); this is a bug in %s, please report it",
+			n.Spec.Type, p.value, n.Spec.Type)
+		return
+	}
 	if err == nil {
 		return
 	}
@@ -268,6 +280,22 @@ func (c *checker) nodeSemantics(n *Node, ptr func(...any) string) {
 		}
 		c.fail(ptr("config")+field, "%s", err.Error())
 	}
+}
+
+// panicError is a panic recovered from a node type's Validate.
+type panicError struct{ value any }
+
+func (e *panicError) Error() string { return fmt.Sprintf("validator panicked: %v", e.value) }
+
+// safeValidate calls v.Validate, turning a panic into a *panicError: node types may come from
+// plugins, and a bug in one must not take down whoever is saving a workflow.
+func safeValidate(v node.Validator) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r}
+		}
+	}()
+	return v.Validate()
 }
 
 func (c *checker) edges(g *Graph) {

@@ -19,6 +19,15 @@ import (
 	"github.com/concertmaster/concertmaster/internal/workflow/validate"
 )
 
+// Golden files. Each testdata/*.workflowtest holds a workflow definition in JSON, then a line of ten
+// dashes, then what Compile must return for it: the word ok, or the validation errors as an indented
+// JSON array of {"location", "message"} objects, in the order Compile returns them. After a deliberate
+// change, rewrite the expected parts with
+//
+//	go test ./internal/workflow/validate -run TestCompileGolden -update
+//
+// and review the diff. The inputs also seed FuzzCompile.
+
 // update rewrites the expected part of every golden file from what Compile returns.
 var update = flag.Bool("update", false, "rewrite the expected part of testdata/*.workflowtest")
 

@@ -69,9 +69,9 @@ CREATE UNIQUE INDEX executions_idempotency ON executions (tenant_id, workflow_id
 CREATE INDEX executions_by_workflow ON executions (tenant_id, workflow_id, id);
 CREATE INDEX executions_by_status ON executions (tenant_id, status, id);
 CREATE INDEX executions_by_workflow_status ON executions (tenant_id, workflow_id, status, id);
-CREATE INDEX executions_queue ON executions (status, id);
-CREATE INDEX executions_wake ON executions (status, wake_at);
-CREATE INDEX executions_lease ON executions (status, lease_expires_at);
+CREATE INDEX executions_queue ON executions (id) WHERE status = 'queued';
+CREATE INDEX executions_wake ON executions (wake_at) WHERE status = 'waiting';
+CREATE INDEX executions_lease ON executions (lease_expires_at) WHERE status = 'running';
 
 CREATE TABLE node_runs (
     tenant_id    TEXT    NOT NULL,

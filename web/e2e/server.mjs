@@ -1,0 +1,85 @@
+// Starts the real concertmaster binary for browser tests and the benchmark: a free port, a fresh
+// SQLite database in a temp directory, waits for /readyz; stop() ends it and removes the directory.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** CHROMIUM is Debian's Chromium; the tests never download a browser. */
+export const CHROMIUM = process.env.CM_E2E_CHROMIUM || '/usr/bin/chromium';
+
+/** CHROMIUM_ARGS are the flags Chromium needs on a machine with no network and no GPU. */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+
+/** requireChromium stops with the exact install command when Debian's Chromium is missing. */
+export function requireChromium() {
+  if (existsSync(CHROMIUM)) return;
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  const cmd = root ? 'apt-get update && apt-get install -y chromium' : 'sudo apt-get update && sudo apt-get install -y chromium';
+  throw new Error(`Browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with:\n\n    ${cmd}\n\n(never a downloaded browser: do not run "npx playwright install").`);
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', rej);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => res(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/**
+ * startServer starts bin/concertmaster (or CM_E2E_BINARY) and resolves once it is ready.
+ * @returns {Promise<{baseURL: string, stop: () => Promise<void>, logs: () => string}>}
+ */
+export async function startServer() {
+  const bin = resolve(process.env.CM_E2E_BINARY || join(here, '..', '..', 'bin', 'concertmaster'));
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it first (make build, which also builds web/dist).`);
+  const dir = mkdtempSync(join(tmpdir(), 'cm-e2e-'));
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  let out = '';
+  const child = spawn(bin, ['serve'], {
+    env: { ...process.env, CM_ADDR: `127.0.0.1:${port}`, CM_DATABASE_URL: `sqlite://${join(dir, 'cm.db')}`, CM_LOG_LEVEL: process.env.CM_LOG_LEVEL || 'warn' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  let exited = false;
+  const exit = new Promise((res) => child.on('exit', () => { exited = true; res(undefined); }));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`concertmaster exited before it was ready:\n${out}`);
+    try {
+      const r = await fetch(`${baseURL}/readyz`);
+      if (r.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`concertmaster was not ready within 30s:\n${out}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    baseURL,
+    logs: () => out,
+    stop: async () => {
+      if (!exited) {
+        child.kill('SIGTERM');
+        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exit;
+        clearTimeout(t);
+      }
+      rmSync(dir, { force: true, recursive: true });
+    },
+  };
+}

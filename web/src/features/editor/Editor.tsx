@@ -1,0 +1,567 @@
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Panel, ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import clsx from 'clsx';
+import {
+  ArrowLeft,
+  CircleCheck,
+  CircleQuestionMark,
+  LayoutGrid,
+  LoaderCircle,
+  Maximize,
+  Play,
+  Redo2,
+  Save,
+  TriangleExclamationPoint,
+  Undo2,
+  X,
+} from 'lucide-react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { Link, useBlocker } from 'react-router';
+import { useShallow } from 'zustand/react/shallow';
+
+import { Button } from '@components/Button';
+import { ConfirmDialog } from '@components/ConfirmDialog';
+import { Dialog } from '@components/Dialog';
+import { IconButton } from '@components/IconButton';
+import { StatusBadge } from '@components/StatusBadge';
+import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { formatDuration, shortId } from '@lib/format';
+import { isEditableTarget, modKey } from '@lib/keys';
+import { toast } from '@lib/toast';
+import { executionQueries, isTerminal, runWorkflow, summarizeRuns } from '@services/executions';
+import { ApiError, errorMessage, isApiError } from '@services/http';
+import { toCatalog, type NodeTypeInfo } from '@services/nodeTypes';
+import { fetchWorkflow, toDefinition, updateWorkflow, validateWorkflow, workflowQueries, type WorkflowFromAPI } from '@services/workflows';
+
+import { Canvas } from './Canvas';
+import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
+import { definitionFromGraph, outputPorts } from './graphModel';
+import { HelpDialog } from './HelpDialog';
+import { NodePanel } from './panels/NodePanel';
+import { Palette } from './panels/Palette';
+import { QuickAdd } from './panels/QuickAdd';
+import { WorkflowPanel } from './panels/WorkflowPanel';
+import { mapProblems, NO_PROBLEMS } from './problems';
+import { RunDialog } from './RunDialog';
+import { createEditorStore, isDirty, type Clip, type EditorStore } from './store';
+
+/** EditorProps are a loaded workflow and the node type catalogue. */
+export interface EditorProps {
+  types: NodeTypeInfo[];
+  workflow: WorkflowFromAPI;
+}
+
+/** Editor edits one workflow; it owns one editor store for its lifetime. */
+export function Editor({ types, workflow }: EditorProps) {
+  const [store] = useState(() =>
+    createEditorStore({ catalog: toCatalog(types), definition: toDefinition(workflow), version: workflow.version, workflowId: workflow.id }),
+  );
+  return (
+    <EditorStoreContext.Provider value={store}>
+      <ReactFlowProvider>
+        <EditorShell types={types} />
+      </ReactFlowProvider>
+    </EditorStoreContext.Provider>
+  );
+}
+
+const VALIDATE_DEBOUNCE_MS = 350;
+
+function isClip(v: unknown): v is Clip {
+  return typeof v === 'object' && v !== null && Array.isArray((v as Clip).nodes) && Array.isArray((v as Clip).edges);
+}
+
+/** saveProblems maps a failed save's 422 onto the nodes of the body that was sent. */
+function applySaveError(store: EditorStore, err: unknown, nodeIds: string[], edgeIds: string[]) {
+  if (err instanceof ApiError && err.status === 422 && err.problem) store.getState().setProblems(mapProblems(err.problem, nodeIds, edgeIds));
+}
+
+function EditorShell({ types }: { types: NodeTypeInfo[] }) {
+  const store = useEditorApi();
+  const queryClient = useQueryClient();
+  const { fitView, screenToFlowPosition } = useReactFlow();
+  const workflowId = useEditorStore((s) => s.workflowId);
+  const version = useEditorStore((s) => s.version);
+  const name = useEditorStore((s) => s.meta.name);
+  const dirty = useEditorStore(isDirty);
+  const canUndo = useEditorStore((s) => s.past.length > 0);
+  const canRedo = useEditorStore((s) => s.future.length > 0);
+  const problemCount = useEditorStore((s) => s.problems.count);
+  const selectedNode = useEditorStore((s) => (s.selectedId ? s.nodes.find((n) => n.id === s.selectedId) ?? null : null));
+  const triggers = useEditorStore(useShallow((s) => s.nodes.filter((n) => s.catalog.get(n.data.type)?.trigger && n.data.type === 'trigger.manual').map((n) => n.id)));
+
+  const pointer = useRef<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
+  const canvasRef = useRef<HTMLDivElement>(null);
+  const [quickAdd, setQuickAdd] = useState<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const [runOpen, setRunOpen] = useState(false);
+  const [problemsOpen, setProblemsOpen] = useState(false);
+  const [conflict, setConflict] = useState(false);
+  const [executionId, setExecutionId] = useState<string | null>(null);
+  const runInputKey = `cm-run-input:${workflowId}`;
+
+  // Validation as you edit: the server checks the definition a moment after each change.
+  const revision = useEditorStore((s) => s.revision);
+  const validateRevision = useDebouncedValue(revision, VALIDATE_DEBOUNCE_MS);
+  const validation = useQuery({
+    gcTime: 0,
+    placeholderData: keepPreviousData,
+    queryFn: async ({ signal }) => {
+      const s = store.getState();
+      const def = definitionFromGraph(s);
+      const nodeIds = s.nodes.map((n) => n.id);
+      const edgeIds = s.edges.map((e) => e.id);
+      return { edgeIds, nodeIds, result: await validateWorkflow(def, signal) };
+    },
+    queryKey: [...workflowQueries.all(), 'validate', workflowId, validateRevision],
+    retry: false,
+    staleTime: Infinity,
+  });
+  useEffect(() => {
+    const d = validation.data;
+    if (!d) return;
+    store.getState().setProblems(d.result.valid ? NO_PROBLEMS : mapProblems(d.result.problem, d.nodeIds, d.edgeIds));
+  }, [validation.data, store]);
+  const checking = validation.isFetching || validateRevision !== revision;
+
+  // Saving, with optimistic concurrency: If-Match carries the version the edit started from.
+  const save = useMutation({
+    mutationFn: async () => {
+      const s = store.getState();
+      const def = definitionFromGraph(s);
+      const sent = { edgeIds: s.edges.map((e) => e.id), nodeIds: s.nodes.map((n) => n.id), revision: s.revision };
+      try {
+        return { sent, wf: await updateWorkflow(s.workflowId, def, s.version) };
+      } catch (e) {
+        applySaveError(store, e, sent.nodeIds, sent.edgeIds);
+        throw e;
+      }
+    },
+    onError: (e) => {
+      if (isApiError(e, 412)) setConflict(true);
+      else if (isApiError(e, 422)) toast.error(`${errorMessage(e)}. Fix the highlighted fields and save again.`, { title: 'Not saved' });
+      else toast.error(errorMessage(e), { title: 'Not saved' });
+    },
+    onSuccess: ({ sent, wf }) => {
+      store.getState().markSaved(wf.version, sent.revision);
+      queryClient.setQueryData(workflowQueries.detail(wf.id).queryKey, wf);
+      void queryClient.invalidateQueries({ queryKey: [...workflowQueries.all(), 'list'] });
+      toast.success(`Saved as version ${wf.version}`);
+    },
+  });
+  const saveNow = useCallback(async () => {
+    if (save.isPending) return false;
+    try {
+      await save.mutateAsync();
+      return true;
+    } catch {
+      return false;
+    }
+  }, [save]);
+
+  const reloadTheirs = async () => {
+    try {
+      const wf = await fetchWorkflow(store.getState().workflowId);
+      store.getState().replaceDefinition(toDefinition(wf), wf.version);
+      queryClient.setQueryData(workflowQueries.detail(wf.id).queryKey, wf);
+      setConflict(false);
+      toast.info(`Reloaded version ${wf.version}`);
+    } catch (e) {
+      toast.error(errorMessage(e), { title: 'Reload failed' });
+    }
+  };
+  const overwrite = async () => {
+    try {
+      const wf = await fetchWorkflow(store.getState().workflowId);
+      store.getState().markSaved(wf.version, store.getState().savedRevision);
+      setConflict(false);
+      await saveNow();
+    } catch (e) {
+      toast.error(errorMessage(e), { title: 'Not saved' });
+    }
+  };
+
+  // Running: save first when dirty, start, then poll the execution and paint it on the canvas.
+  const run = useMutation({
+    mutationFn: async (req: { input: unknown; triggerNode?: string }) => {
+      if (isDirty(store.getState()) && !(await saveNow())) throw new Error('The workflow must be saved before it runs.');
+      return runWorkflow(store.getState().workflowId, req);
+    },
+    onError: (e) => toast.error(errorMessage(e), { title: 'Run not started' }),
+    onSuccess: (exec) => {
+      queryClient.setQueryData(executionQueries.detail(exec.id).queryKey, exec);
+      void queryClient.invalidateQueries({ queryKey: [...executionQueries.all(), 'list'] });
+      setExecutionId(exec.id);
+      setRunOpen(false);
+    },
+  });
+  const execution = useQuery({ ...executionQueries.detail(executionId ?? ''), enabled: executionId !== null });
+  const overlay = useMemo(() => (execution.data ? summarizeRuns(execution.data.nodeRuns) : null), [execution.data]);
+  const finished = execution.data && isTerminal(execution.data.status) ? execution.data : null;
+  const announced = useRef<string | null>(null);
+  useEffect(() => {
+    if (!finished || announced.current === finished.id) return;
+    announced.current = finished.id;
+    if (finished.status === 'succeeded') toast.success(`Run finished in ${formatDuration(finished.durationMs)}`);
+    else if (finished.status === 'failed') toast.error(finished.error?.message ?? 'The run failed', { title: `Run failed${finished.error?.nodeId ? ` at ${finished.error.nodeId}` : ''}` });
+    else toast.info('The run was canceled');
+  }, [finished]);
+
+  const addAt = useCallback(
+    (type: string, flow?: { x: number; y: number }) => {
+      const s = store.getState();
+      let where = flow;
+      if (!where) {
+        const r = canvasRef.current?.getBoundingClientRect();
+        where = r ? screenToFlowPosition({ x: r.left + r.width / 2, y: r.top + r.height / 2 }) : { x: 0, y: 0 };
+      }
+      // With one node selected, the new node follows it: connect its first output to the new node.
+      const from = s.nodes.filter((n) => n.selected);
+      const id = s.addNode(type, where);
+      if (from.length === 1) {
+        const src = from[0]!;
+        const port = outputPorts(s.catalog.get(src.data.type), src.data)[0];
+        const inPort = s.catalog.get(type)?.inputs[0];
+        if (port && inPort) store.getState().connect({ source: src.id, sourceHandle: port.name, target: id, targetHandle: inPort.name });
+      }
+      return id;
+    },
+    [store, screenToFlowPosition],
+  );
+
+  const autoLayout = useCallback(async () => {
+    const { layoutGraph } = await import('./layout');
+    const s = store.getState();
+    const pos = layoutGraph(
+      s.nodes.map((n) => ({ height: n.measured?.height, id: n.id, width: n.measured?.width })),
+      s.edges,
+    );
+    s.applyPositions(pos);
+    requestAnimationFrame(() => void fitView({ duration: 250, padding: 0.15 }));
+  }, [store, fitView]);
+
+  // Keyboard shortcuts (listed in the help dialog).
+  useEffect(() => {
+    let pasteHandled = false;
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      const key = e.key.toLowerCase();
+      if (mod && key === 's') {
+        e.preventDefault();
+        void saveNow();
+        return;
+      }
+      if (document.querySelector('dialog[open]') || isEditableTarget(e.target) || quickAdd) return;
+      const s = store.getState();
+      if (mod && key === 'enter') {
+        e.preventDefault();
+        setRunOpen(true);
+      } else if (mod && key === 'z' && !e.shiftKey) {
+        e.preventDefault();
+        s.undo();
+      } else if ((mod && key === 'z' && e.shiftKey) || (mod && key === 'y')) {
+        e.preventDefault();
+        s.redo();
+      } else if (mod && key === 'c') {
+        const clip = s.copySelection();
+        if (clip) {
+          void navigator.clipboard?.writeText(JSON.stringify(clip)).catch(() => undefined);
+          toast.info(`Copied ${clip.nodes.length} node${clip.nodes.length > 1 ? 's' : ''}`, { durationMs: 1500 });
+        }
+      } else if (mod && key === 'v') {
+        pasteHandled = false;
+        setTimeout(() => {
+          if (!pasteHandled) store.getState().paste(pointer.current?.flow);
+        }, 0);
+      } else if (mod && key === 'a') {
+        e.preventDefault();
+        s.selectAll();
+      } else if (mod || e.altKey) {
+        return;
+      } else if (key === 'delete' || key === 'backspace') {
+        e.preventDefault();
+        s.deleteSelection();
+      } else if (key === 'd') {
+        e.preventDefault();
+        s.duplicateSelection();
+      } else if (key === 'a' || key === '/') {
+        e.preventDefault();
+        const r = canvasRef.current?.getBoundingClientRect();
+        const screen = pointer.current?.screen ?? (r ? { x: r.left + r.width / 2, y: r.top + r.height / 2 } : { x: 200, y: 200 });
+        setQuickAdd({ flow: pointer.current?.flow ?? screenToFlowPosition(screen), screen });
+      } else if (key === 'f') {
+        e.preventDefault();
+        void fitView({ duration: 250, padding: 0.15 });
+      } else if (key === 'l') {
+        e.preventDefault();
+        void autoLayout();
+      } else if (e.key === '?') {
+        e.preventDefault();
+        setHelpOpen(true);
+      } else if (key === 'escape') {
+        s.select(null);
+        setProblemsOpen(false);
+      }
+    };
+    const onPaste = (e: ClipboardEvent) => {
+      if (document.querySelector('dialog[open]') || isEditableTarget(e.target)) return;
+      const text = e.clipboardData?.getData('text/plain');
+      if (!text) return;
+      try {
+        const v: unknown = JSON.parse(text);
+        if (isClip(v)) {
+          e.preventDefault();
+          pasteHandled = true;
+          store.getState().paste(pointer.current?.flow, v);
+        }
+      } catch {
+        // Not ours: the internal clipboard is pasted instead.
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    document.addEventListener('paste', onPaste);
+    return () => {
+      window.removeEventListener('keydown', onKey);
+      document.removeEventListener('paste', onPaste);
+    };
+  }, [store, saveNow, fitView, autoLayout, quickAdd, screenToFlowPosition]);
+
+  // The unsaved-changes guard: in-app navigation asks, closing the tab warns.
+  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  useEffect(() => {
+    if (!dirty) return;
+    const onBeforeUnload = (e: BeforeUnloadEvent) => {
+      e.preventDefault();
+      e.returnValue = '';
+    };
+    window.addEventListener('beforeunload', onBeforeUnload);
+    return () => window.removeEventListener('beforeunload', onBeforeUnload);
+  }, [dirty]);
+
+  const onPointerMove = useCallback((p: { flow: { x: number; y: number }; screen: { x: number; y: number } }) => {
+    pointer.current = p;
+  }, []);
+
+  return (
+    <RunOverlayContext.Provider value={overlay}>
+      <div className="flex h-full flex-col" data-page="editor" data-ready="true">
+        <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
+          <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
+            <ArrowLeft className="size-4" />
+          </Link>
+          <input
+            aria-label="Workflow name"
+            className="min-w-0 max-w-xs flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
+            onChange={(e) => store.getState().setMeta({ name: e.target.value })}
+            value={name}
+          />
+          <span className="text-xs text-zinc-500" data-testid="version">
+            v{version}
+          </span>
+          {dirty && (
+            <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="dirty">
+              Unsaved changes
+            </span>
+          )}
+          <div className="relative ml-2">
+            <button
+              aria-expanded={problemsOpen}
+              className={clsx(
+                'inline-flex items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium',
+                problemCount > 0 ? 'bg-red-100 text-red-700 hover:bg-red-200 dark:bg-red-950 dark:text-red-300' : 'text-zinc-500',
+              )}
+              data-testid="validation-status"
+              disabled={problemCount === 0}
+              onClick={() => setProblemsOpen((o) => !o)}
+              type="button"
+            >
+              {checking ? (
+                <LoaderCircle aria-hidden className="size-3.5 animate-spin" />
+              ) : problemCount > 0 ? (
+                <TriangleExclamationPoint aria-hidden className="size-3.5" />
+              ) : (
+                <CircleCheck aria-hidden className="size-3.5 text-emerald-500" />
+              )}
+              {problemCount > 0 ? `${problemCount} problem${problemCount > 1 ? 's' : ''}` : checking ? 'Checking…' : 'Valid'}
+            </button>
+            {problemsOpen && problemCount > 0 && <ProblemsPopover onClose={() => setProblemsOpen(false)} />}
+          </div>
+          <div className="ml-auto flex items-center gap-0.5">
+            <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
+              <Undo2 className="size-4" />
+            </IconButton>
+            <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
+              <Redo2 className="size-4" />
+            </IconButton>
+            <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
+              <LayoutGrid className="size-4" />
+            </IconButton>
+            <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: 0.15 })} shortcut="F">
+              <Maximize className="size-4" />
+            </IconButton>
+            <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
+              <CircleQuestionMark className="size-4" />
+            </IconButton>
+            <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
+            <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
+              Run
+            </Button>
+            <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
+              {save.isPending ? 'Saving…' : 'Save'}
+            </Button>
+          </div>
+        </header>
+
+        <div className="flex min-h-0 flex-1">
+          <Palette onAdd={(t) => addAt(t)} types={types} />
+          <div ref={canvasRef} className="relative min-w-0 flex-1">
+            <Canvas onPointerMove={onPointerMove}>
+              {executionId && (
+                <Panel position="top-center">
+                  <RunBar executionId={executionId} onClose={() => setExecutionId(null)} />
+                </Panel>
+              )}
+            </Canvas>
+          </div>
+          <aside aria-label="Details" className="w-[400px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+            {selectedNode ? (
+              <NodePanel key={selectedNode.id} node={selectedNode} />
+            ) : (
+              <div className="h-full overflow-auto p-4">
+                <h2 className="mb-3 font-semibold">Workflow</h2>
+                <WorkflowPanel key={version} />
+              </div>
+            )}
+          </aside>
+        </div>
+      </div>
+
+      {quickAdd && (
+        <QuickAdd
+          at={quickAdd.screen}
+          onClose={() => setQuickAdd(null)}
+          onPick={(t) => {
+            addAt(t, quickAdd.flow);
+            setQuickAdd(null);
+          }}
+          types={types}
+        />
+      )}
+      <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
+      {runOpen && (
+        <RunDialog
+          busy={run.isPending}
+          dirty={dirty}
+          initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
+          onClose={() => setRunOpen(false)}
+          onRun={(input, text, triggerNode) => {
+            try {
+              localStorage.setItem(runInputKey, text);
+            } catch {
+              // The input is only a convenience for the next run.
+            }
+            run.mutate(triggerNode ? { input, triggerNode } : { input });
+          }}
+          open
+          triggers={triggers}
+        />
+      )}
+      <Dialog
+        description="Someone else saved a newer version of this workflow while you were editing."
+        footer={
+          <>
+            <Button onClick={() => setConflict(false)}>Keep editing</Button>
+            <Button onClick={() => void overwrite()} variant="danger">
+              Overwrite with mine
+            </Button>
+            <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
+              Reload their version
+            </Button>
+          </>
+        }
+        onClose={() => setConflict(false)}
+        open={conflict}
+        title="This workflow changed"
+      >
+        <p className="text-sm text-zinc-600 dark:text-zinc-300">
+          Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
+        </p>
+      </Dialog>
+      <ConfirmDialog
+        cancelLabel="Stay"
+        confirmLabel="Leave without saving"
+        danger
+        onCancel={() => blocker.reset?.()}
+        onConfirm={() => blocker.proceed?.()}
+        open={blocker.state === 'blocked'}
+        title="Leave with unsaved changes?"
+      >
+        Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
+      </ConfirmDialog>
+    </RunOverlayContext.Provider>
+  );
+}
+
+function RunBar({ executionId, onClose }: { executionId: string; onClose: () => void }) {
+  const exec = useQuery(executionQueries.detail(executionId));
+  const d = exec.data;
+  const ran = d?.nodeRuns?.filter((r) => r.status !== 'pending').length ?? 0;
+  return (
+    <div className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm shadow-md dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-bar">
+      {d ? <StatusBadge status={d.status} /> : <LoaderCircle className="size-4 animate-spin" />}
+      <span className="text-zinc-600 dark:text-zinc-300">
+        Run <span className="font-mono text-xs">{shortId(executionId)}</span>
+        {d?.durationMs !== undefined && ` · ${formatDuration(d.durationMs)}`} · {ran} node run{ran === 1 ? '' : 's'}
+      </span>
+      <Link className="font-medium text-indigo-600 hover:underline dark:text-indigo-400" to={`/executions/${executionId}`}>
+        Details
+      </Link>
+      <IconButton label="Hide the run" onClick={onClose}>
+        <X className="size-4" />
+      </IconButton>
+    </div>
+  );
+}
+
+function ProblemsPopover({ onClose }: { onClose: () => void }) {
+  const store = useEditorApi();
+  const problems = useEditorStore((s) => s.problems);
+  const { fitView } = useReactFlow();
+  return (
+    <div className="absolute top-9 left-0 z-50 w-[28rem] rounded-xl border border-zinc-200 bg-white p-2 shadow-xl dark:border-zinc-700 dark:bg-zinc-900" data-testid="problems-list" role="dialog" aria-label="Problems">
+      <ul className="max-h-80 space-y-1 overflow-auto text-sm">
+        {[...problems.byNode].flatMap(([id, list]) =>
+          list.map((p, i) => (
+            <li key={`${id}-${i}`}>
+              <button
+                className="w-full rounded-md px-2 py-1.5 text-left hover:bg-zinc-100 dark:hover:bg-zinc-800"
+                onClick={() => {
+                  store.getState().select(id);
+                  void fitView({ duration: 250, maxZoom: 1.2, nodes: [{ id }] });
+                  onClose();
+                }}
+                type="button"
+              >
+                <span className="font-mono text-xs font-semibold">{id}</span>
+                {p.path.length > 0 && <span className="font-mono text-xs text-zinc-500">.{p.path.join('.')}</span>}
+                <span className="block text-zinc-600 dark:text-zinc-300">{p.message}</span>
+              </button>
+            </li>
+          )),
+        )}
+        {[...problems.byEdge].map(([id, list]) => (
+          <li key={id} className="px-2 py-1.5">
+            <span className="font-mono text-xs font-semibold">{id}</span>
+            <span className="block text-zinc-600 dark:text-zinc-300">{list.join('; ')}</span>
+          </li>
+        ))}
+        {problems.global.map((g) => (
+          <li key={g.location + g.message} className="px-2 py-1.5">
+            {g.location && <span className="font-mono text-xs font-semibold">{g.location}</span>}
+            <span className="block text-zinc-600 dark:text-zinc-300">{g.message}</span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

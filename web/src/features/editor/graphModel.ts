@@ -1,0 +1,207 @@
+import type { Edge, Node } from '@xyflow/react';
+
+import type { Catalog, NodeTypeInfo, Port } from '@services/nodeTypes';
+import type { DefinitionFromAPI, EdgeFromAPI, NodeFromAPI, RetryPolicyFromAPI, SettingsFromAPI } from '@services/workflows';
+
+/** OnError is what a node failure does once its retries are exhausted. */
+export type OnError = 'continue' | 'errorPort' | 'fail';
+
+/** WorkflowNodeData is everything about a node except its id and position: what the panel edits. */
+export type WorkflowNodeData = {
+  concurrency?: number;
+  config: Record<string, unknown>;
+  forEach?: string;
+  name?: string;
+  onError?: OnError;
+  retry?: RetryPolicyFromAPI;
+  timeout?: string;
+  type: string;
+};
+
+/** WorkflowNode is a React Flow node of the editor. */
+export type WorkflowNode = Node<WorkflowNodeData, 'workflow'>;
+/** WorkflowEdge is a React Flow edge of the editor; handle ids are port names. */
+export type WorkflowEdge = Edge;
+
+/** WorkflowMeta is the rest of a definition: name, description and settings. */
+export interface WorkflowMeta {
+  description: string;
+  name: string;
+  settings: SettingsFromAPI;
+}
+
+/** Graph is the part of the editor state that describes the workflow. */
+export interface Graph {
+  edges: WorkflowEdge[];
+  meta: WorkflowMeta;
+  nodes: WorkflowNode[];
+}
+
+/** NODE_ID_PATTERN is the server's rule for node ids: they are expression identifiers. */
+export const NODE_ID_PATTERN = /^[a-z][a-z0-9_]{0,62}$/;
+/** DEFAULT_OUT and DEFAULT_IN are the ports an edge uses when it names none. */
+export const DEFAULT_OUT = 'out';
+export const DEFAULT_IN = 'in';
+/** ERROR_PORT is the extra output a node gets when its onError is errorPort. */
+export const ERROR_PORT = 'error';
+
+/** edgeId names an edge by its two ends, so that the same connection never exists twice. */
+export function edgeId(source: string, sourcePort: string, target: string, targetPort: string): string {
+  return `${source}:${sourcePort}->${target}:${targetPort}`;
+}
+
+/** makeEdge builds a React Flow edge between two ports. */
+export function makeEdge(source: string, sourcePort: string, target: string, targetPort: string): WorkflowEdge {
+  return { id: edgeId(source, sourcePort, target, targetPort), source, sourceHandle: sourcePort, target, targetHandle: targetPort };
+}
+
+/** inputPorts lists the input ports of a node. */
+export function inputPorts(type: NodeTypeInfo | undefined): Port[] {
+  if (!type) return [{ name: DEFAULT_IN, title: 'Input' }];
+  return type.inputs;
+}
+
+/**
+ * outputPorts lists the output ports of a node: the type's, or for a type with dynamic ports
+ * (flow.switch) one per case plus default; and "error" when the node routes failures to a port.
+ */
+export function outputPorts(type: NodeTypeInfo | undefined, data: WorkflowNodeData): Port[] {
+  let ports: Port[] = type ? [...type.outputs] : [{ name: DEFAULT_OUT, title: 'Output' }];
+  if (type?.dynamicPorts) {
+    const cases = Array.isArray(data.config.cases) ? (data.config.cases as unknown[]) : [];
+    const dyn: Port[] = [];
+    const seen = new Set<string>();
+    for (const c of cases) {
+      const port = c && typeof c === 'object' ? (c as Record<string, unknown>).port : undefined;
+      if (typeof port === 'string' && port !== '' && !seen.has(port)) {
+        seen.add(port);
+        dyn.push({ name: port, title: port });
+      }
+    }
+    ports = [...dyn, ...ports.filter((p) => !seen.has(p.name))];
+  }
+  if (data.onError === 'errorPort' && !ports.some((p) => p.name === ERROR_PORT)) {
+    ports = [...ports, { name: ERROR_PORT, title: 'Error' }];
+  }
+  return ports;
+}
+
+/** nodeFromAPI converts a definition node to a React Flow node. */
+export function nodeFromAPI(n: NodeFromAPI, index = 0): WorkflowNode {
+  const data: WorkflowNodeData = { config: n.config ?? {}, type: n.type };
+  if (n.name) data.name = n.name;
+  if (n.retry) data.retry = n.retry;
+  if (n.timeout) data.timeout = n.timeout;
+  if (n.onError) data.onError = n.onError;
+  if (n.forEach) data.forEach = n.forEach;
+  if (n.concurrency) data.concurrency = n.concurrency;
+  return {
+    data,
+    id: n.id,
+    position: n.position ? { x: n.position.x, y: n.position.y } : { x: index * 280, y: 0 },
+    type: 'workflow',
+  };
+}
+
+/** edgeFromAPI converts a definition edge, filling in the default ports. */
+export function edgeFromAPI(e: EdgeFromAPI): WorkflowEdge {
+  return makeEdge(e.source, e.sourcePort || DEFAULT_OUT, e.target, e.targetPort || DEFAULT_IN);
+}
+
+/** graphFromDefinition converts a saved definition into editor state. */
+export function graphFromDefinition(def: DefinitionFromAPI): Graph {
+  const nodes = (def.nodes ?? []).map(nodeFromAPI);
+  const seen = new Set<string>();
+  const edges: WorkflowEdge[] = [];
+  for (const e of def.edges ?? []) {
+    const edge = edgeFromAPI(e);
+    if (seen.has(edge.id)) continue;
+    seen.add(edge.id);
+    edges.push(edge);
+  }
+  return { edges, meta: { description: def.description ?? '', name: def.name, settings: def.settings ?? {} }, nodes };
+}
+
+function round(v: number): number {
+  return Math.round(v * 10) / 10;
+}
+
+/** nodeToAPI converts a React Flow node back to a definition node, leaving out empty fields. */
+export function nodeToAPI(n: WorkflowNode): NodeFromAPI {
+  const d = n.data;
+  const out: NodeFromAPI = { id: n.id, position: { x: round(n.position.x), y: round(n.position.y) }, type: d.type };
+  if (d.name) out.name = d.name;
+  if (Object.keys(d.config).length > 0) out.config = d.config;
+  if (d.retry && Object.keys(d.retry).length > 0) out.retry = d.retry;
+  if (d.timeout) out.timeout = d.timeout;
+  if (d.onError && d.onError !== 'fail') out.onError = d.onError;
+  if (d.forEach) out.forEach = d.forEach;
+  if (d.concurrency) out.concurrency = d.concurrency;
+  return out;
+}
+
+/** edgeToAPI converts a React Flow edge back, leaving default ports out. */
+export function edgeToAPI(e: WorkflowEdge): EdgeFromAPI {
+  const out: EdgeFromAPI = { source: e.source, target: e.target };
+  if (e.sourceHandle && e.sourceHandle !== DEFAULT_OUT) out.sourcePort = e.sourceHandle;
+  if (e.targetHandle && e.targetHandle !== DEFAULT_IN) out.targetPort = e.targetHandle;
+  return out;
+}
+
+/** definitionFromGraph converts editor state into the body POST, PUT and validate take. */
+export function definitionFromGraph(g: Graph): DefinitionFromAPI {
+  const def: DefinitionFromAPI = { edges: g.edges.map(edgeToAPI), name: g.meta.name, nodes: g.nodes.map(nodeToAPI) };
+  if (g.meta.description) def.description = g.meta.description;
+  const s = cleanSettings(g.meta.settings);
+  if (Object.keys(s).length > 0) def.settings = s;
+  return def;
+}
+
+function cleanSettings(s: SettingsFromAPI): SettingsFromAPI {
+  const out: SettingsFromAPI = {};
+  if (s.maxConcurrentNodes) out.maxConcurrentNodes = s.maxConcurrentNodes;
+  if (s.timeout) out.timeout = s.timeout;
+  if (s.outputNode) out.outputNode = s.outputNode;
+  if (s.vars && Object.keys(s.vars).length > 0) out.vars = s.vars;
+  return out;
+}
+
+/** baseIdFor turns a type name into a node id stem: http.request → request. */
+export function baseIdFor(type: string): string {
+  const last = type.split('.').pop() ?? type;
+  let id = last.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  if (!/^[a-z]/.test(id)) id = `n_${id}`;
+  return id.slice(0, 50) || 'node';
+}
+
+/** uniqueNodeId returns stem, or stem_2, stem_3… whichever is not taken. */
+export function uniqueNodeId(stem: string, taken: ReadonlySet<string>): string {
+  const base = NODE_ID_PATTERN.test(stem) ? stem.slice(0, 56) : baseIdFor(stem);
+  if (!taken.has(base)) return base;
+  const m = /^(.*)_(\d+)$/.exec(base);
+  const root = m ? m[1]! : base;
+  for (let i = m ? Number(m[2]) + 1 : 2; ; i++) {
+    const id = `${root}_${i}`;
+    if (!taken.has(id)) return id;
+  }
+}
+
+/** defaultConfig fills a new node's config with the schema's required defaults. */
+export function defaultConfig(type: NodeTypeInfo | undefined): Record<string, unknown> {
+  if (!type) return {};
+  const props = type.configSchema.properties;
+  const required = Array.isArray(type.configSchema.required) ? (type.configSchema.required as string[]) : [];
+  const out: Record<string, unknown> = {};
+  if (props && typeof props === 'object') {
+    for (const key of required) {
+      const p = (props as Record<string, Record<string, unknown>>)[key];
+      if (p && 'default' in p) out[key] = p.default;
+    }
+  }
+  return out;
+}
+
+/** typeLabel is how a node is titled: its own name, or its type's title. */
+export function typeLabel(catalog: Catalog, data: WorkflowNodeData): string {
+  return data.name || catalog.get(data.type)?.title || data.type;
+}

@@ -1,0 +1,129 @@
+import clsx from 'clsx';
+import { Handle, Position, type NodeProps } from '@xyflow/react';
+import { Repeat, RotateCcw, TriangleExclamationPoint } from 'lucide-react';
+import { memo, useContext } from 'react';
+
+import { NodeIcon } from '@components/NodeIcon';
+import { StatusIcon } from '@components/StatusBadge';
+import { formatDuration } from '@lib/format';
+
+import { RunOverlayContext, useEditorStore } from '../EditorContext';
+import { inputPorts, outputPorts, type WorkflowNode } from '../graphModel';
+
+const STATUS_RING: Record<string, string> = {
+  canceled: 'border-zinc-400',
+  failed: 'border-red-500',
+  running: 'border-sky-500',
+  skipped: 'border-dashed border-zinc-300 opacity-60 dark:border-zinc-700',
+  succeeded: 'border-emerald-500',
+  waiting: 'border-amber-500',
+};
+const STATUS_TEXT: Record<string, string> = {
+  canceled: 'text-zinc-500',
+  failed: 'text-red-600 dark:text-red-400',
+  pending: 'text-zinc-500',
+  running: 'text-sky-600 dark:text-sky-400',
+  skipped: 'text-zinc-500',
+  succeeded: 'text-emerald-600 dark:text-emerald-400',
+  waiting: 'text-amber-600 dark:text-amber-400',
+};
+
+const PORT_ROW = 22;
+
+/**
+ * WorkflowNodeCard renders every node, whatever its type, from the node type catalogue: icon, title,
+ * id and type, one labelled handle per port (handle id = port name), validation problems, and the
+ * status of the run painted on the canvas.
+ */
+export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selected }: NodeProps<WorkflowNode>) {
+  const type = useEditorStore((s) => s.catalog.get(data.type));
+  const problems = useEditorStore((s) => s.problems.byNode.get(id));
+  const run = useContext(RunOverlayContext)?.get(id);
+  const ins = inputPorts(type);
+  const outs = outputPorts(type, data);
+  const rows = Math.max(ins.length, outs.length, 1);
+  const title = data.name || type?.title || data.type;
+  const status = run?.status;
+
+  return (
+    <div
+      aria-label={`${title} (${id})${status ? `, ${status}` : ''}${problems ? `, ${problems.length} problem${problems.length > 1 ? 's' : ''}` : ''}`}
+      className={clsx(
+        'relative w-[240px] rounded-xl border-2 bg-white text-left shadow-sm transition-shadow dark:bg-zinc-900',
+        problems ? 'border-red-500' : status ? STATUS_RING[status] : 'border-zinc-200 dark:border-zinc-700',
+        selected && 'shadow-lg',
+      )}
+      data-node-id={id}
+      data-status={status}
+      data-testid="workflow-node"
+    >
+      <div className="flex items-center gap-2.5 border-b border-zinc-100 px-3 py-2 dark:border-zinc-800">
+        <NodeIcon category={type?.category ?? ''} icon={type?.icon ?? ''} />
+        <div className="min-w-0 flex-1">
+          <div className="truncate text-sm font-semibold">{title}</div>
+          <div className="truncate font-mono text-[11px] text-zinc-500">
+            {id}
+            <span className="text-zinc-400"> · {data.type}</span>
+          </div>
+        </div>
+        {(data.retry?.maxAttempts ?? 0) > 1 && (
+          <span title={`Retries: up to ${data.retry?.maxAttempts} attempts`}>
+            <RotateCcw aria-hidden className="size-3.5 text-zinc-400" />
+          </span>
+        )}
+        {data.forEach && (
+          <span title={`For each ${data.forEach}`}>
+            <Repeat aria-hidden className="size-3.5 text-zinc-400" />
+          </span>
+        )}
+      </div>
+
+      <div className="relative py-1.5" style={{ height: rows * PORT_ROW + 12 }}>
+        {ins.map((p, i) => (
+          <div key={p.name} className="absolute left-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
+            <Handle aria-label={`Input ${p.name}`} className="!-left-[7px]" id={p.name} position={Position.Left} style={{ top: '50%' }} type="target" />
+            <span className="pl-3 text-[11px] text-zinc-500">{p.title}</span>
+          </div>
+        ))}
+        {outs.map((p, i) => (
+          <div key={p.name} className="absolute right-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
+            <span className={clsx('pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}>
+              {p.title}
+            </span>
+            <Handle
+              aria-label={`Output ${p.name}`}
+              className={clsx('!-right-[7px]', p.name === 'error' && '!border-red-500')}
+              id={p.name}
+              position={Position.Right}
+              style={{ top: '50%' }}
+              type="source"
+            />
+          </div>
+        ))}
+      </div>
+
+      {problems && (
+        <div className="flex items-start gap-1.5 border-t border-red-200 bg-red-50 px-3 py-1.5 text-[11px] text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300" data-testid="node-problem">
+          <TriangleExclamationPoint aria-hidden className="mt-px size-3 shrink-0" />
+          <span className="line-clamp-2">
+            {problems[0]!.path.length > 0 && <b>{problems[0]!.path.join('.')}: </b>}
+            {problems[0]!.message}
+            {problems.length > 1 && ` (+${problems.length - 1} more)`}
+          </span>
+        </div>
+      )}
+
+      {run && (
+        <div
+          className={clsx('absolute -top-3 right-2 flex items-center gap-1 rounded-full border bg-white px-2 py-0.5 text-[11px] font-medium shadow-sm dark:bg-zinc-900', STATUS_TEXT[run.status], 'border-current/30')}
+          data-testid="node-status"
+        >
+          <StatusIcon status={run.status} />
+          <span>{run.status}</span>
+          {run.attempts > 1 && <span title="Attempt">· #{run.attempts}</span>}
+          {run.durationMs !== undefined && <span className="text-zinc-500">· {formatDuration(run.durationMs)}</span>}
+        </div>
+      )}
+    </div>
+  );
+});

@@ -1,0 +1,252 @@
+import Form from '@rjsf/core';
+import type { ErrorSchema, FieldProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, WidgetProps } from '@rjsf/utils';
+import validator from '@rjsf/validator-ajv8';
+import clsx from 'clsx';
+import { Plus, X } from 'lucide-react';
+import { useMemo, useState } from 'react';
+
+import { ExpressionInput } from '@components/ExpressionInput';
+import { formatLooseValue, hasExpression, parseLooseValue } from '@lib/json';
+import type { JsonSchema } from '@services/nodeTypes';
+
+import type { ErrorTree } from '../problems';
+import { buildUiSchema, FIELD_NAMES, prepareSchema, valueKindOfMap } from './schemaForm';
+
+/** ConfigFormProps bind a node's config to a form generated from its type's JSON Schema. */
+export interface ConfigFormProps {
+  errors: ErrorTree;
+  idPrefix: string;
+  onChange: (config: Record<string, unknown>) => void;
+  readOnly?: boolean;
+  schema: JsonSchema;
+  value: Record<string, unknown>;
+}
+
+type Schema = Record<string, unknown>;
+
+function schemaOf(props: FieldProps): Schema {
+  return props.schema as Schema;
+}
+
+function FieldShell({ children, description, errors, id, required, title }: { children: React.ReactNode; description?: string; errors?: string[]; id: string; required?: boolean; title: string }) {
+  return (
+    <div className="mb-3" data-field={id}>
+      <label className="mb-1 block text-sm font-medium text-zinc-700 dark:text-zinc-300" htmlFor={id}>
+        {title}
+        {required && <span className="ml-0.5 text-red-500">*</span>}
+      </label>
+      {description && <p className="mb-1 text-xs text-zinc-500 dark:text-zinc-400">{description}</p>}
+      {children}
+      {errors && errors.length > 0 && (
+        <ul className="mt-1 text-xs text-red-600 dark:text-red-400" data-testid="field-error">
+          {errors.map((e) => (
+            <li key={e}>{e}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function titleOf(props: FieldProps): string {
+  const s = schemaOf(props);
+  return typeof s.title === 'string' ? s.title : props.name;
+}
+function descriptionOf(props: FieldProps): string | undefined {
+  const s = schemaOf(props);
+  return typeof s.description === 'string' ? s.description : undefined;
+}
+
+/** ExpressionField edits a property that takes an {{ expression }}. */
+function ExpressionField(props: FieldProps) {
+  const id = props.fieldPathId.$id;
+  const value = typeof props.formData === 'string' ? props.formData : formatLooseValue(props.formData);
+  return (
+    <FieldShell description={descriptionOf(props)} errors={props.rawErrors ?? props.errorSchema?.__errors} id={id} required={props.required} title={titleOf(props)}>
+      <ExpressionInput
+        disabled={props.disabled || props.readonly}
+        expressionOnly
+        id={id}
+        invalid={Boolean(props.rawErrors?.length ?? props.errorSchema?.__errors?.length)}
+        onChange={(v) => props.onChange(v === '' ? undefined : v, props.fieldPathId.path)}
+        placeholder="{{ input.value }}"
+        value={value}
+      />
+    </FieldShell>
+  );
+}
+
+/** JsonField edits an untyped property: a JSON value, or text (expressions included). */
+function JsonField(props: FieldProps) {
+  const id = props.fieldPathId.$id;
+  const [text, setText] = useState(() => (props.formData === undefined ? '' : typeof props.formData === 'string' ? props.formData : JSON.stringify(props.formData, null, 2)));
+  return (
+    <FieldShell description={descriptionOf(props)} errors={props.rawErrors ?? props.errorSchema?.__errors} id={id} required={props.required} title={titleOf(props)}>
+      <ExpressionInput
+        disabled={props.disabled || props.readonly}
+        id={id}
+        onChange={(v) => {
+          setText(v);
+          props.onChange(v.trim() === '' ? undefined : parseLooseValue(v), props.fieldPathId.path);
+        }}
+        placeholder='{"key": "value"} or {{ input }}'
+        value={text}
+      />
+      <p className="mt-0.5 text-[11px] text-zinc-400">JSON is sent as JSON; anything else is text.</p>
+    </FieldShell>
+  );
+}
+
+interface Row {
+  key: string;
+  value: string;
+}
+
+/** KeyValueField edits a map (an object schema without fixed properties) as rows of name and value. */
+function KeyValueField(props: FieldProps) {
+  const id = props.fieldPathId.$id;
+  const kind = valueKindOfMap(schemaOf(props));
+  const data = props.formData && typeof props.formData === 'object' && !Array.isArray(props.formData) ? (props.formData as Record<string, unknown>) : {};
+  const [rows, setRows] = useState<Row[]>(() => Object.entries(data).map(([key, v]) => ({ key, value: formatLooseValue(v) })));
+  const emit = (next: Row[]) => {
+    setRows(next);
+    const out: Record<string, unknown> = {};
+    for (const r of next) {
+      if (r.key === '') continue;
+      out[r.key] = kind === 'string' || hasExpression(r.value) ? r.value : parseLooseValue(r.value);
+    }
+    props.onChange(Object.keys(out).length > 0 || props.required ? out : undefined, props.fieldPathId.path);
+  };
+  const childErrors = (key: string) => {
+    const e = props.errorSchema as Record<string, { __errors?: string[] } | undefined> | undefined;
+    return e?.[key]?.__errors;
+  };
+  return (
+    <FieldShell description={descriptionOf(props)} errors={props.errorSchema?.__errors} id={`${id}__add`} required={props.required} title={titleOf(props)}>
+      <div className="space-y-1.5" data-testid={`kv-${props.name}`}>
+        {rows.map((r, i) => (
+          <div key={i}>
+            <div className="flex items-start gap-1.5">
+              <input
+                aria-label={`${titleOf(props)} name ${i + 1}`}
+                className="cm-input w-2/5 font-mono text-[13px]"
+                disabled={props.disabled || props.readonly}
+                onChange={(e) => emit(rows.map((x, j) => (j === i ? { ...x, key: e.target.value } : x)))}
+                placeholder="name"
+                value={r.key}
+              />
+              <div className="min-w-0 flex-1">
+                <ExpressionInput
+                  aria-label={`${titleOf(props)} value ${i + 1}`}
+                  disabled={props.disabled || props.readonly}
+                  onChange={(v) => emit(rows.map((x, j) => (j === i ? { ...x, value: v } : x)))}
+                  placeholder="value or {{ expression }}"
+                  value={r.value}
+                />
+              </div>
+              <button
+                aria-label={`Remove ${r.key || `row ${i + 1}`}`}
+                className="mt-1 rounded p-1 text-zinc-400 hover:bg-zinc-100 hover:text-red-600 dark:hover:bg-zinc-800"
+                disabled={props.disabled || props.readonly}
+                onClick={() => emit(rows.filter((_, j) => j !== i))}
+                type="button"
+              >
+                <X className="size-4" />
+              </button>
+            </div>
+            {childErrors(r.key)?.map((m) => (
+              <p key={m} className="mt-0.5 text-xs text-red-600 dark:text-red-400">
+                {r.key}: {m}
+              </p>
+            ))}
+          </div>
+        ))}
+        <button
+          className="inline-flex items-center gap-1 rounded-md border border-dashed border-zinc-300 px-2 py-1 text-xs font-medium text-zinc-600 hover:border-indigo-400 hover:text-indigo-600 dark:border-zinc-700 dark:text-zinc-300"
+          disabled={props.disabled || props.readonly}
+          id={`${id}__add`}
+          onClick={() => setRows([...rows, { key: '', value: '' }])}
+          type="button"
+        >
+          <Plus className="size-3.5" /> Add {kind === 'string' ? 'header' : 'field'}
+        </button>
+      </div>
+    </FieldShell>
+  );
+}
+
+/** TextWidget is rjsf's text input, marked as an expression when its value holds one. */
+function TextWidget(props: WidgetProps) {
+  const value = props.value === undefined || props.value === null ? '' : String(props.value);
+  const isNumber = props.schema.type === 'number' || props.schema.type === 'integer';
+  if (isNumber) {
+    return (
+      <input
+        className={clsx('form-control', props.rawErrors?.length && 'cm-invalid')}
+        disabled={props.disabled || props.readonly}
+        id={props.id}
+        onBlur={() => props.onBlur(props.id, props.value)}
+        onChange={(e) => props.onChange(e.target.value === '' ? undefined : Number(e.target.value))}
+        placeholder={props.placeholder}
+        type="number"
+        value={value}
+      />
+    );
+  }
+  return (
+    <ExpressionInput
+      disabled={props.disabled || props.readonly}
+      id={props.id}
+      invalid={Boolean(props.rawErrors?.length)}
+      onBlur={() => props.onBlur(props.id, props.value)}
+      onChange={(v) => props.onChange(v === '' ? undefined : v)}
+      placeholder={props.placeholder}
+      value={value}
+    />
+  );
+}
+
+const fields: RegistryFieldsType = {
+  [FIELD_NAMES.expression]: ExpressionField,
+  [FIELD_NAMES.json]: JsonField,
+  [FIELD_NAMES.keyValue]: KeyValueField,
+};
+const widgets: RegistryWidgetsType = { TextWidget };
+const defaultsBehavior = { emptyObjectFields: 'populateRequiredDefaults' as const };
+
+/**
+ * ConfigForm is a node's configuration form, generated from its type's JSON Schema with rjsf. The
+ * server validates (on every edit, through /workflows/validate), and its errors come back in errors,
+ * placed on the fields their JSON pointers name.
+ */
+export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schema, value }: ConfigFormProps) {
+  const prepared = useMemo(() => prepareSchema(schema), [schema]);
+  const uiSchema = useMemo(() => ({ ...buildUiSchema(prepared), 'ui:submitButtonOptions': { norender: true } }), [prepared]);
+  const hasFields = Object.keys((prepared.properties as Schema | undefined) ?? {}).length > 0;
+  if (!hasFields) return <p className="text-sm text-zinc-500">This node type takes no configuration.</p>;
+  return (
+    <Form
+      className="cm-form"
+      disabled={readOnly}
+      experimental_defaultFormStateBehavior={defaultsBehavior}
+      // ErrorTree is rjsf's ErrorSchema written without rjsf's types, which problems.ts does not import.
+      extraErrors={errors as ErrorSchema}
+      fields={fields}
+      formData={value}
+      idPrefix={idPrefix}
+      liveValidate={false}
+      noHtml5Validate
+      noValidate
+      onChange={(e) => {
+        const next = (e.formData ?? {}) as Record<string, unknown>;
+        if (JSON.stringify(next) !== JSON.stringify(value)) onChange(next);
+      }}
+      schema={prepared as RJSFSchema}
+      showErrorList={false}
+      tagName="div"
+      uiSchema={uiSchema}
+      validator={validator}
+      widgets={widgets}
+    />
+  );
+}

@@ -1,0 +1,107 @@
+import { Search } from 'lucide-react';
+import { useMemo, useState, type CSSProperties, type DragEvent } from 'react';
+import { List, type RowComponentProps } from 'react-window';
+
+import { NodeIcon } from '@components/NodeIcon';
+import type { NodeTypeInfo } from '@services/nodeTypes';
+
+import { PALETTE_MIME } from '../Canvas';
+
+type PaletteRow = { category: string; kind: 'header' } | { kind: 'item'; type: NodeTypeInfo };
+
+/** filterTypes keeps the types whose name, title, category or description holds every search word. */
+export function filterTypes(types: readonly NodeTypeInfo[], query: string): NodeTypeInfo[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...types];
+  return types.filter((t) => {
+    const hay = `${t.type} ${t.title} ${t.category} ${t.description}`.toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}
+
+/** paletteRows flattens types into category headers and items, in the order given. */
+export function paletteRows(types: readonly NodeTypeInfo[]): PaletteRow[] {
+  const rows: PaletteRow[] = [];
+  let current = '';
+  for (const t of types) {
+    if (t.category !== current) {
+      current = t.category;
+      rows.push({ category: current, kind: 'header' });
+    }
+    rows.push({ kind: 'item', type: t });
+  }
+  return rows;
+}
+
+interface RowProps {
+  onAdd: (type: string) => void;
+  rows: PaletteRow[];
+}
+
+const HEADER = 30;
+const ITEM = 56;
+
+function onDragStart(e: DragEvent, type: string) {
+  e.dataTransfer.setData(PALETTE_MIME, type);
+  e.dataTransfer.setData('text/plain', type);
+  e.dataTransfer.effectAllowed = 'copy';
+}
+
+function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<RowProps>) {
+  const row = rows[index]!;
+  if (row.kind === 'header') {
+    return (
+      <div {...ariaAttributes} className="flex items-end px-3 pb-1 text-[11px] font-semibold tracking-wide text-zinc-500 uppercase" style={style as CSSProperties}>
+        {row.category}
+      </div>
+    );
+  }
+  const t = row.type;
+  return (
+    <div {...ariaAttributes} className="px-2 py-0.5" style={style as CSSProperties}>
+      <button
+        className="flex h-full w-full cursor-grab items-center gap-2.5 rounded-lg border border-transparent px-2 text-left hover:border-zinc-200 hover:bg-white active:cursor-grabbing dark:hover:border-zinc-700 dark:hover:bg-zinc-800"
+        data-testid="palette-item"
+        data-type={t.type}
+        draggable
+        onClick={() => onAdd(t.type)}
+        onDragStart={(e) => onDragStart(e, t.type)}
+        title={`${t.description}\nDrag onto the canvas, or press Enter to add.`}
+        type="button"
+      >
+        <NodeIcon category={t.category} icon={t.icon} size="sm" />
+        <span className="min-w-0">
+          <span className="block truncate text-sm font-medium">{t.title}</span>
+          <span className="block truncate font-mono text-[11px] text-zinc-500">{t.type}</span>
+        </span>
+      </button>
+    </div>
+  );
+}
+
+/** Palette lists the node types by category, with search; the list is virtualized (react-window). */
+export function Palette({ onAdd, types }: { onAdd: (type: string) => void; types: readonly NodeTypeInfo[] }) {
+  const [q, setQ] = useState('');
+  const rows = useMemo(() => paletteRows(filterTypes(types, q)), [types, q]);
+  const rowProps = useMemo(() => ({ onAdd, rows }), [onAdd, rows]);
+  return (
+    <aside aria-label="Node palette" className="flex h-full w-64 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50">
+      <div className="p-3">
+        <div className="relative">
+          <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
+          <input aria-label="Search node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Search nodes…" type="search" value={q} />
+        </div>
+      </div>
+      <div className="min-h-0 flex-1">
+        {rows.length === 0 ? (
+          <p className="px-4 text-sm text-zinc-500">No node type matches “{q}”.</p>
+        ) : (
+          <List rowComponent={Row} rowCount={rows.length} rowHeight={(i) => (rows[i]?.kind === 'header' ? HEADER : ITEM)} rowProps={rowProps} style={{ height: '100%' }} />
+        )}
+      </div>
+      <p className="border-t border-zinc-200 px-3 py-2 text-[11px] text-zinc-500 dark:border-zinc-800">
+        Drag onto the canvas, or press <kbd className="rounded border px-1">A</kbd> over it.
+      </p>
+    </aside>
+  );
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+
+import { buildUiSchema, prepareSchema, valueKindOfMap } from './schemaForm';
+
+describe('schema form preparation', () => {
+  it('turns a root oneOf of required sets into a note and drops $schema', () => {
+    const s = prepareSchema({
+      $schema: 'https://json-schema.org/draft/2020-12/schema',
+      oneOf: [{ required: ['duration'] }, { required: ['until'] }],
+      properties: { duration: { type: 'string' }, until: { type: 'string' } },
+      type: 'object',
+    });
+    expect(s.$schema).toBeUndefined();
+    expect(s.oneOf).toBeUndefined();
+    expect(s.description).toBe('Set exactly one of: duration, until.');
+  });
+
+  it('picks expression, JSON and key/value fields where rjsf has none', () => {
+    const ui = buildUiSchema(
+      prepareSchema({
+        properties: {
+          body: { title: 'Body' },
+          cases: { items: { properties: { condition: { 'x-cm-expression': true }, port: { type: 'string' } }, type: 'object' }, type: 'array' },
+          condition: { type: 'string', 'x-cm-expression': true },
+          fields: { type: 'object' },
+          headers: { additionalProperties: { type: 'string' }, type: 'object' },
+          method: { enum: ['GET'], type: 'string' },
+        },
+        type: 'object',
+      }),
+    );
+    expect(ui).toEqual({
+      body: { 'ui:field': 'cmJson' },
+      cases: { items: { condition: { 'ui:field': 'cmExpression' } } },
+      condition: { 'ui:field': 'cmExpression' },
+      fields: { 'ui:field': 'cmKeyValue' },
+      headers: { 'ui:field': 'cmKeyValue' },
+    });
+  });
+
+  it('reads the value kind of a map from additionalProperties', () => {
+    expect(valueKindOfMap({ additionalProperties: { type: 'string' } })).toBe('string');
+    expect(valueKindOfMap({ additionalProperties: { type: ['string', 'number', 'boolean'] } })).toBe('scalar');
+    expect(valueKindOfMap({ type: 'object' })).toBe('any');
+  });
+});

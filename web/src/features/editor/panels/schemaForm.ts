@@ -1,0 +1,84 @@
+import type { JsonSchema } from '@services/nodeTypes';
+
+/** UiSchema is the part of rjsf's uiSchema this app writes. */
+export interface UiSchema {
+  [key: string]: UiSchema | string | boolean | Record<string, unknown> | undefined;
+}
+
+type Schema = Record<string, unknown>;
+
+function isSchema(v: unknown): v is Schema {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** isExpressionSchema reports whether a property takes a {{ expression }} (x-cm-expression). */
+export function isExpressionSchema(s: Schema): boolean {
+  return s['x-cm-expression'] === true;
+}
+
+/**
+ * prepareSchema adapts a node type's config schema for form generation: it drops $schema (the
+ * form's validator only renders, the server validates), and turns a root oneOf/anyOf that only
+ * says which properties are required ("duration or until") into a note, instead of an option picker.
+ */
+export function prepareSchema(schema: JsonSchema): Schema {
+  const out: Schema = { ...schema };
+  delete out.$schema;
+  delete out.title;
+  for (const key of ['oneOf', 'anyOf'] as const) {
+    const alts = out[key];
+    if (Array.isArray(alts) && alts.every((a) => isSchema(a) && Object.keys(a).every((k) => k === 'required'))) {
+      const names = alts.map((a) => ((a as Schema).required as string[]).join(' and '));
+      delete out[key];
+      out.description = `Set ${key === 'oneOf' ? 'exactly one' : 'at least one'} of: ${names.join(', ')}.`;
+    }
+  }
+  if (!out.type) out.type = 'object';
+  return out;
+}
+
+/** FIELD_NAMES are the custom rjsf fields the config form registers. */
+export const FIELD_NAMES = { expression: 'cmExpression', json: 'cmJson', keyValue: 'cmKeyValue' } as const;
+
+/**
+ * buildUiSchema picks a field for every property whose schema rjsf cannot render well: an
+ * expression editor for x-cm-expression, a JSON-or-expression box for untyped values, and a
+ * key/value editor for free-form maps (objects without properties).
+ */
+export function buildUiSchema(schema: Schema): UiSchema {
+  const ui: UiSchema = {};
+  const field = fieldFor(schema, true);
+  if (field) ui['ui:field'] = field;
+  const props = schema.properties;
+  if (isSchema(props)) {
+    for (const [name, sub] of Object.entries(props)) {
+      if (!isSchema(sub)) continue;
+      const child = buildUiSchema(sub);
+      if (Object.keys(child).length > 0) ui[name] = child;
+    }
+  }
+  const items = schema.items;
+  if (isSchema(items)) {
+    const child = buildUiSchema(items);
+    if (Object.keys(child).length > 0) ui.items = child;
+  }
+  return ui;
+}
+
+function fieldFor(s: Schema, nested: boolean): string | undefined {
+  if (!nested) return undefined;
+  if (isExpressionSchema(s)) return FIELD_NAMES.expression;
+  const t = s.type;
+  if (t === undefined && !s.enum && !s.const && !s.properties && !s.oneOf && !s.anyOf && !s.$ref) return FIELD_NAMES.json;
+  if (t === 'object' && !isSchema(s.properties)) return FIELD_NAMES.keyValue;
+  return undefined;
+}
+
+/** valueKindOfMap says how a key/value editor should read the values of a map schema. */
+export function valueKindOfMap(s: Schema): 'any' | 'scalar' | 'string' {
+  const ap = s.additionalProperties;
+  if (!isSchema(ap)) return 'any';
+  if (ap.type === 'string') return 'string';
+  if (Array.isArray(ap.type) && ap.type.every((x) => x === 'string' || x === 'number' || x === 'boolean')) return 'scalar';
+  return 'any';
+}

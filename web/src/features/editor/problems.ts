@@ -1,0 +1,88 @@
+import type { ProblemFromAPI } from '@services/http';
+import { parsePointer } from '@lib/pointer';
+
+/** FieldProblem is one message about one field of a node, e.g. path ["config", "url"]. */
+export interface FieldProblem {
+  message: string;
+  path: string[];
+}
+
+/** Problems are a validation problem split up by where its errors point. */
+export interface Problems {
+  byEdge: ReadonlyMap<string, string[]>;
+  byNode: ReadonlyMap<string, FieldProblem[]>;
+  /** count is the number of errors in all. */
+  count: number;
+  /** global holds errors about the workflow itself (/name, /settings/…) and any the UI cannot place. */
+  global: { location: string; message: string }[];
+}
+
+/** NO_PROBLEMS is the empty Problems. */
+export const NO_PROBLEMS: Problems = { byEdge: new Map(), byNode: new Map(), count: 0, global: [] };
+
+/**
+ * mapProblems places each error of a problem+json answer: a location /nodes/<i>/… belongs to the node
+ * at index i of the body that was sent (nodeIds), /edges/<i>/… to edge i (edgeIds); the rest of the
+ * pointer is the field. Anything else is about the workflow as a whole.
+ */
+export function mapProblems(problem: ProblemFromAPI, nodeIds: readonly string[], edgeIds: readonly string[]): Problems {
+  const byNode = new Map<string, FieldProblem[]>();
+  const byEdge = new Map<string, string[]>();
+  const global: { location: string; message: string }[] = [];
+  const errors = problem.errors ?? [];
+  for (const e of errors) {
+    const message = e.message ?? 'invalid';
+    const location = e.location ?? '';
+    const tokens = parsePointer(location.startsWith('body.') || location === 'body' ? '' : location);
+    const [head, index, ...rest] = tokens;
+    const i = index !== undefined && /^\d+$/.test(index) ? Number(index) : -1;
+    if (head === 'nodes' && i >= 0 && i < nodeIds.length) {
+      const id = nodeIds[i]!;
+      const list = byNode.get(id) ?? [];
+      list.push({ message, path: rest });
+      byNode.set(id, list);
+    } else if (head === 'edges' && i >= 0 && i < edgeIds.length) {
+      const id = edgeIds[i]!;
+      const list = byEdge.get(id) ?? [];
+      list.push(rest.length > 0 ? `${rest.join('.')}: ${message}` : message);
+      byEdge.set(id, list);
+    } else {
+      global.push({ location, message });
+    }
+  }
+  if (errors.length === 0) global.push({ location: '', message: problem.detail || problem.title || 'The workflow is not valid.' });
+  return { byEdge, byNode, count: Math.max(errors.length, 1), global };
+}
+
+/** ErrorTree is rjsf's ErrorSchema shape: nested objects with __errors lists. */
+export interface ErrorTree {
+  [key: string]: ErrorTree | string[] | undefined;
+  __errors?: string[];
+}
+
+/** configErrorTree builds the error tree of a node's config form from its problems under ["config"]. */
+export function configErrorTree(problems: readonly FieldProblem[] | undefined): ErrorTree {
+  const root: ErrorTree = {};
+  for (const p of problems ?? []) {
+    if (p.path[0] !== 'config') continue;
+    let cur: ErrorTree = root;
+    for (const key of p.path.slice(1)) {
+      const next = cur[key];
+      if (next && !Array.isArray(next)) cur = next;
+      else {
+        const created: ErrorTree = {};
+        cur[key] = created;
+        cur = created;
+      }
+    }
+    (cur.__errors ??= []).push(p.message);
+  }
+  return root;
+}
+
+/** fieldMessages returns the messages of problems whose path starts with prefix, exactly. */
+export function fieldMessages(problems: readonly FieldProblem[] | undefined, ...prefix: string[]): string[] {
+  return (problems ?? [])
+    .filter((p) => prefix.every((k, i) => p.path[i] === k) && (prefix[0] !== 'config' ? p.path.length >= prefix.length : true))
+    .map((p) => p.message);
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+
+import { catalogFactory, definitionFactory } from '@test/factories';
+
+import { definitionFromGraph } from './graphModel';
+import { createEditorStore, isDirty } from './store';
+
+function setup() {
+  const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), version: 3, workflowId: 'wf1' });
+  return { store };
+}
+
+describe('editor store', () => {
+  it('starts clean, from the saved definition', () => {
+    const { store } = setup();
+    const s = store.getState();
+    expect(s.nodes.map((n) => n.id)).toEqual(['start', 'check', 'a', 'b']);
+    expect(s.edges).toHaveLength(3);
+    expect(isDirty(s)).toBe(false);
+    expect(definitionFromGraph(s)).toEqual(definitionFactory({
+      nodes: definitionFactory().nodes!.map((n) => (n.id === 'start' ? { id: 'start', position: n.position, type: n.type } : n)),
+    }));
+  });
+
+  it('adds a node with a unique id at the given centre and selects it', () => {
+    const { store } = setup();
+    const id1 = store.getState().addNode('data.set', { x: 500, y: 300 });
+    const id2 = store.getState().addNode('data.set', { x: 500, y: 400 });
+    expect(id1).toBe('set');
+    expect(id2).toBe('set_2');
+    const s = store.getState();
+    const n = s.nodes.find((x) => x.id === 'set_2')!;
+    expect(n.position).toEqual({ x: 380, y: 370 });
+    expect(n.selected).toBe(true);
+    expect(s.nodes.filter((x) => x.selected).map((x) => x.id)).toEqual(['set_2']);
+    expect(s.selectedId).toBe('set_2');
+    expect(isDirty(s)).toBe(true);
+  });
+
+  it('undoes and redoes changes, and undoing back to the saved state makes it clean again', () => {
+    const { store } = setup();
+    store.getState().addNode('data.set', { x: 0, y: 0 });
+    store.getState().updateNodeConfig('check', { condition: '{{ input.total > 5 }}' });
+    expect(store.getState().nodes).toHaveLength(5);
+
+    store.getState().undo();
+    expect(store.getState().nodes.find((n) => n.id === 'check')!.data.config).toEqual({ condition: '{{ input.total > 100 }}' });
+    expect(store.getState().nodes).toHaveLength(5);
+    store.getState().undo();
+    expect(store.getState().nodes).toHaveLength(4);
+    expect(isDirty(store.getState())).toBe(false);
+
+    store.getState().redo();
+    store.getState().redo();
+    expect(store.getState().nodes).toHaveLength(5);
+    expect(store.getState().nodes.find((n) => n.id === 'check')!.data.config).toEqual({ condition: '{{ input.total > 5 }}' });
+    expect(isDirty(store.getState())).toBe(true);
+  });
+
+  it('merges keystrokes in one field into a single undo step', () => {
+    const { store } = setup();
+    for (const v of ['{{ i', '{{ in', '{{ inp', '{{ input }}']) store.getState().updateNodeConfig('check', { condition: v });
+    expect(store.getState().past).toHaveLength(1);
+    store.getState().undo();
+    expect(store.getState().nodes.find((n) => n.id === 'check')!.data.config.condition).toBe('{{ input.total > 100 }}');
+  });
+
+  it('a new change after undo drops the redo stack', () => {
+    const { store } = setup();
+    store.getState().addNode('data.set', { x: 0, y: 0 });
+    store.getState().undo();
+    store.getState().addNode('http.request', { x: 0, y: 0 });
+    expect(store.getState().future).toHaveLength(0);
+    store.getState().redo();
+    expect(store.getState().nodes.map((n) => n.id)).toEqual(['start', 'check', 'a', 'b', 'request']);
+  });
+
+  it('connects valid ports and refuses invalid ones with a reason', () => {
+    const { store } = setup();
+    store.getState().addNode('http.request', { x: 0, y: 0 });
+    expect(store.getState().connect({ source: 'a', sourceHandle: 'out', target: 'request', targetHandle: 'in' })).toEqual({ ok: true });
+    expect(store.getState().edges.map((e) => e.id)).toContain('a:out->request:in');
+
+    const unknownPort = store.getState().connect({ source: 'check', sourceHandle: 'maybe', target: 'request', targetHandle: 'in' });
+    expect(unknownPort).toMatchObject({ ok: false, reason: expect.stringContaining('no output port "maybe"') });
+
+    const cycle = store.getState().connect({ source: 'request', sourceHandle: 'out', target: 'check', targetHandle: 'in' });
+    expect(cycle).toMatchObject({ ok: false, reason: expect.stringContaining('cycle') });
+
+    const toTrigger = store.getState().connect({ source: 'b', sourceHandle: 'out', target: 'start', targetHandle: 'in' });
+    expect(toTrigger).toMatchObject({ ok: false, reason: expect.stringContaining('trigger') });
+
+    const again = store.getState().connect({ source: 'a', sourceHandle: 'out', target: 'request', targetHandle: 'in' });
+    expect(again).toMatchObject({ ok: false, reason: expect.stringContaining('already connected') });
+    expect(store.getState().edges).toHaveLength(4);
+  });
+
+  it('deletes the selection with its edges', () => {
+    const { store } = setup();
+    store.getState().select('check');
+    expect(store.getState().deleteSelection()).toBe(1);
+    const s = store.getState();
+    expect(s.nodes.map((n) => n.id)).toEqual(['start', 'a', 'b']);
+    expect(s.edges).toHaveLength(0);
+    expect(s.selectedId).toBeNull();
+    s.undo();
+    expect(store.getState().edges).toHaveLength(3);
+  });
+
+  it('duplicates selected nodes with fresh ids and keeps the edges between them', () => {
+    const { store } = setup();
+    store.getState().onNodesChange([
+      { id: 'check', selected: true, type: 'select' },
+      { id: 'a', selected: true, type: 'select' },
+    ]);
+    expect(store.getState().duplicateSelection()).toBe(2);
+    const s = store.getState();
+    expect(s.nodes.map((n) => n.id)).toEqual(['start', 'check', 'a', 'b', 'check_2', 'a_2']);
+    expect(s.edges.map((e) => e.id)).toContain('check_2:true->a_2:in');
+    expect(s.nodes.find((n) => n.id === 'check_2')!.position).toEqual({ x: 340, y: 40 });
+    expect(s.nodes.filter((n) => n.selected).map((n) => n.id)).toEqual(['check_2', 'a_2']);
+  });
+
+  it('copies and pastes at a position', () => {
+    const { store } = setup();
+    store.getState().select('a');
+    const clip = store.getState().copySelection();
+    expect(clip?.nodes.map((n) => n.id)).toEqual(['a']);
+    expect(store.getState().paste({ x: 1000, y: 1000 })).toBe(1);
+    const pasted = store.getState().nodes.find((n) => n.id === 'a_2')!;
+    expect(pasted.position).toEqual({ x: 1000, y: 1000 });
+    expect(pasted.data.config).toEqual({ fields: { big: true } });
+  });
+
+  it('renames a node and rewires its edges, refusing ids that are not expression identifiers', () => {
+    const { store } = setup();
+    expect(store.getState().renameNode('check', 'Is-Big')).toMatchObject({ ok: false });
+    expect(store.getState().renameNode('check', 'a')).toMatchObject({ ok: false });
+    expect(store.getState().renameNode('check', 'is_big')).toEqual({ ok: true });
+    expect(store.getState().edges.map((e) => e.id)).toEqual(['start:out->is_big:in', 'is_big:true->a:in', 'is_big:false->b:in']);
+  });
+
+  it('drops edges from an error port when onError stops routing to it', () => {
+    const { store } = setup();
+    store.getState().updateNodeData('a', { onError: 'errorPort' });
+    expect(store.getState().connect({ source: 'a', sourceHandle: 'error', target: 'b', targetHandle: 'in' })).toEqual({ ok: true });
+    store.getState().updateNodeData('a', { onError: 'continue' });
+    expect(store.getState().edges.map((e) => e.id)).not.toContain('a:error->b:in');
+  });
+
+  it('records a drag as one undo step', () => {
+    const { store } = setup();
+    store.getState().beginDrag();
+    store.getState().onNodesChange([{ dragging: true, id: 'a', position: { x: 10, y: 10 }, type: 'position' }]);
+    store.getState().onNodesChange([{ dragging: true, id: 'a', position: { x: 20, y: 20 }, type: 'position' }]);
+    store.getState().onNodesChange([{ dragging: false, id: 'a', position: { x: 30, y: 30 }, type: 'position' }]);
+    expect(isDirty(store.getState())).toBe(true);
+    store.getState().undo();
+    expect(store.getState().nodes.find((n) => n.id === 'a')!.position).toEqual({ x: 600, y: -80 });
+    expect(isDirty(store.getState())).toBe(false);
+  });
+
+  it('marks saved at the revision that was sent, so edits made during a save stay dirty', () => {
+    const { store } = setup();
+    store.getState().addNode('data.set', { x: 0, y: 0 });
+    const sent = store.getState().revision;
+    store.getState().addNode('data.set', { x: 0, y: 0 });
+    store.getState().markSaved(4, sent);
+    expect(store.getState().version).toBe(4);
+    expect(isDirty(store.getState())).toBe(true);
+  });
+
+  it('changes nothing when read-only', () => {
+    const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), readOnly: true, version: 1, workflowId: 'w' });
+    store.getState().addNode('data.set', { x: 0, y: 0 });
+    store.getState().updateNodeConfig('check', {});
+    expect(store.getState().nodes).toHaveLength(4);
+    expect(isDirty(store.getState())).toBe(false);
+  });
+});

@@ -1,0 +1,88 @@
+import clsx from 'clsx';
+
+import { formatDuration } from '@lib/format';
+import type { ExecutionDetailFromAPI, NodeRunFromAPI } from '@services/executions';
+
+const BAR: Record<string, string> = {
+  canceled: 'bg-zinc-400',
+  failed: 'bg-red-500',
+  pending: 'bg-zinc-300',
+  running: 'bg-sky-500 animate-pulse',
+  skipped: 'bg-zinc-200 dark:bg-zinc-700',
+  succeeded: 'bg-emerald-500',
+  waiting: 'bg-amber-400',
+};
+
+/** TimelineRow is one node's runs on the timeline. */
+export interface TimelineRow {
+  nodeId: string;
+  runs: NodeRunFromAPI[];
+}
+
+/** timelineRows groups node runs by node, in the order the nodes first started. */
+export function timelineRows(runs: readonly NodeRunFromAPI[]): TimelineRow[] {
+  const by = new Map<string, NodeRunFromAPI[]>();
+  for (const r of runs) by.set(r.nodeId, [...(by.get(r.nodeId) ?? []), r]);
+  const first = (list: NodeRunFromAPI[]) => Math.min(...list.map((r) => Date.parse(r.startedAt ?? r.finishedAt ?? '') || Infinity));
+  return [...by]
+    .map(([nodeId, list]) => ({ nodeId, runs: [...list].sort((a, b) => a.attempt - b.attempt) }))
+    .sort((a, b) => first(a.runs) - first(b.runs) || a.nodeId.localeCompare(b.nodeId));
+}
+
+/** Timeline draws a bar per node run against the execution's clock; retries are separate bars. */
+export function Timeline({ execution, onSelect, selected }: { execution: ExecutionDetailFromAPI; onSelect: (nodeId: string) => void; selected: string | null }) {
+  const runs = execution.nodeRuns ?? [];
+  const rows = timelineRows(runs);
+  const start = Date.parse(execution.startedAt ?? execution.createdAt);
+  const ends = runs.map((r) => Date.parse(r.finishedAt ?? '') || 0);
+  const end = Math.max(Date.parse(execution.finishedAt ?? '') || 0, ...ends, Date.now() * (execution.finishedAt ? 0 : 1), start + 1);
+  const total = end - start;
+  if (rows.length === 0) return <p className="text-sm text-zinc-500">No node has run yet.</p>;
+  const pct = (t: number) => `${Math.max(0, Math.min(100, ((t - start) / total) * 100))}%`;
+  return (
+    <div className="text-xs" data-testid="timeline">
+      <div className="mb-1 flex justify-between pl-36 text-[11px] text-zinc-400">
+        <span>0</span>
+        <span>{formatDuration(total / 2)}</span>
+        <span>{formatDuration(total)}</span>
+      </div>
+      <ul className="space-y-1">
+        {rows.map((row) => (
+          <li key={row.nodeId} className="flex items-center gap-2">
+            <button
+              className={clsx('w-34 shrink-0 truncate rounded px-1 text-left font-mono hover:bg-zinc-100 dark:hover:bg-zinc-800', selected === row.nodeId && 'bg-indigo-50 font-semibold dark:bg-indigo-950')}
+              onClick={() => onSelect(row.nodeId)}
+              title={row.nodeId}
+              type="button"
+            >
+              {row.nodeId}
+            </button>
+            <div className="relative h-5 flex-1 rounded bg-zinc-100 dark:bg-zinc-800/60">
+              {row.runs.map((r) => {
+                const s = Date.parse(r.startedAt ?? r.finishedAt ?? '') || start;
+                const e = Date.parse(r.finishedAt ?? '') || (execution.finishedAt ? s : Date.now());
+                return (
+                  <button
+                    key={r.attempt}
+                    aria-label={`${row.nodeId} attempt ${r.attempt}: ${r.status}, ${formatDuration(r.durationMs ?? e - s)}`}
+                    className={clsx('absolute top-0.5 bottom-0.5 min-w-[4px] rounded-sm ring-white hover:ring-2 dark:ring-zinc-900', BAR[r.status])}
+                    data-status={r.status}
+                    data-testid="timeline-bar"
+                    onClick={() => onSelect(row.nodeId)}
+                    style={{ left: pct(s), width: `calc(${pct(e)} - ${pct(s)})` }}
+                    title={`Attempt ${r.attempt} · ${r.status} · ${formatDuration(r.durationMs ?? e - s)}${r.error ? ` · ${r.error.message}` : ''}`}
+                    type="button"
+                  />
+                );
+              })}
+            </div>
+            <span className="w-20 shrink-0 text-right text-zinc-500 tabular-nums">
+              {row.runs.length > 1 && <span className="mr-1 text-amber-600">×{row.runs.length}</span>}
+              {formatDuration(row.runs[row.runs.length - 1]?.durationMs)}
+            </span>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,174 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { ReactFlowProvider } from '@xyflow/react';
+import { ArrowLeft, Ban, RotateCcw } from 'lucide-react';
+import { useMemo } from 'react';
+import { Link, useNavigate, useParams } from 'react-router';
+
+import { Button } from '@components/Button';
+import { JsonViewer } from '@components/JsonViewer';
+import { ErrorState, Spinner } from '@components/States';
+import { StatusBadge } from '@components/StatusBadge';
+import { Canvas } from '@features/editor/Canvas';
+import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from '@features/editor/EditorContext';
+import { createEditorStore } from '@features/editor/store';
+import { NodeRunInspector } from '@features/run/NodeRunInspector';
+import { Timeline } from '@features/run/Timeline';
+import { formatDateTime, formatDuration, shortId } from '@lib/format';
+import { toast } from '@lib/toast';
+import { cancelExecution, executionQueries, isTerminal, retryExecution, summarizeRuns, type ExecutionDetailFromAPI } from '@services/executions';
+import { errorMessage } from '@services/http';
+import { nodeTypeQueries, toCatalog } from '@services/nodeTypes';
+import { workflowQueries } from '@services/workflows';
+
+/** ExecutionPage shows one execution: its graph with node status, a timeline, input and output. */
+export function ExecutionPage() {
+  const { id = '' } = useParams();
+  const exec = useQuery(executionQueries.detail(id));
+  if (exec.isPending) return <Spinner label="Loading the execution…" />;
+  if (exec.isError) {
+    return (
+      <div className="p-10">
+        <ErrorState error={exec.error} onRetry={() => exec.refetch()} title="This execution could not be loaded" />
+      </div>
+    );
+  }
+  return <ExecutionView execution={exec.data} />;
+}
+
+function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const version = useQuery(workflowQueries.version(execution.workflowId, execution.workflowVersion));
+  const types = useQuery(nodeTypeQueries.list());
+  const overlay = useMemo(() => summarizeRuns(execution.nodeRuns), [execution.nodeRuns]);
+  const store = useMemo(
+    () =>
+      version.data && types.data
+        ? createEditorStore({ catalog: toCatalog(types.data), definition: version.data.definition, readOnly: true, version: version.data.version, workflowId: execution.workflowId })
+        : null,
+    [version.data, types.data, execution.workflowId],
+  );
+  const cancel = useMutation({
+    mutationFn: () => cancelExecution(execution.id),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not cancel' }),
+    onSuccess: () => {
+      toast.info('Cancel requested');
+      void queryClient.invalidateQueries({ queryKey: executionQueries.all() });
+    },
+  });
+  const retry = useMutation({
+    mutationFn: () => retryExecution(execution.id),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not retry' }),
+    onSuccess: (next) => {
+      void queryClient.invalidateQueries({ queryKey: [...executionQueries.all(), 'list'] });
+      toast.success('Retry started');
+      navigate(`/executions/${next.id}`);
+    },
+  });
+  const terminal = isTerminal(execution.status);
+  const wfName = version.data?.definition.name;
+
+  return (
+    <div className="mx-auto max-w-7xl px-8 py-6" data-page="execution">
+      <Link className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100" to={`/executions?workflowId=${execution.workflowId}`}>
+        <ArrowLeft className="size-4" /> Executions
+      </Link>
+      <header className="mb-4 flex flex-wrap items-start justify-between gap-4">
+        <div>
+          <h1 className="flex items-center gap-3 text-2xl font-semibold tracking-tight">
+            Execution <span className="font-mono text-lg text-zinc-500">{shortId(execution.id)}</span>
+            <StatusBadge className="text-sm" status={execution.status} />
+          </h1>
+          <p className="mt-1 text-sm text-zinc-500">
+            <Link className="font-medium text-indigo-600 hover:underline dark:text-indigo-400" to={`/workflows/${execution.workflowId}`}>
+              {wfName ?? shortId(execution.workflowId)}
+            </Link>{' '}
+            v{execution.workflowVersion} · {execution.trigger.kind}
+            {execution.trigger.node && ` from ${execution.trigger.node}`} · started {formatDateTime(execution.startedAt ?? execution.createdAt)} · {formatDuration(execution.durationMs)}
+            {execution.retryOf && (
+              <>
+                {' '}
+                · retry of{' '}
+                <Link className="font-mono text-indigo-600 hover:underline dark:text-indigo-400" to={`/executions/${execution.retryOf}`}>
+                  {shortId(execution.retryOf)}
+                </Link>
+              </>
+            )}
+          </p>
+        </div>
+        <div className="flex gap-2">
+          <Button disabled={terminal || cancel.isPending} icon={<Ban className="size-4" />} onClick={() => cancel.mutate()}>
+            Cancel
+          </Button>
+          <Button disabled={!terminal || execution.status === 'succeeded' || retry.isPending} icon={<RotateCcw className="size-4" />} onClick={() => retry.mutate()} variant="primary">
+            Retry
+          </Button>
+        </div>
+      </header>
+      {execution.error && (
+        <div className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" role="alert">
+          <b>{execution.error.nodeId ? `${execution.error.nodeId} failed: ` : 'Failed: '}</b>
+          {execution.error.message}
+          {execution.error.code && <span className="ml-2 font-mono text-xs">({execution.error.code})</span>}
+        </div>
+      )}
+      {version.isError ? (
+        <ErrorState error={version.error} title="The workflow version could not be loaded" />
+      ) : !store ? (
+        <Spinner label="Loading the graph…" />
+      ) : (
+        <EditorStoreContext.Provider value={store}>
+          <RunOverlayContext.Provider value={overlay}>
+            <ReactFlowProvider>
+              <GraphAndInspector execution={execution} />
+            </ReactFlowProvider>
+          </RunOverlayContext.Provider>
+        </EditorStoreContext.Provider>
+      )}
+      <div className="mt-6 grid gap-4 md:grid-cols-2">
+        <section>
+          <h2 className="mb-2 text-sm font-semibold">Trigger input</h2>
+          <JsonViewer label="Trigger input" value={execution.input} />
+        </section>
+        <section>
+          <h2 className="mb-2 text-sm font-semibold">Final output</h2>
+          {execution.output === undefined ? <p className="text-sm text-zinc-500">{terminal ? 'No output.' : 'Not finished yet.'}</p> : <JsonViewer label="Final output" value={execution.output} />}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function GraphAndInspector({ execution }: { execution: ExecutionDetailFromAPI }) {
+  const store = useEditorApi();
+  const selected = useEditorStore((s) => s.selectedId);
+  const overlay = useMemo(() => summarizeRuns(execution.nodeRuns), [execution.nodeRuns]);
+  const run = selected ? overlay.get(selected) : undefined;
+  return (
+    <>
+      <div className="grid gap-4 lg:grid-cols-[1fr_400px]">
+        <div className="h-[440px] overflow-hidden rounded-xl border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+          <Canvas readOnly />
+        </div>
+        <aside aria-label="Node run" className="h-[440px] overflow-auto rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
+          {!selected ? (
+            <p className="text-sm text-zinc-500">Click a node or a timeline bar to see its input, output, error and logs.</p>
+          ) : !run ? (
+            <p className="text-sm text-zinc-500">
+              <span className="font-mono">{selected}</span> did not run in this execution.
+            </p>
+          ) : (
+            <>
+              <h2 className="mb-3 font-mono text-sm font-semibold">{selected}</h2>
+              <NodeRunInspector key={`${selected}-${run.latest.attempt}`} summary={run} />
+            </>
+          )}
+        </aside>
+      </div>
+      <section className="mt-6 rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
+        <h2 className="mb-3 text-sm font-semibold">Timeline</h2>
+        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} selected={selected} />
+      </section>
+    </>
+  );
+}

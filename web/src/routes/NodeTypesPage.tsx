@@ -1,0 +1,102 @@
+import { useQuery } from '@tanstack/react-query';
+import { ArrowRight, Blocks, Search } from 'lucide-react';
+import { useMemo, useState } from 'react';
+
+import { JsonViewer } from '@components/JsonViewer';
+import { NodeIcon } from '@components/NodeIcon';
+import { PageHeader } from '@components/PageHeader';
+import { EmptyState, ErrorState, Spinner } from '@components/States';
+import { nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
+
+/** NodeTypesPage lists every registered node type with its description, ports and config schema. */
+export function NodeTypesPage() {
+  const types = useQuery(nodeTypeQueries.list());
+  const [q, setQ] = useState('');
+  const groups = useMemo(() => {
+    const needle = q.trim().toLowerCase();
+    const out = new Map<string, NodeTypeInfo[]>();
+    for (const t of types.data ?? []) {
+      if (needle && !`${t.type} ${t.title} ${t.description} ${t.category}`.toLowerCase().includes(needle)) continue;
+      const list = out.get(t.category) ?? [];
+      list.push(t);
+      out.set(t.category, list);
+    }
+    return out;
+  }, [types.data, q]);
+
+  return (
+    <div className="mx-auto max-w-6xl px-8 py-8" data-page="node-types">
+      <PageHeader title="Node types">The steps a workflow can use: what each does, its ports, and the configuration it takes.</PageHeader>
+      <div className="relative mb-6 max-w-sm">
+        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
+        <input aria-label="Filter node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Filter…" type="search" value={q} />
+      </div>
+      {types.isPending ? (
+        <Spinner label="Loading node types…" />
+      ) : types.isError ? (
+        <ErrorState error={types.error} onRetry={() => types.refetch()} title="Node types could not be loaded" />
+      ) : groups.size === 0 ? (
+        <EmptyState icon={<Blocks className="size-8" />} title={q ? `No node type matches “${q}”` : 'No node types are registered'} />
+      ) : (
+        [...groups].map(([category, list]) => (
+          <section key={category} aria-labelledby={`cat-${category}`} className="mb-8">
+            <h2 className="mb-3 text-sm font-semibold tracking-wide text-zinc-500 uppercase" id={`cat-${category}`}>
+              {category}
+            </h2>
+            <div className="grid gap-4 md:grid-cols-2">
+              {list.map((t) => (
+                <NodeTypeCard key={t.type} t={t} />
+              ))}
+            </div>
+          </section>
+        ))
+      )}
+    </div>
+  );
+}
+
+function Ports({ label, ports }: { label: string; ports: Port[] }) {
+  return (
+    <div>
+      <div className="text-xs font-medium text-zinc-500">{label}</div>
+      {ports.length === 0 ? (
+        <div className="text-xs text-zinc-400">none</div>
+      ) : (
+        <ul className="mt-1 flex flex-wrap gap-1">
+          {ports.map((p) => (
+            <li key={p.name} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs dark:bg-zinc-800" title={p.description ?? p.title}>
+              {p.name}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
+  return (
+    <article className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900" data-testid="node-type-card">
+      <header className="flex items-start gap-3">
+        <NodeIcon category={t.category} icon={t.icon} />
+        <div className="min-w-0">
+          <h3 className="font-semibold">{t.title}</h3>
+          <div className="font-mono text-xs text-zinc-500">
+            {t.type} · v{t.version}
+            {t.trigger && <span className="ml-2 rounded bg-amber-100 px-1 text-amber-800 dark:bg-amber-950 dark:text-amber-300">trigger</span>}
+          </div>
+        </div>
+      </header>
+      <p className="mt-2 text-sm text-zinc-600 dark:text-zinc-300">{t.description}</p>
+      <div className="mt-3 flex items-start gap-3">
+        <Ports label="Inputs" ports={t.inputs} />
+        <ArrowRight aria-hidden className="mt-4 size-4 text-zinc-300" />
+        <Ports label={t.dynamicPorts ? 'Outputs (one per case, plus these)' : 'Outputs'} ports={t.outputs} />
+      </div>
+      <details className="mt-3">
+        <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Configuration schema</summary>
+        <JsonViewer className="mt-2 max-h-96 overflow-auto" expandDepth={2} label={`${t.type} configuration schema`} value={t.configSchema} />
+      </details>
+    </article>
+  );
+}

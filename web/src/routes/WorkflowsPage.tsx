@@ -1,0 +1,293 @@
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Copy, Download, Pencil, Plus, Search, Trash, Upload, Workflow } from 'lucide-react';
+import { useEffect, useRef, useState } from 'react';
+import { Link, useNavigate, useSearchParams } from 'react-router';
+
+import { Button } from '@components/Button';
+import { ConfirmDialog } from '@components/ConfirmDialog';
+import { Dialog } from '@components/Dialog';
+import { IconButton } from '@components/IconButton';
+import { PageHeader } from '@components/PageHeader';
+import { Pager } from '@components/Pager';
+import { EmptyState, ErrorState, Spinner } from '@components/States';
+import { useCursorPages } from '@hooks/use-cursor-pages';
+import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { formatRelative } from '@lib/format';
+import { downloadJson } from '@lib/json';
+import { toast } from '@lib/toast';
+import { ApiError, errorMessage } from '@services/http';
+import {
+  createWorkflow,
+  deleteWorkflow,
+  duplicateWorkflow,
+  fetchWorkflow,
+  parseImportedWorkflow,
+  renameWorkflow,
+  toDefinition,
+  workflowQueries,
+  type WorkflowSummaryFromAPI,
+} from '@services/workflows';
+
+const PAGE_SIZE = 20;
+
+/** NEW_WORKFLOW is what "New workflow" creates: a manual trigger to build from. */
+const NEW_WORKFLOW = {
+  edges: [],
+  name: 'Untitled workflow',
+  nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }],
+};
+
+function problemSummary(err: unknown): string {
+  if (err instanceof ApiError && err.problem?.errors?.length) {
+    const first = err.problem.errors.slice(0, 3).map((e) => `${e.location ?? ''} ${e.message ?? ''}`.trim());
+    return `${err.message}: ${first.join('; ')}${err.problem.errors.length > 3 ? '…' : ''}`;
+  }
+  return errorMessage(err);
+}
+
+/** WorkflowsPage lists workflows with search and pagination, and creates, imports and manages them. */
+export function WorkflowsPage() {
+  const [params, setParams] = useSearchParams();
+  const [search, setSearch] = useState(params.get('q') ?? '');
+  const name = useDebouncedValue(search.trim(), 250);
+  const pages = useCursorPages();
+  const { reset } = pages;
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const fileRef = useRef<HTMLInputElement>(null);
+  const [renaming, setRenaming] = useState<WorkflowSummaryFromAPI | null>(null);
+  const [deleting, setDeleting] = useState<WorkflowSummaryFromAPI | null>(null);
+
+  useEffect(() => {
+    reset();
+    setParams(name ? { q: name } : {}, { replace: true });
+  }, [name, reset, setParams]);
+
+  const list = useQuery(workflowQueries.list({ cursor: pages.cursor, limit: PAGE_SIZE, name }));
+  const invalidate = () => queryClient.invalidateQueries({ queryKey: workflowQueries.all() });
+
+  const create = useMutation({
+    mutationFn: () => createWorkflow(NEW_WORKFLOW),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not create the workflow' }),
+    onSuccess: async (wf) => {
+      await invalidate();
+      navigate(`/workflows/${wf.id}`);
+    },
+  });
+  const importWf = useMutation({
+    mutationFn: async (file: File) => createWorkflow(parseImportedWorkflow(await file.text())),
+    onError: (e) => toast.error(problemSummary(e), { title: 'Import failed' }),
+    onSuccess: async (wf) => {
+      await invalidate();
+      toast.success(`Imported “${wf.name}”`, { action: { label: 'Open it', onClick: () => navigate(`/workflows/${wf.id}`) } });
+    },
+  });
+  const duplicate = useMutation({
+    mutationFn: (id: string) => duplicateWorkflow(id),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not duplicate' }),
+    onSuccess: async (wf) => {
+      await invalidate();
+      toast.success(`Created “${wf.name}”`);
+    },
+  });
+  const remove = useMutation({
+    mutationFn: (id: string) => deleteWorkflow(id),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not delete' }),
+    onSuccess: async () => {
+      setDeleting(null);
+      await invalidate();
+      toast.success('Workflow deleted');
+    },
+  });
+  const exportWf = async (w: WorkflowSummaryFromAPI) => {
+    try {
+      const full = await fetchWorkflow(w.id);
+      const slug = full.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'workflow';
+      downloadJson(`${slug}.json`, toDefinition(full));
+    } catch (e) {
+      toast.error(errorMessage(e), { title: 'Export failed' });
+    }
+  };
+
+  const items = list.data?.items ?? [];
+  return (
+    <div className="mx-auto max-w-6xl px-8 py-8" data-page="workflows" data-ready={list.isSuccess ? 'true' : undefined}>
+      <PageHeader
+        actions={
+          <>
+            <input
+              ref={fileRef}
+              accept="application/json,.json"
+              aria-label="Workflow file to import"
+              className="hidden"
+              data-testid="import-input"
+              onChange={(e) => {
+                const f = e.target.files?.[0];
+                if (f) importWf.mutate(f);
+                e.target.value = '';
+              }}
+              type="file"
+            />
+            <Button disabled={importWf.isPending} icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
+              Import
+            </Button>
+            <Button disabled={create.isPending} icon={<Plus className="size-4" />} onClick={() => create.mutate()} variant="primary">
+              New workflow
+            </Button>
+          </>
+        }
+        title="Workflows"
+      >
+        Build a graph of steps, run it, and inspect every node’s output.
+      </PageHeader>
+
+      <div className="relative mb-4 max-w-sm">
+        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
+        <input
+          aria-label="Search workflows by name"
+          className="cm-input pl-8"
+          onChange={(e) => setSearch(e.target.value)}
+          placeholder="Search by name…"
+          type="search"
+          value={search}
+        />
+      </div>
+
+      {list.isPending ? (
+        <Spinner label="Loading workflows…" />
+      ) : list.isError ? (
+        <ErrorState error={list.error} onRetry={() => list.refetch()} title="Workflows could not be loaded" />
+      ) : items.length === 0 ? (
+        name ? (
+          <EmptyState icon={<Search className="size-8" />} title={`No workflow matches “${name}”`}>
+            Try another part of the name, or clear the search.
+          </EmptyState>
+        ) : (
+          <EmptyState
+            action={
+              <div className="flex gap-2">
+                <Button onClick={() => fileRef.current?.click()}>Import a file</Button>
+                <Button onClick={() => create.mutate()} variant="primary">
+                  Create your first workflow
+                </Button>
+              </div>
+            }
+            icon={<Workflow className="size-8" />}
+            title="No workflows yet"
+          >
+            A workflow is a graph of steps: a trigger, then requests, transforms and branches. Create one and drag steps onto the canvas.
+          </EmptyState>
+        )
+      ) : (
+        <div className="overflow-hidden rounded-xl border border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+          <table className="w-full text-left text-sm">
+            <thead className="border-b border-zinc-200 bg-zinc-50 text-xs tracking-wide text-zinc-500 uppercase dark:border-zinc-800 dark:bg-zinc-900/60">
+              <tr>
+                <th className="px-4 py-2.5 font-medium">Name</th>
+                <th className="px-4 py-2.5 font-medium">Nodes</th>
+                <th className="px-4 py-2.5 font-medium">Version</th>
+                <th className="px-4 py-2.5 font-medium">Updated</th>
+                <th className="px-4 py-2.5 text-right font-medium">
+                  <span className="sr-only">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody className={list.isPlaceholderData ? 'opacity-60' : undefined}>
+              {items.map((w) => (
+                <tr key={w.id} className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40" data-testid="workflow-row">
+                  <td className="px-4 py-3">
+                    <Link className="font-medium text-zinc-900 hover:text-indigo-600 dark:text-zinc-100 dark:hover:text-indigo-400" to={`/workflows/${w.id}`}>
+                      {w.name}
+                    </Link>
+                    {w.description && <div className="mt-0.5 line-clamp-1 text-xs text-zinc-500">{w.description}</div>}
+                  </td>
+                  <td className="px-4 py-3 text-zinc-600 tabular-nums dark:text-zinc-400">{w.nodeCount}</td>
+                  <td className="px-4 py-3 text-zinc-600 tabular-nums dark:text-zinc-400">v{w.version}</td>
+                  <td className="px-4 py-3 text-zinc-600 dark:text-zinc-400" title={new Date(w.updatedAt).toLocaleString()}>
+                    {formatRelative(w.updatedAt)}
+                  </td>
+                  <td className="px-2 py-2">
+                    <div className="flex justify-end gap-0.5">
+                      <IconButton label={`Rename ${w.name}`} onClick={() => setRenaming(w)}>
+                        <Pencil className="size-4" />
+                      </IconButton>
+                      <IconButton disabled={duplicate.isPending} label={`Duplicate ${w.name}`} onClick={() => duplicate.mutate(w.id)}>
+                        <Copy className="size-4" />
+                      </IconButton>
+                      <IconButton label={`Export ${w.name}`} onClick={() => exportWf(w)}>
+                        <Download className="size-4" />
+                      </IconButton>
+                      <IconButton className="hover:text-red-600" label={`Delete ${w.name}`} onClick={() => setDeleting(w)}>
+                        <Trash className="size-4" />
+                      </IconButton>
+                    </div>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager hasNext={Boolean(list.data?.nextCursor)} onNext={() => pages.next(list.data?.nextCursor ?? null)} onPrev={pages.prev} page={pages.page} />
+
+      <RenameDialog
+        key={renaming?.id ?? 'none'}
+        onClose={() => setRenaming(null)}
+        onRenamed={async () => {
+          setRenaming(null);
+          await invalidate();
+          toast.success('Renamed');
+        }}
+        workflow={renaming}
+      />
+      <ConfirmDialog
+        busy={remove.isPending}
+        confirmLabel="Delete"
+        danger
+        onCancel={() => setDeleting(null)}
+        onConfirm={() => deleting && remove.mutate(deleting.id)}
+        open={deleting !== null}
+        title={`Delete “${deleting?.name ?? ''}”?`}
+      >
+        The workflow and its triggers are removed. Its past executions stay readable.
+      </ConfirmDialog>
+    </div>
+  );
+}
+
+function RenameDialog({ onClose, onRenamed, workflow }: { onClose: () => void; onRenamed: () => void; workflow: WorkflowSummaryFromAPI | null }) {
+  const [value, setValue] = useState(workflow?.name ?? '');
+  const rename = useMutation({
+    mutationFn: () => renameWorkflow(workflow!.id, value.trim()),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not rename' }),
+    onSuccess: onRenamed,
+  });
+  return (
+    <Dialog
+      footer={
+        <>
+          <Button onClick={onClose}>Cancel</Button>
+          <Button disabled={!value.trim() || rename.isPending} form="rename-form" type="submit" variant="primary">
+            Rename
+          </Button>
+        </>
+      }
+      onClose={onClose}
+      open={workflow !== null}
+      title="Rename workflow"
+    >
+      <form
+        id="rename-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (value.trim()) rename.mutate();
+        }}
+      >
+        <label className="mb-1 block text-sm font-medium" htmlFor="rename-input">
+          Name
+        </label>
+        <input autoFocus className="cm-input" id="rename-input" maxLength={200} onChange={(e) => setValue(e.target.value)} value={value} />
+      </form>
+    </Dialog>
+  );
+}

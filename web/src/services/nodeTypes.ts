@@ -1,0 +1,88 @@
+import { queryOptions } from '@tanstack/react-query';
+
+import type { components } from './api.gen';
+import { request } from './http';
+
+/** NodeTypeFromAPI is a node type as GET /api/v1/node-types returns it. */
+export type NodeTypeFromAPI = components['schemas']['NodeType'];
+
+/** Port is a named input or output of a node. */
+export interface Port {
+  description?: string;
+  name: string;
+  title: string;
+}
+
+/** JsonSchema is a JSON Schema object as the node types carry it. */
+export type JsonSchema = { [key: string]: unknown };
+
+/** NodeTypeInfo is the UI's view of a node type. */
+export interface NodeTypeInfo {
+  category: string;
+  configSchema: JsonSchema;
+  description: string;
+  dynamicPorts: boolean;
+  icon: string;
+  inputs: Port[];
+  outputs: Port[];
+  title: string;
+  trigger: boolean;
+  type: string;
+  version: number;
+}
+
+/** Catalog maps a type name to its description. */
+export type Catalog = ReadonlyMap<string, NodeTypeInfo>;
+
+function toPort(p: components['schemas']['PortSpec']): Port {
+  return { description: p.description, name: p.name, title: p.title || p.name };
+}
+
+/** nodeTypeFromAPI maps the API shape to NodeTypeInfo. */
+export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
+  const schema = t.configSchema && typeof t.configSchema === 'object' ? (t.configSchema as JsonSchema) : { type: 'object' };
+  return {
+    category: t.category || 'Other',
+    configSchema: schema,
+    description: t.description,
+    dynamicPorts: t.dynamicPorts,
+    icon: t.icon ?? '',
+    inputs: (t.inputs ?? []).map(toPort),
+    outputs: (t.outputs ?? []).map(toPort),
+    title: t.title || t.type,
+    trigger: t.trigger,
+    type: t.type,
+    version: t.version,
+  };
+}
+
+/** CATEGORY_ORDER puts the categories a user reaches for first at the top of the palette. */
+const CATEGORY_ORDER = ['Triggers', 'Flow', 'Data', 'Network'];
+
+/** sortNodeTypes orders types by category (triggers first), then title. */
+export function sortNodeTypes(types: readonly NodeTypeInfo[]): NodeTypeInfo[] {
+  const rank = (c: string) => {
+    const i = CATEGORY_ORDER.indexOf(c);
+    return i === -1 ? CATEGORY_ORDER.length : i;
+  };
+  return [...types].sort((a, b) => rank(a.category) - rank(b.category) || a.category.localeCompare(b.category) || a.title.localeCompare(b.title));
+}
+
+/** nodeTypeQueries holds the query factories for node types. */
+export const nodeTypeQueries = {
+  all: () => ['node-types'] as const,
+  list: () =>
+    queryOptions({
+      queryFn: async ({ signal }) => {
+        const res = await request<components['schemas']['ListNodeTypesOutputBody']>('/api/v1/node-types', { signal });
+        return sortNodeTypes((res.data.items ?? []).map(nodeTypeFromAPI));
+      },
+      queryKey: [...nodeTypeQueries.all(), 'list'] as const,
+      staleTime: Infinity,
+    }),
+};
+
+/** toCatalog indexes a list of types by name. */
+export function toCatalog(types: readonly NodeTypeInfo[]): Catalog {
+  return new Map(types.map((t) => [t.type, t]));
+}

@@ -1,0 +1,116 @@
+import type { Catalog, NodeTypeInfo } from '@services/nodeTypes';
+import { toCatalog } from '@services/nodeTypes';
+import type { DefinitionFromAPI, NodeFromAPI } from '@services/workflows';
+
+/** nodeTypeFactory builds a node type with sensible defaults. */
+export function nodeTypeFactory(overrides: Partial<NodeTypeInfo> & Pick<NodeTypeInfo, 'type'>): NodeTypeInfo {
+  return {
+    category: 'Data',
+    configSchema: { properties: {}, type: 'object' },
+    description: `The ${overrides.type} node`,
+    dynamicPorts: false,
+    icon: '',
+    inputs: [{ name: 'in', title: 'Input' }],
+    outputs: [{ name: 'out', title: 'Output' }],
+    title: overrides.type,
+    trigger: false,
+    version: 1,
+    ...overrides,
+  };
+}
+
+/** catalogFactory is a catalog shaped like the built-in node types. */
+export function catalogFactory(): Catalog {
+  return toCatalog([
+    nodeTypeFactory({ category: 'Triggers', inputs: [], title: 'Manual trigger', trigger: true, type: 'trigger.manual' }),
+    nodeTypeFactory({
+      category: 'Flow',
+      configSchema: {
+        properties: { condition: { description: 'e.g. {{ input.total > 100 }}', title: 'Condition', 'x-cm-expression': true } },
+        required: ['condition'],
+        type: 'object',
+      },
+      outputs: [
+        { name: 'true', title: 'True' },
+        { name: 'false', title: 'False' },
+      ],
+      title: 'If',
+      type: 'flow.if',
+    }),
+    nodeTypeFactory({
+      category: 'Flow',
+      configSchema: {
+        properties: {
+          cases: {
+            items: {
+              properties: { condition: { title: 'Condition', 'x-cm-expression': true }, port: { title: 'Port', type: 'string' } },
+              required: ['port', 'condition'],
+              type: 'object',
+            },
+            title: 'Cases',
+            type: 'array',
+          },
+        },
+        required: ['cases'],
+        type: 'object',
+      },
+      dynamicPorts: true,
+      outputs: [{ name: 'default', title: 'Default' }],
+      title: 'Switch',
+      type: 'flow.switch',
+    }),
+    nodeTypeFactory({
+      configSchema: {
+        properties: {
+          fields: { title: 'Fields', type: 'object' },
+          keepInput: { default: true, title: 'Keep input', type: 'boolean' },
+        },
+        required: ['fields'],
+        type: 'object',
+      },
+      title: 'Set fields',
+      type: 'data.set',
+    }),
+    nodeTypeFactory({
+      category: 'Network',
+      configSchema: {
+        $schema: 'https://json-schema.org/draft/2020-12/schema',
+        additionalProperties: false,
+        properties: {
+          body: { title: 'Body' },
+          headers: { additionalProperties: { type: 'string' }, title: 'Headers', type: 'object' },
+          method: { default: 'GET', enum: ['GET', 'POST'], title: 'Method', type: 'string' },
+          url: { minLength: 1, title: 'URL', type: 'string' },
+        },
+        required: ['url'],
+        type: 'object',
+      },
+      title: 'HTTP request',
+      type: 'http.request',
+    }),
+  ]);
+}
+
+/** nodeFactory builds a definition node. */
+export function nodeFactory(id: string, type: string, extra: Partial<NodeFromAPI> = {}): NodeFromAPI {
+  return { config: {}, id, position: { x: 0, y: 0 }, type, ...extra };
+}
+
+/** definitionFactory builds a small linear workflow: start → check (if) → a / b. */
+export function definitionFactory(overrides: Partial<DefinitionFromAPI> = {}): DefinitionFromAPI {
+  return {
+    edges: [
+      { source: 'start', target: 'check' },
+      { source: 'check', sourcePort: 'true', target: 'a' },
+      { source: 'check', sourcePort: 'false', target: 'b' },
+    ],
+    name: 'Test workflow',
+    nodes: [
+      nodeFactory('start', 'trigger.manual', { config: undefined }),
+      nodeFactory('check', 'flow.if', { config: { condition: '{{ input.total > 100 }}' }, position: { x: 300, y: 0 } }),
+      nodeFactory('a', 'data.set', { config: { fields: { big: true } }, position: { x: 600, y: -80 } }),
+      nodeFactory('b', 'data.set', { config: { fields: { big: false } }, position: { x: 600, y: 80 } }),
+    ],
+    ...overrides,
+  };
+}
