@@ -30,6 +30,9 @@ type Limits struct {
 	MaxLength int
 	// MaxNodes is the largest syntax tree of one expression, in nodes (default 1000).
 	MaxNodes uint
+	// Cache, when set, memoizes compiled templates by source: saving a workflow again, or running a
+	// version the API just compiled, then compiles only the expressions that changed.
+	Cache *Cache
 }
 
 // Budget bounds one evaluation. A zero field means its default.
@@ -122,6 +125,13 @@ func IsSingle(s string) bool {
 
 // Compile parses and compiles a template.
 func Compile(source string, limits Limits) (*Template, error) {
+	if limits.Cache != nil {
+		return limits.Cache.compile(source, limits)
+	}
+	return compile(source, limits)
+}
+
+func compile(source string, limits Limits) (*Template, error) {
 	if limits.MaxLength <= 0 {
 		limits.MaxLength = MaxLengthDefault
 	}

@@ -165,3 +165,20 @@ func FuzzCompile(f *testing.F) {
 		_, _ = tmpl.Eval(ctx, testEnv(), Budget{Timeout: 50 * time.Millisecond, MaxSize: 1 << 16})
 	})
 }
+
+func TestCacheReturnsTheSameTemplate(t *testing.T) {
+	t.Parallel()
+	c := NewCache(2)
+	limits := Limits{Cache: c}
+	a, err := Compile("{{ input.n }}", limits)
+	require.NoError(t, err)
+	b, err := Compile("{{ input.n }}", limits)
+	require.NoError(t, err)
+	require.Same(t, a, b)
+	_, err = Compile("{{ input. }}", limits)
+	require.Error(t, err, "errors are not cached as templates")
+	require.Equal(t, 1, c.Len())
+	short := Limits{Cache: c, MaxLength: 3}
+	_, err = Compile("{{ input.n }}", short)
+	require.Error(t, err, "a cached template does not bypass tighter limits")
+}

@@ -158,7 +158,9 @@ type ConfigError struct {
 // checks the evaluated configuration again before each attempt.
 func (t *Type) ValidateConfig(config map[string]any, templates bool) []ConfigError {
 	var doc any = map[string]any{}
-	if config != nil {
+	if plainJSON(config, 0) {
+		doc = config
+	} else if config != nil {
 		// Round-trip through JSON so that the validator sees only JSON types.
 		b, err := json.Marshal(config)
 		if err != nil {
@@ -263,6 +265,33 @@ func compileSchema(name string, doc json.RawMessage) (*jsonschema.Schema, error)
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
 	return sch, nil
+}
+
+// plainJSON reports whether v holds only the types encoding/json decodes into (plus int), so that the
+// validator can check it without a round trip.
+func plainJSON(v any, depth int) bool {
+	if depth > 64 {
+		return false
+	}
+	switch x := v.(type) {
+	case nil, string, bool, float64, int:
+		return true
+	case map[string]any:
+		for _, e := range x {
+			if !plainJSON(e, depth+1) {
+				return false
+			}
+		}
+		return x != nil
+	case []any:
+		for _, e := range x {
+			if !plainJSON(e, depth+1) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 func collectLeaves(e *jsonschema.ValidationError, f func(*jsonschema.ValidationError)) {

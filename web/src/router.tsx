@@ -40,6 +40,7 @@ export const router = createBrowserRouter([
     ],
     Component: RootLayout,
     ErrorBoundary: RouteError,
+    HydrateFallback: () => null,
     path: '/',
   },
 ]);

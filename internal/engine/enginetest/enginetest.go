@@ -5,10 +5,13 @@ package enginetest
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +22,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/dispatch"
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
+	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/netguard"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
@@ -26,6 +30,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
+	"github.com/concertmaster/concertmaster/internal/store/storepg"
 	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 )
@@ -182,7 +187,9 @@ func (b *Big) Execute(context.Context, *node.Input) (node.Output, error) {
 // Options tune Start.
 type Options struct {
 	// Path is the SQLite file; empty means a new file in t.TempDir().
-	Path             string
+	Path string
+	// PostgresURL, when set, puts the store in a fresh schema of this PostgreSQL database instead.
+	PostgresURL      string
 	SuspendThreshold time.Duration
 	MaxOutputBytes   int64
 	Owner            string
@@ -212,8 +219,14 @@ func Start(t testing.TB, opts Options) *Env {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "cm.db")
 	}
-	st, err := storesqlite.Open(storesqlite.Config{Path: path})
-	require.NoError(t, err)
+	var st *sqlstore.Store
+	var err error
+	if opts.PostgresURL != "" {
+		st = OpenPostgresSchema(t, opts.PostgresURL)
+	} else {
+		st, err = storesqlite.Open(storesqlite.Config{Path: path})
+		require.NoError(t, err)
+	}
 	_, err = st.Migrate(context.Background())
 	require.NoError(t, err)
 
@@ -223,7 +236,9 @@ func Start(t testing.TB, opts Options) *Env {
 	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{})
 
 	bus := event.NewBus()
-	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, MaxOutputBytes: opts.MaxOutputBytes})
+	limits := expression.Limits{Cache: expression.NewCache(0)}
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold,
+		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits})
 	require.NoError(t, err)
 	owner := opts.Owner
 	if owner == "" {
@@ -232,7 +247,7 @@ func Start(t testing.TB, opts Options) *Env {
 	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover,
 		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
-	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus})
+	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits})
 	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path}
 	if !opts.NoDispatcher {
 		require.NoError(t, d.Start(context.Background()))
@@ -245,6 +260,28 @@ func Start(t testing.TB, opts Options) *Env {
 		_ = st.Close()
 	})
 	return env
+}
+
+// OpenPostgresSchema opens a store in a new schema of the database at base; the schema is dropped
+// when the test ends.
+func OpenPostgresSchema(t testing.TB, base string) *sqlstore.Store {
+	t.Helper()
+	ctx := context.Background()
+	schema := "cmtest_" + strings.ReplaceAll(service.NewID(), "-", "")[16:]
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err, "PostgreSQL at %s must be reachable", base)
+	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	st, err := storepg.Open(ctx, storepg.Config{URL: u.String()})
+	require.NoError(t, err)
+	return st
 }
 
 // Save validates and saves a definition given as JSON.

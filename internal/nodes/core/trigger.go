@@ -119,10 +119,20 @@ func (*Schedule) NodeInfo() node.Info {
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
 // Validate parses the cron expression and the time zone.
-func (s *Schedule) Validate() error {
+func (s *Schedule) Validate() (err error) {
 	if strings.Contains(s.Cron, "{{") {
 		return nil
 	}
+	upper := strings.ToUpper(strings.TrimSpace(s.Cron))
+	if strings.HasPrefix(upper, "TZ=") || strings.HasPrefix(upper, "CRON_TZ=") {
+		return fmt.Errorf("cron %q: set the time zone in the timezone field, not in the expression", s.Cron)
+	}
+	defer func() {
+		// The cron parser panics on some malformed input; report it as a bad expression.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("cron %q is not a valid expression", s.Cron)
+		}
+	}()
 	if _, err := cronParser.Parse(s.Cron); err != nil {
 		return fmt.Errorf("cron %q: %w", s.Cron, err)
 	}

@@ -179,7 +179,7 @@ func (r *Request) NodeInfo() node.Info {
 // body type. Header values are never quoted in errors, since they may hold secrets.
 func (r *Request) Validate() error {
 	var errs []error
-	if _, err := parseURL(r.URL); err != nil {
+	if _, err := parseURL(r.URL); err != nil && !strings.Contains(r.URL, "{{") {
 		errs = append(errs, err)
 	}
 	for name, value := range r.Headers {
@@ -195,7 +195,7 @@ func (r *Request) Validate() error {
 			errs = append(errs, fmt.Errorf("query parameter %q must be a string, number or boolean", name))
 		}
 	}
-	if _, err := r.timeout(); err != nil {
+	if _, err := r.timeout(); err != nil && !strings.Contains(r.Timeout, "{{") {
 		errs = append(errs, err)
 	}
 	if _, _, err := r.encodeBody(); err != nil {

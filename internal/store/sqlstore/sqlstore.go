@@ -56,6 +56,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnClose run when the store closes, before the pools close (drivers stop their background work).
+	OnClose []func() error
 }
 
 // Store is the database/sql implementation of store.Store.
@@ -78,6 +80,7 @@ type Store struct {
 	stop     chan struct{}
 	stopped  chan struct{}
 	closeMu  sync.Once
+	onClose  []func() error
 }
 
 var _ store.Store = (*Store)(nil)
@@ -91,6 +94,7 @@ func New(cfg Config) *Store {
 		logger:   cfg.Logger,
 		now:      cfg.Now,
 		maxBatch: cfg.MaxBatch,
+		onClose:  cfg.OnClose,
 	}
 	if s.writeDB == nil {
 		s.writeDB = s.read
@@ -144,6 +148,10 @@ func (s *Store) Close() error {
 			close(s.stop)
 			<-s.stopped
 		}
+		var errs []error
+		for _, f := range s.onClose {
+			errs = append(errs, f())
+		}
 		if s.readStmts != nil {
 			s.readStmts.close()
 		}
@@ -151,7 +159,7 @@ func (s *Store) Close() error {
 			s.writeStmts.close()
 			_ = s.wconn.Close()
 		}
-		err = errors.Join(s.read.Close(), closeIfOther(s.writeDB, s.read))
+		err = errors.Join(append(errs, s.read.Close(), closeIfOther(s.writeDB, s.read))...)
 	})
 	return err
 }

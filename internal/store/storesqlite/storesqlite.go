@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -92,6 +93,14 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	readDB.SetMaxIdleConns(readers)
 	readDB.SetConnMaxLifetime(0)
 	readDB.SetConnMaxIdleTime(0)
+	cpDB, err := sql.Open("sqlite", dsn(cfg.Path, false))
+	if err != nil {
+		writeDB.Close()
+		readDB.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	cpDB.SetMaxOpenConns(1)
+	cp := startCheckpointer(cpDB, cfg.Logger)
 	return sqlstore.New(sqlstore.Config{
 		Dialect:           Dialect(),
 		ReadDB:            readDB,
@@ -99,7 +108,49 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 		BatchWrites:       true,
 		PrepareStatements: true,
 		Logger:            cfg.Logger,
+		OnClose:           []func() error{cp.stop},
 	}), nil
+}
+
+// CheckpointInterval is how often the WAL is copied back into the database file.
+const CheckpointInterval = time.Second
+
+// checkpointer copies the write-ahead log into the database file in the background, in PASSIVE mode:
+// it never blocks the writer or the readers. SQLite's automatic checkpoint would instead run inside
+// whichever commit crosses its threshold, and that request would pay for it.
+type checkpointer struct {
+	db   *sql.DB
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func startCheckpointer(db *sql.DB, logger *slog.Logger) *checkpointer {
+	c := &checkpointer{db: db, done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		t := time.NewTicker(CheckpointInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-c.done:
+				return
+			case <-t.C:
+				if _, err := db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil && logger != nil {
+					logger.Warn("WAL checkpoint failed", "error", err.Error())
+				}
+			}
+		}
+	}()
+	return c
+}
+
+// stop ends the background checkpoints and runs a last full one, which leaves an empty WAL.
+func (c *checkpointer) stop() error {
+	close(c.done)
+	c.wg.Wait()
+	_, err := c.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return errors.Join(err, c.db.Close())
 }
 
 func dsn(path string, readOnly bool) string {
@@ -109,6 +160,8 @@ func dsn(path string, readOnly bool) string {
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Add("_pragma", "foreign_keys(ON)")
 	q.Add("_pragma", "cache_size(-16000)")
+	// Checkpoints run in the background (see checkpointer), never inside a writer's commit.
+	q.Add("_pragma", "wal_autocheckpoint(0)")
 	if readOnly {
 		q.Add("_pragma", "query_only(ON)")
 	} else {

@@ -180,8 +180,8 @@ func (c *checker) node(i int) *Node {
 		if r.MaxAttempts < 0 || r.MaxAttempts > 100 {
 			c.fail(ptr("retry", "maxAttempts"), "maxAttempts must be between 0 and 100")
 		}
-		if r.Multiplier < 0 || r.Multiplier > 10 {
-			c.fail(ptr("retry", "multiplier"), "multiplier must be between 0 and 10")
+		if r.Multiplier != 0 && (r.Multiplier < 1 || r.Multiplier > 10) {
+			c.fail(ptr("retry", "multiplier"), "multiplier must be between 1 and 10 (0 means the default, 2)")
 		}
 		if r.Jitter < 0 || r.Jitter > 1 {
 			c.fail(ptr("retry", "jitter"), "jitter must be between 0 and 1")

@@ -229,15 +229,22 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     [store, screenToFlowPosition],
   );
 
+  const [layingOut, setLayingOut] = useState(false);
   const autoLayout = useCallback(async () => {
-    const { layoutGraph } = await import('./layout');
-    const s = store.getState();
-    const pos = layoutGraph(
-      s.nodes.map((n) => ({ height: n.measured?.height, id: n.id, width: n.measured?.width })),
-      s.edges,
-    );
-    s.applyPositions(pos);
-    requestAnimationFrame(() => void fitView({ duration: 250, padding: 0.15 }));
+    setLayingOut(true);
+    try {
+      const { layoutGraph } = await import('./layout');
+      const s = store.getState();
+      const pos = layoutGraph(
+        s.nodes.map((n) => ({ height: n.measured?.height, id: n.id, width: n.measured?.width })),
+        s.edges,
+      );
+      s.applyPositions(pos);
+      await new Promise((r) => requestAnimationFrame(r));
+      await fitView({ duration: 250, padding: 0.15 });
+    } finally {
+      setLayingOut(false);
+    }
   }, [store, fitView]);
 
   // Keyboard shortcuts (listed in the help dialog).
@@ -344,7 +351,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
 
   return (
     <RunOverlayContext.Provider value={overlay}>
-      <div className="flex h-full flex-col" data-page="editor" data-ready="true">
+      <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
         <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
           <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
             <ArrowLeft className="size-4" />

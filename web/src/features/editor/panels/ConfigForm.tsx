@@ -3,7 +3,7 @@ import type { ErrorSchema, FieldProps, RegistryFieldsType, RegistryWidgetsType, 
 import validator from '@rjsf/validator-ajv8';
 import clsx from 'clsx';
 import { Plus, X } from 'lucide-react';
-import { useMemo, useState } from 'react';
+import { useMemo, useRef, useState } from 'react';
 
 import { ExpressionInput } from '@components/ExpressionInput';
 import { formatLooseValue, hasExpression, parseLooseValue } from '@lib/json';
@@ -223,8 +223,15 @@ export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schem
   const prepared = useMemo(() => prepareSchema(schema), [schema]);
   const uiSchema = useMemo(() => ({ ...buildUiSchema(prepared), 'ui:submitButtonOptions': { norender: true } }), [prepared]);
   const hasFields = Object.keys((prepared.properties as Schema | undefined) ?? {}).length > 0;
+  // rjsf reports defaults it fills in as changes; only what the user does may change the config, so
+  // that opening a node neither dirties the workflow nor adds an undo step.
+  const touched = useRef(false);
+  const touch = () => {
+    touched.current = true;
+  };
   if (!hasFields) return <p className="text-sm text-zinc-500">This node type takes no configuration.</p>;
   return (
+    <div onChangeCapture={touch} onClickCapture={touch} onInputCapture={touch} onKeyDownCapture={touch}>
     <Form
       className="cm-form"
       disabled={readOnly}
@@ -239,7 +246,7 @@ export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schem
       noValidate
       onChange={(e) => {
         const next = (e.formData ?? {}) as Record<string, unknown>;
-        if (JSON.stringify(next) !== JSON.stringify(value)) onChange(next);
+        if (touched.current && JSON.stringify(next) !== JSON.stringify(value)) onChange(next);
       }}
       schema={prepared as RJSFSchema}
       showErrorList={false}
@@ -248,5 +255,6 @@ export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schem
       validator={validator}
       widgets={widgets}
     />
+    </div>
   );
 }
