@@ -73,10 +73,20 @@ func (s *Server) detail(ctx context.Context, e *store.Execution, withRuns bool) 
 	return NewExecutionDetail(e, runs), nil
 }
 
-// NewExecutionDetail builds the API form of an execution and its node runs.
+// NewExecutionDetail builds the API form of an execution and its node runs, filling in the inputs
+// the store keeps as references to another node's output.
 func NewExecutionDetail(e *store.Execution, runs []store.NodeRun) ExecutionDetail {
 	d := ExecutionDetail{Execution: toExecution(e), Input: e.Input, Output: e.Output, NodeRuns: make([]NodeRun, 0, len(runs))}
+	outputs := make(map[string]json.RawMessage, len(runs))
+	for _, r := range runs { // ordered by node and attempt: the last attempt with an output wins
+		if len(r.Output) > 0 {
+			outputs[r.NodeID] = r.Output
+		}
+	}
 	for _, r := range runs {
+		if len(r.Input) == 0 && r.InputFrom != "" {
+			r.Input = outputs[r.InputFrom]
+		}
 		d.NodeRuns = append(d.NodeRuns, toNodeRun(r))
 	}
 	return d
@@ -111,22 +121,22 @@ func (s *Server) registerExecutions() {
 		if in.Body != nil {
 			p.Input, p.TriggerNode, p.Version = in.Body.Input, in.Body.TriggerNode, in.Body.Version
 		}
-		exec, _, err := s.svc.StartExecution(ctx, tenant(ctx), p)
-		if err != nil {
-			return nil, toProblem(ctx, s.logger, err)
-		}
 		status := http.StatusAccepted
-		withRuns := false
+		var exec *store.Execution
+
 		if wait > 0 {
-			done, finished, err := s.svc.WaitExecution(ctx, tenant(ctx), exec.ID, wait)
-			if err != nil {
-				return nil, toProblem(ctx, s.logger, err)
-			}
-			exec, withRuns = done, true
+			var finished bool
+			exec, finished, err = s.svc.StartAndWait(ctx, tenant(ctx), p, wait)
 			if finished {
 				status = http.StatusOK
 			}
+		} else {
+			exec, _, err = s.svc.StartExecution(ctx, tenant(ctx), p)
 		}
+		if err != nil {
+			return nil, toProblem(ctx, s.logger, err)
+		}
+		withRuns := wait > 0
 		d, err := s.detail(ctx, exec, withRuns)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)

@@ -79,7 +79,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	req := service.WebhookRequest{
 		Method: r.Method, Path: r.PathValue("path"), Headers: flattenHeader(r.Header), Query: flattenValues(r.URL.Query()), Body: parsed,
 	}
-	exec, respond, err := s.svc.HandleWebhook(ctx, req)
+	done, respond, finished, err := s.svc.HandleWebhook(ctx, req, s.cfg.WebhookTimeout)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			writeProblem(w, newError(http.StatusNotFound, fmt.Sprintf("no active workflow listens on %s /hooks/%s", r.Method, service.NormalizePath(req.Path))))
@@ -92,15 +92,7 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if respond == core.RespondImmediately {
-		writeJSON(w, http.StatusAccepted, map[string]any{"executionId": exec.ID, "status": exec.Status})
-		return
-	}
-	done, finished, err := s.svc.WaitExecution(ctx, exec.TenantID, exec.ID, s.cfg.WebhookTimeout)
-	if err != nil {
-		var se huma.StatusError
-		if errors.As(toProblem(ctx, s.logger, err), &se) {
-			writeProblem(w, se)
-		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"executionId": done.ID, "status": done.Status})
 		return
 	}
 	switch {

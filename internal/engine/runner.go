@@ -451,8 +451,10 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	ns.status, ns.port, ns.output, ns.outJSON, ns.startedAt = workflow.NodeRunRunning, "", nil, nil, now
 	job.attempt = ns.attempt
 
-	// The input's JSON is usually already at hand: the execution's input, or the first source's output.
+	// A node's input is usually another node's output, already stored: the run then refers to it
+	// instead of storing the same JSON again.
 	var inputJSON json.RawMessage
+	inputFrom := ""
 	switch {
 	case n.IsTrigger() || len(n.In) == 0:
 		job.data = r.triggerData
@@ -461,10 +463,10 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 		job.sources = r.sources(ns)
 		if len(job.sources) > 0 {
 			job.data = job.sources[0].Value
-			inputJSON = r.byID[job.sources[0].Node].outJSON
+			inputFrom = job.sources[0].Node
 		}
 	}
-	if len(inputJSON) == 0 {
+	if len(inputJSON) == 0 && inputFrom == "" {
 		inputJSON = mustJSON(job.data)
 	}
 	job.env = &expression.Env{
@@ -477,7 +479,7 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 
 	run := store.NodeRun{NodeID: n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunRunning, StartedAt: &now}
 	if job.resume == nil {
-		run.Input = inputJSON
+		run.Input, run.InputFrom = inputJSON, inputFrom
 	}
 	r.batch.NodeRuns = append(r.batch.NodeRuns, run)
 	r.event(EventNodeStarted, n.Spec.ID, ns.attempt, nil)

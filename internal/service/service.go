@@ -144,7 +144,7 @@ func Routes(g *validate.Graph) []store.WebhookRoute {
 		if err := node.Decode(n.Spec.Config, &wh); err != nil {
 			continue
 		}
-		out = append(out, store.WebhookRoute{Method: wh.HTTPMethod(), Path: NormalizePath(wh.Path), NodeID: n.Spec.ID})
+		out = append(out, store.WebhookRoute{Method: wh.HTTPMethod(), Path: NormalizePath(wh.Path), NodeID: n.Spec.ID, Respond: wh.RespondMode()})
 	}
 	return out
 }
@@ -163,6 +163,8 @@ type StartParams struct {
 	TriggerNode    string
 	Kind           store.TriggerKind
 	IdempotencyKey string
+	// ID is the new execution's id; empty means a new one.
+	ID string
 }
 
 // StartExecution creates and enqueues an execution. created is false when an idempotency key
@@ -193,8 +195,12 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 		kind = store.TriggerManual
 	}
 	sum := sha256.Sum256([]byte(trigger + "\x00" + string(input)))
+	id := p.ID
+	if id == "" {
+		id = NewID()
+	}
 	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
-		ID: NewID(), WorkflowID: p.WorkflowID, WorkflowVersion: version,
+		ID: id, WorkflowID: p.WorkflowID, WorkflowVersion: version,
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
 		IdempotencyKey: p.IdempotencyKey, RequestHash: hex.EncodeToString(sum[:]),
 		Events:  []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger})}},
@@ -238,6 +244,30 @@ func pickTrigger(g *validate.Graph, name string) (string, error) {
 	return "", nil
 }
 
+// StartAndWait starts an execution and waits up to timeout for it to finish. It subscribes to the
+// execution's events before creating it, so that even a run that finishes at once costs a single read.
+func (s *Service) StartAndWait(ctx context.Context, tenantID string, p StartParams, timeout time.Duration) (*store.Execution, bool, error) {
+	if s.cfg.Bus == nil || timeout <= 0 {
+		exec, _, err := s.StartExecution(ctx, tenantID, p)
+		if err != nil {
+			return nil, false, err
+		}
+		return s.WaitExecution(ctx, tenantID, exec.ID, timeout)
+	}
+	p.ID = NewID()
+	sub := s.cfg.Bus.Subscribe(tenantID, p.ID, 64)
+	defer sub.Close()
+	exec, created, err := s.StartExecution(ctx, tenantID, p)
+	if err != nil {
+		return nil, false, err
+	}
+	if !created || exec.ID != p.ID {
+		// An idempotent replay of an earlier run: wait for that one.
+		return s.WaitExecution(ctx, tenantID, exec.ID, timeout)
+	}
+	return s.awaitFinished(ctx, tenantID, exec.ID, sub, timeout)
+}
+
 // WaitExecution returns the execution once it has finished, or its current state when timeout
 // passes first; finished tells which.
 func (s *Service) WaitExecution(ctx context.Context, tenantID, id string, timeout time.Duration) (*store.Execution, bool, error) {
@@ -251,6 +281,11 @@ func (s *Service) WaitExecution(ctx context.Context, tenantID, id string, timeou
 	if err != nil || e.Status.Terminal() {
 		return e, err == nil, err
 	}
+	return s.awaitFinished(ctx, tenantID, id, sub, timeout)
+}
+
+// awaitFinished waits on sub for the execution's finished event, then reads the execution.
+func (s *Service) awaitFinished(ctx context.Context, tenantID, id string, sub *event.Subscription, timeout time.Duration) (*store.Execution, bool, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	// A safety net: re-read now and then, in case events were missed.
@@ -345,38 +380,28 @@ type WebhookRequest struct {
 	Body    any
 }
 
-// HandleWebhook starts the workflow whose active webhook trigger matches the request and returns
-// the execution and the trigger's respond mode.
-func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest) (*store.Execution, string, error) {
+// HandleWebhook starts the workflow whose active webhook trigger matches the request. When the
+// trigger responds on completion it waits up to wait for the run to finish; finished tells whether it
+// did. respond is the trigger's respond mode.
+func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest, wait time.Duration) (exec *store.Execution, respond string, finished bool, err error) {
 	path := NormalizePath(req.Path)
 	route, err := s.store.LookupWebhook(ctx, strings.ToUpper(req.Method), path)
 	if err != nil {
-		return nil, "", err
-	}
-	w, err := s.store.GetWorkflow(ctx, route.TenantID, route.WorkflowID)
-	if err != nil {
-		return nil, "", err
-	}
-	respond := core.RespondOnCompletion
-	if n := w.Definition.NodeByID(route.NodeID); n != nil {
-		var wh core.Webhook
-		if node.Decode(n.Config, &wh) == nil {
-			respond = wh.RespondMode()
-		}
+		return nil, "", false, err
 	}
 	input, err := json.Marshal(map[string]any{
 		"method": strings.ToUpper(req.Method), "path": path, "headers": req.Headers, "query": req.Query, "body": req.Body,
 	})
 	if err != nil {
-		return nil, "", fmt.Errorf("encode webhook request: %w", err)
+		return nil, "", false, fmt.Errorf("encode webhook request: %w", err)
 	}
-	exec, _, err := s.StartExecution(ctx, route.TenantID, StartParams{
-		WorkflowID: route.WorkflowID, Version: w.Version, Input: input, TriggerNode: route.NodeID, Kind: store.TriggerWebhook,
-	})
-	if err != nil {
-		return nil, "", err
+	p := StartParams{WorkflowID: route.WorkflowID, Version: route.Version, Input: input, TriggerNode: route.NodeID, Kind: store.TriggerWebhook}
+	if route.Respond == core.RespondImmediately {
+		exec, _, err = s.StartExecution(ctx, route.TenantID, p)
+		return exec, route.Respond, false, err
 	}
-	return exec, respond, nil
+	exec, finished, err = s.StartAndWait(ctx, route.TenantID, p, wait)
+	return exec, core.RespondOnCompletion, finished, err
 }
 
 func mustJSON(v any) json.RawMessage {

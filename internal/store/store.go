@@ -75,6 +75,10 @@ type WebhookRoute struct {
 	TenantID   string
 	WorkflowID string
 	NodeID     string
+	// Respond is the trigger's respond mode.
+	Respond string
+	// Version is the workflow version the route belongs to (set by the store).
+	Version int
 }
 
 // Page is one page of a list and the cursor of the next; NextCursor is empty on the last page.
@@ -159,10 +163,13 @@ type LogEntry struct {
 
 // NodeRun is one attempt of one node.
 type NodeRun struct {
-	NodeID     string
-	Attempt    int
-	Status     workflow.NodeRunStatus
-	Input      json.RawMessage
+	NodeID  string
+	Attempt int
+	Status  workflow.NodeRunStatus
+	Input   json.RawMessage
+	// InputFrom, when set, names the node whose output is this run's input; Input is then left
+	// empty, so that the same JSON is not stored twice.
+	InputFrom  string
 	Output     json.RawMessage
 	Port       string
 	Error      *NodeError

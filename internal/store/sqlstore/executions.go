@@ -16,8 +16,11 @@ import (
 
 const (
 	executionSummaryColumns = `tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node, error,
-		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested, last_seq`
-	executionColumns = executionSummaryColumns + `, input, output`
+		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested`
+	// The last event's sequence number is read from the event log's primary key, so that steps that
+	// only add node runs and events need not rewrite the execution row.
+	executionColumns = executionSummaryColumns + `, input, output,
+		(SELECT COALESCE(MAX(seq), 0) FROM events ev WHERE ev.tenant_id = executions.tenant_id AND ev.execution_id = executions.id)`
 )
 
 func scanExecution(row interface{ Scan(...any) error }, full bool) (*store.Execution, error) {
@@ -26,9 +29,9 @@ func scanExecution(row interface{ Scan(...any) error }, full bool) (*store.Execu
 	var errJSON, input, output rawJSON
 	var created, started, finished, wake, lease nullTime
 	dest := []any{&e.TenantID, &e.ID, &e.WorkflowID, &e.WorkflowVersion, &e.Status, &e.TriggerKind, &trigNode, &errJSON,
-		&idem, &hash, &retryOf, &created, &started, &finished, &wake, &owner, &lease, &e.CancelRequested, &e.LastSeq}
+		&idem, &hash, &retryOf, &created, &started, &finished, &wake, &owner, &lease, &e.CancelRequested}
 	if full {
-		dest = append(dest, &input, &output)
+		dest = append(dest, &input, &output, &e.LastSeq)
 	}
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
@@ -80,30 +83,29 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 		}
 		lastSeq := int64(len(p.Events))
 		_, err := tx.exec(ctx, (`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
-				input, idempotency_key, request_hash, retry_of, created_at, cancel_requested, last_seq)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				input, idempotency_key, request_hash, retry_of, created_at, cancel_requested)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			tenantID, p.ID, p.WorkflowID, p.WorkflowVersion, workflow.ExecutionQueued, p.TriggerKind, nullIfEmpty(p.TriggerNode),
-			jsonArg(p.Input), nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false, lastSeq)
+			jsonArg(p.Input), nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false)
 		if err != nil {
 			if p.IdempotencyKey != "" && s.d.IsUniqueViolation(err) {
 				return errIdempotencyRace
 			}
 			return fmt.Errorf("insert execution: %w", err)
 		}
-		for i := range p.Seed {
-			if err := s.upsertNodeRun(ctx, tx, tenantID, p.ID, &p.Seed[i]); err != nil {
-				return err
-			}
+		if err := s.upsertNodeRuns(ctx, tx, tenantID, p.ID, p.Seed); err != nil {
+			return err
 		}
-		for i := range p.Events {
-			ev := p.Events[i]
+		events := make([]store.Event, len(p.Events))
+		for i, ev := range p.Events {
 			ev.Seq = int64(i + 1)
 			if ev.Time.IsZero() {
 				ev.Time = now
 			}
-			if err := s.insertEvent(ctx, tx, tenantID, p.ID, &ev); err != nil {
-				return err
-			}
+			events[i] = ev
+		}
+		if err := s.insertEvents(ctx, tx, tenantID, p.ID, events); err != nil {
+			return err
 		}
 		out = &store.Execution{
 			TenantID: tenantID, ID: p.ID, WorkflowID: p.WorkflowID, WorkflowVersion: p.WorkflowVersion,
@@ -183,7 +185,7 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 	return page, nil
 }
 
-const nodeRunColumns = `node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at`
+const nodeRunColumns = `node_id, attempt, status, input, input_from, output, port, error, logs, started_at, finished_at, wake_at`
 
 // ListNodeRuns implements store.Store.
 func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]store.NodeRun, error) {
@@ -197,12 +199,12 @@ func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) 
 	for rows.Next() {
 		var r store.NodeRun
 		var input, output, errJSON, logs rawJSON
-		var port nullString
+		var port, inputFrom nullString
 		var started, finished, wake nullTime
-		if err := rows.Scan(&r.NodeID, &r.Attempt, &r.Status, &input, &output, &port, &errJSON, &logs, &started, &finished, &wake); err != nil {
+		if err := rows.Scan(&r.NodeID, &r.Attempt, &r.Status, &input, &inputFrom, &output, &port, &errJSON, &logs, &started, &finished, &wake); err != nil {
 			return nil, fmt.Errorf("list node runs: %w", err)
 		}
-		r.Input, r.Output, r.Port = json.RawMessage(input), json.RawMessage(output), string(port)
+		r.Input, r.InputFrom, r.Output, r.Port = json.RawMessage(input), string(inputFrom), json.RawMessage(output), string(port)
 		r.StartedAt, r.FinishedAt, r.WakeAt = started.ptr(), finished.ptr(), wake.ptr()
 		if len(errJSON) > 0 {
 			r.Error = &store.NodeError{}
@@ -252,33 +254,67 @@ func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, af
 	return out, nil
 }
 
-func (s *Store) upsertNodeRun(ctx context.Context, tx *wtx, tenantID, executionID string, r *store.NodeRun) error {
-	errArg, err := marshalArg(nilIfNoError(r.Error))
-	if err != nil {
-		return fmt.Errorf("marshal node error: %w", err)
-	}
-	var logsArg any
-	if len(r.Logs) > 0 {
-		if logsArg, err = marshalArg(r.Logs); err != nil {
-			return fmt.Errorf("marshal node logs: %w", err)
-		}
-	}
-	_, err = tx.exec(ctx, (`INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, output, port, error, logs, started_at, finished_at, wake_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+// multiRowMax bounds the rows of one multi-row INSERT.
+const multiRowMax = 16
+
+// valuesList returns "(?, …), (?, …)" for rows rows of cols columns.
+func valuesList(rows, cols int) string {
+	row := "(" + placeholders(cols) + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
+}
+
+const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, input_from, output, port, error, logs, started_at, finished_at, wake_at)
+		VALUES %s
 		ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
 			status = excluded.status,
 			input = COALESCE(excluded.input, node_runs.input),
+			input_from = COALESCE(excluded.input_from, node_runs.input_from),
 			output = excluded.output,
 			port = excluded.port,
 			error = excluded.error,
 			logs = COALESCE(excluded.logs, node_runs.logs),
 			started_at = COALESCE(excluded.started_at, node_runs.started_at),
 			finished_at = excluded.finished_at,
-			wake_at = excluded.wake_at`),
-		tenantID, executionID, r.NodeID, r.Attempt, r.Status, jsonArg(r.Input), jsonArg(r.Output), nullIfEmpty(r.Port),
-		errArg, logsArg, s.tp(r.StartedAt), s.tp(r.FinishedAt), s.tp(r.WakeAt))
-	if err != nil {
-		return fmt.Errorf("upsert node run %s#%d: %w", r.NodeID, r.Attempt, err)
+			wake_at = excluded.wake_at`
+
+// upsertNodeRuns writes node runs with as few statements as it can. When one step names the same
+// attempt twice, the later state wins (one INSERT … ON CONFLICT may not touch a row twice).
+func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, executionID string, runs []store.NodeRun) error {
+	type key struct {
+		node    string
+		attempt int
+	}
+	last := make(map[key]int, len(runs))
+	for i, r := range runs {
+		last[key{r.NodeID, r.Attempt}] = i
+	}
+	rows := make([]*store.NodeRun, 0, len(runs))
+	for i := range runs {
+		if last[key{runs[i].NodeID, runs[i].Attempt}] == i {
+			rows = append(rows, &runs[i])
+		}
+	}
+	for len(rows) > 0 {
+		chunk := rows[:min(len(rows), multiRowMax)]
+		rows = rows[len(chunk):]
+		args := make([]any, 0, len(chunk)*14)
+		for _, r := range chunk {
+			errArg, err := marshalArg(nilIfNoError(r.Error))
+			if err != nil {
+				return fmt.Errorf("marshal node error: %w", err)
+			}
+			var logsArg any
+			if len(r.Logs) > 0 {
+				if logsArg, err = marshalArg(r.Logs); err != nil {
+					return fmt.Errorf("marshal node logs: %w", err)
+				}
+			}
+			args = append(args, tenantID, executionID, r.NodeID, r.Attempt, r.Status, jsonArg(r.Input), nullIfEmpty(r.InputFrom),
+				jsonArg(r.Output), nullIfEmpty(r.Port), errArg, logsArg, s.tp(r.StartedAt), s.tp(r.FinishedAt), s.tp(r.WakeAt))
+		}
+		if _, err := tx.exec(ctx, fmt.Sprintf(nodeRunUpsert, valuesList(len(chunk), 14)), args...); err != nil {
+			return fmt.Errorf("upsert node runs: %w", err)
+		}
 	}
 	return nil
 }
@@ -290,11 +326,20 @@ func nilIfNoError(e *store.NodeError) any {
 	return e
 }
 
-func (s *Store) insertEvent(ctx context.Context, tx *wtx, tenantID, executionID string, ev *store.Event) error {
-	_, err := tx.exec(ctx, (`INSERT INTO events (tenant_id, execution_id, seq, type, node_id, attempt, time, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
-		tenantID, executionID, ev.Seq, ev.Type, nullIfEmpty(ev.NodeID), ev.Attempt, s.t(ev.Time), jsonArg(ev.Data))
-	if err != nil {
-		return fmt.Errorf("insert event %d: %w", ev.Seq, err)
+// insertEvents appends events with as few statements as it can.
+func (s *Store) insertEvents(ctx context.Context, tx *wtx, tenantID, executionID string, events []store.Event) error {
+	for len(events) > 0 {
+		chunk := events[:min(len(events), multiRowMax)]
+		events = events[len(chunk):]
+		args := make([]any, 0, len(chunk)*8)
+		for i := range chunk {
+			ev := &chunk[i]
+			args = append(args, tenantID, executionID, ev.Seq, ev.Type, nullIfEmpty(ev.NodeID), ev.Attempt, s.t(ev.Time), jsonArg(ev.Data))
+		}
+		q := `INSERT INTO events (tenant_id, execution_id, seq, type, node_id, attempt, time, data) VALUES ` + valuesList(len(chunk), 8)
+		if _, err := tx.exec(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert events from %d: %w", chunk[0].Seq, err)
+		}
 	}
 	return nil
 }
@@ -331,47 +376,44 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 		if u.ReleaseLease {
 			set = append(set, "lease_owner = NULL", "lease_expires_at = NULL")
 		}
-		var maxSeq int64
-		for _, ev := range u.Events {
-			maxSeq = max(maxSeq, ev.Seq)
+		where := `tenant_id = ? AND id = ?`
+		cond := []any{tenantID, u.ExecutionID}
+		if len(u.From) > 0 {
+			where += ` AND status IN (` + placeholders(len(u.From)) + `)`
+			for _, f := range u.From {
+				cond = append(cond, f)
+			}
 		}
-		if maxSeq > 0 {
-			set = append(set, "last_seq = CASE WHEN last_seq > ? THEN last_seq ELSE ? END")
-			args = append(args, maxSeq, maxSeq)
+		if u.Owner != "" {
+			where += ` AND lease_owner = ?`
+			cond = append(cond, u.Owner)
 		}
-		if len(set) > 0 || len(u.From) > 0 || u.Owner != "" {
-			if len(set) == 0 {
-				set = append(set, "last_seq = last_seq")
-			}
-			where := `tenant_id = ? AND id = ?`
-			args = append(args, tenantID, u.ExecutionID)
-			if len(u.From) > 0 {
-				where += ` AND status IN (` + placeholders(len(u.From)) + `)`
-				for _, f := range u.From {
-					args = append(args, f)
-				}
-			}
-			if u.Owner != "" {
-				where += ` AND lease_owner = ?`
-				args = append(args, u.Owner)
-			}
-			res, err := tx.exec(ctx, (`UPDATE executions SET ` + strings.Join(set, ", ") + ` WHERE ` + where), args...)
+		conflict := fmt.Errorf("execution %s changed state or lease: %w", u.ExecutionID, store.ErrConflict)
+		switch {
+		case len(set) > 0:
+			res, err := tx.exec(ctx, `UPDATE executions SET `+strings.Join(set, ", ")+` WHERE `+where, append(args, cond...)...)
 			if err != nil {
 				return fmt.Errorf("update execution: %w", err)
 			}
 			if n, _ := res.RowsAffected(); n == 0 {
-				return fmt.Errorf("execution %s changed state or lease: %w", u.ExecutionID, store.ErrConflict)
+				return conflict
+			}
+		case len(u.From) > 0 || u.Owner != "":
+			// Only node runs and events: check the expectations without rewriting the row.
+			var one int
+			err := tx.queryRow(ctx, `SELECT 1 FROM executions WHERE `+where, cond...).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return conflict
+			}
+			if err != nil {
+				return fmt.Errorf("check execution: %w", err)
 			}
 		}
-		for i := range u.NodeRuns {
-			if err := s.upsertNodeRun(ctx, tx, tenantID, u.ExecutionID, &u.NodeRuns[i]); err != nil {
-				return err
-			}
+		if err := s.upsertNodeRuns(ctx, tx, tenantID, u.ExecutionID, u.NodeRuns); err != nil {
+			return err
 		}
-		for i := range u.Events {
-			if err := s.insertEvent(ctx, tx, tenantID, u.ExecutionID, &u.Events[i]); err != nil {
-				return err
-			}
+		if err := s.insertEvents(ctx, tx, tenantID, u.ExecutionID, u.Events); err != nil {
+			return err
 		}
 		if u.OnCommit != nil {
 			hooks.OnCommit(u.OnCommit)
@@ -400,10 +442,12 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 		switch status {
 		case workflow.ExecutionQueued, workflow.ExecutionWaiting:
 			var seq int64
-			err := tx.queryRow(ctx, (`UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
-					last_seq = last_seq + 1 WHERE tenant_id = ? AND id = ? AND status = ? RETURNING last_seq`),
-				workflow.ExecutionCanceled, s.t(now), tenantID, id, status).Scan(&seq)
-			if err != nil {
+			if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE tenant_id = ? AND execution_id = ?`, tenantID, id).Scan(&seq); err != nil {
+				return fmt.Errorf("cancel execution: %w", err)
+			}
+			if _, err := tx.exec(ctx, `UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL
+					WHERE tenant_id = ? AND id = ? AND status = ?`,
+				workflow.ExecutionCanceled, s.t(now), tenantID, id, status); err != nil {
 				return fmt.Errorf("cancel execution: %w", err)
 			}
 			if _, err := tx.exec(ctx, (`UPDATE node_runs SET status = ?, finished_at = ?, wake_at = NULL
@@ -412,7 +456,7 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 				return fmt.Errorf("cancel node runs: %w", err)
 			}
 			data, _ := json.Marshal(map[string]any{"status": workflow.ExecutionCanceled})
-			if err := s.insertEvent(ctx, tx, tenantID, id, &store.Event{Seq: seq, Type: "execution.finished", Time: now, Data: data}); err != nil {
+			if err := s.insertEvents(ctx, tx, tenantID, id, []store.Event{{Seq: seq, Type: "execution.finished", Time: now, Data: data}}); err != nil {
 				return err
 			}
 		case workflow.ExecutionRunning:

@@ -182,7 +182,7 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 			return fmt.Errorf("read updated workflow: %w", err)
 		}
 		if w.Active {
-			if err := s.replaceRoutes(ctx, tx, tenantID, id, routes); err != nil {
+			if err := s.replaceRoutes(ctx, tx, tenantID, id, w.Version, routes); err != nil {
 				return err
 			}
 		}
@@ -207,7 +207,7 @@ func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 		}
-		return s.replaceRoutes(ctx, tx, tenantID, id, nil)
+		return s.replaceRoutes(ctx, tx, tenantID, id, 0, nil)
 	})
 }
 
@@ -304,14 +304,14 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 		if !active {
 			routes = nil
 		}
-		if err := s.replaceRoutes(ctx, tx, tenantID, id, routes); err != nil {
-			return err
-		}
 		var body []byte
-		row := tx.queryRow(ctx, (`SELECT ` + workflowColumns + `, definition FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)
+		row := tx.queryRow(ctx, `SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ?`, tenantID, id)
 		w, err := scanWorkflow(row, &body)
 		if err != nil {
 			return fmt.Errorf("read workflow: %w", err)
+		}
+		if err := s.replaceRoutes(ctx, tx, tenantID, id, w.Version, routes); err != nil {
+			return err
 		}
 		if err := json.Unmarshal(body, &w.Definition); err != nil {
 			return fmt.Errorf("decode workflow %s: %w", id, err)
@@ -325,7 +325,7 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 	return out, nil
 }
 
-func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string, routes []store.WebhookRoute) error {
+func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string, version int, routes []store.WebhookRoute) error {
 	if _, err := tx.exec(ctx, (`DELETE FROM webhook_routes WHERE tenant_id = ? AND workflow_id = ?`), tenantID, id); err != nil {
 		return fmt.Errorf("delete webhook routes: %w", err)
 	}
@@ -338,8 +338,8 @@ func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string,
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("check webhook route: %w", err)
 		}
-		if _, err := tx.exec(ctx, (`INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id) VALUES (?, ?, ?, ?, ?)`),
-			r.Method, r.Path, tenantID, id, r.NodeID); err != nil {
+		if _, err := tx.exec(ctx, `INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id, respond, version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			r.Method, r.Path, tenantID, id, r.NodeID, r.Respond, version); err != nil {
 			return fmt.Errorf("insert webhook route: %w", err)
 		}
 	}
@@ -349,8 +349,8 @@ func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string,
 // LookupWebhook implements store.Store.
 func (s *Store) LookupWebhook(ctx context.Context, method, path string) (*store.WebhookRoute, error) {
 	r := store.WebhookRoute{Method: method, Path: path}
-	err := s.queryRow(ctx, (`SELECT tenant_id, workflow_id, node_id FROM webhook_routes WHERE method = ? AND path = ?`), method, path).
-		Scan(&r.TenantID, &r.WorkflowID, &r.NodeID)
+	err := s.queryRow(ctx, `SELECT tenant_id, workflow_id, node_id, respond, version FROM webhook_routes WHERE method = ? AND path = ?`, method, path).
+		Scan(&r.TenantID, &r.WorkflowID, &r.NodeID, &r.Respond, &r.Version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("webhook %s %s: %w", method, path, store.ErrNotFound)
 	}

@@ -37,6 +37,8 @@ CREATE TABLE webhook_routes (
     tenant_id   TEXT NOT NULL,
     workflow_id TEXT NOT NULL,
     node_id     TEXT NOT NULL,
+    respond     TEXT NOT NULL,
+    version     INTEGER NOT NULL,
     PRIMARY KEY (method, path)
 );
 CREATE INDEX webhook_routes_workflow ON webhook_routes (tenant_id, workflow_id);
@@ -62,7 +64,6 @@ CREATE TABLE executions (
     lease_owner      TEXT,
     lease_expires_at TIMESTAMPTZ,
     cancel_requested BOOLEAN     NOT NULL DEFAULT FALSE,
-    last_seq         BIGINT      NOT NULL DEFAULT 0,
     PRIMARY KEY (tenant_id, id)
 );
 CREATE UNIQUE INDEX executions_idempotency ON executions (tenant_id, workflow_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
@@ -80,6 +81,7 @@ CREATE TABLE node_runs (
     attempt      INTEGER     NOT NULL,
     status       TEXT        NOT NULL,
     input        JSON,
+    input_from   TEXT,
     output       JSON,
     port         TEXT,
     error        JSON,

@@ -1,0 +1,527 @@
+// Command cmbench measures ConcertMaster's server-level figures against the real binary: resident
+// memory idle and under load, webhook throughput (wrk -c64, every execution persisted), GET latency
+// at a constant 1,000 requests/s, and 1,000 executions waiting in flow.delay at once. It prints one
+// "figure:" line per measurement with the target it is held to. See bench/README.md.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/concertmaster/concertmaster/internal/latency"
+)
+
+func main() {
+	bin := flag.String("bin", "bin/concertmaster", "the concertmaster binary")
+	pgAdmin := flag.String("postgres", "", "measure on PostgreSQL: an admin URL; a fresh database is created and dropped")
+	webhookDur := flag.Duration("webhook-duration", 20*time.Second, "wrk run length")
+	getDur := flag.Duration("get-duration", 30*time.Second, "constant-rate GET run length")
+	getRate := flag.Int("get-rate", 1000, "GET requests per second")
+	delays := flag.Int("delays", 1000, "executions waiting in flow.delay at once")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay")
+	flag.Parse()
+	if err := run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "cmbench:", err)
+		os.Exit(1)
+	}
+}
+
+type bench struct {
+	base   string
+	client *http.Client
+	cmd    *exec.Cmd
+	store  string
+}
+
+func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only string) error {
+	want := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
+	dir, err := os.MkdirTemp("", "cmbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dbURL := "sqlite://" + filepath.Join(dir, "cm.db")
+	storeName := "SQLite"
+	if pgAdmin != "" {
+		name := fmt.Sprintf("cmbench_%d", rand.IntN(1_000_000))
+		drop, u, err := createDatabase(pgAdmin, name)
+		if err != nil {
+			return err
+		}
+		defer drop()
+		dbURL, storeName = u, "PostgreSQL"
+	}
+	b, err := start(bin, dbURL, dir)
+	if err != nil {
+		return err
+	}
+	b.store = storeName
+	defer b.stop()
+
+	if want("idle") {
+		time.Sleep(3 * time.Second)
+		rss := b.rss()
+		figure("resident memory, idle", "%.1f MiB", "≤ 50 MiB", rss <= 50, rss, b.store)
+	}
+	if want("webhook") {
+		if err := b.webhook(webhookDur); err != nil {
+			return fmt.Errorf("webhook: %w", err)
+		}
+	}
+	if want("get") {
+		if err := b.constantGET(getDur, getRate); err != nil {
+			return fmt.Errorf("get: %w", err)
+		}
+	}
+	if want("delay") {
+		if err := b.delays(delays); err != nil {
+			return fmt.Errorf("delays: %w", err)
+		}
+	}
+	return nil
+}
+
+// figure prints one measured figure and whether it meets its target.
+func figure(name, format, target string, ok bool, value float64, store string) {
+	verdict := "MEETS"
+	if !ok {
+		verdict = "MISSES"
+	}
+	fmt.Printf("figure: %s (%s): "+format+" — target %s — %s\n", name, store, value, target, verdict)
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func start(bin, dbURL, dir string) (*bench, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(), "CM_ADDR=127.0.0.1:"+strconv.Itoa(port), "CM_DATABASE_URL="+dbURL, "CM_LOG_LEVEL=warn")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	b := &bench{
+		base:   "http://127.0.0.1:" + strconv.Itoa(port),
+		client: &http.Client{Timeout: time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}},
+		cmd:    cmd,
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := b.client.Get(b.base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return b, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.stop()
+	body, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	return nil, fmt.Errorf("server did not become ready:\n%s", body)
+}
+
+func (b *bench) stop() {
+	_ = b.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = b.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = b.cmd.Process.Kill()
+	}
+}
+
+// rss returns the server's resident memory in MiB.
+func (b *bench) rss() float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
+			return kb / 1024
+		}
+	}
+	return -1
+}
+
+// cpu returns the server's CPU time so far (user plus system).
+func (b *bench) cpu() time.Duration {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", b.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	fields := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// sampleRSS records the peak resident memory until stop is closed.
+func (b *bench) sampleRSS(stop <-chan struct{}) *float64 {
+	peak := new(float64)
+	go func() {
+		t := time.NewTicker(200 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				*peak = max(*peak, b.rss())
+			}
+		}
+	}()
+	return peak
+}
+
+func (b *bench) call(method, path string, body any, out any) (int, error) {
+	var r io.Reader
+	if body != nil {
+		buf, err := json.Marshal(body)
+		if err != nil {
+			return 0, err
+		}
+		r = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, b.base+path, r)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return resp.StatusCode, err
+	}
+	if resp.StatusCode >= 400 {
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, data)
+	}
+	if out != nil {
+		return resp.StatusCode, json.Unmarshal(data, out)
+	}
+	return resp.StatusCode, nil
+}
+
+func (b *bench) createWorkflow(def map[string]any) (string, error) {
+	var w struct{ ID string }
+	if _, err := b.call("POST", "/api/v1/workflows", def, &w); err != nil {
+		return "", err
+	}
+	return w.ID, nil
+}
+
+// webhook measures executions per second through a webhook that runs ten data.set nodes and answers
+// with the final output, under wrk with 64 connections.
+func (b *bench) webhook(d time.Duration) error {
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return errors.New("wrk is not installed: apt-get install -y wrk")
+	}
+	nodes := []map[string]any{{"id": "hook", "type": "trigger.webhook", "config": map[string]any{"path": "bench/orders"}}}
+	var edges []map[string]any
+	prev := "hook"
+	for i := range 10 {
+		id := fmt.Sprintf("set_%d", i)
+		nodes = append(nodes, map[string]any{"id": id, "type": "data.set",
+			"config": map[string]any{"fields": map[string]any{fmt.Sprintf("step%d", i): fmt.Sprintf("{{ input.body.total * %d }}", i+1)}}})
+		edges = append(edges, map[string]any{"source": prev, "target": id})
+		prev = id
+	}
+	id, err := b.createWorkflow(map[string]any{"name": "webhook bench", "nodes": nodes, "edges": edges})
+	if err != nil {
+		return err
+	}
+	if _, err := b.call("POST", "/api/v1/workflows/"+id+"/activate", nil, nil); err != nil {
+		return err
+	}
+	before, err := b.succeeded()
+	if err != nil {
+		return err
+	}
+	script, err := filepath.Abs("bench/webhook.lua")
+	if err != nil {
+		return err
+	}
+	stop := make(chan struct{})
+	peak := b.sampleRSS(stop)
+	cpuBefore := b.cpu()
+	out, err := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders").CombinedOutput()
+	close(stop)
+	if err != nil {
+		return fmt.Errorf("wrk: %w\n%s", err, out)
+	}
+	text := string(out)
+	rps := parseFloat(`Requests/sec:\s+([\d.]+)`, text)
+	total := parseFloat(`(\d+) requests in`, text)
+	non2xx := parseFloat(`Non-2xx or 3xx responses: (\d+)`, text)
+	errs := parseFloat(`Socket errors: connect (\d+)`, text) + parseFloat(`read (\d+)`, text) + parseFloat(`timeout (\d+)`, text)
+	cpuUsed := b.cpu() - cpuBefore
+	after, err := b.succeeded()
+	if err != nil {
+		return err
+	}
+	persisted := after - before
+	figure("webhook → 10 data.set → respond, wrk -c64 "+d.String()+", every execution persisted", "%.0f executions/s", "≥ 600/s", rps >= 600 && non2xx == 0, rps, b.store)
+	fmt.Printf("  wrk: %.0f requests, %.0f non-2xx, %.0f socket errors; succeeded executions persisted: %.0f; p50 %s p99 %s\n",
+		total, non2xx, errs, persisted, parseString(`50%\s+(\S+)`, text), parseString(`99%\s+(\S+)`, text))
+	if persisted > 0 {
+		fmt.Printf("  server CPU: %s in all, %.2f ms per execution (%.0f executions/s per fully used core)\n",
+			cpuUsed.Round(time.Millisecond), float64(cpuUsed.Microseconds())/1000/persisted, persisted/cpuUsed.Seconds())
+	}
+	figure("resident memory under the webhook load (peak)", "%.1f MiB", "≤ 150 MiB", *peak <= 150, *peak, b.store)
+	return nil
+}
+
+func parseFloat(pattern, text string) float64 {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(text)
+	if m == nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(m[1], 64)
+	return v
+}
+
+func parseString(pattern, text string) string {
+	m := regexp.MustCompile(pattern).FindStringSubmatch(text)
+	if m == nil {
+		return "?"
+	}
+	return m[1]
+}
+
+// succeeded reads the succeeded-executions counter from /metrics.
+func (b *bench) succeeded() (float64, error) {
+	resp, err := b.client.Get(b.base + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, `concertmaster_executions_finished_total{status="succeeded"}`) {
+			return strconv.ParseFloat(strings.Fields(line)[1], 64)
+		}
+	}
+	return 0, sc.Err()
+}
+
+// constantGET sends GET /api/v1/workflows/{id} at a fixed rate (an open model: latency counts from
+// each request's scheduled time, so a stall shows up instead of slowing the load down).
+func (b *bench) constantGET(d time.Duration, rate int) error {
+	def := map[string]any{"name": "get bench", "nodes": []map[string]any{
+		{"id": "start", "type": "trigger.manual"},
+		{"id": "set", "type": "data.set", "config": map[string]any{"fields": map[string]any{"a": "{{ input.x }}"}}},
+	}, "edges": []map[string]any{{"source": "start", "target": "set"}}}
+	id, err := b.createWorkflow(def)
+	if err != nil {
+		return err
+	}
+	url := b.base + "/api/v1/workflows/" + id
+	var rec latency.Recorder
+	var failures atomic.Int64
+	interval := time.Second / time.Duration(rate)
+	total := int(d / interval)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := range total {
+		at := start.Add(time.Duration(i) * interval)
+		if wait := time.Until(at); wait > 0 {
+			time.Sleep(wait)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := b.client.Get(url)
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				failures.Add(1)
+			}
+			rec.Add(time.Since(at))
+		}()
+	}
+	wg.Wait()
+	achieved := float64(total) / time.Since(start).Seconds()
+	p99 := rec.Percentile(99)
+	figure(fmt.Sprintf("GET /api/v1/workflows/{id} at %d requests/s for %s, p99", rate, d), "%.2f ms", "p99 ≤ 10 ms, no errors",
+		p99 <= 10*time.Millisecond && failures.Load() == 0, float64(p99.Microseconds())/1000, b.store)
+	fmt.Printf("  %s; %d errors; %.0f requests/s achieved\n", rec.Summary(), failures.Load(), achieved)
+	return nil
+}
+
+// delays starts n executions that wait in flow.delay until the same instant and measures how late
+// each resumes.
+func (b *bench) delays(n int) error {
+	def := map[string]any{"name": "delay bench", "nodes": []map[string]any{
+		{"id": "start", "type": "trigger.manual"},
+		{"id": "wait", "type": "flow.delay", "config": map[string]any{"until": "{{ input.at }}"}},
+		{"id": "after", "type": "data.set", "config": map[string]any{"fields": map[string]any{"woke": true}}},
+	}, "edges": []map[string]any{{"source": "start", "target": "wait"}, {"source": "wait", "target": "after"}}}
+	id, err := b.createWorkflow(def)
+	if err != nil {
+		return err
+	}
+	before := b.rss()
+	wakeAt := time.Now().Add(15 * time.Second).Truncate(time.Second)
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 32)
+	var firstErr error
+	var mu sync.Mutex
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			var e struct{ ID string }
+			_, err := b.call("POST", "/api/v1/workflows/"+id+"/executions", map[string]any{"input": map[string]any{"at": wakeAt.Format(time.RFC3339)}}, &e)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			ids[i] = e.ID
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	queued := time.Now()
+	// Wait until every execution is parked in the store.
+	for time.Now().Before(wakeAt) {
+		if c, err := b.count(id, "waiting"); err == nil && c == n {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	waitingRSS := b.rss()
+	parkedIn := time.Since(queued)
+	for deadline := wakeAt.Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(250 * time.Millisecond) {
+		if c, err := b.count(id, "succeeded"); err == nil && c == n {
+			break
+		}
+	}
+	var late latency.Recorder
+	succeeded := 0
+	for _, eid := range ids {
+		var e struct {
+			Status   string
+			NodeRuns []struct {
+				NodeID    string
+				StartedAt *time.Time
+			}
+		}
+		if _, err := b.call("GET", "/api/v1/executions/"+eid, nil, &e); err != nil {
+			return err
+		}
+		if e.Status == "succeeded" {
+			succeeded++
+		}
+		for _, r := range e.NodeRuns {
+			if r.NodeID == "after" && r.StartedAt != nil {
+				late.Add(r.StartedAt.Sub(wakeAt))
+			}
+		}
+	}
+	p99 := late.Percentile(99)
+	figure(fmt.Sprintf("%d executions waiting in flow.delay, resumed late by (p99)", n), "%.0f ms", "all resume on time",
+		succeeded == n && p99 < time.Second, float64(p99.Milliseconds()), b.store)
+	fmt.Printf("  %d/%d succeeded; lateness %s; all parked %s after the last run request\n", succeeded, n, late.Summary(), parkedIn.Round(time.Millisecond))
+	fmt.Printf("  resident memory: %.1f MiB before, %.1f MiB with %d executions waiting, %.1f MiB after they resumed\n", before, waitingRSS, n, b.rss())
+	return nil
+}
+
+// count returns how many executions of workflow have status, paging through the list.
+func (b *bench) count(workflow, status string) (int, error) {
+	total, cursor := 0, ""
+	for {
+		var page struct {
+			Items      []json.RawMessage
+			NextCursor string
+		}
+		if _, err := b.call("GET", "/api/v1/executions?limit=500&workflowId="+workflow+"&status="+status+"&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+			return 0, err
+		}
+		total += len(page.Items)
+		if page.NextCursor == "" {
+			return total, nil
+		}
+		cursor = page.NextCursor
+	}
+}
+
+// createDatabase creates a database for one run and returns a function that drops it.
+func createDatabase(admin, name string) (func(), string, error) {
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		return nil, "", err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		db.Close()
+		return nil, "", fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		db.Close()
+		return nil, "", err
+	}
+	u.Path = "/" + name
+	drop := func() {
+		_, _ = db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		db.Close()
+	}
+	return drop, u.String(), nil
+}
