@@ -108,6 +108,7 @@ try {
   const ctx = await browser.newContext({ viewport: VIEWPORT });
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
+  if (process.env.CM_BENCH_INIT) await page.addInitScript(process.env.CM_BENCH_INIT);
   const openStart = Date.now();
   await page.goto(`${server.baseURL}/workflows/${wf.id}`);
   await page.waitForFunction(() => document.querySelectorAll('.react-flow__node').length === 200);

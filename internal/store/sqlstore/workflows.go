@@ -115,8 +115,8 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 			return nil, ErrBadCursor
 		}
 		at := s.t(time.UnixMicro(micros).UTC())
-		where.WriteString(` AND (updated_at < ? OR (updated_at = ? AND id < ?))`)
-		args = append(args, at, at, id)
+		where.WriteString(` AND (updated_at, id) < (?, ?)`)
+		args = append(args, at, id)
 	}
 	args = append(args, limit+1)
 	rows, err := s.query(ctx, (`SELECT ` + workflowColumns + ` FROM workflows WHERE ` + where.String() + ` ORDER BY updated_at DESC, id DESC LIMIT ?`), args...)

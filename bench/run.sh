@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# make bench: measures every figure the issues name and prints one "figure:" line for each, with its
+# target. In-process figures come from `go test -bench`; server figures from bench/cmbench driving the
+# real binary (wrk for the webhook load); the web editor's from bench/web.mjs in Debian's Chromium.
+# Each runs on SQLite and, when PostgreSQL answers, again on PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-bin/concertmaster}
+[ -x "$BIN" ] || { echo "bench: $BIN is missing; run make build first" >&2; exit 1; }
+command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "bench: wrk is missing: apt-get install -y wrk" >&2; exit 1; }
+
+figures() { grep -E '^(figure:|  )' || true; }
+
+go_benchmarks() {
+  go test -run XXX -bench 'Chain100' -benchtime 50x ./internal/engine | figures
+  go test -run XXX -bench 'CreateWorkflow200|RunToFirstNodeStarted' -benchtime 300x ./internal/api | figures
+  go test -run XXX -bench 'ListPages' -benchtime 100x -timeout 60m ./internal/api | figures
+}
+
+echo "== SQLite =="
+go_benchmarks
+go run ./bench/cmbench -bin "$BIN"
+
+PG_ADMIN=${CM_BENCH_DATABASE_URL:-${CM_TEST_DATABASE_URL:-}}
+if [ -z "$PG_ADMIN" ] && PGOUT=$(scripts/ensure-services.sh 2>/dev/null); then
+  eval "$PGOUT"
+  PG_ADMIN=$CM_TEST_DATABASE_URL
+fi
+if [ -n "$PG_ADMIN" ]; then
+  echo "== PostgreSQL =="
+  CM_BENCH_DATABASE_URL=$PG_ADMIN go_benchmarks
+  go run ./bench/cmbench -bin "$BIN" -postgres "$PG_ADMIN"
+else
+  echo "== PostgreSQL: skipped, no server (set CM_BENCH_DATABASE_URL) =="
+fi
+
+if [ -f bench/web.mjs ] && [ -d web/node_modules ]; then
+  echo "== Web editor (Chromium) =="
+  node bench/web.mjs
+fi
