@@ -173,7 +173,7 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 		_, err := s.CreateWorkflow(ctx, tenant, id, Definition("hook"))
 		require.NoError(t, err)
 	}
-	route := store.WebhookRoute{Method: "POST", Path: "orders/new", NodeID: "hook"}
+	route := store.WebhookRoute{Method: "POST", Path: "orders/new", NodeID: "hook", Respond: "immediately"}
 	w, err := s.SetWorkflowActive(ctx, tenant, a, true, []store.WebhookRoute{route})
 	require.NoError(t, err)
 	require.True(t, w.Active)
@@ -183,6 +183,9 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, a, got.WorkflowID)
 	require.Equal(t, tenant, got.TenantID)
+	require.Equal(t, "hook", got.NodeID)
+	require.Equal(t, "immediately", got.Respond)
+	require.Equal(t, 1, got.Version)
 	_, err = s.LookupWebhook(ctx, "GET", "orders/new")
 	require.ErrorIs(t, err, store.ErrNotFound)
 
@@ -195,13 +198,14 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 	require.False(t, wb.Active, "a refused activation changes nothing")
 
 	// An update of an active workflow moves its routes.
-	moved := store.WebhookRoute{Method: "POST", Path: "orders/moved", NodeID: "hook"}
+	moved := store.WebhookRoute{Method: "POST", Path: "orders/moved", NodeID: "hook", Respond: "onCompletion"}
 	_, err = s.UpdateWorkflow(ctx, tenant, a, 1, Definition("hook"), []store.WebhookRoute{moved})
 	require.NoError(t, err)
 	_, err = s.LookupWebhook(ctx, "POST", "orders/new")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.LookupWebhook(ctx, "POST", "orders/moved")
+	got, err = s.LookupWebhook(ctx, "POST", "orders/moved")
 	require.NoError(t, err)
+	require.Equal(t, 2, got.Version, "routes follow the current version")
 
 	_, err = s.SetWorkflowActive(ctx, tenant, a, false, nil)
 	require.NoError(t, err)
