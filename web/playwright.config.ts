@@ -6,6 +6,7 @@ import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from './e2e/server.mjs';
 requireChromium();
 
 export default defineConfig({
+  expect: { timeout: 10_000 },
   forbidOnly: Boolean(process.env.CI),
   fullyParallel: false,
   globalSetup: './e2e/global-setup.ts',

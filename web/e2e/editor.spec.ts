@@ -30,9 +30,10 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
   await expect(page.getByRole('alert').filter({ hasText: 'cycle' })).toBeVisible();
   await expect(page.locator('.react-flow__edge')).toHaveCount(3);
 
-  // The if node is not configured yet: the server's validation error shows on the node.
+  // The new nodes are not configured yet: the server's validation errors show on the nodes.
   await expect(node(page, 'if').getByTestId('node-problem')).toContainText('condition');
-  await expect(page.getByTestId('validation-status')).toHaveText('1 problem');
+  await expect(node(page, 'set').getByTestId('node-problem')).toContainText('fields');
+  await expect(page.getByTestId('validation-status')).toHaveText('3 problems');
 
   // Configure the if node through its form, with an expression.
   await node(page, 'if').click();
@@ -45,11 +46,14 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
 
   await expect(page.getByTestId('node-panel').getByTestId('field-error')).toBeHidden();
 
-  // The set nodes get a field each, through the key/value editor of their form.
+  // The set nodes need fields: the error is on the field in the panel, and goes away once one is added.
   await node(page, 'set').click();
+  await expect(page.getByTestId('node-panel').getByTestId('field-error')).toContainText('fields is required');
   await page.getByRole('button', { name: 'Add field' }).click();
   await page.getByLabel('Fields name 1').fill('size');
   await page.getByLabel('Fields value 1').fill('big');
+  await expect(node(page, 'set').getByTestId('node-problem')).toBeHidden();
+  await expect(page.getByTestId('node-panel').getByTestId('field-error')).toBeHidden();
 
   await node(page, 'set_2').click();
   await page.getByRole('button', { name: 'Add field' }).click();
@@ -127,9 +131,29 @@ test('a stale save is refused with a 412 and offers to reload; leaving with unsa
   await expect(page.locator('.react-flow__node')).toHaveCount(1);
   await page.keyboard.press('Control+Shift+z');
   await expect(page.locator('.react-flow__node')).toHaveCount(2);
+
+  // Copy / paste, duplicate and delete from the keyboard; the shortcuts are listed in the help dialog.
+  await node(page, 'transform').click();
+  await page.keyboard.press('Control+c');
+  await page.mouse.move(700, 300);
+  await page.keyboard.press('Control+v');
+  await expect(page.locator('.react-flow__node')).toHaveCount(3);
+  await expect(node(page, 'transform_2')).toBeVisible();
+  await page.keyboard.press('d');
+  await expect(node(page, 'transform_3')).toBeVisible();
+  await page.keyboard.press('Delete');
+  await expect(page.locator('.react-flow__node')).toHaveCount(3);
+  await page.keyboard.press('Shift+?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(help).toContainText('Auto-layout');
+  await page.keyboard.press('Escape');
+  await expect(help).toBeHidden();
   await page.getByRole('link', { name: 'Back to workflows' }).click();
   const guard = page.getByRole('dialog', { name: 'Leave with unsaved changes?' });
   await expect(guard).toBeVisible();
   await guard.getByRole('button', { name: 'Stay' }).click();
   await expect(page).toHaveURL(new RegExp(`/workflows/${wf.id}$`));
+  await page.getByRole('link', { name: 'Back to workflows' }).click();
+  await guard.getByRole('button', { name: 'Leave without saving' }).click();
+  await expect(page).toHaveURL(/\/workflows$/);
 });

@@ -1,6 +1,6 @@
 // Starts the real concertmaster binary for browser tests and the benchmark: a free port, a fresh
 // SQLite database in a temp directory, waits for /readyz; stop() ends it and removes the directory.
-import { spawn } from 'node:child_process';
+import { execSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,11 +15,24 @@ export const CHROMIUM = process.env.CM_E2E_CHROMIUM || '/usr/bin/chromium';
 /** CHROMIUM_ARGS are the flags Chromium needs on a machine with no network and no GPU. */
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
 
-/** requireChromium stops with the exact install command when Debian's Chromium is missing. */
+/**
+ * requireChromium makes sure Debian's Chromium is there: as root it installs the package (never a
+ * downloaded browser); otherwise, or if that fails, it stops with the exact command to run.
+ * CM_E2E_NO_INSTALL=1 turns the install off.
+ */
 export function requireChromium() {
   if (existsSync(CHROMIUM)) return;
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   const cmd = root ? 'apt-get update && apt-get install -y chromium' : 'sudo apt-get update && sudo apt-get install -y chromium';
+  if (root && CHROMIUM === '/usr/bin/chromium' && !process.env.CM_E2E_NO_INSTALL) {
+    console.error(`Debian's Chromium is missing: installing it (${cmd})`);
+    try {
+      execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit' });
+    } catch {
+      // Reported below with the command to run by hand.
+    }
+    if (existsSync(CHROMIUM)) return;
+  }
   throw new Error(`Browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with:\n\n    ${cmd}\n\n(never a downloaded browser: do not run "npx playwright install").`);
 }
 
@@ -47,7 +60,8 @@ export async function startServer() {
   const baseURL = `http://127.0.0.1:${port}`;
   let out = '';
   const child = spawn(bin, ['serve'], {
-    env: { ...process.env, CM_ADDR: `127.0.0.1:${port}`, CM_DATABASE_URL: `sqlite://${join(dir, 'cm.db')}`, CM_LOG_LEVEL: process.env.CM_LOG_LEVEL || 'warn' },
+    // CM_HTTP_ALLOW_PRIVATE lets http.request nodes reach the tests' own fake services on loopback.
+    env: { ...process.env, CM_HTTP_ALLOW_PRIVATE: 'true', CM_ADDR: `127.0.0.1:${port}`, CM_DATABASE_URL: `sqlite://${join(dir, 'cm.db')}`, CM_LOG_LEVEL: process.env.CM_LOG_LEVEL || 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (d) => (out += d));

@@ -19,11 +19,12 @@ export interface ExpressionInputProps extends Omit<TextareaHTMLAttributes<HTMLTe
 export function ExpressionInput({ className, expressionOnly, invalid, onChange, value, ...rest }: ExpressionInputProps) {
   const isExpr = hasExpression(value);
   const lines = Math.min(8, Math.max(1, value.split('\n').length));
+  // field-sizing grows the box with its text, wrapped lines included (Chromium); rows is the fallback.
   return (
     <div className="relative">
       <textarea
         className={clsx(
-          'cm-input resize-y pr-10',
+          'cm-input max-h-60 min-h-[34px] resize-y pr-10 [field-sizing:content]',
           (isExpr || expressionOnly) && 'font-mono text-[13px]',
           isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
           invalid && 'cm-invalid',

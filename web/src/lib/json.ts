@@ -53,3 +53,13 @@ export function downloadJson(filename: string, value: unknown): void {
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
+
+/** readFileText reads a user-picked file as text (FileReader works in every browser and in jsdom). */
+export function readFileText(file: Blob): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => resolve(String(r.result ?? ''));
+    r.onerror = () => reject(r.error ?? new Error('The file could not be read.'));
+    r.readAsText(file);
+  });
+}

@@ -18,8 +18,7 @@ export function EditorPage() {
   const types = useQuery(nodeTypeQueries.list());
   const opened = useRef<WorkflowFromAPI | null>(null);
   if (opened.current?.id !== id) opened.current = null;
-  if (!opened.current && wf.data && !wf.isFetching && !wf.isStale) opened.current = wf.data;
-  if (!opened.current && wf.data && !wf.isFetching && wf.isStale) opened.current = wf.data;
+  if (!opened.current && wf.data && !wf.isFetching) opened.current = wf.data;
 
   if (wf.isError && !opened.current) {
     return (

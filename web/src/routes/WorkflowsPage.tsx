@@ -13,7 +13,7 @@ import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
 import { formatRelative } from '@lib/format';
-import { downloadJson } from '@lib/json';
+import { downloadJson, readFileText } from '@lib/json';
 import { toast } from '@lib/toast';
 import { ApiError, errorMessage } from '@services/http';
 import {
@@ -75,7 +75,7 @@ export function WorkflowsPage() {
     },
   });
   const importWf = useMutation({
-    mutationFn: async (file: File) => createWorkflow(parseImportedWorkflow(await file.text())),
+    mutationFn: async (file: File) => createWorkflow(parseImportedWorkflow(await readFileText(file))),
     onError: (e) => toast.error(problemSummary(e), { title: 'Import failed' }),
     onSuccess: async (wf) => {
       await invalidate();

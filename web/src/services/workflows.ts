@@ -155,3 +155,9 @@ export function parseImportedWorkflow(text: string): DefinitionFromAPI {
   if (o.settings && typeof o.settings === 'object') def.settings = o.settings as SettingsFromAPI;
   return def;
 }
+
+/** setWorkflowActive switches a workflow's webhook and schedule triggers on or off. */
+export async function setWorkflowActive(id: string, active: boolean): Promise<WorkflowFromAPI> {
+  const res = await request<WorkflowFromAPI>(`/api/v1/workflows/${encodeURIComponent(id)}/${active ? 'activate' : 'deactivate'}`, { method: 'POST' });
+  return res.data;
+}

@@ -5,6 +5,7 @@ import {
   MiniMap,
   ReactFlow,
   useReactFlow,
+  useStore,
   type Connection,
   type Edge,
   type FinalConnectionState,
@@ -12,7 +13,8 @@ import {
   type Node,
   type OnSelectionChangeParams,
 } from '@xyflow/react';
-import { useCallback, useContext, useMemo, type DragEvent, type ReactNode } from 'react';
+import clsx from 'clsx';
+import { memo, useCallback, useContext, useMemo, type DragEvent, type ReactNode } from 'react';
 
 import { useTheme } from '@lib/theme';
 import { toast } from '@lib/toast';
@@ -29,6 +31,17 @@ const nodeTypes = { workflow: WorkflowNodeCard };
 const fitViewOptions = { maxZoom: 1.2, padding: 0.2 };
 const proOptions = { hideAttribution: true };
 const defaultEdgeOptions = { type: 'smoothstep' as const };
+
+/**
+ * On large graphs, below LOD_ZOOM the canvas draws less: node details (ids, port labels) and the
+ * dotted background are not painted, as they are unreadable there anyway. It keeps them fluid to pan
+ * and zoom.
+ */
+export const LOD_ZOOM = 0.45;
+/** Below LOD_FAR_ZOOM titles and icons are not painted either: nodes are coloured cards. */
+export const LOD_FAR_ZOOM = 0.25;
+/** Graphs larger than this render only the nodes and edges in view. */
+export const VISIBLE_ONLY_ABOVE = 120;
 
 const MINIMAP_COLORS: Record<string, string> = {
   failed: '#ef4444',
@@ -47,7 +60,7 @@ export interface CanvasProps {
 }
 
 /** Canvas is the React Flow surface of the editor and of the execution page. */
-export function Canvas({ children, onPointerMove, readOnly = false }: CanvasProps) {
+export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly = false }: CanvasProps) {
   const store = useEditorApi();
   const nodes = useEditorStore((s) => s.nodes);
   const rawEdges = useEditorStore((s) => s.edges);
@@ -57,6 +70,7 @@ export function Canvas({ children, onPointerMove, readOnly = false }: CanvasProp
   const overlay = useContext(RunOverlayContext);
   const { screenToFlowPosition } = useReactFlow<WorkflowNode, WorkflowEdge>();
   const { resolved } = useTheme();
+  const lod = useStore((s) => (s.transform[2] < LOD_FAR_ZOOM ? 'cm-lod cm-lod-far' : s.transform[2] < LOD_ZOOM ? 'cm-lod' : ''));
 
   // Edges are decorated, not changed: problems in red, the branches a run took in green.
   const edges = useMemo<Edge[]>(() => {
@@ -138,11 +152,20 @@ export function Canvas({ children, onPointerMove, readOnly = false }: CanvasProp
     },
     [onPointerMove, screenToFlowPosition],
   );
+  // On large graphs the minimap is hidden while the view moves: it would be redrawn on every frame.
+  const big = nodes.length > VISIBLE_ONLY_ABOVE;
+  const onMoveStart = useCallback((e: MouseEvent | TouchEvent | null) => {
+    if (e) (e.target as Element | null)?.closest('.react-flow')?.classList.add('cm-moving');
+  }, []);
+  const onMoveEnd = useCallback(() => {
+    document.querySelectorAll('.react-flow.cm-moving').forEach((el) => el.classList.remove('cm-moving'));
+  }, []);
   const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa' : '#a1a1aa'), [overlay]);
 
   return (
     <ReactFlow<WorkflowNode, WorkflowEdge>
       aria-label="Workflow canvas"
+      className={clsx(big && 'cm-big', big && lod)}
       colorMode={resolved}
       defaultEdgeOptions={defaultEdgeOptions}
       deleteKeyCode={null}
@@ -163,9 +186,12 @@ export function Canvas({ children, onPointerMove, readOnly = false }: CanvasProp
       onDrop={onDrop}
       onEdgesChange={onEdgesChange}
       onMouseMove={onPointerMove ? onMouseMove : undefined}
+      onMoveEnd={big ? onMoveEnd : undefined}
+      onMoveStart={big ? onMoveStart : undefined}
       onNodeDragStart={onNodeDragStart}
       onNodesChange={onNodesChange}
       onSelectionChange={onSelectionChange}
+      onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_ABOVE}
       proOptions={proOptions}
     >
       <Background gap={20} size={1.2} variant={BackgroundVariant.Dots} />
@@ -174,4 +200,4 @@ export function Canvas({ children, onPointerMove, readOnly = false }: CanvasProp
       {children}
     </ReactFlow>
   );
-}
+});

@@ -8,6 +8,7 @@ import {
   LayoutGrid,
   LoaderCircle,
   Maximize,
+  PanelLeft,
   Play,
   Redo2,
   Save,
@@ -15,7 +16,7 @@ import {
   Undo2,
   X,
 } from 'lucide-react';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useBlocker } from 'react-router';
 import { useShallow } from 'zustand/react/shallow';
 
@@ -31,7 +32,7 @@ import { toast } from '@lib/toast';
 import { executionQueries, isTerminal, runWorkflow, summarizeRuns } from '@services/executions';
 import { ApiError, errorMessage, isApiError } from '@services/http';
 import { toCatalog, type NodeTypeInfo } from '@services/nodeTypes';
-import { fetchWorkflow, toDefinition, updateWorkflow, validateWorkflow, workflowQueries, type WorkflowFromAPI } from '@services/workflows';
+import { fetchWorkflow, setWorkflowActive, toDefinition, updateWorkflow, validateWorkflow, workflowQueries, type WorkflowFromAPI } from '@services/workflows';
 
 import { Canvas } from './Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
@@ -86,8 +87,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const dirty = useEditorStore(isDirty);
   const canUndo = useEditorStore((s) => s.past.length > 0);
   const canRedo = useEditorStore((s) => s.future.length > 0);
-  const problemCount = useEditorStore((s) => s.problems.count);
-  const selectedNode = useEditorStore((s) => (s.selectedId ? s.nodes.find((n) => n.id === s.selectedId) ?? null : null));
+  // The panel follows the selection a frame later, so that adding or selecting a node paints the
+  // canvas first; it reads the node's data, which a drag does not change.
+  const selectedId = useDeferredValue(useEditorStore((s) => s.selectedId));
+  const selectedData = useEditorStore((s) => (selectedId ? s.nodes.find((n) => n.id === selectedId)?.data : undefined));
   const triggers = useEditorStore(useShallow((s) => s.nodes.filter((n) => s.catalog.get(n.data.type)?.trigger && n.data.type === 'trigger.manual').map((n) => n.id)));
 
   const pointer = useRef<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
@@ -95,34 +98,20 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const [quickAdd, setQuickAdd] = useState<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [runOpen, setRunOpen] = useState(false);
-  const [problemsOpen, setProblemsOpen] = useState(false);
   const [conflict, setConflict] = useState(false);
   const [executionId, setExecutionId] = useState<string | null>(null);
+  const [paletteOpen, setPaletteOpen] = useState(() => localStorage.getItem('cm-palette') !== 'closed');
+  const togglePalette = useCallback(() => {
+    setPaletteOpen((o) => {
+      try {
+        localStorage.setItem('cm-palette', o ? 'closed' : 'open');
+      } catch {
+        // Only a preference.
+      }
+      return !o;
+    });
+  }, []);
   const runInputKey = `cm-run-input:${workflowId}`;
-
-  // Validation as you edit: the server checks the definition a moment after each change.
-  const revision = useEditorStore((s) => s.revision);
-  const validateRevision = useDebouncedValue(revision, VALIDATE_DEBOUNCE_MS);
-  const validation = useQuery({
-    gcTime: 0,
-    placeholderData: keepPreviousData,
-    queryFn: async ({ signal }) => {
-      const s = store.getState();
-      const def = definitionFromGraph(s);
-      const nodeIds = s.nodes.map((n) => n.id);
-      const edgeIds = s.edges.map((e) => e.id);
-      return { edgeIds, nodeIds, result: await validateWorkflow(def, signal) };
-    },
-    queryKey: [...workflowQueries.all(), 'validate', workflowId, validateRevision],
-    retry: false,
-    staleTime: Infinity,
-  });
-  useEffect(() => {
-    const d = validation.data;
-    if (!d) return;
-    store.getState().setProblems(d.result.valid ? NO_PROBLEMS : mapProblems(d.result.problem, d.nodeIds, d.edgeIds));
-  }, [validation.data, store]);
-  const checking = validation.isFetching || validateRevision !== revision;
 
   // Saving, with optimistic concurrency: If-Match carries the version the edit started from.
   const save = useMutation({
@@ -307,7 +296,6 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         setHelpOpen(true);
       } else if (key === 'escape') {
         s.select(null);
-        setProblemsOpen(false);
       }
     };
     const onPaste = (e: ClipboardEvent) => {
@@ -345,6 +333,16 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     return () => window.removeEventListener('beforeunload', onBeforeUnload);
   }, [dirty]);
 
+  const runPanel = useMemo(
+    () =>
+      executionId ? (
+        <Panel position="top-center">
+          <RunBar executionId={executionId} onClose={() => setExecutionId(null)} />
+        </Panel>
+      ) : null,
+    [executionId],
+  );
+
   const onPointerMove = useCallback((p: { flow: { x: number; y: number }; screen: { x: number; y: number } }) => {
     pointer.current = p;
   }, []);
@@ -370,30 +368,12 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
               Unsaved changes
             </span>
           )}
-          <div className="relative ml-2">
-            <button
-              aria-expanded={problemsOpen}
-              className={clsx(
-                'inline-flex items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium',
-                problemCount > 0 ? 'bg-red-100 text-red-700 hover:bg-red-200 dark:bg-red-950 dark:text-red-300' : 'text-zinc-500',
-              )}
-              data-testid="validation-status"
-              disabled={problemCount === 0}
-              onClick={() => setProblemsOpen((o) => !o)}
-              type="button"
-            >
-              {checking ? (
-                <LoaderCircle aria-hidden className="size-3.5 animate-spin" />
-              ) : problemCount > 0 ? (
-                <TriangleExclamationPoint aria-hidden className="size-3.5" />
-              ) : (
-                <CircleCheck aria-hidden className="size-3.5 text-emerald-500" />
-              )}
-              {problemCount > 0 ? `${problemCount} problem${problemCount > 1 ? 's' : ''}` : checking ? 'Checking…' : 'Valid'}
-            </button>
-            {problemsOpen && problemCount > 0 && <ProblemsPopover onClose={() => setProblemsOpen(false)} />}
-          </div>
+          <ValidationBadge />
+          <ActiveToggle />
           <div className="ml-auto flex items-center gap-0.5">
+            <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
+              <PanelLeft className="size-4" />
+            </IconButton>
             <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
               <Undo2 className="size-4" />
             </IconButton>
@@ -420,19 +400,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         </header>
 
         <div className="flex min-h-0 flex-1">
-          <Palette onAdd={(t) => addAt(t)} types={types} />
+          {paletteOpen && <Palette onAdd={addAt} types={types} />}
           <div ref={canvasRef} className="relative min-w-0 flex-1">
-            <Canvas onPointerMove={onPointerMove}>
-              {executionId && (
-                <Panel position="top-center">
-                  <RunBar executionId={executionId} onClose={() => setExecutionId(null)} />
-                </Panel>
-              )}
-            </Canvas>
+            <Canvas onPointerMove={onPointerMove}>{runPanel}</Canvas>
           </div>
-          <aside aria-label="Details" className="w-[400px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
-            {selectedNode ? (
-              <NodePanel key={selectedNode.id} node={selectedNode} />
+          <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+            {selectedId && selectedData ? (
+              <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} />
             ) : (
               <div className="h-full overflow-auto p-4">
                 <h2 className="mb-3 font-semibold">Workflow</h2>
@@ -509,12 +483,116 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   );
 }
 
+/**
+ * ActiveToggle switches the workflow's webhook and schedule triggers on and off; it shows only when
+ * the saved workflow has such a trigger.
+ */
+function ActiveToggle() {
+  const queryClient = useQueryClient();
+  const workflowId = useEditorStore((s) => s.workflowId);
+  const wf = useQuery({ ...workflowQueries.detail(workflowId), staleTime: Infinity });
+  const hasAutoTrigger = (wf.data?.nodes ?? []).some((n) => n.type === 'trigger.webhook' || n.type === 'trigger.schedule');
+  const toggle = useMutation({
+    mutationFn: (active: boolean) => setWorkflowActive(workflowId, active),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not change activation' }),
+    onSuccess: (next) => {
+      queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) => (old ? { ...old, active: next.active } : next));
+      toast.success(next.active ? 'Active: webhook and schedule triggers are on' : 'Inactive: triggers are off');
+    },
+  });
+  if (!wf.data || !hasAutoTrigger) return null;
+  const active = wf.data.active;
+  return (
+    <button
+      aria-checked={active}
+      className="ml-2 inline-flex items-center gap-2 rounded-full px-2 py-1 text-xs font-medium text-zinc-600 hover:bg-zinc-100 dark:text-zinc-300 dark:hover:bg-zinc-800"
+      disabled={toggle.isPending}
+      onClick={() => toggle.mutate(!active)}
+      role="switch"
+      title="Webhook and schedule triggers run only while the workflow is active"
+      type="button"
+    >
+      <span className={clsx('relative h-4 w-7 rounded-full transition-colors', active ? 'bg-emerald-500' : 'bg-zinc-300 dark:bg-zinc-600')}>
+        <span className={clsx('absolute top-0.5 size-3 rounded-full bg-white transition-all', active ? 'left-3.5' : 'left-0.5')} />
+      </span>
+      {active ? 'Active' : 'Inactive'}
+    </button>
+  );
+}
+
+/**
+ * ValidationBadge validates as you edit: a moment after each change the server checks the
+ * definition, and its problem+json errors are placed on nodes, fields and edges. It lives in its own
+ * component so that the editor's frame does not re-render on every change.
+ */
+function ValidationBadge() {
+  const store = useEditorApi();
+  const workflowId = useEditorStore((s) => s.workflowId);
+  const revision = useEditorStore((s) => s.revision);
+  const problemCount = useEditorStore((s) => s.problems.count);
+  const [open, setOpen] = useState(false);
+  const validateRevision = useDebouncedValue(revision, VALIDATE_DEBOUNCE_MS);
+  const validation = useQuery({
+    gcTime: 0,
+    placeholderData: keepPreviousData,
+    queryFn: async ({ signal }) => {
+      const s = store.getState();
+      const def = definitionFromGraph(s);
+      const nodeIds = s.nodes.map((n) => n.id);
+      const edgeIds = s.edges.map((e) => e.id);
+      return { edgeIds, nodeIds, result: await validateWorkflow(def, signal) };
+    },
+    queryKey: [...workflowQueries.all(), 'validate', workflowId, validateRevision],
+    retry: false,
+    staleTime: Infinity,
+  });
+  useEffect(() => {
+    const d = validation.data;
+    if (!d) return;
+    store.getState().setProblems(d.result.valid ? NO_PROBLEMS : mapProblems(d.result.problem, d.nodeIds, d.edgeIds));
+  }, [validation.data, store]);
+  useEffect(() => {
+    if (problemCount === 0) setOpen(false);
+  }, [problemCount]);
+  const checking = validation.isFetching || validateRevision !== revision;
+  return (
+    <div className="relative ml-2">
+      <button
+        aria-expanded={open}
+        className={clsx(
+          'inline-flex items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium',
+          problemCount > 0 ? 'bg-red-100 text-red-700 hover:bg-red-200 dark:bg-red-950 dark:text-red-300' : 'text-zinc-500',
+        )}
+        data-testid="validation-status"
+        disabled={problemCount === 0}
+        onClick={() => setOpen((o) => !o)}
+        type="button"
+      >
+        {checking ? (
+          <LoaderCircle aria-hidden className="size-3.5 animate-spin" />
+        ) : problemCount > 0 ? (
+          <TriangleExclamationPoint aria-hidden className="size-3.5" />
+        ) : (
+          <CircleCheck aria-hidden className="size-3.5 text-emerald-500" />
+        )}
+        {problemCount > 0 ? `${problemCount} problem${problemCount > 1 ? 's' : ''}` : checking ? 'Checking…' : 'Valid'}
+      </button>
+      {validation.isError && (
+        <span className="ml-2 text-xs text-amber-600" role="status">
+          Validation unavailable: {errorMessage(validation.error)}
+        </span>
+      )}
+      {open && problemCount > 0 && <ProblemsPopover onClose={() => setOpen(false)} />}
+    </div>
+  );
+}
+
 function RunBar({ executionId, onClose }: { executionId: string; onClose: () => void }) {
   const exec = useQuery(executionQueries.detail(executionId));
   const d = exec.data;
   const ran = d?.nodeRuns?.filter((r) => r.status !== 'pending').length ?? 0;
   return (
-    <div className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm shadow-md dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-bar">
+    <div className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-bar">
       {d ? <StatusBadge status={d.status} /> : <LoaderCircle className="size-4 animate-spin" />}
       <span className="text-zinc-600 dark:text-zinc-300">
         Run <span className="font-mono text-xs">{shortId(executionId)}</span>

@@ -25,7 +25,7 @@ export function layoutGraph(nodes: readonly LayoutNode[], edges: readonly Layout
   const g = new Graph<Record<string, unknown>, { height: number; width: number; x?: number; y?: number }, Record<string, unknown>>({
     multigraph: true,
   });
-  g.setGraph({ marginx: 0, marginy: 0, nodesep: 40, rankdir: 'LR', ranksep: 90 });
+  g.setGraph({ marginx: 0, marginy: 0, nodesep: 36, rankdir: 'LR', ranksep: 70 });
   g.setDefaultEdgeLabel(() => ({}));
   const ids = new Set<string>();
   for (const n of nodes) {

@@ -80,9 +80,7 @@ export function configErrorTree(problems: readonly FieldProblem[] | undefined): 
   return root;
 }
 
-/** fieldMessages returns the messages of problems whose path starts with prefix, exactly. */
+/** fieldMessages returns the messages of the problems whose path starts with prefix. */
 export function fieldMessages(problems: readonly FieldProblem[] | undefined, ...prefix: string[]): string[] {
-  return (problems ?? [])
-    .filter((p) => prefix.every((k, i) => p.path[i] === k) && (prefix[0] !== 'config' ? p.path.length >= prefix.length : true))
-    .map((p) => p.message);
+  return (problems ?? []).filter((p) => prefix.every((k, i) => p.path[i] === k)).map((p) => p.message);
 }

@@ -35,7 +35,7 @@ const PORT_ROW = 22;
  * id and type, one labelled handle per port (handle id = port name), validation problems, and the
  * status of the run painted on the canvas.
  */
-export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selected }: NodeProps<WorkflowNode>) {
+export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: NodeProps<WorkflowNode>) {
   const type = useEditorStore((s) => s.catalog.get(data.type));
   const problems = useEditorStore((s) => s.problems.byNode.get(id));
   const run = useContext(RunOverlayContext)?.get(id);
@@ -49,9 +49,8 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selec
     <div
       aria-label={`${title} (${id})${status ? `, ${status}` : ''}${problems ? `, ${problems.length} problem${problems.length > 1 ? 's' : ''}` : ''}`}
       className={clsx(
-        'relative w-[240px] rounded-xl border-2 bg-white text-left shadow-sm transition-shadow dark:bg-zinc-900',
+        'relative w-[240px] rounded-xl border-2 bg-white text-left dark:bg-zinc-900',
         problems ? 'border-red-500' : status ? STATUS_RING[status] : 'border-zinc-200 dark:border-zinc-700',
-        selected && 'shadow-lg',
       )}
       data-node-id={id}
       data-status={status}
@@ -60,8 +59,8 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selec
       <div className="flex items-center gap-2.5 border-b border-zinc-100 px-3 py-2 dark:border-zinc-800">
         <NodeIcon category={type?.category ?? ''} icon={type?.icon ?? ''} />
         <div className="min-w-0 flex-1">
-          <div className="truncate text-sm font-semibold">{title}</div>
-          <div className="truncate font-mono text-[11px] text-zinc-500">
+          <div className="cm-title truncate text-sm font-semibold">{title}</div>
+          <div className="cm-detail truncate font-mono text-[11px] text-zinc-500">
             {id}
             <span className="text-zinc-400"> · {data.type}</span>
           </div>
@@ -81,21 +80,20 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selec
       <div className="relative py-1.5" style={{ height: rows * PORT_ROW + 12 }}>
         {ins.map((p, i) => (
           <div key={p.name} className="absolute left-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
-            <Handle aria-label={`Input ${p.name}`} className="!-left-[7px]" id={p.name} position={Position.Left} style={{ top: '50%' }} type="target" />
-            <span className="pl-3 text-[11px] text-zinc-500">{p.title}</span>
+            <Handle aria-label={`Input ${p.name}`} id={p.name} position={Position.Left} type="target" />
+            <span className="cm-detail pl-3 text-[11px] text-zinc-500">{p.title}</span>
           </div>
         ))}
         {outs.map((p, i) => (
           <div key={p.name} className="absolute right-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
-            <span className={clsx('pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}>
+            <span className={clsx('cm-detail pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}>
               {p.title}
             </span>
             <Handle
               aria-label={`Output ${p.name}`}
-              className={clsx('!-right-[7px]', p.name === 'error' && '!border-red-500')}
+              className={clsx(p.name === 'error' && '!border-red-500')}
               id={p.name}
               position={Position.Right}
-              style={{ top: '50%' }}
               type="source"
             />
           </div>
@@ -105,7 +103,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id, selec
       {problems && (
         <div className="flex items-start gap-1.5 border-t border-red-200 bg-red-50 px-3 py-1.5 text-[11px] text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300" data-testid="node-problem">
           <TriangleExclamationPoint aria-hidden className="mt-px size-3 shrink-0" />
-          <span className="line-clamp-2">
+          <span className="cm-detail line-clamp-2">
             {problems[0]!.path.length > 0 && <b>{problems[0]!.path.join('.')}: </b>}
             {problems[0]!.message}
             {problems.length > 1 && ` (+${problems.length - 1} more)`}

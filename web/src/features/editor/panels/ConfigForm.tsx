@@ -1,8 +1,8 @@
 import Form from '@rjsf/core';
-import type { ErrorSchema, FieldProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, WidgetProps } from '@rjsf/utils';
+import type { ErrorSchema, FieldProps, FieldTemplateProps, IconButtonProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, WidgetProps } from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
 import clsx from 'clsx';
-import { Plus, X } from 'lucide-react';
+import { ArrowDown, ArrowUp, Copy, Plus, X, type LucideIcon } from 'lucide-react';
 import { useMemo, useRef, useState } from 'react';
 
 import { ExpressionInput } from '@components/ExpressionInput';
@@ -28,18 +28,53 @@ function schemaOf(props: FieldProps): Schema {
   return props.schema as Schema;
 }
 
-function FieldShell({ children, description, errors, id, required, title }: { children: React.ReactNode; description?: string; errors?: string[]; id: string; required?: boolean; title: string }) {
+/** FieldShell is the label and description of a custom field; FieldTemplate adds its errors. */
+function FieldShell({ children, description, group, id, required, title }: { children: React.ReactNode; description?: string; group?: boolean; id: string; required?: boolean; title: string }) {
+  const text = (
+    <>
+      {title}
+      {required && <span className="ml-0.5 text-red-500">*</span>}
+    </>
+  );
+  const cls = 'mb-1 block text-sm font-medium text-zinc-700 dark:text-zinc-300';
   return (
-    <div className="mb-3" data-field={id}>
-      <label className="mb-1 block text-sm font-medium text-zinc-700 dark:text-zinc-300" htmlFor={id}>
-        {title}
-        {required && <span className="ml-0.5 text-red-500">*</span>}
-      </label>
+    <div aria-labelledby={group ? `${id}__label` : undefined} role={group ? 'group' : undefined}>
+      {group ? (
+        <span className={cls} id={`${id}__label`}>
+          {text}
+        </span>
+      ) : (
+        <label className={cls} htmlFor={id}>
+          {text}
+        </label>
+      )}
       {description && <p className="mb-1 text-xs text-zinc-500 dark:text-zinc-400">{description}</p>}
       {children}
-      {errors && errors.length > 0 && (
-        <ul className="mt-1 text-xs text-red-600 dark:text-red-400" data-testid="field-error">
-          {errors.map((e) => (
+    </div>
+  );
+}
+
+/**
+ * FieldTemplate lays out every field: label and description (custom fields draw their own), the
+ * field, and the errors placed on it, which come from the server's validation.
+ */
+function FieldTemplate({ children, classNames, displayLabel, hidden, id, label, rawDescription, rawErrors, required, uiSchema }: FieldTemplateProps) {
+  if (hidden) return <div className="hidden">{children}</div>;
+  const custom = typeof uiSchema?.['ui:field'] === 'string';
+  const showLabel = displayLabel && !custom && label;
+  return (
+    <div className={clsx('form-group', classNames)} data-field={id}>
+      {showLabel && (
+        <label className="control-label" htmlFor={id}>
+          {label}
+          {required && <span className="required">*</span>}
+        </label>
+      )}
+      {showLabel && rawDescription && <p className="field-description">{rawDescription}</p>}
+      {children}
+      {rawErrors && rawErrors.length > 0 && (
+        <ul className="error-detail" data-testid="field-error">
+          {rawErrors.map((e) => (
             <li key={e}>{e}</li>
           ))}
         </ul>
@@ -62,7 +97,7 @@ function ExpressionField(props: FieldProps) {
   const id = props.fieldPathId.$id;
   const value = typeof props.formData === 'string' ? props.formData : formatLooseValue(props.formData);
   return (
-    <FieldShell description={descriptionOf(props)} errors={props.rawErrors ?? props.errorSchema?.__errors} id={id} required={props.required} title={titleOf(props)}>
+    <FieldShell description={descriptionOf(props)} id={id} required={props.required} title={titleOf(props)}>
       <ExpressionInput
         disabled={props.disabled || props.readonly}
         expressionOnly
@@ -81,7 +116,7 @@ function JsonField(props: FieldProps) {
   const id = props.fieldPathId.$id;
   const [text, setText] = useState(() => (props.formData === undefined ? '' : typeof props.formData === 'string' ? props.formData : JSON.stringify(props.formData, null, 2)));
   return (
-    <FieldShell description={descriptionOf(props)} errors={props.rawErrors ?? props.errorSchema?.__errors} id={id} required={props.required} title={titleOf(props)}>
+    <FieldShell description={descriptionOf(props)} id={id} required={props.required} title={titleOf(props)}>
       <ExpressionInput
         disabled={props.disabled || props.readonly}
         id={id}
@@ -122,7 +157,7 @@ function KeyValueField(props: FieldProps) {
     return e?.[key]?.__errors;
   };
   return (
-    <FieldShell description={descriptionOf(props)} errors={props.errorSchema?.__errors} id={`${id}__add`} required={props.required} title={titleOf(props)}>
+    <FieldShell description={descriptionOf(props)} group id={id} required={props.required} title={titleOf(props)}>
       <div className="space-y-1.5" data-testid={`kv-${props.name}`}>
         {rows.map((r, i) => (
           <div key={i}>
@@ -212,6 +247,39 @@ const fields: RegistryFieldsType = {
   [FIELD_NAMES.keyValue]: KeyValueField,
 };
 const widgets: RegistryWidgetsType = { TextWidget };
+/** iconButton makes an rjsf array button: an icon with an accessible name. */
+function iconButton(Icon: LucideIcon, label: string, text?: string) {
+  return function ArrayButton({ className, disabled, onClick, style, title }: IconButtonProps) {
+    return (
+      <button
+        aria-label={text ? undefined : label}
+        className={clsx(
+          'inline-flex items-center gap-1 rounded-md border border-zinc-300 bg-white px-1.5 py-1 text-xs font-medium text-zinc-600 hover:bg-zinc-100 disabled:opacity-40 dark:border-zinc-700 dark:bg-zinc-800 dark:text-zinc-300 dark:hover:bg-zinc-700',
+          className,
+        )}
+        disabled={disabled}
+        onClick={onClick}
+        style={style}
+        title={title ?? label}
+        type="button"
+      >
+        <Icon aria-hidden className="size-3.5" />
+        {text}
+      </button>
+    );
+  };
+}
+
+const templates = {
+  ButtonTemplates: {
+    AddButton: iconButton(Plus, 'Add an item', 'Add'),
+    CopyButton: iconButton(Copy, 'Copy this item'),
+    MoveDownButton: iconButton(ArrowDown, 'Move down'),
+    MoveUpButton: iconButton(ArrowUp, 'Move up'),
+    RemoveButton: iconButton(X, 'Remove this item'),
+  },
+  FieldTemplate,
+};
 const defaultsBehavior = { emptyObjectFields: 'populateRequiredDefaults' as const };
 
 /**
@@ -251,6 +319,7 @@ export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schem
       schema={prepared as RJSFSchema}
       showErrorList={false}
       tagName="div"
+      templates={templates}
       uiSchema={uiSchema}
       validator={validator}
       widgets={widgets}

@@ -8,7 +8,7 @@ import { Spinner } from '@components/States';
 import { NodeRunInspector } from '@features/run/NodeRunInspector';
 
 import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
-import type { WorkflowNode } from '../graphModel';
+import type { WorkflowNodeData } from '../graphModel';
 import { configErrorTree } from '../problems';
 import { NodeSettings } from './NodeSettings';
 
@@ -16,8 +16,14 @@ const ConfigForm = lazy(() => import('./ConfigForm'));
 
 type Tab = 'output' | 'parameters' | 'settings';
 
+/** PanelNode is what the panel shows of a node: its id and data, not its position, so that dragging does not re-render it. */
+export interface PanelNode {
+  data: WorkflowNodeData;
+  id: string;
+}
+
 /** NodePanel is the side panel of one node: its parameters, its settings and, after a run, its output. */
-export function NodePanel({ node, readOnly }: { node: WorkflowNode; readOnly?: boolean }) {
+export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: boolean }) {
   const store = useEditorApi();
   const type = useEditorStore((s) => s.catalog.get(node.data.type));
   const problems = useEditorStore((s) => s.problems.byNode.get(node.id));

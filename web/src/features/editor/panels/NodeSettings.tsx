@@ -3,7 +3,8 @@ import { useState, type ReactNode } from 'react';
 import { ExpressionInput } from '@components/ExpressionInput';
 
 import { useEditorApi, useEditorStore } from '../EditorContext';
-import type { OnError, WorkflowNode } from '../graphModel';
+import type { OnError } from '../graphModel';
+import type { PanelNode } from './NodePanel';
 import { fieldMessages } from '../problems';
 
 function Field({ children, errors, hint, id, label }: { children: ReactNode; errors?: string[]; hint?: string; id: string; label: string }) {
@@ -36,7 +37,7 @@ function num(v: string): number | undefined {
 }
 
 /** NodeSettings edits what every node has: id, name, retry, timeout, onError and fan-out. */
-export function NodeSettings({ node, readOnly }: { node: WorkflowNode; readOnly?: boolean }) {
+export function NodeSettings({ node, readOnly }: { node: PanelNode; readOnly?: boolean }) {
   const store = useEditorApi();
   const problems = useEditorStore((s) => s.problems.byNode.get(node.id));
   const [idDraft, setIdDraft] = useState(node.id);

@@ -1,5 +1,5 @@
 import { Search } from 'lucide-react';
-import { useMemo, useState, type CSSProperties, type DragEvent } from 'react';
+import { memo, useMemo, useState, type CSSProperties, type DragEvent } from 'react';
 import { List, type RowComponentProps } from 'react-window';
 
 import { NodeIcon } from '@components/NodeIcon';
@@ -80,12 +80,12 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
 }
 
 /** Palette lists the node types by category, with search; the list is virtualized (react-window). */
-export function Palette({ onAdd, types }: { onAdd: (type: string) => void; types: readonly NodeTypeInfo[] }) {
+export const Palette = memo(function Palette({ onAdd, types }: { onAdd: (type: string) => void; types: readonly NodeTypeInfo[] }) {
   const [q, setQ] = useState('');
   const rows = useMemo(() => paletteRows(filterTypes(types, q)), [types, q]);
   const rowProps = useMemo(() => ({ onAdd, rows }), [onAdd, rows]);
   return (
-    <aside aria-label="Node palette" className="flex h-full w-64 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50">
+    <aside aria-label="Node palette" className="flex h-full w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50">
       <div className="p-3">
         <div className="relative">
           <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
@@ -104,4 +104,4 @@ export function Palette({ onAdd, types }: { onAdd: (type: string) => void; types
       </p>
     </aside>
   );
-}
+});

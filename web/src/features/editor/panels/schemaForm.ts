@@ -25,6 +25,7 @@ export function prepareSchema(schema: JsonSchema): Schema {
   const out: Schema = { ...schema };
   delete out.$schema;
   delete out.title;
+  delete out.description; // the panel already shows the type's description
   for (const key of ['oneOf', 'anyOf'] as const) {
     const alts = out[key];
     if (Array.isArray(alts) && alts.every((a) => isSchema(a) && Object.keys(a).every((k) => k === 'required'))) {

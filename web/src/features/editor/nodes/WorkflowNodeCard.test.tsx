@@ -1,0 +1,64 @@
+import { render, screen } from '@testing-library/react';
+import { ReactFlowProvider } from '@xyflow/react';
+import { describe, expect, it } from 'vitest';
+
+import { summarizeRuns } from '@services/executions';
+import { catalogFactory, definitionFactory } from '@test/factories';
+
+import { EditorStoreContext, RunOverlayContext } from '../EditorContext';
+import { mapProblems } from '../problems';
+import { createEditorStore } from '../store';
+import { WorkflowNodeCard } from './WorkflowNodeCard';
+
+function renderCard(id: string, withRun = false) {
+  const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), version: 1, workflowId: 'w' });
+  store.getState().setProblems(mapProblems({ errors: [{ location: '/nodes/1/config/condition', message: 'condition is required' }], type: 'x' }, ['start', 'check'], []));
+  const n = store.getState().nodes.find((x) => x.id === id)!;
+  const overlay = withRun ? summarizeRuns([{ attempt: 1, nodeId: 'check', status: 'failed' }, { attempt: 2, durationMs: 42, nodeId: 'check', port: 'true', status: 'succeeded' }]) : null;
+  render(
+    <EditorStoreContext.Provider value={store}>
+      <RunOverlayContext.Provider value={overlay}>
+        <ReactFlowProvider>
+          <WorkflowNodeCard
+            data={n.data}
+            deletable
+            draggable
+            dragging={false}
+            id={n.id}
+            isConnectable
+            positionAbsoluteX={0}
+            positionAbsoluteY={0}
+            selectable
+            selected={false}
+            type="workflow"
+            zIndex={0}
+          />
+        </ReactFlowProvider>
+      </RunOverlayContext.Provider>
+    </EditorStoreContext.Provider>,
+  );
+}
+
+describe('WorkflowNodeCard', () => {
+  it('shows the title, id, type and one labelled handle per port', () => {
+    renderCard('check');
+    expect(screen.getByText('If')).toBeInTheDocument();
+    expect(screen.getByLabelText('Input in')).toBeInTheDocument();
+    expect(screen.getByLabelText('Output true')).toBeInTheDocument();
+    expect(screen.getByLabelText('Output false')).toBeInTheDocument();
+  });
+
+  it('shows the validation problem on the node', () => {
+    renderCard('check');
+    expect(screen.getByTestId('node-problem')).toHaveTextContent('config.condition: condition is required');
+  });
+
+  it("paints the run: status, attempt and duration of the latest attempt", () => {
+    renderCard('check', true);
+    const badge = screen.getByTestId('node-status');
+    expect(badge).toHaveTextContent('succeeded');
+    expect(badge).toHaveTextContent('#2');
+    expect(badge).toHaveTextContent('42 ms');
+    expect(screen.getByTestId('workflow-node')).toHaveAttribute('data-status', 'succeeded');
+  });
+});

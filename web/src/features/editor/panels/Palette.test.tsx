@@ -1,0 +1,36 @@
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it, vi } from 'vitest';
+
+import { sortNodeTypes } from '@services/nodeTypes';
+import { catalogFactory } from '@test/factories';
+
+import { filterTypes, Palette, paletteRows } from './Palette';
+
+const types = sortNodeTypes([...catalogFactory().values()]);
+
+describe('Palette', () => {
+  it('groups types under category headers, triggers first', () => {
+    const rows = paletteRows(types);
+    expect(rows[0]).toEqual({ category: 'Triggers', kind: 'header' });
+    expect(rows.filter((r) => r.kind === 'header').map((r) => (r.kind === 'header' ? r.category : ''))).toEqual(['Triggers', 'Flow', 'Data', 'Network']);
+  });
+
+  it('searches every word in name, title, category and description', () => {
+    expect(filterTypes(types, 'http').map((t) => t.type)).toEqual(['http.request']);
+    expect(filterTypes(types, 'flow sw').map((t) => t.type)).toEqual(['flow.switch']);
+    expect(filterTypes(types, 'nothing-like-this')).toEqual([]);
+  });
+
+  it('says when no type matches the search', async () => {
+    const user = userEvent.setup();
+    const onAdd = vi.fn();
+    render(
+      <div style={{ height: 600 }}>
+        <Palette onAdd={onAdd} types={types} />
+      </div>,
+    );
+    await user.type(screen.getByRole('searchbox', { name: 'Search node types' }), 'zzz');
+    expect(screen.getByText(/No node type matches/)).toBeInTheDocument();
+  });
+});

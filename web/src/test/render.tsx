@@ -1,0 +1,42 @@
+import { QueryClient, QueryClientProvider } from '@tanstack/react-query';
+import { render } from '@testing-library/react';
+import type { ReactElement } from 'react';
+import { createMemoryRouter, RouterProvider } from 'react-router';
+import { vi } from 'vitest';
+
+import { Toaster } from '@components/Toaster';
+
+/** renderRoute renders element at path inside a router and a fresh query client. */
+export function renderRoute(element: ReactElement, path = '/', routePath = '/') {
+  const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const router = createMemoryRouter([{ element, path: routePath }, { element: <div>elsewhere</div>, path: '*' }], { initialEntries: [path] });
+  return { client, router, ...render(<QueryClientProvider client={client}><RouterProvider router={router} /><Toaster /></QueryClientProvider>) };
+}
+
+/** FakeRoute answers one method and path prefix of the API. */
+export interface FakeRoute {
+  body: unknown;
+  method?: string;
+  path: string;
+  status?: number;
+}
+
+/** fakeApi replaces fetch with answers for the given routes; it returns the calls made. */
+export function fakeApi(routes: FakeRoute[]) {
+  const calls: { body: unknown; method: string; url: string }[] = [];
+  vi.stubGlobal(
+    'fetch',
+    vi.fn(async (url: string, init?: RequestInit) => {
+      const method = init?.method ?? 'GET';
+      calls.push({ body: init?.body ? JSON.parse(String(init.body)) : undefined, method, url });
+      const route = routes.find((r) => (r.method ?? 'GET') === method && url.startsWith(r.path));
+      if (!route) return new Response(JSON.stringify({ detail: `no fake for ${method} ${url}`, status: 500, title: 'x', type: 'x' }), { status: 500 });
+      const status = route.status ?? 200;
+      return new Response(status === 204 ? null : JSON.stringify(route.body), {
+        headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
+        status,
+      });
+    }),
+  );
+  return calls;
+}
