@@ -1,0 +1,62 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/fstest"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHandler(t *testing.T) {
+	t.Parallel()
+	built := fstest.MapFS{
+		"index.html":         {Data: []byte("<html>app</html>")},
+		"assets/app-1a2b.js": {Data: []byte("console.log(1)")},
+		"favicon.svg":        {Data: []byte("<svg/>")},
+	}
+	tests := []struct {
+		name        string
+		fsys        fstest.MapFS
+		method      string
+		path        string
+		accept      string
+		status      int
+		body        string
+		cache       string
+		contentType string
+	}{
+		{name: "Index", fsys: built, path: "/", status: 200, body: "<html>app</html>", cache: "no-cache"},
+		{name: "ClientRouteFallsBackToIndex", fsys: built, path: "/workflows/0193/edit", accept: "text/html", status: 200, body: "<html>app</html>", cache: "no-cache"},
+		{name: "HashedAssetIsImmutable", fsys: built, path: "/assets/app-1a2b.js", status: 200, body: "console.log(1)", cache: "public, max-age=31536000, immutable"},
+		{name: "OtherFileRevalidates", fsys: built, path: "/favicon.svg", status: 200, cache: "no-cache"},
+		{name: "MissingAssetIs404", fsys: built, path: "/assets/gone.js", accept: "text/html", status: 404},
+		{name: "NonHTMLMissIs404", fsys: built, path: "/nope.json", accept: "application/json", status: 404},
+		{name: "PostIsRefused", fsys: built, method: "POST", path: "/", status: 405},
+		{name: "NotBuiltExplains", fsys: fstest.MapFS{".gitkeep": {}}, path: "/", status: 200, body: "make run"},
+		{name: "NotBuiltOtherPath", fsys: fstest.MapFS{}, path: "/workflows", status: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			req := httptest.NewRequest(method, tt.path, nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept", tt.accept)
+			}
+			rec := httptest.NewRecorder()
+			Handler(tt.fsys).ServeHTTP(rec, req)
+			require.Equal(t, tt.status, rec.Code)
+			if tt.body != "" {
+				require.Contains(t, rec.Body.String(), tt.body)
+			}
+			if tt.cache != "" {
+				require.Equal(t, tt.cache, rec.Header().Get("Cache-Control"))
+			}
+		})
+	}
+}
