@@ -9,7 +9,7 @@ BIN=${BIN:-bin/concertmaster}
 [ -x "$BIN" ] || { echo "bench: $BIN is missing; run make build first" >&2; exit 1; }
 command -v wrk >/dev/null || { [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || { echo "bench: wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 
-figures() { grep -E '^(figure:|  )' || true; }
+figures() { grep -oE 'figure:.*|^  [a-zA-Z].*' || true; }
 
 go_benchmarks() {
   go test -run XXX -bench 'Chain100' -benchtime 50x ./internal/engine | figures
