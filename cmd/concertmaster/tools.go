@@ -21,17 +21,22 @@ func shutdownContext(c config.Config) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), c.ShutdownGrace)
 }
 
+// loadRegistry builds the node registry the configuration describes.
+func loadRegistry(load loader) (*node.Registry, error) {
+	c, _, err := load()
+	if err != nil {
+		return nil, err
+	}
+	return app.Registry(c)
+}
+
 func newNodesCmd(load loader) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{Use: "nodes", Short: "List and describe the registered node types"}
 	list := &cobra.Command{
 		Use: "list", Short: "List node types", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, _, err := load()
-			if err != nil {
-				return err
-			}
-			reg, err := app.Registry(c)
+			reg, err := loadRegistry(load)
 			if err != nil {
 				return err
 			}
@@ -55,11 +60,7 @@ func newNodesCmd(load loader) *cobra.Command {
 	desc := &cobra.Command{
 		Use: "describe TYPE", Short: "Describe one node type: ports and configuration schema", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			c, _, err := load()
-			if err != nil {
-				return err
-			}
-			reg, err := app.Registry(c)
+			reg, err := loadRegistry(load)
 			if err != nil {
 				return err
 			}
