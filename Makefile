@@ -65,5 +65,9 @@ fmt:
 vet:
 	$(GO) vet ./...
 
+# lint runs golangci-lint v2 (fetched through the module proxy on first use) with .golangci.yaml.
+lint:
+	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
+
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html

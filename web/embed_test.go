@@ -44,7 +44,7 @@ func TestHandler(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req := httptest.NewRequest(method, tt.path, nil)
+			req := httptest.NewRequestWithContext(t.Context(), method, tt.path, nil)
 			if tt.accept != "" {
 				req.Header.Set("Accept", tt.accept)
 			}

@@ -32,6 +32,11 @@ type exitError struct {
 func (e *exitError) Error() string { return e.err.Error() }
 
 func main() {
+	os.Exit(run())
+}
+
+// run executes the command line and returns the process exit code.
+func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRoot(os.Stdout, os.Stderr)
@@ -39,10 +44,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "concertmaster:", err)
 		var ee *exitError
 		if errors.As(err, &ee) {
-			os.Exit(ee.code)
+			return ee.code
 		}
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {

@@ -93,7 +93,7 @@ func newRunCmd(cfg *config.Config, load loader) *cobra.Command {
 }
 
 func readDefinition(path string, stdin io.Reader) (*workflow.Definition, error) {
-	var r io.Reader = stdin
+	r := stdin
 	if path != "-" {
 		f, err := os.Open(path)
 		if err != nil {

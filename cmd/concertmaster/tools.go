@@ -127,7 +127,7 @@ func newMigrateCmd(load loader) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			where := db.Path
 			if db.Driver == "postgres" {
 				where = "PostgreSQL"

@@ -49,7 +49,7 @@ func OpenStore(ctx context.Context, databaseURL string, logger *slog.Logger) (*s
 	}
 	n, err := st.Migrate(ctx)
 	if err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, n, fmt.Errorf("migrate: %w", err)
 	}
 	return st, n, nil
@@ -80,7 +80,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	reg, err := Registry(cfg)
 	if err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, err
 	}
 	m := metrics.New()
@@ -89,7 +89,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
 		MaxOutputBytes: cfg.MaxOutputBytes, ExpressionLimits: limits})
 	if err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, err
 	}
 	host, _ := os.Hostname()
@@ -100,7 +100,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		Takeover: st.Dialect() == "sqlite",
 	})
 	if err != nil {
-		st.Close()
+		_ = st.Close()
 		return nil, err
 	}
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits})
@@ -164,9 +164,10 @@ func (s *Server) Ready(ctx context.Context) error {
 // Run serves until ctx ends, then shuts down gracefully: no new requests, running executions handed
 // back to the queue, the store closed.
 func (s *Server) Run(ctx context.Context) error {
-	ln, err := net.Listen("tcp", s.cfg.Addr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", s.cfg.Addr)
 	if err != nil {
-		s.rt.Close(context.Background())
+		_ = s.rt.Close(context.Background())
 		return fmt.Errorf("listen on %s: %w", s.cfg.Addr, err)
 	}
 	return s.Serve(ctx, ln)
@@ -184,7 +185,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	go func() { errc <- s.http.Serve(ln) }()
 	select {
 	case err := <-errc:
-		s.rt.Close(context.Background())
+		_ = s.rt.Close(context.Background())
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}

@@ -154,7 +154,7 @@ func TestDialContextDialsResolvedAddress(t *testing.T) {
 	}
 	// service.test does not exist in real DNS: the request only succeeds if the policy dials the address
 	// its own resolver returned.
-	resp, err := get(t, p.Transport(), "http://service.test:"+port+"/")
+	resp, err := get(t, p.Transport(), "http://service.test:"+port+"/") //nolint:bodyclose // get closes the body at cleanup
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, int32(1), lookups.Load())
@@ -183,11 +183,11 @@ func TestDialContextRebinding(t *testing.T) {
 	tr.DisableKeepAlives = true
 	target := "http://rebind.test:" + port + "/"
 
-	resp, err := get(t, tr, target)
+	resp, err := get(t, tr, target) //nolint:bodyclose // get closes the body at cleanup
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 
-	_, err = get(t, tr, target)
+	_, err = get(t, tr, target) //nolint:bodyclose // get closes the body at cleanup
 	var blocked *BlockedError
 	require.ErrorAs(t, err, &blocked)
 	require.Equal(t, "rebind.test", blocked.Host)
@@ -217,7 +217,7 @@ func TestTransport(t *testing.T) {
 			require.Nil(t, tr.Proxy, "environment proxies must never be used")
 			require.True(t, tr.ForceAttemptHTTP2)
 
-			resp, err := get(t, tr, srv.URL)
+			resp, err := get(t, tr, srv.URL) //nolint:bodyclose // get closes the body at cleanup
 			if tt.reason == "" {
 				require.NoError(t, err)
 				require.Equal(t, http.StatusOK, resp.StatusCode)
@@ -273,7 +273,7 @@ func TestDialContextFallsBack(t *testing.T) {
 	// Nothing listens on 127.0.0.3, so the first address refuses the connection and the second is
 	// tried.
 	p := &Policy{AllowPrivate: true, Resolver: staticResolver("127.0.0.3", "127.0.0.1")}
-	resp, err := get(t, p.Transport(), "http://two.test:"+port+"/")
+	resp, err := get(t, p.Transport(), "http://two.test:"+port+"/") //nolint:bodyclose // get closes the body at cleanup
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 }

@@ -522,28 +522,34 @@ func (s *Store) ListRunnable(ctx context.Context, p store.RunnableParams) ([]sto
 	}
 	var out []store.ExecutionRef
 	for _, q := range queries {
-		rows, err := s.query(ctx, (q.sql), q.args...)
+		refs, err := s.listRefs(ctx, q.sql, q.args...)
 		if err != nil {
 			return nil, fmt.Errorf("list runnable executions: %w", err)
 		}
-		for rows.Next() {
-			var r store.ExecutionRef
-			if err := rows.Scan(&r.TenantID, &r.ID); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("list runnable executions: %w", err)
-			}
-			out = append(out, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("list runnable executions: %w", err)
-		}
+		out = append(out, refs...)
 	}
 	sortRefs(out)
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
+}
+
+func (s *Store) listRefs(ctx context.Context, query string, args ...any) ([]store.ExecutionRef, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ExecutionRef
+	for rows.Next() {
+		var r store.ExecutionRef
+		if err := rows.Scan(&r.TenantID, &r.ID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 func sortRefs(refs []store.ExecutionRef) {

@@ -29,7 +29,7 @@ func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := c.m[query]; ok {
 		return st, nil
 	}
-	st, err := c.prepare(ctx, query)
+	st, err := c.prepare(ctx, query) //nolint:sqlclosecheck // cached until the store closes (close)
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +88,7 @@ func (w *wtx) rollback(ctx context.Context) error {
 func (w *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	query = w.s.q(query)
 	if w.conn != nil {
-		st, err := w.s.writeStmts.get(ctx, query)
+		st, err := w.s.writeStmts.get(ctx, query) //nolint:sqlclosecheck // owned by the cache
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,7 @@ func (w *wtx) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 func (w *wtx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = w.s.q(query)
 	if w.conn != nil {
-		if st, err := w.s.writeStmts.get(ctx, query); err == nil {
+		if st, err := w.s.writeStmts.get(ctx, query); err == nil { //nolint:sqlclosecheck // owned by the cache
 			return st.QueryRowContext(ctx, args...)
 		}
 		return w.conn.QueryRowContext(ctx, query, args...)
@@ -111,7 +111,7 @@ func (w *wtx) queryRow(ctx context.Context, query string, args ...any) *sql.Row 
 func (w *wtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query = w.s.q(query)
 	if w.conn != nil {
-		st, err := w.s.writeStmts.get(ctx, query)
+		st, err := w.s.writeStmts.get(ctx, query) //nolint:sqlclosecheck // owned by the cache
 		if err != nil {
 			return nil, err
 		}
@@ -124,7 +124,7 @@ func (w *wtx) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	query = s.q(query)
 	if s.readStmts != nil {
-		if st, err := s.readStmts.get(ctx, query); err == nil {
+		if st, err := s.readStmts.get(ctx, query); err == nil { //nolint:sqlclosecheck // owned by the cache
 			return st.QueryRowContext(ctx, args...)
 		}
 	}
@@ -135,7 +135,7 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	query = s.q(query)
 	if s.readStmts != nil {
-		st, err := s.readStmts.get(ctx, query)
+		st, err := s.readStmts.get(ctx, query) //nolint:sqlclosecheck // owned by the cache
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@
 package storesqlite
 
 import (
+	"context"
 	"database/sql"
 	"embed"
 	"errors"
@@ -80,7 +81,7 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	writeDB.SetConnMaxLifetime(0)
 	writeDB.SetConnMaxIdleTime(0)
 	// Create the file and switch it to WAL before the readers open it.
-	if _, err := writeDB.Exec(`PRAGMA journal_mode = WAL`); err != nil {
+	if _, err := writeDB.ExecContext(context.Background(), `PRAGMA journal_mode = WAL`); err != nil {
 		writeDB.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
@@ -136,7 +137,7 @@ func startCheckpointer(db *sql.DB, logger *slog.Logger) *checkpointer {
 			case <-c.done:
 				return
 			case <-t.C:
-				if _, err := db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil && logger != nil {
+				if _, err := db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err != nil && logger != nil {
 					logger.Warn("WAL checkpoint failed", "error", err.Error())
 				}
 			}
@@ -149,7 +150,7 @@ func startCheckpointer(db *sql.DB, logger *slog.Logger) *checkpointer {
 func (c *checkpointer) stop() error {
 	close(c.done)
 	c.wg.Wait()
-	_, err := c.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	_, err := c.db.ExecContext(context.Background(), `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return errors.Join(err, c.db.Close())
 }
 

@@ -29,7 +29,7 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	t.Parallel()
 	s, err := storesqlite.Open(storesqlite.Config{Path: filepath.Join(t.TempDir(), "cm.db")})
 	require.NoError(t, err)
-	defer s.Close()
+	defer func() { require.NoError(t, s.Close()) }()
 	n, err := s.Migrate(context.Background())
 	require.NoError(t, err)
 	require.Positive(t, n)
