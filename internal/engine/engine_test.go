@@ -515,3 +515,23 @@ func TestIdempotencyKey(t *testing.T) {
 	require.ErrorIs(t, err, store.ErrConflict)
 	require.True(t, strings.Contains(err.Error(), "different request"))
 }
+
+// TestExpiredLeaseIsReclaimed covers the multi-process path: without takeover, a running execution
+// whose worker's lease has expired is found by the poll and finished by another worker.
+func TestExpiredLeaseIsReclaimed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
+	w := first.Save(t, `{"name":"lease","nodes":[
+		{"id":"start","type":"trigger.manual"},{"id":"work","type":"test.work","config":{"key":"lease"}}],
+		"edges":[{"source":"start","target":"work"}]}`)
+	exec := first.Start(t, w.ID, `{}`)
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "vanished-worker",
+		time.Now().Add(-time.Second), false)
+	require.NoError(t, err)
+
+	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: false})
+	done := second.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
+	require.Equal(t, 1, second.Probe.Calls("lease"))
+}
