@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/api/apitest"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/store"
 )
 
 const orderFlow = `{"name":"orders","nodes":[
@@ -69,6 +71,13 @@ func TestWorkflowLifecycle(t *testing.T) {
 		{Name: "Ready", Method: "GET", URL: "/readyz", ExpectedStatus: 200},
 		{Name: "Docs", Method: "GET", URL: "/docs", ExpectedStatus: 200, ExpectedContent: []string{"openapi.json"}},
 	})
+	// The deleted workflow's versions stay readable for the executions that pinned them.
+	v := s.Do(t, "GET", "/api/v1/workflows/"+id+"/versions/3", "", nil)
+	require.Equal(t, 200, v.Status, v.Body)
+	require.Contains(t, v.Body, `"version":3`)
+	got, err := s.Store.GetWorkflowVersion(context.Background(), store.DefaultTenant, id, 1)
+	require.NoError(t, err)
+	require.Equal(t, "orders", got.Definition.Name)
 }
 
 // TestBadInput sends every kind of bad workflow the issue lists; each must answer 4xx problem+json

@@ -56,6 +56,7 @@ func newSchemaStore(t *testing.T, base string) store.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	base := testURL(t)
+	require.NotEmpty(t, base)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		t.Helper()
 		return newSchemaStore(t, base)
