@@ -102,8 +102,12 @@ func New(cfg Config) *Server {
 		{Name: "Webhooks", Description: "Requests that start workflows"},
 		{Name: "Operations", Description: "Health and metrics"},
 	}
+	hc.Info.Description += " A path that exists answers a method it does not serve with 405 and an Allow header; an unknown path " +
+		"under /api/ or /hooks/ answers 404. Both are problem documents too."
+	hc.OnAddOperation = append(hc.OnAddOperation, documentOperation)
 	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
 	s.api = humago.New(mux, hc)
+	s.api.UseMiddleware(s.screenParams)
 	s.registerNodeTypes()
 	s.registerWorkflows()
 	s.registerExecutions()
@@ -113,11 +117,7 @@ func New(cfg Config) *Server {
 	if cfg.MetricsHandler != nil {
 		mux.Handle("GET /metrics", cfg.MetricsHandler)
 	}
-	if cfg.UI != nil {
-		mux.Handle("/", cfg.UI)
-	} else {
-		mux.HandleFunc("/", s.notFound)
-	}
+	mux.HandleFunc("/", s.fallback)
 	return s
 }
 
@@ -125,11 +125,7 @@ func New(cfg Config) *Server {
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
 // Handler returns the root handler with request ids, logging, metrics and panic recovery.
-func (s *Server) Handler() http.Handler { return s.middleware(s.mux) }
-
-func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	writeProblem(w, newError(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
-}
+func (s *Server) Handler() http.Handler { return s.middleware(s.screen(s.mux)) }
 
 // tenant returns the tenant of the request. Until identity lands every request belongs to the
 // default tenant.

@@ -99,7 +99,7 @@ func (s *Server) parseWait(w string) (time.Duration, error) {
 	d, err := time.ParseDuration(w)
 	if err != nil || d < 0 {
 		return 0, newError(http.StatusUnprocessableEntity, "wait must be a duration such as 30s",
-			&huma.ErrorDetail{Location: "query.wait", Message: "use a number with a unit, such as 500ms, 30s or 2m", Value: w})
+			&ErrorDetail{Location: "/query/wait", Message: "use a number with a unit, such as 500ms, 30s or 2m", Value: w})
 	}
 	return min(d, s.cfg.MaxWait), nil
 }
@@ -143,6 +143,8 @@ func (s *Server) registerExecutions() {
 		}
 		return &executionOutput{Status: status, Location: "/api/v1/executions/" + exec.ID, Body: d}, nil
 	})
+	s.alsoAnswers(http.MethodPost, "/api/v1/workflows/{id}/executions", http.StatusOK,
+		"With ?wait=, the run finished in time: the execution with its output and node runs")
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-executions", Method: http.MethodGet, Path: "/api/v1/executions",
@@ -222,6 +224,8 @@ func (s *Server) registerExecutions() {
 		}
 		return &executionOutput{Status: status, Body: d}, nil
 	})
+	s.alsoAnswers(http.MethodPost, "/api/v1/executions/{id}/cancel", http.StatusAccepted,
+		"The execution is running and was asked to stop; it had not stopped after 5 seconds")
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "retry-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/retry", DefaultStatus: http.StatusAccepted,

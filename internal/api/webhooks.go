@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -22,7 +23,12 @@ import (
 // webhookMethods are the methods a webhook trigger may listen on.
 var webhookMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
+// MaxWebhookPathBytes bounds the path after /hooks/ (the trigger's path setting has the same limit).
+const MaxWebhookPathBytes = 200
+
 func (s *Server) registerWebhooks() {
+	oapi := s.api.OpenAPI()
+	executionID := map[string]*huma.Header{"X-Execution-ID": {Description: "The execution the request started", Schema: &huma.Schema{Type: huma.TypeString}}}
 	for _, m := range webhookMethods {
 		s.mux.HandleFunc(m+" /hooks/{path...}", s.serveWebhook)
 		op := &huma.Operation{
@@ -32,43 +38,63 @@ func (s *Server) registerWebhooks() {
 				"{method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. " +
 				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with " +
 				"respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.",
-			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true, Description: "The trigger's path; may contain slashes",
-				Schema: &huma.Schema{Type: huma.TypeString}}},
+			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true,
+				Description: "The trigger's path, such as orders/new. A path of several segments is one parameter: a client that " +
+					"percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger.",
+				Schema: &huma.Schema{Type: huma.TypeString, MinLength: ptr(1), MaxLength: ptr(MaxWebhookPathBytes),
+					Pattern: core.WebhookPathPattern.String(), Examples: []any{"orders/new"}}}},
 			Responses: map[string]*huma.Response{
-				"200": {Description: "The run's output", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
-				"202": {Description: "Accepted: {executionId, status}", Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
-					Type: huma.TypeObject, Properties: map[string]*huma.Schema{
-						"executionId": {Type: huma.TypeString}, "status": {Type: huma.TypeString},
-					}}}}},
-				"404": {Description: "No active workflow listens here", Content: problemContent()},
-				"413": {Description: "Body too large", Content: problemContent()},
-				"502": {Description: "The run failed", Content: problemContent()},
+				"200": {Description: "The run succeeded: its output", Headers: executionID,
+					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
+				"202": {Description: "Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout)",
+					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
+						Type: huma.TypeObject, Required: []string{"executionId", "status"}, AdditionalProperties: false,
+						Properties: map[string]*huma.Schema{
+							"executionId": {Type: huma.TypeString, Description: "The execution the request started"},
+							"status": {Type: huma.TypeString, Description: "Its status when the answer was sent",
+								Enum: []any{"queued", "running", "waiting", "succeeded", "failed", "canceled"}},
+						}}}}},
+				"400": {Description: "The body does not parse as its Content-Type says (JSON or form)", Content: problemContent(oapi)},
+				"404": {Description: "No active workflow listens on this method and path", Content: problemContent(oapi)},
+				"408": {Description: "The body did not arrive in time", Content: problemContent(oapi)},
+				"413": {Description: "The body is over the webhook size limit", Content: problemContent(oapi)},
+				"422": {Description: "The path or a query parameter holds a NUL character or invalid UTF-8", Content: problemContent(oapi)},
+				"502": {Description: "The run failed or was canceled: an execution-failed problem whose instance is the execution", Headers: executionID,
+					Content: problemContent(oapi)},
 			},
 		}
 		if m != http.MethodGet && m != http.MethodDelete {
-			op.RequestBody = &huma.RequestBody{Description: "Any body", Content: map[string]*huma.MediaType{
-				"application/json": {Schema: &huma.Schema{}}, "application/x-www-form-urlencoded": {Schema: &huma.Schema{Type: huma.TypeObject}},
-				"text/plain": {Schema: &huma.Schema{Type: huma.TypeString}},
-			}}
+			op.RequestBody = &huma.RequestBody{Description: "Any body: JSON is parsed, a form becomes an object, anything else is kept as text",
+				Content: map[string]*huma.MediaType{
+					"application/json":                  {Schema: &huma.Schema{}},
+					"application/x-www-form-urlencoded": {Schema: &huma.Schema{Type: huma.TypeObject}},
+					"*/*":                               {Schema: &huma.Schema{Type: huma.TypeString}},
+				}}
 		}
-		s.api.OpenAPI().AddOperation(op)
+		oapi.AddOperation(op)
 	}
 }
 
-func problemContent() map[string]*huma.MediaType {
-	return map[string]*huma.MediaType{"application/problem+json": {Schema: &huma.Schema{Ref: "#/components/schemas/ErrorModel"}}}
-}
+func ptr[T any](v T) *T { return &v }
 
 func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if err := screenWebhookParams(r); err != nil {
+		writeProblem(w, err)
+		return
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
+		var netErr net.Error
+		switch {
+		case errors.As(err, &tooLarge):
 			writeProblem(w, newError(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body is over the %d-byte limit", s.cfg.MaxWebhookBytes)))
-			return
+		case errors.As(err, &netErr) && netErr.Timeout():
+			writeProblem(w, newError(http.StatusRequestTimeout, "the webhook body did not arrive in time"))
+		default:
+			writeProblem(w, newError(http.StatusBadRequest, "read webhook body: "+err.Error()))
 		}
-		writeProblem(w, newError(http.StatusBadRequest, "read webhook body: "+err.Error()))
 		return
 	}
 	parsed, err := parseWebhookBody(r.Header.Get("Content-Type"), body)
@@ -113,9 +139,25 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 			msg += ": " + done.Error.Message
 		}
 		w.Header().Set("X-Execution-ID", done.ID)
-		writeProblem(w, &huma.ErrorModel{Type: ProblemExecutionFailed, Title: "Workflow run " + string(done.Status), Status: http.StatusBadGateway,
+		writeProblem(w, &ErrorModel{Type: ProblemExecutionFailed, Title: "Workflow run " + string(done.Status), Status: http.StatusBadGateway,
 			Detail: msg, Instance: "/api/v1/executions/" + done.ID})
 	}
+}
+
+// screenWebhookParams refuses a webhook path or query parameter that holds a NUL character or invalid
+// UTF-8, as screenParams does for the API's operations.
+func screenWebhookParams(r *http.Request) huma.StatusError {
+	if msg := textProblem(r.PathValue("path")); msg != "" {
+		return newError(http.StatusUnprocessableEntity, "the webhook path "+msg, &ErrorDetail{Location: "/path/path", Message: msg})
+	}
+	for k, vs := range r.URL.Query() {
+		for _, v := range append([]string{k}, vs...) {
+			if msg := textProblem(v); msg != "" {
+				return newError(http.StatusUnprocessableEntity, "query parameter "+k+" "+msg, &ErrorDetail{Location: workflow.Pointer("query", k), Message: msg})
+			}
+		}
+	}
+	return nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -2,7 +2,9 @@ package api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -81,23 +83,42 @@ func (s *Server) workflowResponse(w *store.Workflow) *workflowOutput {
 	return &workflowOutput{ETag: etag(w.Version), Location: "/api/v1/workflows/" + w.ID, Body: toWorkflow(w)}
 }
 
-// parseIfMatch returns the version an If-Match header names; "*" means the current version.
-func parseIfMatch(h string) (version int, any bool, err error) {
+// parseIfMatch returns the versions an If-Match header names (RFC 9110 §13.1.1: one or more entity
+// tags, or "*" for the current version). A weak tag (W/"3") never matches: If-Match compares strongly.
+func parseIfMatch(h string) (versions []int, anyVersion bool, err error) {
 	h = strings.TrimSpace(h)
 	if h == "" {
-		return 0, false, newError(http.StatusPreconditionRequired,
+		return nil, false, newError(http.StatusPreconditionRequired,
 			"updating a workflow needs an If-Match header holding the ETag of the version you edited (from GET), or * to overwrite")
 	}
 	if h == "*" {
-		return 0, true, nil
+		return nil, true, nil
 	}
-	h = strings.TrimPrefix(h, "W/")
-	v, convErr := strconv.Atoi(strings.Trim(h, `"`))
-	if convErr != nil || v < 1 {
-		return 0, false, newError(http.StatusPreconditionFailed, "If-Match "+h+" is not an ETag this server issued; use the ETag header from GET")
+	tags := strings.Split(h, ",")
+	if len(tags) > maxIfMatchTags {
+		return nil, false, newError(http.StatusPreconditionFailed, fmt.Sprintf("If-Match lists %d entity tags; send at most %d", len(tags), maxIfMatchTags))
 	}
-	return v, false, nil
+	for _, tag := range tags {
+		tag = strings.TrimSpace(tag)
+		if strings.HasPrefix(tag, "W/") {
+			continue
+		}
+		unquoted, quoted := strings.CutPrefix(tag, `"`)
+		unquoted, closed := strings.CutSuffix(unquoted, `"`)
+		v, convErr := strconv.Atoi(unquoted)
+		if !quoted || !closed || convErr != nil || v < 1 || strconv.Itoa(v) != unquoted {
+			return nil, false, newError(http.StatusPreconditionFailed, "If-Match "+h+" is not an ETag this server issued; send the ETag header from GET as it is")
+		}
+		versions = append(versions, v)
+	}
+	if len(versions) == 0 {
+		return nil, false, newError(http.StatusPreconditionFailed, "If-Match "+h+" holds only weak entity tags, which never match; send the ETag header from GET as it is")
+	}
+	return versions, false, nil
 }
+
+// maxIfMatchTags bounds the entity tags one If-Match may list.
+const maxIfMatchTags = 16
 
 func (s *Server) registerWorkflows() {
 	tags := []string{"Workflows"}
@@ -163,14 +184,22 @@ func (s *Server) registerWorkflows() {
 		Tags: tags, MaxBodyBytes: maxBody,
 		Errors: []int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired, http.StatusUnprocessableEntity, http.StatusConflict},
 	}, func(ctx context.Context, in *updateWorkflowInput) (*workflowOutput, error) {
-		version, anyVersion, err := parseIfMatch(in.IfMatch)
+		versions, anyVersion, err := parseIfMatch(in.IfMatch)
 		if err != nil {
 			return nil, err
 		}
-		if anyVersion {
+		version := 0
+		if len(versions) == 1 {
+			version = versions[0]
+		} else {
+			// "*" or a list: the current version, if it is one of them; the store still refuses the
+			// update if another lands in between.
 			cur, err := s.svc.Store().GetWorkflow(ctx, tenant(ctx), in.ID)
 			if err != nil {
 				return nil, toProblem(ctx, s.logger, err)
+			}
+			if !anyVersion && !slices.Contains(versions, cur.Version) {
+				return nil, newError(http.StatusPreconditionFailed, fmt.Sprintf("workflow %s is at version %d, which If-Match does not list; reload the workflow and apply your change again", in.ID, cur.Version))
 			}
 			version = cur.Version
 		}

@@ -30,8 +30,11 @@ var (
 	// ErrConflict means the write's expectations no longer hold: the execution changed state, the
 	// lease moved to another worker, or an idempotency key was reused with another request.
 	ErrConflict = errors.New("conflict")
-	// ErrInvalidInput means a parameter, such as a list cursor, is malformed.
+	// ErrInvalidInput means a parameter, such as a list cursor, is malformed, or a text holds what
+	// no store may keep (a NUL character, invalid UTF-8).
 	ErrInvalidInput = errors.New("invalid input")
+	// ErrBadCursor means a list cursor is not one the store issued.
+	ErrBadCursor = fmt.Errorf("invalid cursor: %w", ErrInvalidInput)
 )
 
 // RouteConflictError is returned when a webhook route is already taken by another workflow.
@@ -289,7 +292,8 @@ type Store interface {
 	// DeleteWorkflow removes a workflow from lists and drops its routes; its versions and executions
 	// stay readable.
 	DeleteWorkflow(ctx context.Context, tenantID, id string) error
-	// ListWorkflowVersions pages through a workflow's versions, newest first (definitions included).
+	// ListWorkflowVersions pages through a workflow's versions, newest first (definitions included),
+	// also of a deleted workflow.
 	ListWorkflowVersions(ctx context.Context, tenantID, id string, params ListVersionsParams) (*Page[WorkflowVersion], error)
 	// GetWorkflowVersion returns one version, also of a deleted workflow.
 	GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*WorkflowVersion, error)

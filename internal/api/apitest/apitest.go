@@ -1,6 +1,8 @@
 // Package apitest runs table-driven HTTP scenarios against the real API, served by httptest over a
 // real SQLite store, in the PocketBase style: each scenario names a request and what the response
-// must (and must not) contain.
+// must (and must not) contain. Every answer a test receives through Server.Do is also checked against
+// the OpenAPI document the server serves (ResponseValidator), so that every present and future
+// scenario proves the document describes the answer.
 package apitest
 
 import (
@@ -25,16 +27,37 @@ type Server struct {
 	URL    string
 	Client *http.Client
 	API    *api.Server
+	// Validator checks every answer Do receives; nil in benchmarks, which measure the server alone.
+	Validator *ResponseValidator
 }
 
 // Start starts an API server for one test.
 func Start(t testing.TB, opts enginetest.Options) *Server {
 	t.Helper()
+	return StartWith(t, opts, nil)
+}
+
+// StartWith starts an API server for one test, letting configure change the API's configuration
+// (such as its UI handler) before the server starts.
+func StartWith(t testing.TB, opts enginetest.Options, configure func(*api.Config)) *Server {
+	t.Helper()
 	env := enginetest.Start(t, opts)
-	a := api.New(api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second})
+	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second}
+	if configure != nil {
+		configure(&cfg)
+	}
+	a := api.New(cfg)
 	ts := httptest.NewServer(a.Handler())
 	t.Cleanup(ts.Close)
-	return &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a}
+	s := &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a}
+	if _, bench := t.(*testing.B); !bench {
+		doc := s.Do(t, http.MethodGet, "/openapi.json", "", nil)
+		require.Equal(t, http.StatusOK, doc.Status, doc.Body)
+		v, err := NewResponseValidator(context.Background(), []byte(doc.Body))
+		require.NoError(t, err)
+		s.Validator = v
+	}
+	return s
 }
 
 // Scenario is one request and its expectations.
@@ -86,7 +109,17 @@ func (s *Server) Do(t testing.TB, method, url, body string, headers map[string]s
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
+	if s.Validator != nil {
+		require.NoError(t, s.Validator.Validate(context.Background(), req, resp.StatusCode, resp.Header, b), "body: %s", excerpt(b))
+	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+func excerpt(b []byte) string {
+	if len(b) > 2048 {
+		return string(b[:2048]) + "…"
+	}
+	return string(b)
 }
 
 // Run runs the scenarios in order (they may depend on each other's effects).

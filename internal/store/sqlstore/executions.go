@@ -53,6 +53,10 @@ var errIdempotencyRace = errors.New("idempotency key inserted concurrently")
 
 // CreateExecution implements store.Store.
 func (s *Store) CreateExecution(ctx context.Context, tenantID string, p store.CreateExecutionParams) (*store.Execution, bool, error) {
+	if err := checkText("tenant id", tenantID, "execution id", p.ID, "workflow id", p.WorkflowID, "trigger node", p.TriggerNode,
+		"idempotency key", p.IdempotencyKey, "request hash", p.RequestHash, "retried execution id", p.RetryOf); err != nil {
+		return nil, false, err
+	}
 	exec, created, err := s.createExecution(ctx, tenantID, p)
 	if errors.Is(err, errIdempotencyRace) {
 		// Another process inserted the same key between our check and our insert: read theirs.
@@ -128,6 +132,9 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 
 // GetExecution implements store.Store.
 func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	if err := checkText("tenant id", tenantID, "execution id", id); err != nil {
+		return nil, err
+	}
 	row := s.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
 	e, err := scanExecution(row, true)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -141,6 +148,9 @@ func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.E
 
 // ListExecutions implements store.Store.
 func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.ListExecutionsParams) (*store.Page[store.Execution], error) {
+	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status)); err != nil {
+		return nil, err
+	}
 	limit := pageLimit(p.Limit)
 	var where strings.Builder
 	args := []any{tenantID}
@@ -189,6 +199,9 @@ const nodeRunColumns = `node_id, attempt, status, input, input_from, output, por
 
 // ListNodeRuns implements store.Store.
 func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]store.NodeRun, error) {
+	if err := checkText("tenant id", tenantID, "execution id", executionID); err != nil {
+		return nil, err
+	}
 	rows, err := s.query(ctx, (`SELECT ` + nodeRunColumns + ` FROM node_runs WHERE tenant_id = ? AND execution_id = ? ORDER BY node_id, attempt`),
 		tenantID, executionID)
 	if err != nil {
@@ -227,6 +240,9 @@ func (s *Store) ListNodeRuns(ctx context.Context, tenantID, executionID string) 
 
 // ListEvents implements store.Store.
 func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, afterSeq int64, limit int) ([]store.Event, error) {
+	if err := checkText("tenant id", tenantID, "execution id", executionID); err != nil {
+		return nil, err
+	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
@@ -346,6 +362,9 @@ func (s *Store) insertEvents(ctx context.Context, tx *wtx, tenantID, executionID
 
 // ApplyExecutionUpdate implements store.Store.
 func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *store.ExecutionUpdate) error {
+	if err := checkText("tenant id", tenantID, "execution id", u.ExecutionID, "lease owner", u.Owner); err != nil {
+		return err
+	}
 	return s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		var set []string
 		var args []any
@@ -428,6 +447,9 @@ func placeholders(n int) string {
 
 // RequestCancel implements store.Store.
 func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+	if err := checkText("tenant id", tenantID, "execution id", id); err != nil {
+		return nil, err
+	}
 	var out *store.Execution
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		var status workflow.ExecutionStatus
@@ -478,6 +500,9 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 
 // ClaimExecution implements store.Store.
 func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error) {
+	if err := checkText("tenant id", ref.TenantID, "execution id", ref.ID, "lease owner", owner); err != nil {
+		return nil, err
+	}
 	var out *store.Execution
 	now := s.now().UTC()
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {

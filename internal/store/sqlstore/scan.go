@@ -130,7 +130,7 @@ func encodeCursor(key, id string) string {
 }
 
 // ErrBadCursor is returned for a cursor this store did not produce.
-var ErrBadCursor = fmt.Errorf("invalid cursor: %w", store.ErrInvalidInput)
+var ErrBadCursor = store.ErrBadCursor
 
 func decodeCursor(c string) (key, id string, err error) {
 	b, err := base64.RawURLEncoding.DecodeString(c)
@@ -138,7 +138,7 @@ func decodeCursor(c string) (key, id string, err error) {
 		return "", "", ErrBadCursor
 	}
 	key, id, ok := strings.Cut(string(b), "|")
-	if !ok || id == "" {
+	if !ok || id == "" || checkText("cursor", string(b)) != nil {
 		return "", "", ErrBadCursor
 	}
 	return key, id, nil

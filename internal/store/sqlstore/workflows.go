@@ -16,6 +16,9 @@ import (
 
 // CreateTenant implements store.Store.
 func (s *Store) CreateTenant(ctx context.Context, id, name string) error {
+	if err := checkText("tenant id", id, "tenant name", name); err != nil {
+		return err
+	}
 	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		_, err := tx.exec(ctx, (`INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`), id, name, s.t(s.now().UTC()))
 		if err != nil && s.d.IsUniqueViolation(err) {
@@ -46,6 +49,9 @@ func scanWorkflow(row interface{ Scan(...any) error }, def *[]byte) (*store.Work
 
 // CreateWorkflow implements store.Store.
 func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *workflow.Definition) (*store.Workflow, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id, "workflow name", def.Name, "workflow description", def.Description); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("marshal definition: %w", err)
@@ -80,6 +86,9 @@ func (s *Store) insertVersion(ctx context.Context, tx *wtx, tenantID, id string,
 
 // GetWorkflow implements store.Store.
 func (s *Store) GetWorkflow(ctx context.Context, tenantID, id string) (*store.Workflow, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
+		return nil, err
+	}
 	var body []byte
 	row := s.queryRow(ctx, (`SELECT ` + workflowColumns + `, definition FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id)
 	w, err := scanWorkflow(row, &body)
@@ -97,6 +106,9 @@ func (s *Store) GetWorkflow(ctx context.Context, tenantID, id string) (*store.Wo
 
 // ListWorkflows implements store.Store.
 func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store.ListWorkflowsParams) (*store.Page[store.Workflow], error) {
+	if err := checkText("tenant id", tenantID, "name filter", params.Name); err != nil {
+		return nil, err
+	}
 	limit := pageLimit(params.Limit)
 	var where strings.Builder
 	args := []any{tenantID}
@@ -149,6 +161,12 @@ func escapeLike(s string) string {
 
 // UpdateWorkflow implements store.Store.
 func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []store.WebhookRoute) (*store.Workflow, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id, "workflow name", def.Name, "workflow description", def.Description); err != nil {
+		return nil, err
+	}
+	if err := checkRoutes(routes); err != nil {
+		return nil, err
+	}
 	body, err := json.Marshal(def)
 	if err != nil {
 		return nil, fmt.Errorf("marshal definition: %w", err)
@@ -198,6 +216,9 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 
 // DeleteWorkflow implements store.Store.
 func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
+	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
+		return err
+	}
 	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		res, err := tx.exec(ctx, (`UPDATE workflows SET deleted_at = ?, active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`),
 			s.t(s.now().UTC()), false, tenantID, id)
@@ -213,8 +234,12 @@ func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 
 // ListWorkflowVersions implements store.Store.
 func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, params store.ListVersionsParams) (*store.Page[store.WorkflowVersion], error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
+		return nil, err
+	}
+	// A deleted workflow keeps its row (deleted_at is set), and its versions stay readable.
 	var exists int
-	err := s.queryRow(ctx, (`SELECT 1 FROM workflows WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), tenantID, id).Scan(&exists)
+	err := s.queryRow(ctx, (`SELECT 1 FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&exists)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 	}
@@ -278,6 +303,9 @@ func scanVersion(row interface{ Scan(...any) error }) (*store.WorkflowVersion, e
 
 // GetWorkflowVersion implements store.Store.
 func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*store.WorkflowVersion, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
+		return nil, err
+	}
 	row := s.queryRow(ctx, (`SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
 		tenantID, id, version)
 	v, err := scanVersion(row)
@@ -292,6 +320,12 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, ver
 
 // SetWorkflowActive implements store.Store.
 func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []store.WebhookRoute) (*store.Workflow, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
+		return nil, err
+	}
+	if err := checkRoutes(routes); err != nil {
+		return nil, err
+	}
 	var out *store.Workflow
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		res, err := tx.exec(ctx, (`UPDATE workflows SET active = ? WHERE tenant_id = ? AND id = ? AND deleted_at IS NULL`), active, tenantID, id)
@@ -348,6 +382,9 @@ func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string,
 
 // LookupWebhook implements store.Store.
 func (s *Store) LookupWebhook(ctx context.Context, method, path string) (*store.WebhookRoute, error) {
+	if err := checkText("webhook method", method, "webhook path", path); err != nil {
+		return nil, err
+	}
 	r := store.WebhookRoute{Method: method, Path: path}
 	err := s.queryRow(ctx, `SELECT tenant_id, workflow_id, node_id, respond, version FROM webhook_routes WHERE method = ? AND path = ?`, method, path).
 		Scan(&r.TenantID, &r.WorkflowID, &r.NodeID, &r.Respond, &r.Version)

@@ -4,6 +4,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"ListExecutionsFiltersAndPages", testListExecutions},
 		{"ListRunnable", testListRunnable},
 		{"TenantScoping", testTenantScoping},
+		{"TextNoStoreCanHold", testTextNoStoreCanHold},
 		{"WebhookRoutes", testWebhookRoutes},
 		{"WorkflowCRUD", testWorkflowCRUD},
 		{"WorkflowListPaging", testWorkflowList},
@@ -121,9 +123,14 @@ func testWorkflowCRUD(t *testing.T, s store.Store) {
 	_, err = s.GetWorkflow(ctx, tenant, id)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.ErrorIs(t, s.DeleteWorkflow(ctx, tenant, id), store.ErrNotFound)
-	// Versions stay readable for the executions that pinned them.
+	// Versions stay readable for the executions that pinned them: one by one, and listed.
 	_, err = s.GetWorkflowVersion(ctx, tenant, id, 2)
 	require.NoError(t, err)
+	versions, err = s.ListWorkflowVersions(ctx, tenant, id, store.ListVersionsParams{})
+	require.NoError(t, err)
+	require.Len(t, versions.Items, 2)
+	_, err = s.ListWorkflowVersions(ctx, tenant, NewID(), store.ListVersionsParams{})
+	require.ErrorIs(t, err, store.ErrNotFound)
 }
 
 func testWorkflowList(t *testing.T, s store.Store) {
@@ -552,4 +559,86 @@ func testTenantScoping(t *testing.T, s store.Store) {
 	require.Empty(t, execs.Items)
 	err = s.ApplyExecutionUpdate(ctx, other, &store.ExecutionUpdate{ExecutionID: exec.ID, To: workflow.ExecutionCanceled})
 	require.ErrorIs(t, err, store.ErrConflict)
+}
+
+// testTextNoStoreCanHold checks that every method refuses a NUL character or invalid UTF-8 in a text
+// argument with ErrInvalidInput (PostgreSQL cannot store them in text), and that JSON values holding
+// the escape \u0000 round-trip.
+func testTextNoStoreCanHold(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	for _, bad := range []string{"a\x00b", "a\xffb"} {
+		def := Definition(bad)
+		_, err := s.CreateWorkflow(ctx, tenant, NewID(), def)
+		require.ErrorIs(t, err, store.ErrInvalidInput, "name %q", bad)
+		_, err = s.CreateWorkflow(ctx, tenant, bad, Definition("ok"))
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.GetWorkflow(ctx, tenant, bad)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Name: bad})
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.UpdateWorkflow(ctx, tenant, bad, 1, Definition("ok"), nil)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		require.ErrorIs(t, s.DeleteWorkflow(ctx, tenant, bad), store.ErrInvalidInput)
+		_, err = s.ListWorkflowVersions(ctx, tenant, bad, store.ListVersionsParams{})
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.GetWorkflowVersion(ctx, tenant, bad, 1)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.SetWorkflowActive(ctx, tenant, bad, true, nil)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.LookupWebhook(ctx, "POST", bad)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, _, err = s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: bad, WorkflowVersion: 1, TriggerKind: store.TriggerManual})
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, _, err = s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: NewID(), WorkflowVersion: 1,
+			TriggerKind: store.TriggerManual, IdempotencyKey: bad})
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.GetExecution(ctx, tenant, bad)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{WorkflowID: bad})
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.ListNodeRuns(ctx, tenant, bad)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.ListEvents(ctx, tenant, bad, 0, 10)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+		_, err = s.RequestCancel(ctx, tenant, bad)
+		require.ErrorIs(t, err, store.ErrInvalidInput)
+	}
+	w, err := s.CreateWorkflow(ctx, tenant, NewID(), Definition("routes"))
+	require.NoError(t, err)
+	_, err = s.SetWorkflowActive(ctx, tenant, w.ID, true, []store.WebhookRoute{{Method: "POST", Path: "in\x00", NodeID: "start", Respond: "onCompletion"}})
+	require.ErrorIs(t, err, store.ErrInvalidInput)
+
+	// Cursors that decode to a NUL character or invalid UTF-8 are bad cursors.
+	for _, cursor := range []string{base64.RawURLEncoding.EncodeToString([]byte("e|x\x00y")), base64.RawURLEncoding.EncodeToString([]byte("1|\xff"))} {
+		_, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{Cursor: cursor})
+		require.ErrorIs(t, err, store.ErrBadCursor)
+		_, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Cursor: cursor})
+		require.ErrorIs(t, err, store.ErrBadCursor)
+		_, err = s.ListWorkflowVersions(ctx, tenant, w.ID, store.ListVersionsParams{Cursor: cursor})
+		require.ErrorIs(t, err, store.ErrBadCursor)
+	}
+
+	// JSON keeps a NUL as the escape \u0000, which both stores hold: inputs and outputs round-trip.
+	input := json.RawMessage(`{"note":"a\u0000b"}`)
+	exec, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: w.ID, WorkflowVersion: 1,
+		TriggerKind: store.TriggerManual, Input: input})
+	require.NoError(t, err)
+	output := json.RawMessage(`{"out":"\u0000"}`)
+	require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: exec.ID,
+		NodeRuns: []store.NodeRun{{NodeID: "set", Attempt: 1, Status: workflow.NodeRunSucceeded, Output: output,
+			Error: &store.NodeError{Message: "x\u0000"}}},
+		Events: []store.Event{{Seq: 2, Type: "node.succeeded", NodeID: "set", Attempt: 1, Time: time.Now().UTC(), Data: output}}}))
+	got, err := s.GetExecution(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.JSONEq(t, string(input), string(got.Input))
+	runs, err := s.ListNodeRuns(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.Len(t, runs, 1)
+	require.JSONEq(t, string(output), string(runs[0].Output))
+	require.Equal(t, "x\x00", runs[0].Error.Message)
+	evs, err := s.ListEvents(ctx, tenant, exec.ID, 1, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.JSONEq(t, string(output), string(evs[0].Data))
 }

@@ -107,6 +107,14 @@ func (c *checker) run() *Graph {
 		c.fail("/name", "name is %d bytes long, over the %d-byte limit; shorten it", len(def.Name), workflow.MaxNameLength)
 	case !utf8.ValidString(def.Name):
 		c.fail("/name", "name must be valid UTF-8")
+	case strings.IndexByte(def.Name, 0) >= 0:
+		c.fail("/name", "name must not contain a NUL character (\\u0000)")
+	}
+	switch {
+	case !utf8.ValidString(def.Description):
+		c.fail("/description", "description must be valid UTF-8")
+	case strings.IndexByte(def.Description, 0) >= 0:
+		c.fail("/description", "description must not contain a NUL character (\\u0000)")
 	}
 	if len(def.Nodes) > workflow.MaxNodes {
 		c.fail("/nodes", "a workflow holds at most %d nodes; this one has %d", workflow.MaxNodes, len(def.Nodes))
@@ -558,6 +566,11 @@ func (c *checker) webhooks(g *Graph) {
 		if templated || path == "" {
 			continue
 		}
+		if seg, ok := dotSegment(path); ok {
+			c.fail(workflow.Pointer("nodes", n.Index, "config", "path"),
+				"webhook path %q has a %q segment, which no request can reach: URLs resolve dot segments away before routing; remove it", path, seg)
+			continue
+		}
 		if method == "" {
 			method = "POST"
 		}
@@ -568,6 +581,16 @@ func (c *checker) webhooks(g *Graph) {
 		}
 		seen[key] = n.Index
 	}
+}
+
+// dotSegment returns the first "." or ".." segment of a webhook path.
+func dotSegment(path string) (string, bool) {
+	for seg := range strings.SplitSeq(strings.Trim(path, "/"), "/") {
+		if seg == "." || seg == ".." {
+			return seg, true
+		}
+	}
+	return "", false
 }
 
 // schedules refuses cron expressions and time zones that are templates: the scheduler needs them

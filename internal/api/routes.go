@@ -1,0 +1,193 @@
+package api
+
+import (
+	"fmt"
+	"net/http"
+	"path"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/concertmaster/concertmaster/internal/workflow"
+)
+
+// probeMethods are the methods tried when telling a 405 from a 404. HEAD is allowed wherever GET is.
+var probeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
+
+// isAPIPath reports whether p belongs to the API or the webhooks, whose every answer is a documented
+// one, rather than to the web app.
+func isAPIPath(p string) bool {
+	return p == "/api" || strings.HasPrefix(p, "/api/") || p == "/hooks" || strings.HasPrefix(p, "/hooks/")
+}
+
+// screen answers API paths that are not in canonical form ("//", "/./", "/../", also when
+// percent-encoded) with a 404 problem, where the mux would redirect to another path: no route, and no
+// webhook path (validate refuses empty and dot segments), is ever reached that way.
+func (s *Server) screen(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if isAPIPath(p) {
+			if c := path.Clean(p); c != p && c+"/" != p {
+				writeProblem(w, newError(http.StatusNotFound, "no route for "+r.Method+" "+p+": the path has empty or dot segments"))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// fallback serves requests no route matched: 405 with Allow when the path answers other methods,
+// 404 under /api/ and /hooks/, and the web app (when there is one) everywhere else.
+func (s *Server) fallback(w http.ResponseWriter, r *http.Request) {
+	if allowed := s.allowedMethods(r); len(allowed) > 0 {
+		allow := strings.Join(allowed, ", ")
+		w.Header().Set("Allow", allow)
+		writeProblem(w, newError(http.StatusMethodNotAllowed, fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)))
+		return
+	}
+	if s.cfg.UI != nil && !isAPIPath(r.URL.Path) {
+		s.cfg.UI.ServeHTTP(w, r)
+		return
+	}
+	writeProblem(w, newError(http.StatusNotFound, "no route for "+r.Method+" "+r.URL.Path))
+}
+
+// allowedMethods returns the methods a route serves on r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var out []string
+	probe := *r
+	for _, m := range probeMethods {
+		probe.Method = m
+		if _, pattern := s.mux.Handler(&probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+			if m == http.MethodGet {
+				out = append(out, http.MethodHead)
+			}
+		}
+	}
+	return out
+}
+
+// textProblem says what is wrong with a parameter value that no store could hold: a NUL character
+// or bytes that are not UTF-8. It returns "" for a good value.
+func textProblem(v string) string {
+	switch {
+	case strings.IndexByte(v, 0) >= 0:
+		return "must not contain a NUL character (%00)"
+	case !utf8.ValidString(v):
+		return "must be valid UTF-8"
+	}
+	return ""
+}
+
+// screenParams is a huma middleware that refuses path, query and header parameters holding a NUL
+// character or invalid UTF-8, with a 422 naming the parameter, before any handler sees them.
+func (s *Server) screenParams(ctx huma.Context, next func(huma.Context)) {
+	for _, p := range ctx.Operation().Parameters {
+		var values []string
+		switch p.In {
+		case "path":
+			values = []string{ctx.Param(p.Name)}
+		case "query":
+			u := ctx.URL()
+			values = u.Query()[p.Name]
+		case "header":
+			values = []string{ctx.Header(p.Name)}
+		}
+		for _, v := range values {
+			if msg := textProblem(v); msg != "" {
+				_ = huma.WriteErr(s.api, ctx, http.StatusUnprocessableEntity, p.In+" parameter "+p.Name+" "+msg,
+					&ErrorDetail{Location: workflow.Pointer(p.In, p.Name), Message: msg})
+				return
+			}
+		}
+	}
+	next(ctx)
+}
+
+// Descriptions of the answers every operation of a kind can give.
+var commonErrors = []struct {
+	status int
+	desc   string
+	when   func(op *huma.Operation) bool
+}{
+	{http.StatusBadRequest, "The body is not valid JSON", hasBody},
+	{http.StatusRequestTimeout, "The body did not arrive in time", hasBody},
+	{http.StatusRequestEntityTooLarge, "The body is over this operation's size limit", hasBody},
+	{http.StatusUnsupportedMediaType, "The body is not JSON: send Content-Type: application/json", hasJSONBodyOnly},
+	{http.StatusUnprocessableEntity, "A parameter or the body is invalid; errors lists each problem with its JSON pointer",
+		func(op *huma.Operation) bool { return hasBody(op) || len(op.Parameters) > 0 }},
+	{http.StatusInternalServerError, "Internal error; the detail names the request id to look for in the server log", func(*huma.Operation) bool { return true }},
+}
+
+func hasBody(op *huma.Operation) bool { return op.RequestBody != nil }
+
+func hasJSONBodyOnly(op *huma.Operation) bool {
+	if op.RequestBody == nil {
+		return false
+	}
+	for ct := range op.RequestBody.Content {
+		if ct != "application/json" {
+			return false
+		}
+	}
+	return true
+}
+
+// documentOperation runs as each operation is added to the OpenAPI document: it documents the error
+// answers every operation of its kind can give, the X-Request-ID header of every answer, and drops
+// huma's catch-all "default" response, so that the document lists every status the server sends.
+func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
+	if op.Responses == nil {
+		op.Responses = map[string]*huma.Response{}
+	}
+	for _, e := range commonErrors {
+		key := strconv.Itoa(e.status)
+		if e.when(op) && op.Responses[key] == nil {
+			op.Responses[key] = &huma.Response{Description: e.desc, Content: problemContent(oapi)}
+		}
+	}
+	delete(op.Responses, "default")
+	for _, resp := range op.Responses {
+		if resp.Headers == nil {
+			resp.Headers = map[string]*huma.Header{}
+		}
+		resp.Headers["X-Request-ID"] = &huma.Header{
+			Description: "The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it",
+			Schema:      &huma.Schema{Type: huma.TypeString},
+		}
+	}
+}
+
+// problemContent is the content of an error answer: a problem document.
+func problemContent(oapi *huma.OpenAPI) map[string]*huma.MediaType {
+	schema := oapi.Components.Schemas.Schema(reflect.TypeFor[ErrorModel](), true, "ErrorModel")
+	return map[string]*huma.MediaType{"application/problem+json": {Schema: schema}}
+}
+
+// alsoAnswers documents another success status of an operation, with the same body and headers as
+// its default status.
+func (s *Server) alsoAnswers(method, p string, status int, desc string) {
+	item := s.api.OpenAPI().Paths[p]
+	var op *huma.Operation
+	switch method {
+	case http.MethodGet:
+		op = item.Get
+	case http.MethodPost:
+		op = item.Post
+	default:
+		panic("alsoAnswers: unsupported method " + method)
+	}
+	def := op.Responses[strconv.Itoa(op.DefaultStatus)]
+	if def == nil && op.DefaultStatus == 0 {
+		def = op.Responses["200"]
+	}
+	headers := make(map[string]*huma.Header, len(def.Headers))
+	for k, v := range def.Headers {
+		headers[k] = v
+	}
+	op.Responses[strconv.Itoa(status)] = &huma.Response{Description: desc, Headers: headers, Content: def.Content}
+}
