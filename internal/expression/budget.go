@@ -2,19 +2,20 @@ package expression
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
-	"net/url"
 	"reflect"
+	"regexp"
+	"regexp/syntax"
 	"strings"
 	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
-	"github.com/google/uuid"
+	"github.com/expr-lang/expr/vm/runtime"
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/concertmaster/concertmaster/internal/budget"
 )
 
 // runBudget is the per-evaluation state behind the hidden __budget variable. It has no exported
@@ -22,8 +23,9 @@ import (
 type runBudget struct {
 	ctx      context.Context
 	deadline time.Time
+	timeout  time.Duration
 	maxSize  int64
-	ticks    int
+	acct     *budget.Account
 }
 
 func newRunBudget(ctx context.Context, b Budget) *runBudget {
@@ -31,210 +33,312 @@ func newRunBudget(ctx context.Context, b Budget) *runBudget {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	return &runBudget{ctx: ctx, deadline: deadline, maxSize: b.MaxSize}
+	acct := b.Memory
+	if acct == nil {
+		acct = budget.NewMemory(MemoryDefault).Open()
+	}
+	return &runBudget{ctx: ctx, deadline: deadline, timeout: b.Timeout, maxSize: b.MaxSize, acct: acct}
 }
 
-func (b *runBudget) check(v any) error {
-	b.ticks++
-	if b.ticks&63 == 0 || b.ticks < 4 {
-		if time.Now().After(b.deadline) {
-			return fmt.Errorf("ran past its time budget: %w", ErrBudget)
-		}
-		if b.ctx.Err() != nil {
-			return fmt.Errorf("canceled: %w", b.ctx.Err())
-		}
+// timeUp reports an error once the evaluation's context has ended or its deadline has passed.
+func (b *runBudget) timeUp() error {
+	if b.ctx.Err() != nil {
+		return fmt.Errorf("stopped: %w", context.Cause(b.ctx))
 	}
-	switch x := v.(type) {
-	case nil, bool, int, int64, float64:
-		return nil
-	case string:
-		if int64(len(x)) > b.maxSize {
-			return fmt.Errorf("built a %d-byte string, over its %d-byte budget: %w", len(x), b.maxSize, ErrBudget)
-		}
-		return nil
-	}
-	if _, ok := SizeAtMost(v, b.maxSize); !ok {
-		return fmt.Errorf("built a value over its %d-byte budget: %w", b.maxSize, ErrBudget)
+	if time.Now().After(b.deadline) {
+		return fmt.Errorf("ran past its time budget of %s: %w", b.timeout, ErrBudget)
 	}
 	return nil
+}
+
+// measure returns the estimated JSON size of v, or an error when v is over the size budget or the
+// deadline passes while measuring.
+func (b *runBudget) measure(v any) (int64, error) {
+	switch x := v.(type) {
+	case nil, bool, int, int64, float64:
+		return 8, nil
+	case string:
+		if int64(len(x)) > b.maxSize {
+			return 0, b.tooBig(int64(len(x)))
+		}
+		return int64(len(x)), nil
+	}
+	w := sizer{limit: b.maxSize, budget: b}
+	ok := w.walk(v, 0)
+	if w.err != nil {
+		return 0, w.err
+	}
+	if !ok {
+		return 0, b.tooBig(-1)
+	}
+	return w.n, nil
+}
+
+func (b *runBudget) tooBig(n int64) error {
+	if n < 0 {
+		return fmt.Errorf("built a value over the %s size limit: %w", budget.Bytes(b.maxSize), ErrBudget)
+	}
+	return fmt.Errorf("built a %s value, over the %s size limit: %w", budget.Bytes(n), budget.Bytes(b.maxSize), ErrBudget)
 }
 
 func budgetOf(v any) (*runBudget, error) {
 	b, ok := v.(*runBudget)
 	if !ok {
-		return nil, fmt.Errorf("internal: budget missing")
+		return nil, errors.New("internal: budget missing")
 	}
 	return b, nil
 }
 
-// checkFunc is the __chk(budget, value) function the patcher wraps around risky nodes.
+// checkFunc is __chk(budget, value), wrapped around calls, builtins and predicate bodies: it checks
+// the deadline, the value's size, and charges the value to the memory budget.
 func checkFunc(params ...any) (any, error) {
 	b, err := budgetOf(params[0])
 	if err != nil {
 		return nil, err
 	}
-	if err := b.check(params[1]); err != nil {
+	if err := b.timeUp(); err != nil {
+		return nil, err
+	}
+	n, err := b.measure(params[1])
+	if err != nil {
+		return nil, err
+	}
+	if err := b.acct.Reserve(n); err != nil {
 		return nil, err
 	}
 	return params[1], nil
 }
 
-// budgetPatcher wraps every call, "+", array and map literal and predicate body in __chk.
-type budgetPatcher struct{}
-
-func wrap(n ast.Node) ast.Node {
-	call := &ast.CallNode{
-		Callee:    &ast.IdentifierNode{Value: "__chk"},
-		Arguments: []ast.Node{&ast.IdentifierNode{Value: budgetName}, n},
-	}
-	call.SetLocation(n.Location())
-	return call
-}
-
-func (budgetPatcher) Visit(node *ast.Node) {
-	switch n := (*node).(type) {
-	case *ast.BinaryNode:
-		if n.Operator == "+" {
-			*node = wrap(n)
-		}
-	case *ast.CallNode:
-		if id, ok := n.Callee.(*ast.IdentifierNode); ok && id.Value == "__chk" {
-			return
-		}
-		*node = wrap(n)
-	case *ast.BuiltinNode, *ast.ArrayNode, *ast.MapNode:
-		*node = wrap(n)
-	case *ast.PredicateNode:
-		n.Node = wrap(n.Node)
-	}
-}
-
-func compileOptions(limits Limits, refs *refCollector) []expr.Option {
-	return []expr.Option{
-		expr.Env(runEnv{}),
-		expr.MaxNodes(limits.MaxNodes),
-		expr.Patch(refs),
-		expr.Patch(budgetPatcher{}),
-		expr.Function("__chk", checkFunc, new(func(*runBudget, any) any)),
-		expr.DisableBuiltin("repeat"),
-		expr.DisableBuiltin("toJSON"),
-		expr.Function("repeat", repeatFunc, new(func(string, int) string)),
-		expr.Function("toJSON", toJSONFunc, new(func(any) string)),
-		expr.Function("uuid", func(...any) (any, error) { return uuid.NewString(), nil }, new(func() string)),
-		expr.Function("urlEncode", func(p ...any) (any, error) { return url.QueryEscape(fmt.Sprint(p[0])), nil }, new(func(any) string)),
-		expr.Function("sha256", func(p ...any) (any, error) {
-			sum := sha256.Sum256([]byte(fmt.Sprint(p[0])))
-			return hex.EncodeToString(sum[:]), nil
-		}, new(func(any) string)),
-	}
-}
-
-const boundedFuncMax = 1 << 20
-
-func repeatFunc(params ...any) (any, error) {
-	s, _ := params[0].(string)
-	n, _ := params[1].(int)
-	if n < 0 {
-		return nil, fmt.Errorf("repeat count %d is negative", n)
-	}
-	if n > 0 && len(s) > boundedFuncMax/n {
-		return nil, fmt.Errorf("repeat would build more than %d bytes: %w", boundedFuncMax, ErrBudget)
-	}
-	return strings.Repeat(s, n), nil
-}
-
-func toJSONFunc(params ...any) (any, error) {
-	if _, ok := SizeAtMost(params[0], MaxSizeDefault); !ok {
-		return nil, fmt.Errorf("toJSON input is over %d bytes: %w", MaxSizeDefault, ErrBudget)
-	}
-	b, err := json.MarshalIndent(params[0], "", "  ")
+// literalFunc is __lit(budget, value), wrapped around array and map literals: their elements were
+// charged when they were built, so only the container is charged.
+func literalFunc(params ...any) (any, error) {
+	b, err := budgetOf(params[0])
 	if err != nil {
 		return nil, err
 	}
-	return string(b), nil
+	if err := b.timeUp(); err != nil {
+		return nil, err
+	}
+	if _, err := b.measure(params[1]); err != nil {
+		return nil, err
+	}
+	n := int64(16)
+	switch x := params[1].(type) {
+	case []any:
+		n += 16 * int64(len(x))
+	case map[string]any:
+		n += 48 * int64(len(x))
+	}
+	if err := b.acct.Reserve(n); err != nil {
+		return nil, err
+	}
+	return params[1], nil
 }
 
-// SizeAtMost estimates the JSON-encoded size of v in bytes, stopping as soon as it passes limit. It
-// reports the estimate and whether it stayed within limit. Shared sub-values count every time they
-// appear, as they would when encoded.
-func SizeAtMost(v any, limit int64) (int64, bool) {
-	var n int64
-	ok := sizeWalk(v, limit, &n)
-	return n, ok && n <= limit
+// addFunc is __add(budget, a, b), which replaces "+" unless both sides are known numbers or times:
+// joining two strings checks the size of the result before building it.
+func addFunc(params ...any) (any, error) {
+	b, err := budgetOf(params[0])
+	if err != nil {
+		return nil, err
+	}
+	x, xs := params[1].(string)
+	y, ys := params[2].(string)
+	if !xs || !ys {
+		return runtime.Add(params[1], params[2]), nil
+	}
+	n := int64(len(x)) + int64(len(y))
+	if n > b.maxSize {
+		return nil, b.tooBig(n)
+	}
+	if err := b.acct.Reserve(n); err != nil {
+		return nil, err
+	}
+	return x + y, nil
 }
 
-func sizeWalk(v any, limit int64, n *int64) bool {
-	if *n > limit {
+// Regular expression limits: matching costs at most (pattern instructions × input bytes) steps of
+// about 10 ns each, so the product is bounded to keep one match well inside the time budget.
+const (
+	// RegexMaxPattern is the longest pattern `matches` accepts, in bytes.
+	RegexMaxPattern = 4096
+	// RegexMaxWork bounds pattern instructions × input bytes for one match.
+	RegexMaxWork   = 10_000_000
+	regexCacheSize = 64
+)
+
+// compiledRegex is a pattern compiled once: at save time for literal patterns, on first use (and
+// cached) for computed ones.
+type compiledRegex struct {
+	re    *regexp.Regexp
+	insts int
+}
+
+func compileRegex(pattern string) (*compiledRegex, error) {
+	if len(pattern) > RegexMaxPattern {
+		return nil, fmt.Errorf("the pattern is %s long, over the %s limit: %w", budget.Bytes(int64(len(pattern))), budget.Bytes(RegexMaxPattern), ErrBudget)
+	}
+	parsed, err := syntax.Parse(pattern, syntax.Perl)
+	if err != nil {
+		return nil, fmt.Errorf("invalid pattern: %w", err)
+	}
+	prog, err := syntax.Compile(parsed.Simplify())
+	if err != nil {
+		return nil, fmt.Errorf("invalid pattern: %w", err)
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("invalid pattern: %w", err)
+	}
+	return &compiledRegex{re: re, insts: len(prog.Inst)}, nil
+}
+
+// regexes caches computed patterns; it is bounded in entries, and entries are bounded in size by
+// RegexMaxPattern.
+type regexes struct {
+	cache *lru.Cache[string, *compiledRegex]
+}
+
+func newRegexes() *regexes {
+	c, _ := lru.New[string, *compiledRegex](regexCacheSize) // the size is a positive constant
+	return &regexes{cache: c}
+}
+
+// matches is __matches(budget, s, pattern), which replaces the matches operator.
+func (rx *regexes) matches(params ...any) (any, error) {
+	b, err := budgetOf(params[0])
+	if err != nil {
+		return nil, err
+	}
+	s, ok := params[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("matches needs a string on its left, not %s", typeName(params[1]))
+	}
+	var re *compiledRegex
+	switch p := params[2].(type) {
+	case *compiledRegex:
+		re = p
+	case string:
+		if cached, ok := rx.cache.Get(p); ok {
+			re = cached
+		} else {
+			if re, err = compileRegex(p); err != nil {
+				return nil, fmt.Errorf("matches: %w", err)
+			}
+			rx.cache.Add(p, re)
+		}
+	default:
+		return nil, fmt.Errorf("matches needs a string pattern on its right, not %s", typeName(params[2]))
+	}
+	if work := int64(re.insts) * int64(len(s)); work > RegexMaxWork {
+		return nil, fmt.Errorf("matching a %d-step pattern against %s could take seconds: pattern steps × input bytes is limited to %d (shorten the input or simplify the pattern): %w",
+			re.insts, budget.Bytes(int64(len(s))), RegexMaxWork, ErrBudget)
+	}
+	if err := b.timeUp(); err != nil {
+		return nil, err
+	}
+	return re.re.MatchString(s), nil
+}
+
+// selfBounded are the functions that bound what they build themselves; calls to them are not wrapped
+// in __chk again.
+var selfBounded = map[string]bool{"__chk": true, "__lit": true, "__add": true, "__matches": true}
+
+// patcher walks a syntax tree once: it records nodes.<id> references, notices reserved names, and
+// threads the budget through every step that can build a value or loop.
+type patcher struct {
+	ids     []string
+	dynamic bool
+	hidden  bool
+	err     error
+	// visited counts the syntax nodes, to estimate the compiled program's weight.
+	visited int
+}
+
+func call(name string, at ast.Node, args ...ast.Node) ast.Node {
+	c := &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: append([]ast.Node{&ast.IdentifierNode{Value: budgetName}}, args...)}
+	c.SetLocation(at.Location())
+	return c
+}
+
+func (p *patcher) Visit(node *ast.Node) {
+	p.visited++
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if strings.HasPrefix(n.Value, "__") {
+			p.hidden = true
+		}
+	case *ast.MemberNode:
+		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "nodes" {
+			if s, ok := n.Property.(*ast.StringNode); ok {
+				p.ids = append(p.ids, s.Value)
+			} else {
+				p.dynamic = true
+			}
+		}
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "+":
+			// Numbers and times add in place; a string (or a value whose type is only known when
+			// the expression runs) may be a concatenation, which must be sized before it is built.
+			if !knownNonString(n.Left.Type()) && !knownNonString(n.Right.Type()) {
+				*node = call("__add", n, n.Left, n.Right)
+			}
+		case "matches":
+			right := n.Right
+			if s, ok := right.(*ast.StringNode); ok {
+				re, err := compileRegex(s.Value)
+				if err != nil {
+					if p.err == nil {
+						p.err = err
+					}
+					return
+				}
+				c := &ast.ConstantNode{Value: re}
+				c.SetLocation(s.Location())
+				right = c
+			}
+			*node = call("__matches", n, n.Left, right)
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok && selfBounded[id.Value] {
+			return
+		}
+		*node = call("__chk", n, n)
+	case *ast.BuiltinNode:
+		*node = call("__chk", n, n)
+	case *ast.ArrayNode, *ast.MapNode:
+		*node = call("__lit", n, n)
+	case *ast.PredicateNode:
+		n.Node = call("__chk", n.Node, n.Node)
+	}
+}
+
+// knownNonString reports whether t is a type whose "+" cannot build a string: numbers, times and
+// durations.
+func knownNonString(t reflect.Type) bool {
+	if t == nil {
 		return false
 	}
-	switch x := v.(type) {
-	case nil:
-		*n += 4
-	case bool:
-		*n += 5
-	case string:
-		*n += int64(len(x)) + 2
-	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32:
-		*n += 8
-	case float64:
-		if math.IsInf(x, 0) || math.IsNaN(x) {
-			*n += 4
-		} else {
-			*n += 8
-		}
-	case json.RawMessage:
-		*n += int64(len(x))
-	case []byte:
-		*n += int64(len(x))*4/3 + 2
-	case []any:
-		*n += 2
-		for _, e := range x {
-			*n++
-			if !sizeWalk(e, limit, n) {
-				return false
-			}
-		}
-	case map[string]any:
-		*n += 2
-		for k, e := range x {
-			*n += int64(len(k)) + 4
-			if !sizeWalk(e, limit, n) {
-				return false
-			}
-		}
-	default:
-		return sizeReflect(reflect.ValueOf(v), limit, n)
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return true
+	case reflect.Struct:
+		return t == reflect.TypeOf(time.Time{})
 	}
-	return *n <= limit
+	return false
 }
 
-func sizeReflect(rv reflect.Value, limit int64, n *int64) bool {
-	switch rv.Kind() {
-	case reflect.Slice, reflect.Array:
-		*n += 2
-		for i := 0; i < rv.Len(); i++ {
-			*n++
-			if !sizeWalk(rv.Index(i).Interface(), limit, n) {
-				return false
-			}
-		}
-	case reflect.Map:
-		*n += 2
-		iter := rv.MapRange()
-		for iter.Next() {
-			*n += 4 + int64(len(fmt.Sprint(iter.Key().Interface())))
-			if !sizeWalk(iter.Value().Interface(), limit, n) {
-				return false
-			}
-		}
-	case reflect.Pointer, reflect.Interface:
-		if rv.IsNil() {
-			*n += 4
-			return true
-		}
-		return sizeWalk(rv.Elem().Interface(), limit, n)
-	default:
-		*n += 16
+func compileOptions(limits Limits, p *patcher, rx *regexes) []expr.Option {
+	opts := []expr.Option{
+		expr.Env(runEnv{}),
+		expr.MaxNodes(limits.MaxNodes),
+		expr.Patch(p),
+		expr.Function("__chk", checkFunc, new(func(*runBudget, any) any)),
+		expr.Function("__lit", literalFunc, new(func(*runBudget, any) any)),
+		expr.Function("__add", addFunc, new(func(*runBudget, any, any) any)),
+		expr.Function("__matches", rx.matches, new(func(*runBudget, any, any) bool)),
 	}
-	return *n <= limit
+	return append(opts, builtinOptions(limits.MaxValueBytes)...)
 }

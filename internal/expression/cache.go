@@ -1,44 +1,52 @@
 package expression
 
 import (
+	"math"
 	"strconv"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/maypok86/otter/v2"
 )
 
-// CacheSizeDefault is the number of templates a Cache keeps when NewCache is given zero.
-const CacheSizeDefault = 20_000
+// CacheBytesDefault is the memory, in estimated bytes, a Cache keeps when NewCache is given zero.
+const CacheBytesDefault = 64 << 20
 
 // Cache memoizes compiled templates. Templates are immutable, so one compiled template serves every
-// workflow that uses the same text. It is safe for concurrent use.
+// workflow that uses the same text. It is bounded by the estimated memory of the templates it holds
+// (Template.Weight), not by their number, and is safe for concurrent use.
 type Cache struct {
-	lru *lru.Cache[string, *Template]
+	c *otter.Cache[string, *Template]
 }
 
-// NewCache returns a cache of up to size templates.
-func NewCache(size int) *Cache {
-	if size <= 0 {
-		size = CacheSizeDefault
+// NewCache returns a cache of templates weighing up to maxBytes in all (0: CacheBytesDefault).
+func NewCache(maxBytes int64) *Cache {
+	if maxBytes <= 0 {
+		maxBytes = CacheBytesDefault
 	}
-	c, err := lru.New[string, *Template](size)
-	if err != nil {
-		panic(err) // only for a non-positive size, excluded above
-	}
-	return &Cache{lru: c}
+	c := otter.Must(&otter.Options[string, *Template]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher: func(key string, t *Template) uint32 {
+			return uint32(min(int64(len(key))+t.weight, math.MaxUint32))
+		},
+	})
+	return &Cache{c: c}
 }
 
 func (c *Cache) compile(source string, limits Limits) (*Template, error) {
-	key := strconv.Itoa(limits.MaxLength) + "/" + strconv.FormatUint(uint64(limits.MaxNodes), 10) + "/" + source
-	if t, ok := c.lru.Get(key); ok {
+	key := strconv.Itoa(limits.MaxLength) + "/" + strconv.FormatUint(uint64(limits.MaxNodes), 10) + "/" +
+		strconv.FormatInt(limits.MaxValueBytes, 10) + "/" + source
+	if t, ok := c.c.GetIfPresent(key); ok {
 		return t, nil
 	}
 	t, err := compile(source, limits)
 	if err != nil {
 		return nil, err
 	}
-	c.lru.Add(key, t)
+	c.c.Set(key, t)
 	return t, nil
 }
 
 // Len returns the number of cached templates.
-func (c *Cache) Len() int { return c.lru.Len() }
+func (c *Cache) Len() int { return c.c.EstimatedSize() }
+
+// Weight returns the estimated bytes the cached templates hold.
+func (c *Cache) Weight() int64 { return int64(c.c.WeightedSize()) }

@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/concertmaster/concertmaster/internal/budget"
 )
 
 // Defaults for Limits and Budget.
@@ -22,6 +23,8 @@ const (
 	TimeoutDefault      = 250 * time.Millisecond
 	MemoryBudgetDefault = 1_000_000
 	MaxSizeDefault      = 16 << 20
+	// MemoryDefault is the memory budget of an evaluation that is given no account of its own.
+	MemoryDefault = 4 * MaxSizeDefault
 )
 
 // Limits bound what Compile accepts. A zero field means its default.
@@ -30,19 +33,43 @@ type Limits struct {
 	MaxLength int
 	// MaxNodes is the largest syntax tree of one expression, in nodes (default 1000).
 	MaxNodes uint
+	// MaxValueBytes is the largest string or value a builtin such as repeat, replace, join or toJSON
+	// may build in one step (default 16 MiB); the builtin refuses before allocating.
+	MaxValueBytes int64
 	// Cache, when set, memoizes compiled templates by source: saving a workflow again, or running a
 	// version the API just compiled, then compiles only the expressions that changed.
 	Cache *Cache
+	// Quota, when set, is shared by every Compile of one workflow: it bounds the total expression
+	// source and syntax nodes the workflow may hold.
+	Quota *Quota
+}
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxLength <= 0 {
+		l.MaxLength = MaxLengthDefault
+	}
+	if l.MaxNodes == 0 {
+		l.MaxNodes = MaxNodesDefault
+	}
+	if l.MaxValueBytes <= 0 {
+		l.MaxValueBytes = MaxSizeDefault
+	}
+	return l
 }
 
 // Budget bounds one evaluation. A zero field means its default.
 type Budget struct {
-	// Timeout is the longest one template may evaluate (default 250ms).
+	// Timeout is the longest one template may evaluate (default 250ms). The evaluation also stops
+	// when its context ends.
 	Timeout time.Duration
 	// MemoryBudget is expr-lang's VM allocation budget, in its own units (default 1,000,000).
 	MemoryBudget uint
 	// MaxSize is the largest value, as estimated JSON bytes, any step may produce (default 16 MiB).
 	MaxSize int64
+	// Memory is the account every value the evaluation builds is charged to, such as the account of
+	// one node attempt within its execution's budget. Nil gives each evaluation an account of its own
+	// of MemoryDefault bytes.
+	Memory *budget.Account
 }
 
 func (b Budget) withDefaults() Budget {
@@ -88,11 +115,16 @@ type Error struct {
 	Offset int
 	// Message says what is wrong.
 	Message string
+	cause   error
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("expression {{ %s }}: %s", e.Expr, e.Message)
 }
+
+// Unwrap returns the cause of a failed evaluation, such as ErrBudget, a *budget.ExceededError or
+// the context's error.
+func (e *Error) Unwrap() error { return e.cause }
 
 // ErrBudget is wrapped by evaluation errors caused by a time or size budget.
 var ErrBudget = errors.New("expression budget exceeded")
@@ -111,6 +143,11 @@ type Template struct {
 	single  bool
 	refs    []string
 	dynamic bool
+	// weight estimates the bytes the compiled template holds in memory.
+	weight int64
+	// srcBytes and astNodes are the expression source and syntax nodes the template counts against a
+	// Quota.
+	srcBytes, astNodes int
 }
 
 // HasExpression reports whether s contains "{{", that is, whether it is a template rather than a
@@ -125,25 +162,32 @@ func IsSingle(s string) bool {
 
 // Compile parses and compiles a template.
 func Compile(source string, limits Limits) (*Template, error) {
+	limits = limits.withDefaults()
+	var t *Template
+	var err error
 	if limits.Cache != nil {
-		return limits.Cache.compile(source, limits)
+		t, err = limits.Cache.compile(source, limits)
+	} else {
+		t, err = compile(source, limits)
 	}
-	return compile(source, limits)
+	if err != nil {
+		return nil, err
+	}
+	if err := limits.Quota.charge(t); err != nil {
+		return nil, &Error{Expr: abbreviate(source), Message: strings.TrimSuffix(err.Error(), ": "+ErrQuota.Error()), cause: err}
+	}
+	return t, nil
 }
 
 func compile(source string, limits Limits) (*Template, error) {
-	if limits.MaxLength <= 0 {
-		limits.MaxLength = MaxLengthDefault
-	}
-	if limits.MaxNodes == 0 {
-		limits.MaxNodes = MaxNodesDefault
-	}
+	limits = limits.withDefaults()
 	parts, err := split(source)
 	if err != nil {
 		return nil, err
 	}
-	t := &Template{source: source, parts: parts}
+	t := &Template{source: source, parts: parts, weight: templateOverhead + int64(len(source))}
 	exprs := 0
+	var rx *regexes
 	for i := range t.parts {
 		p := &t.parts[i]
 		if p.src == "" && p.literal != "" {
@@ -157,21 +201,59 @@ func compile(source string, limits Limits) (*Template, error) {
 		if strings.TrimSpace(p.src) == "" {
 			return nil, &Error{Expr: p.src, Offset: p.offset, Message: "is empty"}
 		}
-		refs := &refCollector{}
-		prog, err := expr.Compile(p.src, compileOptions(limits, refs)...)
+		// Refuse before compiling when the workflow's quota is already spent; Compile counts the
+		// whole template once it is built.
+		if limits.Quota != nil {
+			if used, _ := limits.Quota.Used(); used+t.srcBytes+len(p.src) > quotaSource(limits.Quota) {
+				limits.Quota.markExhausted()
+				return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, cause: ErrQuota, Message: fmt.Sprintf(
+					"brings the workflow's expressions to over %s of source, the limit per workflow", budget.Bytes(int64(quotaSource(limits.Quota))))}
+			}
+		}
+		if rx == nil {
+			rx = newRegexes()
+		}
+		pt := &patcher{}
+		prog, err := expr.Compile(p.src, compileOptions(limits, pt, rx)...)
+		if err == nil && pt.err != nil {
+			err = pt.err
+		}
 		if err != nil {
 			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: cleanCompileError(err)}
 		}
-		if refs.hidden {
+		if pt.hidden {
 			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: "names starting with __ are reserved"}
 		}
 		p.program = prog
-		t.refs = append(t.refs, refs.ids...)
-		t.dynamic = t.dynamic || refs.dynamic
+		t.refs = append(t.refs, pt.ids...)
+		t.dynamic = t.dynamic || pt.dynamic
+		t.weight += programWeight(p.src, prog, pt.visited)
+		t.srcBytes += len(p.src)
+		t.astNodes += pt.visited
 	}
 	t.single = exprs == 1 && len(t.parts) == 1
 	return t, nil
 }
+
+// templateOverhead and programWeight estimate what a compiled template holds: its source, the syntax
+// tree the program keeps, the bytecode with its locations, and constants such as compiled patterns.
+const templateOverhead = 256
+
+func programWeight(src string, prog *vm.Program, astNodes int) int64 {
+	w := int64(2*len(src)) + int64(astNodes)*160 + int64(len(prog.Bytecode))*(1+8+16) + int64(len(prog.Constants))*16
+	for _, c := range prog.Constants {
+		switch x := c.(type) {
+		case string:
+			w += int64(len(x))
+		case *compiledRegex:
+			w += int64(x.insts)*64 + int64(len(x.re.String()))
+		}
+	}
+	return w
+}
+
+// Weight estimates the memory the compiled template holds, in bytes.
+func (t *Template) Weight() int64 { return t.weight }
 
 // MustCompile is Compile that panics on error, for templates fixed in code.
 func MustCompile(source string) *Template {
@@ -199,16 +281,18 @@ func (t *Template) IsExpression() bool {
 // indexes nodes with a computed key, in which case any node may be read.
 func (t *Template) NodeRefs() (ids []string, dynamic bool) { return t.refs, t.dynamic }
 
-// Eval evaluates the template against env within budget.
-func (t *Template) Eval(ctx context.Context, env *Env, budget Budget) (any, error) {
+// Eval evaluates the template against env within bud. Errors are *Error; they wrap ErrBudget when a
+// time or size budget stopped the evaluation, a *budget.ExceededError when the memory budget did, and
+// the context's error when ctx ended.
+func (t *Template) Eval(ctx context.Context, env *Env, bud Budget) (any, error) {
 	if !t.IsExpression() {
 		return t.source, nil
 	}
-	budget = budget.withDefaults()
-	b := newRunBudget(ctx, budget)
+	bud = bud.withDefaults()
+	b := newRunBudget(ctx, bud)
 	vars := env.bind(b)
 	if t.single {
-		return t.run(&t.parts[0], vars, budget)
+		return t.run(&t.parts[0], vars, bud)
 	}
 	var sb strings.Builder
 	for i := range t.parts {
@@ -217,44 +301,34 @@ func (t *Template) Eval(ctx context.Context, env *Env, budget Budget) (any, erro
 			sb.WriteString(p.literal)
 			continue
 		}
-		v, err := t.run(p, vars, budget)
+		v, err := t.run(p, vars, bud)
 		if err != nil {
 			return nil, err
 		}
-		if err := appendFormatted(&sb, v, budget.MaxSize-int64(sb.Len())); err != nil {
-			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: err.Error()}
+		if err := appendFormatted(&sb, v, bud.MaxSize-int64(sb.Len())); err != nil {
+			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: err.Error(), cause: err}
 		}
+	}
+	if err := b.acct.Reserve(int64(sb.Len())); err != nil {
+		return nil, &Error{Expr: abbreviate(t.source), Message: err.Error(), cause: err}
 	}
 	return sb.String(), nil
 }
 
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
-func (t *Template) run(p *part, vars *runEnv, budget Budget) (out any, err error) {
+func (t *Template) run(p *part, vars *runEnv, bud Budget) (any, error) {
+	if err := vars.Budget.timeUp(); err != nil {
+		return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: err.Error(), cause: err}
+	}
 	machine := vmPool.Get().(*vm.VM)
-	machine.MemoryBudget = budget.MemoryBudget
-	out, err = machine.Run(p.program, vars)
+	machine.MemoryBudget = bud.MemoryBudget
+	out, err := machine.Run(p.program, vars)
 	vmPool.Put(machine)
 	if err != nil {
-		msg := err.Error()
-		if strings.Contains(msg, ErrBudget.Error()) || strings.Contains(msg, "memory budget exceeded") {
-			return nil, &budgetError{inner: &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: firstLine(msg)}}
-		}
-		return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: firstLine(msg)}
+		return nil, runError(p, err)
 	}
 	return normalize(out), nil
-}
-
-type budgetError struct{ inner *Error }
-
-func (e *budgetError) Error() string   { return e.inner.Error() }
-func (e *budgetError) Unwrap() []error { return []error{e.inner, ErrBudget} }
-func (e *budgetError) As(target any) bool { // lets errors.As find the *Error
-	if p, ok := target.(**Error); ok {
-		*p = e.inner
-		return true
-	}
-	return false
 }
 
 // runEnv is the struct expressions are compiled and run against. Its field tags are the names an
@@ -342,33 +416,6 @@ func firstLine(s string) string {
 func cleanCompileError(err error) string {
 	msg := firstLine(err.Error())
 	return strings.ReplaceAll(msg, budgetName, "budget")
-}
-
-// refCollector walks a syntax tree before patching: it records nodes.<id> references and notices
-// reserved names.
-type refCollector struct {
-	ids     []string
-	dynamic bool
-	hidden  bool
-}
-
-func (r *refCollector) Visit(node *ast.Node) {
-	switch n := (*node).(type) {
-	case *ast.IdentifierNode:
-		if strings.HasPrefix(n.Value, "__") {
-			r.hidden = true
-		}
-	case *ast.MemberNode:
-		id, ok := n.Node.(*ast.IdentifierNode)
-		if !ok || id.Value != "nodes" {
-			return
-		}
-		if s, ok := n.Property.(*ast.StringNode); ok {
-			r.ids = append(r.ids, s.Value)
-		} else {
-			r.dynamic = true
-		}
-	}
 }
 
 // split cuts a template into literal and expression parts. An expression ends at the first "}}" that

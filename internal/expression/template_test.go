@@ -168,7 +168,7 @@ func FuzzCompile(f *testing.F) {
 
 func TestCacheReturnsTheSameTemplate(t *testing.T) {
 	t.Parallel()
-	c := NewCache(2)
+	c := NewCache(1 << 20)
 	limits := Limits{Cache: c}
 	a, err := Compile("{{ input.n }}", limits)
 	require.NoError(t, err)

@@ -99,6 +99,7 @@ func (v *Value) Templates(f func(ptr string, t *Template)) { v.walk("", f) }
 
 func (v *Value) walk(ptr string, f func(string, *Template)) {
 	switch {
+	case v == nil:
 	case v.template != nil:
 		f(ptr, v.template)
 	case v.object != nil:

@@ -68,6 +68,10 @@ func (n *Node) IsTrigger() bool { return n.Type.IsTrigger() }
 
 // Compile checks def and compiles it. On failure the error is workflow.ValidationErrors.
 func Compile(def *workflow.Definition, reg *node.Registry, opts Options) (*Graph, error) {
+	if opts.Limits.Quota == nil {
+		// One quota per workflow bounds the total cost of compiling its expressions.
+		opts.Limits.Quota = &expression.Quota{}
+	}
 	c := &checker{def: def, reg: reg, opts: opts, unresolved: map[string]bool{}}
 	g := c.run()
 	if len(c.errs) > 0 {
@@ -91,6 +95,20 @@ type checker struct {
 	// incomplete is set when a node or an edge was left out of the graph, so that which node is
 	// upstream of which is not known for sure.
 	incomplete bool
+	// quotaReported is set once the workflow's expression quota was reported spent.
+	quotaReported bool
+}
+
+// exprFail reports an expression that does not compile; the workflow's expression quota running out
+// is reported once, where it ran out.
+func (c *checker) exprFail(ptr string, err error) {
+	if errors.Is(err, expression.ErrQuota) {
+		if c.quotaReported {
+			return
+		}
+		c.quotaReported = true
+	}
+	c.fail(ptr, "%s", exprMessage(err))
 }
 
 func (c *checker) fail(ptr, format string, args ...any) {
@@ -214,12 +232,18 @@ func (c *checker) node(i int) *Node {
 		}
 		configOK = false
 	}
-	cfg, lazy, errs := expression.CompileValue(anyMap(spec.Config), c.opts.Limits, typ.IsLazy)
-	for _, e := range errs {
-		c.fail(ptr("config")+e.Pointer, "%s", exprMessage(e.Err))
+	// Once the workflow is refused for the size of its expressions, compiling more would only repeat
+	// that error.
+	if !c.opts.Limits.Quota.Exhausted() {
+		cfg, lazy, errs := expression.CompileValue(anyMap(spec.Config), c.opts.Limits, typ.IsLazy)
+		for _, e := range errs {
+			c.exprFail(ptr("config")+e.Pointer, e.Err)
+			configOK = false
+		}
+		n.Config, n.Lazy = cfg, lazy
+	} else {
 		configOK = false
 	}
-	n.Config, n.Lazy = cfg, lazy
 	if configOK {
 		c.nodeSemantics(n, ptr)
 	}
@@ -238,7 +262,7 @@ func (c *checker) node(i int) *Node {
 		t, err := expression.Compile(spec.ForEach, c.opts.Limits)
 		switch {
 		case err != nil:
-			c.fail(ptr("forEach"), "%s", exprMessage(err))
+			c.exprFail(ptr("forEach"), err)
 		case !expression.IsSingle(spec.ForEach):
 			c.fail(ptr("forEach"), "forEach must be one {{ expression }} yielding an array, such as {{ input.items }}, with nothing around it")
 		default:

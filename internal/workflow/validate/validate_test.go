@@ -182,3 +182,30 @@ func FuzzCompile(f *testing.F) {
 		require.Equal(t, err, again)
 	})
 }
+
+// TestCompileExpressionQuota sends what once cost seconds of CPU per request: thousands of distinct
+// long expressions. The workflow's expression quota refuses it with one error, after compiling no
+// more than the quota allows.
+func TestCompileExpressionQuota(t *testing.T) {
+	t.Parallel()
+	reg := newRegistry(t)
+	def := &workflow.Definition{Name: "many expressions"}
+	for i := range 2000 {
+		fields := map[string]any{}
+		for j := range 2 {
+			fields[fmt.Sprintf("f%d", j)] = fmt.Sprintf("{{ %d + %s1 }}", i*2+j, strings.Repeat("input.a * 2 + ", 60))
+		}
+		def.Nodes = append(def.Nodes, workflow.Node{ID: fmt.Sprintf("n%d", i), Type: "data.set", Config: map[string]any{"fields": fields}})
+	}
+	_, err := validate.Compile(def, reg, validate.Options{})
+	var verrs workflow.ValidationErrors
+	require.ErrorAs(t, err, &verrs)
+	quota := 0
+	for _, v := range verrs {
+		if strings.Contains(v.Message, "the limit per workflow") {
+			quota++
+			require.True(t, strings.HasPrefix(v.Pointer, "/nodes/"), v.Pointer)
+		}
+	}
+	require.Equal(t, 1, quota, "the spent quota is reported once: %v", verrs)
+}
