@@ -77,6 +77,15 @@ func (m *Memory) Reserve(n int64) error {
 	}
 }
 
+// Hold takes n bytes from the budget even when that goes past the limit: for memory that is already
+// held, such as outputs restored from the store. Later reservations are then refused.
+func (m *Memory) Hold(n int64) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.used.Add(n)
+}
+
 // Release gives n bytes back.
 func (m *Memory) Release(n int64) {
 	if m == nil || n <= 0 {

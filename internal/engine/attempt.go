@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"runtime/debug"
 	"sync"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/budget"
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -28,6 +30,9 @@ type attemptJob struct {
 	env     *expression.Env
 	info    node.ExecutionInfo
 	resume  *node.Resume
+	// acct is the attempt's share of the execution's memory budget: everything its evaluations and
+	// its node build is charged to it, and released when the attempt's result is handled.
+	acct *budget.Account
 }
 
 type attemptResult struct {
@@ -62,6 +67,10 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 	}
 	res.logs = capture.entries()
 	if res.err != nil {
+		if err := budgetExceeded(job.n.Spec.ID, res.err); err != nil {
+			res.err = err
+			return res
+		}
 		var suspend *node.SuspendError
 		if errors.As(res.err, &suspend) && job.n.ForEach == nil {
 			res.err, res.suspendUntil = nil, suspend.Until
@@ -78,18 +87,47 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 		res.err = node.Permanent(fmt.Errorf("node emitted on port %q, which %s does not have", res.port, job.n.Spec.Type))
 		return res
 	}
+	// Size the output before encoding it: a node may hold references to one value many times over.
+	if _, ok := expression.SizeAtMost(res.value, e.cfg.MaxOutputBytes); !ok {
+		res.err = outputTooLarge(-1, e.cfg.MaxOutputBytes)
+		return res
+	}
 	b, err := json.Marshal(res.value)
 	if err != nil {
 		res.err = node.Permanent(fmt.Errorf("output is not JSON: %w", err))
 		return res
 	}
 	if int64(len(b)) > e.cfg.MaxOutputBytes {
-		res.err = node.Permanent(&node.Error{Code: "output_too_large",
-			Message: fmt.Sprintf("output is %s, over the %s limit (CM_MAX_OUTPUT_BYTES)", humanBytes(int64(len(b))), humanBytes(e.cfg.MaxOutputBytes))})
+		res.err = outputTooLarge(int64(len(b)), e.cfg.MaxOutputBytes)
+		return res
+	}
+	if err := job.acct.Reserve(int64(len(b))); err != nil {
+		res.err = budgetExceeded(job.n.Spec.ID, err)
 		return res
 	}
 	res.outJSON = b
 	return res
+}
+
+func outputTooLarge(size, limit int64) error {
+	msg := fmt.Sprintf("output is over the %s limit (CM_MAX_OUTPUT_BYTES)", budget.Bytes(limit))
+	if size >= 0 {
+		msg = fmt.Sprintf("output is %s, over the %s limit (CM_MAX_OUTPUT_BYTES)", budget.Bytes(size), budget.Bytes(limit))
+	}
+	return node.Permanent(&node.Error{Code: "output_too_large", Message: msg})
+}
+
+// budgetExceeded turns an error that reports the execution's memory budget spent into the node's
+// permanent budget_exceeded failure; it returns nil for any other error.
+func budgetExceeded(nodeID string, err error) error {
+	var exceeded *budget.ExceededError
+	if !errors.As(err, &exceeded) {
+		return nil
+	}
+	return node.Permanent(&node.Error{Code: CodeBudgetExceeded, Message: fmt.Sprintf(
+		"node %s went over the execution's memory budget of %s (CM_MAX_EXECUTION_BYTES): it needed %s more while the execution held %s",
+		nodeID, budget.Bytes(exceeded.Limit), budget.Bytes(exceeded.Requested), budget.Bytes(exceeded.Used)),
+		Details: map[string]any{"limitBytes": exceeded.Limit, "heldBytes": exceeded.Used, "requestedBytes": exceeded.Requested}})
 }
 
 // runOnce evaluates the configuration against env and executes one node instance.
@@ -100,9 +138,11 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 			err = &node.Error{Message: fmt.Sprintf("node panicked: %v", p), Code: "panic"}
 		}
 	}()
-	cfgValue, err := job.n.Config.Eval(ctx, env, e.cfg.ExpressionBudget)
+	bud := e.cfg.ExpressionBudget
+	bud.Memory = job.acct
+	cfgValue, err := job.n.Config.Eval(ctx, env, bud)
 	if err != nil {
-		return node.Output{}, node.Permanent(&node.Error{Message: "config: " + err.Error(), Code: "expression"})
+		return node.Output{}, expressionError(job.n.Spec.ID, "config", err)
 	}
 	cfg, _ := cfgValue.(map[string]any)
 	inst, err := job.n.Type.Instantiate(cfg, !job.n.Config.Dynamic())
@@ -133,26 +173,36 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 			}
 			itemEnv := *env
 			itemEnv.Item, itemEnv.Index = item, index
-			return t.Eval(ctx, &itemEnv, e.cfg.ExpressionBudget)
+			return t.Eval(ctx, &itemEnv, bud)
 		},
 	}
 	return inst.Execute(ctx, in)
 }
 
+// expressionError is the node failure for an expression that failed in part of the node (config,
+// forEach). A spent memory budget keeps its own code; a canceled evaluation stays a cancellation.
+func expressionError(nodeID, part string, err error) error {
+	if be := budgetExceeded(nodeID, err); be != nil {
+		return be
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return node.Permanent(&node.Error{Message: part + ": " + err.Error(), Code: "expression"})
+}
+
 // fanOut runs the node once per element of its forEach array, up to its concurrency at a time, each
 // element with the node's retry policy, and outputs the results in order.
 func (e *Engine) fanOut(ctx context.Context, job *attemptJob, logger *slog.Logger) (any, error) {
-	v, err := job.n.ForEach.Eval(ctx, job.env, e.cfg.ExpressionBudget)
+	bud := e.cfg.ExpressionBudget
+	bud.Memory = job.acct
+	v, err := job.n.ForEach.Eval(ctx, job.env, bud)
 	if err != nil {
-		return nil, node.Permanent(&node.Error{Message: "forEach: " + err.Error(), Code: "expression"})
+		return nil, expressionError(job.n.Spec.ID, "forEach", err)
 	}
-	items, ok := v.([]any)
+	items, ok := toItems(v)
 	if !ok {
-		if v == nil {
-			items = []any{}
-		} else {
-			return nil, node.Permanent(&node.Error{Message: fmt.Sprintf("forEach must yield an array, got %T", v), Code: "expression"})
-		}
+		return nil, node.Permanent(&node.Error{Message: fmt.Sprintf("forEach must yield an array, not %s", jsonType(v)), Code: "expression"})
 	}
 	concurrency := max(job.n.Spec.Concurrency, 1)
 	results := make([]any, len(items))
@@ -212,7 +262,18 @@ func (e *Engine) runItem(ctx context.Context, job *attemptJob, env *expression.E
 	for attempt := 1; ; attempt++ {
 		out, err := e.runOnce(ctx, job, env, item, logger)
 		if err == nil {
+			// The fan-out keeps every element's result until it outputs them all.
+			size, ok := expression.SizeAtMost(out.Value, e.cfg.MaxOutputBytes)
+			if !ok {
+				return nil, outputTooLarge(-1, e.cfg.MaxOutputBytes)
+			}
+			if err := job.acct.Reserve(size); err != nil {
+				return nil, budgetExceeded(job.n.Spec.ID, err)
+			}
 			return out.Value, nil
+		}
+		if be := budgetExceeded(job.n.Spec.ID, err); be != nil {
+			return nil, be
 		}
 		var suspend *node.SuspendError
 		if errors.As(err, &suspend) {
@@ -249,12 +310,37 @@ func toNodeError(err error) *store.NodeError {
 	return &store.NodeError{Message: err.Error()}
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+// toItems returns the elements of an array of any element type (a range yields []int); null is no
+// elements.
+func toItems(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case nil:
+		return []any{}, true
 	}
-	return fmt.Sprintf("%d bytes", n)
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+		return nil, false
+	}
+	items := make([]any, rv.Len())
+	for i := range items {
+		items[i] = rv.Index(i).Interface()
+	}
+	return items, true
+}
+
+// jsonType names a value's type in the words of JSON.
+func jsonType(v any) string {
+	switch v.(type) {
+	case bool:
+		return "a boolean"
+	case string:
+		return "a string"
+	case map[string]any:
+		return "an object"
+	case int, int64, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", v)
 }

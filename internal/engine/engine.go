@@ -13,10 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"time"
 
-	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/maypok86/otter/v2"
 
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
@@ -45,10 +46,13 @@ type Observer interface {
 
 // Defaults for Config.
 const (
-	MaxOutputBytesDefault   = 16 << 20
-	SuspendThresholdDefault = 2 * time.Second
-	PlanCacheSizeDefault    = 1024
-	MaxLogEntriesDefault    = 200
+	MaxOutputBytesDefault    = 16 << 20
+	MaxExecutionBytesDefault = 256 << 20
+	SuspendThresholdDefault  = 2 * time.Second
+	PlanCacheBytesDefault    = 128 << 20
+	MaxLogEntriesDefault     = 200
+	CrashLimitDefault        = 3
+	DrainTimeoutDefault      = 10 * time.Second
 )
 
 // Config configures an Engine. Store and Registry are required; zero values elsewhere mean defaults.
@@ -62,14 +66,25 @@ type Config struct {
 	Logger   *slog.Logger
 	// MaxOutputBytes caps the JSON size of one node output (default 16 MiB).
 	MaxOutputBytes int64
+	// MaxExecutionBytes is the memory budget of one execution, in bytes (default 256 MiB): the outputs
+	// it holds for later nodes plus what its running attempts build. A node that would take the
+	// execution past it fails with code budget_exceeded.
+	MaxExecutionBytes int64
+	// CrashLimit is how many times a node's attempt may be found cut short by a crashed process before
+	// the node fails with code crashed instead of running again (default 3). Attempts handed back by
+	// a graceful shutdown do not count.
+	CrashLimit int
+	// DrainTimeout is how long a run that is asked to stop (a shutdown) lets its running attempts
+	// finish, saving their results, before it cancels them and hands the execution back (default 10s).
+	DrainTimeout time.Duration
 	// ExpressionLimits bound compiling; ExpressionBudget bounds evaluating.
 	ExpressionLimits expression.Limits
 	ExpressionBudget expression.Budget
 	// SuspendThreshold: when every remaining node waits on a timer due later than this, the execution
 	// is suspended into the store (status waiting) instead of holding a goroutine (default 2s).
 	SuspendThreshold time.Duration
-	// PlanCacheSize bounds the compiled graphs kept in memory (default 1024).
-	PlanCacheSize int
+	// PlanCacheBytes bounds the compiled graphs kept in memory by their estimated size (default 128 MiB).
+	PlanCacheBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -78,7 +93,7 @@ type Config struct {
 type Engine struct {
 	cfg    Config
 	logger *slog.Logger
-	plans  *lru.Cache[string, *validate.Graph]
+	plans  *otter.Cache[string, *validate.Graph]
 	now    func() time.Time
 }
 
@@ -93,11 +108,23 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.SuspendThreshold <= 0 {
 		cfg.SuspendThreshold = SuspendThresholdDefault
 	}
-	if cfg.PlanCacheSize <= 0 {
-		cfg.PlanCacheSize = PlanCacheSizeDefault
+	if cfg.MaxExecutionBytes <= 0 {
+		cfg.MaxExecutionBytes = MaxExecutionBytesDefault
+	}
+	if cfg.CrashLimit <= 0 {
+		cfg.CrashLimit = CrashLimitDefault
+	}
+	if cfg.DrainTimeout <= 0 {
+		cfg.DrainTimeout = DrainTimeoutDefault
+	}
+	if cfg.PlanCacheBytes <= 0 {
+		cfg.PlanCacheBytes = PlanCacheBytesDefault
 	}
 	if cfg.ExpressionBudget.MaxSize <= 0 {
 		cfg.ExpressionBudget.MaxSize = cfg.MaxOutputBytes
+	}
+	if cfg.ExpressionLimits.MaxValueBytes <= 0 {
+		cfg.ExpressionLimits.MaxValueBytes = cfg.MaxOutputBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -106,7 +133,12 @@ func New(cfg Config) (*Engine, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	plans, err := lru.New[string, *validate.Graph](cfg.PlanCacheSize)
+	plans, err := otter.New(&otter.Options[string, *validate.Graph]{
+		MaximumWeight: uint64(cfg.PlanCacheBytes),
+		Weigher: func(key string, g *validate.Graph) uint32 {
+			return uint32(min(int64(len(key))+g.Weight(), math.MaxUint32))
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("engine: plan cache: %w", err)
 	}
@@ -116,7 +148,7 @@ func New(cfg Config) (*Engine, error) {
 // Plan returns the compiled graph of a workflow version, compiling and caching it on first use.
 func (e *Engine) Plan(ctx context.Context, tenantID, workflowID string, version int) (*validate.Graph, error) {
 	key := tenantID + "/" + workflowID + "/" + strconv.Itoa(version)
-	if g, ok := e.plans.Get(key); ok {
+	if g, ok := e.plans.GetIfPresent(key); ok {
 		return g, nil
 	}
 	v, err := e.cfg.Store.GetWorkflowVersion(ctx, tenantID, workflowID, version)
@@ -127,13 +159,13 @@ func (e *Engine) Plan(ctx context.Context, tenantID, workflowID string, version 
 	if err != nil {
 		return nil, fmt.Errorf("compile workflow %s version %d: %w", workflowID, version, err)
 	}
-	e.plans.Add(key, g)
+	e.plans.Set(key, g)
 	return g, nil
 }
 
 // Remember caches an already compiled graph, such as the one the API compiled when saving.
 func (e *Engine) Remember(tenantID, workflowID string, version int, g *validate.Graph) {
-	e.plans.Add(tenantID+"/"+workflowID+"/"+strconv.Itoa(version), g)
+	e.plans.Set(tenantID+"/"+workflowID+"/"+strconv.Itoa(version), g)
 }
 
 // Outcome is how a Run ended.
@@ -196,6 +228,8 @@ const (
 	EventExecutionStarted  = "execution.started"
 	EventExecutionWaiting  = "execution.waiting"
 	EventExecutionResumed  = "execution.resumed"
+	EventExecutionDraining = "execution.draining"
+	EventExecutionRequeued = "execution.requeued"
 	EventExecutionFinished = "execution.finished"
 	EventNodeStarted       = "node.started"
 	EventNodeSucceeded     = "node.succeeded"

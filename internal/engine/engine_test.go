@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -276,7 +277,7 @@ func TestSemantics(t *testing.T) {
 			status: workflow.ExecutionFailed,
 			check: func(t *testing.T, env *enginetest.Env, exec *store.Execution) {
 				require.Equal(t, "output_too_large", exec.Error.Code)
-				require.Contains(t, exec.Error.Message, "over the 4.0 KiB limit")
+				require.Contains(t, exec.Error.Message, "over the 4 KiB limit")
 			},
 		},
 		{
@@ -472,11 +473,12 @@ func TestResumeAfterCrash(t *testing.T) {
 	require.Equal(t, []string{"1:failed", "2:succeeded"}, attempts)
 }
 
-// TestShutdownHandsBackAndResumes stops a dispatcher mid-run and checks that the execution goes back
-// to the queue and a new process completes it.
+// TestShutdownHandsBackAndResumes stops a dispatcher mid-run: the attempt that outlasts the drain
+// timeout is canceled and recorded as cut short by the shutdown, the execution goes back to the queue,
+// and a new process completes it with a new attempt.
 func TestShutdownHandsBackAndResumes(t *testing.T) {
 	t.Parallel()
-	first := enginetest.Start(t, enginetest.Options{})
+	first := enginetest.Start(t, enginetest.Options{DrainTimeout: 50 * time.Millisecond})
 	w := first.Save(t, `{"name":"shutdown","nodes":[
 		{"id":"start","type":"trigger.manual"},
 		{"id":"block","type":"test.block","config":{"key":"shutdown"}}],
@@ -489,13 +491,133 @@ func TestShutdownHandsBackAndResumes(t *testing.T) {
 	got, err := first.Store.GetExecution(ctx, store.DefaultTenant, exec.ID)
 	require.NoError(t, err)
 	require.Equal(t, workflow.ExecutionQueued, got.Status)
+	cut := first.Runs(t, exec.ID)["block"]
+	require.Equal(t, workflow.NodeRunFailed, cut.Status)
+	require.Equal(t, engine.CodeShutdown, cut.Error.Code)
 
-	second := enginetest.Start(t, enginetest.Options{Path: first.Path})
+	second := enginetest.Start(t, enginetest.Options{Path: first.Path, CrashLimit: 1})
 	require.Equal(t, "shutdown", <-second.Probe.Started)
 	second.Probe.ReleaseAll()
 	done := second.Wait(t, exec.ID)
-	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status, "a shutdown is not a crash, even with a crash limit of 1")
 	require.Equal(t, 2, second.Runs(t, exec.ID)["block"].Attempt)
+}
+
+// TestShutdownDrainSavesResults stops a dispatcher while a node runs and lets the node finish within
+// the drain timeout: its result is saved, so the node never runs again, and the rest of the workflow
+// runs in the next process.
+func TestShutdownDrainSavesResults(t *testing.T) {
+	t.Parallel()
+	first := enginetest.Start(t, enginetest.Options{DrainTimeout: time.Minute})
+	w := first.Save(t, `{"name":"drain","nodes":[
+		{"id":"start","type":"trigger.manual"},
+		{"id":"block","type":"test.block","config":{"key":"drain"}},
+		{"id":"after","type":"test.work","config":{"key":"drain-after"}}],
+		"edges":[{"source":"start","target":"block"},{"source":"block","target":"after"}]}`)
+	exec := first.Start(t, w.ID, `{}`)
+	sub := first.Bus.Subscribe(store.DefaultTenant, exec.ID, 64)
+	defer sub.Close()
+	require.Equal(t, "drain", <-first.Probe.Started)
+	stopped := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		stopped <- first.Dispatcher.Stop(ctx)
+	}()
+	for ev := range sub.C {
+		if ev.Type == engine.EventExecutionDraining {
+			break
+		}
+	}
+	// The run is draining: the running node finishes and its result is saved; the next node is not
+	// started.
+	first.Probe.ReleaseAll()
+	require.NoError(t, <-stopped)
+	require.Zero(t, first.Probe.Calls("drain-after"))
+	got, err := first.Store.GetExecution(context.Background(), store.DefaultTenant, exec.ID)
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionQueued, got.Status)
+	require.Equal(t, workflow.NodeRunSucceeded, first.Runs(t, exec.ID)["block"].Status)
+
+	second := enginetest.Start(t, enginetest.Options{Path: first.Path})
+	done := second.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
+	require.Zero(t, second.Probe.Calls("drain"), "the node that finished while draining does not run again")
+	require.Equal(t, 1, second.Probe.Calls("drain-after"))
+}
+
+// TestCrashLimitFailsANodeThatKeepsKillingItsProcess simulates a node whose attempts are found
+// running after crashes, again and again: it is retried up to the crash limit and then failed with a
+// clear reason instead of crash-looping.
+func TestCrashLimitFailsANodeThatKeepsKillingItsProcess(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
+	w := first.Save(t, `{"name":"crashy","nodes":[
+		{"id":"start","type":"trigger.manual"},
+		{"id":"bomb","type":"test.work","config":{"key":"crashy"},"retry":{"maxAttempts":10}}],
+		"edges":[{"source":"start","target":"bomb"}]}`)
+	exec := first.Start(t, w.ID, `{}`)
+	now := time.Now().UTC()
+	// Two earlier attempts were cut short by crashes, and the third is found running again.
+	require.NoError(t, first.Store.ApplyExecutionUpdate(ctx, store.DefaultTenant, &store.ExecutionUpdate{
+		ExecutionID: exec.ID,
+		NodeRuns: []store.NodeRun{
+			{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Output: json.RawMessage(`{}`), StartedAt: &now, FinishedAt: &now},
+			{NodeID: "bomb", Attempt: 1, Status: workflow.NodeRunFailed, StartedAt: &now, FinishedAt: &now,
+				Error: &store.NodeError{Code: engine.CodeInterrupted, Message: "cut short"}},
+			{NodeID: "bomb", Attempt: 2, Status: workflow.NodeRunFailed, StartedAt: &now, FinishedAt: &now,
+				Error: &store.NodeError{Code: engine.CodeShutdown, Message: "deploy"}},
+			{NodeID: "bomb", Attempt: 3, Status: workflow.NodeRunFailed, StartedAt: &now, FinishedAt: &now,
+				Error: &store.NodeError{Code: engine.CodeInterrupted, Message: "cut short"}},
+			{NodeID: "bomb", Attempt: 4, Status: workflow.NodeRunRunning, StartedAt: &now},
+		},
+	}))
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "crashed-worker", now.Add(-time.Second), false)
+	require.NoError(t, err)
+
+	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: true})
+	done := second.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionFailed, done.Status)
+	require.Equal(t, engine.CodeCrashed, done.Error.Code)
+	require.Contains(t, done.Error.Message, "stopped during 3 of its attempts")
+	require.Zero(t, second.Probe.Calls("crashy"), "the node is not run a fourth time")
+}
+
+// TestExecutionMemoryBudget runs the workflows that once drove the process to gigabytes: each fails
+// with budget_exceeded, naming the node and the budget, and the process is fine.
+func TestExecutionMemoryBudget(t *testing.T) {
+	t.Parallel()
+	env := enginetest.Start(t, enginetest.Options{MaxExecutionBytes: 16 << 20})
+	fields := make([]string, 0, 200)
+	for i := range 200 {
+		fields = append(fields, fmt.Sprintf(`"f%d":"{{ map(1..15, repeat('a', 1048576)) }}"`, i))
+	}
+	tests := []struct{ name, node, def string }{
+		{name: "DataSetFields", node: "fat", def: `{"name":"fields","nodes":[{"id":"start","type":"trigger.manual"},
+			{"id":"fat","type":"data.set","config":{"fields":{` + strings.Join(fields, ",") + `}}}],
+			"edges":[{"source":"start","target":"fat"}]}`},
+		{name: "ForEach", node: "fat", def: `{"name":"fanout","nodes":[{"id":"start","type":"trigger.manual"},
+			{"id":"fat","type":"data.transform","forEach":"{{ 1..1000 }}","config":{"expression":"{{ repeat('a', 1048576) }}"}}],
+			"edges":[{"source":"start","target":"fat"}]}`},
+		{name: "ChainOfOutputs", node: "c", def: `{"name":"chain","nodes":[{"id":"start","type":"trigger.manual"},
+			{"id":"a","type":"data.transform","config":{"expression":"{{ repeat('a', 4000000) }}"}},
+			{"id":"b","type":"data.transform","config":{"expression":"{{ repeat('b', 4000000) }}"}},
+			{"id":"c","type":"data.transform","config":{"expression":"{{ repeat('c', 4000000) }}"}}],
+			"edges":[{"source":"start","target":"a"},{"source":"a","target":"b"},{"source":"b","target":"c"}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			w := env.Save(t, tt.def)
+			exec := env.Start(t, w.ID, `{}`)
+			done := env.Wait(t, exec.ID)
+			require.Equal(t, workflow.ExecutionFailed, done.Status)
+			require.Equal(t, engine.CodeBudgetExceeded, done.Error.Code, done.Error.Message)
+			require.Contains(t, done.Error.Message, "went over the execution's memory budget of 16 MiB (CM_MAX_EXECUTION_BYTES)")
+			require.Equal(t, tt.node, done.Error.NodeID)
+		})
+	}
 }
 
 func TestIdempotencyKey(t *testing.T) {

@@ -8,16 +8,13 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/budget"
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 	"github.com/concertmaster/concertmaster/internal/workflow/validate"
 )
-
-// interruptedAttemptsMin is how many attempts a node gets, at least, when attempts are cut short by
-// a crash or shutdown rather than by an error of their own.
-const interruptedAttemptsMin = 3
 
 // shutdownGrace bounds how long a stopping run waits for its attempts to honour cancellation.
 const shutdownGrace = 10 * time.Second
@@ -38,6 +35,8 @@ type nodeState struct {
 	resume       bool
 	cancel       context.CancelFunc
 	startedAt    time.Time
+	// held is what the node's output holds of the execution's memory budget.
+	held int64
 }
 
 func (ns *nodeState) finished() bool {
@@ -74,6 +73,12 @@ type runner struct {
 	execEnv     map[string]any
 	wfEnv       map[string]any
 	startedAt   time.Time
+	// mem is the execution's memory budget: the outputs it holds and what running attempts build.
+	mem *budget.Memory
+	// draining is set when the run was asked to stop (a shutdown): no attempt starts, running ones
+	// may finish until drainUntil.
+	draining   bool
+	drainUntil time.Time
 }
 
 func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner string, g *validate.Graph) (*runner, error) {
@@ -83,6 +88,7 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 		seq:         exec.LastSeq,
 		parallelism: g.Def.Settings.Parallelism(),
 		firstStart:  exec.StartedAt == nil,
+		mem:         budget.NewMemory(e.cfg.MaxExecutionBytes),
 	}
 	r.results = make(chan *attemptResult, r.parallelism)
 	r.batch.ExecutionID = exec.ID
@@ -90,6 +96,7 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 		if err := json.Unmarshal(exec.Input, &r.triggerData); err != nil {
 			return nil, fmt.Errorf("decode execution input: %w", err)
 		}
+		r.mem.Hold(heldBytes(exec.Input))
 	}
 	started := e.now().UTC()
 	if exec.StartedAt != nil {
@@ -151,6 +158,8 @@ func (r *runner) restore(runs []store.NodeRun) error {
 				if err := json.Unmarshal(run.Output, &ns.output); err != nil {
 					return fmt.Errorf("decode output of %s: %w", id, err)
 				}
+				ns.held = heldBytes(run.Output)
+				r.mem.Hold(ns.held)
 			}
 			if run.Status == workflow.NodeRunFailed && run.Port == "" {
 				r.failure = nodeFailure(id, run.Error)
@@ -163,21 +172,56 @@ func (r *runner) restore(runs []store.NodeRun) error {
 				ns.wakeAt = *run.WakeAt
 			}
 		case workflow.NodeRunRunning:
-			// The worker running this attempt stopped: close it and try again as a new attempt.
+			// The process running this attempt stopped without handing it back: it crashed or was
+			// killed. Close the attempt and run the node again as a new attempt, unless it keeps
+			// being found cut short, in which case it may be what brings the process down.
+			crashes := 1 + crashesBefore(runs, id, run.Attempt)
 			interrupted := store.NodeRun{NodeID: id, Attempt: run.Attempt, Status: workflow.NodeRunFailed, FinishedAt: &now,
-				Error: &store.NodeError{Message: "the worker running this attempt stopped before it finished", Code: "interrupted"}}
-			r.batch.NodeRuns = append(r.batch.NodeRuns, interrupted)
-			r.event(EventNodeFailed, id, run.Attempt, map[string]any{"error": interrupted.Error.Message, "code": "interrupted"})
+				Error: &store.NodeError{Message: "the process running this attempt stopped before it finished", Code: CodeInterrupted}}
 			ns.status = workflow.NodeRunFailed
-			if run.Attempt >= max(ns.n.Spec.Retry.Attempts(), interruptedAttemptsMin) {
+			if crashes >= r.e.cfg.CrashLimit {
+				interrupted.Error = &store.NodeError{Code: CodeCrashed, Message: fmt.Sprintf(
+					"the process running this node stopped during %d of its attempts (a crash or kill, not a graceful shutdown); "+
+						"it is not run again, as it may be what brings the process down", crashes)}
+				r.batch.NodeRuns = append(r.batch.NodeRuns, interrupted)
+				r.event(EventNodeFailed, id, run.Attempt, map[string]any{"error": interrupted.Error.Message, "code": CodeCrashed})
 				r.failure = nodeFailure(id, interrupted.Error)
 				continue
 			}
+			r.batch.NodeRuns = append(r.batch.NodeRuns, interrupted)
+			r.event(EventNodeFailed, id, run.Attempt, map[string]any{"error": interrupted.Error.Message, "code": CodeInterrupted})
 			ns.retryPending, ns.wakeAt = true, now
 		}
 	}
 	return nil
 }
+
+// Error codes of attempts that did not end on their own.
+const (
+	// CodeInterrupted marks an attempt found cut short by a process that crashed or was killed.
+	CodeInterrupted = "interrupted"
+	// CodeShutdown marks an attempt canceled by a graceful shutdown and handed back to the queue.
+	CodeShutdown = "shutdown"
+	// CodeCrashed marks a node failed because its attempts kept being cut short by crashes.
+	CodeCrashed = "crashed"
+	// CodeBudgetExceeded marks a node that would have taken its execution past its memory budget.
+	CodeBudgetExceeded = "budget_exceeded"
+)
+
+// crashesBefore counts the earlier attempts of node id, before attempt, that a crash cut short.
+func crashesBefore(runs []store.NodeRun, id string, attempt int) int {
+	n := 0
+	for i := range runs {
+		if runs[i].NodeID == id && runs[i].Attempt < attempt && runs[i].Error != nil &&
+			(runs[i].Error.Code == CodeInterrupted || runs[i].Error.Code == CodeCrashed) {
+			n++
+		}
+	}
+	return n
+}
+
+// heldBytes is what a stored output holds in memory: its JSON and its decoded value.
+func heldBytes(outJSON json.RawMessage) int64 { return 2 * int64(len(outJSON)) }
 
 func nodeFailure(id string, e *store.NodeError) *store.ExecutionError {
 	out := &store.ExecutionError{NodeID: id, Message: "node " + id + " failed"}
@@ -250,8 +294,9 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 
+	done := ctx.Done()
 	for {
-		if !r.stopping() {
+		if !r.stopping() && !r.draining {
 			r.startReady(attemptsCtx)
 		}
 		if err := r.flush(ctx, nil); err != nil {
@@ -261,19 +306,24 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 		}
 		r.launchAll()
 
-		if r.running == 0 && len(r.ready) == 0 {
+		if r.running == 0 && (len(r.ready) == 0 || r.draining) {
 			if r.stopping() {
 				return r.finish(ctx)
 			}
 			next := r.nextTimer()
-			if next.IsZero() {
-				return r.finish(ctx)
+			if len(r.ready) == 0 {
+				if next.IsZero() {
+					return r.finish(ctx)
+				}
+				if next.Sub(r.e.now()) > r.e.cfg.SuspendThreshold && (r.deadline.IsZero() || next.Before(r.deadline)) {
+					return r.suspend(ctx, next)
+				}
 			}
-			if next.Sub(r.e.now()) > r.e.cfg.SuspendThreshold && (r.deadline.IsZero() || next.Before(r.deadline)) {
-				return r.suspend(ctx, next)
+			if r.draining {
+				return r.handBack(ctx)
 			}
 		}
-		if len(r.ready) > 0 && r.running < r.parallelism && !r.stopping() {
+		if len(r.ready) > 0 && r.running < r.parallelism && !r.stopping() && !r.draining {
 			continue
 		}
 		resetTimer(timer, r.nextDue(), r.e.now())
@@ -283,6 +333,9 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 			r.handle(res)
 			r.drainReady()
 		case <-timer.C:
+			if r.draining && !r.e.now().Before(r.drainUntil) {
+				return r.stopDraining(ctx, stopAttempts)
+			}
 			r.fireTimers()
 		case <-cancel:
 			cancel = nil
@@ -290,8 +343,13 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 				r.canceled = true
 				r.stopRunning()
 			}
-		case <-ctx.Done():
-			return r.release(ctx)
+		case <-done:
+			// Shutdown: start nothing new, let running attempts finish (their results are saved)
+			// until the drain timeout, then hand the execution back to the queue.
+			done = nil
+			r.draining, r.drainUntil = true, r.e.now().Add(r.e.cfg.DrainTimeout)
+			r.event(EventExecutionDraining, "", 0, map[string]any{"reason": "shutdown", "running": r.running,
+				"drainTimeoutMs": r.e.cfg.DrainTimeout.Milliseconds()})
 		}
 	}
 }
@@ -449,7 +507,10 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	}
 	ns.resume, ns.retryPending, ns.wakeAt = false, false, time.Time{}
 	ns.status, ns.port, ns.output, ns.outJSON, ns.startedAt = workflow.NodeRunRunning, "", nil, nil, now
+	r.mem.Release(ns.held)
+	ns.held = 0
 	job.attempt = ns.attempt
+	job.acct = r.mem.Open()
 
 	// A node's input is usually another node's output, already stored: the run then refers to it
 	// instead of storing the same JSON again.
@@ -503,6 +564,9 @@ func (r *runner) launchAll() {
 func (r *runner) handle(res *attemptResult) {
 	r.running--
 	ns := r.nodes[res.job.n.Index]
+	// Whether the run canceled the attempt (cancel, failure elsewhere, shutdown), read before the
+	// attempt's own context is released below.
+	cutShort := res.job.ctx.Err() != nil
 	if ns.cancel != nil {
 		ns.cancel()
 		ns.cancel = nil
@@ -512,6 +576,15 @@ func (r *runner) handle(res *attemptResult) {
 	elapsed := now.Sub(ns.startedAt)
 	run := store.NodeRun{NodeID: id, Attempt: attempt, FinishedAt: &now, Logs: res.logs}
 	r.logEvents(id, attempt, res.logs)
+	// What the attempt built is given back; the output it keeps for later nodes is held instead.
+	res.job.acct.Close()
+	if res.err == nil && res.suspendUntil.IsZero() {
+		if err := r.mem.Reserve(heldBytes(res.outJSON)); err != nil {
+			res.err, res.value, res.outJSON = budgetExceeded(id, err), nil, nil
+		} else {
+			ns.held = heldBytes(res.outJSON)
+		}
+	}
 
 	switch {
 	case res.err == nil && res.suspendUntil.IsZero():
@@ -528,6 +601,10 @@ func (r *runner) handle(res *attemptResult) {
 		run.Status, run.WakeAt, run.FinishedAt = workflow.NodeRunWaiting, &wake, nil
 		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
 		r.event(EventNodeWaiting, id, attempt, map[string]any{"wakeAt": wake.Format(time.RFC3339Nano)})
+
+	case r.draining && cutShort && res.err != nil:
+		// Canceled by a shutdown that outlasted the drain timeout.
+		r.recordShutdown(ns, attempt)
 
 	case r.stopping() && errors.Is(res.err, context.Canceled):
 		ns.status = workflow.NodeRunCanceled
@@ -582,6 +659,8 @@ func (r *runner) handleError(ns *nodeState, res *attemptResult, run store.NodeRu
 	}
 	if ns.port != "" {
 		ns.outJSON = mustJSON(ns.output)
+		ns.held = heldBytes(ns.outJSON)
+		r.mem.Hold(ns.held)
 		run.Port, run.Output = ns.port, ns.outJSON
 		data["handled"] = string(spec.OnError)
 	}
@@ -641,6 +720,11 @@ func (r *runner) nextTimer() time.Time {
 // nextDue is the earliest of the node timers and the execution deadline.
 func (r *runner) nextDue() time.Time {
 	next := r.nextTimer()
+	if r.draining {
+		// Waiting nodes and retries do not start while draining; only the drain timeout (and the
+		// execution's own deadline) matter.
+		next = r.drainUntil
+	}
 	if !r.deadline.IsZero() && !r.timedOut && (next.IsZero() || r.deadline.Before(next)) {
 		next = r.deadline
 	}
@@ -784,15 +868,58 @@ func (r *runner) suspend(ctx context.Context, at time.Time) (Outcome, error) {
 	return Outcome{Status: workflow.ExecutionWaiting, WakeAt: &at}, nil
 }
 
-// release hands the execution back to the queue on shutdown.
-func (r *runner) release(ctx context.Context) (Outcome, error) {
-	r.stopRunning()
-	r.drain(shutdownGrace)
+// stopDraining ends a drain that outlasted its timeout: it cancels the attempts still running, saves
+// the results of those that finish at once, records the others as cut short by the shutdown (they run
+// again as new attempts, without counting as crashes), and hands the execution back.
+func (r *runner) stopDraining(ctx context.Context, stopAttempts context.CancelFunc) (Outcome, error) {
+	stopAttempts()
+	wait := time.NewTimer(shutdownCancelWait)
+	defer wait.Stop()
+	for r.running > 0 {
+		select {
+		case res := <-r.results:
+			r.handle(res)
+		case <-wait.C:
+			r.e.logger.Warn("Attempts did not stop in time", "execution_id", r.exec.ID, "running", r.running)
+			for _, ns := range r.nodes {
+				if ns.status == workflow.NodeRunRunning {
+					r.recordShutdown(ns, ns.attempt)
+				}
+			}
+			r.running = 0
+		}
+	}
+	if r.stopping() {
+		return r.finish(ctx)
+	}
+	return r.handBack(ctx)
+}
+
+// shutdownCancelWait bounds how long a stopping run waits for canceled attempts to return.
+const shutdownCancelWait = 2 * time.Second
+
+// recordShutdown records an attempt cut short by a shutdown: failed with code shutdown and due for a
+// new attempt at once, so that whoever resumes the execution runs the node again.
+func (r *runner) recordShutdown(ns *nodeState, attempt int) {
+	now := r.e.now().UTC()
+	if ns.cancel != nil {
+		ns.cancel()
+		ns.cancel = nil
+	}
+	ns.status, ns.retryPending, ns.wakeAt = workflow.NodeRunFailed, true, now
+	r.batch.NodeRuns = append(r.batch.NodeRuns, store.NodeRun{NodeID: ns.n.Spec.ID, Attempt: attempt, Status: workflow.NodeRunFailed,
+		FinishedAt: &now, WakeAt: &now, Error: &store.NodeError{Code: CodeShutdown,
+			Message: "the process shut down before this attempt finished; the node runs again as a new attempt"}})
+	r.event(EventNodeRetrying, ns.n.Spec.ID, attempt, map[string]any{"error": "the process shut down before this attempt finished",
+		"code": CodeShutdown, "nextAttempt": attempt + 1, "delayMs": 0})
+}
+
+// handBack hands the execution back to the queue on shutdown, once nothing runs.
+func (r *runner) handBack(ctx context.Context) (Outcome, error) {
+	r.event(EventExecutionRequeued, "", 0, map[string]any{"reason": "shutdown"})
 	final := &store.ExecutionUpdate{
 		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionQueued, ReleaseLease: true,
 	}
-	// Attempts cut short by shutdown stay recorded as running (their results were discarded);
-	// whoever resumes the execution closes them and starts new attempts.
 	if err := r.flush(ctx, final); err != nil {
 		return Outcome{Status: workflow.ExecutionRunning}, err
 	}

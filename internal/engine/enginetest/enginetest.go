@@ -198,6 +198,10 @@ type Options struct {
 	Lease            time.Duration
 	// NoDispatcher leaves the dispatcher stopped, for tests that drive claims themselves.
 	NoDispatcher bool
+	// DrainTimeout, CrashLimit and MaxExecutionBytes configure the engine (zero: its defaults).
+	DrainTimeout      time.Duration
+	CrashLimit        int
+	MaxExecutionBytes int64
 }
 
 // Env is a running runtime.
@@ -238,7 +242,8 @@ func Start(t testing.TB, opts Options) *Env {
 	bus := event.NewBus()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold,
-		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits})
+		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
+		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes})
 	require.NoError(t, err)
 	owner := opts.Owner
 	if owner == "" {

@@ -6,6 +6,7 @@ package validate
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -30,6 +31,34 @@ type Graph struct {
 	// Triggers are the nodes of the trigger family, in definition order.
 	Triggers []*Node
 	byID     map[string]*Node
+	weight   int64
+}
+
+// Weight estimates the memory the graph holds, in bytes: its definition and compiled expressions
+// (templates shared with other graphs through a cache are counted in each).
+func (g *Graph) Weight() int64 { return g.weight }
+
+// Per-element estimates behind Graph.Weight.
+const (
+	nodeOverhead = 512
+	edgeOverhead = 160
+)
+
+func (g *Graph) measure() {
+	w := int64(len(g.Def.Name) + len(g.Def.Description))
+	for _, n := range g.Nodes {
+		size, _ := expression.SizeAtMost(anyMap(n.Spec.Config), math.MaxInt64)
+		w += nodeOverhead + 2*size
+		n.Config.Templates(func(_ string, t *expression.Template) { w += t.Weight() })
+		for _, t := range n.Lazy {
+			w += t.Weight()
+		}
+		if n.ForEach != nil {
+			w += n.ForEach.Weight()
+		}
+	}
+	vars, _ := expression.SizeAtMost(g.Def.Settings.Vars, math.MaxInt64)
+	g.weight = w + int64(len(g.Edges))*edgeOverhead + 2*vars
 }
 
 // Node is one compiled node.
@@ -78,6 +107,7 @@ func Compile(def *workflow.Definition, reg *node.Registry, opts Options) (*Graph
 		sort.SliceStable(c.errs, func(i, j int) bool { return pointerLess(c.errs[i].Pointer, c.errs[j].Pointer) })
 		return nil, c.errs
 	}
+	g.measure()
 	return g, nil
 }
 
