@@ -285,11 +285,13 @@ func (d *Embedded) wakeAt(at time.Time) {
 }
 
 // scheduler polls the store for runnable work: at start (taking over when configured), on the
-// earliest wake-up time, and every PollInterval.
+// earliest wake-up time, and every PollInterval. A wake-up time that was already due at the last poll
+// was offered by that poll; if it is still waiting (its execution is queued for a busy worker), the
+// next regular poll offers it again, so that an overdue execution never makes the scheduler spin.
 func (d *Embedded) scheduler() {
 	defer d.wg.Done()
-	d.poll(d.cfg.Takeover)
-	d.refreshNextWake()
+	polled := d.poll(d.cfg.Takeover)
+	d.refreshNextWake(polled)
 	poll := time.NewTicker(d.cfg.PollInterval)
 	defer poll.Stop()
 	timer := time.NewTimer(time.Hour)
@@ -311,16 +313,17 @@ func (d *Embedded) scheduler() {
 			d.mu.Lock()
 			d.nextAt = time.Time{}
 			d.mu.Unlock()
-			d.poll(false)
-			d.refreshNextWake()
+			polled = d.poll(false)
+			d.refreshNextWake(polled)
 		case <-poll.C:
-			d.poll(false)
-			d.refreshNextWake()
+			polled = d.poll(false)
+			d.refreshNextWake(polled)
 		}
 	}
 }
 
-func (d *Embedded) refreshNextWake() {
+// refreshNextWake arms the timer for the earliest wake-up time after the poll made at polled.
+func (d *Embedded) refreshNextWake(polled time.Time) {
 	at, err := d.cfg.Store.NextWakeAt(d.runCtx)
 	if err != nil {
 		if d.runCtx.Err() == nil {
@@ -328,28 +331,30 @@ func (d *Embedded) refreshNextWake() {
 		}
 		return
 	}
-	if at != nil {
+	if at != nil && at.After(polled) {
 		d.wakeAt(*at)
 	}
 }
 
-// poll offers every runnable execution to the workers, page by page.
-func (d *Embedded) poll(takeover bool) {
+// poll offers every runnable execution to the workers, page by page, and returns the time it polled
+// for.
+func (d *Embedded) poll(takeover bool) time.Time {
 	const page = 500
+	now := d.cfg.Now()
 	after := ""
 	for {
-		refs, err := d.cfg.Store.ListRunnable(d.runCtx, store.RunnableParams{Now: d.cfg.Now(), Limit: page, AnyLease: takeover, AfterID: after})
+		refs, err := d.cfg.Store.ListRunnable(d.runCtx, store.RunnableParams{Now: now, Limit: page, AnyLease: takeover, AfterID: after})
 		if err != nil {
 			if d.runCtx.Err() == nil {
 				d.logger.Warn("Polling for runnable executions failed", "error", err.Error())
 			}
-			return
+			return now
 		}
 		for _, ref := range refs {
 			d.offer(job{ref: ref, takeover: takeover})
 		}
 		if len(refs) < page || len(d.queue) == cap(d.queue) {
-			return
+			return now
 		}
 		after = refs[len(refs)-1].ID
 	}
