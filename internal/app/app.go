@@ -87,7 +87,8 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	bus := event.NewBus()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
-		MaxOutputBytes: cfg.MaxOutputBytes, ExpressionLimits: limits})
+		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
+		DrainTimeout: DrainTimeout(cfg.ShutdownGrace)})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -108,6 +109,12 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Owner: owner}, nil
+}
+
+// DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three
+// quarters of it, so that their results and the hand-back are written before the grace runs out.
+func DrainTimeout(grace time.Duration) time.Duration {
+	return max(grace*3/4, 100*time.Millisecond)
 }
 
 // Close stops the workers and closes the store.
@@ -192,7 +199,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.logger.Info("Shutting down", "grace", s.cfg.ShutdownGrace.String())
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownGrace)
 	defer cancel()
-	herr := s.http.Shutdown(sctx)
-	rerr := s.rt.Close(sctx)
-	return errors.Join(herr, rerr)
+	// Requests in flight (a webhook waiting for its run) and running executions drain together: the
+	// dispatcher claims nothing new, running attempts may finish and their results are saved, the
+	// rest is handed back to the queue; then the store closes.
+	herrc := make(chan error, 1)
+	go func() { herrc <- s.http.Shutdown(sctx) }()
+	derr := s.rt.Dispatcher.Stop(sctx)
+	herr := <-herrc
+	return errors.Join(herr, derr, s.rt.Store.Close())
 }

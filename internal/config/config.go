@@ -23,6 +23,8 @@ const (
 	LogLevelDefault       = "info"
 	WorkersDefault        = 64
 	MaxOutputBytesDefault = 16 << 20
+	// MaxExecutionBytesDefault is the memory budget of one execution: 256 MiB.
+	MaxExecutionBytesDefault = 256 << 20
 	WebhookTimeoutDefault = 30 * time.Second
 	ShutdownGraceDefault  = 15 * time.Second
 )
@@ -48,6 +50,9 @@ type Config struct {
 	Workers int
 	// MaxOutputBytes caps one node output, in bytes (CM_MAX_OUTPUT_BYTES; default 16 MiB).
 	MaxOutputBytes int64
+	// MaxExecutionBytes is the memory budget of one execution, in bytes (CM_MAX_EXECUTION_BYTES;
+	// default 256 MiB): the outputs it holds plus what its running nodes build.
+	MaxExecutionBytes int64
 	// HTTPAllowPrivate lets http.request reach loopback, private and link-local addresses
 	// (CM_HTTP_ALLOW_PRIVATE; default false). Cloud metadata addresses stay blocked.
 	HTTPAllowPrivate bool
@@ -69,6 +74,7 @@ func (c Config) WithDefaults() Config {
 	c.LogLevel = cmp.Or(c.LogLevel, LogLevelDefault)
 	c.Workers = cmp.Or(c.Workers, WorkersDefault)
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, MaxOutputBytesDefault)
+	c.MaxExecutionBytes = cmp.Or(c.MaxExecutionBytes, MaxExecutionBytesDefault)
 	c.WebhookTimeout = cmp.Or(c.WebhookTimeout, WebhookTimeoutDefault)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, ShutdownGraceDefault)
 	return c
@@ -97,6 +103,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxOutputBytes < 1024 {
 		errs = append(errs, fmt.Errorf("CM_MAX_OUTPUT_BYTES %d: want at least 1024", c.MaxOutputBytes))
+	}
+	if c.MaxExecutionBytes < c.MaxOutputBytes {
+		errs = append(errs, fmt.Errorf("CM_MAX_EXECUTION_BYTES %d: want at least CM_MAX_OUTPUT_BYTES (%d)", c.MaxExecutionBytes, c.MaxOutputBytes))
 	}
 	if _, err := netguard.ParseAllowlist(c.HTTPAllowlist); err != nil {
 		errs = append(errs, fmt.Errorf("CM_HTTP_ALLOWLIST: %w", err))
