@@ -282,7 +282,7 @@ func TestSemantics(t *testing.T) {
 		},
 		{
 			name: "ExecutionTimeout",
-			def: `{"name":"exec-timeout","settings":{"timeout":"50ms"},"nodes":[
+			def: `{"name":"exec-timeout","settings":{"timeout":"1s"},"nodes":[
 				{"id":"start","type":"trigger.manual"},{"id":"slow","type":"test.work","config":{"key":"exec-timeout","sleep":"10s"}}],
 				"edges":[{"source":"start","target":"slow"}]}`,
 			input:  `{}`,
