@@ -10,9 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +50,12 @@ func run() int {
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	var cfg config.Config
+	return newRootEnv(stdout, stderr, os.LookupEnv, os.Environ)
+}
+
+// newRootEnv is newRoot reading the environment through lookupEnv and environ, so that tests can
+// hand it their own.
+func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool), environ func() []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "concertmaster",
 		Short:         "ConcertMaster: build, run and watch workflows",
@@ -61,30 +64,53 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
+	// A bad flag (unknown, or missing its value) is a usage error, like a bad setting.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: 2, err: err} })
 	flags := root.PersistentFlags()
-	flags.StringVar(&cfg.DatabaseURL, "database-url", os.Getenv("CM_DATABASE_URL"), "store: sqlite://PATH or postgres://… (env CM_DATABASE_URL; default "+config.DatabaseURLDefault+")")
-	flags.StringVar(&cfg.LogFormat, "log-format", os.Getenv("CM_LOG_FORMAT"), "log format: text or json (env CM_LOG_FORMAT)")
-	flags.StringVar(&cfg.LogLevel, "log-level", os.Getenv("CM_LOG_LEVEL"), "log level: debug, info, warn, error (env CM_LOG_LEVEL)")
-	env := func() {
-		cfg.Workers = envInt("CM_WORKERS")
-		cfg.MaxOutputBytes = int64(envInt("CM_MAX_OUTPUT_BYTES"))
-		cfg.HTTPAllowPrivate, _ = strconv.ParseBool(os.Getenv("CM_HTTP_ALLOW_PRIVATE"))
-		cfg.HTTPAllowlist = os.Getenv("CM_HTTP_ALLOWLIST")
-		cfg.WebhookTimeout = envDuration("CM_WEBHOOK_TIMEOUT")
-		cfg.ShutdownGrace = envDuration("CM_SHUTDOWN_GRACE")
+	env := config.EnvLookup(lookupEnv)
+	for _, s := range config.Settings() {
+		// riverui style: the flag's default is the environment's value, so that --help shows what is in
+		// effect. A secret (the database URL) is not shown.
+		def, _, _ := env(s)
+		if s.Secret {
+			def = ""
+		}
+		usage := fmt.Sprintf("%s (env %s", s.Usage, s.Env)
+		if d := s.Default(); d != "" {
+			usage += "; default " + d
+		}
+		v := &settingValue{raw: def, kind: s.Kind}
+		flags.Var(v, s.Flag, usage+")")
+		if s.IsBool {
+			flags.Lookup(s.Flag).NoOptDefVal = "true"
+		}
 	}
-	load := func() (config.Config, *slog.Logger, error) {
-		env()
-		c := cfg.WithDefaults()
-		if err := c.Validate(); err != nil {
+	// Every setting comes from its flag when the command line sets it, else from the environment.
+	lookup := func(s config.Setting) (string, string, bool) {
+		if f := flags.Lookup(s.Flag); f != nil && f.Changed {
+			return f.Value.String(), "--" + s.Flag, f.Value.String() != ""
+		}
+		return env(s)
+	}
+	load := func(opts ...loadOption) (config.Config, *slog.Logger, error) {
+		l := config.LookupFunc(lookup)
+		for _, o := range opts {
+			l = o(l)
+		}
+		c, err := config.Load(l)
+		if err != nil {
 			return c, nil, &exitError{code: 2, err: fmt.Errorf("invalid configuration:\n%w", err)}
 		}
-		return c, newLogger(c, stderr), nil
+		logger := newLogger(c, stderr)
+		for _, name := range config.UnknownEnv(environ()) {
+			logger.Warn("Ignoring an environment variable that is not a setting", "name", name)
+		}
+		return c, logger, nil
 	}
 	root.AddCommand(
-		newServeCmd(&cfg, load),
+		newServeCmd(load),
 		newWorkerCmd(load),
-		newRunCmd(&cfg, load),
+		newRunCmd(load),
 		newNodesCmd(load),
 		newMigrateCmd(load),
 		newVersionCmd(),
@@ -92,14 +118,47 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-func envInt(name string) int {
-	n, _ := strconv.Atoi(os.Getenv(name))
-	return n
+// settingValue is a setting's flag: it keeps the text, which config.Load parses with every other
+// setting so that all problems are reported together, naming the flag.
+type settingValue struct {
+	raw, kind string
 }
 
-func envDuration(name string) time.Duration {
-	d, _ := time.ParseDuration(os.Getenv(name))
-	return d
+func (v *settingValue) String() string { return v.raw }
+
+func (v *settingValue) Set(s string) error {
+	v.raw = s
+	return nil
+}
+
+// Type names the kind of value in --help.
+func (v *settingValue) Type() string { return v.kind }
+
+// loadOption changes where a command's settings come from, before they are parsed.
+type loadOption func(config.LookupFunc) config.LookupFunc
+
+// withFallback sets env's value to value when neither its flag nor its variable is set.
+func withFallback(env, value string) loadOption {
+	return func(next config.LookupFunc) config.LookupFunc {
+		return func(s config.Setting) (string, string, bool) {
+			if raw, origin, ok := next(s); ok || s.Env != env {
+				return raw, origin, ok
+			}
+			return value, s.Env, true
+		}
+	}
+}
+
+// withValue sets env's value to value whatever the flag and the variable say.
+func withValue(env, value string) loadOption {
+	return func(next config.LookupFunc) config.LookupFunc {
+		return func(s config.Setting) (string, string, bool) {
+			if s.Env == env {
+				return value, s.Env, true
+			}
+			return next(s)
+		}
+	}
 }
 
 func newLogger(c config.Config, w io.Writer) *slog.Logger {
@@ -111,7 +170,9 @@ func newLogger(c config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-type loader func() (config.Config, *slog.Logger, error)
+// loader parses and checks the configuration and builds the logger; a bad configuration is an
+// *exitError with code 2 listing every problem.
+type loader func(opts ...loadOption) (config.Config, *slog.Logger, error)
 
 // printValidation writes each validation error on its own line.
 func printValidation(w io.Writer, source string, err error) bool {

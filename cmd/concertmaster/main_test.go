@@ -6,17 +6,73 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
+
+// TestMain lets a test run the real command in a child process: with CM_TEST_MAIN=1 the test binary
+// is concertmaster, and its arguments are the command line.
+func TestMain(m *testing.M) {
+	if os.Getenv("CM_TEST_MAIN") == "1" {
+		os.Exit(run())
+	}
+	os.Exit(m.Run())
+}
+
+// TestExitCode runs the binary as a process: a bad setting exits with code 2 before anything starts.
+func TestExitCode(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "serve", "--addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "CM_TEST_MAIN=1", "CM_WORKERS=abc", "CM_DATABASE_URL=sqlite://"+filepath.Join(dir, "cm.db"))
+	out, err := cmd.CombinedOutput()
+	var exitErr *exec.ExitError
+	require.ErrorAs(t, err, &exitErr, string(out))
+	require.Equal(t, 2, exitErr.ExitCode(), string(out))
+	require.Equal(t, "concertmaster: invalid configuration:\nCM_WORKERS=\"abc\": want a whole number from 1 to 10000\n", string(out))
+	_, statErr := os.Stat(filepath.Join(dir, "cm.db"))
+	require.ErrorIs(t, statErr, os.ErrNotExist, "nothing was created")
+}
 
 // execute runs the CLI in process with args and returns stdout, stderr and the exit code.
 func execute(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRoot(&out, &errOut)
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	code := 0
+	if err != nil {
+		code = 1
+		var ee *exitError
+		if errors.As(err, &ee) {
+			code = ee.code
+		}
+		errOut.WriteString(err.Error())
+	}
+	return out.String(), errOut.String(), code
+}
+
+// executeEnv is execute with env as the whole environment.
+func executeEnv(t *testing.T, env map[string]string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	lookup := func(name string) (string, bool) {
+		v, ok := env[name]
+		return v, ok
+	}
+	environ := func() []string {
+		var kv []string
+		for k, v := range env {
+			kv = append(kv, k+"="+v)
+		}
+		return kv
+	}
+	root := newRootEnv(&out, &errOut, lookup, environ)
 	root.SetArgs(args)
 	err := root.ExecuteContext(context.Background())
 	code := 0
@@ -105,6 +161,57 @@ func TestNodesAndVersion(t *testing.T) {
 	require.Contains(t, out, "concertmaster")
 }
 
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	db := func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "cm.db") }
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		// lines are the expected lines of standard error, in order.
+		lines []string
+	}{
+		{name: "BadEnvironment", env: map[string]string{"CM_WORKERS": "abc", "CM_WEBHOOK_TIMEOUT": "x", "CM_HTTP_ALLOW_PRIVATE": "maybe"}, args: []string{"migrate"}, code: 2,
+			lines: []string{"invalid configuration:", `CM_WORKERS="abc": want a whole number from 1 to 10000`, `CM_HTTP_ALLOW_PRIVATE="maybe": want true or false`,
+				`CM_WEBHOOK_TIMEOUT="x": want a duration with a unit, such as 30s, 5m or 720h`}},
+		{name: "BadFlag", args: []string{"serve", "--workers", "abc", "--retention-max-age=-1h"}, code: 2,
+			lines: []string{"invalid configuration:", `--workers="abc": want a whole number from 1 to 10000`, `--retention-max-age="-1h": must not be negative`}},
+		{name: "BoolFlagAlone", env: map[string]string{"CM_DATABASE_URL": "%s"}, args: []string{"migrate", "--http-allow-private", "--allowed-hosts", "ci.example.com"}},
+		{name: "BoolFlagBad", args: []string{"migrate", "--http-allow-private=maybe"}, code: 2, lines: []string{"invalid configuration:", `--http-allow-private="maybe": want true or false`}},
+		{name: "FlagWinsOverEnvironment", env: map[string]string{"CM_WORKERS": "abc", "CM_DATABASE_URL": "%s"}, args: []string{"migrate", "--workers", "4"}},
+		{name: "FlagMissingValue", args: []string{"migrate", "--workers"}, code: 2, lines: []string{"flag needs an argument: --workers"}},
+		{name: "UnknownFlag", args: []string{"migrate", "--wokers", "4"}, code: 2, lines: []string{"unknown flag: --wokers"}},
+		{name: "UnknownVariableWarns", env: map[string]string{"CM_WORKER": "4", "CM_DATABASE_URL": "%s"}, args: []string{"migrate"},
+			lines: []string{`msg="Ignoring an environment variable that is not a setting" name=CM_WORKER`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{}
+			for k, v := range tt.env {
+				if v == "%s" {
+					v = db(t)
+				}
+				env[k] = v
+			}
+			out, errOut, code := executeEnv(t, env, tt.args...)
+			require.Equal(t, tt.code, code, "stdout: %s\nstderr: %s", out, errOut)
+			if tt.code == 0 {
+				require.Contains(t, out, "migration(s)")
+			}
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			require.GreaterOrEqual(t, len(lines), len(tt.lines), errOut)
+			for i, want := range tt.lines {
+				require.Contains(t, lines[i], want)
+			}
+			if tt.code == 2 {
+				require.Len(t, lines, len(tt.lines), "one line per problem: %s", errOut)
+			}
+		})
+	}
+}
+
 func TestMigrate(t *testing.T) {
 	t.Parallel()
 	db := "sqlite://" + filepath.Join(t.TempDir(), "cm.db")
@@ -117,5 +224,5 @@ func TestMigrate(t *testing.T) {
 
 	_, errOut, code := execute(t, "migrate", "--database-url", "mysql://x")
 	require.Equal(t, 2, code)
-	require.Contains(t, errOut, "CM_DATABASE_URL")
+	require.Contains(t, errOut, `--database-url="mysql://x": want sqlite://PATH`)
 }

@@ -15,14 +15,13 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/api"
 	"github.com/concertmaster/concertmaster/internal/app"
-	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 )
 
-func newRunCmd(cfg *config.Config, load loader) *cobra.Command {
+func newRunCmd(load loader) *cobra.Command {
 	var input, inputFile, trigger string
 	var asJSON bool
 	var timeout time.Duration
@@ -47,11 +46,7 @@ func newRunCmd(cfg *config.Config, load loader) *cobra.Command {
 				return err
 			}
 			defer os.RemoveAll(dir)
-			cfg.DatabaseURL = "sqlite://" + filepath.Join(dir, "run.db")
-			if cfg.LogLevel == "" {
-				cfg.LogLevel = "warn"
-			}
-			c, logger, err := load()
+			c, logger, err := load(withValue("CM_DATABASE_URL", "sqlite://"+filepath.Join(dir, "run.db")), withFallback("CM_LOG_LEVEL", "warn"))
 			if err != nil {
 				return err
 			}

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"os"
-
 	"github.com/spf13/cobra"
 
 	"github.com/concertmaster/concertmaster/internal/app"
-	"github.com/concertmaster/concertmaster/internal/config"
 )
 
-func newServeCmd(cfg *config.Config, load loader) *cobra.Command {
+func newServeCmd(load loader) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API, the web editor and (with --role=all) run executions",
@@ -26,14 +23,12 @@ func newServeCmd(cfg *config.Config, load loader) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if addr := os.Getenv("CM_PPROF_ADDR"); addr != "" {
-				startPprof(addr, logger)
+			if c.PprofAddr != "" {
+				startPprof(c.PprofAddr, logger)
 			}
 			return srv.Run(cmd.Context())
 		},
 	}
-	cmd.Flags().StringVar(&cfg.Addr, "addr", os.Getenv("CM_ADDR"), "listen address (env CM_ADDR; default "+config.AddrDefault+")")
-	cmd.Flags().StringVar(&cfg.Role, "role", "all", "all (serve and run executions) or api (serve only)")
 	return cmd
 }
 

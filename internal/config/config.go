@@ -1,5 +1,6 @@
 // Package config holds the process configuration: one struct, filled from flags whose defaults come
-// from CM_* environment variables, validated as a whole. Nothing below cmd/ reads the environment.
+// from CM_* environment variables, parsed strictly and validated as a whole. Nothing below cmd/ reads
+// the environment: cmd/ hands Load a LookupFunc.
 package config
 
 import (
@@ -7,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -17,16 +17,18 @@ import (
 
 // Defaults.
 const (
-	AddrDefault           = "127.0.0.1:8080"
-	DatabaseURLDefault    = "sqlite://./data/concertmaster.db"
-	LogFormatDefault      = "text"
-	LogLevelDefault       = "info"
-	WorkersDefault        = 64
-	MaxOutputBytesDefault = 16 << 20
-	// MaxExecutionBytesDefault is the memory budget of one execution: 256 MiB.
-	MaxExecutionBytesDefault = 256 << 20
-	WebhookTimeoutDefault = 30 * time.Second
-	ShutdownGraceDefault  = 15 * time.Second
+	AddrDefault                    = "127.0.0.1:8080"
+	DatabaseURLDefault             = "sqlite://./data/concertmaster.db"
+	LogFormatDefault               = "text"
+	LogLevelDefault                = "info"
+	WorkersDefault                 = 64
+	MaxOutputBytesDefault          = 16 << 20
+	MaxExecutionBytesDefault       = 256 << 20
+	WebhookTimeoutDefault          = 30 * time.Second
+	ShutdownGraceDefault           = 15 * time.Second
+	RetentionMaxAgeDefault         = 720 * time.Hour
+	RetentionMaxPerWorkflowDefault = 10000
+	RetentionIntervalDefault       = time.Minute
 )
 
 // Roles a serving process can take.
@@ -35,37 +37,84 @@ const (
 	RoleAPI = "api"
 )
 
-// Config is the whole process configuration.
+// Config is the whole process configuration. Each field names its environment variable and flag;
+// Settings describes them all.
 type Config struct {
 	// Addr is the HTTP listen address (CM_ADDR, --addr; default 127.0.0.1:8080).
 	Addr string
+	// AllowedHosts lists the extra names the server answers to in the Host header (CM_ALLOWED_HOSTS,
+	// --allowed-hosts, comma-separated): host names (ci.example.com), host:port pairs, wildcards
+	// (*.example.com) or "*" (no Host check). Empty means only the listen address, localhost and IP
+	// addresses, which is the defence against DNS rebinding. Entries are lower case.
+	AllowedHosts []string
 	// DatabaseURL picks and configures the store (CM_DATABASE_URL, --database-url): sqlite://PATH
 	// (default sqlite://./data/concertmaster.db) or postgres://….
 	DatabaseURL string
-	// Role is "all" (API and workers, default) or "api" (no workers) (--role).
-	Role string
-	// LogFormat is "text" or "json" (CM_LOG_FORMAT); LogLevel is debug, info, warn or error (CM_LOG_LEVEL).
-	LogFormat, LogLevel string
-	// Workers is the number of executions a process runs at once (CM_WORKERS; default 64).
-	Workers int
-	// MaxOutputBytes caps one node output, in bytes (CM_MAX_OUTPUT_BYTES; default 16 MiB).
-	MaxOutputBytes int64
-	// MaxExecutionBytes is the memory budget of one execution, in bytes (CM_MAX_EXECUTION_BYTES;
-	// default 256 MiB): the outputs it holds plus what its running nodes build.
-	MaxExecutionBytes int64
 	// HTTPAllowPrivate lets http.request reach loopback, private and link-local addresses
-	// (CM_HTTP_ALLOW_PRIVATE; default false). Cloud metadata addresses stay blocked.
+	// (CM_HTTP_ALLOW_PRIVATE, --http-allow-private; default false). Cloud metadata addresses stay
+	// blocked.
 	HTTPAllowPrivate bool
 	// HTTPAllowlist lists hosts, *.wildcards, IPs and CIDRs http.request may reach even when private
-	// (CM_HTTP_ALLOWLIST, comma-separated).
+	// (CM_HTTP_ALLOWLIST, --http-allowlist, comma-separated).
 	HTTPAllowlist string
-	// WebhookTimeout bounds how long a webhook answering on completion waits (CM_WEBHOOK_TIMEOUT; default 30s).
-	WebhookTimeout time.Duration
-	// ShutdownGrace bounds a graceful shutdown (CM_SHUTDOWN_GRACE; default 15s).
+	// LogFormat is "text" or "json" (CM_LOG_FORMAT, --log-format; default text).
+	LogFormat string
+	// LogLevel is debug, info, warn or error (CM_LOG_LEVEL, --log-level; default info).
+	LogLevel string
+	// MaxExecutionBytes is the memory budget of one execution, in bytes: the outputs it holds plus what
+	// its running evaluations build (CM_MAX_EXECUTION_BYTES, --max-execution-bytes; default 256 MiB).
+	// It is at least MaxOutputBytes.
+	MaxExecutionBytes int64
+	// MaxOutputBytes caps one node output, in bytes (CM_MAX_OUTPUT_BYTES, --max-output-bytes; default
+	// 16 MiB, at least 1024).
+	MaxOutputBytes int64
+	// PprofAddr, when set, serves Go's profiling endpoints on this address (CM_PPROF_ADDR,
+	// --pprof-addr; default off). Keep it on a loopback address.
+	PprofAddr string
+	// RetentionInterval is how often the pruner deletes executions past retention
+	// (CM_RETENTION_INTERVAL, --retention-interval; default 1m, at least 1s).
+	RetentionInterval time.Duration
+	// RetentionMaxAge is how long a finished execution is kept (CM_RETENTION_MAX_AGE,
+	// --retention-max-age; default 720h). The special value 0 keeps executions forever.
+	RetentionMaxAge time.Duration
+	// RetentionMaxPerWorkflow is how many finished executions are kept per workflow, the newest
+	// (CM_RETENTION_MAX_PER_WORKFLOW, --retention-max-per-workflow; default 10000). The special value 0
+	// means no cap.
+	RetentionMaxPerWorkflow int
+	// Role is "all" (API and workers, default) or "api" (no workers) (CM_ROLE, --role).
+	Role string
+	// ShutdownGrace bounds a graceful shutdown (CM_SHUTDOWN_GRACE, --shutdown-grace; default 15s).
 	ShutdownGrace time.Duration
+	// WebhookTimeout bounds how long a webhook answering on completion waits (CM_WEBHOOK_TIMEOUT,
+	// --webhook-timeout; default 30s).
+	WebhookTimeout time.Duration
+	// Workers is the number of executions a process runs at once (CM_WORKERS, --workers; default 64,
+	// 1 to 10000).
+	Workers int
 }
 
-// WithDefaults fills zero fields with their defaults.
+// Default returns the configuration with every setting at its default.
+func Default() Config {
+	return Config{
+		Addr:                    AddrDefault,
+		DatabaseURL:             DatabaseURLDefault,
+		LogFormat:               LogFormatDefault,
+		LogLevel:                LogLevelDefault,
+		MaxExecutionBytes:       MaxExecutionBytesDefault,
+		MaxOutputBytes:          MaxOutputBytesDefault,
+		RetentionInterval:       RetentionIntervalDefault,
+		RetentionMaxAge:         RetentionMaxAgeDefault,
+		RetentionMaxPerWorkflow: RetentionMaxPerWorkflowDefault,
+		Role:                    RoleAll,
+		ShutdownGrace:           ShutdownGraceDefault,
+		WebhookTimeout:          WebhookTimeoutDefault,
+		Workers:                 WorkersDefault,
+	}
+}
+
+// WithDefaults fills zero fields with their defaults. RetentionMaxAge and RetentionMaxPerWorkflow are
+// left alone, since their zero value is meaningful (keep forever, no cap): start from Default to get
+// their defaults.
 func (c Config) WithDefaults() Config {
 	c.Addr = cmp.Or(c.Addr, AddrDefault)
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, DatabaseURLDefault)
@@ -77,43 +126,103 @@ func (c Config) WithDefaults() Config {
 	c.MaxExecutionBytes = cmp.Or(c.MaxExecutionBytes, MaxExecutionBytesDefault)
 	c.WebhookTimeout = cmp.Or(c.WebhookTimeout, WebhookTimeoutDefault)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, ShutdownGraceDefault)
+	c.RetentionInterval = cmp.Or(c.RetentionInterval, RetentionIntervalDefault)
 	return c
 }
 
-// Validate reports every problem at once.
+// LookupFunc returns the raw value of setting s and where it came from ("--workers" or
+// "CM_WORKERS"); ok is false when s is not set. An empty value counts as not set.
+type LookupFunc func(s Setting) (raw, origin string, ok bool)
+
+// EnvLookup reads settings from environment variables through lookupEnv (os.LookupEnv in cmd/).
+func EnvLookup(lookupEnv func(name string) (string, bool)) LookupFunc {
+	return func(s Setting) (string, string, bool) {
+		v, ok := lookupEnv(s.Env)
+		return v, s.Env, ok && v != ""
+	}
+}
+
+// Load builds the configuration from lookup: every setting that is set is parsed strictly, the others
+// keep their defaults, and the whole is checked. The error reports every problem, one per line, each
+// naming the variable or flag and the bad value, such as `CM_WORKERS="abc": want a whole number from
+// 1 to 10000`.
+func Load(lookup LookupFunc) (Config, error) {
+	c := Default()
+	var errs []error
+	for _, s := range Settings() {
+		raw, origin, ok := lookup(s)
+		if !ok || raw == "" {
+			continue
+		}
+		if err := s.parse(&c, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%s: %w", origin, s.quote(raw), err))
+		}
+	}
+	if len(errs) == 0 {
+		errs = append(errs, c.crossCheck()...)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Validate reports every problem of a configuration built in code, each naming the variable; Load
+// already checks what it returns.
 func (c Config) Validate() error {
 	var errs []error
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		errs = append(errs, fmt.Errorf("CM_ADDR %q: want host:port, such as 127.0.0.1:8080", c.Addr))
+	for _, s := range Settings() {
+		var scratch Config
+		raw := s.format(&c)
+		if raw == "" {
+			if s.optional {
+				continue
+			}
+			errs = append(errs, fmt.Errorf("%s is empty", s.Env))
+			continue
+		}
+		if err := s.parse(&scratch, raw); err != nil {
+			errs = append(errs, fmt.Errorf("%s=%s: %w", s.Env, s.quote(raw), err))
+		}
 	}
-	if _, err := ParseDatabaseURL(c.DatabaseURL); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Role != RoleAll && c.Role != RoleAPI {
-		errs = append(errs, fmt.Errorf("--role %q: want all or api", c.Role))
-	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		errs = append(errs, fmt.Errorf("CM_LOG_FORMAT %q: want text or json", c.LogFormat))
-	}
-	if _, err := ParseLevel(c.LogLevel); err != nil {
-		errs = append(errs, err)
-	}
-	if c.Workers < 1 || c.Workers > 10000 {
-		errs = append(errs, fmt.Errorf("CM_WORKERS %d: want 1 to 10000", c.Workers))
-	}
-	if c.MaxOutputBytes < 1024 {
-		errs = append(errs, fmt.Errorf("CM_MAX_OUTPUT_BYTES %d: want at least 1024", c.MaxOutputBytes))
-	}
-	if c.MaxExecutionBytes < c.MaxOutputBytes {
-		errs = append(errs, fmt.Errorf("CM_MAX_EXECUTION_BYTES %d: want at least CM_MAX_OUTPUT_BYTES (%d)", c.MaxExecutionBytes, c.MaxOutputBytes))
-	}
-	if _, err := netguard.ParseAllowlist(c.HTTPAllowlist); err != nil {
-		errs = append(errs, fmt.Errorf("CM_HTTP_ALLOWLIST: %w", err))
-	}
-	if c.WebhookTimeout < 0 || c.ShutdownGrace < 0 {
-		errs = append(errs, errors.New("CM_WEBHOOK_TIMEOUT and CM_SHUTDOWN_GRACE must not be negative"))
+	if len(errs) == 0 {
+		errs = append(errs, c.crossCheck()...)
 	}
 	return errors.Join(errs...)
+}
+
+// crossCheck checks the rules that involve several settings.
+func (c Config) crossCheck() []error {
+	var errs []error
+	if c.MaxExecutionBytes < c.MaxOutputBytes {
+		errs = append(errs, fmt.Errorf("CM_MAX_EXECUTION_BYTES (%d) is smaller than CM_MAX_OUTPUT_BYTES (%d): one output must fit in an execution's budget",
+			c.MaxExecutionBytes, c.MaxOutputBytes))
+	}
+	return errs
+}
+
+// KnownEnv reports whether name is a setting's environment variable.
+func KnownEnv(name string) bool {
+	for _, s := range Settings() {
+		if s.Env == name {
+			return true
+		}
+	}
+	return false
+}
+
+// UnknownEnv returns the CM_* variables of environ ("NAME=value" pairs, as os.Environ returns them)
+// that name no setting, such as a misspelt CM_WORKER, so that they can be reported. Variables read by
+// the test suites (CM_TEST_*, CM_E2E_*) and the web development server (CM_API_URL) are not settings
+// and are left out.
+func UnknownEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if !strings.HasPrefix(name, "CM_") || strings.HasPrefix(name, "CM_TEST_") || strings.HasPrefix(name, "CM_E2E_") ||
+			name == "CM_API_URL" || KnownEnv(name) {
+			continue
+		}
+		out = append(out, name)
+	}
+	return out
 }
 
 // Database is a parsed CM_DATABASE_URL.
@@ -127,6 +236,14 @@ type Database struct {
 // ParseDatabaseURL recognises sqlite://PATH (relative or absolute: sqlite:///var/lib/cm.db) and
 // postgres:// or postgresql:// URLs.
 func ParseDatabaseURL(raw string) (Database, error) {
+	db, err := parseDatabaseURL(raw)
+	if err != nil {
+		return Database{}, fmt.Errorf("CM_DATABASE_URL %q: %w", redactURL(raw), err)
+	}
+	return db, nil
+}
+
+func parseDatabaseURL(raw string) (Database, error) {
 	switch {
 	case strings.HasPrefix(raw, "sqlite://"):
 		path := strings.TrimPrefix(raw, "sqlite://")
@@ -134,32 +251,51 @@ func ParseDatabaseURL(raw string) (Database, error) {
 			path = path[:i]
 		}
 		if path == "" {
-			return Database{}, fmt.Errorf("CM_DATABASE_URL %q: sqlite:// needs a file path, such as sqlite://./data/concertmaster.db", raw)
+			return Database{}, errors.New("sqlite:// needs a file path, such as sqlite://./data/concertmaster.db")
 		}
 		return Database{Driver: "sqlite", Path: path}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		// url.Parse's error quotes the whole URL, password included: say what is wrong without it.
 		if _, err := url.Parse(raw); err != nil {
-			return Database{}, fmt.Errorf("CM_DATABASE_URL: not a valid URL: %w", err)
+			return Database{}, errors.New("not a valid URL; percent-encode special characters in the user name and password")
 		}
 		return Database{Driver: "postgres", URL: raw}, nil
 	}
-	return Database{}, fmt.Errorf("CM_DATABASE_URL %q: want sqlite://PATH or postgres://…", redact(raw))
+	return Database{}, errors.New("want sqlite://PATH or postgres://user:password@host:5432/db")
 }
 
-func redact(raw string) string {
+// redactURL hides the password of a URL; a value that does not parse as a URL is hidden whole when it
+// looks like it may hold credentials.
+func redactURL(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.User == nil {
+	if err != nil {
+		if strings.Contains(raw, "@") {
+			return "[redacted]"
+		}
 		return raw
 	}
-	u.User = url.User(u.User.Username())
+	if u.User == nil {
+		return raw
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
 	return u.String()
 }
 
 // ParseLevel parses a log level name.
 func ParseLevel(s string) (slog.Level, error) {
+	l, err := parseLevel(s)
+	if err != nil {
+		return 0, fmt.Errorf("CM_LOG_LEVEL %q: %w", s, err)
+	}
+	return l, nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
-		return 0, fmt.Errorf("CM_LOG_LEVEL %q: want debug, info, warn or error", s)
+		return 0, errors.New("want debug, info, warn or error")
 	}
 	return l, nil
 }

@@ -1,0 +1,384 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/concertmaster/concertmaster/internal/netguard"
+)
+
+// Setting is one configuration setting: its environment variable, its flag, and how its text is
+// parsed into a Config and formatted back.
+type Setting struct {
+	// Env is the environment variable, such as CM_WORKERS.
+	Env string
+	// Flag is the command-line flag without its dashes, such as workers.
+	Flag string
+	// Usage says what the setting does, for --help.
+	Usage string
+	// Kind names the kind of value for --help: string, int, bytes, duration, bool or list.
+	Kind string
+	// IsBool marks a true/false setting, whose flag may be given without a value (--http-allow-private).
+	IsBool bool
+	// Secret marks a setting whose value may hold a password; messages show it with the password hidden.
+	Secret bool
+
+	// optional settings may be empty.
+	optional bool
+	parse    func(c *Config, raw string) error
+	format   func(c *Config) string
+}
+
+// Default returns the setting's default value as text ("" when it is unset by default).
+func (s Setting) Default() string {
+	d := Default()
+	return s.format(&d)
+}
+
+// Value returns the setting's value in c as text.
+func (s Setting) Value(c Config) string { return s.format(&c) }
+
+// quote returns raw for an error message: quoted, with passwords hidden and long values cut.
+func (s Setting) quote(raw string) string {
+	if s.Secret {
+		raw = redactURL(raw)
+	}
+	const max = 120
+	if len(raw) > max {
+		raw = raw[:max] + "…"
+	}
+	return strconv.Quote(raw)
+}
+
+// Settings returns every setting, in the order of the README's configuration table.
+func Settings() []Setting {
+	return []Setting{
+		{
+			Env: "CM_ADDR", Kind: "string", Flag: "addr", Usage: "HTTP listen address, host:port",
+			parse: func(c *Config, raw string) error {
+				if err := checkHostPort(raw); err != nil {
+					return err
+				}
+				c.Addr = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.Addr },
+		},
+		{
+			Env: "CM_DATABASE_URL", Kind: "string", Flag: "database-url", Usage: "store: sqlite://PATH or postgres://user:password@host:5432/db", Secret: true,
+			parse: func(c *Config, raw string) error {
+				if _, err := parseDatabaseURL(raw); err != nil {
+					return err
+				}
+				c.DatabaseURL = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.DatabaseURL },
+		},
+		{
+			Env: "CM_ROLE", Kind: "string", Flag: "role", Usage: "all (serve and run executions) or api (serve only)",
+			parse: func(c *Config, raw string) error {
+				if raw != RoleAll && raw != RoleAPI {
+					return errors.New("want all or api")
+				}
+				c.Role = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.Role },
+		},
+		{
+			Env: "CM_WORKERS", Kind: "int", Flag: "workers", Usage: "executions a process runs at once",
+			parse: func(c *Config, raw string) error {
+				n, err := parseInt(raw, 1, 10000)
+				c.Workers = int(n)
+				return err
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.Workers) },
+		},
+		{
+			Env: "CM_MAX_OUTPUT_BYTES", Kind: "bytes", Flag: "max-output-bytes", Usage: "largest output one node may produce, in bytes",
+			parse: func(c *Config, raw string) (err error) {
+				c.MaxOutputBytes, err = parseInt(raw, 1024, math.MaxInt64)
+				return err
+			},
+			format: func(c *Config) string { return strconv.FormatInt(c.MaxOutputBytes, 10) },
+		},
+		{
+			Env: "CM_MAX_EXECUTION_BYTES", Kind: "bytes", Flag: "max-execution-bytes", Usage: "memory budget of one execution, in bytes",
+			parse: func(c *Config, raw string) (err error) {
+				c.MaxExecutionBytes, err = parseInt(raw, 1<<20, math.MaxInt64)
+				return err
+			},
+			format: func(c *Config) string { return strconv.FormatInt(c.MaxExecutionBytes, 10) },
+		},
+		{
+			Env: "CM_HTTP_ALLOW_PRIVATE", Kind: "bool", Flag: "http-allow-private", IsBool: true,
+			Usage: "let http.request reach loopback, private and link-local addresses (cloud metadata stays blocked)",
+			parse: func(c *Config, raw string) (err error) {
+				c.HTTPAllowPrivate, err = parseBool(raw)
+				return err
+			},
+			format: func(c *Config) string { return strconv.FormatBool(c.HTTPAllowPrivate) },
+		},
+		{
+			Env: "CM_HTTP_ALLOWLIST", Kind: "list", Flag: "http-allowlist", optional: true,
+			Usage: "comma-separated hosts, *.wildcards, IPs and CIDRs http.request may reach even when private",
+			parse: func(c *Config, raw string) error {
+				if _, err := netguard.ParseAllowlist(raw); err != nil {
+					return oneLine(err)
+				}
+				c.HTTPAllowlist = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.HTTPAllowlist },
+		},
+		{
+			Env: "CM_ALLOWED_HOSTS", Kind: "list", Flag: "allowed-hosts", optional: true,
+			Usage: "comma-separated names the server answers to in the Host header besides its listen address, localhost and IP addresses: names, name:port, *.wildcards, or * for any",
+			parse: func(c *Config, raw string) (err error) {
+				c.AllowedHosts, err = ParseAllowedHosts(raw)
+				return err
+			},
+			format: func(c *Config) string { return strings.Join(c.AllowedHosts, ",") },
+		},
+		{
+			Env: "CM_WEBHOOK_TIMEOUT", Kind: "duration", Flag: "webhook-timeout", Usage: "how long a webhook answering with the run's output waits before answering 202",
+			parse: func(c *Config, raw string) (err error) {
+				c.WebhookTimeout, err = parseDuration(raw, time.Millisecond)
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.WebhookTimeout) },
+		},
+		{
+			Env: "CM_SHUTDOWN_GRACE", Kind: "duration", Flag: "shutdown-grace", Usage: "how long a graceful shutdown waits for running work",
+			parse: func(c *Config, raw string) (err error) {
+				c.ShutdownGrace, err = parseDuration(raw, time.Millisecond)
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.ShutdownGrace) },
+		},
+		{
+			Env: "CM_RETENTION_MAX_AGE", Kind: "duration", Flag: "retention-max-age", Usage: "how long finished executions are kept (0 keeps them forever)",
+			parse: func(c *Config, raw string) (err error) {
+				c.RetentionMaxAge, err = parseDuration(raw, 0)
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.RetentionMaxAge) },
+		},
+		{
+			Env: "CM_RETENTION_MAX_PER_WORKFLOW", Kind: "int", Flag: "retention-max-per-workflow", Usage: "finished executions kept per workflow, the newest (0 means no cap)",
+			parse: func(c *Config, raw string) error {
+				n, err := parseInt(raw, 0, math.MaxInt32)
+				c.RetentionMaxPerWorkflow = int(n)
+				return err
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.RetentionMaxPerWorkflow) },
+		},
+		{
+			Env: "CM_RETENTION_INTERVAL", Kind: "duration", Flag: "retention-interval", Usage: "how often executions past retention are pruned",
+			parse: func(c *Config, raw string) (err error) {
+				c.RetentionInterval, err = parseDuration(raw, time.Second)
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.RetentionInterval) },
+		},
+		{
+			Env: "CM_LOG_FORMAT", Kind: "string", Flag: "log-format", Usage: "log format: text or json",
+			parse: func(c *Config, raw string) error {
+				if raw != "text" && raw != "json" {
+					return errors.New("want text or json")
+				}
+				c.LogFormat = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.LogFormat },
+		},
+		{
+			Env: "CM_LOG_LEVEL", Kind: "string", Flag: "log-level", Usage: "log level: debug, info, warn or error",
+			parse: func(c *Config, raw string) error {
+				if _, err := parseLevel(raw); err != nil {
+					return err
+				}
+				c.LogLevel = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.LogLevel },
+		},
+		{
+			Env: "CM_PPROF_ADDR", Kind: "string", Flag: "pprof-addr", optional: true, Usage: "serve Go's profiling endpoints on this host:port (keep it on loopback)",
+			parse: func(c *Config, raw string) error {
+				if err := checkHostPort(raw); err != nil {
+					return err
+				}
+				c.PprofAddr = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.PprofAddr },
+		},
+	}
+}
+
+// oneLine joins a multi-line error into one line, so that each setting keeps one line of the report.
+func oneLine(err error) error {
+	return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+}
+
+func parseInt(raw string, lo, hi int64) (int64, error) {
+	want := fmt.Sprintf("want a whole number from %d to %d", lo, hi)
+	if hi == math.MaxInt64 || hi == math.MaxInt32 {
+		want = fmt.Sprintf("want a whole number of at least %d", lo)
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < lo || n > hi {
+		return 0, errors.New(want)
+	}
+	return n, nil
+}
+
+func parseBool(raw string) (bool, error) {
+	switch strings.ToLower(raw) {
+	case "true", "1", "yes", "on":
+		return true, nil
+	case "false", "0", "no", "off":
+		return false, nil
+	}
+	return false, errors.New("want true or false")
+}
+
+// parseDuration parses a Go duration ("30s", "1h30m"); the value must be at least lo, or exactly 0
+// when lo is 0.
+func parseDuration(raw string, lo time.Duration) (time.Duration, error) {
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return 0, errors.New("want a duration with a unit, such as 30s, 5m or 720h")
+	}
+	switch {
+	case d < 0:
+		return 0, errors.New("must not be negative")
+	case d < lo:
+		return 0, fmt.Errorf("want at least %s", lo)
+	}
+	return d, nil
+}
+
+// formatDuration writes d as Go does, without zero minutes and seconds: 720h, 1m, 1h30m.
+func formatDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// checkHostPort checks a listen address: an optional host and a port from 0 to 65535.
+func checkHostPort(raw string) error {
+	host, port, err := net.SplitHostPort(raw)
+	if err != nil {
+		return errors.New("want host:port, such as 127.0.0.1:8080 or :8080")
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return errors.New("the port must be a number from 0 to 65535")
+	}
+	if host != "" && !validHostName(strings.ToLower(host)) {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return fmt.Errorf("%q is neither a host name nor an IP address", host)
+		}
+	}
+	return nil
+}
+
+// maxAllowedHosts bounds CM_ALLOWED_HOSTS.
+const maxAllowedHosts = 100
+
+// ParseAllowedHosts parses a comma-separated CM_ALLOWED_HOSTS value. Each entry is a host name
+// (ci.example.com), a host name or IP address with a port (ci.example.com:8443, [fd00::1]:8080), a
+// wildcard matching every subdomain (*.example.com, optionally with a port), or "*", which turns the
+// Host check off. Blanks and empty entries are ignored; entries come back lower case, without a
+// trailing dot, IPv6 addresses in brackets. Every malformed entry is reported.
+func ParseAllowedHosts(s string) ([]string, error) {
+	var out, bad []string
+	for raw := range strings.SplitSeq(s, ",") {
+		entry := strings.TrimSpace(raw)
+		if entry == "" {
+			continue
+		}
+		norm, ok := parseAllowedHost(entry)
+		if !ok {
+			bad = append(bad, strconv.Quote(entry))
+			continue
+		}
+		out = append(out, norm)
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s: want host names (ci.example.com), name:port, *.wildcards or *", strings.Join(bad, ", "))
+	}
+	if len(out) > maxAllowedHosts {
+		return nil, fmt.Errorf("%d entries: at most %d", len(out), maxAllowedHosts)
+	}
+	return out, nil
+}
+
+func parseAllowedHost(entry string) (string, bool) {
+	e := strings.ToLower(entry)
+	if e == "*" {
+		return e, true
+	}
+	if len(e) > 300 || strings.Contains(e, "/") {
+		return "", false
+	}
+	host, port := e, ""
+	if h, p, err := net.SplitHostPort(e); err == nil {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", false
+		}
+		host, port = h, ":"+p
+	} else if strings.HasPrefix(e, "[") {
+		host = strings.TrimSuffix(strings.TrimPrefix(e, "["), "]")
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if addr.Zone() != "" {
+			return "", false
+		}
+		if addr.Is6() && !addr.Is4In6() {
+			return "[" + addr.String() + "]" + port, true
+		}
+		return addr.Unmap().String() + port, true
+	}
+	name, wildcard := strings.CutPrefix(host, "*.")
+	name = strings.TrimSuffix(name, ".")
+	if !validHostName(name) {
+		return "", false
+	}
+	if wildcard {
+		name = "*." + name
+	}
+	return name + port, true
+}
+
+// validHostName reports whether name (lower case) is a DNS name: dot-separated labels of letters,
+// digits, hyphens and underscores, each 1 to 63 bytes long, 253 bytes in all.
+func validHostName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(name, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' && c != '_' {
+				return false
+			}
+		}
+	}
+	return true
+}
