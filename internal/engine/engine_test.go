@@ -591,7 +591,7 @@ func TestExecutionMemoryBudget(t *testing.T) {
 	env := enginetest.Start(t, enginetest.Options{MaxExecutionBytes: 16 << 20})
 	fields := make([]string, 0, 200)
 	for i := range 200 {
-		fields = append(fields, fmt.Sprintf(`"f%d":"{{ map(1..15, repeat('a', 1048576)) }}"`, i))
+		fields = append(fields, fmt.Sprintf(`"f%d":"{{ map(1..3, repeat('a', 1048576)) }}"`, i))
 	}
 	tests := []struct{ name, node, def string }{
 		{name: "DataSetFields", node: "fat", def: `{"name":"fields","nodes":[{"id":"start","type":"trigger.manual"},
