@@ -99,6 +99,30 @@ func normalizePrefix(pfx netip.Prefix) netip.Prefix {
 	return pfx.Masked()
 }
 
+// allowlistedAddr reports whether an allowlist entry is exactly one of addrs (which must be unmapped
+// and have no zone): a single IP address, or a CIDR range of one address (/32, /128).
+func (p *Policy) allowlistedAddr(addrs ...netip.Addr) bool {
+	for _, raw := range p.Allowlist {
+		e := strings.Trim(strings.ToLower(strings.TrimSpace(raw)), "[]")
+		var ip netip.Addr
+		if pfx, err := netip.ParsePrefix(e); err == nil {
+			pfx = normalizePrefix(pfx)
+			if !pfx.IsSingleIP() {
+				continue
+			}
+			ip = pfx.Addr()
+		} else if ip, err = netip.ParseAddr(e); err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if ip.Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // allowlisted reports whether the allowlist opens name (empty when the host is an IP address) or any
 // of addrs, which must be unmapped and have no zone. Entries are parsed as they are matched so that a
 // Policy built by hand needs no preparation; an entry that does not parse never matches.

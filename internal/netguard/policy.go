@@ -13,13 +13,16 @@ import (
 // non-public address; a nil *Policy behaves like the zero Policy. A Policy must not be changed once it
 // is in use; it is then safe for concurrent use.
 type Policy struct {
-	// AllowPrivate opens every refused address except cloud metadata endpoints, which only the
-	// Allowlist opens. It is meant for development and for deployments whose workflows must reach
+	// AllowPrivate opens every refused address except cloud metadata endpoints, which only an
+	// Allowlist entry naming the very address opens. It is meant for development and for deployments whose workflows must reach
 	// internal services (CM_HTTP_ALLOW_PRIVATE).
 	AllowPrivate bool
 	// Allowlist lists hosts and addresses that may be reached even when they are private: exact host
 	// names, wildcard host names (*.internal.example), IP addresses and CIDR ranges, as parsed by
-	// ParseAllowlist (CM_HTTP_ALLOWLIST). A host name entry trusts whatever its DNS answers.
+	// ParseAllowlist (CM_HTTP_ALLOWLIST). A host name entry trusts whatever its DNS answers. A cloud
+	// metadata endpoint is opened only by an entry that is its address (169.254.169.254), never by a
+	// range, a wildcard or a host name, so that a broad entry such as 169.254.0.0/16 or a name whose DNS
+	// is turned against the server cannot expose instance credentials.
 	Allowlist []string
 	// Resolver resolves host names before they are checked and dialled. Nil means
 	// net.DefaultResolver.
@@ -35,8 +38,8 @@ type Resolver interface {
 
 // Hints appended to BlockedError messages, naming the configuration that lifts the refusal.
 const (
-	hintPrivate   = "set CM_HTTP_ALLOW_PRIVATE=true or add the host to CM_HTTP_ALLOWLIST"
-	hintAllowlist = "add the host to CM_HTTP_ALLOWLIST"
+	hintPrivate  = "set CM_HTTP_ALLOW_PRIVATE=true or add the host to CM_HTTP_ALLOWLIST"
+	hintMetadata = "to reach it on purpose, add the address itself to CM_HTTP_ALLOWLIST (ranges and host names do not open metadata endpoints)"
 )
 
 // BlockedError is a connection or URL the policy refused.
@@ -112,17 +115,16 @@ func (p *Policy) Check(host string, ip netip.Addr) error {
 	if embedded {
 		allowAddrs = append(allowAddrs, inner)
 	}
-	if p.allowlisted(name, allowAddrs...) {
-		return nil
-	}
-	if p.AllowPrivate && !r.metadata {
-		return nil
-	}
-	hint := hintPrivate
 	if r.metadata {
-		hint = hintAllowlist
+		if p.allowlistedAddr(allowAddrs...) {
+			return nil
+		}
+		return &BlockedError{Host: host, IP: reported, Reason: r.reason, hint: hintMetadata}
 	}
-	return &BlockedError{Host: host, IP: reported, Reason: r.reason, hint: hint}
+	if p.AllowPrivate || p.allowlisted(name, allowAddrs...) {
+		return nil
+	}
+	return &BlockedError{Host: host, IP: reported, Reason: r.reason, hint: hintPrivate}
 }
 
 // CheckHost checks host without resolving it: an IP address in any spelling (2130706433, 0x7f.1,

@@ -41,7 +41,13 @@ func TestCheck(t *testing.T) {
 		{name: "MetadataAWS", ip: "169.254.169.254", reason: "cloud metadata endpoint"},
 		{name: "MetadataAWSIPv6", ip: "fd00:ec2::254", reason: "cloud metadata endpoint"},
 		{name: "MetadataAlibaba", ip: "100.100.100.200", reason: "cloud metadata endpoint"},
+		{name: "MetadataAzureWireServer", ip: "168.63.129.16", reason: "cloud metadata endpoint"},
+		{name: "MetadataAzureWireServerNeighbour", ip: "168.63.129.17"},
 		{name: "MetadataECS", ip: "169.254.170.2", reason: "cloud metadata endpoint"},
+		{name: "MetadataEKSPodIdentity", ip: "169.254.170.23", reason: "cloud metadata endpoint"},
+		{name: "MetadataEKSPodIdentityIPv6", ip: "fd00:ec2::23", reason: "cloud metadata endpoint"},
+		{name: "MetadataWireServerMapped", ip: "::ffff:168.63.129.16", reason: "cloud metadata endpoint"},
+		{name: "MetadataWireServerNAT64", ip: "64:ff9b::a83f:8110", reason: "cloud metadata endpoint embedded in a NAT64 address"},
 		{name: "Multicast", ip: "224.0.0.1", reason: "multicast address"},
 		{name: "MulticastIPv6", ip: "ff02::1", reason: "multicast address"},
 		{name: "NAT64LocalUse", ip: "64:ff9b:1::a00:1", reason: "local-use NAT64 address"},
@@ -105,8 +111,14 @@ func TestCheckAllowPrivate(t *testing.T) {
 		{name: "LoopbackIPv6", ip: "::1", allowed: true},
 		{name: "MetadataAWS", ip: "169.254.169.254"},
 		{name: "MetadataAWSIPv6", ip: "fd00:ec2::254"},
+		{name: "MetadataAlibaba", ip: "100.100.100.200"},
+		{name: "MetadataAzureWireServer", ip: "168.63.129.16"},
+		{name: "MetadataECS", ip: "169.254.170.2"},
+		{name: "MetadataEKSPodIdentity", ip: "169.254.170.23"},
+		{name: "MetadataEKSPodIdentityIPv6", ip: "fd00:ec2::23"},
 		{name: "MetadataMapped", ip: "::ffff:169.254.169.254"},
 		{name: "MetadataNAT64", ip: "64:ff9b::a9fe:a9fe"},
+		{name: "UniqueLocalNextToEKS", ip: "fd00:ec2::24", allowed: true},
 		{name: "Private", ip: "10.0.0.1", allowed: true},
 		{name: "Public", ip: "8.8.8.8", allowed: true},
 	}
@@ -130,7 +142,8 @@ func TestCheckAllowPrivate(t *testing.T) {
 func TestCheckAllowlist(t *testing.T) {
 	t.Parallel()
 
-	allowlist := []string{"db.internal.example", "*.svc.example", "10.9.8.7", "192.168.0.0/16", "fd00:1::/32", "169.254.169.254", " Upper.Example. "}
+	allowlist := []string{"db.internal.example", "*.svc.example", "10.9.8.7", "192.168.0.0/16", "fd00:1::/32", "169.254.169.254", " Upper.Example. ",
+		"169.254.0.0/16", "fd00:ec2::/32", "168.63.129.16/32", "metadata.example", "*.metadata.example"}
 	tests := []struct {
 		name    string
 		host    string
@@ -152,6 +165,13 @@ func TestCheckAllowlist(t *testing.T) {
 		{name: "IP", host: "10.9.8.7", ip: "10.9.8.7", allowed: true},
 		{name: "IPForName", host: "legacy.example", ip: "10.9.8.7", allowed: true},
 		{name: "MetadataByIP", host: "169.254.169.254", ip: "169.254.169.254", allowed: true},
+		{name: "MetadataByIPForName", host: "imds.example", ip: "169.254.169.254", allowed: true},
+		{name: "MetadataBySingleAddressRange", host: "168.63.129.16", ip: "168.63.129.16", allowed: true},
+		{name: "MetadataNotByHostName", host: "metadata.example", ip: "169.254.170.23"},
+		{name: "MetadataNotByRange", host: "169.254.170.2", ip: "169.254.170.2"},
+		{name: "MetadataNotByRangeIPv6", host: "fd00:ec2::23", ip: "fd00:ec2::23"},
+		{name: "MetadataNotByWildcard", host: "a.metadata.example", ip: "100.100.100.200"},
+		{name: "RangeStillOpensLinkLocal", host: "169.254.1.1", ip: "169.254.1.1", allowed: true},
 		{name: "Wildcard", host: "api.svc.example", ip: "10.0.0.1", allowed: true},
 		{name: "WildcardApex", host: "svc.example", ip: "10.0.0.1"},
 		{name: "WildcardDeep", host: "a.b.svc.example", ip: "10.0.0.1", allowed: true},
@@ -169,6 +189,44 @@ func TestCheckAllowlist(t *testing.T) {
 			}
 			var blocked *BlockedError
 			require.ErrorAs(t, err, &blocked)
+		})
+	}
+}
+
+// TestCheckAllowlistMetadata: only an entry naming the address itself opens a metadata endpoint, even
+// with AllowPrivate and an allowlist that opens everything else.
+func TestCheckAllowlistMetadata(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		allowlist []string
+		host      string
+		ip        string
+		allowed   bool
+	}{
+		{name: "AnyIPv4", allowlist: []string{"0.0.0.0/0"}, host: "169.254.169.254", ip: "169.254.169.254"},
+		{name: "AnyIPv6", allowlist: []string{"::/0"}, host: "fd00:ec2::254", ip: "fd00:ec2::254"},
+		{name: "AnyOpensTheRest", allowlist: []string{"0.0.0.0/0"}, host: "169.254.170.24", ip: "169.254.170.24", allowed: true},
+		{name: "ExactIPv6", allowlist: []string{"fd00:ec2::23"}, host: "fd00:ec2::23", ip: "fd00:ec2::23", allowed: true},
+		{name: "ExactOnlyThatOne", allowlist: []string{"169.254.170.2"}, host: "169.254.170.23", ip: "169.254.170.23"},
+		{name: "HostName", allowlist: []string{"metadata.google.internal"}, host: "metadata.google.internal", ip: "169.254.169.254"},
+		{name: "MappedEntry", allowlist: []string{"::ffff:168.63.129.16"}, host: "168.63.129.16", ip: "168.63.129.16", allowed: true},
+		{name: "Wildcard", allowlist: []string{"*.internal"}, host: "metadata.internal", ip: "100.100.100.200"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := &Policy{AllowPrivate: true, Allowlist: tt.allowlist}
+			err := p.Check(tt.host, netip.MustParseAddr(tt.ip))
+			if tt.allowed {
+				require.NoError(t, err)
+				return
+			}
+			var blocked *BlockedError
+			require.ErrorAs(t, err, &blocked)
+			require.Equal(t, reasonMetadata, blocked.Reason)
+			require.Contains(t, err.Error(), "add the address itself to CM_HTTP_ALLOWLIST")
 		})
 	}
 }
@@ -320,7 +378,7 @@ func TestBlockedErrorMessage(t *testing.T) {
 		{
 			name:    "Metadata",
 			err:     (&Policy{AllowPrivate: true}).CheckHost("169.254.169.254"),
-			message: "refused to connect to 169.254.169.254 (cloud metadata endpoint): add the host to CM_HTTP_ALLOWLIST",
+			message: "refused to connect to 169.254.169.254 (cloud metadata endpoint): to reach it on purpose, add the address itself to CM_HTTP_ALLOWLIST (ranges and host names do not open metadata endpoints)",
 		},
 		{
 			name:    "NilPolicy",

@@ -6,8 +6,8 @@ import "net/netip"
 type blockedRange struct {
 	prefix netip.Prefix
 	reason string
-	// metadata marks cloud metadata endpoints, which AllowPrivate does not open: only the allowlist
-	// does.
+	// metadata marks cloud metadata and credential endpoints, which neither AllowPrivate nor an
+	// allowlist range or host name opens: only an allowlist entry naming the address itself does.
 	metadata bool
 }
 
@@ -15,11 +15,17 @@ const reasonMetadata = "cloud metadata endpoint"
 
 // blockedRanges is read-only. The first matching range wins, so narrower ranges come first.
 var blockedRanges = []blockedRange{
-	// Cloud metadata endpoints: AWS, GCP, Azure, Oracle and DigitalOcean (169.254.169.254), AWS ECS task
-	// metadata (169.254.170.2), AWS over IPv6 (fd00:ec2::254), Alibaba Cloud (100.100.100.200).
+	// Cloud metadata and credential endpoints: AWS, GCP, Azure, Oracle and DigitalOcean
+	// (169.254.169.254), AWS ECS task metadata (169.254.170.2), AWS EKS Pod Identity (169.254.170.23,
+	// fd00:ec2::23), AWS over IPv6 (fd00:ec2::254), Azure WireServer (168.63.129.16, a public address
+	// that only answers from inside Azure, where it hands out VM configuration and extension
+	// settings), Alibaba Cloud (100.100.100.200).
 	{prefix: netip.MustParsePrefix("169.254.169.254/32"), reason: reasonMetadata, metadata: true},
 	{prefix: netip.MustParsePrefix("169.254.170.2/32"), reason: reasonMetadata, metadata: true},
+	{prefix: netip.MustParsePrefix("169.254.170.23/32"), reason: reasonMetadata, metadata: true},
+	{prefix: netip.MustParsePrefix("168.63.129.16/32"), reason: reasonMetadata, metadata: true},
 	{prefix: netip.MustParsePrefix("100.100.100.200/32"), reason: reasonMetadata, metadata: true},
+	{prefix: netip.MustParsePrefix("fd00:ec2::23/128"), reason: reasonMetadata, metadata: true},
 	{prefix: netip.MustParsePrefix("fd00:ec2::254/128"), reason: reasonMetadata, metadata: true},
 
 	// IPv4.
