@@ -152,7 +152,7 @@ func (r *localRun) run(ctx context.Context, workflowID string, input json.RawMes
 				return r.report(ctx, exec.ID, asJSON)
 			}
 		case <-ctx.Done():
-			_, _ = r.rt.Service.CancelExecution(context.WithoutCancel(ctx), store.DefaultTenant, exec.ID)
+			_, _ = r.rt.Service.CancelExecution(context.WithoutCancel(ctx), store.DefaultTenant, exec.ID, "")
 			return &exitError{code: 1, err: fmt.Errorf("run stopped: %w", ctx.Err())}
 		}
 	}

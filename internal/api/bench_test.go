@@ -136,7 +136,7 @@ func BenchmarkListPages(b *testing.B) {
 		if err != nil || statuses[i%5] != "canceled" {
 			return err
 		}
-		_, err = s.Store.RequestCancel(ctx, store.DefaultTenant, e.ID)
+		_, err = s.Store.RequestCancel(ctx, store.DefaultTenant, e.ID, store.CancelParams{})
 		return err
 	})
 	b.Logf("seeded %d workflows and %d executions in %s", workflows, executions, time.Since(seedStart).Round(time.Second))

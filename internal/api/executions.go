@@ -36,6 +36,11 @@ type executionIDInput struct {
 	ID string `path:"id" maxLength:"64" doc:"Execution id"`
 }
 
+type executionActionInput struct {
+	ID             string `path:"id" maxLength:"64" doc:"Execution id"`
+	IdempotencyKey string `header:"Idempotency-Key" maxLength:"255" doc:"Repeating the request with the same key answers as the first one did instead of a conflict"`
+}
+
 type listExecutionsInput struct {
 	WorkflowID string `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
 	Status     string `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
@@ -204,10 +209,11 @@ func (s *Server) registerExecutions() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "cancel-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/cancel",
 		Summary: "Cancel an execution", Description: "A queued or waiting execution is canceled at once (200); a running one is asked to stop (202) " +
-			"and its running nodes are canceled through their context. A finished execution answers 409.",
+			"and its running nodes are canceled through their context. Either way every node that has not finished is canceled, with a " +
+			"node.canceled event. A finished execution answers 409, unless the request repeats the Idempotency-Key of the cancel that was kept with it.",
 		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
-	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
-		e, err := s.svc.CancelExecution(ctx, tenant(ctx), in.ID)
+	}, func(ctx context.Context, in *executionActionInput) (*executionOutput, error) {
+		e, err := s.svc.CancelExecution(ctx, tenant(ctx), in.ID, in.IdempotencyKey)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
@@ -230,10 +236,12 @@ func (s *Server) registerExecutions() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "retry-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/retry", DefaultStatus: http.StatusAccepted,
 		Summary: "Retry an execution", Description: "Starts a new execution (retryOf names the original) of the same version and input that reuses " +
-			"the outputs of the nodes that succeeded and re-runs the others. Only failed or canceled executions can be retried.",
+			"the outputs of the nodes that succeeded and re-runs the others. Only failed or canceled executions can be retried, each at most once: " +
+			"a second retry answers 409 naming the first (retry that one instead), unless it repeats the first one's Idempotency-Key, which " +
+			"answers with the same retry.",
 		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
-	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
-		e, err := s.svc.RetryExecution(ctx, tenant(ctx), in.ID)
+	}, func(ctx context.Context, in *executionActionInput) (*executionOutput, error) {
+		e, err := s.svc.RetryExecution(ctx, tenant(ctx), in.ID, in.IdempotencyKey)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}

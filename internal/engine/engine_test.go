@@ -344,7 +344,7 @@ func TestCancelStopsRunningNodes(t *testing.T) {
 		"edges":[{"source":"start","target":"block"},{"source":"block","target":"after"}]}`)
 	exec := env.Start(t, w.ID, `{}`)
 	require.Equal(t, "cancel", <-env.Probe.Started)
-	_, err := env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID)
+	_, err := env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID, "")
 	require.NoError(t, err)
 	done := env.Wait(t, exec.ID)
 	require.Equal(t, workflow.ExecutionCanceled, done.Status)
@@ -352,7 +352,7 @@ func TestCancelStopsRunningNodes(t *testing.T) {
 	require.Equal(t, workflow.NodeRunCanceled, runs["block"].Status)
 	require.Equal(t, workflow.NodeRunCanceled, runs["after"].Status, "the rest is marked canceled")
 
-	_, err = env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID)
+	_, err = env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID, "")
 	require.ErrorIs(t, err, store.ErrConflict)
 }
 
@@ -398,7 +398,7 @@ func TestCancelWaitingExecution(t *testing.T) {
 		"edges":[{"source":"start","target":"wait"}]}`)
 	exec := env.Start(t, w.ID, `{}`)
 	env.WaitStatus(t, exec.ID, workflow.ExecutionWaiting)
-	got, err := env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID)
+	got, err := env.Service.CancelExecution(context.Background(), store.DefaultTenant, exec.ID, "")
 	require.NoError(t, err)
 	require.Equal(t, workflow.ExecutionCanceled, got.Status)
 	require.Equal(t, workflow.NodeRunCanceled, env.Runs(t, exec.ID)["wait"].Status)
@@ -415,7 +415,7 @@ func TestRetryReusesSucceededNodes(t *testing.T) {
 	failed := env.Run(t, w.ID, `{"v":7}`)
 	require.Equal(t, workflow.ExecutionFailed, failed.Status)
 
-	retry, err := env.Service.RetryExecution(context.Background(), store.DefaultTenant, failed.ID)
+	retry, err := env.Service.RetryExecution(context.Background(), store.DefaultTenant, failed.ID, "")
 	require.NoError(t, err)
 	require.Equal(t, failed.ID, retry.RetryOf)
 	done := env.Wait(t, retry.ID)
@@ -425,7 +425,7 @@ func TestRetryReusesSucceededNodes(t *testing.T) {
 	out := enginetest.Output(t, done).(map[string]any)
 	require.Equal(t, 7.0, out["v"])
 
-	_, err = env.Service.RetryExecution(context.Background(), store.DefaultTenant, done.ID)
+	_, err = env.Service.RetryExecution(context.Background(), store.DefaultTenant, done.ID, "")
 	require.ErrorIs(t, err, store.ErrConflict)
 }
 

@@ -4,6 +4,7 @@
 package service
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -194,7 +195,12 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 	if kind == "" {
 		kind = store.TriggerManual
 	}
-	sum := sha256.Sum256([]byte(trigger + "\x00" + string(input)))
+	var hash string
+	if p.IdempotencyKey != "" {
+		if hash, err = runRequestHash(p, input); err != nil {
+			return nil, false, err
+		}
+	}
 	id := p.ID
 	if id == "" {
 		id = NewID()
@@ -202,7 +208,7 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: id, WorkflowID: p.WorkflowID, WorkflowVersion: version,
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
-		IdempotencyKey: p.IdempotencyKey, RequestHash: hex.EncodeToString(sum[:]),
+		IdempotencyKey: p.IdempotencyKey, RequestHash: hash,
 		Events:  []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger})}},
 		Enqueue: s.enqueueHook(tenantID),
 	})
@@ -210,6 +216,28 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 		return nil, false, err
 	}
 	return exec, created, nil
+}
+
+// runRequestHash identifies a run request for its idempotency key: the version and trigger node as
+// the client named them (zero and empty mean "the current one" and "the default one") and the input,
+// whatever its spacing and key order. Reusing a key for another request is then a conflict.
+func runRequestHash(p StartParams, input json.RawMessage) (string, error) {
+	dec := json.NewDecoder(bytes.NewReader(input))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return "", &InputError{Pointer: "/input", Message: "input is not valid JSON: " + err.Error()}
+	}
+	canonical, err := json.Marshal(map[string]any{"kind": p.Kind, "version": p.Version, "triggerNode": p.TriggerNode, "input": v})
+	if err != nil {
+		return "", fmt.Errorf("hash run request: %w", err)
+	}
+	return hashOf(canonical), nil
+}
+
+func hashOf(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 func (s *Service) enqueueHook(tenantID string) store.TxHookFunc {
@@ -312,10 +340,31 @@ func (s *Service) awaitFinished(ctx context.Context, tenantID, id string, sub *e
 }
 
 // CancelExecution cancels a queued or waiting execution at once, and asks a running one to stop.
-func (s *Service) CancelExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
-	e, err := s.store.RequestCancel(ctx, tenantID, id)
+// Every node of a queued or waiting execution that has not finished is canceled with a node.canceled
+// event, as the engine does for a running one. Repeating a cancel with the idempotencyKey of the first
+// answers with the execution, also once it has finished.
+func (s *Service) CancelExecution(ctx context.Context, tenantID, id, idempotencyKey string) (*store.Execution, error) {
+	cur, err := s.store.GetExecution(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
+	}
+	p := store.CancelParams{IdempotencyKey: idempotencyKey}
+	if !cur.Status.Terminal() {
+		v, err := s.store.GetWorkflowVersion(ctx, tenantID, cur.WorkflowID, cur.WorkflowVersion)
+		if err != nil {
+			return nil, fmt.Errorf("cancel execution %s: %w", id, err)
+		}
+		p.NodeIDs = make([]string, len(v.Definition.Nodes))
+		for i, n := range v.Definition.Nodes {
+			p.NodeIDs[i] = n.ID
+		}
+	}
+	e, err := s.store.RequestCancel(ctx, tenantID, id, p)
+	if err != nil {
+		return nil, err
+	}
+	if e.Status.Terminal() && cur.Status.Terminal() {
+		return e, nil // a repeated cancel: nothing changed
 	}
 	if e.Status == workflow.ExecutionCanceled {
 		if s.cfg.Bus != nil {
@@ -332,8 +381,11 @@ func (s *Service) CancelExecution(ctx context.Context, tenantID, id string) (*st
 var ErrNotRetryable = fmt.Errorf("only failed or canceled executions can be retried: %w", store.ErrConflict)
 
 // RetryExecution starts a new execution of the same version, input and trigger that reuses the
-// succeeded node runs of the original and re-runs the rest.
-func (s *Service) RetryExecution(ctx context.Context, tenantID, id string) (*store.Execution, error) {
+// succeeded node runs of the original and re-runs the rest. An execution is retried at most once
+// (a second retry is a *store.RetriedError naming the first: retry that one instead), so that
+// repeated or concurrent requests never run its nodes twice; repeating a retry with the
+// idempotencyKey of the first answers with the same retry.
+func (s *Service) RetryExecution(ctx context.Context, tenantID, id, idempotencyKey string) (*store.Execution, error) {
 	orig, err := s.store.GetExecution(ctx, tenantID, id)
 	if err != nil {
 		return nil, err
@@ -363,12 +415,20 @@ func (s *Service) RetryExecution(ctx context.Context, tenantID, id string) (*sto
 	exec, _, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: NewID(), WorkflowID: orig.WorkflowID, WorkflowVersion: orig.WorkflowVersion,
 		TriggerKind: store.TriggerRetry, TriggerNode: orig.TriggerNode, Input: orig.Input, RetryOf: orig.ID,
+		IdempotencyKey: idempotencyKey, RequestHash: retryRequestHash(idempotencyKey, orig.ID),
 		Seed: seed,
 		Events: []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
 			Data: mustJSON(map[string]any{"trigger": store.TriggerRetry, "retryOf": orig.ID, "reusedNodes": reused})}},
 		Enqueue: s.enqueueHook(tenantID),
 	})
 	return exec, err
+}
+
+func retryRequestHash(idempotencyKey, id string) string {
+	if idempotencyKey == "" {
+		return ""
+	}
+	return hashOf([]byte("retry\x00" + id))
 }
 
 // WebhookRequest is an incoming request to /hooks/{path}.

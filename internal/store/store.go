@@ -49,6 +49,19 @@ func (e *RouteConflictError) Error() string {
 // Is makes errors.Is(err, ErrConflict) true.
 func (e *RouteConflictError) Is(target error) bool { return target == ErrConflict }
 
+// RetriedError is returned when retrying an execution that already has a retry.
+type RetriedError struct {
+	// ID is the execution retried, RetryID its retry.
+	ID, RetryID string
+}
+
+func (e *RetriedError) Error() string {
+	return fmt.Sprintf("execution %s was already retried as execution %s; retry that one if it did not succeed", e.ID, e.RetryID)
+}
+
+// Is makes errors.Is(err, ErrConflict) true.
+func (e *RetriedError) Is(target error) bool { return target == ErrConflict }
+
 // Workflow is a workflow's current state. List results leave Definition empty.
 type Workflow struct {
 	TenantID    string
@@ -215,13 +228,27 @@ type CreateExecutionParams struct {
 	// key for the same workflow, provided RequestHash matches (ErrConflict otherwise).
 	IdempotencyKey string
 	RequestHash    string
-	RetryOf        string
+	// RetryOf names the execution this one retries. An execution is retried at most once: when it
+	// already has a retry, CreateExecution returns a *RetriedError (which is ErrConflict), unless the
+	// idempotency key matches that retry.
+	RetryOf string
 	// Seed are node runs copied in at creation, such as the succeeded runs a retry reuses.
 	Seed []NodeRun
 	// Events are written with the execution, with sequence numbers from 1.
 	Events []Event
 	// Enqueue runs in the creating transaction; a dispatcher uses it to enqueue the execution.
 	Enqueue TxHookFunc
+}
+
+// CancelParams describes a cancel request.
+type CancelParams struct {
+	// IdempotencyKey, when set, is kept with the execution by the first cancel request that sets one;
+	// repeating a cancel with it answers with the execution even once it has finished.
+	IdempotencyKey string
+	// NodeIDs are the nodes of the execution's version, in definition order. Canceling a queued or
+	// waiting execution cancels each that has not finished: a node that is waiting or whose next
+	// attempt is pending gets that attempt canceled; a node that never ran gets attempt 1 canceled.
+	NodeIDs []string
 }
 
 // ListExecutionsParams filters and pages ListExecutions.
@@ -316,8 +343,11 @@ type Store interface {
 	// ApplyExecutionUpdate writes one step atomically; ErrConflict when its expectations fail.
 	ApplyExecutionUpdate(ctx context.Context, tenantID string, update *ExecutionUpdate) error
 	// RequestCancel cancels a queued or waiting execution at once (returning it with status
-	// canceled), or flags a running one for its worker; ErrConflict when it has already finished.
-	RequestCancel(ctx context.Context, tenantID, id string) (*Execution, error)
+	// canceled; every node of params.NodeIDs that has not finished gets a canceled run and a
+	// node.canceled event, as when the engine stops a running execution), or flags a running one for
+	// its worker. ErrConflict when it has already finished, unless params.IdempotencyKey is the key of
+	// the cancel request that was kept with it: the execution is then returned as it is.
+	RequestCancel(ctx context.Context, tenantID, id string, params CancelParams) (*Execution, error)
 
 	// ClaimExecution takes the lease of an execution that is queued, or whose lease has expired, or
 	// (takeover) that is running or waiting under any lease, and marks it running.

@@ -70,6 +70,18 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 	var out *store.Execution
 	created := false
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
+		if p.RetryOf != "" {
+			// Lock the retried execution first, so that concurrent retries of it take turns and each
+			// sees the retry (and idempotency key) of the one before.
+			var one int
+			err := tx.queryRow(ctx, `SELECT 1 FROM executions WHERE tenant_id = ? AND id = ?`+s.forUpdate(), tenantID, p.RetryOf).Scan(&one)
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("execution %s: %w", p.RetryOf, store.ErrNotFound)
+			}
+			if err != nil {
+				return fmt.Errorf("lock retried execution: %w", err)
+			}
+		}
 		if p.IdempotencyKey != "" {
 			row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND workflow_id = ? AND idempotency_key = ?`),
 				tenantID, p.WorkflowID, p.IdempotencyKey)
@@ -83,6 +95,16 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 				return nil
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("check idempotency key: %w", err)
+			}
+		}
+		if p.RetryOf != "" {
+			var retryID string
+			err := tx.queryRow(ctx, `SELECT id FROM executions WHERE tenant_id = ? AND retry_of = ? LIMIT 1`, tenantID, p.RetryOf).Scan(&retryID)
+			switch {
+			case err == nil:
+				return &store.RetriedError{ID: p.RetryOf, RetryID: retryID}
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("check retries: %w", err)
 			}
 		}
 		lastSeq := int64(len(p.Events))
@@ -446,47 +468,40 @@ func placeholders(n int) string {
 }
 
 // RequestCancel implements store.Store.
-func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.Execution, error) {
-	if err := checkText("tenant id", tenantID, "execution id", id); err != nil {
+func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.CancelParams) (*store.Execution, error) {
+	if err := checkText("tenant id", tenantID, "execution id", id, "idempotency key", p.IdempotencyKey); err != nil {
 		return nil, err
 	}
 	var out *store.Execution
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
 		var status workflow.ExecutionStatus
-		err := tx.queryRow(ctx, (`SELECT status FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id).Scan(&status)
+		var cancelKey nullString
+		err := tx.queryRow(ctx, `SELECT status, cancel_key FROM executions WHERE tenant_id = ? AND id = ?`+s.forUpdate(), tenantID, id).Scan(&status, &cancelKey)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
 		}
 		if err != nil {
 			return fmt.Errorf("cancel execution: %w", err)
 		}
-		now := s.now().UTC().Truncate(time.Microsecond)
+		keep := ""
+		if cancelKey == "" && p.IdempotencyKey != "" {
+			keep = p.IdempotencyKey
+		}
 		switch status {
 		case workflow.ExecutionQueued, workflow.ExecutionWaiting:
-			var seq int64
-			if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE tenant_id = ? AND execution_id = ?`, tenantID, id).Scan(&seq); err != nil {
-				return fmt.Errorf("cancel execution: %w", err)
-			}
-			if _, err := tx.exec(ctx, `UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL
-					WHERE tenant_id = ? AND id = ? AND status = ?`,
-				workflow.ExecutionCanceled, s.t(now), tenantID, id, status); err != nil {
-				return fmt.Errorf("cancel execution: %w", err)
-			}
-			if _, err := tx.exec(ctx, (`UPDATE node_runs SET status = ?, finished_at = ?, wake_at = NULL
-					WHERE tenant_id = ? AND execution_id = ? AND status IN (?, ?, ?)`),
-				workflow.NodeRunCanceled, s.t(now), tenantID, id, workflow.NodeRunPending, workflow.NodeRunRunning, workflow.NodeRunWaiting); err != nil {
-				return fmt.Errorf("cancel node runs: %w", err)
-			}
-			data, _ := json.Marshal(map[string]any{"status": workflow.ExecutionCanceled})
-			if err := s.insertEvents(ctx, tx, tenantID, id, []store.Event{{Seq: seq, Type: "execution.finished", Time: now, Data: data}}); err != nil {
+			if err := s.cancelNow(ctx, tx, tenantID, id, status, keep, p.NodeIDs); err != nil {
 				return err
 			}
 		case workflow.ExecutionRunning:
-			if _, err := tx.exec(ctx, (`UPDATE executions SET cancel_requested = ? WHERE tenant_id = ? AND id = ?`), true, tenantID, id); err != nil {
+			if _, err := tx.exec(ctx, `UPDATE executions SET cancel_requested = ?, cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ?`,
+				true, nullIfEmpty(keep), tenantID, id); err != nil {
 				return fmt.Errorf("request cancel: %w", err)
 			}
 		default:
-			return fmt.Errorf("execution %s has already %s: %w", id, status, store.ErrConflict)
+			if p.IdempotencyKey == "" || string(cancelKey) != p.IdempotencyKey {
+				return fmt.Errorf("execution %s has already %s: %w", id, status, store.ErrConflict)
+			}
+			// The same cancel request again: answer with the execution as it is.
 		}
 		row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
 		out, err = scanExecution(row, true)
@@ -496,6 +511,98 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string) (*store.
 		return nil
 	})
 	return out, err
+}
+
+// lastRun is the latest attempt of one node.
+type lastRun struct {
+	attempt int
+	status  workflow.NodeRunStatus
+	// retry says a failed attempt has its next one scheduled (its wake-up time is set).
+	retry bool
+}
+
+// latestRuns returns the latest attempt of each node of an execution that has run, and the nodes in
+// id order.
+func (s *Store) latestRuns(ctx context.Context, tx *wtx, tenantID, id string) (map[string]lastRun, []string, error) {
+	rows, err := tx.query(ctx, `SELECT node_id, attempt, status, wake_at FROM node_runs WHERE tenant_id = ? AND execution_id = ? ORDER BY node_id, attempt`, tenantID, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read node runs: %w", err)
+	}
+	defer rows.Close()
+	latest := map[string]lastRun{}
+	var order []string
+	for rows.Next() {
+		var nodeID string
+		var r lastRun
+		var wake nullTime
+		if err := rows.Scan(&nodeID, &r.attempt, &r.status, &wake); err != nil {
+			return nil, nil, fmt.Errorf("read node runs: %w", err)
+		}
+		r.retry = r.status == workflow.NodeRunFailed && wake.Valid
+		if _, seen := latest[nodeID]; !seen {
+			order = append(order, nodeID)
+		}
+		latest[nodeID] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("read node runs: %w", err)
+	}
+	return latest, order, nil
+}
+
+// canceledRunError is the error of a node run canceled with its execution, as the engine writes it.
+var canceledRunError = &store.NodeError{Message: "the execution was canceled", Code: "canceled"}
+
+// cancelNow cancels a queued or waiting execution: every node of nodeIDs that has not finished gets
+// a canceled run and a node.canceled event (a waiting attempt or a pending retry is the attempt
+// canceled; a node that never ran gets attempt 1), then execution.finished, numbered on from the log.
+func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, from workflow.ExecutionStatus, key string, nodeIDs []string) error {
+	now := s.now().UTC().Truncate(time.Microsecond)
+	latest, order, err := s.latestRuns(ctx, tx, tenantID, id)
+	if err != nil {
+		return err
+	}
+	if len(nodeIDs) > 0 {
+		order = nodeIDs
+	}
+
+	var seq int64
+	if err := tx.queryRow(ctx, `SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ? AND execution_id = ?`, tenantID, id).Scan(&seq); err != nil {
+		return fmt.Errorf("cancel execution: %w", err)
+	}
+	var runs []store.NodeRun
+	var events []store.Event
+	for _, nodeID := range order {
+		r, ran := latest[nodeID]
+		attempt := 1
+		switch {
+		case !ran:
+		case r.status == workflow.NodeRunWaiting, r.status == workflow.NodeRunRunning, r.status == workflow.NodeRunPending:
+			attempt = r.attempt
+		case r.retry:
+			attempt = r.attempt + 1
+		default:
+			continue
+		}
+		runs = append(runs, store.NodeRun{NodeID: nodeID, Attempt: attempt, Status: workflow.NodeRunCanceled, FinishedAt: &now, Error: canceledRunError})
+		seq++
+		events = append(events, store.Event{Seq: seq, Type: "node.canceled", NodeID: nodeID, Attempt: attempt, Time: now})
+	}
+	data, err := json.Marshal(map[string]any{"status": workflow.ExecutionCanceled})
+	if err != nil {
+		return fmt.Errorf("cancel execution: %w", err)
+	}
+	events = append(events, store.Event{Seq: seq + 1, Type: "execution.finished", Time: now, Data: data})
+
+	if _, err := tx.exec(ctx, `UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+			cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ? AND status = ?`,
+		workflow.ExecutionCanceled, s.t(now), nullIfEmpty(key), tenantID, id, from); err != nil {
+		return fmt.Errorf("cancel execution: %w", err)
+	}
+	if err := s.upsertNodeRuns(ctx, tx, tenantID, id, runs); err != nil {
+		return err
+	}
+	return s.insertEvents(ctx, tx, tenantID, id, events)
 }
 
 // ClaimExecution implements store.Store.

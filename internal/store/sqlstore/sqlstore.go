@@ -33,6 +33,9 @@ type Dialect struct {
 	DollarPlaceholders bool
 	// SkipLocked appends FOR UPDATE SKIP LOCKED to claim queries.
 	SkipLocked bool
+	// RowLocks appends FOR UPDATE to the reads that decide a write (cancel, retry), so that concurrent
+	// transactions on one execution take turns. SQLite needs none: its writes are serialized.
+	RowLocks bool
 	// TimeValue converts a time to the column representation.
 	TimeValue func(time.Time) any
 	// Migrations holds NNNN_name.up.sql files, applied in order.
@@ -193,6 +196,14 @@ func (s *Store) q(query string) string {
 	out := b.String()
 	s.queries.Store(query, out)
 	return out
+}
+
+// forUpdate returns the clause that locks the rows a read decides a write on, if the dialect needs one.
+func (s *Store) forUpdate() string {
+	if s.d.RowLocks {
+		return " FOR UPDATE"
+	}
+	return ""
 }
 
 // t converts a time for the dialect.

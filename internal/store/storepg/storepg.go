@@ -41,6 +41,7 @@ func Dialect() sqlstore.Dialect {
 		Name:               "postgres",
 		DollarPlaceholders: true,
 		SkipLocked:         true,
+		RowLocks:           true,
 		TimeValue:          func(t time.Time) any { return t.UTC() },
 		Migrations:         sub,
 		IsUniqueViolation:  isUniqueViolation,

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,6 +51,9 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		fn   func(t *testing.T, s store.Store)
 	}{
 		{"CancelQueuedAndRunning", testCancel},
+		{"CancelWaiting", testCancelWaiting},
+		{"CancelIdempotencyKey", testCancelIdempotencyKey},
+		{"RetryOnce", testRetryOnce},
 		{"ClaimAndLease", testClaimAndLease},
 		{"CreateExecutionIdempotency", testIdempotency},
 		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
@@ -415,7 +419,7 @@ func testListExecutions(t *testing.T, s store.Store) {
 		require.NoError(t, err)
 		ids = append(ids, e.ID)
 	}
-	_, err := s.RequestCancel(ctx, tenant, ids[0])
+	_, err := s.RequestCancel(ctx, tenant, ids[0], store.CancelParams{})
 	require.NoError(t, err)
 
 	page, err := s.ListExecutions(ctx, tenant, store.ListExecutionsParams{Limit: 4})
@@ -440,31 +444,231 @@ func testListExecutions(t *testing.T, s store.Store) {
 func testCancel(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const tenant = store.DefaultTenant
+	nodes := store.CancelParams{NodeIDs: []string{"start", "set"}}
 	queued := NewExecution(t, s, tenant)
-	got, err := s.RequestCancel(ctx, tenant, queued.ID)
+	got, err := s.RequestCancel(ctx, tenant, queued.ID, nodes)
 	require.NoError(t, err)
 	require.Equal(t, workflow.ExecutionCanceled, got.Status)
 	require.NotNil(t, got.FinishedAt)
-	events, err := s.ListEvents(ctx, tenant, queued.ID, 0, 0)
+	// Every node of a queued execution is canceled, in definition order, with gapless events.
+	requireEvents(t, s, queued.ID, []string{"execution.queued", "node.canceled start 1", "node.canceled set 1", "execution.finished"})
+	require.Equal(t, int64(4), got.LastSeq)
+	runs, err := s.ListNodeRuns(ctx, tenant, queued.ID)
 	require.NoError(t, err)
-	require.Equal(t, "execution.finished", events[len(events)-1].Type)
-	require.Equal(t, got.LastSeq, events[len(events)-1].Seq)
-	_, err = s.RequestCancel(ctx, tenant, queued.ID)
+	require.Len(t, runs, 2)
+	for _, r := range runs {
+		require.Equal(t, workflow.NodeRunCanceled, r.Status)
+		require.Equal(t, "canceled", r.Error.Code)
+		require.NotNil(t, r.FinishedAt)
+	}
+	_, err = s.RequestCancel(ctx, tenant, queued.ID, nodes)
 	require.ErrorIs(t, err, store.ErrConflict)
-	_, err = s.RequestCancel(ctx, tenant, NewID())
+	_, err = s.RequestCancel(ctx, tenant, NewID(), nodes)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	running := NewExecution(t, s, tenant)
 	ref := store.ExecutionRef{TenantID: tenant, ID: running.ID}
 	_, err = s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
 	require.NoError(t, err)
-	got, err = s.RequestCancel(ctx, tenant, running.ID)
+	got, err = s.RequestCancel(ctx, tenant, running.ID, nodes)
 	require.NoError(t, err)
 	require.Equal(t, workflow.ExecutionRunning, got.Status)
 	require.True(t, got.CancelRequested)
 	cancel, err := s.RenewLeases(ctx, "w", []store.ExecutionRef{ref}, time.Now().Add(time.Minute))
 	require.NoError(t, err)
 	require.Equal(t, []store.ExecutionRef{ref}, cancel)
+}
+
+// requireEvents checks an execution's whole event log: each entry is "type" or "type node attempt",
+// and the sequence numbers run from 1 without gaps.
+func requireEvents(t *testing.T, s store.Store, executionID string, want []string) {
+	t.Helper()
+	events, err := s.ListEvents(context.Background(), store.DefaultTenant, executionID, 0, 0)
+	require.NoError(t, err)
+	got := make([]string, len(events))
+	for i, ev := range events {
+		require.Equal(t, int64(i+1), ev.Seq, "gapless")
+		got[i] = ev.Type
+		if ev.NodeID != "" {
+			got[i] = fmt.Sprintf("%s %s %d", ev.Type, ev.NodeID, ev.Attempt)
+		}
+	}
+	require.Equal(t, want, got)
+}
+
+// testCancelWaiting cancels a waiting execution: its waiting node, the node whose retry is pending
+// and the nodes that never ran are canceled as the engine cancels a running one; finished nodes keep
+// their runs.
+func testCancelWaiting(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	exec := NewExecution(t, s, tenant)
+	ref := store.ExecutionRef{TenantID: tenant, ID: exec.ID}
+	_, err := s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	require.NoError(t, err)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	wake := now.Add(time.Hour)
+	require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{
+		ExecutionID: exec.ID, Owner: "w", From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionWaiting,
+		WakeAt: &wake, ReleaseLease: true,
+		NodeRuns: []store.NodeRun{
+			{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Output: json.RawMessage(`{}`), StartedAt: &now, FinishedAt: &now},
+			{NodeID: "delay", Attempt: 1, Status: workflow.NodeRunWaiting, StartedAt: &now, WakeAt: &wake},
+			{NodeID: "flaky", Attempt: 1, Status: workflow.NodeRunFailed, StartedAt: &now, FinishedAt: &now, WakeAt: &wake,
+				Error: &store.NodeError{Message: "boom"}},
+			{NodeID: "gaveup", Attempt: 1, Status: workflow.NodeRunFailed, Port: "error", StartedAt: &now, FinishedAt: &now,
+				Error: &store.NodeError{Message: "boom"}},
+		},
+		Events: []store.Event{
+			{Seq: 2, Type: "node.succeeded", NodeID: "start", Attempt: 1, Time: now},
+			{Seq: 3, Type: "node.waiting", NodeID: "delay", Attempt: 1, Time: now},
+			{Seq: 4, Type: "node.retrying", NodeID: "flaky", Attempt: 1, Time: now},
+			{Seq: 5, Type: "node.failed", NodeID: "gaveup", Attempt: 1, Time: now},
+			{Seq: 6, Type: "execution.waiting", Time: now},
+		},
+	}))
+
+	got, err := s.RequestCancel(ctx, tenant, exec.ID, store.CancelParams{NodeIDs: []string{"start", "delay", "flaky", "gaveup", "later"}})
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionCanceled, got.Status)
+	require.Nil(t, got.WakeAt)
+	requireEvents(t, s, exec.ID, []string{"execution.queued", "node.succeeded start 1", "node.waiting delay 1", "node.retrying flaky 1",
+		"node.failed gaveup 1", "execution.waiting", "node.canceled delay 1", "node.canceled flaky 2", "node.canceled later 1", "execution.finished"})
+	require.Equal(t, int64(10), got.LastSeq)
+
+	runs, err := s.ListNodeRuns(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	status := map[string]workflow.NodeRunStatus{}
+	for _, r := range runs {
+		status[fmt.Sprintf("%s/%d", r.NodeID, r.Attempt)] = r.Status
+	}
+	require.Equal(t, map[string]workflow.NodeRunStatus{
+		"start/1": workflow.NodeRunSucceeded, "delay/1": workflow.NodeRunCanceled, "flaky/1": workflow.NodeRunFailed,
+		"flaky/2": workflow.NodeRunCanceled, "gaveup/1": workflow.NodeRunFailed, "later/1": workflow.NodeRunCanceled,
+	}, status)
+}
+
+// testCancelIdempotencyKey repeats cancel requests: the one whose key was kept with the execution
+// answers with it once it has finished; any other answers ErrConflict.
+func testCancelIdempotencyKey(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	queued := NewExecution(t, s, tenant)
+	first, err := s.RequestCancel(ctx, tenant, queued.ID, store.CancelParams{IdempotencyKey: "k1"})
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionCanceled, first.Status)
+	again, err := s.RequestCancel(ctx, tenant, queued.ID, store.CancelParams{IdempotencyKey: "k1"})
+	require.NoError(t, err)
+	require.Equal(t, first.ID, again.ID)
+	require.Equal(t, first.LastSeq, again.LastSeq, "a repeated cancel writes nothing")
+	_, err = s.RequestCancel(ctx, tenant, queued.ID, store.CancelParams{IdempotencyKey: "k2"})
+	require.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.RequestCancel(ctx, tenant, queued.ID, store.CancelParams{})
+	require.ErrorIs(t, err, store.ErrConflict)
+
+	// A running execution keeps the first key through to the end of its run.
+	running := NewExecution(t, s, tenant)
+	ref := store.ExecutionRef{TenantID: tenant, ID: running.ID}
+	_, err = s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	require.NoError(t, err)
+	for _, key := range []string{"r1", "r2", "r1"} {
+		got, err := s.RequestCancel(ctx, tenant, running.ID, store.CancelParams{IdempotencyKey: key})
+		require.NoError(t, err)
+		require.Equal(t, workflow.ExecutionRunning, got.Status)
+	}
+	now := time.Now().UTC()
+	require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: running.ID, Owner: "w",
+		To: workflow.ExecutionCanceled, SetFinishedAt: &now, ReleaseLease: true}))
+	got, err := s.RequestCancel(ctx, tenant, running.ID, store.CancelParams{IdempotencyKey: "r1"})
+	require.NoError(t, err)
+	require.Equal(t, workflow.ExecutionCanceled, got.Status)
+	_, err = s.RequestCancel(ctx, tenant, running.ID, store.CancelParams{IdempotencyKey: "r2"})
+	require.ErrorIs(t, err, store.ErrConflict)
+}
+
+// testRetryOnce retries executions: each is retried at most once, also under concurrent requests;
+// repeating a retry with the idempotency key of the retry answers with that retry.
+func testRetryOnce(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	failed := func() *store.Execution {
+		e := NewExecution(t, s, tenant)
+		now := time.Now().UTC()
+		require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: e.ID, To: workflow.ExecutionFailed, SetFinishedAt: &now,
+			Error: &store.ExecutionError{Message: "boom"}}))
+		return e
+	}
+	retry := func(orig *store.Execution, key string) (*store.Execution, bool, error) {
+		p := store.CreateExecutionParams{ID: NewID(), WorkflowID: orig.WorkflowID, WorkflowVersion: 1, TriggerKind: store.TriggerRetry,
+			TriggerNode: "start", Input: orig.Input, RetryOf: orig.ID}
+		if key != "" {
+			p.IdempotencyKey, p.RequestHash = key, "retry:"+orig.ID
+		}
+		return s.CreateExecution(ctx, tenant, p)
+	}
+
+	a := failed()
+	first, created, err := retry(a, "")
+	require.NoError(t, err)
+	require.True(t, created)
+	require.Equal(t, a.ID, first.RetryOf)
+	_, _, err = retry(a, "")
+	require.ErrorIs(t, err, store.ErrConflict)
+	var retried *store.RetriedError
+	require.ErrorAs(t, err, &retried)
+	require.Equal(t, first.ID, retried.RetryID)
+	_, _, err = retry(a, "k")
+	require.ErrorIs(t, err, store.ErrConflict, "a key does not make a second retry")
+	_, _, err = retry(&store.Execution{ID: NewID(), WorkflowID: a.WorkflowID}, "")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	b := failed()
+	keyed, created, err := retry(b, "k")
+	require.NoError(t, err)
+	require.True(t, created)
+	again, created, err := retry(b, "k")
+	require.NoError(t, err)
+	require.False(t, created)
+	require.Equal(t, keyed.ID, again.ID)
+
+	// Ten concurrent retries of one execution create one; with one key, all answer with it.
+	for _, key := range []string{"", "same"} {
+		c := failed()
+		ids := make(chan string, 10)
+		errs := make(chan error, 10)
+		var wg sync.WaitGroup
+		for range 10 {
+			wg.Go(func() {
+				e, _, err := retry(c, key)
+				if err != nil {
+					errs <- err
+					return
+				}
+				ids <- e.ID
+			})
+		}
+		wg.Wait()
+		close(ids)
+		close(errs)
+		distinct := map[string]bool{}
+		for id := range ids {
+			distinct[id] = true
+		}
+		require.Len(t, distinct, 1, "key %q", key)
+		conflicts := 0
+		for err := range errs {
+			require.ErrorIs(t, err, store.ErrConflict)
+			conflicts++
+		}
+		if key == "" {
+			require.Equal(t, 9, conflicts)
+		} else {
+			require.Zero(t, conflicts)
+		}
+		page, err := s.ListExecutions(ctx, tenant, store.ListExecutionsParams{WorkflowID: c.WorkflowID})
+		require.NoError(t, err)
+		require.Len(t, page.Items, 2, "the execution and its one retry")
+	}
 }
 
 func testListRunnable(t *testing.T, s store.Store) {
@@ -546,7 +750,7 @@ func testTenantScoping(t *testing.T, s store.Store) {
 
 	_, err = s.GetExecution(ctx, other, exec.ID)
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.RequestCancel(ctx, other, exec.ID)
+	_, err = s.RequestCancel(ctx, other, exec.ID, store.CancelParams{})
 	require.ErrorIs(t, err, store.ErrNotFound)
 	runs, err := s.ListNodeRuns(ctx, other, exec.ID)
 	require.NoError(t, err)
@@ -601,7 +805,7 @@ func testTextNoStoreCanHold(t *testing.T, s store.Store) {
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 		_, err = s.ListEvents(ctx, tenant, bad, 0, 10)
 		require.ErrorIs(t, err, store.ErrInvalidInput)
-		_, err = s.RequestCancel(ctx, tenant, bad)
+		_, err = s.RequestCancel(ctx, tenant, bad, store.CancelParams{})
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 	}
 	w, err := s.CreateWorkflow(ctx, tenant, NewID(), Definition("routes"))
