@@ -217,7 +217,7 @@ func TestMigrate(t *testing.T) {
 	db := "sqlite://" + filepath.Join(t.TempDir(), "cm.db")
 	out, _, code := execute(t, "migrate", "--database-url", db)
 	require.Zero(t, code)
-	require.Contains(t, out, "applied 1 migration")
+	require.Regexp(t, `applied [1-9][0-9]* migration`, out, "a fresh database gets every migration")
 	out, _, code = execute(t, "migrate", "--database-url", db)
 	require.Zero(t, code)
 	require.Contains(t, out, "applied 0 migration")
