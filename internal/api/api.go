@@ -51,6 +51,9 @@ type Config struct {
 	WebhookTimeout time.Duration
 	// UI serves the web app for every other path (optional).
 	UI http.Handler
+	// PreviewBytes is the size of the input and output previews in execution reads (default
+	// store.PreviewBytesDefault, 4 KiB); values up to it are sent whole.
+	PreviewBytes int
 }
 
 // RequestObserver records one HTTP request, by route pattern.
@@ -83,6 +86,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.WebhookTimeout <= 0 {
 		cfg.WebhookTimeout = WebhookTimeoutDefault
+	}
+	if cfg.PreviewBytes <= 0 {
+		cfg.PreviewBytes = store.PreviewBytesDefault
 	}
 	logger := cfg.Logger
 	if logger == nil {

@@ -67,21 +67,72 @@ type listEventsOutput struct {
 	}
 }
 
+// NodeRunsPageDefault is how many node runs an execution read carries, and the default page size of
+// GET /api/v1/executions/{id}/node-runs.
+const NodeRunsPageDefault = 50
+
+// detail builds the response for an execution a service call returned whole: its input and output
+// are cut to previews here, and withRuns adds the first page of node-run summaries from the store.
 func (s *Server) detail(ctx context.Context, e *store.Execution, withRuns bool) (ExecutionDetail, error) {
-	if !withRuns {
-		return NewExecutionDetail(e, nil), nil
+	d := ExecutionDetail{Execution: toExecution(e), NodeRuns: []NodeRun{}}
+	d.setValues(store.Preview(e.Input, s.cfg.PreviewBytes), store.Preview(e.Output, s.cfg.PreviewBytes))
+	if withRuns {
+		if err := s.firstRuns(ctx, &d); err != nil {
+			return ExecutionDetail{}, err
+		}
 	}
-	runs, err := s.svc.Store().ListNodeRuns(ctx, tenant(ctx), e.ID)
+	return d, nil
+}
+
+// readDetail reads an execution for GET: the store cuts the input and output, so a read never brings
+// a whole large value into the process.
+func (s *Server) readDetail(ctx context.Context, id string) (ExecutionDetail, error) {
+	p, err := s.svc.Store().GetExecutionPreview(ctx, tenant(ctx), id, s.cfg.PreviewBytes)
 	if err != nil {
 		return ExecutionDetail{}, err
 	}
-	return NewExecutionDetail(e, runs), nil
+	d := ExecutionDetail{Execution: toExecution(&p.Execution), NodeRuns: []NodeRun{}}
+	d.setValues(p.InputPreview, p.OutputPreview)
+	if err := s.firstRuns(ctx, &d); err != nil {
+		return ExecutionDetail{}, err
+	}
+	return d, nil
 }
 
-// NewExecutionDetail builds the API form of an execution and its node runs, filling in the inputs
-// the store keeps as references to another node's output.
+func (s *Server) firstRuns(ctx context.Context, d *ExecutionDetail) error {
+	page, err := s.nodeRuns(ctx, d.ID, NodeRunsPageDefault, "")
+	if err != nil {
+		return err
+	}
+	d.NodeRuns, d.NodeRunsNextCursor = page.Body.Items, page.Body.NextCursor
+	return nil
+}
+
+func (s *Server) nodeRuns(ctx context.Context, executionID string, limit int, cursor string) (*listNodeRunsOutput, error) {
+	page, err := s.svc.Store().ListNodeRunSummaries(ctx, tenant(ctx), executionID, store.ListNodeRunSummariesParams{
+		PreviewBytes: s.cfg.PreviewBytes, Limit: limit, Cursor: cursor,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := &listNodeRunsOutput{}
+	out.Body.Items = make([]NodeRun, 0, len(page.Items))
+	for i := range page.Items {
+		out.Body.Items = append(out.Body.Items, toNodeRun(&page.Items[i]))
+	}
+	out.Body.NextCursor = page.NextCursor
+	return out, nil
+}
+
+// NewExecutionDetail builds the API form of an execution and all its node runs with every value
+// whole, for tools that hold the whole execution in memory anyway (concertmaster run --json). Inputs
+// the store keeps as references to another node's output are filled in.
 func NewExecutionDetail(e *store.Execution, runs []store.NodeRun) ExecutionDetail {
-	d := ExecutionDetail{Execution: toExecution(e), Input: e.Input, Output: e.Output, NodeRuns: make([]NodeRun, 0, len(runs))}
+	whole := func(raw []byte) store.ValuePreview {
+		return store.ValuePreview{Head: string(raw), Bytes: int64(len(raw))}
+	}
+	d := ExecutionDetail{Execution: toExecution(e), NodeRuns: make([]NodeRun, 0, len(runs))}
+	d.setValues(whole(e.Input), whole(e.Output))
 	outputs := make(map[string]json.RawMessage, len(runs))
 	for _, r := range runs { // ordered by node and attempt: the last attempt with an output wins
 		if len(r.Output) > 0 {
@@ -92,7 +143,10 @@ func NewExecutionDetail(e *store.Execution, runs []store.NodeRun) ExecutionDetai
 		if len(r.Input) == 0 && r.InputFrom != "" {
 			r.Input = outputs[r.InputFrom]
 		}
-		d.NodeRuns = append(d.NodeRuns, toNodeRun(r))
+		sum := store.NodeRunSummary{NodeID: r.NodeID, Attempt: r.Attempt, Status: r.Status, InputFrom: r.InputFrom,
+			Input: whole(r.Input), Output: whole(r.Output), Port: r.Port, Error: r.Error, Logs: r.Logs,
+			StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, WakeAt: r.WakeAt}
+		d.NodeRuns = append(d.NodeRuns, toNodeRun(&sum))
 	}
 	return d
 }
@@ -172,19 +226,18 @@ func (s *Server) registerExecutions() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-execution", Method: http.MethodGet, Path: "/api/v1/executions/{id}",
-		Summary: "Get an execution", Description: "Status, timestamps, error, input, final output, and every node run with its status, attempt, input, output, error, logs and timings.",
+		Summary: "Get an execution", Description: "Status, timestamps, error, input, final output, and the first 50 node runs with their status, attempt, input, output, error, logs and timings. " +
+			"Values over 4 KiB come as previews (inputPreview, inputTruncated, inputBytes …) and are read whole from the input and output endpoints; " +
+			"nodeRunsNextCursor pages on through GET /api/v1/executions/{id}/node-runs.",
 		Tags: tags, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *executionIDInput) (*executionOutput, error) {
-		e, err := s.svc.Store().GetExecution(ctx, tenant(ctx), in.ID)
-		if err != nil {
-			return nil, toProblem(ctx, s.logger, err)
-		}
-		d, err := s.detail(ctx, e, true)
+		d, err := s.readDetail(ctx, in.ID)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
 		return &executionOutput{Status: http.StatusOK, Body: d}, nil
 	})
+	s.registerExecutionReads(tags)
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-execution-events", Method: http.MethodGet, Path: "/api/v1/executions/{id}/events",

@@ -58,6 +58,13 @@ type WorkflowVersion struct {
 	CreatedAt  time.Time           `json:"createdAt"`
 }
 
+// WorkflowVersionSummary is a version in a list, without its definition.
+type WorkflowVersionSummary struct {
+	WorkflowID string    `json:"workflowId"`
+	Version    int       `json:"version"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
 // NodeType describes a registered node type.
 type NodeType struct {
 	Type         string          `json:"type" doc:"Type name, family.name"`
@@ -127,12 +134,46 @@ func toExecution(e *store.Execution) Execution {
 	return out
 }
 
-// ExecutionDetail is one execution with its data and every node run.
+// ExecutionDetail is one execution with its input and output and the first page of its node runs.
+// A value whose JSON is over the preview size (4 KiB) is not sent whole: its preview field holds the
+// first bytes of its JSON text and its truncated flag is set (ADR 0008).
 type ExecutionDetail struct {
 	Execution
-	Input    json.RawMessage `json:"input"`
-	Output   json.RawMessage `json:"output,omitempty"`
-	NodeRuns []NodeRun       `json:"nodeRuns"`
+	Input           json.RawMessage `json:"input,omitempty" doc:"The run's input, when its JSON is at most 4 KiB (otherwise see inputPreview)"`
+	InputPreview    string          `json:"inputPreview,omitempty" doc:"When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text, cut between characters; not valid JSON on its own"`
+	InputTruncated  bool            `json:"inputTruncated" doc:"Whether the input was too large to send: input is left out; GET /api/v1/executions/{id}/input returns it whole"`
+	InputBytes      int64           `json:"inputBytes" minimum:"0" doc:"Size of the input's JSON text in bytes; 0 when there is none"`
+	Output          json.RawMessage `json:"output,omitempty" doc:"The final output, when its JSON is at most 4 KiB (otherwise see outputPreview)"`
+	OutputPreview   string          `json:"outputPreview,omitempty" doc:"When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own"`
+	OutputTruncated bool            `json:"outputTruncated" doc:"Whether the output was too large to send: output is left out; GET /api/v1/executions/{id}/output returns it whole"`
+	OutputBytes     int64           `json:"outputBytes" minimum:"0" doc:"Size of the output's JSON text in bytes; 0 when there is none (yet)"`
+	NodeRuns        []NodeRun       `json:"nodeRuns" doc:"The first page of node runs (at most 50), by node and attempt; the run request without wait leaves it empty"`
+	// NodeRunsNextCursor continues the node runs at GET /api/v1/executions/{id}/node-runs.
+	NodeRunsNextCursor string `json:"nodeRunsNextCursor,omitempty" doc:"Set when the execution has more node runs: pass it as cursor to GET /api/v1/executions/{id}/node-runs"`
+}
+
+// value is the API form of one stored value: whole when it fits the preview, else its head.
+type value struct {
+	whole     json.RawMessage
+	preview   string
+	truncated bool
+	bytes     int64
+}
+
+func valueOf(p store.ValuePreview) value {
+	switch {
+	case p.Bytes == 0:
+		return value{}
+	case p.Truncated():
+		return value{preview: p.Head, truncated: true, bytes: p.Bytes}
+	}
+	return value{whole: json.RawMessage(p.Head), bytes: p.Bytes}
+}
+
+func (d *ExecutionDetail) setValues(in, out store.ValuePreview) {
+	i, o := valueOf(in), valueOf(out)
+	d.Input, d.InputPreview, d.InputTruncated, d.InputBytes = i.whole, i.preview, i.truncated, i.bytes
+	d.Output, d.OutputPreview, d.OutputTruncated, d.OutputBytes = o.whole, o.preview, o.truncated, o.bytes
 }
 
 // NodeError is why a node attempt failed.
@@ -150,36 +191,52 @@ type LogEntry struct {
 	Attrs   map[string]any `json:"attrs,omitempty"`
 }
 
-// NodeRun is one attempt of one node.
+// NodeRun is one attempt of one node. Its input and output follow the execution's rule: whole up to
+// 4 KiB, otherwise a preview; its error and logs come whole up to 8 KiB of JSON.
 type NodeRun struct {
-	NodeID     string                 `json:"nodeId"`
-	Attempt    int                    `json:"attempt"`
-	Status     workflow.NodeRunStatus `json:"status" enum:"pending,running,waiting,succeeded,failed,skipped,canceled"`
-	Port       string                 `json:"port,omitempty" doc:"Output port the node emitted on"`
-	Input      json.RawMessage        `json:"input,omitempty"`
-	Output     json.RawMessage        `json:"output,omitempty"`
-	Error      *NodeError             `json:"error,omitempty"`
-	Logs       []LogEntry             `json:"logs,omitempty"`
-	StartedAt  *time.Time             `json:"startedAt,omitempty"`
-	FinishedAt *time.Time             `json:"finishedAt,omitempty"`
-	WakeAt     *time.Time             `json:"wakeAt,omitempty"`
-	DurationMs *int64                 `json:"durationMs,omitempty"`
+	NodeID          string                 `json:"nodeId"`
+	Attempt         int                    `json:"attempt"`
+	Status          workflow.NodeRunStatus `json:"status" enum:"pending,running,waiting,succeeded,failed,skipped,canceled"`
+	Port            string                 `json:"port,omitempty" doc:"Output port the node emitted on"`
+	InputFrom       string                 `json:"inputFrom,omitempty" doc:"Node whose output is this run's input (the store keeps it once)"`
+	Input           json.RawMessage        `json:"input,omitempty" doc:"The attempt's input, when its JSON is at most 4 KiB (otherwise see inputPreview)"`
+	InputPreview    string                 `json:"inputPreview,omitempty" doc:"When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text; not valid JSON on its own"`
+	InputTruncated  bool                   `json:"inputTruncated" doc:"Whether the input was too large to send; GET …/attempts/{attempt}/input returns it whole"`
+	InputBytes      int64                  `json:"inputBytes" minimum:"0" doc:"Size of the input's JSON text in bytes; 0 when there is none"`
+	Output          json.RawMessage        `json:"output,omitempty" doc:"The attempt's output, when its JSON is at most 4 KiB (otherwise see outputPreview)"`
+	OutputPreview   string                 `json:"outputPreview,omitempty" doc:"When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own"`
+	OutputTruncated bool                   `json:"outputTruncated" doc:"Whether the output was too large to send; GET …/attempts/{attempt}/output returns it whole"`
+	OutputBytes     int64                  `json:"outputBytes" minimum:"0" doc:"Size of the output's JSON text in bytes; 0 when there is none"`
+	Error           *NodeError             `json:"error,omitempty"`
+	ErrorTruncated  bool                   `json:"errorTruncated,omitempty" doc:"The stored error is over 8 KiB: details are left out and the message is cut to 4 KiB; GET …/attempts/{attempt}/error returns it whole"`
+	ErrorBytes      int64                  `json:"errorBytes,omitempty" minimum:"0" doc:"Size of the stored error's JSON in bytes"`
+	Logs            []LogEntry             `json:"logs,omitempty"`
+	LogsTruncated   bool                   `json:"logsTruncated,omitempty" doc:"The logs are over 8 KiB of JSON and left out; GET …/attempts/{attempt}/logs returns them"`
+	LogsBytes       int64                  `json:"logsBytes,omitempty" minimum:"0" doc:"Size of the stored logs' JSON in bytes"`
+	StartedAt       *time.Time             `json:"startedAt,omitempty"`
+	FinishedAt      *time.Time             `json:"finishedAt,omitempty"`
+	WakeAt          *time.Time             `json:"wakeAt,omitempty"`
+	DurationMs      *int64                 `json:"durationMs,omitempty"`
 }
 
-func toNodeRun(r store.NodeRun) NodeRun {
-	out := NodeRun{NodeID: r.NodeID, Attempt: r.Attempt, Status: r.Status, Port: r.Port, Input: r.Input, Output: r.Output,
+func toNodeRun(r *store.NodeRunSummary) NodeRun {
+	in, out := valueOf(r.Input), valueOf(r.Output)
+	o := NodeRun{NodeID: r.NodeID, Attempt: r.Attempt, Status: r.Status, Port: r.Port, InputFrom: r.InputFrom,
+		Input: in.whole, InputPreview: in.preview, InputTruncated: in.truncated, InputBytes: in.bytes,
+		Output: out.whole, OutputPreview: out.preview, OutputTruncated: out.truncated, OutputBytes: out.bytes,
+		ErrorTruncated: r.ErrorTruncated, ErrorBytes: r.ErrorBytes, LogsTruncated: r.LogsTruncated, LogsBytes: r.LogsBytes,
 		StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, WakeAt: r.WakeAt}
 	if r.Error != nil {
-		out.Error = &NodeError{Message: r.Error.Message, Code: r.Error.Code, Details: r.Error.Details}
+		o.Error = &NodeError{Message: r.Error.Message, Code: r.Error.Code, Details: r.Error.Details}
 	}
 	for _, l := range r.Logs {
-		out.Logs = append(out.Logs, LogEntry(l))
+		o.Logs = append(o.Logs, LogEntry(l))
 	}
 	if r.StartedAt != nil && r.FinishedAt != nil {
 		d := r.FinishedAt.Sub(*r.StartedAt).Milliseconds()
-		out.DurationMs = &d
+		o.DurationMs = &d
 	}
-	return out
+	return o
 }
 
 // Event is one entry of an execution's event log.

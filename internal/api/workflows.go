@@ -63,8 +63,8 @@ type listVersionsInput struct {
 
 type listVersionsOutput struct {
 	Body struct {
-		Items      []WorkflowVersion `json:"items"`
-		NextCursor string            `json:"nextCursor,omitempty"`
+		Items      []WorkflowVersionSummary `json:"items"`
+		NextCursor string                   `json:"nextCursor,omitempty"`
 	}
 }
 
@@ -223,16 +223,16 @@ func (s *Server) registerWorkflows() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-workflow-versions", Method: http.MethodGet, Path: "/api/v1/workflows/{id}/versions",
-		Summary: "List a workflow's versions", Description: "Newest first, with each version's definition.", Tags: tags, Errors: []int{http.StatusNotFound},
+		Summary: "List a workflow's versions", Description: "Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition.", Tags: tags, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *listVersionsInput) (*listVersionsOutput, error) {
 		page, err := s.svc.Store().ListWorkflowVersions(ctx, tenant(ctx), in.ID, store.ListVersionsParams{Limit: in.Limit, Cursor: in.Cursor})
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
 		out := &listVersionsOutput{}
-		out.Body.Items = make([]WorkflowVersion, 0, len(page.Items))
+		out.Body.Items = make([]WorkflowVersionSummary, 0, len(page.Items))
 		for _, v := range page.Items {
-			out.Body.Items = append(out.Body.Items, WorkflowVersion(v))
+			out.Body.Items = append(out.Body.Items, WorkflowVersionSummary{WorkflowID: v.WorkflowID, Version: v.Version, CreatedAt: v.CreatedAt})
 		}
 		out.Body.NextCursor = page.NextCursor
 		return out, nil

@@ -76,7 +76,7 @@ type Workflow struct {
 	UpdatedAt   time.Time
 }
 
-// WorkflowVersion is one immutable saved version.
+// WorkflowVersion is one immutable saved version. List results leave Definition empty.
 type WorkflowVersion struct {
 	WorkflowID string
 	Version    int
@@ -319,7 +319,7 @@ type Store interface {
 	// DeleteWorkflow removes a workflow from lists and drops its routes; its versions and executions
 	// stay readable.
 	DeleteWorkflow(ctx context.Context, tenantID, id string) error
-	// ListWorkflowVersions pages through a workflow's versions, newest first (definitions included),
+	// ListWorkflowVersions pages through a workflow's versions, newest first, without definitions,
 	// also of a deleted workflow.
 	ListWorkflowVersions(ctx context.Context, tenantID, id string, params ListVersionsParams) (*Page[WorkflowVersion], error)
 	// GetWorkflowVersion returns one version, also of a deleted workflow.
@@ -336,8 +336,20 @@ type Store interface {
 	GetExecution(ctx context.Context, tenantID, id string) (*Execution, error)
 	// ListExecutions pages through executions, newest first, without inputs and outputs.
 	ListExecutions(ctx context.Context, tenantID string, params ListExecutionsParams) (*Page[Execution], error)
-	// ListNodeRuns returns every attempt of every node of an execution, by node and attempt.
+	// ListNodeRuns returns every attempt of every node of an execution, by node and attempt, with
+	// their whole data: it serves the engine, not reads.
 	ListNodeRuns(ctx context.Context, tenantID, executionID string) ([]NodeRun, error)
+	// GetExecutionPreview returns an execution with its input and output cut to previewBytes (0 means
+	// PreviewBytesDefault), without reading the rest of either value.
+	GetExecutionPreview(ctx context.Context, tenantID, id string, previewBytes int) (*ExecutionPreview, error)
+	// ListNodeRunSummaries pages through an execution's node runs by node and attempt, inputs and
+	// outputs cut to previews (inputs kept by reference resolved); ErrNotFound for an unknown execution.
+	ListNodeRunSummaries(ctx context.Context, tenantID, executionID string, params ListNodeRunSummariesParams) (*Page[NodeRunSummary], error)
+	// GetValue returns one stored JSON value as text (text, so that the driver's copy is the only
+	// one), resolving an input kept by reference to the referenced output. ErrNotFound when the
+	// execution, the node run or the value does not exist; ErrInvalidInput for a field the target
+	// does not have.
+	GetValue(ctx context.Context, tenantID string, ref ValueRef) (string, error)
 	// ListEvents returns up to limit events with a sequence number above afterSeq.
 	ListEvents(ctx context.Context, tenantID, executionID string, afterSeq int64, limit int) ([]Event, error)
 	// ApplyExecutionUpdate writes one step atomically; ErrConflict when its expectations fail.

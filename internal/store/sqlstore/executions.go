@@ -19,11 +19,12 @@ const (
 		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested`
 	// The last event's sequence number is read from the event log's primary key, so that steps that
 	// only add node runs and events need not rewrite the execution row.
-	executionColumns = executionSummaryColumns + `, input, output,
-		(SELECT COALESCE(MAX(seq), 0) FROM events ev WHERE ev.tenant_id = executions.tenant_id AND ev.execution_id = executions.id)`
+	executionColumns = executionSummaryColumns + `, input, output, ` + lastSeqColumn
+	lastSeqColumn    = `(SELECT COALESCE(MAX(seq), 0) FROM events ev WHERE ev.tenant_id = executions.tenant_id AND ev.execution_id = executions.id)`
 )
 
-func scanExecution(row interface{ Scan(...any) error }, full bool) (*store.Execution, error) {
+// scanExecution scans executionColumns (full) or executionSummaryColumns followed by extra.
+func scanExecution(row interface{ Scan(...any) error }, full bool, extra ...any) (*store.Execution, error) {
 	var e store.Execution
 	var trigNode, idem, hash, retryOf, owner nullString
 	var errJSON, input, output rawJSON
@@ -33,6 +34,7 @@ func scanExecution(row interface{ Scan(...any) error }, full bool) (*store.Execu
 	if full {
 		dest = append(dest, &input, &output, &e.LastSeq)
 	}
+	dest = append(dest, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -262,7 +262,8 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 		args = append(args, v)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, (`SELECT workflow_id, version, definition, created_at FROM workflow_versions
+	// Definitions stay out of lists (up to 4 MiB each): GetWorkflowVersion reads one.
+	rows, err := s.query(ctx, (`SELECT workflow_id, version, created_at FROM workflow_versions
 		WHERE tenant_id = ? AND workflow_id = ?` + cond + ` ORDER BY version DESC LIMIT ?`), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list workflow versions: %w", err)
@@ -270,11 +271,13 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 	defer rows.Close()
 	page := &store.Page[store.WorkflowVersion]{}
 	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
+		var v store.WorkflowVersion
+		var created nullTime
+		if err := rows.Scan(&v.WorkflowID, &v.Version, &created); err != nil {
 			return nil, fmt.Errorf("list workflow versions: %w", err)
 		}
-		page.Items = append(page.Items, *v)
+		v.CreatedAt = created.Time
+		page.Items = append(page.Items, v)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list workflow versions: %w", err)

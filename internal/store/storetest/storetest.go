@@ -57,9 +57,12 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"ClaimAndLease", testClaimAndLease},
 		{"CreateExecutionIdempotency", testIdempotency},
 		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
+		{"ExecutionPreview", testExecutionPreview},
 		{"ExecutionUpdates", testExecutionUpdates},
+		{"GetValue", testGetValue},
 		{"ListExecutionsFiltersAndPages", testListExecutions},
 		{"ListRunnable", testListRunnable},
+		{"NodeRunSummaries", testNodeRunSummaries},
 		{"TenantScoping", testTenantScoping},
 		{"TextNoStoreCanHold", testTextNoStoreCanHold},
 		{"WebhookRoutes", testWebhookRoutes},
@@ -114,7 +117,8 @@ func testWorkflowCRUD(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, versions.Items, 1)
 	require.Equal(t, 1, versions.Items[0].Version)
-	require.Equal(t, "orders", versions.Items[0].Definition.Name)
+	require.Empty(t, versions.Items[0].Definition.Nodes, "lists leave definitions out")
+	require.False(t, versions.Items[0].CreatedAt.IsZero())
 	require.Empty(t, versions.NextCursor)
 
 	v1, err := s.GetWorkflowVersion(ctx, tenant, id, 1)
