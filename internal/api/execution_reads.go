@@ -75,7 +75,7 @@ func (s *Server) registerExecutionReads(tags []string) {
 		OperationID: "list-execution-node-runs", Method: http.MethodGet, Path: "/api/v1/executions/{id}/node-runs",
 		Summary: "List an execution's node runs", Description: "Every attempt of every node, by node id and attempt, paged by cursor. " +
 			"Inputs and outputs over 4 KiB come as previews, errors and logs over 8 KiB without their details: the value endpoints return them whole.",
-		Tags: tags, Errors: []int{http.StatusBadRequest, http.StatusNotFound},
+		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *listNodeRunsInput) (*listNodeRunsOutput, error) {
 		out, err := s.nodeRuns(ctx, in.ID, in.Limit, in.Cursor)
 		if err != nil {
