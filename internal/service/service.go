@@ -449,8 +449,11 @@ func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest, wait ti
 	if err != nil {
 		return nil, "", false, err
 	}
+	// Credentials in headers never reach the store: the execution's input, every node run derived from
+	// it and every read of them see "[redacted]".
+	headers := s.webhookTrigger(ctx, route).Redact(req.Headers)
 	input, err := json.Marshal(map[string]any{
-		"method": strings.ToUpper(req.Method), "path": path, "headers": req.Headers, "query": req.Query, "body": req.Body,
+		"method": strings.ToUpper(req.Method), "path": path, "headers": headers, "query": req.Query, "body": req.Body,
 	})
 	if err != nil {
 		return nil, "", false, fmt.Errorf("encode webhook request: %w", err)
@@ -462,6 +465,25 @@ func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest, wait ti
 	}
 	exec, finished, err = s.StartAndWait(ctx, route.TenantID, p, wait)
 	return exec, core.RespondOnCompletion, finished, err
+}
+
+// webhookTrigger returns the configuration of the trigger a webhook route starts. When the version
+// cannot be compiled it returns nil, whose Redact still redacts the sensitive headers; starting the
+// execution then reports the error.
+func (s *Service) webhookTrigger(ctx context.Context, route *store.WebhookRoute) *core.Webhook {
+	g, err := s.cfg.Engine.Plan(ctx, route.TenantID, route.WorkflowID, route.Version)
+	if err != nil {
+		return nil
+	}
+	n := g.Node(route.NodeID)
+	if n == nil {
+		return nil
+	}
+	var wh core.Webhook
+	if err := node.Decode(n.Spec.Config, &wh); err != nil {
+		return nil
+	}
+	return &wh
 }
 
 func mustJSON(v any) json.RawMessage {

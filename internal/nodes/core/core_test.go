@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -140,6 +141,12 @@ func TestValidation(t *testing.T) {
 		{name: "ScheduleTimezoneInCron", typ: "trigger.schedule", config: map[string]any{"cron": "TZ=UTC 0 * * * *"}, message: "timezone field"},
 		{name: "ScheduleBadTimezone", typ: "trigger.schedule", config: map[string]any{"cron": "@daily", "timezone": "Mars/Olympus"}, message: "IANA"},
 		{name: "DelayBadUntil", typ: "flow.delay", config: map[string]any{"until": "tomorrow"}, message: "date-time"},
+		{name: "WebhookRedactHeadersBadName", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": []any{"x api key"}}, message: "redactHeaders/0"},
+		{name: "WebhookRedactHeadersDuplicate", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": []any{"a", "a"}}, message: "redactHeaders"},
+		{name: "WebhookRedactHeadersEmptyName", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": []any{""}}, message: "redactHeaders/0"},
+		{name: "WebhookRedactHeadersNotAList", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": "x-api-key"}, message: "redactHeaders"},
+		{name: "WebhookRedactHeadersNotStrings", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": []any{7.0}}, message: "redactHeaders/0"},
+		{name: "WebhookRedactHeadersTooMany", typ: "trigger.webhook", config: map[string]any{"path": "x", "redactHeaders": manyHeaders(51)}, message: "redactHeaders"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,6 +157,72 @@ func TestValidation(t *testing.T) {
 			require.Contains(t, err.Error(), tt.message)
 		})
 	}
+}
+
+func manyHeaders(n int) []any {
+	out := make([]any, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("x-h%d", i)
+	}
+	return out
+}
+
+func TestSensitiveHeader(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name      string
+		sensitive bool
+	}{
+		{name: "accept"},
+		{name: "Authorization", sensitive: true},
+		{name: "content-type"},
+		{name: "Cookie", sensitive: true},
+		{name: "Proxy-Authorization", sensitive: true},
+		{name: "set-cookie", sensitive: true},
+		{name: "Stripe-Signature"},
+		{name: "user-agent"},
+		{name: "X-Amz-Security-Token", sensitive: true},
+		{name: "X-Api-Key", sensitive: true},
+		{name: "x-apikey", sensitive: true},
+		{name: "X-Auth-Token", sensitive: true},
+		{name: "X-Client-Secret", sensitive: true},
+		{name: "X-Csrf-Token", sensitive: true},
+		{name: "X-Forwarded-For"},
+		{name: "X-Gitlab-Token", sensitive: true},
+		{name: "X-Hub-Signature-256"},
+		{name: "X-Password", sensitive: true},
+		{name: "X-Request-ID"},
+		{name: "X-Session-Id", sensitive: true},
+		{name: "X-Upstream-Credentials", sensitive: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.sensitive, core.SensitiveHeader(tt.name))
+		})
+	}
+}
+
+func TestWebhookRedact(t *testing.T) {
+	t.Parallel()
+	headers := map[string]any{
+		"authorization": "Bearer s3cret", "cookie": "sid=s3cret", "x-api-key": "s3cret", "x-shop-key": "s3cret",
+		"content-type": "application/json", "x-hub-signature-256": "sha256=abc",
+	}
+	wh := &core.Webhook{Path: "x", RedactHeaders: []string{"X-Shop-Key"}}
+	require.Equal(t, map[string]any{
+		"authorization": core.Redacted, "cookie": core.Redacted, "x-api-key": core.Redacted, "x-shop-key": core.Redacted,
+		"content-type": "application/json", "x-hub-signature-256": "sha256=abc",
+	}, wh.Redact(headers))
+	require.Equal(t, "s3cret", headers["x-shop-key"], "the caller's map is not modified")
+
+	// Without a trigger configuration the sensitive headers are still redacted.
+	var none *core.Webhook
+	got := none.Redact(headers)
+	require.Equal(t, core.Redacted, got["authorization"])
+	require.Equal(t, "s3cret", got["x-shop-key"])
+	require.Empty(t, none.Redact(nil))
 }
 
 func TestSwitchPorts(t *testing.T) {

@@ -46,6 +46,54 @@ type Webhook struct {
 	Path    string `json:"path"`
 	Method  string `json:"method,omitempty"`
 	Respond string `json:"respond,omitempty"`
+	// RedactHeaders names request headers whose values are replaced by "[redacted]" before the request
+	// is stored, on top of the sensitive ones every webhook redacts (see SensitiveHeader).
+	RedactHeaders []string `json:"redactHeaders,omitempty"`
+}
+
+// Redacted replaces the value of a sensitive header in a webhook's output.
+const Redacted = "[redacted]"
+
+// SensitiveHeader reports whether a request header, by its name, carries credentials that a webhook
+// never stores: a name that contains auth, cookie, token, secret, passw, api-key, apikey, session or
+// credential, in any case. Signature headers (X-Hub-Signature-256, Stripe-Signature) are kept: they are
+// derived from a secret but do not reveal it, and workflows may need them.
+func SensitiveHeader(name string) bool {
+	name = strings.ToLower(name)
+	// Authorization, Proxy-Authorization, Cookie, Set-Cookie, X-Api-Key, X-Auth-Token, X-Csrf-Token,
+	// X-Gitlab-Token, X-Amz-Security-Token, X-Session-Id, X-Client-Secret…
+	for _, part := range [...]string{"auth", "cookie", "token", "secret", "passw", "api-key", "apikey", "session", "credential"} {
+		if strings.Contains(name, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// Redact returns headers (lower-case names, as a webhook's output carries them) with the value
+// of every sensitive header, and of every header named in w.RedactHeaders, replaced by Redacted. The
+// names stay, so that a workflow can still tell that a header was sent. headers is not modified.
+func (w *Webhook) Redact(headers map[string]any) map[string]any {
+	out := make(map[string]any, len(headers))
+	for name, v := range headers {
+		if SensitiveHeader(name) || w.redactsExtra(name) {
+			v = Redacted
+		}
+		out[name] = v
+	}
+	return out
+}
+
+func (w *Webhook) redactsExtra(name string) bool {
+	if w == nil {
+		return false
+	}
+	for _, extra := range w.RedactHeaders {
+		if strings.EqualFold(extra, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // NodeInfo describes trigger.webhook.
@@ -53,7 +101,8 @@ func (*Webhook) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.webhook", Title: "Webhook", Category: "Triggers", Icon: "webhook",
 		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
-			"Its output is the request: method, path, headers, query and body.",
+			"Its output is the request: method, path, headers, query and body. Headers that carry credentials (Authorization, Cookie, " +
+			"X-Api-Key, any name with auth, token, secret…) and those listed in redactHeaders are stored as [redacted].",
 		Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
@@ -62,7 +111,9 @@ func (*Webhook) NodeInfo() node.Info {
   "properties": {
     "path": {"type": "string", "title": "Path", "description": "The URL path after /hooks/, e.g. orders/new (slashes around it are ignored)", "minLength": 1, "maxLength": 200, "pattern": "^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?$"},
     "method": {"type": "string", "title": "Method", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
-    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"}
+    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"},
+    "redactHeaders": {"type": "array", "title": "Redact headers", "description": "Request headers whose values are stored as [redacted], on top of those always redacted: any header whose name contains auth, cookie, token, secret, passw, api-key, apikey, session or credential (Authorization, Cookie, X-Api-Key…)", "maxItems": 50, "uniqueItems": true,
+      "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9!#$%&'*+.^_|~-]+$"}}
   }
 }`),
 		New: func() node.Node { return &Webhook{} },
