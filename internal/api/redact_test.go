@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -84,6 +85,12 @@ func TestWebhookSecretsAreNeverStored(t *testing.T) {
 	require.NotEmpty(t, runs)
 	for _, run := range runs {
 		noSecret("node run "+run.NodeID, string(run.Input)+string(run.Output))
+		for _, field := range []string{"input", "output"} {
+			read := fmt.Sprintf("/api/v1/executions/%s/node-runs/%s/attempts/%d/%s", execID, run.NodeID, run.Attempt, field)
+			r := s.Do(t, http.MethodGet, read, "", nil)
+			require.Equal(t, http.StatusOK, r.Status, "%s: %s", read, r.Body)
+			noSecret(read, r.Body)
+		}
 	}
 	// The database file and its write-ahead log, byte for byte.
 	var raw []byte
