@@ -75,10 +75,22 @@ func (v *ResponseValidator) Validate(ctx context.Context, req *http.Request, sta
 		return nil
 	}
 	routed := routable(req)
+	head := req.Method == http.MethodHead
+	if head {
+		// HEAD is GET without a body (RFC 9110): the document lists GET.
+		routed = routed.Clone(ctx)
+		routed.Method = http.MethodGet
+	}
 	route, pathParams, err := v.router.FindRoute(routed)
 	if err != nil || (len(req.URL.Path) > 1 && strings.HasSuffix(req.URL.Path, "/")) {
 		// The router ignores a trailing slash; the server does not: /a/ is another path than /a.
 		return v.validateUnrouted(ctx, req, status, header, body)
+	}
+	if head {
+		if route.Operation.Responses.Status(status) == nil {
+			return fmt.Errorf("HEAD %s answered %d, which %s does not describe", req.URL.Path, status, route.Operation.OperationID)
+		}
+		return v.checkHeaders(req, status, header, route)
 	}
 	input := &openapi3filter.ResponseValidationInput{
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: routed, PathParams: pathParams, Route: route},
@@ -90,10 +102,15 @@ func (v *ResponseValidator) Validate(ctx context.Context, req *http.Request, sta
 	if err := openapi3filter.ValidateResponse(ctx, input); err != nil {
 		return fmt.Errorf("%s %s answered %d, which %s does not describe: %w", req.Method, req.URL.Path, status, route.Operation.OperationID, err)
 	}
-	resp := route.Operation.Responses.Status(status).Value
-	if len(resp.Content) == 0 && len(body) > 0 && req.Method != http.MethodHead {
+	if len(route.Operation.Responses.Status(status).Value.Content) == 0 && len(body) > 0 {
 		return fmt.Errorf("%s %s answered %d with a body, which %s documents without one", req.Method, req.URL.Path, status, route.Operation.OperationID)
 	}
+	return v.checkHeaders(req, status, header, route)
+}
+
+// checkHeaders requires every header of an answer that is not generic to be documented on it.
+func (v *ResponseValidator) checkHeaders(req *http.Request, status int, header http.Header, route *routers.Route) error {
+	resp := route.Operation.Responses.Status(status).Value
 	for name := range header {
 		if !genericHeaders[name] && resp.Headers[name] == nil && !hasHeaderFold(resp.Headers, name) {
 			return fmt.Errorf("%s %s answered %d with header %s, which %s does not document", req.Method, req.URL.Path, status, name, route.Operation.OperationID)

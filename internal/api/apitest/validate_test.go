@@ -50,6 +50,8 @@ func TestResponseValidator(t *testing.T) {
 			wantErr: "without an Allow header"},
 		{name: "WebhookPathWithSlashes", method: "POST", path: "/hooks/orders/new", status: 202, body: `{"executionId":"e","status":"queued"}`,
 			header: map[string]string{"Content-Type": "application/json"}},
+		{name: "HeadOfADocumentedGet", method: "HEAD", path: "/healthz", status: 200, header: map[string]string{"Content-Type": "application/json"}},
+		{name: "HeadWithUndocumentedStatus", method: "HEAD", path: "/healthz", status: 418, wantErr: "does not describe"},
 		{name: "NotTheAPI", method: "GET", path: "/docs", status: 200, body: `<html>`, header: map[string]string{"Content-Type": "text/html"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
