@@ -216,6 +216,9 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 	switch {
 	case status == http.StatusRequestEntityTooLarge && msg == "":
 		msg = "request body is too large"
+	case status == http.StatusRequestEntityTooLarge && strings.HasPrefix(msg, "request body is too large limit="):
+		// huma's wording: "request body is too large limit=N bytes"
+		msg = "the request body is over the " + strings.TrimSuffix(strings.TrimPrefix(msg, "request body is too large limit="), " bytes") + "-byte limit of this operation"
 	case status == http.StatusBadRequest && msg == "validation failed":
 		msg = "the request body is not valid JSON"
 	case status == http.StatusUnsupportedMediaType && msg == "validation failed":

@@ -51,6 +51,8 @@ func TestEveryAnswerIsAProblem(t *testing.T) {
 		{Name: "MalformedJSON", Method: "POST", URL: "/api/v1/workflows", Body: `{"name":`, ExpectedStatus: 400,
 			ExpectedContent: []string{"urn:concertmaster:problem:bad-request", "not valid JSON", `"location":""`}},
 		{Name: "FourMiBMalformed", Method: "POST", URL: "/api/v1/workflows", Body: fourMiB, ExpectedStatus: 400},
+		{Name: "OverTheLimit", Method: "POST", URL: "/api/v1/workflows", Body: fourMiB + strings.Repeat("x", 200), ExpectedStatus: 413,
+			ExpectedContent: []string{"over the 4194304-byte limit"}},
 		{Name: "FourMiBNotJSON", Method: "POST", URL: "/api/v1/workflows", Body: fourMiB, Headers: map[string]string{"Content-Type": "text/plain"},
 			ExpectedStatus: 415},
 	})
