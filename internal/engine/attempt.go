@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"strconv"
 	"sync"
 	"time"
 
@@ -142,7 +143,7 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 	bud.Memory = job.acct
 	cfgValue, err := job.n.Config.Eval(ctx, env, bud)
 	if err != nil {
-		return node.Output{}, expressionError(job.n.Spec.ID, "config", err)
+		return node.Output{}, expressionError(job.n, "config", err)
 	}
 	cfg, _ := cfgValue.(map[string]any)
 	inst, err := job.n.Type.Instantiate(cfg, !job.n.Config.Dynamic())
@@ -179,16 +180,25 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 	return inst.Execute(ctx, in)
 }
 
-// expressionError is the node failure for an expression that failed in part of the node (config,
-// forEach). A spent memory budget keeps its own code; a canceled evaluation stays a cancellation.
-func expressionError(nodeID, part string, err error) error {
-	if be := budgetExceeded(nodeID, err); be != nil {
+// expressionError is the node failure for an expression that failed in part of the node ("config",
+// "forEach"): it names the expression, the JSON pointer of the field that holds it within the
+// workflow, and what went wrong. A spent memory budget keeps its own code; a canceled evaluation stays
+// a cancellation.
+func expressionError(n *validate.Node, part string, err error) error {
+	if be := budgetExceeded(n.Spec.ID, err); be != nil {
 		return be
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	return node.Permanent(&node.Error{Message: part + ": " + err.Error(), Code: "expression"})
+	var e *expression.Error
+	if !errors.As(err, &e) {
+		return node.Permanent(&node.Error{Message: part + ": " + err.Error(), Code: "expression"})
+	}
+	ptr := "/nodes/" + strconv.Itoa(n.Index) + "/" + part + e.Pointer
+	return node.Permanent(&node.Error{Code: "expression",
+		Message: fmt.Sprintf("%s%s: {{ %s }}: %s", part, e.Pointer, e.Expr, e.Message),
+		Details: map[string]any{"pointer": ptr, "expression": e.Expr}})
 }
 
 // fanOut runs the node once per element of its forEach array, up to its concurrency at a time, each
@@ -198,7 +208,7 @@ func (e *Engine) fanOut(ctx context.Context, job *attemptJob, logger *slog.Logge
 	bud.Memory = job.acct
 	v, err := job.n.ForEach.Eval(ctx, job.env, bud)
 	if err != nil {
-		return nil, expressionError(job.n.Spec.ID, "forEach", err)
+		return nil, expressionError(job.n, "forEach", err)
 	}
 	items, ok := toItems(v)
 	if !ok {

@@ -300,9 +300,12 @@ func TestSemantics(t *testing.T) {
 				"edges":[{"source":"start","target":"bad"}]}`,
 			input:  `{}`,
 			status: workflow.ExecutionFailed,
-			check: func(t *testing.T, _ *enginetest.Env, exec *store.Execution) {
+			check: func(t *testing.T, env *enginetest.Env, exec *store.Execution) {
 				require.Equal(t, "expression", exec.Error.Code)
-				require.Contains(t, exec.Error.Message, "input.missing.field")
+				require.Equal(t, "node bad failed: config/expression: {{ input.missing.field }}: input.missing is null, so .field cannot be read from it",
+					exec.Error.Message)
+				require.JSONEq(t, `{"pointer":"/nodes/1/config/expression","expression":"input.missing.field"}`,
+					string(env.Runs(t, exec.ID)["bad"].Error.Details))
 			},
 		},
 	}

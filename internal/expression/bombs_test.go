@@ -87,7 +87,8 @@ func TestDataSetFieldsShareOneBudget(t *testing.T) {
 	v, _, errs := CompileValue(map[string]any{"fields": fields}, Limits{}, nil)
 	require.Empty(t, errs)
 	mem := budget.NewMemory(256 << 20)
-	_, err := v.Eval(context.Background(), testEnv(), Budget{Memory: mem.Open()})
+	// A generous time budget: this is about memory, and the race detector is slow.
+	_, err := v.Eval(context.Background(), testEnv(), Budget{Memory: mem.Open(), Timeout: time.Minute})
 	var exceeded *budget.ExceededError
 	require.ErrorAs(t, err, &exceeded)
 	require.Equal(t, int64(256<<20), exceeded.Limit)

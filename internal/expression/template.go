@@ -115,6 +115,8 @@ type Error struct {
 	Offset int
 	// Message says what is wrong.
 	Message string
+	// Pointer, when the template is part of a compiled Value, is its JSON pointer within the value.
+	Pointer string
 	cause   error
 }
 

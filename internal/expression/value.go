@@ -2,6 +2,7 @@ package expression
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 )
@@ -113,8 +114,13 @@ func (v *Value) walk(ptr string, f func(string, *Template)) {
 	}
 }
 
-// Eval evaluates every template in the value.
+// Eval evaluates every template in the value. An *Error it returns carries the JSON pointer, within
+// the value, of the template that failed.
 func (v *Value) Eval(ctx context.Context, env *Env, budget Budget) (any, error) {
+	return v.eval(ctx, env, budget, "")
+}
+
+func (v *Value) eval(ctx context.Context, env *Env, budget Budget, ptr string) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
@@ -123,11 +129,19 @@ func (v *Value) Eval(ctx context.Context, env *Env, budget Budget) (any, error) 
 	}
 	switch {
 	case v.template != nil:
-		return v.template.Eval(ctx, env, budget)
+		out, err := v.template.Eval(ctx, env, budget)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Pointer == "" {
+				e.Pointer = ptr
+			}
+			return nil, err
+		}
+		return out, nil
 	case v.object != nil:
 		out := make(map[string]any, len(v.object))
 		for k, c := range v.object {
-			r, err := c.Eval(ctx, env, budget)
+			r, err := c.eval(ctx, env, budget, ptr+"/"+escape(k))
 			if err != nil {
 				return nil, err
 			}
@@ -137,7 +151,7 @@ func (v *Value) Eval(ctx context.Context, env *Env, budget Budget) (any, error) 
 	default:
 		out := make([]any, len(v.array))
 		for i, c := range v.array {
-			r, err := c.Eval(ctx, env, budget)
+			r, err := c.eval(ctx, env, budget, ptr+"/"+strconv.Itoa(i))
 			if err != nil {
 				return nil, err
 			}
