@@ -40,7 +40,7 @@ func main() {
 	getDur := flag.Duration("get-duration", 30*time.Second, "constant-rate GET run length")
 	getRate := flag.Int("get-rate", 1000, "GET requests per second")
 	delays := flag.Int("delays", 1000, "executions waiting in flow.delay at once")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs")
 	flag.Parse()
 	if err := run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
@@ -98,6 +98,16 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 	if want("delay") {
 		if err := b.delays(delays); err != nil {
 			return fmt.Errorf("delays: %w", err)
+		}
+	}
+	if want("bombs") && pgAdmin == "" {
+		// The bombs try the engine's budgets, which do not depend on the store: SQLite only, each
+		// on a fresh server so that its peak memory is its own.
+		if err := b.validateBomb(5); err != nil {
+			return fmt.Errorf("validate bomb: %w", err)
+		}
+		if err := runBombs(bin, dir); err != nil {
+			return fmt.Errorf("bombs: %w", err)
 		}
 	}
 	return nil

@@ -283,10 +283,9 @@ func (c *checker) node(i int) *Node {
 	if spec.OnError == workflow.OnErrorPort {
 		n.Ports[workflow.PortError] = true
 	}
-	if probe := typ.Info.New(); decodeProbe(spec.Config, probe) {
-		if policy, isPolicy := probe.(node.InputPolicy); isPolicy {
-			n.WaitAny = policy.WaitForAny()
-		}
+	// Only types with an input policy need their configuration decoded here.
+	if probe := typ.Info.New(); isInputPolicy(probe) && decodeProbe(spec.Config, probe) {
+		n.WaitAny = probe.(node.InputPolicy).WaitForAny()
 	}
 	if spec.ForEach != "" {
 		t, err := expression.Compile(spec.ForEach, c.opts.Limits)
@@ -661,6 +660,11 @@ func (c *checker) schedules(g *Graph) {
 			}
 		}
 	}
+}
+
+func isInputPolicy(n node.Node) bool {
+	_, ok := n.(node.InputPolicy)
+	return ok
 }
 
 // decodeProbe unmarshals the saved configuration into probe; it fails when a templated value stands
