@@ -221,6 +221,8 @@ func newError(status int, msg string, errs ...error) huma.StatusError {
 		msg = "the request body is over the " + strings.TrimSuffix(strings.TrimPrefix(msg, "request body is too large limit="), " bytes") + "-byte limit of this operation"
 	case status == http.StatusBadRequest && msg == "validation failed":
 		msg = "the request body is not valid JSON"
+	case status == http.StatusUnprocessableEntity && msg == "validation failed":
+		msg = "the request is invalid; errors lists each problem with its location"
 	case status == http.StatusUnsupportedMediaType && msg == "validation failed":
 		msg = "the request body's Content-Type is not supported: send application/json"
 	}
