@@ -1,6 +1,7 @@
 // Package web embeds the built web editor (web/dist, produced by `npm run build` through make) and
 // serves it: hashed assets with long-lived cache headers, and index.html for every other path that
-// asks for HTML, so that client-side routes survive a reload.
+// asks for HTML, so that client-side routes survive a reload. Pages carry a strict
+// Content-Security-Policy (AppCSP).
 package web
 
 import (
@@ -13,6 +14,18 @@ import (
 
 //go:embed all:dist
 var dist embed.FS
+
+// AppCSP is the Content-Security-Policy of the app's pages. Scripts, styles, fonts and API calls
+// (fetch, WebSocket, EventSource) come from the server itself only, with no inline script, no inline
+// <style> and no eval: the built app needs none (its theme bootstrap is /theme.js, React and React Flow
+// set styles through the DOM, which CSP does not restrict). Images may also be data: URLs (the
+// favicon, SVG icons). Nothing may frame the app, and forms and <base> cannot point elsewhere.
+const AppCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
+	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// notBuiltCSP is the policy of the page shown when the app was not built: no script, one inline
+// style attribute.
+const notBuiltCSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
 // FS returns the built app, rooted at dist.
 func FS() fs.FS {
@@ -49,6 +62,7 @@ func Handler(fsys fs.FS) http.Handler {
 				} else {
 					w.Header().Set("Cache-Control", "no-cache")
 				}
+				w.Header().Set("Content-Security-Policy", AppCSP)
 				files.ServeHTTP(w, r)
 				return
 			}
@@ -59,6 +73,7 @@ func Handler(fsys fs.FS) http.Handler {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Security-Policy", AppCSP)
 		_, _ = w.Write(index)
 	})
 }
@@ -74,6 +89,7 @@ func notBuilt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", notBuiltCSP)
 	_, _ = w.Write([]byte(`<!doctype html><meta charset="utf-8"><title>ConcertMaster</title>
 <body style="font:16px system-ui;max-width:640px;margin:60px auto;line-height:1.5">
 <h1>ConcertMaster</h1>

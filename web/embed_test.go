@@ -57,6 +57,15 @@ func TestHandler(t *testing.T) {
 			if tt.cache != "" {
 				require.Equal(t, tt.cache, rec.Header().Get("Cache-Control"))
 			}
+			if tt.status == http.StatusOK {
+				csp := rec.Header().Get("Content-Security-Policy")
+				require.NotEmpty(t, csp, "every page has a policy")
+				require.Contains(t, csp, "frame-ancestors 'none'")
+				require.NotContains(t, csp, "unsafe-eval")
+				if tt.name != "NotBuiltExplains" {
+					require.Equal(t, AppCSP, csp)
+				}
+			}
 		})
 	}
 }

@@ -51,6 +51,13 @@ type Config struct {
 	WebhookTimeout time.Duration
 	// UI serves the web app for every other path (optional).
 	UI http.Handler
+	// ListenAddr is the address the server listens on (CM_ADDR); its host name, when it is one, is
+	// a Host the server answers to.
+	ListenAddr string
+	// AllowedHosts are the other names the server answers to in the Host header (CM_ALLOWED_HOSTS, as
+	// config.ParseAllowedHosts returns them; "*" turns the check off). IP addresses, localhost and
+	// *.localhost are always answered. See browser.go.
+	AllowedHosts []string
 	// PreviewBytes is the size of the input and output previews in execution reads (default
 	// store.PreviewBytesDefault, 4 KiB); values up to it are sent whole.
 	PreviewBytes int
@@ -110,6 +117,11 @@ func New(cfg Config) *Server {
 	}
 	hc.Info.Description += " A path that exists answers a method it does not serve with 405 and an Allow header; an unknown path " +
 		"under /api/ or /hooks/ answers 404. Both are problem documents too."
+	hc.Info.Description += " Until the server has logins it guards against web pages driving it through a browser: a Host header " +
+		"that is not an address of the server, localhost or a name in CM_ALLOWED_HOSTS answers 421, and a state-changing request a " +
+		"browser sends from a page on another site (Sec-Fetch-Site, Origin) answers 403; webhooks are exempt from the latter. Every " +
+		"answer carries Content-Security-Policy, X-Content-Type-Options: nosniff, X-Frame-Options: DENY, Referrer-Policy: no-referrer, " +
+		"Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy: same-origin."
 	hc.OnAddOperation = append(hc.OnAddOperation, documentOperation)
 	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
 	s.api = humago.New(mux, hc)
@@ -130,8 +142,9 @@ func New(cfg Config) *Server {
 // OpenAPI returns the OpenAPI document.
 func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 
-// Handler returns the root handler with request ids, logging, metrics and panic recovery.
-func (s *Server) Handler() http.Handler { return s.middleware(s.screen(s.mux)) }
+// Handler returns the root handler with request ids, logging, metrics, panic recovery and the browser
+// guards (Host and cross-origin checks, security headers).
+func (s *Server) Handler() http.Handler { return s.middleware(s.guard(s.screen(s.mux))) }
 
 // tenant returns the tenant of the request. Until identity lands every request belongs to the
 // default tenant.

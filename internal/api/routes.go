@@ -120,7 +120,21 @@ var commonErrors = []struct {
 	{http.StatusUnsupportedMediaType, "The body is not JSON: send Content-Type: application/json", hasJSONBodyOnly},
 	{http.StatusUnprocessableEntity, "A parameter or the body is invalid; errors lists each problem with its JSON pointer",
 		func(op *huma.Operation) bool { return hasBody(op) || len(op.Parameters) > 0 }},
+	{http.StatusForbidden, "A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): " +
+		"state-changing requests are accepted from the ConcertMaster app and from programs only", changesState},
+	{http.StatusMisdirectedRequest, "The Host header names neither an address of this server, localhost, nor a name in " +
+		"CM_ALLOWED_HOSTS (a defence against DNS rebinding)", func(*huma.Operation) bool { return true }},
 	{http.StatusInternalServerError, "Internal error; the detail names the request id to look for in the server log", func(*huma.Operation) bool { return true }},
+}
+
+// changesState reports whether the cross-origin check applies to op: a method other than GET, HEAD
+// and OPTIONS, outside the webhooks.
+func changesState(op *huma.Operation) bool {
+	switch op.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		return false
+	}
+	return !isWebhookPath(op.Path)
 }
 
 func hasBody(op *huma.Operation) bool { return op.RequestBody != nil }

@@ -142,6 +142,7 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 	s.api = api.New(api.Config{
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
+		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts,
 	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,

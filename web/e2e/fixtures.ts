@@ -7,8 +7,26 @@ export interface Api {
   put: (path: string, body: unknown, headers?: Record<string, string>) => Promise<number>;
 }
 
-/** test is Playwright's test with baseURL set to the server started by global-setup.ts and an api fixture. */
-export const test = base.extend<{ api: Api }>({
+/**
+ * test is Playwright's test with baseURL set to the server started by global-setup.ts, an api fixture,
+ * and a check, in every test, that the pages never broke their Content-Security-Policy: Chromium reports
+ * each blocked script, style, eval or connection on the console.
+ */
+export const test = base.extend<{ api: Api; contentSecurityPolicy: void }>({
+  contentSecurityPolicy: [
+    async ({ page }, use) => {
+      const violations: string[] = [];
+      page.on('console', (m) => {
+        if (/Content Security Policy/i.test(m.text())) violations.push(m.text());
+      });
+      page.on('pageerror', (e) => {
+        if (/Content Security Policy|unsafe-eval/i.test(e.message)) violations.push(e.message);
+      });
+      await use();
+      expect(violations, 'the pages broke their Content-Security-Policy').toEqual([]);
+    },
+    { auto: true },
+  ],
   api: async ({ playwright }, use) => {
     const ctx = await playwright.request.newContext({ baseURL: process.env.CM_E2E_BASE_URL });
     await use({

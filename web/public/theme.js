@@ -1,0 +1,9 @@
+// Applies the theme before first paint so dark mode never flashes. It is a file rather than an inline
+// script so that the page's Content-Security-Policy can forbid inline scripts (script-src 'self').
+(function () {
+  try {
+    var t = localStorage.getItem('cm-theme');
+    var dark = t === 'dark' || ((!t || t === 'system') && matchMedia('(prefers-color-scheme: dark)').matches);
+    if (dark) document.documentElement.classList.add('dark');
+  } catch (e) {}
+})();
