@@ -146,6 +146,19 @@ func setup(t *testing.T, cfg dispatch.EmbeddedConfig) *testBundle {
 
 var ref1 = store.ExecutionRef{TenantID: "t", ID: "e1"}
 
+// recv receives from ch, failing the test instead of hanging when nothing comes.
+func recv[T any](t *testing.T, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatal("nothing arrived within 10s")
+		var zero T
+		return zero
+	}
+}
+
 // fakeTx collects the commit hooks of a write.
 type fakeTx struct{ hooks []func() }
 
@@ -164,7 +177,7 @@ func TestCancelReachesTheRunningExecution(t *testing.T) {
 	require.NoError(t, b.d.Enqueue(context.Background(), tx, &store.Execution{TenantID: "t", ID: "e1"}))
 	require.NoError(t, b.d.Start(context.Background()))
 	tx.commit()
-	require.Equal(t, "e1", <-b.runner.started)
+	require.Equal(t, "e1", recv(t, b.runner.started))
 	require.Equal(t, 1, b.d.Running())
 	require.True(t, b.d.Cancel(ref1))
 	require.True(t, b.d.Cancel(ref1), "a second cancel is harmless")
@@ -176,7 +189,7 @@ func TestEnqueueWaitsForTheCommit(t *testing.T) {
 	t.Parallel()
 	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: time.Hour})
 	require.NoError(t, b.d.Start(context.Background()))
-	<-b.store.polls // the first poll found nothing
+	recv(t, b.store.polls) // the first poll found nothing
 	tx := &fakeTx{}
 	require.NoError(t, b.d.Enqueue(context.Background(), tx, &store.Execution{TenantID: "t", ID: "e1"}))
 	select {
@@ -185,7 +198,7 @@ func TestEnqueueWaitsForTheCommit(t *testing.T) {
 	default:
 	}
 	tx.commit()
-	require.Equal(t, "e1", <-b.runner.started)
+	require.Equal(t, "e1", recv(t, b.runner.started))
 	close(b.runner.release)
 }
 
@@ -194,8 +207,8 @@ func TestHeartbeatRenewsLeasesAndDeliversCancelRequests(t *testing.T) {
 	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: 5 * time.Millisecond})
 	b.store.runnable = []store.ExecutionRef{ref1}
 	require.NoError(t, b.d.Start(context.Background()))
-	require.Equal(t, "e1", <-b.runner.started)
-	<-b.store.renewals
+	require.Equal(t, "e1", recv(t, b.runner.started))
+	recv(t, b.store.renewals)
 	b.store.mu.Lock()
 	require.Contains(t, b.store.renewed, []store.ExecutionRef{ref1})
 	// Another process asked to cancel: the next heartbeat delivers it.
@@ -217,15 +230,15 @@ func TestSchedulerDoesNotSpinOnOverdueWork(t *testing.T) {
 	b.store.runnable = []store.ExecutionRef{busy, {TenantID: "t", ID: "overdue"}}
 	b.store.wake = &past
 	require.NoError(t, b.d.Start(context.Background()))
-	require.Equal(t, "busy", <-b.runner.started)
-	first := <-b.store.polls
+	require.Equal(t, "busy", recv(t, b.runner.started))
+	first := recv(t, b.store.polls)
 	var fifth time.Time
 	for range 4 {
-		fifth = <-b.store.polls
+		fifth = recv(t, b.store.polls)
 	}
 	require.GreaterOrEqual(t, fifth.Sub(first), 3*interval, "five polls in %s", fifth.Sub(first))
 	close(b.runner.release)
-	require.Equal(t, "overdue", <-b.runner.started)
+	require.Equal(t, "overdue", recv(t, b.runner.started))
 }
 
 func TestWaitingOutcomeArmsTheWakeUp(t *testing.T) {
@@ -236,16 +249,16 @@ func TestWaitingOutcomeArmsTheWakeUp(t *testing.T) {
 	close(b.runner.release)
 	b.store.runnable = []store.ExecutionRef{ref1}
 	require.NoError(t, b.d.Start(context.Background()))
-	require.Equal(t, "e1", <-b.runner.started)
-	<-b.store.polls // the start-up poll
+	require.Equal(t, "e1", recv(t, b.runner.started))
+	recv(t, b.store.polls) // the start-up poll
 	// The execution parked itself until wake; at wake the scheduler polls again, long before the
 	// hourly poll.
 	b.store.mu.Lock()
 	b.store.runnable = []store.ExecutionRef{ref1}
 	b.store.mu.Unlock()
-	polled := <-b.store.polls
+	polled := recv(t, b.store.polls)
 	require.False(t, polled.Before(wake), "polled at %s, before the wake-up at %s", polled, wake)
-	require.Equal(t, "e1", <-b.runner.started)
+	require.Equal(t, "e1", recv(t, b.runner.started))
 }
 
 func TestFirstPollTakesOver(t *testing.T) {
@@ -254,7 +267,7 @@ func TestFirstPollTakesOver(t *testing.T) {
 	b.store.runnable = []store.ExecutionRef{ref1}
 	close(b.runner.release)
 	require.NoError(t, b.d.Start(context.Background()))
-	require.Equal(t, "e1", <-b.runner.started)
+	require.Equal(t, "e1", recv(t, b.runner.started))
 	require.Eventually(t, func() bool {
 		b.store.mu.Lock()
 		defer b.store.mu.Unlock()
@@ -269,14 +282,14 @@ func TestClaimConflictIsSkipped(t *testing.T) {
 	b.store.runnable = []store.ExecutionRef{ref1}
 	require.NoError(t, b.d.Start(context.Background()))
 	for range 3 {
-		<-b.store.polls
+		recv(t, b.store.polls)
 	}
 	require.Empty(t, b.store.claims())
 	require.Zero(t, b.d.Running())
 	b.store.mu.Lock()
 	b.store.claimErr = nil
 	b.store.mu.Unlock()
-	require.Equal(t, "e1", <-b.runner.started, "the next poll offers it again")
+	require.Equal(t, "e1", recv(t, b.runner.started), "the next poll offers it again")
 	close(b.runner.release)
 }
 
@@ -284,16 +297,21 @@ func TestFullQueueLeavesWorkInTheStore(t *testing.T) {
 	t.Parallel()
 	b := setup(t, dispatch.EmbeddedConfig{Workers: 1, QueueSize: 1, PollInterval: time.Hour, Heartbeat: time.Hour})
 	require.NoError(t, b.d.Start(context.Background()))
-	<-b.store.polls
-	for _, id := range []string{"a", "b", "c"} {
+	recv(t, b.store.polls)
+	enqueue := func(id string) {
 		tx := &fakeTx{}
 		require.NoError(t, b.d.Enqueue(context.Background(), tx, &store.Execution{TenantID: "t", ID: id}))
 		tx.commit()
 	}
-	require.Equal(t, "a", <-b.runner.started)
-	require.LessOrEqual(t, b.d.Queued(), 1)
+	enqueue("a")
+	require.Equal(t, "a", recv(t, b.runner.started))
+	// The only worker is busy: b takes the one place in the queue, c finds it full and stays in the
+	// store for a later poll.
+	enqueue("b")
+	enqueue("c")
+	require.Equal(t, 1, b.d.Queued())
 	close(b.runner.release)
-	require.Equal(t, "b", <-b.runner.started, "the one that found room in the queue")
+	require.Equal(t, "b", recv(t, b.runner.started), "the one that found room in the queue")
 }
 
 func TestStartStopLifecycle(t *testing.T) {
@@ -318,7 +336,7 @@ func TestStopWaitsForRunsAtMostUntilItsDeadline(t *testing.T) {
 	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: s, Runner: stuck, Owner: "o", PollInterval: time.Hour, Heartbeat: time.Hour})
 	require.NoError(t, err)
 	require.NoError(t, d.Start(context.Background()))
-	<-stuck.started
+	recv(t, stuck.started)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel()
 	err = d.Stop(ctx)
