@@ -1,6 +1,7 @@
 // Command cmbench measures ConcertMaster's server-level figures against the real binary: resident
 // memory idle and under load, webhook throughput (wrk -c64, every execution persisted), GET latency
-// at a constant 1,000 requests/s, and 1,000 executions waiting in flow.delay at once. It prints one
+// at a constant 1,000 requests/s, 1,000 executions waiting in flow.delay at once, and the read of a
+// 7 MB × 40-node execution (bigread.go). It prints one
 // "figure:" line per measurement with the target it is held to. See bench/README.md.
 package main
 
@@ -40,7 +41,7 @@ func main() {
 	getDur := flag.Duration("get-duration", 30*time.Second, "constant-rate GET run length")
 	getRate := flag.Int("get-rate", 1000, "GET requests per second")
 	delays := flag.Int("delays", 1000, "executions waiting in flow.delay at once")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs,bigread")
 	flag.Parse()
 	if err := run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
@@ -110,6 +111,11 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 			return fmt.Errorf("bombs: %w", err)
 		}
 	}
+	if want("bigread") { // last: it restarts the server
+		if err := b.bigRead(bin, dbURL, dir); err != nil {
+			return fmt.Errorf("big read: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -131,7 +137,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-func start(bin, dbURL, dir string) (*bench, error) {
+// start starts the server on dbURL, with env added to its environment.
+func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -141,7 +148,7 @@ func start(bin, dbURL, dir string) (*bench, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "serve")
-	cmd.Env = append(os.Environ(), "CM_ADDR=127.0.0.1:"+strconv.Itoa(port), "CM_DATABASE_URL="+dbURL, "CM_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "CM_ADDR=127.0.0.1:"+strconv.Itoa(port), "CM_DATABASE_URL="+dbURL, "CM_LOG_LEVEL=warn"), env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)

@@ -110,11 +110,12 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 			}
 		}
 		lastSeq := int64(len(p.Events))
+		inSize, inHead := sizeAndHead(p.Input)
 		_, err := tx.exec(ctx, (`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
-				input, idempotency_key, request_hash, retry_of, created_at, cancel_requested)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				input, input_bytes, input_head, idempotency_key, request_hash, retry_of, created_at, cancel_requested)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			tenantID, p.ID, p.WorkflowID, p.WorkflowVersion, workflow.ExecutionQueued, p.TriggerKind, nullIfEmpty(p.TriggerNode),
-			jsonArg(p.Input), nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false)
+			jsonArg(p.Input), inSize, inHead, nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false)
 		if err != nil {
 			if p.IdempotencyKey != "" && s.d.IsUniqueViolation(err) {
 				return errIdempotencyRace
@@ -303,13 +304,21 @@ func valuesList(rows, cols int) string {
 	return strings.TrimSuffix(strings.Repeat(row+", ", rows), ", ")
 }
 
-const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, input_from, output, port, error, logs, started_at, finished_at, wake_at)
+// nodeRunUpsertColumns is the number of columns nodeRunUpsert writes per row.
+const nodeRunUpsertColumns = 18
+
+const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, input_bytes, input_head, input_from,
+			output, output_bytes, output_head, port, error, logs, started_at, finished_at, wake_at)
 		VALUES %s
 		ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
 			status = excluded.status,
 			input = COALESCE(excluded.input, node_runs.input),
+			input_bytes = COALESCE(excluded.input_bytes, node_runs.input_bytes),
+			input_head = CASE WHEN excluded.input IS NULL THEN node_runs.input_head ELSE excluded.input_head END,
 			input_from = COALESCE(excluded.input_from, node_runs.input_from),
 			output = excluded.output,
+			output_bytes = excluded.output_bytes,
+			output_head = excluded.output_head,
 			port = excluded.port,
 			error = excluded.error,
 			logs = COALESCE(excluded.logs, node_runs.logs),
@@ -337,7 +346,7 @@ func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, execution
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), multiRowMax)]
 		rows = rows[len(chunk):]
-		args := make([]any, 0, len(chunk)*14)
+		args := make([]any, 0, len(chunk)*nodeRunUpsertColumns)
 		for _, r := range chunk {
 			errArg, err := marshalArg(nilIfNoError(r.Error))
 			if err != nil {
@@ -349,10 +358,12 @@ func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, execution
 					return fmt.Errorf("marshal node logs: %w", err)
 				}
 			}
-			args = append(args, tenantID, executionID, r.NodeID, r.Attempt, r.Status, jsonArg(r.Input), nullIfEmpty(r.InputFrom),
-				jsonArg(r.Output), nullIfEmpty(r.Port), errArg, logsArg, s.tp(r.StartedAt), s.tp(r.FinishedAt), s.tp(r.WakeAt))
+			inSize, inHead := sizeAndHead(r.Input)
+			outSize, outHead := sizeAndHead(r.Output)
+			args = append(args, tenantID, executionID, r.NodeID, r.Attempt, r.Status, jsonArg(r.Input), inSize, inHead, nullIfEmpty(r.InputFrom),
+				jsonArg(r.Output), outSize, outHead, nullIfEmpty(r.Port), errArg, logsArg, s.tp(r.StartedAt), s.tp(r.FinishedAt), s.tp(r.WakeAt))
 		}
-		if _, err := tx.exec(ctx, fmt.Sprintf(nodeRunUpsert, valuesList(len(chunk), 14)), args...); err != nil {
+		if _, err := tx.exec(ctx, fmt.Sprintf(nodeRunUpsert, valuesList(len(chunk), nodeRunUpsertColumns)), args...); err != nil {
 			return fmt.Errorf("upsert node runs: %w", err)
 		}
 	}
@@ -405,8 +416,9 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 			args = append(args, s.t(*u.SetFinishedAt))
 		}
 		if u.Output != nil {
-			set = append(set, "output = ?")
-			args = append(args, jsonArg(u.Output))
+			size, head := sizeAndHead(u.Output)
+			set = append(set, "output = ?", "output_bytes = ?", "output_head = ?")
+			args = append(args, jsonArg(u.Output), size, head)
 		}
 		if u.Error != nil {
 			errArg, err := marshalArg(u.Error)

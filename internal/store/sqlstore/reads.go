@@ -11,11 +11,36 @@ import (
 	"github.com/concertmaster/concertmaster/internal/store"
 )
 
-// Reads of big executions: the database cuts every value to its preview and measures its length, so
-// that a read never brings a whole multi-megabyte input or output into the process (ADR 0008).
+// Reads of big executions (ADR 0008): every input and output is stored with its size and, when it is
+// over headBytes, its head, so that a read never touches a whole multi-megabyte value.
+
+// headBytes is the size of the head stored beside each input and output over it.
+const headBytes = store.PreviewBytesDefault
 
 // errorCodeMax bounds the error code a summary of a large error carries.
 const errorCodeMax = 256
+
+// sizeAndHead returns what is stored beside a JSON value: its size and, when it is over headBytes,
+// its head; NULLs when there is no value.
+func sizeAndHead(v []byte) (size, head any) {
+	switch {
+	case len(v) == 0:
+		return nil, nil
+	case len(v) <= headBytes:
+		return int64(len(v)), nil
+	}
+	return int64(len(v)), store.Preview(v, headBytes).Head
+}
+
+// headOf is the expression of a value's head for a preview of n bytes: the stored head (or the value
+// itself, when it is small enough to have none), or for a preview larger than stored heads, the
+// value's first characters.
+func (s *Store) headOf(table, col string, n int) string {
+	if n <= headBytes {
+		return "COALESCE(" + table + col + "_head, " + s.jsonText(table+col) + ")"
+	}
+	return "substr(" + s.jsonText(table+col) + ", 1, " + strconv.Itoa(n) + ")"
+}
 
 // jsonText is the text of a JSON expression: SQLite keeps JSON as TEXT, PostgreSQL's json type is
 // cast (its text is the stored text, unchanged).
@@ -57,12 +82,11 @@ func preview(head nullString, size sql.NullInt64, n int) store.ValuePreview {
 // GetExecutionPreview implements store.Store.
 func (s *Store) GetExecutionPreview(ctx context.Context, tenantID, id string, previewBytes int) (*store.ExecutionPreview, error) {
 	n := previewSize(previewBytes, store.PreviewBytesDefault)
-	in, out := s.jsonText("input"), s.jsonText("output")
 	var inHead, outHead nullString
 	var inSize, outSize sql.NullInt64
 	var lastSeq int64
-	row := s.queryRow(ctx, `SELECT `+executionSummaryColumns+`, substr(`+in+`, 1, ?), octet_length(`+in+`), substr(`+out+`, 1, ?), octet_length(`+out+`), `+
-		lastSeqColumn+` FROM executions WHERE tenant_id = ? AND id = ?`, n, n, tenantID, id)
+	row := s.queryRow(ctx, `SELECT `+executionSummaryColumns+`, `+s.headOf("", "input", n)+`, input_bytes, `+s.headOf("", "output", n)+`, output_bytes, `+
+		lastSeqColumn+` FROM executions WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	e, err := scanExecution(row, false, &inHead, &inSize, &outHead, &outSize, &lastSeq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("execution %s: %w", id, store.ErrNotFound)
@@ -91,7 +115,7 @@ func (s *Store) executionExists(ctx context.Context, tenantID, id string) error 
 // attempt of that node that has an output.
 const referencedOutput = `LEFT JOIN node_runs src ON src.tenant_id = r.tenant_id AND src.execution_id = r.execution_id AND src.node_id = r.input_from
 	AND src.attempt = (SELECT MAX(m.attempt) FROM node_runs m
-		WHERE m.tenant_id = r.tenant_id AND m.execution_id = r.execution_id AND m.node_id = r.input_from AND m.output IS NOT NULL)`
+		WHERE m.tenant_id = r.tenant_id AND m.execution_id = r.execution_id AND m.node_id = r.input_from AND m.output_bytes IS NOT NULL)`
 
 // ListNodeRunSummaries implements store.Store.
 func (s *Store) ListNodeRunSummaries(ctx context.Context, tenantID, executionID string, p store.ListNodeRunSummariesParams) (*store.Page[store.NodeRunSummary], error) {
@@ -100,7 +124,7 @@ func (s *Store) ListNodeRunSummaries(ctx context.Context, tenantID, executionID 
 	inline := previewSize(p.InlineBytes, store.InlineBytesDefault)
 	where := `r.tenant_id = ? AND r.execution_id = ?`
 	// In placeholder order: the select list's bounds, then the filter.
-	args := []any{n, n, inline, inline, n, inline, errorCodeMax, inline, tenantID, executionID}
+	args := []any{inline, inline, n, inline, errorCodeMax, inline, tenantID, executionID}
 	if p.Cursor != "" {
 		key, node, err := decodeCursor(p.Cursor)
 		if err != nil {
@@ -117,9 +141,10 @@ func (s *Store) ListNodeRunSummaries(ctx context.Context, tenantID, executionID 
 		return nil, err
 	}
 	args = append(args, limit+1)
-	in, out, errT, logs := s.jsonText("COALESCE(r.input, src.output)"), s.jsonText("r.output"), s.jsonText("r.error"), s.jsonText("r.logs")
+	errT, logs := s.jsonText("r.error"), s.jsonText("r.logs")
 	q := `SELECT r.node_id, r.attempt, r.status, r.input_from, r.port, r.started_at, r.finished_at, r.wake_at,
-		substr(` + in + `, 1, ?), octet_length(` + in + `), substr(` + out + `, 1, ?), octet_length(` + out + `),
+		CASE WHEN r.input_bytes IS NOT NULL THEN ` + s.headOf("r.", "input", n) + ` ELSE ` + s.headOf("src.", "output", n) + ` END,
+		COALESCE(r.input_bytes, src.output_bytes), ` + s.headOf("r.", "output", n) + `, r.output_bytes,
 		CASE WHEN octet_length(` + errT + `) <= ? THEN r.error END, octet_length(` + errT + `),
 		CASE WHEN octet_length(` + errT + `) > ? THEN substr(` + s.jsonField("r.error", "message") + `, 1, ?) END,
 		CASE WHEN octet_length(` + errT + `) > ? THEN substr(` + s.jsonField("r.error", "code") + `, 1, ?) END,
@@ -198,7 +223,7 @@ func (s *Store) GetValue(ctx context.Context, tenantID string, ref store.ValueRe
 		switch ref.Field {
 		case store.ValueInput:
 			expr = `COALESCE(r.input, (SELECT o.output FROM node_runs o WHERE o.tenant_id = r.tenant_id AND o.execution_id = r.execution_id
-				AND o.node_id = r.input_from AND o.output IS NOT NULL ORDER BY o.attempt DESC LIMIT 1))`
+				AND o.node_id = r.input_from AND o.output_bytes IS NOT NULL ORDER BY o.attempt DESC LIMIT 1))`
 		case store.ValueOutput, store.ValueLogs, store.ValueError:
 			expr = "r." + string(ref.Field)
 		default:

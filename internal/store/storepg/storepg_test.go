@@ -53,6 +53,37 @@ func newSchemaStore(t *testing.T, base string) store.Store {
 	return s
 }
 
+func TestUpgradeToPayloadHeads(t *testing.T) {
+	t.Parallel()
+	base := testURL(t)
+	ctx := context.Background()
+	schema := "cmtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err)
+	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db, err := sql.Open("pgx", u.String())
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	db.SetMaxOpenConns(1)
+	storetest.UpgradeToPayloadHeads(t, db, storepg.Dialect().Migrations, "now()", func() store.Store {
+		s, err := storepg.Open(ctx, storepg.Config{URL: u.String(), MaxConns: 4})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		n, err := s.Migrate(ctx)
+		require.NoError(t, err)
+		require.Positive(t, n)
+		return s
+	})
+}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	base := testURL(t)

@@ -2,6 +2,7 @@ package storesqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 
@@ -36,4 +37,22 @@ func TestMigrateIsIdempotent(t *testing.T) {
 	n, err = s.Migrate(context.Background())
 	require.NoError(t, err)
 	require.Zero(t, n)
+}
+
+func TestUpgradeToPayloadHeads(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "cm.db")
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	storetest.UpgradeToPayloadHeads(t, db, storesqlite.Dialect().Migrations, "1700000000000000", func() store.Store {
+		require.NoError(t, db.Close())
+		s, err := storesqlite.Open(storesqlite.Config{Path: path})
+		require.NoError(t, err)
+		t.Cleanup(func() { require.NoError(t, s.Close()) })
+		n, err := s.Migrate(context.Background())
+		require.NoError(t, err)
+		require.Positive(t, n)
+		return s
+	})
 }
