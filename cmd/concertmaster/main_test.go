@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -225,4 +227,30 @@ func TestMigrate(t *testing.T) {
 	_, errOut, code := execute(t, "migrate", "--database-url", "mysql://x")
 	require.Equal(t, 2, code)
 	require.Contains(t, errOut, `--database-url="mysql://x": want sqlite://PATH`)
+}
+
+// TestAllowedHostsReachTheServer: CM_ALLOWED_HOSTS and the listen address decide which Host headers
+// the real server answers.
+func TestAllowedHostsReachTheServer(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, filepath.Join(t.TempDir(), "cm.db"), "CM_ALLOWED_HOSTS=cm.example.com,*.corp.example")
+	defer func() { _ = s.stop(t, syscall.SIGTERM) }()
+	tests := []struct {
+		host string
+		want int
+	}{
+		{host: "cm.example.com", want: http.StatusOK},
+		{host: "eu.corp.example:8443", want: http.StatusOK},
+		{host: "localhost", want: http.StatusOK},
+		{host: "rebind.attacker.test", want: http.StatusMisdirectedRequest},
+	}
+	for _, tt := range tests {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/api/v1/workflows", nil)
+		require.NoError(t, err)
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_ = resp.Body.Close()
+		require.Equal(t, tt.want, resp.StatusCode, tt.host)
+	}
 }

@@ -35,7 +35,9 @@ func (s *Server) registerWebhooks() {
 			OperationID: "webhook-" + strings.ToLower(m), Method: m, Path: "/hooks/{path}", Tags: []string{"Webhooks"},
 			Summary: m + " webhook",
 			Description: "Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is " +
-				"{method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. " +
+				"{method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, " +
+				"any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as \"[redacted]\". " +
+				"A JSON body is parsed, a form body becomes an object, anything else a string. " +
 				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with " +
 				"respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.",
 			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true,
