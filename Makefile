@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 HAS_WEB := $(wildcard web/package.json)
 
-.PHONY: build run test test-go test-web test-e2e bench web fake-assets fmt vet lint clean services
+.PHONY: build run test test-go test-web test-e2e cover bench web fake-assets fmt vet lint clean services
 
 build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/concertmaster
@@ -54,6 +54,11 @@ else
 test-web test-e2e:
 	@echo "web/ has no package.json yet: no web tests to run"
 endif
+
+# cover prints the statement coverage of product code, integration tests counted, per package and in
+# total (scripts/cover.sh; not part of make test: it runs every test again, instrumented).
+cover:
+	scripts/cover.sh
 
 # bench prints every figure the issues name (see bench/README.md).
 bench: build
