@@ -31,3 +31,12 @@ export function formatDateTime(iso: string | undefined): string {
 export function shortId(id: string): string {
   return id.length > 8 ? id.slice(-8) : id;
 }
+
+/** formatBytes renders a size in bytes: 812 B, 4.0 KiB, 6.7 MiB. */
+export function formatBytes(n: number | undefined | null): string {
+  if (n == null || Number.isNaN(n)) return '—';
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+  return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GiB`;
+}

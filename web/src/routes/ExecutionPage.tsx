@@ -5,17 +5,28 @@ import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 
 import { Button } from '@components/Button';
-import { JsonViewer } from '@components/JsonViewer';
 import { ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
 import { Canvas } from '@features/editor/Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from '@features/editor/EditorContext';
 import { createEditorStore } from '@features/editor/store';
 import { NodeRunInspector } from '@features/run/NodeRunInspector';
+import { MoreNodeRuns } from '@features/run/MoreNodeRuns';
+import { StoredValue } from '@features/run/StoredValue';
 import { Timeline } from '@features/run/Timeline';
+import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDateTime, formatDuration, shortId } from '@lib/format';
 import { toast } from '@lib/toast';
-import { cancelExecution, executionQueries, isTerminal, retryExecution, summarizeRuns, type ExecutionDetailFromAPI } from '@services/executions';
+import {
+  cancelExecution,
+  executionQueries,
+  inputOf,
+  isTerminal,
+  outputOf,
+  retryExecution,
+  summarizeRuns,
+  type ExecutionDetailFromAPI,
+} from '@services/executions';
 import { errorMessage } from '@services/http';
 import { nodeTypeQueries, toCatalog } from '@services/nodeTypes';
 import { workflowQueries } from '@services/workflows';
@@ -40,7 +51,8 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
   const navigate = useNavigate();
   const version = useQuery(workflowQueries.version(execution.workflowId, execution.workflowVersion));
   const types = useQuery(nodeTypeQueries.list());
-  const overlay = useMemo(() => summarizeRuns(execution.nodeRuns), [execution.nodeRuns]);
+  const nodeRuns = useNodeRuns(execution);
+  const overlay = useMemo(() => summarizeRuns(execution.id, nodeRuns.runs), [execution.id, nodeRuns.runs]);
   const store = useMemo(
     () =>
       version.data && types.data
@@ -120,7 +132,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
         <EditorStoreContext.Provider value={store}>
           <RunOverlayContext.Provider value={overlay}>
             <ReactFlowProvider>
-              <GraphAndInspector execution={execution} />
+              <GraphAndInspector execution={execution} nodeRuns={nodeRuns} overlay={overlay} />
             </ReactFlowProvider>
           </RunOverlayContext.Provider>
         </EditorStoreContext.Provider>
@@ -128,21 +140,25 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
       <div className="mt-6 grid gap-4 md:grid-cols-2">
         <section>
           <h2 className="mb-2 text-sm font-semibold">Trigger input</h2>
-          <JsonViewer label="Trigger input" value={execution.input} />
+          <StoredValue empty="No input." label="Trigger input" stored={inputOf(execution)} valueRef={{ executionId: execution.id, field: 'input' }} />
         </section>
         <section>
           <h2 className="mb-2 text-sm font-semibold">Final output</h2>
-          {execution.output === undefined ? <p className="text-sm text-zinc-500">{terminal ? 'No output.' : 'Not finished yet.'}</p> : <JsonViewer label="Final output" value={execution.output} />}
+          <StoredValue
+            empty={terminal ? 'No output.' : 'Not finished yet.'}
+            label="Final output"
+            stored={outputOf(execution)}
+            valueRef={{ executionId: execution.id, field: 'output' }}
+          />
         </section>
       </div>
     </div>
   );
 }
 
-function GraphAndInspector({ execution }: { execution: ExecutionDetailFromAPI }) {
+function GraphAndInspector({ execution, nodeRuns, overlay }: { execution: ExecutionDetailFromAPI; nodeRuns: NodeRuns; overlay: ReturnType<typeof summarizeRuns> }) {
   const store = useEditorApi();
   const selected = useEditorStore((s) => s.selectedId);
-  const overlay = useMemo(() => summarizeRuns(execution.nodeRuns), [execution.nodeRuns]);
   const run = selected ? overlay.get(selected) : undefined;
   return (
     <>
@@ -155,7 +171,7 @@ function GraphAndInspector({ execution }: { execution: ExecutionDetailFromAPI })
             <p className="text-sm text-zinc-500">Click a node or a timeline bar to see its input, output, error and logs.</p>
           ) : !run ? (
             <p className="text-sm text-zinc-500">
-              <span className="font-mono">{selected}</span> did not run in this execution.
+              <span className="font-mono">{selected}</span> {nodeRuns.hasMore ? 'has no run among those loaded so far.' : 'did not run in this execution.'}
             </p>
           ) : (
             <>
@@ -166,8 +182,11 @@ function GraphAndInspector({ execution }: { execution: ExecutionDetailFromAPI })
         </aside>
       </div>
       <section className="mt-6 rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900">
-        <h2 className="mb-3 text-sm font-semibold">Timeline</h2>
-        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} selected={selected} />
+        <div className="mb-3 flex items-center justify-between gap-4">
+          <h2 className="text-sm font-semibold">Timeline</h2>
+          {nodeRuns.hasMore && <MoreNodeRuns nodeRuns={nodeRuns} />}
+        </div>
+        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} runs={nodeRuns.runs} selected={selected} />
       </section>
     </>
   );

@@ -33,7 +33,7 @@ export interface paths {
         };
         /**
          * Get an execution
-         * @description Status, timestamps, error, input, final output, and every node run with its status, attempt, input, output, error, logs and timings.
+         * @description Status, timestamps, error, input, final output, and the first 50 node runs with their status, attempt, input, output, error, logs and timings. Values over 4 KiB come as previews (inputPreview, inputTruncated, inputBytes …) and are read whole from the input and output endpoints; nodeRunsNextCursor pages on through GET /api/v1/executions/{id}/node-runs.
          */
         get: operations["get-execution"];
         put?: never;
@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel an execution
-         * @description A queued or waiting execution is canceled at once (200); a running one is asked to stop (202) and its running nodes are canceled through their context. A finished execution answers 409.
+         * @description A queued or waiting execution is canceled at once (200); a running one is asked to stop (202) and its running nodes are canceled through their context. Either way every node that has not finished is canceled, with a node.canceled event. A finished execution answers 409, unless the request repeats the Idempotency-Key of the cancel that was kept with it.
          */
         post: operations["cancel-execution"];
         delete?: never;
@@ -84,6 +84,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an execution's whole input
+         * @description The execution's input as stored, however large, for when the execution read sent only a preview. 404 when the execution has no input (yet).
+         */
+        get: operations["get-execution-input"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/node-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List an execution's node runs
+         * @description Every attempt of every node, by node id and attempt, paged by cursor. Inputs and outputs over 4 KiB come as previews, errors and logs over 8 KiB without their details: the value endpoints return them whole.
+         */
+        get: operations["list-execution-node-runs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/node-runs/{nodeId}/attempts/{attempt}/error": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a node run's whole error
+         * @description The attempt's error, {message, code, details}, written as stored however large. 404 when the attempt does not exist or has no error.
+         */
+        get: operations["get-node-run-error"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/node-runs/{nodeId}/attempts/{attempt}/input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a node run's whole input
+         * @description The attempt's input (an input kept as a reference to another node's output is that output), written as stored however large. 404 when the attempt does not exist or has no input.
+         */
+        get: operations["get-node-run-input"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/node-runs/{nodeId}/attempts/{attempt}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a node run's whole logs
+         * @description The attempt's log entries, an array of {time, level, message, attrs}, written as stored however large. 404 when the attempt does not exist or has no logs.
+         */
+        get: operations["get-node-run-logs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/node-runs/{nodeId}/attempts/{attempt}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get a node run's whole output
+         * @description The attempt's output, written as stored however large. 404 when the attempt does not exist or has no output.
+         */
+        get: operations["get-node-run-output"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an execution's whole output
+         * @description The execution's output as stored, however large, for when the execution read sent only a preview. 404 when the execution has no output (yet).
+         */
+        get: operations["get-execution-output"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/retry": {
         parameters: {
             query?: never;
@@ -95,7 +235,7 @@ export interface paths {
         put?: never;
         /**
          * Retry an execution
-         * @description Starts a new execution (retryOf names the original) of the same version and input that reuses the outputs of the nodes that succeeded and re-runs the others. Only failed or canceled executions can be retried.
+         * @description Starts a new execution (retryOf names the original) of the same version and input that reuses the outputs of the nodes that succeeded and re-runs the others. Only failed or canceled executions can be retried, each at most once: a second retry answers 409 naming the first (retry that one instead), unless it repeats the first one's Idempotency-Key, which answers with the same retry.
          */
         post: operations["retry-execution"];
         delete?: never;
@@ -279,7 +419,7 @@ export interface paths {
         };
         /**
          * List a workflow's versions
-         * @description Newest first, with each version's definition.
+         * @description Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition.
          */
         get: operations["list-workflow-versions"];
         put?: never;
@@ -430,43 +570,45 @@ export interface components {
             targetPort?: string;
         };
         ErrorDetail: {
-            /** @description Where the error occurred, e.g. 'body.items[3].tags' or 'path.thing-id' */
-            location?: string;
-            /** @description Error message text */
-            message?: string;
-            /** @description The value at the given location */
+            /**
+             * @description JSON pointer of the bad value: into the body (/nodes/0/id; empty for the whole body), or of a parameter (/path/id, /query/limit, /header/If-Match)
+             * @example /nodes/0/config/url
+             */
+            location: string;
+            /** @description What is wrong and how to fix it */
+            message: string;
+            /** @description The bad value when it is a scalar (strings cut to 256 bytes) */
             value?: unknown;
         };
         ErrorModel: {
             /**
-             * @description A human-readable explanation specific to this occurrence of the problem.
-             * @example Property foo is required but is missing.
+             * @description What went wrong this time, for people
+             * @example the workflow has 1 problem
              */
             detail?: string;
-            /** @description Optional list of individual error details */
+            /** @description One entry per problem with the request */
             errors?: components["schemas"]["ErrorDetail"][] | null;
             /**
-             * Format: uri
-             * @description A URI reference that identifies the specific occurrence of the problem.
-             * @example https://example.com/error-log/abc123
+             * Format: uri-reference
+             * @description A reference to this occurrence, such as the execution that failed
+             * @example /api/v1/executions/0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b
              */
             instance?: string;
             /**
              * Format: int64
-             * @description HTTP status code
-             * @example 400
+             * @description The HTTP status code
+             * @example 422
              */
-            status?: number;
+            status: number;
             /**
-             * @description A short, human-readable summary of the problem type. This value should not change between occurrences of the error.
-             * @example Bad Request
+             * @description Short summary of the problem type: the status text
+             * @example Unprocessable Entity
              */
-            title?: string;
+            title: string;
             /**
              * Format: uri
-             * @description A URI reference to human-readable documentation for the error.
-             * @default about:blank
-             * @example https://example.com/errors/example
+             * @description Stable identifier of the kind of problem (urn:concertmaster:problem:…); switch on it
+             * @example urn:concertmaster:problem:validation
              */
             type: string;
         };
@@ -515,9 +657,32 @@ export interface components {
             /** Format: date-time */
             finishedAt?: string;
             id: string;
-            input: unknown;
+            /** @description The run's input, when its JSON is at most 4 KiB (otherwise see inputPreview) */
+            input?: unknown;
+            /**
+             * Format: int64
+             * @description Size of the input's JSON text in bytes; 0 when there is none
+             */
+            inputBytes: number;
+            /** @description When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text, cut between characters; not valid JSON on its own */
+            inputPreview?: string;
+            /** @description Whether the input was too large to send: input is left out; GET /api/v1/executions/{id}/input returns it whole */
+            inputTruncated: boolean;
+            /** @description The first page of node runs (at most 50), by node and attempt; the run request without wait leaves it empty */
             nodeRuns: components["schemas"]["NodeRun"][] | null;
+            /** @description Set when the execution has more node runs: pass it as cursor to GET /api/v1/executions/{id}/node-runs */
+            nodeRunsNextCursor?: string;
+            /** @description The final output, when its JSON is at most 4 KiB (otherwise see outputPreview) */
             output?: unknown;
+            /**
+             * Format: int64
+             * @description Size of the output's JSON text in bytes; 0 when there is none (yet)
+             */
+            outputBytes: number;
+            /** @description When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own */
+            outputPreview?: string;
+            /** @description Whether the output was too large to send: output is left out; GET /api/v1/executions/{id}/output returns it whole */
+            outputTruncated: boolean;
             /** @description Execution this one retries */
             retryOf?: string;
             /** Format: date-time */
@@ -551,11 +716,15 @@ export interface components {
             items: components["schemas"]["Execution"][] | null;
             nextCursor?: string;
         };
+        ListNodeRunsOutputBody: {
+            items: components["schemas"]["NodeRun"][] | null;
+            nextCursor?: string;
+        };
         ListNodeTypesOutputBody: {
             items: components["schemas"]["NodeType"][] | null;
         };
         ListVersionsOutputBody: {
-            items: components["schemas"]["WorkflowVersion"][] | null;
+            items: components["schemas"]["WorkflowVersionSummary"][] | null;
             nextCursor?: string;
         };
         ListWorkflowsOutputBody: {
@@ -613,12 +782,48 @@ export interface components {
             /** Format: int64 */
             durationMs?: number;
             error?: components["schemas"]["NodeError"];
+            /**
+             * Format: int64
+             * @description Size of the stored error's JSON in bytes
+             */
+            errorBytes?: number;
+            /** @description The stored error is over 8 KiB: details are left out and the message is cut to 4 KiB; GET …/attempts/{attempt}/error returns it whole */
+            errorTruncated?: boolean;
             /** Format: date-time */
             finishedAt?: string;
+            /** @description The attempt's input, when its JSON is at most 4 KiB (otherwise see inputPreview) */
             input?: unknown;
+            /**
+             * Format: int64
+             * @description Size of the input's JSON text in bytes; 0 when there is none
+             */
+            inputBytes: number;
+            /** @description Node whose output is this run's input (the store keeps it once) */
+            inputFrom?: string;
+            /** @description When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text; not valid JSON on its own */
+            inputPreview?: string;
+            /** @description Whether the input was too large to send; GET …/attempts/{attempt}/input returns it whole */
+            inputTruncated: boolean;
             logs?: components["schemas"]["LogEntry"][] | null;
+            /**
+             * Format: int64
+             * @description Size of the stored logs' JSON in bytes
+             */
+            logsBytes?: number;
+            /** @description The logs are over 8 KiB of JSON and left out; GET …/attempts/{attempt}/logs returns them */
+            logsTruncated?: boolean;
             nodeId: string;
+            /** @description The attempt's output, when its JSON is at most 4 KiB (otherwise see outputPreview) */
             output?: unknown;
+            /**
+             * Format: int64
+             * @description Size of the output's JSON text in bytes; 0 when there is none
+             */
+            outputBytes: number;
+            /** @description When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own */
+            outputPreview?: string;
+            /** @description Whether the output was too large to send; GET …/attempts/{attempt}/output returns it whole */
+            outputTruncated: boolean;
             /** @description Output port the node emitted on */
             port?: string;
             /** Format: date-time */
@@ -759,6 +964,13 @@ export interface components {
             version: number;
             workflowId: string;
         };
+        WorkflowVersionSummary: {
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: int64 */
+            version: number;
+            workflowId: string;
+        };
     };
     responses: never;
     parameters: never;
@@ -787,15 +999,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ListExecutionsOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A parameter or the body is invalid; errors lists each problem with its JSON pointer */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -820,6 +1058,8 @@ export interface operations {
             200: {
                 headers: {
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -829,6 +1069,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -838,6 +1091,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -847,6 +1102,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -858,7 +1115,10 @@ export interface operations {
     "cancel-execution": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Repeating the request with the same key answers as the first one did instead of a conflict */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Execution id */
                 id: string;
@@ -871,15 +1131,42 @@ export interface operations {
             200: {
                 headers: {
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDetail"];
                 };
             };
+            /** @description The execution is running and was asked to stop; it had not stopped after 5 seconds */
+            202: {
+                headers: {
+                    Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -889,6 +1176,19 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -898,6 +1198,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -907,6 +1209,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -933,6 +1237,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -942,6 +1248,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -951,6 +1270,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -960,6 +1281,523 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-execution-input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The execution's input, as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-execution-node-runs": {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description nextCursor of the previous page, or nodeRunsNextCursor of the execution */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListNodeRunsOutputBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-node-run-error": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+                /** @description Node id */
+                nodeId: string;
+                /** @description Attempt number, from 1 */
+                attempt: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt's error, {message, code, details}, as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-node-run-input": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+                /** @description Node id */
+                nodeId: string;
+                /** @description Attempt number, from 1 */
+                attempt: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt's input (an input kept as a reference to another node's output is that output), as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-node-run-logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+                /** @description Node id */
+                nodeId: string;
+                /** @description Attempt number, from 1 */
+                attempt: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt's log entries, an array of {time, level, message, attrs}, as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-node-run-output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+                /** @description Node id */
+                nodeId: string;
+                /** @description Attempt number, from 1 */
+                attempt: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The attempt's output, as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "get-execution-output": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Execution id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The execution's output, as stored */
+            200: {
+                headers: {
+                    /** @description Size of the value's JSON text in bytes */
+                    "Content-Length"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -971,7 +1809,10 @@ export interface operations {
     "retry-execution": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Repeating the request with the same key answers as the first one did instead of a conflict */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description Execution id */
                 id: string;
@@ -984,15 +1825,30 @@ export interface operations {
             202: {
                 headers: {
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDetail"];
                 };
             };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1002,6 +1858,19 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1011,6 +1880,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1020,6 +1891,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1040,15 +1913,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ListNodeTypesOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1072,6 +1960,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1081,6 +1971,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1090,6 +1993,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1099,6 +2004,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1126,15 +2033,41 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ListWorkflowsOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A parameter or the body is invalid; errors lists each problem with its JSON pointer */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1161,15 +2094,74 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Request Entity Too Large */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1179,6 +2171,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1188,6 +2182,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1212,15 +2208,85 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ValidateOutputBody"];
                 };
             };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1230,6 +2296,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1255,6 +2323,8 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1264,6 +2334,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1273,6 +2356,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1282,6 +2367,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1313,15 +2400,52 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1331,6 +2455,8 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1340,6 +2466,41 @@ export interface operations {
             /** @description Precondition Failed */
             412: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1349,6 +2510,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1358,6 +2521,8 @@ export interface operations {
             /** @description Precondition Required */
             428: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1367,6 +2532,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1390,13 +2557,39 @@ export interface operations {
             /** @description No Content */
             204: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1406,6 +2599,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1415,6 +2610,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1440,15 +2637,30 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1458,6 +2670,19 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1467,6 +2692,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1476,6 +2703,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1501,15 +2730,30 @@ export interface operations {
                 headers: {
                     ETag?: string;
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Workflow"];
                 };
             };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1519,6 +2763,19 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1528,6 +2785,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1537,6 +2796,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1567,19 +2828,68 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Accepted */
-            202: {
+            /** @description With ?wait=, the run finished in time: the execution with its output and node runs */
+            200: {
                 headers: {
                     Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["ExecutionDetail"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1589,6 +2899,41 @@ export interface operations {
             /** @description Conflict */
             409: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1598,6 +2943,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1607,6 +2954,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1632,6 +2981,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1641,6 +2992,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1650,6 +3014,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1659,6 +3025,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1682,6 +3050,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1691,6 +3061,19 @@ export interface operations {
             /** @description Not Found */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1700,6 +3083,8 @@ export interface operations {
             /** @description Unprocessable Entity */
             422: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1709,6 +3094,8 @@ export interface operations {
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1729,15 +3116,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["HealthOutputBody"];
                 };
             };
-            /** @description Error */
-            default: {
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1751,55 +3153,129 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The trigger's path; may contain slashes */
+                /** @description The trigger's path, such as orders/new. A path of several segments is one parameter: a client that percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger. */
                 path: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The run's output */
+            /** @description The run succeeded: its output */
             200: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
-            /** @description Accepted: {executionId, status} */
+            /** @description Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout) */
             202: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        executionId?: string;
-                        status?: string;
+                        /** @description The execution the request started */
+                        executionId: string;
+                        /**
+                         * @description Its status when the answer was sent
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                     };
                 };
             };
-            /** @description No active workflow listens here */
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Body too large */
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description The run failed */
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The path or a query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The run failed or was canceled: an execution-failed problem whose instance is the execution */
             502: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1813,62 +3289,136 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The trigger's path; may contain slashes */
+                /** @description The trigger's path, such as orders/new. A path of several segments is one parameter: a client that percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger. */
                 path: string;
             };
             cookie?: never;
         };
-        /** @description Any body */
+        /** @description Any body: JSON is parsed, a form becomes an object, anything else is kept as text */
         requestBody?: {
             content: {
+                "*/*": string;
                 "application/json": unknown;
                 "application/x-www-form-urlencoded": Record<string, never>;
-                "text/plain": string;
             };
         };
         responses: {
-            /** @description The run's output */
+            /** @description The run succeeded: its output */
             200: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
-            /** @description Accepted: {executionId, status} */
+            /** @description Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout) */
             202: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        executionId?: string;
-                        status?: string;
+                        /** @description The execution the request started */
+                        executionId: string;
+                        /**
+                         * @description Its status when the answer was sent
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                     };
                 };
             };
-            /** @description No active workflow listens here */
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Body too large */
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description The run failed */
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The path or a query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The run failed or was canceled: an execution-failed problem whose instance is the execution */
             502: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1882,62 +3432,136 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The trigger's path; may contain slashes */
+                /** @description The trigger's path, such as orders/new. A path of several segments is one parameter: a client that percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger. */
                 path: string;
             };
             cookie?: never;
         };
-        /** @description Any body */
+        /** @description Any body: JSON is parsed, a form becomes an object, anything else is kept as text */
         requestBody?: {
             content: {
+                "*/*": string;
                 "application/json": unknown;
                 "application/x-www-form-urlencoded": Record<string, never>;
-                "text/plain": string;
             };
         };
         responses: {
-            /** @description The run's output */
+            /** @description The run succeeded: its output */
             200: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
-            /** @description Accepted: {executionId, status} */
+            /** @description Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout) */
             202: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        executionId?: string;
-                        status?: string;
+                        /** @description The execution the request started */
+                        executionId: string;
+                        /**
+                         * @description Its status when the answer was sent
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                     };
                 };
             };
-            /** @description No active workflow listens here */
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Body too large */
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description The run failed */
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The path or a query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The run failed or was canceled: an execution-failed problem whose instance is the execution */
             502: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -1951,55 +3575,129 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The trigger's path; may contain slashes */
+                /** @description The trigger's path, such as orders/new. A path of several segments is one parameter: a client that percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger. */
                 path: string;
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
-            /** @description The run's output */
+            /** @description The run succeeded: its output */
             200: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
-            /** @description Accepted: {executionId, status} */
+            /** @description Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout) */
             202: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        executionId?: string;
-                        status?: string;
+                        /** @description The execution the request started */
+                        executionId: string;
+                        /**
+                         * @description Its status when the answer was sent
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                     };
                 };
             };
-            /** @description No active workflow listens here */
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Body too large */
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description The run failed */
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The path or a query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The run failed or was canceled: an execution-failed problem whose instance is the execution */
             502: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2013,62 +3711,136 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The trigger's path; may contain slashes */
+                /** @description The trigger's path, such as orders/new. A path of several segments is one parameter: a client that percent-encodes its slashes (orders%2Fnew) and one that sends them as they are (/hooks/orders/new) reach the same trigger. */
                 path: string;
             };
             cookie?: never;
         };
-        /** @description Any body */
+        /** @description Any body: JSON is parsed, a form becomes an object, anything else is kept as text */
         requestBody?: {
             content: {
+                "*/*": string;
                 "application/json": unknown;
                 "application/x-www-form-urlencoded": Record<string, never>;
-                "text/plain": string;
             };
         };
         responses: {
-            /** @description The run's output */
+            /** @description The run succeeded: its output */
             200: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": unknown;
                 };
             };
-            /** @description Accepted: {executionId, status} */
+            /** @description Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout) */
             202: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        executionId?: string;
-                        status?: string;
+                        /** @description The execution the request started */
+                        executionId: string;
+                        /**
+                         * @description Its status when the answer was sent
+                         * @enum {string}
+                         */
+                        status: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                     };
                 };
             };
-            /** @description No active workflow listens here */
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Body too large */
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
             413: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description The run failed */
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The path or a query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The run failed or was canceled: an execution-failed problem whose instance is the execution */
             502: {
                 headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2089,10 +3861,34 @@ export interface operations {
             /** @description Metrics */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
         };
@@ -2109,15 +3905,30 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["HealthOutputBody"];
                 };
             };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description Internal Server Error */
             500: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
@@ -2127,6 +3938,8 @@ export interface operations {
             /** @description Service Unavailable */
             503: {
                 headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {

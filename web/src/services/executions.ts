@@ -1,4 +1,4 @@
-import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { infiniteQueryOptions, keepPreviousData, queryOptions } from '@tanstack/react-query';
 
 import type { components } from './api.gen';
 import { request } from './http';
@@ -7,8 +7,12 @@ import { request } from './http';
 export type ExecutionFromAPI = components['schemas']['Execution'];
 /** ExecutionDetailFromAPI is one execution with its data and every node run. */
 export type ExecutionDetailFromAPI = components['schemas']['ExecutionDetail'];
-/** NodeRunFromAPI is one attempt of one node. */
+/** NodeRunFromAPI is one attempt of one node; large values come as previews (see ValueRef). */
 export type NodeRunFromAPI = components['schemas']['NodeRun'];
+/** NodeRunPageFromAPI is one page of an execution's node runs. */
+export type NodeRunPageFromAPI = components['schemas']['ListNodeRunsOutputBody'];
+/** LogEntryFromAPI is one message a node logged. */
+export type LogEntryFromAPI = components['schemas']['LogEntry'];
 /** ExecutionStatus is the state of an execution. */
 export type ExecutionStatus = ExecutionFromAPI['status'];
 /** NodeRunStatus is the state of a node run. */
@@ -39,6 +43,80 @@ export interface ExecutionPage {
   nextCursor: string | null;
 }
 
+/** NODE_RUN_PAGE is how many node runs each further page loads (the execution read carries 50). */
+export const NODE_RUN_PAGE = 200;
+
+/** ValueField names a stored value an execution read may send only as a preview. */
+export type ValueField = 'error' | 'input' | 'logs' | 'output';
+
+/** ValueRef names one stored value: the execution's own input or output, or a node run attempt's. */
+export interface ValueRef {
+  attempt?: number;
+  executionId: string;
+  field: ValueField;
+  nodeId?: string;
+}
+
+/** valuePath is the endpoint that returns the whole value, as stored. */
+export function valuePath(ref: ValueRef): string {
+  const exec = `/api/v1/executions/${encodeURIComponent(ref.executionId)}`;
+  if (ref.nodeId === undefined) return `${exec}/${ref.field}`;
+  return `${exec}/node-runs/${encodeURIComponent(ref.nodeId)}/attempts/${ref.attempt ?? 1}/${ref.field}`;
+}
+
+/** StoredValueData is one value as an execution read sends it: whole, or a preview of a larger one. */
+export interface StoredValueData {
+  /** bytes is the size of the whole value's JSON; 0 when there is none. */
+  bytes: number;
+  /** preview is the head of the value's JSON text when truncated: not valid JSON on its own. */
+  preview?: string;
+  truncated: boolean;
+  /** value is the whole value when it was small enough to send. */
+  value?: unknown;
+}
+
+interface HasInput {
+  input?: unknown;
+  inputBytes: number;
+  inputPreview?: string;
+  inputTruncated: boolean;
+}
+
+interface HasOutput {
+  output?: unknown;
+  outputBytes: number;
+  outputPreview?: string;
+  outputTruncated: boolean;
+}
+
+/** inputOf is the input of an execution or a node run. */
+export function inputOf(x: HasInput): StoredValueData {
+  return { bytes: x.inputBytes, preview: x.inputPreview, truncated: x.inputTruncated, value: x.input };
+}
+
+/** outputOf is the output of an execution or a node run. */
+export function outputOf(x: HasOutput): StoredValueData {
+  return { bytes: x.outputBytes, preview: x.outputPreview, truncated: x.outputTruncated, value: x.output };
+}
+
+/** fetchValue loads one whole stored value. */
+export async function fetchValue(ref: ValueRef, signal?: AbortSignal): Promise<unknown> {
+  return (await request<unknown>(valuePath(ref), { signal })).data;
+}
+
+/** mergeNodeRuns appends further pages to the first, each attempt once (pages are by node and attempt). */
+export function mergeNodeRuns(first: readonly NodeRunFromAPI[] | null | undefined, pages: readonly NodeRunPageFromAPI[]): NodeRunFromAPI[] {
+  const seen = new Set<string>();
+  const out: NodeRunFromAPI[] = [];
+  for (const r of [...(first ?? []), ...pages.flatMap((p) => p.items ?? [])]) {
+    const key = `${r.nodeId}#${r.attempt}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(r);
+  }
+  return out;
+}
+
 /** executionQueries holds the query factories for executions. */
 export const executionQueries = {
   all: () => ['executions'] as const,
@@ -60,6 +138,30 @@ export const executionQueries = {
       },
       queryKey: [...executionQueries.all(), 'list', params] as const,
       refetchInterval: (q) => (q.state.data?.items.some((e) => !isTerminal(e.status)) ? 1000 : false),
+    }),
+  /** nodeRuns pages through the node runs after the execution read's own (from its nodeRunsNextCursor). */
+  nodeRuns: (id: string, after: string, live: boolean) =>
+    infiniteQueryOptions({
+      getNextPageParam: (last: NodeRunPageFromAPI) => last.nextCursor || undefined,
+      initialPageParam: after,
+      queryFn: async ({ pageParam, signal }) =>
+        (
+          await request<NodeRunPageFromAPI>(`/api/v1/executions/${encodeURIComponent(id)}/node-runs`, {
+            query: { cursor: pageParam, limit: NODE_RUN_PAGE },
+            signal,
+          })
+        ).data,
+      queryKey: [...executionQueries.all(), 'nodeRuns', id, after] as const,
+      refetchInterval: live ? POLL_INTERVAL_MS * 5 : false,
+    }),
+  /** value loads one whole value; values do not change once written, and large ones leave the cache soon. */
+  value: (ref: ValueRef) =>
+    queryOptions({
+      gcTime: 30_000,
+      queryFn: ({ signal }) => fetchValue(ref, signal),
+      // Outside all(): invalidating executions after a cancel or retry must not reload large values.
+      queryKey: ['executionValues', ref.executionId, ref.nodeId ?? '', ref.attempt ?? 0, ref.field] as const,
+      staleTime: Infinity,
     }),
 };
 
@@ -94,13 +196,15 @@ export async function retryExecution(id: string): Promise<ExecutionDetailFromAPI
 export interface NodeRunSummary {
   attempts: number;
   durationMs?: number;
+  /** executionId is the execution the runs belong to, for loading their whole values. */
+  executionId: string;
   latest: NodeRunFromAPI;
   runs: NodeRunFromAPI[];
   status: NodeRunStatus;
 }
 
 /** summarizeRuns groups node runs by node, attempts in order, the latest last. */
-export function summarizeRuns(runs: readonly NodeRunFromAPI[] | null | undefined): Map<string, NodeRunSummary> {
+export function summarizeRuns(executionId: string, runs: readonly NodeRunFromAPI[] | null | undefined): Map<string, NodeRunSummary> {
   const by = new Map<string, NodeRunFromAPI[]>();
   for (const r of runs ?? []) {
     const list = by.get(r.nodeId);
@@ -111,7 +215,7 @@ export function summarizeRuns(runs: readonly NodeRunFromAPI[] | null | undefined
   for (const [id, list] of by) {
     list.sort((a, b) => a.attempt - b.attempt || (a.startedAt ?? '').localeCompare(b.startedAt ?? ''));
     const latest = list[list.length - 1]!;
-    out.set(id, { attempts: latest.attempt, durationMs: latest.durationMs, latest, runs: list, status: latest.status });
+    out.set(id, { attempts: latest.attempt, durationMs: latest.durationMs, executionId, latest, runs: list, status: latest.status });
   }
   return out;
 }

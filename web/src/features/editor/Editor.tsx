@@ -26,6 +26,7 @@ import { Dialog } from '@components/Dialog';
 import { IconButton } from '@components/IconButton';
 import { StatusBadge } from '@components/StatusBadge';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDuration, shortId } from '@lib/format';
 import { isEditableTarget, modKey } from '@lib/keys';
 import { toast } from '@lib/toast';
@@ -185,7 +186,8 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     },
   });
   const execution = useQuery({ ...executionQueries.detail(executionId ?? ''), enabled: executionId !== null });
-  const overlay = useMemo(() => (execution.data ? summarizeRuns(execution.data.nodeRuns) : null), [execution.data]);
+  const nodeRuns = useNodeRuns(execution.data);
+  const overlay = useMemo(() => (execution.data ? summarizeRuns(execution.data.id, nodeRuns.runs) : null), [execution.data, nodeRuns.runs]);
   const finished = execution.data && isTerminal(execution.data.status) ? execution.data : null;
   const announced = useRef<string | null>(null);
   useEffect(() => {
@@ -337,7 +339,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     () =>
       executionId ? (
         <Panel position="top-center">
-          <RunBar executionId={executionId} onClose={() => setExecutionId(null)} />
+          <RunBar executionId={executionId} nodeRuns={nodeRuns} onClose={() => setExecutionId(null)} />
         </Panel>
       ) : null,
     [executionId],
@@ -587,17 +589,23 @@ function ValidationBadge() {
   );
 }
 
-function RunBar({ executionId, onClose }: { executionId: string; onClose: () => void }) {
+function RunBar({ executionId, nodeRuns, onClose }: { executionId: string; nodeRuns: NodeRuns; onClose: () => void }) {
   const exec = useQuery(executionQueries.detail(executionId));
   const d = exec.data;
-  const ran = d?.nodeRuns?.filter((r) => r.status !== 'pending').length ?? 0;
+  const ran = nodeRuns.runs.filter((r) => r.status !== 'pending').length;
   return (
     <div className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-bar">
       {d ? <StatusBadge status={d.status} /> : <LoaderCircle className="size-4 animate-spin" />}
       <span className="text-zinc-600 dark:text-zinc-300">
         Run <span className="font-mono text-xs">{shortId(executionId)}</span>
-        {d?.durationMs !== undefined && ` · ${formatDuration(d.durationMs)}`} · {ran} node run{ran === 1 ? '' : 's'}
+        {d?.durationMs !== undefined && ` · ${formatDuration(d.durationMs)}`} · {ran}
+        {nodeRuns.hasMore && '+'} node run{ran === 1 && !nodeRuns.hasMore ? '' : 's'}
       </span>
+      {nodeRuns.hasMore && (
+        <button className="text-xs font-medium text-indigo-600 hover:underline disabled:opacity-50 dark:text-indigo-400" disabled={nodeRuns.loading} onClick={nodeRuns.loadMore} type="button">
+          {nodeRuns.loading ? 'Loading…' : 'Load more'}
+        </button>
+      )}
       <Link className="font-medium text-indigo-600 hover:underline dark:text-indigo-400" to={`/executions/${executionId}`}>
         Details
       </Link>

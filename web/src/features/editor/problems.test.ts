@@ -14,6 +14,7 @@ describe('mapProblems', () => {
           { location: '/name', message: 'required' },
         ],
         status: 422,
+        title: 'Unprocessable Entity',
         type: 'urn:x',
       },
       ['start', 'fetch'],
@@ -33,7 +34,7 @@ describe('mapProblems', () => {
   });
 
   it('keeps a problem without errors as one global message', () => {
-    const p = mapProblems({ detail: 'nope', type: 'x' }, [], []);
+    const p = mapProblems({ detail: 'nope', status: 422, title: 'Unprocessable Entity', type: 'x' }, [], []);
     expect(p.global).toEqual([{ location: '', message: 'nope' }]);
   });
 });

@@ -1,10 +1,15 @@
+import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
 import { useState } from 'react';
 
+import { Button } from '@components/Button';
 import { JsonViewer } from '@components/JsonViewer';
 import { StatusBadge } from '@components/StatusBadge';
-import { formatDateTime, formatDuration } from '@lib/format';
-import type { NodeRunSummary } from '@services/executions';
+import { formatBytes, formatDateTime, formatDuration } from '@lib/format';
+import { executionQueries, inputOf, outputOf, type LogEntryFromAPI, type NodeRunFromAPI, type NodeRunSummary, type ValueRef } from '@services/executions';
+import { errorMessage } from '@services/http';
+
+import { StoredValue } from './StoredValue';
 
 /** NodeRunInspector shows one node's runs: status, attempt, timing, input, output, error and logs. */
 export function NodeRunInspector({ summary }: { summary: NodeRunSummary }) {
@@ -51,40 +56,90 @@ export function NodeRunInspector({ summary }: { summary: NodeRunSummary }) {
         <dt className="text-zinc-500">Started</dt>
         <dd>{formatDateTime(run.startedAt)}</dd>
       </dl>
-      {run.error && (
-        <section aria-label="Error" className="rounded-md border border-red-200 bg-red-50 p-3 text-sm dark:border-red-900 dark:bg-red-950/40">
-          <div className="font-medium text-red-800 dark:text-red-200">
-            {run.error.code && <span className="mr-2 rounded bg-red-200/60 px-1 font-mono text-xs dark:bg-red-900">{run.error.code}</span>}
-            {run.error.message}
-          </div>
-          {run.error.details !== undefined && <JsonViewer className="mt-2" label="Error details" value={run.error.details} />}
-        </section>
-      )}
+      {run.error && <RunError key={run.attempt} executionId={summary.executionId} run={run} />}
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Output</h3>
-        {run.output === undefined ? <p className="text-sm text-zinc-500">No output.</p> : <JsonViewer label="Output" value={run.output} />}
+        <StoredValue key={run.attempt} empty="No output." label="Output" stored={outputOf(run)} valueRef={ref(summary.executionId, run, 'output')} />
       </section>
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Input</h3>
-        {run.input === undefined ? <p className="text-sm text-zinc-500">No input.</p> : <JsonViewer expandDepth={1} label="Input" value={run.input} />}
+        <StoredValue key={run.attempt} empty="No input." expandDepth={1} label="Input" stored={inputOf(run)} valueRef={ref(summary.executionId, run, 'input')} />
       </section>
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Logs</h3>
-        {!run.logs || run.logs.length === 0 ? (
-          <p className="text-sm text-zinc-500">No logs.</p>
-        ) : (
-          <ol className="space-y-1 font-mono text-xs">
-            {run.logs.map((l, i) => (
-              <li key={i} className="rounded bg-zinc-50 px-2 py-1 dark:bg-zinc-950">
-                <span className="text-zinc-400">{new Date(l.time).toLocaleTimeString()}</span>{' '}
-                <span className={clsx('font-semibold uppercase', l.level === 'error' ? 'text-red-600' : l.level === 'warn' ? 'text-amber-600' : 'text-zinc-500')}>{l.level}</span>{' '}
-                {l.message}
-                {l.attrs && Object.keys(l.attrs).length > 0 && <span className="text-zinc-500"> {JSON.stringify(l.attrs)}</span>}
-              </li>
-            ))}
-          </ol>
-        )}
+        {run.logsTruncated ? <LargeLogs key={run.attempt} bytes={run.logsBytes ?? 0} valueRef={ref(summary.executionId, run, 'logs')} /> : <Logs logs={run.logs} />}
       </section>
     </div>
+  );
+}
+
+function ref(executionId: string, run: NodeRunFromAPI, field: ValueRef['field']): ValueRef {
+  return { attempt: run.attempt, executionId, field, nodeId: run.nodeId };
+}
+
+/** RunError shows an attempt's error; a large one came without its details, which load on demand. */
+function RunError({ executionId, run }: { executionId: string; run: NodeRunFromAPI }) {
+  const [load, setLoad] = useState(false);
+  const full = useQuery({ ...executionQueries.value(ref(executionId, run, 'error')), enabled: load && !!run.errorTruncated });
+  const error = run.error!;
+  const details = run.errorTruncated ? (full.data as { details?: unknown } | undefined)?.details : error.details;
+  return (
+    <section aria-label="Error" className="rounded-md border border-red-200 bg-red-50 p-3 text-sm dark:border-red-900 dark:bg-red-950/40">
+      <div className="font-medium break-words text-red-800 dark:text-red-200">
+        {error.code && <span className="mr-2 rounded bg-red-200/60 px-1 font-mono text-xs dark:bg-red-900">{error.code}</span>}
+        {error.message}
+        {run.errorTruncated && full.data === undefined && <span aria-hidden>…</span>}
+      </div>
+      {details !== undefined && <JsonViewer className="mt-2" label="Error details" value={details} />}
+      {run.errorTruncated && full.data === undefined && (
+        <div className="mt-2 flex items-center gap-2 text-xs text-red-800 dark:text-red-200">
+          <span role="note">The error is {formatBytes(run.errorBytes)}: its details were left out.</span>
+          <Button disabled={full.isFetching} onClick={() => setLoad(true)} size="sm">
+            {full.isFetching ? 'Loading…' : 'Load the whole error'}
+          </Button>
+        </div>
+      )}
+      {full.isError && (
+        <p className="mt-1 text-xs text-red-600" role="alert">
+          {errorMessage(full.error)}
+        </p>
+      )}
+    </section>
+  );
+}
+
+/** LargeLogs offers to load logs that were too large for the execution read. */
+function LargeLogs({ bytes, valueRef }: { bytes: number; valueRef: ValueRef }) {
+  const [load, setLoad] = useState(false);
+  const full = useQuery({ ...executionQueries.value(valueRef), enabled: load });
+  if (full.data !== undefined) return <Logs logs={full.data as LogEntryFromAPI[]} />;
+  return (
+    <div className="flex items-center gap-2 text-sm text-zinc-500">
+      <span role="note">The logs are {formatBytes(bytes)}.</span>
+      <Button disabled={full.isFetching} onClick={() => setLoad(true)} size="sm">
+        {full.isFetching ? 'Loading…' : 'Load the logs'}
+      </Button>
+      {full.isError && (
+        <span className="text-xs text-red-600" role="alert">
+          {errorMessage(full.error)}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function Logs({ logs }: { logs: LogEntryFromAPI[] | null | undefined }) {
+  if (!logs || logs.length === 0) return <p className="text-sm text-zinc-500">No logs.</p>;
+  return (
+    <ol className="space-y-1 font-mono text-xs">
+      {logs.map((l, i) => (
+        <li key={i} className="rounded bg-zinc-50 px-2 py-1 break-words dark:bg-zinc-950">
+          <span className="text-zinc-400">{new Date(l.time).toLocaleTimeString()}</span>{' '}
+          <span className={clsx('font-semibold uppercase', l.level === 'error' ? 'text-red-600' : l.level === 'warn' ? 'text-amber-600' : 'text-zinc-500')}>{l.level}</span>{' '}
+          {l.message}
+          {l.attrs && Object.keys(l.attrs).length > 0 && <span className="text-zinc-500"> {JSON.stringify(l.attrs)}</span>}
+        </li>
+      ))}
+    </ol>
   );
 }

@@ -2,36 +2,30 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 
-import type { ExecutionDetailFromAPI } from '@services/executions';
+import { executionFactory, nodeRunFactory } from '@test/factories';
 
 import { Timeline, timelineRows } from './Timeline';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const at = (ms: number) => new Date(t0 + ms).toISOString();
 
-const execution: ExecutionDetailFromAPI = {
+const execution = executionFactory({
   createdAt: at(0),
   finishedAt: at(1000),
-  id: 'e1',
-  input: {},
   nodeRuns: [
-    { attempt: 1, finishedAt: at(400), nodeId: 'fetch', startedAt: at(100), status: 'failed' },
-    { attempt: 2, durationMs: 300, finishedAt: at(900), nodeId: 'fetch', startedAt: at(600), status: 'succeeded' },
-    { attempt: 1, durationMs: 10, finishedAt: at(10), nodeId: 'start', startedAt: at(0), status: 'succeeded' },
-    { attempt: 1, finishedAt: at(950), nodeId: 'other', status: 'skipped' },
+    nodeRunFactory({ attempt: 1, finishedAt: at(400), nodeId: 'fetch', startedAt: at(100), status: 'failed' }),
+    nodeRunFactory({ attempt: 2, durationMs: 300, finishedAt: at(900), nodeId: 'fetch', startedAt: at(600), status: 'succeeded' }),
+    nodeRunFactory({ attempt: 1, durationMs: 10, finishedAt: at(10), nodeId: 'start', startedAt: at(0), status: 'succeeded' }),
+    nodeRunFactory({ attempt: 1, finishedAt: at(950), nodeId: 'other', status: 'skipped' }),
   ],
   startedAt: at(0),
-  status: 'succeeded',
-  trigger: { kind: 'manual' },
-  workflowId: 'w',
-  workflowVersion: 1,
-};
+});
 
 describe('Timeline', () => {
   it('orders rows by first start and shows each retry as its own bar', async () => {
     expect(timelineRows(execution.nodeRuns!).map((r) => r.nodeId)).toEqual(['start', 'fetch', 'other']);
     const onSelect = vi.fn();
-    render(<Timeline execution={execution} onSelect={onSelect} selected={null} />);
+    render(<Timeline execution={execution} onSelect={onSelect} runs={execution.nodeRuns!} selected={null} />);
     const bars = screen.getAllByTestId('timeline-bar');
     expect(bars).toHaveLength(4);
     const fetchBars = bars.filter((b) => b.getAttribute('aria-label')?.startsWith('fetch'));

@@ -29,9 +29,16 @@ export function timelineRows(runs: readonly NodeRunFromAPI[]): TimelineRow[] {
     .sort((a, b) => first(a.runs) - first(b.runs) || a.nodeId.localeCompare(b.nodeId));
 }
 
+/** TimelineProps are an execution, the node runs loaded so far, and the selection. */
+export interface TimelineProps {
+  execution: ExecutionDetailFromAPI;
+  onSelect: (nodeId: string) => void;
+  runs: readonly NodeRunFromAPI[];
+  selected: string | null;
+}
+
 /** Timeline draws a bar per node run against the execution's clock; retries are separate bars. */
-export function Timeline({ execution, onSelect, selected }: { execution: ExecutionDetailFromAPI; onSelect: (nodeId: string) => void; selected: string | null }) {
-  const runs = execution.nodeRuns ?? [];
+export function Timeline({ execution, onSelect, runs, selected }: TimelineProps) {
   const rows = timelineRows(runs);
   const start = Date.parse(execution.startedAt ?? execution.createdAt);
   const ends = runs.map((r) => Date.parse(r.finishedAt ?? '') || 0);

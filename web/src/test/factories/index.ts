@@ -1,3 +1,4 @@
+import type { ExecutionDetailFromAPI, NodeRunFromAPI } from '@services/executions';
 import type { Catalog, NodeTypeInfo } from '@services/nodeTypes';
 import { toCatalog } from '@services/nodeTypes';
 import type { DefinitionFromAPI, NodeFromAPI } from '@services/workflows';
@@ -111,6 +112,30 @@ export function definitionFactory(overrides: Partial<DefinitionFromAPI> = {}): D
       nodeFactory('a', 'data.set', { config: { fields: { big: true } }, position: { x: 600, y: -80 } }),
       nodeFactory('b', 'data.set', { config: { fields: { big: false } }, position: { x: 600, y: 80 } }),
     ],
+    ...overrides,
+  };
+}
+
+/** nodeRunFactory builds a node run whose values were small enough to come whole. */
+export function nodeRunFactory(overrides: Partial<NodeRunFromAPI> & Pick<NodeRunFromAPI, 'nodeId'>): NodeRunFromAPI {
+  return { attempt: 1, inputBytes: 0, inputTruncated: false, outputBytes: 0, outputTruncated: false, status: 'succeeded', ...overrides };
+}
+
+/** executionFactory builds a finished execution with the given node runs. */
+export function executionFactory(overrides: Partial<ExecutionDetailFromAPI> = {}): ExecutionDetailFromAPI {
+  return {
+    createdAt: '2026-01-01T00:00:00Z',
+    id: 'e1',
+    input: {},
+    inputBytes: 2,
+    inputTruncated: false,
+    nodeRuns: [],
+    outputBytes: 0,
+    outputTruncated: false,
+    status: 'succeeded',
+    trigger: { kind: 'manual' },
+    workflowId: 'w',
+    workflowVersion: 1,
     ...overrides,
   };
 }

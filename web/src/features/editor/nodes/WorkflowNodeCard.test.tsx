@@ -3,7 +3,7 @@ import { ReactFlowProvider } from '@xyflow/react';
 import { describe, expect, it } from 'vitest';
 
 import { summarizeRuns } from '@services/executions';
-import { catalogFactory, definitionFactory } from '@test/factories';
+import { catalogFactory, definitionFactory, nodeRunFactory } from '@test/factories';
 
 import { EditorStoreContext, RunOverlayContext } from '../EditorContext';
 import { mapProblems } from '../problems';
@@ -12,9 +12,12 @@ import { WorkflowNodeCard } from './WorkflowNodeCard';
 
 function renderCard(id: string, withRun = false) {
   const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), version: 1, workflowId: 'w' });
-  store.getState().setProblems(mapProblems({ errors: [{ location: '/nodes/1/config/condition', message: 'condition is required' }], type: 'x' }, ['start', 'check'], []));
+  store.getState().setProblems(mapProblems({ errors: [{ location: '/nodes/1/config/condition', message: 'condition is required' }], status: 422, title: 'Unprocessable Entity', type: 'x' }, ['start', 'check'], []));
   const n = store.getState().nodes.find((x) => x.id === id)!;
-  const overlay = withRun ? summarizeRuns([{ attempt: 1, nodeId: 'check', status: 'failed' }, { attempt: 2, durationMs: 42, nodeId: 'check', port: 'true', status: 'succeeded' }]) : null;
+  const overlay = withRun ? summarizeRuns('e1', [
+        nodeRunFactory({ attempt: 1, nodeId: 'check', status: 'failed' }),
+        nodeRunFactory({ attempt: 2, durationMs: 42, nodeId: 'check', port: 'true', status: 'succeeded' }),
+      ]) : null;
   render(
     <EditorStoreContext.Provider value={store}>
       <RunOverlayContext.Provider value={overlay}>
