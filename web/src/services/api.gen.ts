@@ -476,29 +476,29 @@ export interface paths {
         };
         /**
          * GET webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         get: operations["webhook-get"];
         /**
          * PUT webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         put: operations["webhook-put"];
         /**
          * POST webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         post: operations["webhook-post"];
         /**
          * DELETE webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         delete: operations["webhook-delete"];
         options?: never;
         head?: never;
         /**
          * PATCH webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; a JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         patch: operations["webhook-patch"];
         trace?: never;
