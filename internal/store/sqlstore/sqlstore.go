@@ -248,18 +248,38 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 	if s.batch == nil {
 		return s.writeDirect(ctx, fn)
 	}
+	select {
+	case <-s.stop:
+		return errClosed
+	default:
+	}
 	req := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.batch <- req:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.stop:
-		return errors.New("store is closed")
+		return errClosed
 	}
 	// Once queued, the write runs to completion even if ctx ends, so that a caller never gives up
 	// on a write that then commits behind its back.
-	return <-req.done
+	select {
+	case err := <-req.done:
+		return err
+	case <-s.stopped:
+		// The writer has stopped: it answered this write before stopping, or a Close that ran
+		// meanwhile left the write in the queue, where nobody will ever run it.
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
+
+// errClosed is the error of a write that reaches a closed store.
+var errClosed = errors.New("store is closed")
 
 func (s *Store) writeDirect(ctx context.Context, fn writeFunc) error {
 	tx, err := s.beginWrite(ctx)
@@ -308,7 +328,7 @@ func (s *Store) drainOnStop() {
 	for {
 		select {
 		case r := <-s.batch:
-			r.done <- errors.New("store is closed")
+			r.done <- errClosed
 		default:
 			return
 		}
