@@ -113,6 +113,8 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 		newRunCmd(load),
 		newNodesCmd(load),
 		newMigrateCmd(load),
+		newBackupCmd(load),
+		newRestoreCmd(load),
 		newVersionCmd(),
 	)
 	return root

@@ -46,7 +46,7 @@ func newWorkerCmd(load loader) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := rt.Dispatcher.Start(cmd.Context()); err != nil {
+			if err := rt.Start(cmd.Context()); err != nil {
 				return err
 			}
 			logger.Info("Worker is running", "store", rt.Store.Dialect(), "workers", c.Workers, "owner", rt.Owner)

@@ -23,6 +23,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/retention"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
 	"github.com/concertmaster/concertmaster/internal/store/storepg"
@@ -69,7 +70,9 @@ type Runtime struct {
 	Bus        *event.Bus
 	Service    *service.Service
 	Metrics    *metrics.Metrics
-	Owner      string
+	// Pruner applies the retention rules; Start runs it with the workers.
+	Pruner *retention.Pruner
+	Owner  string
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.
@@ -108,7 +111,13 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
-	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Owner: owner}, nil
+	pruner, err := retention.New(retention.Config{Store: st, MaxAge: cfg.RetentionMaxAge, MaxPerWorkflow: cfg.RetentionMaxPerWorkflow,
+		Interval: cfg.RetentionInterval, Observer: m, Logger: logger})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Owner: owner}, nil
 }
 
 // DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three
@@ -117,9 +126,17 @@ func DrainTimeout(grace time.Duration) time.Duration {
 	return max(grace*3/4, 100*time.Millisecond)
 }
 
-// Close stops the workers and closes the store.
+// Start runs the workers and the retention pruner.
+func (rt *Runtime) Start(ctx context.Context) error {
+	if err := rt.Dispatcher.Start(ctx); err != nil {
+		return err
+	}
+	return rt.Pruner.Start(ctx)
+}
+
+// Close stops the pruner and the workers, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	return errors.Join(rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	return errors.Join(rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
 }
 
 // Server is a serving process.
@@ -184,7 +201,7 @@ func (s *Server) Run(ctx context.Context) error {
 // Serve is Run on an existing listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.workers {
-		if err := s.rt.Dispatcher.Start(ctx); err != nil {
+		if err := s.rt.Start(ctx); err != nil {
 			return err
 		}
 	}
@@ -205,7 +222,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// rest is handed back to the queue; then the store closes.
 	herrc := make(chan error, 1)
 	go func() { herrc <- s.http.Shutdown(sctx) }()
+	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
-	return errors.Join(herr, derr, s.rt.Store.Close())
+	return errors.Join(herr, perr, derr, s.rt.Store.Close())
 }
+
+var _ retention.Observer = (*metrics.Metrics)(nil)

@@ -1,5 +1,6 @@
 // Package metrics exposes Prometheus metrics for HTTP requests, executions, node runs, the dispatch
-// queue and live subscriptions, on a registry of its own (never the global default).
+// queue, live subscriptions and the retention pruner, on a registry of its own (never the global
+// default).
 package metrics
 
 import (
@@ -23,6 +24,13 @@ type Metrics struct {
 	execDuration *prometheus.HistogramVec
 	nodeRuns     *prometheus.CounterVec
 	nodeDuration *prometheus.HistogramVec
+	retention    retentionMetrics
+}
+
+// retentionMetrics count what the retention pruner deletes.
+type retentionMetrics struct {
+	executions, nodeRuns, events, errors prometheus.Counter
+	passDuration, passTime               prometheus.Gauge
 }
 
 // New returns Metrics with the Go and process collectors registered.
@@ -52,8 +60,29 @@ func New() *Metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 12),
 		}, []string{"type"}),
 	}
+	m.retention = retentionMetrics{
+		executions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_retention_deleted_executions_total", Help: "Finished executions the retention pruner deleted.",
+		}),
+		nodeRuns: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_retention_deleted_node_runs_total", Help: "Node runs the retention pruner deleted with their executions.",
+		}),
+		events: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_retention_deleted_events_total", Help: "Events the retention pruner deleted with their executions.",
+		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_retention_errors_total", Help: "Retention passes that failed (the next pass starts over).",
+		}),
+		passDuration: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "concertmaster_retention_last_pass_duration_seconds", Help: "How long the last retention pass took.",
+		}),
+		passTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "concertmaster_retention_last_pass_timestamp_seconds", Help: "When the last retention pass ended, in Unix seconds.",
+		}),
+	}
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.httpRequests, m.httpDuration, m.executions, m.execDuration, m.nodeRuns, m.nodeDuration)
+		m.httpRequests, m.httpDuration, m.executions, m.execDuration, m.nodeRuns, m.nodeDuration,
+		m.retention.executions, m.retention.nodeRuns, m.retention.events, m.retention.errors, m.retention.passDuration, m.retention.passTime)
 	return m
 }
 
@@ -83,4 +112,20 @@ func (m *Metrics) NodeRunFinished(nodeType string, status workflow.NodeRunStatus
 func (m *Metrics) ExecutionFinished(status workflow.ExecutionStatus, d time.Duration) {
 	m.executions.WithLabelValues(string(status)).Inc()
 	m.execDuration.WithLabelValues(string(status)).Observe(d.Seconds())
+}
+
+// RetentionDeleted counts what one retention batch deleted.
+func (m *Metrics) RetentionDeleted(executions, nodeRuns, events int64) {
+	m.retention.executions.Add(float64(executions))
+	m.retention.nodeRuns.Add(float64(nodeRuns))
+	m.retention.events.Add(float64(events))
+}
+
+// RetentionPassFinished records one retention pass.
+func (m *Metrics) RetentionPassFinished(d time.Duration, failed bool) {
+	m.retention.passDuration.Set(d.Seconds())
+	m.retention.passTime.SetToCurrentTime()
+	if failed {
+		m.retention.errors.Inc()
+	}
 }

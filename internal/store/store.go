@@ -371,6 +371,17 @@ type Store interface {
 	// RenewLeases extends the leases this owner holds and returns those whose cancel was requested.
 	RenewLeases(ctx context.Context, owner string, refs []ExecutionRef, until time.Time) (cancel []ExecutionRef, err error)
 
+	// ListRetentionWorkflows pages through every workflow, deleted ones included, across tenants, for
+	// the retention pruner.
+	ListRetentionWorkflows(ctx context.Context, params ListRetentionWorkflowsParams) ([]RetentionWorkflow, error)
+	// FinishedAtRank returns when the workflow's rank-th most recently finished execution finished
+	// (rank 1 is the latest), or nil when it has fewer finished executions.
+	FinishedAtRank(ctx context.Context, tenantID, workflowID string, rank int) (*time.Time, error)
+	// PruneExecutions deletes up to params.Limit finished executions that params selects, with their
+	// node runs and events, in one transaction, and writes nothing when none is selected. An
+	// execution a retry refers to (RetryOf) may be deleted: the retry keeps its own node runs.
+	PruneExecutions(ctx context.Context, params PruneParams) (PruneResult, error)
+
 	// Ping checks that the store answers.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -115,7 +115,29 @@ type Settings struct {
 	OutputNode string `json:"outputNode,omitempty" doc:"Node whose output becomes the execution's output"`
 	// Vars are constants available to expressions as vars.<name>.
 	Vars map[string]any `json:"vars,omitempty" doc:"Constants available to expressions as vars"`
+	// Retention overrides the server's retention rules for this workflow's finished executions; nil
+	// means the server's rules (CM_RETENTION_MAX_AGE, CM_RETENTION_MAX_PER_WORKFLOW).
+	Retention *Retention `json:"retention,omitempty" doc:"How long this workflow's finished executions are kept (default: the server's rules)"`
 }
+
+// Retention is a workflow's own retention rule for its finished (succeeded, failed or canceled)
+// executions. A zero field falls back to the server's setting.
+type Retention struct {
+	// MaxAge deletes finished executions once they finished longer ago than this; zero means the
+	// server's CM_RETENTION_MAX_AGE.
+	MaxAge Duration `json:"maxAge,omitzero" doc:"Delete finished executions older than this, e.g. 24h (at least 1m; default: the server's CM_RETENTION_MAX_AGE)"`
+	// MaxExecutions keeps at most this many finished executions, the newest; zero means the server's
+	// CM_RETENTION_MAX_PER_WORKFLOW.
+	MaxExecutions int `json:"maxExecutions,omitempty" doc:"Keep at most this many finished executions, the most recently finished (default: the server's CM_RETENTION_MAX_PER_WORKFLOW)"`
+}
+
+// Retention limits.
+const (
+	// RetentionMinAge is the shortest maximum age a workflow may set.
+	RetentionMinAge = time.Minute
+	// RetentionMaxExecutions is the largest per-workflow cap a workflow may set.
+	RetentionMaxExecutions = 100_000_000
+)
 
 // MaxConcurrentNodesDefault is the parallelism of an execution when its settings leave it unset.
 const MaxConcurrentNodesDefault = 8

@@ -66,7 +66,7 @@ func TestDecode(t *testing.T) {
 		},
 		{
 			name:  "Full",
-			input: `{"name": "Orders", "description": "d", "nodes": [{"id": "start", "type": "trigger.manual", "name": "Start", "position": {"x": 1.5, "y": -2}, "onError": "continue", "forEach": "{{ input }}", "concurrency": 2, "config": {"a": [1, "x", null, true]}}], "edges": [{"source": "start", "target": "b", "sourcePort": "true", "targetPort": "in"}], "settings": {"maxConcurrentNodes": 3, "outputNode": "start", "vars": {"k": "v"}}}`,
+			input: `{"name": "Orders", "description": "d", "nodes": [{"id": "start", "type": "trigger.manual", "name": "Start", "position": {"x": 1.5, "y": -2}, "onError": "continue", "forEach": "{{ input }}", "concurrency": 2, "config": {"a": [1, "x", null, true]}}], "edges": [{"source": "start", "target": "b", "sourcePort": "true", "targetPort": "in"}], "settings": {"maxConcurrentNodes": 3, "outputNode": "start", "vars": {"k": "v"}, "retention": {"maxAge": "24h", "maxExecutions": 100}}}`,
 			check: func(t *testing.T, def *Definition) {
 				t.Helper()
 				require.Equal(t, &Definition{
@@ -78,7 +78,8 @@ func TestDecode(t *testing.T) {
 						Config: map[string]any{"a": []any{1.0, "x", nil, true}},
 					}},
 					Edges:    []Edge{{Source: "start", Target: "b", SourcePort: "true", TargetPort: "in"}},
-					Settings: Settings{MaxConcurrentNodes: 3, OutputNode: "start", Vars: map[string]any{"k": "v"}},
+					Settings: Settings{MaxConcurrentNodes: 3, OutputNode: "start", Vars: map[string]any{"k": "v"},
+						Retention: &Retention{MaxAge: Duration(24 * time.Hour), MaxExecutions: 100}},
 				}, def)
 			},
 		},
@@ -202,13 +203,15 @@ func TestDefinitionJSONRoundTrip(t *testing.T) {
 		Nodes: []Node{{ID: "a", Type: "data.set", Timeout: Duration(90 * time.Second), Retry: &RetryPolicy{MaxAttempts: 3, InitialInterval: Duration(time.Second)}}},
 		Edges: []Edge{{Source: "a", Target: "b"}},
 		Settings: Settings{
-			Timeout: Duration(10 * time.Minute),
+			Timeout:   Duration(10 * time.Minute),
+			Retention: &Retention{MaxAge: Duration(48 * time.Hour)},
 		},
 	}
 	b, err := json.Marshal(def)
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"timeout":"1m30s"`)
 	require.Contains(t, string(b), `"timeout":"10m0s"`)
+	require.Contains(t, string(b), `"retention":{"maxAge":"48h0m0s"}`)
 	require.NotContains(t, string(b), "sourcePort")
 	back, err := DecodeBytes(b)
 	require.NoError(t, err)

@@ -66,6 +66,11 @@ func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *wo
 			}
 			return fmt.Errorf("insert workflow: %w", err)
 		}
+		if def.Settings.Retention != nil {
+			if err := s.setRetention(ctx, tx, tenantID, id, def); err != nil {
+				return err
+			}
+		}
 		return s.insertVersion(ctx, tx, tenantID, id, 1, body, now)
 	})
 	if err != nil {
@@ -192,6 +197,9 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 			return fmt.Errorf("workflow %s is at version %d, not %d: %w", id, current, expectedVersion, store.ErrVersionMismatch)
 		}
 		if err := s.insertVersion(ctx, tx, tenantID, id, expectedVersion+1, body, now); err != nil {
+			return err
+		}
+		if err := s.setRetention(ctx, tx, tenantID, id, def); err != nil {
 			return err
 		}
 		row := tx.queryRow(ctx, (`SELECT ` + workflowColumns + ` FROM workflows WHERE tenant_id = ? AND id = ?`), tenantID, id)

@@ -72,8 +72,18 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	if readers <= 0 {
 		readers = 4
 	}
+	// Every process that has the database open holds a shared lock on PATH.lock: restore takes it
+	// exclusively, which tells it whether the database is live.
+	lock, err := lockFile(LockPath(cfg.Path), false)
+	if errors.Is(err, errLocked) {
+		return nil, fmt.Errorf("open sqlite %s: a restore is replacing the database; start again once it has finished", cfg.Path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
+	}
 	writeDB, err := sql.Open("sqlite", dsn(cfg.Path, false))
 	if err != nil {
+		_ = lock.unlock()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	writeDB.SetMaxOpenConns(1)
@@ -83,11 +93,13 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	// Create the file and switch it to WAL before the readers open it.
 	if _, err := writeDB.ExecContext(context.Background(), `PRAGMA journal_mode = WAL`); err != nil {
 		writeDB.Close()
+		_ = lock.unlock()
 		return nil, fmt.Errorf("open sqlite %s: %w", cfg.Path, err)
 	}
 	readDB, err := sql.Open("sqlite", dsn(cfg.Path, true))
 	if err != nil {
 		writeDB.Close()
+		_ = lock.unlock()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	readDB.SetMaxOpenConns(readers)
@@ -98,6 +110,7 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 	if err != nil {
 		writeDB.Close()
 		readDB.Close()
+		_ = lock.unlock()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	cpDB.SetMaxOpenConns(1)
@@ -109,7 +122,7 @@ func Open(cfg Config) (*sqlstore.Store, error) {
 		BatchWrites:       true,
 		PrepareStatements: true,
 		Logger:            cfg.Logger,
-		OnClose:           []func() error{cp.stop},
+		OnClose:           []func() error{cp.stop, lock.unlock},
 	}), nil
 }
 

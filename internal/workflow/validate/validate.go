@@ -596,6 +596,14 @@ func (c *checker) settings(g *Graph) {
 	if s.OutputNode != "" && g.byID[s.OutputNode] == nil && !c.unresolved[s.OutputNode] {
 		c.fail("/settings/outputNode", "outputNode %q is not a node of this workflow: name one of its nodes, or leave it empty", s.OutputNode)
 	}
+	if r := s.Retention; r != nil {
+		if r.MaxAge != 0 && r.MaxAge.Std() < workflow.RetentionMinAge {
+			c.fail("/settings/retention/maxAge", "retention maxAge %s is too short: use at least 1m, or leave it out to use the server's setting", r.MaxAge)
+		}
+		if r.MaxExecutions < 0 || r.MaxExecutions > workflow.RetentionMaxExecutions {
+			c.fail("/settings/retention/maxExecutions", "retention maxExecutions must be between 1 and %d, or 0 for the server's setting", workflow.RetentionMaxExecutions)
+		}
+	}
 }
 
 // webhooks refuses two webhook triggers on the same method and path, and paths or methods that are

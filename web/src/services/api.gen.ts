@@ -862,6 +862,15 @@ export interface components {
             /** Format: double */
             y: number;
         };
+        Retention: {
+            /** @description Delete finished executions older than this, e.g. 24h (at least 1m; default: the server's CM_RETENTION_MAX_AGE) */
+            maxAge?: string;
+            /**
+             * Format: int64
+             * @description Keep at most this many finished executions, the most recently finished (default: the server's CM_RETENTION_MAX_PER_WORKFLOW)
+             */
+            maxExecutions?: number;
+        };
         RetryPolicy: {
             /** @description Delay before the first retry (default 1s) */
             initialInterval?: string;
@@ -902,6 +911,8 @@ export interface components {
             maxConcurrentNodes?: number;
             /** @description Node whose output becomes the execution's output */
             outputNode?: string;
+            /** @description How long this workflow's finished executions are kept (default: the server's rules) */
+            retention?: components["schemas"]["Retention"];
             /** @description Time limit for a whole execution, e.g. 10m */
             timeout?: string;
             /** @description Constants available to expressions as vars */

@@ -14,7 +14,7 @@ describe('graphModel', () => {
         { id: 'b', position: { x: 0, y: 0 }, type: 'data.set' },
         { id: 'c', position: { x: 0, y: 0 }, type: 'data.set' },
       ],
-      settings: { outputNode: 'b' },
+      settings: { outputNode: 'b', retention: { maxAge: '24h', maxExecutions: 100 } },
     };
     const g = graphFromDefinition(def);
     expect(g.edges.map((e) => [e.sourceHandle, e.targetHandle])).toEqual([['out', 'in'], ['error', 'in']]);

@@ -163,6 +163,7 @@ function cleanSettings(s: SettingsFromAPI): SettingsFromAPI {
   if (s.timeout) out.timeout = s.timeout;
   if (s.outputNode) out.outputNode = s.outputNode;
   if (s.vars && Object.keys(s.vars).length > 0) out.vars = s.vars;
+  if (s.retention && (s.retention.maxAge || s.retention.maxExecutions)) out.retention = s.retention;
   return out;
 }
 
