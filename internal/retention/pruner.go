@@ -37,8 +37,9 @@ const (
 	IntervalDefault    = time.Minute
 	BatchSizeDefault   = 500
 	BatchTargetDefault = 25 * time.Millisecond
-	// batchSizeMin is the smallest batch the pruner shrinks to.
-	batchSizeMin = 10
+	// batchSizeMin is the smallest batch the pruner shrinks to, batchSizeStart its first.
+	batchSizeMin   = 10
+	batchSizeStart = 100
 	// pageSize is the number of workflows read at once.
 	pageSize = 200
 	// seenMax bounds the memory of workflows already within their cap.
@@ -58,9 +59,10 @@ type Config struct {
 	Interval time.Duration
 	// BatchSize is the largest number of executions deleted in one transaction (default 500).
 	BatchSize int
-	// BatchTarget is how long one batch should hold the store's writer (default 25ms): a batch that
-	// takes longer halves the next one, a quick one doubles it up to BatchSize. After each batch the
-	// pruner waits as long as the batch took, so that it never takes more than half the writer's time.
+	// BatchTarget is how long one batch should hold the store's writer (default 25ms): the first batch
+	// has 100 executions, a batch that takes longer than the target halves the next one, a quick one
+	// doubles it up to BatchSize. After each full batch the pruner waits as long as the batch took, so
+	// that it never takes more than half the writer's time.
 	BatchTarget time.Duration
 	// Observer, when set, is told what each pass does.
 	Observer Observer
@@ -126,7 +128,7 @@ func New(cfg Config) (*Pruner, error) {
 	if cfg.BatchTarget == 0 {
 		cfg.BatchTarget = BatchTargetDefault
 	}
-	p := &Pruner{cfg: cfg, logger: cfg.Logger, now: cfg.Now, batch: cfg.BatchSize, seen: map[seenKey]seenCap{}}
+	p := &Pruner{cfg: cfg, logger: cfg.Logger, now: cfg.Now, batch: min(batchSizeStart, cfg.BatchSize), seen: map[seenKey]seenCap{}}
 	if p.logger == nil {
 		p.logger = slog.New(slog.DiscardHandler)
 	}

@@ -77,7 +77,7 @@ func TestDecode(t *testing.T) {
 						OnError: OnErrorContinue, ForEach: "{{ input }}", Concurrency: 2,
 						Config: map[string]any{"a": []any{1.0, "x", nil, true}},
 					}},
-					Edges:    []Edge{{Source: "start", Target: "b", SourcePort: "true", TargetPort: "in"}},
+					Edges: []Edge{{Source: "start", Target: "b", SourcePort: "true", TargetPort: "in"}},
 					Settings: Settings{MaxConcurrentNodes: 3, OutputNode: "start", Vars: map[string]any{"k": "v"},
 						Retention: &Retention{MaxAge: Duration(24 * time.Hour), MaxExecutions: 100}},
 				}, def)

@@ -131,22 +131,9 @@ func (s *Store) PruneExecutions(ctx context.Context, p store.PruneParams) (store
 		if s.d.SkipLocked {
 			query += ` FOR UPDATE SKIP LOCKED`
 		}
-		rows, err := tx.query(ctx, query, p.TenantID, p.WorkflowID, before, p.Limit)
+		ids, err := s.pruneCandidates(ctx, tx, query, p.TenantID, p.WorkflowID, before, p.Limit)
 		if err != nil {
-			return fmt.Errorf("select executions to prune: %w", err)
-		}
-		ids := make([]string, 0, min(p.Limit, 512))
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("select executions to prune: %w", err)
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("select executions to prune: %w", err)
+			return err
 		}
 		for len(ids) > 0 {
 			n := min(len(ids), pruneChunk)
@@ -163,6 +150,28 @@ func (s *Store) PruneExecutions(ctx context.Context, p store.PruneParams) (store
 		return store.PruneResult{}, err
 	}
 	return res, nil
+}
+
+// pruneCandidates runs the selection of PruneExecutions and returns the ids, closing the rows before
+// the deletes run on the same connection.
+func (s *Store) pruneCandidates(ctx context.Context, tx *wtx, query string, args ...any) ([]string, error) {
+	rows, err := tx.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("select executions to prune: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("select executions to prune: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select executions to prune: %w", err)
+	}
+	return ids, nil
 }
 
 // deleteExecutions deletes up to pruneChunk executions of one tenant with their node runs and events.

@@ -82,7 +82,7 @@ func Backup(ctx context.Context, dbPath, dest string, force bool) (Info, error) 
 	if err != nil {
 		return Info{}, err
 	}
-	defer os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }() // gone after the rename; left over only on failure
 	if _, err := db.ExecContext(ctx, `VACUUM INTO ?`, tmp); err != nil {
 		return Info{}, fmt.Errorf("backup: copy %s: %w", dbPath, err)
 	}
@@ -209,7 +209,7 @@ func restorePages(ctx context.Context, src, dbPath string) error {
 	if err != nil {
 		return fmt.Errorf("restore: open %s: %w", dbPath, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	deadline := time.Now().Add(restoreTimeout)
 	return conn.Raw(func(dc any) error {
 		r, ok := dc.(interface {
