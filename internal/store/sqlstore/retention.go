@@ -26,8 +26,8 @@ const (
 // planners see constant values.
 const finishedStatuses = `('succeeded', 'failed', 'canceled')`
 
-// setRetention writes a workflow's own retention rule (settings.retention) into the columns the
-// pruner reads, or clears them.
+// setRetention writes a workflow's own retention rule (settings.retention) where the pruner reads it,
+// or removes it.
 func (s *Store) setRetention(ctx context.Context, tx *wtx, tenantID, id string, def *workflow.Definition) error {
 	var maxAge, maxExecutions any
 	if r := def.Settings.Retention; r != nil {
@@ -38,8 +38,15 @@ func (s *Store) setRetention(ctx context.Context, tx *wtx, tenantID, id string, 
 			maxExecutions = r.MaxExecutions
 		}
 	}
-	if _, err := tx.exec(ctx, `UPDATE workflows SET retention_max_age = ?, retention_max_executions = ? WHERE tenant_id = ? AND id = ?`,
-		maxAge, maxExecutions, tenantID, id); err != nil {
+	var err error
+	if maxAge == nil && maxExecutions == nil {
+		_, err = tx.exec(ctx, `DELETE FROM workflow_retention WHERE tenant_id = ? AND workflow_id = ?`, tenantID, id)
+	} else {
+		_, err = tx.exec(ctx, `INSERT INTO workflow_retention (tenant_id, workflow_id, max_age, max_executions) VALUES (?, ?, ?, ?)
+			ON CONFLICT (tenant_id, workflow_id) DO UPDATE SET max_age = excluded.max_age, max_executions = excluded.max_executions`,
+			tenantID, id, maxAge, maxExecutions)
+	}
+	if err != nil {
 		return fmt.Errorf("save workflow retention: %w", err)
 	}
 	return nil
@@ -54,8 +61,9 @@ func (s *Store) ListRetentionWorkflows(ctx context.Context, p store.ListRetentio
 	case limit > retentionListMax:
 		limit = retentionListMax
 	}
-	rows, err := s.query(ctx, `SELECT tenant_id, id, deleted_at IS NOT NULL, retention_max_age, retention_max_executions FROM workflows
-		WHERE (tenant_id, id) > (?, ?) ORDER BY tenant_id, id LIMIT ?`, p.AfterTenantID, p.AfterWorkflowID, limit)
+	rows, err := s.query(ctx, `SELECT w.tenant_id, w.id, w.deleted_at IS NOT NULL, r.max_age, r.max_executions
+		FROM workflows w LEFT JOIN workflow_retention r ON r.tenant_id = w.tenant_id AND r.workflow_id = w.id
+		WHERE (w.tenant_id, w.id) > (?, ?) ORDER BY w.tenant_id, w.id LIMIT ?`, p.AfterTenantID, p.AfterWorkflowID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list retention workflows: %w", err)
 	}
