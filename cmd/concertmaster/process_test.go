@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,7 +31,9 @@ var (
 	errBuild  error
 )
 
-// binary builds the concertmaster binary once per test run.
+// binary builds the concertmaster binary once per test run. When the tests measure coverage (make
+// cover), the binary is instrumented the same way and the processes started from it write their
+// counters, as they exit, beside this test binary's: what the real process runs counts too.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -40,13 +43,34 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "concertmaster")
-		out, err := exec.CommandContext(context.Background(), "go", "build", "-o", binPath, ".").CombinedOutput()
+		args := []string{"build", "-o", binPath}
+		if dir := coverDir(); dir != "" {
+			args = append(args, "-cover", "-covermode="+testing.CoverMode(), "-coverpkg=github.com/concertmaster/concertmaster/...")
+			// Every child inherits the environment.
+			if err := os.Setenv("GOCOVERDIR", dir); err != nil {
+				errBuild = err
+				return
+			}
+		}
+		out, err := exec.CommandContext(context.Background(), "go", append(args, ".")...).CombinedOutput()
 		if err != nil {
 			errBuild = fmt.Errorf("go build: %w: %s", err, out)
 		}
 	})
 	require.NoError(t, errBuild)
 	return binPath
+}
+
+// coverDir returns the directory this test binary writes its coverage counters to, or "" when it
+// does not measure coverage.
+func coverDir() string {
+	if testing.CoverMode() == "" {
+		return ""
+	}
+	if f := flag.Lookup("test.gocoverdir"); f != nil {
+		return f.Value.String()
+	}
+	return ""
 }
 
 // server is one running concertmaster process.
