@@ -44,7 +44,7 @@ func CutUTF8(s string, n int) string {
 	}
 	i := n
 	// Step back over continuation bytes to the start of the character that would be split.
-	for i > 0 && i > n-utf8.UTFMax && !utf8.RuneStart(s[i]) {
+	for i > 0 && i > n-utf8.UTFMax+1 && !utf8.RuneStart(s[i]) {
 		i--
 	}
 	return s[:i]

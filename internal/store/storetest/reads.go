@@ -87,7 +87,8 @@ func testExecutionPreview(t *testing.T, s store.Store) {
 	const tenant = store.DefaultTenant
 	exec, values := bigExecution(t, s, tenant)
 
-	for _, n := range []int{1, 100, 101, 4096} {
+	// Up to the stored head's size, and past it (read from the value itself), and past the bound.
+	for _, n := range []int{1, 100, 101, 4096, 5000, store.PreviewBytesMax + 1} {
 		p, err := s.GetExecutionPreview(ctx, tenant, exec.ID, n)
 		require.NoError(t, err)
 		require.Equal(t, workflow.ExecutionSucceeded, p.Status)
@@ -190,8 +191,16 @@ func testNodeRunSummaries(t *testing.T, s store.Store) {
 	require.Nil(t, waiting.Error)
 	require.Nil(t, waiting.StartedAt)
 
+	// Previews larger than the stored heads come from the values themselves.
+	page, err := s.ListNodeRunSummaries(ctx, tenant, exec.ID, store.ListNodeRunSummariesParams{PreviewBytes: 6000})
+	require.NoError(t, err)
+	require.Len(t, page.Items, 6)
+	requirePreview(t, values["input"], 6000, page.Items[4].Input)
+	requirePreview(t, values["fetched"], 6000, page.Items[2].Input)
+	requirePreview(t, values["fetched"], 6000, page.Items[1].Output)
+
 	// The defaults: one page, previews of the default size.
-	page, err := s.ListNodeRunSummaries(ctx, tenant, exec.ID, store.ListNodeRunSummariesParams{})
+	page, err = s.ListNodeRunSummaries(ctx, tenant, exec.ID, store.ListNodeRunSummariesParams{})
 	require.NoError(t, err)
 	require.Len(t, page.Items, 6)
 	require.Empty(t, page.NextCursor)
