@@ -213,6 +213,30 @@ func TestBackupAndRestore(t *testing.T) {
 		require.ErrorIs(t, err, storesqlite.ErrNotConcertMaster)
 	})
 
+	t.Run("BackupAndRestoreRefuseBadPaths", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		db := filepath.Join(dir, "cm.db")
+		openStore(t, db)
+		backup := filepath.Join(dir, "backup.db")
+		_, err := storesqlite.Backup(ctx, db, backup, false)
+		require.NoError(t, err)
+
+		_, err = storesqlite.Backup(ctx, db, dir, true)
+		require.ErrorContains(t, err, "is not a regular file", "a directory is never replaced")
+		_, err = storesqlite.Backup(ctx, db, filepath.Join(dir, "missing", "b.db"), false)
+		require.Error(t, err)
+		_, err = storesqlite.Inspect(ctx, dir)
+		require.ErrorIs(t, err, storesqlite.ErrNotConcertMaster)
+		_, err = storesqlite.Restore(ctx, db, db, true)
+		require.ErrorContains(t, err, "is the database itself")
+		_, err = storesqlite.Restore(ctx, backup, filepath.Join(backup, "under-a-file", "cm.db"), false)
+		require.ErrorContains(t, err, "create database directory")
+		leftovers, err := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+		require.NoError(t, err)
+		require.Empty(t, leftovers)
+	})
+
 	t.Run("RestoreRefusesALiveDatabaseUnlessForced", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
