@@ -228,7 +228,7 @@ func TestStartExecutionIdempotency(t *testing.T) {
 			}
 			for _, tc := range tests {
 				exec, created, err := env.Service.StartExecution(ctx, tenant, tc.p)
-				switch want := tc.wantErr.(type) {
+				switch want := tc.wantErr.(type) { //nolint:errorlint // the table's expected error, not a returned one
 				case nil:
 					require.NoError(t, err, tc.name)
 					require.Equal(t, tc.fresh, created, tc.name)

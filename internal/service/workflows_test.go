@@ -134,7 +134,7 @@ func TestUpdateWorkflow(t *testing.T) {
 				id = tc.id
 			}
 			got, err := env.Service.UpdateWorkflow(ctx, tenant, id, tc.expected, decode(t, tc.def))
-			switch want := tc.wantErr.(type) {
+			switch want := tc.wantErr.(type) { //nolint:errorlint // the table's expected error, not a returned one
 			case nil:
 				require.NoError(t, err)
 				require.Equal(t, tc.wantVersion, got.Version)
