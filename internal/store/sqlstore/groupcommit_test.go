@@ -2,19 +2,23 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
+	"github.com/concertmaster/concertmaster/internal/store/storepg"
 	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 )
@@ -24,32 +28,82 @@ const tenant = store.DefaultTenant
 // openSQLite opens and migrates a SQLite store in a temporary directory; it closes with the test.
 func openSQLite(t *testing.T) *sqlstore.Store {
 	t.Helper()
-	st, err := storesqlite.Open(storesqlite.Config{Path: filepath.Join(t.TempDir(), "cm.db")})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = st.Close() })
-	_, err = st.Migrate(context.Background())
-	require.NoError(t, err)
+	st, _ := freshSQLite(t)
+	migrate(t, st)
 	return st
+}
+
+// freshSQLite opens a store on a new SQLite database, not migrated, and returns a function that
+// opens another store on the same database.
+func freshSQLite(t *testing.T) (*sqlstore.Store, func() *sqlstore.Store) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "cm.db")
+	open := func() *sqlstore.Store {
+		st, err := storesqlite.Open(storesqlite.Config{Path: path})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	return open(), open
+}
+
+// freshPostgres opens a store on a new schema of the PostgreSQL database at base, not migrated, and
+// returns a function that opens another store on the same schema. The schema is dropped at the end.
+func freshPostgres(t *testing.T, base string) (*sqlstore.Store, func() *sqlstore.Store) {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", base)
+	require.NoError(t, err)
+	t.Cleanup(func() { admin.Close() })
+	schema := "cmtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
+	_, err = admin.ExecContext(ctx, "CREATE SCHEMA "+schema)
+	require.NoError(t, err, "PostgreSQL at CM_TEST_DATABASE_URL must be reachable")
+	t.Cleanup(func() { _, _ = admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	u, err := url.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	open := func() *sqlstore.Store {
+		st, err := storepg.Open(ctx, storepg.Config{URL: u.String()})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = st.Close() })
+		return st
+	}
+	return open(), open
+}
+
+func migrate(t *testing.T, st *sqlstore.Store) {
+	t.Helper()
+	_, err := st.Migrate(context.Background())
+	require.NoError(t, err)
 }
 
 // backend is a store the tests run against.
 type backend struct {
-	name string
-	open func(t *testing.T) *sqlstore.Store
+	name    string
+	dialect sqlstore.Dialect
+	// fresh opens a store on a new database, not migrated, and a function that opens another store
+	// on the same database.
+	fresh func(t *testing.T) (*sqlstore.Store, func() *sqlstore.Store)
+}
+
+// open opens a store on a new, migrated database.
+func (b backend) open(t *testing.T) *sqlstore.Store {
+	t.Helper()
+	st, _ := b.fresh(t)
+	migrate(t, st)
+	return st
 }
 
 // backends returns SQLite and, when CM_TEST_DATABASE_URL is set (make test and CI always set it),
 // PostgreSQL in a schema of its own.
 func backends() []backend {
-	out := []backend{{name: "SQLite", open: openSQLite}}
+	out := []backend{{name: "SQLite", dialect: storesqlite.Dialect(), fresh: freshSQLite}}
 	if u := os.Getenv("CM_TEST_DATABASE_URL"); u != "" {
-		out = append(out, backend{name: "PostgreSQL", open: func(t *testing.T) *sqlstore.Store {
+		out = append(out, backend{name: "PostgreSQL", dialect: storepg.Dialect(), fresh: func(t *testing.T) (*sqlstore.Store, func() *sqlstore.Store) {
 			t.Helper()
-			st := enginetest.OpenPostgresSchema(t, u)
-			t.Cleanup(func() { _ = st.Close() })
-			_, err := st.Migrate(context.Background())
-			require.NoError(t, err)
-			return st
+			return freshPostgres(t, u)
 		}})
 	}
 	return out

@@ -3,7 +3,9 @@ package sqlstore_test
 import (
 	"context"
 	"database/sql"
+	"io/fs"
 	"path/filepath"
+	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -83,6 +85,42 @@ func TestMigrate(t *testing.T) {
 			var recorded int
 			require.NoError(t, db.QueryRowContext(ctx, `SELECT COUNT(*) FROM cm_migrations`).Scan(&recorded))
 			require.Equal(t, tc.applied, recorded)
+		})
+	}
+}
+
+// TestConcurrentMigrate: processes that start together on a fresh database (API servers and
+// workers of one deploy) all migrate it; every one of them succeeds and each migration is applied
+// once.
+func TestConcurrentMigrate(t *testing.T) {
+	t.Parallel()
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
+			st, another := b.fresh(t)
+			const n = 6
+			stores := []*sqlstore.Store{st}
+			for range n - 1 {
+				stores = append(stores, another())
+			}
+			applied := make([]int, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i, s := range stores {
+				wg.Go(func() { applied[i], errs[i] = s.Migrate(context.Background()) })
+			}
+			wg.Wait()
+			total := 0
+			for i := range n {
+				require.NoError(t, errs[i], "store %d", i)
+				total += applied[i]
+			}
+			files, err := fs.Glob(b.dialect.Migrations, "*.up.sql")
+			require.NoError(t, err)
+			require.Equal(t, len(files), total, "each migration applied once")
+			again, err := st.Migrate(context.Background())
+			require.NoError(t, err)
+			require.Zero(t, again)
 		})
 	}
 }

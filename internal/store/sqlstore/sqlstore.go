@@ -40,6 +40,11 @@ type Dialect struct {
 	TimeValue func(time.Time) any
 	// Migrations holds NNNN_name.up.sql files, applied in order.
 	Migrations fs.FS
+	// MigrationLock, when set, is run first in every migration transaction and holds a lock until
+	// the transaction ends, so that processes that start together on one database (API servers and
+	// workers of a deploy) migrate it one after the other. SQLite needs none: BEGIN IMMEDIATE already
+	// lets one writer in at a time.
+	MigrationLock string
 	// IsUniqueViolation reports whether err is a unique-constraint violation.
 	IsUniqueViolation func(error) bool
 }
@@ -392,10 +397,14 @@ func (s *Store) runAlone(reqs []*writeReq) {
 }
 
 // Migrate applies the dialect's pending migrations in order, each in its own transaction, and
-// returns how many it applied.
+// returns how many it applied. Stores migrating one database at the same time each apply what the
+// others have not: every migration runs once.
 func (s *Store) Migrate(ctx context.Context) (int, error) {
 	applied := map[int]bool{}
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		if err := s.lockMigrations(ctx, tx); err != nil {
+			return err
+		}
 		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS cm_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 			return fmt.Errorf("create migrations table: %w", err)
 		}
@@ -434,7 +443,19 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, fmt.Errorf("read migration %s: %w", f, err)
 		}
+		skipped := false
 		err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+			if err := s.lockMigrations(ctx, tx); err != nil {
+				return err
+			}
+			// Another store may have applied it since the list above was read.
+			var done int
+			if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM cm_migrations WHERE version = ?`, version).Scan(&done); err != nil {
+				return fmt.Errorf("read migrations: %w", err)
+			}
+			if skipped = done > 0; skipped {
+				return nil
+			}
 			for _, stmt := range splitStatements(string(body)) {
 				if _, err := tx.exec(ctx, stmt); err != nil {
 					return fmt.Errorf("apply migration %s: %w", f, err)
@@ -447,9 +468,22 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		n++
+		if !skipped {
+			n++
+		}
 	}
 	return n, nil
+}
+
+// lockMigrations takes the dialect's migration lock for the rest of tx.
+func (s *Store) lockMigrations(ctx context.Context, tx *wtx) error {
+	if s.d.MigrationLock == "" {
+		return nil
+	}
+	if _, err := tx.exec(ctx, s.d.MigrationLock); err != nil {
+		return fmt.Errorf("lock migrations: %w", err)
+	}
+	return nil
 }
 
 // splitStatements splits a migration into statements at each ";" that ends a line.

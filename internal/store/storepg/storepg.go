@@ -44,7 +44,9 @@ func Dialect() sqlstore.Dialect {
 		RowLocks:           true,
 		TimeValue:          func(t time.Time) any { return t.UTC() },
 		Migrations:         sub,
-		IsUniqueViolation:  isUniqueViolation,
+		// A transaction-level advisory lock on a key of ConcertMaster's own ("cmmigrat" in ASCII).
+		MigrationLock:     `SELECT pg_advisory_xact_lock(7164502881690870132)`,
+		IsUniqueViolation: isUniqueViolation,
 	}
 }
 
