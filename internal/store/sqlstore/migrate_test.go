@@ -64,7 +64,7 @@ func TestMigrate(t *testing.T) {
 			d := storesqlite.Dialect()
 			d.Migrations = tc.files
 			st := sqlstore.New(sqlstore.Config{Dialect: d, ReadDB: db})
-			defer st.Close()
+			defer func() { _ = st.Close() }()
 			require.Same(t, db, st.DB(), "without a write pool, writes use the read pool")
 			require.NoError(t, st.Ping(ctx))
 
