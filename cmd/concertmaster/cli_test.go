@@ -164,7 +164,7 @@ func runOrder(t *testing.T, s *server) map[string]any {
 // API, a profiling address that is taken (a warning, not a failure), then a clean stop.
 func TestServeInProcess(t *testing.T) {
 	t.Parallel()
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	taken, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	defer taken.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -195,7 +195,7 @@ func TestServeInProcess(t *testing.T) {
 // with the reason.
 func TestServeFailsToStart(t *testing.T) {
 	t.Parallel()
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	taken, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { taken.Close() }) // after the parallel subtests
 	file := filepath.Join(t.TempDir(), "file")

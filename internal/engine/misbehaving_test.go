@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,7 +37,9 @@ func (m *misbehave) NodeInfo() node.Info {
 		Type: "misbehave.node", Title: "Misbehave", Category: "Test",
 		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
 		Schema: json.RawMessage(`{"type":"object","properties":{"how":{"type":"string"}},"additionalProperties":false}`),
-		New:    func() node.Node { return &misbehave{provisioned: provisioned, cleanedUp: cleanedUp, cleanupFails: true} },
+		New: func() node.Node {
+			return &misbehave{provisioned: provisioned, cleanedUp: cleanedUp, cleanupFails: true}
+		},
 	}
 }
 
@@ -59,8 +62,8 @@ func (m *misbehave) Cleanup() error {
 func (m *misbehave) Execute(context.Context, *node.Input) (node.Output, error) {
 	switch m.How {
 	case "panic":
-		var nilMap map[string]int
-		nilMap["boom"]++ // a plugin bug: assignment to a nil map
+		fields := strings.Split(m.How, ",")
+		return node.Out(fields[3]), nil // a plugin bug: index out of range
 	case "port":
 		return node.Emit("nowhere", 1), nil
 	case "nan":
@@ -90,7 +93,7 @@ func TestMisbehavingNodes(t *testing.T) {
 		code, message string
 		output        any
 	}{
-		{how: "panic", status: workflow.ExecutionFailed, code: "panic", message: "node panicked: assignment to entry in nil map"},
+		{how: "panic", status: workflow.ExecutionFailed, code: "panic", message: "node panicked: runtime error: index out of range [3] with length 1"},
 		{how: "port", status: workflow.ExecutionFailed, message: `node emitted on port "nowhere", which misbehave.node does not have`},
 		{how: "nan", status: workflow.ExecutionFailed, message: "output is not JSON: json: unsupported value: NaN"},
 		{how: "channel", status: workflow.ExecutionFailed, message: "output is not JSON: json: unsupported type: chan int"},
