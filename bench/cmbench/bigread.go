@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -125,23 +122,6 @@ func (b *bench) get(path string) (int64, time.Duration, error) {
 		return n, 0, fmt.Errorf("GET %s: %d", path, resp.StatusCode)
 	}
 	return n, time.Since(t0), nil
-}
-
-// hwm returns the server's peak resident memory so far (VmHWM), in MiB.
-func (b *bench) hwm() float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmHWM:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
-			return kb / 1024
-		}
-	}
-	return -1
 }
 
 func human(n int64) string {

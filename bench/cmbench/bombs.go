@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -109,7 +107,7 @@ func (b *bench) runBomb(bm bomb) error {
 	if code, err := b.call("GET", "/healthz", nil, nil); err == nil && code == 200 {
 		alive = true
 	}
-	peak := b.peakRSS()
+	peak := b.hwm()
 	slowest := 0.0
 	clear := true
 	for _, r := range results {
@@ -152,23 +150,6 @@ func (b *bench) validateBomb(calls int) error {
 	fmt.Printf("figure: validate 4,000 distinct long expressions (SQLite): %.0f ms per call, %.0f ms server CPU per call, answer %d — target milliseconds, not seconds — %s\n",
 		per, cpu, status, verdict(per < 500))
 	return nil
-}
-
-// peakRSS returns the server's peak resident memory (VmHWM) in MiB.
-func (b *bench) peakRSS() float64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmHWM:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
-			return kb / 1024
-		}
-	}
-	return -1
 }
 
 func verdict(ok bool) string {

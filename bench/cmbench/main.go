@@ -185,7 +185,13 @@ func (b *bench) stop() {
 }
 
 // rss returns the server's resident memory in MiB.
-func (b *bench) rss() float64 {
+func (b *bench) rss() float64 { return b.statusMiB("VmRSS:") }
+
+// hwm returns the server's peak resident memory so far (VmHWM), in MiB.
+func (b *bench) hwm() float64 { return b.statusMiB("VmHWM:") }
+
+// statusMiB reads one memory field of /proc/<pid>/status, in MiB (-1 when unreadable).
+func (b *bench) statusMiB(field string) float64 {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", b.cmd.Process.Pid))
 	if err != nil {
 		return -1
@@ -193,7 +199,7 @@ func (b *bench) rss() float64 {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+		if strings.HasPrefix(sc.Text(), field) {
 			kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
 			return kb / 1024
 		}
