@@ -213,10 +213,7 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list executions: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		page.NextCursor = encodeCursor("e", page.Items[limit-1].ID)
-	}
+	trimPage(page, limit, func(e store.Execution) string { return encodeCursor("e", e.ID) })
 	return page, nil
 }
 

@@ -167,11 +167,7 @@ func (s *Store) ListNodeRunSummaries(ctx context.Context, tenantID, executionID 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list node run summaries: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeCursor(strconv.Itoa(last.Attempt), last.NodeID)
-	}
+	trimPage(page, limit, func(r store.NodeRunSummary) string { return encodeCursor(strconv.Itoa(r.Attempt), r.NodeID) })
 	return page, nil
 }
 

@@ -124,6 +124,15 @@ func pageLimit(n int) int {
 	return n
 }
 
+// trimPage cuts a page read with one row more than limit back to limit and, when that extra row was
+// there, sets the cursor of the next page from the last row kept.
+func trimPage[T any](page *store.Page[T], limit int, cursor func(T) string) {
+	if len(page.Items) > limit {
+		page.Items = page.Items[:limit]
+		page.NextCursor = cursor(page.Items[limit-1])
+	}
+}
+
 // A cursor is opaque to clients: base64url of "key|id".
 func encodeCursor(key, id string) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(key + "|" + id))

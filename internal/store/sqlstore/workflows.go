@@ -152,11 +152,9 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list workflows: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeCursor(strconv.FormatInt(last.UpdatedAt.UnixMicro(), 10), last.ID)
-	}
+	trimPage(page, limit, func(w store.Workflow) string {
+		return encodeCursor(strconv.FormatInt(w.UpdatedAt.UnixMicro(), 10), w.ID)
+	})
 	return page, nil
 }
 
@@ -290,11 +288,9 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list workflow versions: %w", err)
 	}
-	if len(page.Items) > limit {
-		page.Items = page.Items[:limit]
-		last := page.Items[limit-1]
-		page.NextCursor = encodeCursor(strconv.Itoa(last.Version), last.WorkflowID)
-	}
+	trimPage(page, limit, func(v store.WorkflowVersion) string {
+		return encodeCursor(strconv.Itoa(v.Version), v.WorkflowID)
+	})
 	return page, nil
 }
 
