@@ -164,7 +164,10 @@ const (
 	RegexMaxPattern = 4096
 	// RegexMaxWork bounds pattern instructions × input bytes for one match.
 	RegexMaxWork   = 10_000_000
-	regexCacheSize = 64
+	regexCacheSize = 16
+	// regexCacheMaxPattern is the longest computed pattern kept in a template's cache, so that the
+	// cache stays small next to the template's accounted weight; longer ones are compiled each time.
+	regexCacheMaxPattern = 256
 )
 
 // compiledRegex is a pattern compiled once: at save time for literal patterns, on first use (and
@@ -225,7 +228,9 @@ func (rx *regexes) matches(params ...any) (any, error) {
 			if re, err = compileRegex(p); err != nil {
 				return nil, fmt.Errorf("matches: %w", err)
 			}
-			rx.cache.Add(p, re)
+			if len(p) <= regexCacheMaxPattern {
+				rx.cache.Add(p, re)
+			}
 		}
 	default:
 		return nil, fmt.Errorf("matches needs a string pattern on its right, not %s", typeName(params[2]))
