@@ -196,8 +196,8 @@ func compileRegex(pattern string) (*compiledRegex, error) {
 	return &compiledRegex{re: re, insts: len(prog.Inst)}, nil
 }
 
-// regexes caches computed patterns; it is bounded in entries, and entries are bounded in size by
-// RegexMaxPattern.
+// regexes caches a template's computed patterns: at most regexCacheSize of them, each at most
+// regexCacheMaxPattern bytes long.
 type regexes struct {
 	cache *lru.Cache[string, *compiledRegex]
 }
