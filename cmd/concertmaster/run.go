@@ -16,6 +16,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/api"
 	"github.com/concertmaster/concertmaster/internal/app"
 	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -129,9 +130,10 @@ type localRun struct {
 }
 
 func (r *localRun) run(ctx context.Context, workflowID string, input json.RawMessage, trigger string, asJSON bool) error {
-	sub := r.rt.Bus.Subscribe(store.DefaultTenant, "", 4096)
+	id := service.NewID()
+	sub := r.rt.Bus.Subscribe(event.Filter{TenantID: store.DefaultTenant, ExecutionID: id}, 4096)
 	defer sub.Close()
-	exec, _, err := r.rt.Service.StartExecution(ctx, store.DefaultTenant, service.StartParams{WorkflowID: workflowID, Input: input, TriggerNode: trigger})
+	exec, _, err := r.rt.Service.StartExecution(ctx, store.DefaultTenant, service.StartParams{ID: id, WorkflowID: workflowID, Input: input, TriggerNode: trigger})
 	if err != nil {
 		var ie *service.InputError
 		if errors.As(err, &ie) {
@@ -141,16 +143,21 @@ func (r *localRun) run(ctx context.Context, workflowID string, input json.RawMes
 	}
 	for {
 		select {
-		case ev := <-sub.C:
-			if ev.ExecutionID != exec.ID {
-				continue
-			}
+		case m := <-sub.C:
+			ev := m.Event
 			if !r.quiet {
 				r.progress(ctx, exec.ID, ev)
 			}
 			if ev.Type == engine.EventExecutionFinished {
 				return r.report(ctx, exec.ID, asJSON)
 			}
+		case <-sub.Lagged:
+			// The terminal fell more than the buffer behind: skip the rest of the progress lines
+			// and wait for the end.
+			if _, _, err := r.rt.Service.WaitExecution(ctx, store.DefaultTenant, exec.ID, 24*time.Hour); err != nil {
+				return err
+			}
+			return r.report(ctx, exec.ID, asJSON)
 		case <-ctx.Done():
 			_, _ = r.rt.Service.CancelExecution(context.WithoutCancel(ctx), store.DefaultTenant, exec.ID, "")
 			return &exitError{code: 1, err: fmt.Errorf("run stopped: %w", ctx.Err())}

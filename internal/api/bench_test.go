@@ -15,6 +15,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/api/apitest"
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/latency"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -80,7 +81,7 @@ func BenchmarkRunToFirstNodeStarted(b *testing.B) {
 	s := apitest.Start(b, benchOptions())
 	w := create(&testing.T{}, s, orderFlow)
 	id := w["id"].(string)
-	sub := s.Bus.Subscribe(store.DefaultTenant, "", 4096)
+	sub := s.Bus.Subscribe(event.Filter{TenantID: store.DefaultTenant}, 4096)
 	defer sub.Close()
 	var rec latency.Recorder
 	b.ResetTimer()
@@ -89,8 +90,8 @@ func BenchmarkRunToFirstNodeStarted(b *testing.B) {
 		resp := s.Do(b, "POST", "/api/v1/workflows/"+id+"/executions", `{"input":{"total":5}}`, nil)
 		var exec map[string]any
 		resp.JSON(b, &exec)
-		for ev := range sub.C {
-			if ev.ExecutionID == exec["id"] && ev.Type == engine.EventNodeStarted {
+		for m := range sub.C {
+			if m.Event.ExecutionID == exec["id"] && m.Event.Type == engine.EventNodeStarted {
 				rec.Add(time.Since(start))
 				break
 			}

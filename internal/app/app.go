@@ -67,7 +67,7 @@ type Runtime struct {
 	Registry   *node.Registry
 	Engine     *engine.Engine
 	Dispatcher *dispatch.Embedded
-	Bus        *event.Bus
+	Bus        *event.Hub
 	Service    *service.Service
 	Metrics    *metrics.Metrics
 	// Pruner applies the retention rules; Start runs it with the workers.
@@ -87,7 +87,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		return nil, err
 	}
 	m := metrics.New()
-	bus := event.NewBus()
+	bus := event.NewHub()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
@@ -136,7 +136,9 @@ func (rt *Runtime) Start(ctx context.Context) error {
 
 // Close stops the pruner and the workers, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	return errors.Join(rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	err := errors.Join(rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	rt.Bus.Close()
+	return err
 }
 
 // Server is a serving process.
@@ -225,6 +227,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
+	s.rt.Bus.Close()
 	return errors.Join(herr, perr, derr, s.rt.Store.Close())
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/maypok86/otter/v2"
 
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -33,9 +34,9 @@ type RunStore interface {
 	ApplyExecutionUpdate(ctx context.Context, tenantID string, update *store.ExecutionUpdate) error
 }
 
-// Publisher receives every event after it is committed.
+// Publisher receives every event after it is committed (event.Bus is one).
 type Publisher interface {
-	Publish(tenantID string, ev store.Event)
+	Publish(m *event.Message)
 }
 
 // Observer is told about finished node runs and executions, for metrics.
@@ -212,7 +213,7 @@ func (e *Engine) failUnrunnable(ctx context.Context, exec *store.Execution, owne
 		OnCommit: func() {
 			if e.cfg.Publisher != nil {
 				ev.ExecutionID = exec.ID
-				e.cfg.Publisher.Publish(exec.TenantID, ev)
+				e.cfg.Publisher.Publish(&event.Message{TenantID: exec.TenantID, WorkflowID: exec.WorkflowID, Event: ev})
 			}
 		},
 	})

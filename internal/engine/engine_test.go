@@ -12,6 +12,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 )
@@ -518,7 +519,7 @@ func TestShutdownDrainSavesResults(t *testing.T) {
 		{"id":"after","type":"test.work","config":{"key":"drain-after"}}],
 		"edges":[{"source":"start","target":"block"},{"source":"block","target":"after"}]}`)
 	exec := first.Start(t, w.ID, `{}`)
-	sub := first.Bus.Subscribe(store.DefaultTenant, exec.ID, 64)
+	sub := first.Bus.Subscribe(event.Filter{TenantID: store.DefaultTenant, ExecutionID: exec.ID}, 64)
 	defer sub.Close()
 	require.Equal(t, "drain", <-first.Probe.Started)
 	stopped := make(chan error, 1)
@@ -527,8 +528,8 @@ func TestShutdownDrainSavesResults(t *testing.T) {
 		defer cancel()
 		stopped <- first.Dispatcher.Stop(ctx)
 	}()
-	for ev := range sub.C {
-		if ev.Type == engine.EventExecutionDraining {
+	for m := range sub.C {
+		if m.Event.Type == engine.EventExecutionDraining {
 			break
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/budget"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -261,10 +262,10 @@ func (r *runner) flush(ctx context.Context, final *store.ExecutionUpdate) error 
 	u.ExecutionID, u.Owner = r.exec.ID, r.owner
 	events := u.Events
 	if pub := r.e.cfg.Publisher; pub != nil {
-		tenant := r.exec.TenantID
+		tenant, workflowID := r.exec.TenantID, r.exec.WorkflowID
 		u.OnCommit = func() {
 			for _, ev := range events {
-				pub.Publish(tenant, ev)
+				pub.Publish(&event.Message{TenantID: tenant, WorkflowID: workflowID, Event: ev})
 			}
 		}
 	}

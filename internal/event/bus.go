@@ -1,102 +1,148 @@
-// Package event fans committed execution events out to in-process subscribers: API waiters, and
-// later the WebSocket and SSE gateways. The event log itself lives in the store; a subscriber that
-// falls behind loses events from its bounded buffer, is told so, and catches up from the store.
+// Package event fans committed execution events out to subscribers: API waiters, the CLI and the
+// WebSocket and SSE gateways (internal/live). The event log itself lives in the store and is the only
+// source of truth; a subscriber that falls behind is told so at once (Subscription.Lagged) and catches
+// up from the store.
+//
+// Bus is the interface the rest of the program uses. Hub is its in-process implementation; a bus that
+// spans processes (Redis pub/sub, in the scale-out work) carries Messages between processes and hands
+// them to a local Hub for fan-out, so Message is self-contained: it names its tenant and workflow.
 package event
 
 import (
+	"encoding/json"
+	"strings"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/concertmaster/concertmaster/internal/store"
 )
 
-// BufferDefault is a subscription's buffer when none is given.
-const BufferDefault = 256
+// Defaults for subscriptions and the hub.
+const (
+	// BufferDefault is a subscription's buffer when none is given.
+	BufferDefault = 256
+	// QueueDefault is how many published messages the hub holds before fan-out. Publish never waits
+	// for fan-out: when the queue is full, every subscription is lagged instead.
+	QueueDefault = 8192
+)
 
-// Bus is an in-memory publish/subscribe hub keyed by tenant and execution. The zero value is not
-// usable; call NewBus.
-type Bus struct {
-	mu   sync.RWMutex
-	subs map[string]map[*Subscription]struct{}
+// Message is one committed event and the routing facts a subscriber filters on.
+type Message struct {
+	TenantID   string
+	WorkflowID string
+	Event      store.Event
+
+	once sync.Once
+	body []byte
 }
 
-// NewBus returns an empty bus.
-func NewBus() *Bus { return &Bus{subs: make(map[string]map[*Subscription]struct{})} }
+// ExecutionLevel reports whether the message is an execution-level event (execution.*), the kind
+// list views follow, rather than a node-level one.
+func (m *Message) ExecutionLevel() bool { return IsExecutionLevel(m.Event.Type) }
 
-// Subscription receives the events of one execution, or of every execution of a tenant.
+// IsExecutionLevel reports whether an event type is execution-level.
+func IsExecutionLevel(typ string) bool { return strings.HasPrefix(typ, "execution.") }
+
+// wire is the JSON form of an event message, documented in docs/live.md.
+type wire struct {
+	Type        string          `json:"type"`
+	ExecutionID string          `json:"executionId"`
+	WorkflowID  string          `json:"workflowId,omitempty"`
+	Seq         int64           `json:"seq"`
+	Time        time.Time       `json:"time"`
+	NodeID      string          `json:"nodeId,omitempty"`
+	Attempt     int             `json:"attempt,omitempty"`
+	Payload     json.RawMessage `json:"payload,omitempty"`
+}
+
+// JSON returns the message as the JSON object docs/live.md documents, encoded once however many
+// subscribers send it. The caller must not modify the result.
+func (m *Message) JSON() []byte {
+	m.once.Do(func() {
+		ev := m.Event
+		w := wire{Type: ev.Type, ExecutionID: ev.ExecutionID, WorkflowID: m.WorkflowID, Seq: ev.Seq, Time: ev.Time.UTC(),
+			NodeID: ev.NodeID, Attempt: ev.Attempt}
+		if len(ev.Data) > 0 && json.Valid(ev.Data) {
+			w.Payload = ev.Data
+		}
+		b, err := json.Marshal(w)
+		if err != nil { // cannot happen: every field is plain or valid JSON
+			b = []byte(`{"type":"` + ev.Type + `"}`)
+		}
+		m.body = b
+	})
+	return m.body
+}
+
+// Filter selects the messages a subscription receives. TenantID is required; ExecutionID keeps one
+// execution's events, WorkflowID one workflow's, neither every execution's of the tenant.
+type Filter struct {
+	TenantID    string
+	WorkflowID  string
+	ExecutionID string
+	// ExecutionLevel keeps execution-level events only (execution.*), the ones list views need.
+	ExecutionLevel bool
+}
+
+// Bus publishes committed events to the subscriptions whose filter they match.
+type Bus interface {
+	// Publish hands m to the bus after its transaction committed. It never blocks and never fails:
+	// a subscriber that cannot keep up is lagged instead. m must not be modified afterwards.
+	Publish(m *Message)
+	// Subscribe opens a subscription with a buffer of the given size (BufferDefault when ≤ 0).
+	Subscribe(f Filter, buffer int) *Subscription
+}
+
+// Subscription receives the messages of one filter, in the order they were published. Close it when
+// done.
 type Subscription struct {
-	// C delivers events in publication order.
-	C      <-chan store.Event
-	c      chan store.Event
+	// C delivers messages; it is closed by Close.
+	C <-chan *Message
+	// Lagged is closed when the subscription missed a message because its buffer was full (or the
+	// hub's queue was). It receives nothing after the missed message: the subscriber catches up from
+	// the store. What C already holds was published before the gap.
+	Lagged <-chan struct{}
+
+	c      chan *Message
+	lag    chan struct{}
+	filter Filter
 	key    string
-	bus    *Bus
+	hub    *Hub
+
 	mu     sync.Mutex
 	lagged bool
 	closed bool
 }
 
-func key(tenantID, executionID string) string { return tenantID + "\x00" + executionID }
-
-// Subscribe returns a subscription to one execution's events, or to all of a tenant's when
-// executionID is empty. Close it when done.
-func (b *Bus) Subscribe(tenantID, executionID string, buffer int) *Subscription {
-	if buffer <= 0 {
-		buffer = BufferDefault
+// send delivers m without blocking.
+func (s *Subscription) send(m *Message) {
+	if s.filter.ExecutionLevel && !m.ExecutionLevel() {
+		return
 	}
-	c := make(chan store.Event, buffer)
-	s := &Subscription{C: c, c: c, key: key(tenantID, executionID), bus: b}
-	b.mu.Lock()
-	set := b.subs[s.key]
-	if set == nil {
-		set = make(map[*Subscription]struct{})
-		b.subs[s.key] = set
-	}
-	set[s] = struct{}{}
-	b.mu.Unlock()
-	return s
-}
-
-// Publish delivers ev to the execution's subscribers and the tenant's. It never blocks: a full
-// subscriber is marked lagged and misses the event.
-func (b *Bus) Publish(tenantID string, ev store.Event) {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	for _, k := range []string{key(tenantID, ev.ExecutionID), key(tenantID, "")} {
-		for s := range b.subs[k] {
-			s.send(ev)
-		}
-	}
-}
-
-func (s *Subscription) send(ev store.Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
+	if s.closed || s.lagged {
 		return
 	}
 	select {
-	case s.c <- ev:
+	case s.c <- m:
 	default:
+		s.markLagged()
+	}
+}
+
+// markLagged flags the subscription; s.mu is held.
+func (s *Subscription) markLagged() {
+	if !s.lagged && !s.closed {
 		s.lagged = true
+		close(s.lag)
 	}
 }
 
-// Lagged reports whether the subscription missed events because its buffer was full.
-func (s *Subscription) Lagged() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lagged
-}
-
-// Close ends the subscription and closes C.
+// Close ends the subscription and closes C. It is safe to call more than once.
 func (s *Subscription) Close() {
-	s.bus.mu.Lock()
-	if set := s.bus.subs[s.key]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
-			delete(s.bus.subs, s.key)
-		}
-	}
-	s.bus.mu.Unlock()
+	s.hub.remove(s)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.closed {
@@ -105,13 +151,148 @@ func (s *Subscription) Close() {
 	}
 }
 
-// Subscribers returns the number of open subscriptions, for metrics.
-func (b *Bus) Subscribers() int {
-	b.mu.RLock()
-	defer b.mu.RUnlock()
-	n := 0
-	for _, set := range b.subs {
-		n += len(set)
+// Hub is the in-process Bus. Publish queues a message; one goroutine fans it out to the matching
+// subscriptions, so a publisher — the store's writer, running after-commit hooks — pays for a channel
+// send, never for the number of subscribers.
+type Hub struct {
+	in       chan *Message
+	overflow atomic.Bool
+	dropped  atomic.Int64
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+
+	mu   sync.RWMutex
+	subs map[string]map[*Subscription]struct{}
+	n    int
+}
+
+// NewHub starts a hub with a queue of QueueDefault messages. Close stops it.
+func NewHub() *Hub { return NewHubSize(QueueDefault) }
+
+// NewHubSize starts a hub whose queue holds queue messages.
+func NewHubSize(queue int) *Hub {
+	if queue <= 0 {
+		queue = QueueDefault
 	}
-	return n
+	h := &Hub{in: make(chan *Message, queue), stop: make(chan struct{}), done: make(chan struct{}),
+		subs: make(map[string]map[*Subscription]struct{})}
+	go h.loop()
+	return h
+}
+
+func executionKey(tenantID, executionID string) string {
+	return "e\x00" + tenantID + "\x00" + executionID
+}
+func workflowKey(tenantID, workflowID string) string { return "w\x00" + tenantID + "\x00" + workflowID }
+func tenantKey(tenantID string) string               { return "t\x00" + tenantID }
+
+func (f Filter) key() string {
+	switch {
+	case f.ExecutionID != "":
+		return executionKey(f.TenantID, f.ExecutionID)
+	case f.WorkflowID != "":
+		return workflowKey(f.TenantID, f.WorkflowID)
+	default:
+		return tenantKey(f.TenantID)
+	}
+}
+
+// Subscribe implements Bus.
+func (h *Hub) Subscribe(f Filter, buffer int) *Subscription {
+	if buffer <= 0 {
+		buffer = BufferDefault
+	}
+	c, lag := make(chan *Message, buffer), make(chan struct{})
+	s := &Subscription{C: c, c: c, Lagged: lag, lag: lag, filter: f, key: f.key(), hub: h}
+	h.mu.Lock()
+	set := h.subs[s.key]
+	if set == nil {
+		set = make(map[*Subscription]struct{})
+		h.subs[s.key] = set
+	}
+	set[s] = struct{}{}
+	h.n++
+	h.mu.Unlock()
+	return s
+}
+
+func (h *Hub) remove(s *Subscription) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.subs[s.key]
+	if _, ok := set[s]; !ok {
+		return
+	}
+	delete(set, s)
+	h.n--
+	if len(set) == 0 {
+		delete(h.subs, s.key)
+	}
+}
+
+// Publish implements Bus.
+func (h *Hub) Publish(m *Message) {
+	select {
+	case h.in <- m:
+	default:
+		h.overflow.Store(true)
+		h.dropped.Add(1)
+	}
+}
+
+// Dropped returns how many messages the hub's full queue refused since it started.
+func (h *Hub) Dropped() int64 { return h.dropped.Load() }
+
+// Subscribers returns the number of open subscriptions, for metrics.
+func (h *Hub) Subscribers() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.n
+}
+
+// Close stops the fan-out goroutine; messages published afterwards reach nobody. Subscriptions stay
+// open until their owners close them.
+func (h *Hub) Close() {
+	h.stopOnce.Do(func() { close(h.stop) })
+	<-h.done
+}
+
+func (h *Hub) loop() {
+	defer close(h.done)
+	for {
+		select {
+		case m := <-h.in:
+			if h.overflow.Swap(false) {
+				h.lagAll()
+			}
+			h.fanOut(m)
+		case <-h.stop:
+			return
+		}
+	}
+}
+
+// fanOut delivers m to the subscriptions of its execution, its workflow and its tenant.
+func (h *Hub) fanOut(m *Message) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, k := range [...]string{executionKey(m.TenantID, m.Event.ExecutionID), workflowKey(m.TenantID, m.WorkflowID), tenantKey(m.TenantID)} {
+		for s := range h.subs[k] {
+			s.send(m)
+		}
+	}
+}
+
+// lagAll lags every subscription: the queue overflowed, so any of them may have missed a message.
+func (h *Hub) lagAll() {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, set := range h.subs {
+		for s := range set {
+			s.mu.Lock()
+			s.markLagged()
+			s.mu.Unlock()
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -57,7 +59,7 @@ func TestCancelExecution(t *testing.T) {
 			w := env.Save(t, tc.def)
 			exec := start(t, env, w.ID, `{"n":1}`)
 			tc.reach(t, env, exec.ID)
-			sub := env.Bus.Subscribe(tenant, exec.ID, 64)
+			sub := env.Bus.Subscribe(event.Filter{TenantID: tenant, ExecutionID: exec.ID}, 64)
 			defer sub.Close()
 
 			got, err := env.Service.CancelExecution(ctx, tenant, exec.ID, "")
@@ -71,8 +73,8 @@ func TestCancelExecution(t *testing.T) {
 			deadline := time.After(20 * time.Second)
 			for finished := false; !finished; {
 				select {
-				case ev := <-sub.C:
-					finished = ev.Type == engine.EventExecutionFinished
+				case m := <-sub.C:
+					finished = m.Event.Type == engine.EventExecutionFinished
 				case <-deadline:
 					t.Fatal("no execution.finished event")
 				}
@@ -160,7 +162,8 @@ func TestRetryExecution(t *testing.T) {
 	require.JSONEq(t, `{"order":7}`, string(retry.Input))
 	evs := env.Events(t, retry.ID)
 	require.Equal(t, engine.EventExecutionQueued, evs[0].Type)
-	require.JSONEq(t, `{"trigger":"retry","retryOf":"`+failed.ID+`","reusedNodes":2}`, string(evs[0].Data), "start and a succeeded")
+	require.JSONEq(t, fmt.Sprintf(`{"trigger":"retry","triggerNode":%q,"workflowVersion":1,"retryOf":%q,"reusedNodes":2}`, failed.TriggerNode, failed.ID),
+		string(evs[0].Data), "start and a succeeded")
 
 	done := env.Wait(t, retry.ID)
 	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
@@ -308,5 +311,5 @@ func TestRetryKeepsTheInputAndTrigger(t *testing.T) {
 	require.JSONEq(t, `{"body":{"x":1}}`, string(retry.Input))
 	require.Equal(t, store.TriggerRetry, retry.TriggerKind)
 	evs := env.Events(t, retry.ID)
-	require.JSONEq(t, `{"trigger":"retry","retryOf":"`+exec.ID+`","reusedNodes":0}`, string(evs[0].Data))
+	require.JSONEq(t, `{"trigger":"retry","triggerNode":"hook","workflowVersion":1,"retryOf":"`+exec.ID+`","reusedNodes":0}`, string(evs[0].Data))
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -73,7 +74,7 @@ func TestStartExecutionPicksTheTrigger(t *testing.T) {
 			evs := env.Events(t, exec.ID)
 			require.Len(t, evs, 1)
 			require.Equal(t, engine.EventExecutionQueued, evs[0].Type)
-			require.JSONEq(t, fmt.Sprintf(`{"trigger":"manual","triggerNode":%q}`, tc.want), string(evs[0].Data))
+			require.JSONEq(t, fmt.Sprintf(`{"trigger":"manual","triggerNode":%q,"workflowVersion":1}`, tc.want), string(evs[0].Data))
 		})
 	}
 }
@@ -146,14 +147,19 @@ func TestStartExecutionPublishesQueued(t *testing.T) {
 	t.Parallel()
 	env := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
 	w := env.Save(t, doubleFlow)
-	sub := env.Bus.Subscribe(tenant, "", 16)
+	sub := env.Bus.Subscribe(event.Filter{TenantID: tenant}, 16)
 	defer sub.Close()
 	exec := start(t, env, w.ID, `{"n":1}`)
 	select {
-	case ev := <-sub.C:
-		require.Equal(t, exec.ID, ev.ExecutionID)
-		require.Equal(t, engine.EventExecutionQueued, ev.Type)
-		require.Equal(t, int64(1), ev.Seq)
+	case m := <-sub.C:
+		require.Equal(t, exec.ID, m.Event.ExecutionID)
+		require.Equal(t, w.ID, m.WorkflowID)
+		require.Equal(t, engine.EventExecutionQueued, m.Event.Type)
+		require.Equal(t, int64(1), m.Event.Seq)
+		stored, err := env.Store.ListEvents(context.Background(), tenant, exec.ID, 0, 1)
+		require.NoError(t, err)
+		require.JSONEq(t, string(stored[0].Data), string(m.Event.Data), "the published event is the stored one")
+		require.Equal(t, stored[0].Time.UnixMicro(), m.Event.Time.UnixMicro())
 	case <-time.After(10 * time.Second):
 		t.Fatal("no queued event")
 	}

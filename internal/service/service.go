@@ -40,7 +40,7 @@ type Config struct {
 	Registry   *node.Registry
 	Engine     *engine.Engine
 	Dispatcher Dispatcher
-	Bus        *event.Bus
+	Bus        event.Bus
 	Logger     *slog.Logger
 	Limits     expression.Limits
 	Now        func() time.Time
@@ -205,12 +205,14 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 	if id == "" {
 		id = NewID()
 	}
+	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
+		Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger, "workflowVersion": version})}
 	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: id, WorkflowID: p.WorkflowID, WorkflowVersion: version,
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
 		IdempotencyKey: p.IdempotencyKey, RequestHash: hash,
-		Events:  []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger})}},
-		Enqueue: s.enqueueHook(tenantID),
+		Events:  []store.Event{queued},
+		Enqueue: s.enqueueHook(tenantID, queued),
 	})
 	if err != nil {
 		return nil, false, err
@@ -240,16 +242,32 @@ func hashOf(b []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (s *Service) enqueueHook(tenantID string) store.TxHookFunc {
+// enqueueHook enqueues a new execution in the transaction that creates it and, once that commits,
+// publishes its first event, queued, as the store wrote it (sequence number 1).
+func (s *Service) enqueueHook(tenantID string, queued store.Event) store.TxHookFunc {
 	return func(ctx context.Context, tx store.Tx, exec *store.Execution) error {
 		if err := s.cfg.Dispatcher.Enqueue(ctx, tx, exec); err != nil {
 			return err
 		}
 		if s.cfg.Bus != nil {
-			queued := store.Event{ExecutionID: exec.ID, Seq: 1, Type: engine.EventExecutionQueued, Time: exec.CreatedAt}
-			tx.OnCommit(func() { s.cfg.Bus.Publish(tenantID, queued) })
+			queued.ExecutionID, queued.Seq = exec.ID, 1
+			m := &event.Message{TenantID: tenantID, WorkflowID: exec.WorkflowID, Event: queued}
+			tx.OnCommit(func() { s.cfg.Bus.Publish(m) })
 		}
 		return nil
+	}
+}
+
+// publish reads the events of an execution after afterSeq from the log and publishes them: the
+// events a service write committed, exactly as stored. The engine publishes its own from memory.
+func (s *Service) publish(ctx context.Context, tenantID, workflowID, executionID string, afterSeq int64) {
+	evs, err := s.store.ListEvents(context.WithoutCancel(ctx), tenantID, executionID, afterSeq, 100)
+	if err != nil {
+		s.logger.Warn("read committed events to publish them", "execution", executionID, "error", err)
+		return
+	}
+	for _, ev := range evs {
+		s.cfg.Bus.Publish(&event.Message{TenantID: tenantID, WorkflowID: workflowID, Event: ev})
 	}
 }
 
@@ -283,7 +301,7 @@ func (s *Service) StartAndWait(ctx context.Context, tenantID string, p StartPara
 		return s.WaitExecution(ctx, tenantID, exec.ID, timeout)
 	}
 	p.ID = NewID()
-	sub := s.cfg.Bus.Subscribe(tenantID, p.ID, 64)
+	sub := s.cfg.Bus.Subscribe(event.Filter{TenantID: tenantID, ExecutionID: p.ID}, 64)
 	defer sub.Close()
 	exec, created, err := s.StartExecution(ctx, tenantID, p)
 	if err != nil {
@@ -303,7 +321,7 @@ func (s *Service) WaitExecution(ctx context.Context, tenantID, id string, timeou
 		e, err := s.store.GetExecution(ctx, tenantID, id)
 		return e, err == nil && e.Status.Terminal(), err
 	}
-	sub := s.cfg.Bus.Subscribe(tenantID, id, 64)
+	sub := s.cfg.Bus.Subscribe(event.Filter{TenantID: tenantID, ExecutionID: id}, 64)
 	defer sub.Close()
 	e, err := s.store.GetExecution(ctx, tenantID, id)
 	if err != nil || e.Status.Terminal() {
@@ -319,12 +337,15 @@ func (s *Service) awaitFinished(ctx context.Context, tenantID, id string, sub *e
 	// A safety net: re-read now and then, in case events were missed.
 	tick := time.NewTicker(2 * time.Second)
 	defer tick.Stop()
+	lagged := sub.Lagged
 	for {
 		select {
-		case ev, ok := <-sub.C:
-			if ok && ev.Type != engine.EventExecutionFinished {
+		case m, ok := <-sub.C:
+			if ok && m.Event.Type != engine.EventExecutionFinished {
 				continue
 			}
+		case <-lagged:
+			lagged = nil // the subscription is over: the ticker's re-reads take over
 		case <-tick.C:
 		case <-timer.C:
 			e, err := s.store.GetExecution(ctx, tenantID, id)
@@ -368,8 +389,7 @@ func (s *Service) CancelExecution(ctx context.Context, tenantID, id, idempotency
 	}
 	if e.Status == workflow.ExecutionCanceled {
 		if s.cfg.Bus != nil {
-			s.cfg.Bus.Publish(tenantID, store.Event{ExecutionID: id, Seq: e.LastSeq, Type: engine.EventExecutionFinished, Time: s.now().UTC(),
-				Data: mustJSON(map[string]any{"status": e.Status})})
+			s.publish(ctx, tenantID, e.WorkflowID, id, cur.LastSeq)
 		}
 		return e, nil
 	}
@@ -412,14 +432,16 @@ func (s *Service) RetryExecution(ctx context.Context, tenantID, id, idempotencyK
 			reused++
 		}
 	}
+	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
+		Data: mustJSON(map[string]any{"trigger": store.TriggerRetry, "triggerNode": orig.TriggerNode, "workflowVersion": orig.WorkflowVersion,
+			"retryOf": orig.ID, "reusedNodes": reused})}
 	exec, _, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: NewID(), WorkflowID: orig.WorkflowID, WorkflowVersion: orig.WorkflowVersion,
 		TriggerKind: store.TriggerRetry, TriggerNode: orig.TriggerNode, Input: orig.Input, RetryOf: orig.ID,
 		IdempotencyKey: idempotencyKey, RequestHash: retryRequestHash(idempotencyKey, orig.ID),
-		Seed: seed,
-		Events: []store.Event{{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
-			Data: mustJSON(map[string]any{"trigger": store.TriggerRetry, "retryOf": orig.ID, "reusedNodes": reused})}},
-		Enqueue: s.enqueueHook(tenantID),
+		Seed:    seed,
+		Events:  []store.Event{queued},
+		Enqueue: s.enqueueHook(tenantID, queued),
 	})
 	return exec, err
 }

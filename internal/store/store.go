@@ -206,6 +206,36 @@ type Event struct {
 	Data        json.RawMessage
 }
 
+// EventCursor is a position in the time order of ListExecutionLevelEvents.
+type EventCursor struct {
+	Time        time.Time
+	ExecutionID string
+	Seq         int64
+}
+
+// ExecutionLevelEventsParams selects execution-level events; see Store.ListExecutionLevelEvents.
+type ExecutionLevelEventsParams struct {
+	// WorkflowID keeps one workflow's executions; empty keeps every one of the tenant.
+	WorkflowID string
+	// Since keeps events at or after this time (ignored when After is set).
+	Since time.Time
+	// After resumes strictly after this event.
+	After *EventCursor
+	// Limit caps the result (1–1000; 0 or more means 1000).
+	Limit int
+}
+
+// WorkflowEvent is an event with the workflow of its execution.
+type WorkflowEvent struct {
+	Event
+	WorkflowID string
+}
+
+// Cursor returns the event's position in the time order of ListExecutionLevelEvents.
+func (e WorkflowEvent) Cursor() EventCursor {
+	return EventCursor{Time: e.Time, ExecutionID: e.ExecutionID, Seq: e.Seq}
+}
+
 // Tx is the transaction a hook runs in, such as a dispatcher's enqueue. Implementations also expose
 // their driver's transaction for hooks that need it.
 type Tx interface {
@@ -352,6 +382,11 @@ type Store interface {
 	GetValue(ctx context.Context, tenantID string, ref ValueRef) (string, error)
 	// ListEvents returns up to limit events with a sequence number above afterSeq.
 	ListEvents(ctx context.Context, tenantID, executionID string, afterSeq int64, limit int) ([]Event, error)
+	// ListExecutionLevelEvents returns, in time order (then execution id, then sequence number), the
+	// execution-level events (type execution.*) of a tenant's executions, or of one workflow's: those
+	// at or after params.Since, or strictly after params.After when it is set. Live subscribers replay
+	// a workflow's or a tenant's runs with it.
+	ListExecutionLevelEvents(ctx context.Context, tenantID string, params ExecutionLevelEventsParams) ([]WorkflowEvent, error)
 	// ApplyExecutionUpdate writes one step atomically; ErrConflict when its expectations fail.
 	ApplyExecutionUpdate(ctx context.Context, tenantID string, update *ExecutionUpdate) error
 	// RequestCancel cancels a queued or waiting execution at once (returning it with status

@@ -210,7 +210,7 @@ type Env struct {
 	Registry   *node.Registry
 	Engine     *engine.Engine
 	Dispatcher *dispatch.Embedded
-	Bus        *event.Bus
+	Bus        *event.Hub
 	Service    *service.Service
 	Probe      *Probe
 	Path       string
@@ -239,7 +239,7 @@ func Start(t testing.TB, opts Options) *Env {
 	require.NoError(t, err)
 	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{})
 
-	bus := event.NewBus()
+	bus := event.NewHub()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold,
 		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
@@ -263,6 +263,7 @@ func Start(t testing.TB, opts Options) *Env {
 		defer cancel()
 		_ = d.Stop(ctx)
 		_ = st.Close()
+		bus.Close()
 	})
 	return env
 }
@@ -336,7 +337,7 @@ func (e *Env) WaitStatus(t testing.TB, id string, status workflow.ExecutionStatu
 		if time.Now().After(deadline) {
 			t.Fatalf("execution %s is %s, want %s", id, exec.Status, status)
 		}
-		sub := e.Bus.Subscribe(store.DefaultTenant, id, 16)
+		sub := e.Bus.Subscribe(event.Filter{TenantID: store.DefaultTenant, ExecutionID: id}, 16)
 		select {
 		case <-sub.C:
 		case <-time.After(100 * time.Millisecond):

@@ -292,6 +292,60 @@ func (s *Store) ListEvents(ctx context.Context, tenantID, executionID string, af
 	return out, nil
 }
 
+// ListExecutionLevelEvents implements store.Store. The partial index events_execution_level holds
+// exactly the rows it reads, in its order.
+func (s *Store) ListExecutionLevelEvents(ctx context.Context, tenantID string, p store.ExecutionLevelEventsParams) ([]store.WorkflowEvent, error) {
+	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID); err != nil {
+		return nil, err
+	}
+	if p.After != nil {
+		if err := checkText("execution id", p.After.ExecutionID); err != nil {
+			return nil, err
+		}
+	}
+	if p.Limit <= 0 || p.Limit > 1000 {
+		p.Limit = 1000
+	}
+	q := `SELECT e.execution_id, e.seq, e.type, e.node_id, e.attempt, e.time, e.data, x.workflow_id
+		FROM events e JOIN executions x ON x.tenant_id = e.tenant_id AND x.id = e.execution_id
+		WHERE e.tenant_id = ? AND e.type LIKE 'execution.%'`
+	args := []any{tenantID}
+	if p.After != nil {
+		q += ` AND (e.time, e.execution_id, e.seq) > (?, ?, ?)`
+		args = append(args, s.t(p.After.Time), p.After.ExecutionID, p.After.Seq)
+	} else {
+		q += ` AND e.time >= ?`
+		args = append(args, s.t(p.Since))
+	}
+	if p.WorkflowID != "" {
+		q += ` AND x.workflow_id = ?`
+		args = append(args, p.WorkflowID)
+	}
+	q += ` ORDER BY e.time, e.execution_id, e.seq LIMIT ?`
+	args = append(args, p.Limit)
+	rows, err := s.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list execution-level events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WorkflowEvent
+	for rows.Next() {
+		var ev store.WorkflowEvent
+		var nodeID nullString
+		var at nullTime
+		var data rawJSON
+		if err := rows.Scan(&ev.ExecutionID, &ev.Seq, &ev.Type, &nodeID, &ev.Attempt, &at, &data, &ev.WorkflowID); err != nil {
+			return nil, fmt.Errorf("list execution-level events: %w", err)
+		}
+		ev.NodeID, ev.Time, ev.Data = string(nodeID), at.Time, json.RawMessage(data)
+		out = append(out, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list execution-level events: %w", err)
+	}
+	return out, nil
+}
+
 // multiRowMax bounds the rows of one multi-row INSERT.
 const multiRowMax = 16
 

@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -256,4 +258,80 @@ func testGetValue(t *testing.T, s store.Store) {
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.GetValue(ctx, "tenant-"+NewID(), ref("start", 1, store.ValueInput))
 	require.ErrorIs(t, err, store.ErrNotFound)
+}
+
+// testExecutionLevelEvents: a replay by time returns the execution-level events of a tenant's or a
+// workflow's executions in (time, execution, seq) order, pages on from a cursor, and nothing else.
+func testExecutionLevelEvents(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant := "live-" + NewID()
+	require.NoError(t, s.CreateTenant(ctx, tenant, "Live"))
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	wfA, wfB := NewID(), NewID()
+	for _, wf := range []string{wfA, wfB} {
+		_, err := s.CreateWorkflow(ctx, tenant, wf, Definition("live"))
+		require.NoError(t, err)
+	}
+	// Three executions whose events interleave in time; node events are left out of the replay.
+	type exec struct {
+		wf    string
+		start time.Duration
+	}
+	var ids []string
+	for _, e := range []exec{{wfA, 0}, {wfB, time.Millisecond}, {wfA, 2 * time.Millisecond}} {
+		id := NewID()
+		ids = append(ids, id)
+		_, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{
+			ID: id, WorkflowID: e.wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual, TriggerNode: "start",
+			Events: []store.Event{{Type: "execution.queued", Time: base.Add(e.start)}},
+		})
+		require.NoError(t, err)
+		_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: id}, "w", time.Now().Add(time.Minute), false)
+		require.NoError(t, err)
+		require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: id, Owner: "w",
+			Events: []store.Event{
+				{Seq: 2, Type: "execution.started", Time: base.Add(e.start + 10*time.Millisecond)},
+				{Seq: 3, Type: "node.started", NodeID: "set", Attempt: 1, Time: base.Add(e.start + 11*time.Millisecond)},
+			}}))
+	}
+	names := func(evs []store.WorkflowEvent) []string {
+		var out []string
+		for _, ev := range evs {
+			require.True(t, strings.HasPrefix(ev.Type, "execution."))
+			out = append(out, fmt.Sprintf("%d %s", slices.Index(ids, ev.ExecutionID), ev.Type))
+		}
+		return out
+	}
+
+	all, err := s.ListExecutionLevelEvents(ctx, tenant, store.ExecutionLevelEventsParams{Since: base})
+	require.NoError(t, err)
+	require.Equal(t, []string{"0 execution.queued", "1 execution.queued", "2 execution.queued",
+		"0 execution.started", "1 execution.started", "2 execution.started"}, names(all))
+	require.Equal(t, wfB, all[1].WorkflowID)
+	require.Equal(t, base.Add(time.Millisecond), all[1].Time.UTC())
+
+	byWorkflow, err := s.ListExecutionLevelEvents(ctx, tenant, store.ExecutionLevelEventsParams{WorkflowID: wfA, Since: base.Add(time.Millisecond)})
+	require.NoError(t, err)
+	require.Equal(t, []string{"2 execution.queued", "0 execution.started", "2 execution.started"}, names(byWorkflow), "since is inclusive")
+
+	// Paging from a cursor reads the same sequence, each event once.
+	var paged []store.WorkflowEvent
+	var after *store.EventCursor
+	for {
+		page, err := s.ListExecutionLevelEvents(ctx, tenant, store.ExecutionLevelEventsParams{Since: base, After: after, Limit: 2})
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		paged = append(paged, page...)
+		c := page[len(page)-1].Cursor()
+		after = &c
+	}
+	require.Equal(t, names(all), names(paged))
+
+	other, err := s.ListExecutionLevelEvents(ctx, "other-"+tenant, store.ExecutionLevelEventsParams{Since: base})
+	require.NoError(t, err)
+	require.Empty(t, other, "tenants are isolated")
+	_, err = s.ListExecutionLevelEvents(ctx, tenant, store.ExecutionLevelEventsParams{WorkflowID: "a\x00b"})
+	require.ErrorIs(t, err, store.ErrInvalidInput)
 }

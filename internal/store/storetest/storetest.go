@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"CreateExecutionIdempotency", testIdempotency},
 		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
 		{"ExecutionPreview", testExecutionPreview},
+		{"ExecutionLevelEvents", testExecutionLevelEvents},
 		{"ExecutionUpdates", testExecutionUpdates},
 		{"FinishedAtRank", testFinishedAtRank},
 		{"GetValue", testGetValue},
