@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/concertmaster/concertmaster/internal/live"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
@@ -58,6 +59,9 @@ type Config struct {
 	// config.ParseAllowedHosts returns them; "*" turns the check off). IP addresses, localhost and
 	// *.localhost are always answered. See browser.go.
 	AllowedHosts []string
+	// Live serves the WebSocket and Server-Sent Events endpoints (docs/live.md); without it they
+	// answer 503.
+	Live *live.Gateway
 	// PreviewBytes is the size of the input and output previews in execution reads (default
 	// store.PreviewBytesDefault, 4 KiB); values up to it are sent whole.
 	PreviewBytes int
@@ -113,6 +117,7 @@ func New(cfg Config) *Server {
 		{Name: "Executions", Description: "Runs of workflows"},
 		{Name: "Node types", Description: "The registry of node types"},
 		{Name: "Webhooks", Description: "Requests that start workflows"},
+		{Name: "Live", Description: "Execution events as they happen: WebSocket and Server-Sent Events (docs/live.md)"},
 		{Name: "Operations", Description: "Health and metrics"},
 	}
 	hc.Info.Description += " A path that exists answers a method it does not serve with 405 and an Allow header; an unknown path " +
@@ -125,10 +130,11 @@ func New(cfg Config) *Server {
 	hc.OnAddOperation = append(hc.OnAddOperation, documentOperation)
 	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
 	s.api = humago.New(mux, hc)
-	s.api.UseMiddleware(s.screenParams)
+	s.api.UseMiddleware(s.screenParams, s.streamExecutionEvents)
 	s.registerNodeTypes()
 	s.registerWorkflows()
 	s.registerExecutions()
+	s.registerLive()
 	s.registerHealth()
 	s.registerWebhooks()
 	mux.HandleFunc("GET /docs", serveDocs)

@@ -19,6 +19,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/live"
 	"github.com/concertmaster/concertmaster/internal/metrics"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
@@ -148,6 +149,7 @@ type Server struct {
 	rt      *Runtime
 	http    *http.Server
 	api     *api.Server
+	live    *live.Gateway
 	workers bool
 }
 
@@ -158,7 +160,9 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		return nil, err
 	}
 	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll}
-	s.api = api.New(api.Config{
+	s.live = live.New(live.Config{Store: rt.Store, Bus: rt.Bus, Observer: rt.Metrics, Logger: logger, Problem: api.WriteProblem,
+		MaxClients: cfg.LiveMaxClients, Version: version})
+	s.api = api.New(api.Config{Live: s.live,
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
 		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts,
@@ -222,13 +226,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	// Requests in flight (a webhook waiting for its run) and running executions drain together: the
 	// dispatcher claims nothing new, running attempts may finish and their results are saved, the
 	// rest is handed back to the queue; then the store closes.
+	// Live clients are told at once (WebSocket close 1001, SSE streams end) and reconnect to the next
+	// process, resuming from the log; their connections would otherwise hold Shutdown for the whole grace.
+	lerr := s.live.Shutdown(sctx)
 	herrc := make(chan error, 1)
 	go func() { herrc <- s.http.Shutdown(sctx) }()
 	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
 	s.rt.Bus.Close()
-	return errors.Join(herr, perr, derr, s.rt.Store.Close())
+	return errors.Join(lerr, herr, perr, derr, s.rt.Store.Close())
 }
 
 var _ retention.Observer = (*metrics.Metrics)(nil)

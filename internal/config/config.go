@@ -24,6 +24,7 @@ const (
 	WorkersDefault                 = 64
 	MaxOutputBytesDefault          = 16 << 20
 	MaxExecutionBytesDefault       = 256 << 20
+	LiveMaxClientsDefault          = 10000
 	WebhookTimeoutDefault          = 30 * time.Second
 	ShutdownGraceDefault           = 15 * time.Second
 	RetentionMaxAgeDefault         = 720 * time.Hour
@@ -65,6 +66,8 @@ type Config struct {
 	// its running evaluations build (CM_MAX_EXECUTION_BYTES, --max-execution-bytes; default 256 MiB).
 	// It is at least MaxOutputBytes.
 	MaxExecutionBytes int64
+	// LiveMaxClients caps the WebSocket connections and SSE streams open at once (docs/live.md).
+	LiveMaxClients int
 	// MaxOutputBytes caps one node output, in bytes (CM_MAX_OUTPUT_BYTES, --max-output-bytes; default
 	// 16 MiB, at least 1024).
 	MaxOutputBytes int64
@@ -101,6 +104,7 @@ func Default() Config {
 		LogFormat:               LogFormatDefault,
 		LogLevel:                LogLevelDefault,
 		MaxExecutionBytes:       MaxExecutionBytesDefault,
+		LiveMaxClients:          LiveMaxClientsDefault,
 		MaxOutputBytes:          MaxOutputBytesDefault,
 		RetentionInterval:       RetentionIntervalDefault,
 		RetentionMaxAge:         RetentionMaxAgeDefault,
@@ -124,6 +128,7 @@ func (c Config) WithDefaults() Config {
 	c.Workers = cmp.Or(c.Workers, WorkersDefault)
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, MaxOutputBytesDefault)
 	c.MaxExecutionBytes = cmp.Or(c.MaxExecutionBytes, MaxExecutionBytesDefault)
+	c.LiveMaxClients = cmp.Or(c.LiveMaxClients, LiveMaxClientsDefault)
 	c.WebhookTimeout = cmp.Or(c.WebhookTimeout, WebhookTimeoutDefault)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, ShutdownGraceDefault)
 	c.RetentionInterval = cmp.Or(c.RetentionInterval, RetentionIntervalDefault)

@@ -118,6 +118,16 @@ func Settings() []Setting {
 			format: func(c *Config) string { return strconv.FormatInt(c.MaxExecutionBytes, 10) },
 		},
 		{
+			Env: "CM_LIVE_MAX_CLIENTS", Kind: "int", Flag: "live-max-clients",
+			Usage: "WebSocket connections and SSE streams open at once; more answer 503 (each holds a file descriptor)",
+			parse: func(c *Config, raw string) error {
+				n, err := parseInt(raw, 1, 1_000_000)
+				c.LiveMaxClients = int(n)
+				return err
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.LiveMaxClients) },
+		},
+		{
 			Env: "CM_HTTP_ALLOW_PRIVATE", Kind: "bool", Flag: "http-allow-private", IsBool: true,
 			Usage: "let http.request reach loopback, private and link-local addresses (cloud metadata stays blocked)",
 			parse: func(c *Config, raw string) (err error) {

@@ -25,6 +25,15 @@ type Metrics struct {
 	nodeRuns     *prometheus.CounterVec
 	nodeDuration *prometheus.HistogramVec
 	retention    retentionMetrics
+	live         liveMetrics
+}
+
+// liveMetrics observe the WebSocket and SSE clients (internal/live).
+type liveMetrics struct {
+	clients  *prometheus.GaugeVec
+	sent     *prometheus.CounterVec
+	resyncs  *prometheus.CounterVec
+	delivery *prometheus.HistogramVec
 }
 
 // retentionMetrics count what the retention pruner deletes.
@@ -80,6 +89,22 @@ func New() *Metrics {
 			Name: "concertmaster_retention_last_pass_timestamp_seconds", Help: "When the last retention pass ended, in Unix seconds.",
 		}),
 	}
+	m.live = liveMetrics{
+		clients: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "concertmaster_live_clients", Help: "Connected live clients, by transport (ws, sse).",
+		}, []string{"transport"}),
+		sent: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "concertmaster_live_messages_sent_total", Help: "Event messages written to live clients, by transport.",
+		}, []string{"transport"}),
+		resyncs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "concertmaster_live_resyncs_total", Help: "Live subscriptions closed with resync because the client fell behind, by transport.",
+		}, []string{"transport"}),
+		delivery: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "concertmaster_live_delivery_seconds", Help: "From an event's time to its write to a live client, for live (not replayed) events.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"transport"}),
+	}
+	reg.MustRegister(m.live.clients, m.live.sent, m.live.resyncs, m.live.delivery)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.executions, m.execDuration, m.nodeRuns, m.nodeDuration,
 		m.retention.executions, m.retention.nodeRuns, m.retention.events, m.retention.errors, m.retention.passDuration, m.retention.passTime)
@@ -129,3 +154,19 @@ func (m *Metrics) RetentionPassFinished(d time.Duration, failed bool) {
 		m.retention.errors.Inc()
 	}
 }
+
+// LiveClients implements live.Observer.
+func (m *Metrics) LiveClients(transport string, delta int) {
+	m.live.clients.WithLabelValues(transport).Add(float64(delta))
+}
+
+// LiveMessageSent implements live.Observer.
+func (m *Metrics) LiveMessageSent(transport string, latency time.Duration) {
+	m.live.sent.WithLabelValues(transport).Inc()
+	if latency > 0 {
+		m.live.delivery.WithLabelValues(transport).Observe(latency.Seconds())
+	}
+}
+
+// LiveResync implements live.Observer.
+func (m *Metrics) LiveResync(transport string) { m.live.resyncs.WithLabelValues(transport).Inc() }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/api"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/live"
 )
 
 // Server is a running API over a fresh runtime.
@@ -42,13 +43,22 @@ func Start(t testing.TB, opts enginetest.Options) *Server {
 func StartWith(t testing.TB, opts enginetest.Options, configure func(*api.Config)) *Server {
 	t.Helper()
 	env := enginetest.Start(t, opts)
-	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second}
+	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second,
+		Live: live.New(live.Config{Store: env.Store, Bus: env.Bus, Problem: api.WriteProblem, Version: "test"})}
 	if configure != nil {
 		configure(&cfg)
 	}
 	a := api.New(cfg)
 	ts := httptest.NewServer(a.Handler())
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		// Live streams end first: an open stream would hold the test server's Close.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if cfg.Live != nil {
+			_ = cfg.Live.Shutdown(ctx)
+		}
+		ts.Close()
+	})
 	s := &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a}
 	if _, bench := t.(*testing.B); !bench {
 		doc := s.Do(t, http.MethodGet, "/openapi.json", "", nil)

@@ -1,0 +1,463 @@
+package live
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+
+	"github.com/concertmaster/concertmaster/internal/event"
+)
+
+// Close reasons, documented in docs/live.md.
+const (
+	reasonShutdown     = "server shutting down"
+	reasonBinary       = "binary frames are not accepted"
+	reasonTooMany      = "too many messages"
+	reasonHeartbeat    = "heartbeat timeout"
+	maxSubscriptionID  = 64
+	transportWebSocket = "ws"
+)
+
+// ServeWS upgrades the request to a WebSocket and serves the protocol of docs/live.md for tenant.
+// A request that is not a WebSocket handshake answers 400, one from a page of another origin 403,
+// and one over the client limit 503, as problems.
+func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string) {
+	if detail := handshakeProblem(r); detail != "" {
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		g.cfg.Problem(w, http.StatusBadRequest, detail)
+		return
+	}
+	if !sameOrigin(r) {
+		g.cfg.Problem(w, http.StatusForbidden, "the WebSocket was opened by a page of another origin ("+excerpt(r.Header.Get("Origin"))+
+			"); open it from the ConcertMaster app or from a program")
+		return
+	}
+	if !g.acquire() {
+		w.Header().Set("Retry-After", "5")
+		g.cfg.Problem(w, http.StatusServiceUnavailable, fmt.Sprintf("the server holds its maximum of %d live clients, or is shutting down; retry later", g.cfg.MaxClients))
+		return
+	}
+	defer g.release()
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		g.logger.Debug("WebSocket handshake failed", "error", err)
+		return
+	}
+	c.SetReadLimit(MaxFrameBytes)
+	g.cfg.Observer.LiveClients(transportWebSocket, 1)
+	defer g.cfg.Observer.LiveClients(transportWebSocket, -1)
+
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	wc := &wsConn{g: g, c: c, tenant: tenant, ctx: ctx, cancel: cancel, subs: make(map[string]context.CancelFunc),
+		bucket: newBucket(g.cfg.MessageRate, g.cfg.MessageBurst)}
+	if !g.track(wc) {
+		_ = c.Close(websocket.StatusGoingAway, reasonShutdown)
+		return
+	}
+	defer g.untrack(wc)
+	wc.serve()
+}
+
+// handshakeProblem says why r is not a WebSocket handshake, or "".
+func handshakeProblem(r *http.Request) string {
+	switch {
+	case !headerHasToken(r.Header, "Connection", "upgrade") || !headerHasToken(r.Header, "Upgrade", "websocket"):
+		return "this endpoint speaks WebSocket (docs/live.md): send Connection: Upgrade and Upgrade: websocket, or use the SSE endpoints"
+	case r.Header.Get("Sec-WebSocket-Version") != "13":
+		return "unsupported Sec-WebSocket-Version: use 13"
+	case r.Header.Get("Sec-WebSocket-Key") == "":
+		return "the Sec-WebSocket-Key header is missing"
+	}
+	return ""
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sameOrigin reports whether a browser's Origin, when there is one, is the host the request was sent
+// to: a page of another site must not read what the server streams.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+func excerpt(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// track registers a connection for Shutdown; false when shutdown has begun.
+func (g *Gateway) track(wc *wsConn) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closing {
+		return false
+	}
+	g.conns[wc] = struct{}{}
+	return true
+}
+
+func (g *Gateway) untrack(wc *wsConn) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.conns, wc)
+}
+
+// wsConn is one WebSocket client.
+type wsConn struct {
+	g      *Gateway
+	c      *websocket.Conn
+	tenant string
+	ctx    context.Context
+	cancel context.CancelFunc
+	bucket *bucket
+
+	mu   sync.Mutex
+	subs map[string]context.CancelFunc
+	wg   sync.WaitGroup
+
+	closeOnce sync.Once
+}
+
+// closeWith closes the connection once, with a code and reason: the close handshake runs while the
+// read loop still reads the client's answer; then everything of the connection stops.
+func (wc *wsConn) closeWith(code websocket.StatusCode, reason string) {
+	wc.closeOnce.Do(func() {
+		go func() {
+			_ = wc.c.Close(code, reason)
+			wc.cancel()
+		}()
+	})
+}
+
+// drop ends the connection without a close handshake: for a client that does not read.
+func (wc *wsConn) drop() {
+	wc.closeOnce.Do(func() {
+		_ = wc.c.CloseNow()
+		wc.cancel()
+	})
+}
+
+// serve reads client messages until the connection ends; subscriptions run on their own goroutines.
+func (wc *wsConn) serve() {
+	defer wc.wg.Wait()
+	defer wc.cancel()
+	go wc.heartbeat()
+	go func() {
+		select {
+		case <-wc.g.shutdown:
+			wc.closeWith(websocket.StatusGoingAway, reasonShutdown)
+		case <-wc.ctx.Done():
+		}
+	}()
+	hello, _ := json.Marshal(map[string]any{"type": "hello", "version": wc.g.cfg.Version, "maxSubscriptions": wc.g.cfg.MaxSubscriptions,
+		"heartbeatSeconds": int(wc.g.cfg.Heartbeat / time.Second)})
+	if err := wc.write(hello); err != nil {
+		return
+	}
+	for {
+		typ, data, err := wc.c.Read(wc.ctx)
+		if err != nil {
+			wc.closeWith(websocket.StatusNormalClosure, "")
+			return
+		}
+		if typ != websocket.MessageText {
+			wc.closeWith(websocket.StatusUnsupportedData, reasonBinary)
+			return
+		}
+		if !wc.bucket.take(time.Now()) {
+			wc.closeWith(websocket.StatusPolicyViolation, fmt.Sprintf("%s: at most %d in a burst, %d per second", reasonTooMany,
+				wc.g.cfg.MessageBurst, wc.g.cfg.MessageRate))
+			return
+		}
+		wc.handle(data)
+	}
+}
+
+// heartbeat pings the client and closes the connection when a pong does not come in time.
+func (wc *wsConn) heartbeat() {
+	t := time.NewTicker(wc.g.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(wc.ctx, wc.g.cfg.PongTimeout)
+			err := wc.c.Ping(ctx)
+			cancel()
+			if err != nil {
+				if wc.ctx.Err() == nil {
+					wc.closeWith(websocket.StatusPolicyViolation, reasonHeartbeat)
+				}
+				return
+			}
+		case <-wc.ctx.Done():
+			return
+		}
+	}
+}
+
+// write sends one message, closing the connection when the client does not take it in time.
+func (wc *wsConn) write(b []byte) error {
+	ctx, cancel := context.WithTimeout(wc.ctx, wc.g.cfg.WriteTimeout)
+	defer cancel()
+	err := wc.c.Write(ctx, websocket.MessageText, b)
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && wc.ctx.Err() == nil {
+			wc.g.logger.Debug("Dropping a WebSocket client that does not read", "timeout", wc.g.cfg.WriteTimeout)
+		}
+		wc.drop()
+		return fmt.Errorf("write to WebSocket client: %w", err)
+	}
+	return nil
+}
+
+// clientMessage is what a client sends.
+type clientMessage struct {
+	Type        string     `json:"type"`
+	ID          *string    `json:"id"`
+	ExecutionID string     `json:"executionId"`
+	WorkflowID  string     `json:"workflowId"`
+	AfterSeq    *int64     `json:"afterSeq"`
+	Since       *time.Time `json:"since"`
+}
+
+// serverMessage is a control message to the client.
+type serverMessage struct {
+	Type         string     `json:"type"`
+	Subscription string     `json:"subscription,omitempty"`
+	ExecutionID  string     `json:"executionId,omitempty"`
+	AfterSeq     *int64     `json:"afterSeq,omitempty"`
+	Since        *time.Time `json:"since,omitempty"`
+	Code         string     `json:"code,omitempty"`
+	Message      string     `json:"message,omitempty"`
+	Reason       string     `json:"reason,omitempty"`
+}
+
+func (wc *wsConn) send(m serverMessage) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Type, err)
+	}
+	return wc.write(b)
+}
+
+func (wc *wsConn) fail(sub, code, msg string) { _ = wc.send(serverMessage{Type: "error", Subscription: sub, Code: code, Message: msg}) }
+
+// handle acts on one client message.
+func (wc *wsConn) handle(data []byte) {
+	var m clientMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		wc.fail("", "bad_message", "the message is not a JSON object of the protocol (docs/live.md): "+excerpt(err.Error()))
+		return
+	}
+	if dec.More() {
+		wc.fail("", "bad_message", "send one JSON object per message")
+		return
+	}
+	switch m.Type {
+	case "ping":
+		_ = wc.send(serverMessage{Type: "pong"})
+	case "subscribe":
+		wc.subscribe(m)
+	case "unsubscribe":
+		if m.ID == nil {
+			wc.fail("", "bad_message", "unsubscribe needs the id of the subscription")
+			return
+		}
+		wc.mu.Lock()
+		cancel, ok := wc.subs[*m.ID]
+		wc.mu.Unlock()
+		if !ok {
+			wc.fail(*m.ID, "unknown_subscription", "no open subscription has this id")
+			return
+		}
+		cancel()
+	default:
+		wc.fail("", "bad_message", fmt.Sprintf("unknown message type %q: use subscribe, unsubscribe or ping", excerpt(m.Type)))
+	}
+}
+
+// errUnsubscribed is the cause of a subscription's end by unsubscribe.
+var errUnsubscribed = errors.New("unsubscribed")
+
+func (wc *wsConn) subscribe(m clientMessage) {
+	if m.ID == nil || *m.ID == "" || len(*m.ID) > maxSubscriptionID || !utf8.ValidString(*m.ID) {
+		wc.fail("", "bad_message", "subscribe needs an id of 1 to 64 characters")
+		return
+	}
+	id := *m.ID
+	switch {
+	case m.ExecutionID != "" && m.WorkflowID != "":
+		wc.fail(id, "bad_message", "give executionId or workflowId, not both")
+		return
+	case m.AfterSeq != nil && m.Since != nil:
+		wc.fail(id, "bad_message", "give afterSeq or since, not both")
+		return
+	case m.AfterSeq != nil && m.ExecutionID == "":
+		wc.fail(id, "bad_message", "afterSeq resumes one execution: give executionId, or since for a workflow or every execution")
+		return
+	case m.AfterSeq != nil && *m.AfterSeq < 0:
+		wc.fail(id, "bad_message", "afterSeq must be 0 or more")
+		return
+	case len(m.ExecutionID) > 64 || len(m.WorkflowID) > 64:
+		wc.fail(id, "bad_message", "ids are at most 64 characters")
+		return
+	}
+	spec := Spec{ExecutionID: m.ExecutionID, WorkflowID: m.WorkflowID, Since: m.Since}
+	if m.AfterSeq != nil {
+		spec.AfterSeq = *m.AfterSeq
+	}
+	ctx, cancel := context.WithCancelCause(wc.ctx)
+	wc.mu.Lock()
+	_, dup := wc.subs[id]
+	full := len(wc.subs) >= wc.g.cfg.MaxSubscriptions
+	if !dup && !full {
+		wc.subs[id] = func() { cancel(errUnsubscribed) }
+		wc.wg.Add(1)
+	}
+	wc.mu.Unlock()
+	switch {
+	case dup:
+		cancel(nil)
+		wc.fail(id, "duplicate_subscription", "a subscription with this id is open: unsubscribe it first, or choose another id")
+		return
+	case full:
+		cancel(nil)
+		wc.fail(id, "too_many_subscriptions", fmt.Sprintf("a connection holds at most %d subscriptions", wc.g.cfg.MaxSubscriptions))
+		return
+	}
+	go wc.follow(ctx, cancel, id, spec)
+}
+
+// follow runs one subscription and sends its closing message.
+func (wc *wsConn) follow(ctx context.Context, cancel context.CancelCauseFunc, id string, spec Spec) {
+	defer wc.wg.Done()
+	defer cancel(nil)
+	end := func() {
+		wc.mu.Lock()
+		delete(wc.subs, id)
+		wc.mu.Unlock()
+	}
+	s, err := wc.g.open(ctx, wc.tenant, spec)
+	if err != nil {
+		end()
+		if errors.Is(err, ErrNotFound) {
+			wc.fail(id, "not_found", err.Error())
+		} else if ctx.Err() == nil {
+			wc.g.logger.Warn("Live subscription failed", "error", err)
+			wc.fail(id, "internal", "the subscription failed; the server log has the details")
+		}
+		return
+	}
+	defer s.close()
+	if wc.send(serverMessage{Type: "subscribed", Subscription: id}) != nil {
+		end()
+		return
+	}
+	out := &wsSink{wc: wc, prefix: subscriptionPrefix(id), id: id}
+	o, err := s.run(ctx, out)
+	// The id is free again before the closing message goes out, so that a client may reuse it at once.
+	end()
+	switch {
+	case err != nil && errors.Is(context.Cause(ctx), errUnsubscribed):
+		_ = wc.send(serverMessage{Type: "unsubscribed", Subscription: id})
+	case err != nil:
+		if ctx.Err() == nil && !isWriteError(err) {
+			wc.g.logger.Warn("Live subscription failed", "error", err)
+			wc.fail(id, "internal", "the subscription failed; resubscribe to resume")
+		}
+	case o.complete:
+		_ = wc.send(serverMessage{Type: "complete", Subscription: id, ExecutionID: spec.ExecutionID})
+	case o.resync:
+		wc.g.cfg.Observer.LiveResync(transportWebSocket)
+		msg := serverMessage{Type: "resync", Subscription: id, Reason: "the client fell more than the buffer behind the events"}
+		if spec.ExecutionID != "" {
+			msg.ExecutionID, msg.AfterSeq = spec.ExecutionID, &o.afterSeq
+		} else {
+			msg.Since = &o.since
+		}
+		_ = wc.send(msg)
+	}
+}
+
+func isWriteError(err error) bool { return strings.Contains(err.Error(), "write to WebSocket client") }
+
+// subscriptionPrefix is the start of an event message naming the subscription.
+func subscriptionPrefix(id string) []byte {
+	b, _ := json.Marshal(id)
+	return append(append([]byte(`{"subscription":`), b...), ',')
+}
+
+// wsSink writes a subscription's events to the connection.
+type wsSink struct {
+	wc     *wsConn
+	prefix []byte
+	id     string
+	buf    []byte
+}
+
+func (s *wsSink) event(m *event.Message, live bool) error {
+	body := m.JSON()
+	s.buf = append(append(s.buf[:0], s.prefix...), body[1:]...)
+	if err := s.wc.write(s.buf); err != nil {
+		return err
+	}
+	var latency time.Duration
+	if live {
+		latency = time.Since(m.Event.Time)
+	}
+	s.wc.g.cfg.Observer.LiveMessageSent(transportWebSocket, latency)
+	return nil
+}
+
+func (s *wsSink) live() error { return s.wc.send(serverMessage{Type: "live", Subscription: s.id}) }
+
+// bucket is a token bucket: rate tokens a second, at most burst.
+type bucket struct {
+	rate, burst float64
+	tokens      float64
+	at          time.Time
+}
+
+func newBucket(rate, burst int) *bucket {
+	return &bucket{rate: float64(rate), burst: float64(burst), tokens: float64(burst)}
+}
+
+func (b *bucket) take(now time.Time) bool {
+	if !b.at.IsZero() {
+		b.tokens = min(b.burst, b.tokens+now.Sub(b.at).Seconds()*b.rate)
+	}
+	b.at = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
