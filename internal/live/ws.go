@@ -33,7 +33,6 @@ const (
 // and one over the client limit 503, as problems.
 func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string) {
 	if detail := handshakeProblem(r); detail != "" {
-		w.Header().Set("Sec-WebSocket-Version", "13")
 		g.cfg.Problem(w, http.StatusBadRequest, detail)
 		return
 	}
@@ -211,7 +210,9 @@ func (wc *wsConn) heartbeat() {
 			cancel()
 			if err != nil {
 				if wc.ctx.Err() == nil {
-					wc.closeWith(websocket.StatusPolicyViolation, reasonHeartbeat)
+					// A peer that does not answer pings would not answer a close handshake either.
+					wc.g.logger.Debug("Dropping a WebSocket client", "reason", reasonHeartbeat)
+					wc.drop()
 				}
 				return
 			}

@@ -28,6 +28,8 @@ type Server struct {
 	URL    string
 	Client *http.Client
 	API    *api.Server
+	// Live is the API's live gateway.
+	Live *live.Gateway
 	// Validator checks every answer Do receives; nil in benchmarks, which measure the server alone.
 	Validator *ResponseValidator
 }
@@ -42,9 +44,18 @@ func Start(t testing.TB, opts enginetest.Options) *Server {
 // (such as its UI handler) before the server starts.
 func StartWith(t testing.TB, opts enginetest.Options, configure func(*api.Config)) *Server {
 	t.Helper()
+	return StartLive(t, opts, nil, configure)
+}
+
+// StartLive is StartWith with a say in the live gateway's configuration (buffers, timeouts, limits).
+func StartLive(t testing.TB, opts enginetest.Options, configureLive func(*live.Config), configure func(*api.Config)) *Server {
+	t.Helper()
 	env := enginetest.Start(t, opts)
-	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second,
-		Live: live.New(live.Config{Store: env.Store, Bus: env.Bus, Problem: api.WriteProblem, Version: "test"})}
+	lc := live.Config{Store: env.Store, Bus: env.Bus, Problem: api.WriteProblem, Version: "test"}
+	if configureLive != nil {
+		configureLive(&lc)
+	}
+	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second, Live: live.New(lc)}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -59,7 +70,7 @@ func StartWith(t testing.TB, opts enginetest.Options, configure func(*api.Config
 		}
 		ts.Close()
 	})
-	s := &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a}
+	s := &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a, Live: cfg.Live}
 	if _, bench := t.(*testing.B); !bench {
 		doc := s.Do(t, http.MethodGet, "/openapi.json", "", nil)
 		require.Equal(t, http.StatusOK, doc.Status, doc.Body)
