@@ -85,7 +85,9 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 
 // WriteProblem writes a problem document with a status and a detail, for handlers outside this
 // package (the live gateway's).
-func WriteProblem(w http.ResponseWriter, status int, detail string) { writeProblem(w, newError(status, detail)) }
+func WriteProblem(w http.ResponseWriter, status int, detail string) {
+	writeProblem(w, newError(status, detail))
+}
 
 // writeProblem writes an error made by newError outside huma.
 func writeProblem(w http.ResponseWriter, err huma.StatusError) {

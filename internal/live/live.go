@@ -418,6 +418,6 @@ func (s *subscription) runBroad(ctx context.Context, out sink) (outcome, error) 
 
 type nopObserver struct{}
 
-func (nopObserver) LiveClients(string, int)                   {}
-func (nopObserver) LiveMessageSent(string, time.Duration)     {}
-func (nopObserver) LiveResync(string)                         {}
+func (nopObserver) LiveClients(string, int)               {}
+func (nopObserver) LiveMessageSent(string, time.Duration) {}
+func (nopObserver) LiveResync(string)                     {}

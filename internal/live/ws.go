@@ -267,7 +267,9 @@ func (wc *wsConn) send(m serverMessage) error {
 	return wc.write(b)
 }
 
-func (wc *wsConn) fail(sub, code, msg string) { _ = wc.send(serverMessage{Type: "error", Subscription: sub, Code: code, Message: msg}) }
+func (wc *wsConn) fail(sub, code, msg string) {
+	_ = wc.send(serverMessage{Type: "error", Subscription: sub, Code: code, Message: msg})
+}
 
 // handle acts on one client message.
 func (wc *wsConn) handle(data []byte) {
