@@ -68,12 +68,19 @@ type client struct {
 
 func wsURL(s *apitest.Server) string { return "ws" + strings.TrimPrefix(s.URL, "http") + "/api/v1/ws" }
 
+func closeBody(resp *http.Response) {
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+}
+
 // dial connects and reads the hello.
 func dial(t *testing.T, s *apitest.Server) *client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, wsURL(s), nil)
+	c, resp, err := websocket.Dial(ctx, wsURL(s), nil)
+	closeBody(resp)
 	require.NoError(t, err)
 	c.SetReadLimit(1 << 20)
 	cl := &client{t: t, c: c}
@@ -433,12 +440,14 @@ func TestWebSocketHandshake(t *testing.T) {
 
 	ctx := context.Background()
 	_, resp, err := websocket.Dial(ctx, wsURL(s), &websocket.DialOptions{HTTPHeader: http.Header{"Origin": {"https://evil.example"}}})
+	closeBody(resp)
 	require.Error(t, err)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	require.Equal(t, "application/problem+json", resp.Header.Get("Content-Type"))
 
 	dial(t, s)
 	_, resp, err = websocket.Dial(ctx, wsURL(s), nil)
+	closeBody(resp)
 	require.Error(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, "over CM_LIVE_MAX_CLIENTS")
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
@@ -461,6 +470,7 @@ func TestShutdownClosesClients(t *testing.T) {
 	}
 	require.Zero(t, s.Live.Clients())
 	_, resp, err := websocket.Dial(ctx, wsURL(s), nil)
+	closeBody(resp)
 	require.Error(t, err)
 	require.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
 }
@@ -594,32 +604,8 @@ func TestSSEWorkflowStream(t *testing.T) {
 	first := s.Env.Run(t, w.ID, `{}`)
 
 	// A replay from since, then live.
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/api/v1/workflows/"+w.ID+"/events?since="+before.Format(time.RFC3339Nano), nil)
-	require.NoError(t, err)
-	resp, err := s.Client.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	st := &sseStream{resp: resp, events: make(chan sseEvent, 64)}
-	go func() {
-		defer close(st.events)
-		sc := bufio.NewScanner(resp.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "" && ev.event != "":
-				st.events <- ev
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.id = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.event = line[7:]
-			}
-		}
-	}()
+	st := openSSE(t, s, "/api/v1/workflows/"+w.ID+"/events?since="+before.Format(time.RFC3339Nano), "")
+	require.Equal(t, http.StatusOK, st.resp.StatusCode)
 	var got []sseEvent
 	for range 3 {
 		got = append(got, <-st.events)

@@ -138,12 +138,11 @@ func (s *sseSink) event(m *event.Message, live bool) error {
 		id = FormatCursor(store.EventCursor{Time: m.Event.Time, ExecutionID: m.Event.ExecutionID, Seq: m.Event.Seq})
 	}
 	s.mu.Lock()
-	b := append(s.buf[:0], "id: "...)
-	b = append(append(b, id...), "\nevent: "...)
-	b = append(append(b, m.Event.Type...), "\ndata: "...)
-	b = append(append(b, m.JSON()...), "\n\n"...)
-	s.buf = b
-	err := s.flush(b)
+	s.buf = append(s.buf[:0], "id: "...)
+	s.buf = append(append(s.buf, id...), "\nevent: "...)
+	s.buf = append(append(s.buf, m.Event.Type...), "\ndata: "...)
+	s.buf = append(append(s.buf, m.JSON()...), "\n\n"...)
+	err := s.flush(s.buf)
 	s.mu.Unlock()
 	if err != nil {
 		return err
