@@ -656,3 +656,29 @@ func TestCursorRoundTrip(t *testing.T) {
 		require.Error(t, err, bad)
 	}
 }
+
+// TestStalledClientsNeverSlowTheEngine: subscribers that never read — a bus subscription and
+// WebSocket clients watching everything — lag and are resynced; every execution still finishes.
+func TestStalledClientsNeverSlowTheEngine(t *testing.T) {
+	t.Parallel()
+	s := apitest.StartLive(t, enginetest.Options{Workers: 8}, func(c *live.Config) { c.Buffer = 4 }, nil)
+	w := s.Save(t, chain(5))
+	stalled := s.Bus.Subscribe(event.Filter{TenantID: store.DefaultTenant}, 1)
+	defer stalled.Close()
+	for range 5 {
+		cl := dial(t, s)
+		cl.send(map[string]any{"type": "subscribe", "id": "all"}) // and never read again
+	}
+	ids := make([]string, 200)
+	for i := range ids {
+		ids[i] = s.Start(t, w.ID, `{}`).ID
+	}
+	for _, id := range ids {
+		require.Equal(t, "succeeded", string(s.Wait(t, id).Status))
+	}
+	select {
+	case <-stalled.Lagged:
+	default:
+		t.Fatal("the stalled bus subscription was not lagged")
+	}
+}

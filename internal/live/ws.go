@@ -1,7 +1,6 @@
 package live
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
@@ -24,7 +22,6 @@ const (
 	reasonBinary       = "binary frames are not accepted"
 	reasonTooMany      = "too many messages"
 	reasonHeartbeat    = "heartbeat timeout"
-	maxSubscriptionID  = 64
 	transportWebSocket = "ws"
 )
 
@@ -237,16 +234,6 @@ func (wc *wsConn) write(b []byte) error {
 	return nil
 }
 
-// clientMessage is what a client sends.
-type clientMessage struct {
-	Type        string     `json:"type"`
-	ID          *string    `json:"id"`
-	ExecutionID string     `json:"executionId"`
-	WorkflowID  string     `json:"workflowId"`
-	AfterSeq    *int64     `json:"afterSeq"`
-	Since       *time.Time `json:"since"`
-}
-
 // serverMessage is a control message to the client.
 type serverMessage struct {
 	Type         string     `json:"type"`
@@ -273,70 +260,32 @@ func (wc *wsConn) fail(sub, code, msg string) {
 
 // handle acts on one client message.
 func (wc *wsConn) handle(data []byte) {
-	var m clientMessage
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
-		wc.fail("", "bad_message", "the message is not a JSON object of the protocol (docs/live.md): "+excerpt(err.Error()))
+	r, perr := parseRequest(data)
+	if perr != nil {
+		wc.fail(perr.subscription, perr.code, perr.message)
 		return
 	}
-	if dec.More() {
-		wc.fail("", "bad_message", "send one JSON object per message")
-		return
-	}
-	switch m.Type {
+	switch r.kind {
 	case "ping":
 		_ = wc.send(serverMessage{Type: "pong"})
 	case "subscribe":
-		wc.subscribe(m)
+		wc.subscribe(r.id, r.spec)
 	case "unsubscribe":
-		if m.ID == nil {
-			wc.fail("", "bad_message", "unsubscribe needs the id of the subscription")
-			return
-		}
 		wc.mu.Lock()
-		cancel, ok := wc.subs[*m.ID]
+		cancel, ok := wc.subs[r.id]
 		wc.mu.Unlock()
 		if !ok {
-			wc.fail(*m.ID, "unknown_subscription", "no open subscription has this id")
+			wc.fail(r.id, "unknown_subscription", "no open subscription has this id")
 			return
 		}
 		cancel()
-	default:
-		wc.fail("", "bad_message", fmt.Sprintf("unknown message type %q: use subscribe, unsubscribe or ping", excerpt(m.Type)))
 	}
 }
 
 // errUnsubscribed is the cause of a subscription's end by unsubscribe.
 var errUnsubscribed = errors.New("unsubscribed")
 
-func (wc *wsConn) subscribe(m clientMessage) {
-	if m.ID == nil || *m.ID == "" || len(*m.ID) > maxSubscriptionID || !utf8.ValidString(*m.ID) {
-		wc.fail("", "bad_message", "subscribe needs an id of 1 to 64 characters")
-		return
-	}
-	id := *m.ID
-	switch {
-	case m.ExecutionID != "" && m.WorkflowID != "":
-		wc.fail(id, "bad_message", "give executionId or workflowId, not both")
-		return
-	case m.AfterSeq != nil && m.Since != nil:
-		wc.fail(id, "bad_message", "give afterSeq or since, not both")
-		return
-	case m.AfterSeq != nil && m.ExecutionID == "":
-		wc.fail(id, "bad_message", "afterSeq resumes one execution: give executionId, or since for a workflow or every execution")
-		return
-	case m.AfterSeq != nil && *m.AfterSeq < 0:
-		wc.fail(id, "bad_message", "afterSeq must be 0 or more")
-		return
-	case len(m.ExecutionID) > 64 || len(m.WorkflowID) > 64:
-		wc.fail(id, "bad_message", "ids are at most 64 characters")
-		return
-	}
-	spec := Spec{ExecutionID: m.ExecutionID, WorkflowID: m.WorkflowID, Since: m.Since}
-	if m.AfterSeq != nil {
-		spec.AfterSeq = *m.AfterSeq
-	}
+func (wc *wsConn) subscribe(id string, spec Spec) {
 	ctx, cancel := context.WithCancelCause(wc.ctx)
 	wc.mu.Lock()
 	_, dup := wc.subs[id]
