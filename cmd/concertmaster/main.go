@@ -115,6 +115,7 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 		newMigrateCmd(load),
 		newBackupCmd(load),
 		newRestoreCmd(load),
+		newWatchCmd(lookupEnv),
 		newVersionCmd(),
 	)
 	return root

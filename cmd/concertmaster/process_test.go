@@ -87,14 +87,20 @@ var servingAddr = regexp.MustCompile(`addr=http://([0-9.:]+)`)
 // startServer starts `concertmaster serve` on a free loopback port over the SQLite file db.
 func startServer(t *testing.T, db string, env ...string) *server {
 	t.Helper()
-	cmd := exec.CommandContext(context.Background(), binary(t), "serve", "--addr", "127.0.0.1:0", "--database-url", "sqlite://"+db)
+	return startServerAt(t, "127.0.0.1:0", db, env...)
+}
+
+// startServerAt starts `concertmaster serve` listening on addr over the SQLite file db.
+func startServerAt(t *testing.T, addr, db string, env ...string) *server {
+	t.Helper()
+	cmd := exec.CommandContext(context.Background(), binary(t), "serve", "--addr", addr, "--database-url", "sqlite://"+db)
 	cmd.Env = append(os.Environ(), "CM_HTTP_ALLOW_PRIVATE=true", "CM_LOG_LEVEL=info")
 	cmd.Env = append(cmd.Env, env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	s := &server{cmd: cmd, done: make(chan error, 1), logs: &strings.Builder{}, mu: &sync.Mutex{}}
-	addr := make(chan string, 1)
+	addrs := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		for sc.Scan() {
@@ -104,7 +110,7 @@ func startServer(t *testing.T, db string, env ...string) *server {
 			s.mu.Unlock()
 			if m := servingAddr.FindStringSubmatch(line); m != nil {
 				select {
-				case addr <- m[1]:
+				case addrs <- m[1]:
 				default:
 				}
 			}
@@ -117,7 +123,7 @@ func startServer(t *testing.T, db string, env ...string) *server {
 		}
 	})
 	select {
-	case a := <-addr:
+	case a := <-addrs:
 		s.url = "http://" + a
 	case err := <-s.done:
 		t.Fatalf("server exited before serving: %v\n%s", err, s.log())

@@ -67,6 +67,7 @@ func TestReadmeExamples(t *testing.T) {
 	require.Contains(t, string(out), `"status": "succeeded"`, "the API run succeeds")
 	require.Contains(t, string(out), `"tax": 30`)
 	require.Contains(t, string(out), `"inputTruncated": false`)
+	require.Regexp(t, `execution\.finished  succeeded in `, string(out), "bin/concertmaster watch replays the finished execution")
 	b, err := os.ReadFile(filepath.Join(dir, "tax-output.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"tax":30`)

@@ -215,8 +215,8 @@ func KnownEnv(name string) bool {
 
 // UnknownEnv returns the CM_* variables of environ ("NAME=value" pairs, as os.Environ returns them)
 // that name no setting, such as a misspelt CM_WORKER, so that they can be reported. Variables read by
-// the test suites (CM_TEST_*, CM_E2E_*) and the web development server (CM_API_URL) are not settings
-// and are left out.
+// the test suites (CM_TEST_*, CM_E2E_*) and the clients of a server (CM_API_URL: the web development
+// server and `concertmaster watch`) are not settings and are left out.
 func UnknownEnv(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
