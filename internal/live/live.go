@@ -144,16 +144,13 @@ func (g *Gateway) Clients() int { return int(g.clients.Load()) }
 
 // acquire takes a client slot; false when the gateway is full or shutting down.
 func (g *Gateway) acquire() bool {
+	// Under the lock, so that no Add races the Wait of a Shutdown that has begun.
 	g.mu.Lock()
-	closing := g.closing
-	g.mu.Unlock()
-	if closing {
+	defer g.mu.Unlock()
+	if g.closing || g.clients.Load() >= int64(g.cfg.MaxClients) {
 		return false
 	}
-	if g.clients.Add(1) > int64(g.cfg.MaxClients) {
-		g.clients.Add(-1)
-		return false
-	}
+	g.clients.Add(1)
 	g.wg.Add(1)
 	return true
 }

@@ -164,13 +164,6 @@ func (wc *wsConn) serve() {
 	defer wc.wg.Wait()
 	defer wc.cancel()
 	go wc.heartbeat()
-	go func() {
-		select {
-		case <-wc.g.shutdown:
-			wc.closeWith(websocket.StatusGoingAway, reasonShutdown)
-		case <-wc.ctx.Done():
-		}
-	}()
 	hello, _ := json.Marshal(map[string]any{"type": "hello", "version": wc.g.cfg.Version, "maxSubscriptions": wc.g.cfg.MaxSubscriptions,
 		"heartbeatSeconds": int(wc.g.cfg.Heartbeat / time.Second)})
 	if err := wc.write(hello); err != nil {
@@ -195,12 +188,16 @@ func (wc *wsConn) serve() {
 	}
 }
 
-// heartbeat pings the client and closes the connection when a pong does not come in time.
+// heartbeat pings the client and closes the connection when a pong does not come in time, or when
+// the server shuts down.
 func (wc *wsConn) heartbeat() {
 	t := time.NewTicker(wc.g.cfg.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
+		case <-wc.g.shutdown:
+			wc.closeWith(websocket.StatusGoingAway, reasonShutdown)
+			return
 		case <-t.C:
 			ctx, cancel := context.WithTimeout(wc.ctx, wc.g.cfg.PongTimeout)
 			err := wc.c.Ping(ctx)
