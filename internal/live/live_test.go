@@ -682,3 +682,24 @@ func TestStalledClientsNeverSlowTheEngine(t *testing.T) {
 		t.Fatal("the stalled bus subscription was not lagged")
 	}
 }
+
+func TestWebSocketExecutionSince(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, enginetest.Options{})
+	w := s.Save(t, chain(3))
+	exec := s.Env.Run(t, w.ID, `{}`)
+	stored := s.Events(t, exec.ID)
+	from := stored[4]
+	cl := dial(t, s)
+	cl.send(map[string]any{"type": "subscribe", "id": "x", "executionId": exec.ID, "since": from.Time})
+	var got []msg
+	for _, m := range cl.until(func(m msg) bool { return m.Type == "complete" }) {
+		if m.isEvent() {
+			got = append(got, m)
+		}
+	}
+	require.NotEmpty(t, got)
+	require.False(t, got[0].Time.Before(from.Time), "nothing before since")
+	require.LessOrEqual(t, got[0].Seq, from.Seq, "since is inclusive")
+	require.Equal(t, stored[len(stored)-1].Seq, got[len(got)-1].Seq)
+}
