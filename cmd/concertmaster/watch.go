@@ -16,6 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/spf13/cobra"
+
+	"github.com/concertmaster/concertmaster/internal/event"
 )
 
 // serverEnv names the server a client command talks to. It is a client-side variable, not a setting
@@ -183,15 +185,8 @@ func newWatcher(o watchOptions) *watcher {
 
 // message is any message the server sends: an event (its type has a dot) or a control message.
 type message struct {
-	Type         string          `json:"type"`
-	Subscription string          `json:"subscription"`
-	ExecutionID  string          `json:"executionId"`
-	WorkflowID   string          `json:"workflowId"`
-	Seq          int64           `json:"seq"`
-	Time         time.Time       `json:"time"`
-	NodeID       string          `json:"nodeId"`
-	Attempt      int             `json:"attempt"`
-	Payload      json.RawMessage `json:"payload"`
+	event.Wire
+	Subscription string `json:"subscription"`
 	// Control messages.
 	Code             string     `json:"code"`
 	Message          string     `json:"message"`
@@ -199,19 +194,6 @@ type message struct {
 	AfterSeq         *int64     `json:"afterSeq"`
 	Since            *time.Time `json:"since"`
 	HeartbeatSeconds int        `json:"heartbeatSeconds"`
-}
-
-// eventJSON is an event message as --json prints it: the protocol's fields without the subscription,
-// which names this process's connection only.
-type eventJSON struct {
-	Type        string          `json:"type"`
-	ExecutionID string          `json:"executionId"`
-	WorkflowID  string          `json:"workflowId,omitempty"`
-	Seq         int64           `json:"seq"`
-	Time        time.Time       `json:"time"`
-	NodeID      string          `json:"nodeId,omitempty"`
-	Attempt     int             `json:"attempt,omitempty"`
-	Payload     json.RawMessage `json:"payload,omitempty"`
 }
 
 // retryError ends a connection that should be opened again.
@@ -531,8 +513,7 @@ func (w *watcher) forget() {
 
 func (w *watcher) print(m *message) error {
 	if w.asJSON {
-		b, err := json.Marshal(eventJSON{Type: m.Type, ExecutionID: m.ExecutionID, WorkflowID: m.WorkflowID, Seq: m.Seq, Time: m.Time,
-			NodeID: m.NodeID, Attempt: m.Attempt, Payload: m.Payload})
+		b, err := json.Marshal(m.Wire)
 		if err != nil {
 			return err
 		}

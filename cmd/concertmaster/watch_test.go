@@ -16,6 +16,8 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/event"
 )
 
 // These tests run `concertmaster watch` in process against the real server binary.
@@ -518,13 +520,13 @@ func TestFormatEvent(t *testing.T) {
 		{"node.skipped", "fetch", "", "node.skipped        fetch #2"},
 		{"something.new", "", `{"x":1}`, "something.new"},
 	} {
-		m := &message{Type: tc.typ, ExecutionID: "e1", Seq: 4, Time: at, NodeID: tc.node, Payload: json.RawMessage(tc.payload)}
+		m := &message{Wire: event.Wire{Type: tc.typ, ExecutionID: "e1", Seq: 4, Time: at, NodeID: tc.node, Payload: json.RawMessage(tc.payload)}}
 		if tc.node != "" {
 			m.Attempt = 2
 		}
 		require.Equal(t, "21:00:00.123  "+tc.want, formatEvent(m, false, at), tc.typ)
 	}
-	m := &message{Type: "execution.started", ExecutionID: "e1", Time: at}
+	m := &message{Wire: event.Wire{Type: "execution.started", ExecutionID: "e1", Time: at}}
 	require.Equal(t, "2026-11-30 21:00:00.123  e1  execution.started", formatEvent(m, true, at.AddDate(0, 0, 1)), "the date when it is not today")
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -30,6 +31,17 @@ func (s *Server) registerLive() {
 	since := &huma.Param{Name: "since", In: "query", Description: "Replay the execution-level events at or after this time first; without it the stream starts live",
 		Schema: &huma.Schema{Type: huma.TypeString, Format: "date-time"}}
 
+	// broadResponses are the answers of the workflow and all-executions streams, with extra ones.
+	broadResponses := func(extra map[string]*huma.Response) map[string]*huma.Response {
+		r := map[string]*huma.Response{
+			"200": {Description: "The stream", Content: eventStream},
+			"400": {Description: "since or Last-Event-ID is malformed", Content: problemContent(oapi)},
+			"503": busy,
+		}
+		maps.Copy(r, extra)
+		return r
+	}
+
 	s.mux.HandleFunc("GET /api/v1/ws", s.serveWebSocket)
 	oapi.AddOperation(&huma.Operation{
 		OperationID: "live-websocket", Method: http.MethodGet, Path: "/api/v1/ws", Tags: tags,
@@ -52,13 +64,10 @@ func (s *Server) registerLive() {
 		Description: "The execution-level events (queued, started, waiting, finished …) of every execution of the workflow, as Server-Sent Events." + liveProtocol,
 		Parameters: []*huma.Param{{Name: "id", In: "path", Required: true, Description: "Workflow id", Schema: &huma.Schema{Type: huma.TypeString, MaxLength: ptr(64)}},
 			since, lastEventID},
-		Responses: map[string]*huma.Response{
-			"200": {Description: "The stream", Content: eventStream},
-			"400": {Description: "since or Last-Event-ID is malformed", Content: problemContent(oapi)},
+		Responses: broadResponses(map[string]*huma.Response{
 			"404": {Description: "No such workflow", Content: problemContent(oapi)},
-			"422": {Description: "A parameter holds a NUL character or invalid UTF-8", Content: problemContent(oapi)},
-			"503": busy,
-		},
+			"422": {Description: "The id holds a NUL character or invalid UTF-8, or is over 64 bytes", Content: problemContent(oapi)},
+		}),
 	})
 
 	s.mux.HandleFunc("GET /api/v1/events", s.serveAllEvents)
@@ -67,12 +76,7 @@ func (s *Server) registerLive() {
 		Summary:     "Stream every execution (SSE)",
 		Description: "The execution-level events of every execution, as Server-Sent Events." + liveProtocol,
 		Parameters:  []*huma.Param{since, lastEventID},
-		Responses: map[string]*huma.Response{
-			"200": {Description: "The stream", Content: eventStream},
-			"400": {Description: "since or Last-Event-ID is malformed", Content: problemContent(oapi)},
-			"422": {Description: "A parameter holds a NUL character or invalid UTF-8", Content: problemContent(oapi)},
-			"503": busy,
-		},
+		Responses:   broadResponses(nil),
 	})
 
 	// The execution's event log answers as a stream to Accept: text/event-stream.

@@ -44,8 +44,9 @@ func (m *Message) ExecutionLevel() bool { return IsExecutionLevel(m.Event.Type) 
 // IsExecutionLevel reports whether an event type is execution-level.
 func IsExecutionLevel(typ string) bool { return strings.HasPrefix(typ, "execution.") }
 
-// wire is the JSON form of an event message, documented in docs/live.md.
-type wire struct {
+// Wire is the JSON form of an event message, documented in docs/live.md (without the subscription
+// a WebSocket message adds).
+type Wire struct {
 	Type        string          `json:"type"`
 	ExecutionID string          `json:"executionId"`
 	WorkflowID  string          `json:"workflowId,omitempty"`
@@ -61,7 +62,7 @@ type wire struct {
 func (m *Message) JSON() []byte {
 	m.once.Do(func() {
 		ev := m.Event
-		w := wire{Type: ev.Type, ExecutionID: ev.ExecutionID, WorkflowID: m.WorkflowID, Seq: ev.Seq, Time: ev.Time.UTC(),
+		w := Wire{Type: ev.Type, ExecutionID: ev.ExecutionID, WorkflowID: m.WorkflowID, Seq: ev.Seq, Time: ev.Time.UTC(),
 			NodeID: ev.NodeID, Attempt: ev.Attempt}
 		if len(ev.Data) > 0 && json.Valid(ev.Data) {
 			w.Payload = ev.Data
