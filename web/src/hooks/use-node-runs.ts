@@ -1,7 +1,7 @@
 import { useInfiniteQuery } from '@tanstack/react-query';
 import { useCallback, useMemo, useState } from 'react';
 
-import { executionQueries, isTerminal, mergeNodeRuns, type ExecutionDetailFromAPI, type NodeRunFromAPI } from '@services/executions';
+import { executionQueries, mergeNodeRuns, type ExecutionDetailFromAPI, type NodeRunFromAPI } from '@services/executions';
 
 /** NodeRuns is every node run loaded so far for an execution, and how to load more. */
 export interface NodeRuns {
@@ -22,7 +22,7 @@ export function useNodeRuns(execution: ExecutionDetailFromAPI | undefined): Node
   const after = execution?.nodeRunsNextCursor ?? '';
   const [wanted, setWanted] = useState(false);
   const more = useInfiniteQuery({
-    ...executionQueries.nodeRuns(execution?.id ?? '', after, !!execution && !isTerminal(execution.status)),
+    ...executionQueries.nodeRuns(execution?.id ?? '', after),
     enabled: wanted && after !== '',
   });
   const pages = more.data?.pages;

@@ -26,8 +26,12 @@ export function isTerminal(status: ExecutionStatus): boolean {
   return status === 'succeeded' || status === 'failed' || status === 'canceled';
 }
 
-/** POLL_INTERVAL_MS is how often a running execution is re-read (there is no push channel yet). */
-export const POLL_INTERVAL_MS = 400;
+/**
+ * liveDetailPatches holds, per execution followed live, what its live events changed since it was
+ * subscribed (services/liveCache.ts): every detail fetched while it is followed goes through it, so
+ * a fetch that raced an event does not lose the event.
+ */
+export const liveDetailPatches = new Map<string, (detail: ExecutionDetailFromAPI) => ExecutionDetailFromAPI>();
 
 /** ExecutionListParams filters and pages the execution list. */
 export interface ExecutionListParams {
@@ -122,9 +126,11 @@ export const executionQueries = {
   all: () => ['executions'] as const,
   detail: (id: string) =>
     queryOptions({
-      queryFn: async ({ signal }) => (await request<ExecutionDetailFromAPI>(`/api/v1/executions/${encodeURIComponent(id)}`, { signal })).data,
+      queryFn: async ({ signal }) => {
+        const data = (await request<ExecutionDetailFromAPI>(`/api/v1/executions/${encodeURIComponent(id)}`, { signal })).data;
+        return liveDetailPatches.get(id)?.(data) ?? data;
+      },
       queryKey: [...executionQueries.all(), 'detail', id] as const,
-      refetchInterval: (q) => (q.state.data && isTerminal(q.state.data.status) ? false : POLL_INTERVAL_MS),
     }),
   list: (params: ExecutionListParams) =>
     queryOptions({
@@ -137,10 +143,9 @@ export const executionQueries = {
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
       },
       queryKey: [...executionQueries.all(), 'list', params] as const,
-      refetchInterval: (q) => (q.state.data?.items.some((e) => !isTerminal(e.status)) ? 1000 : false),
     }),
   /** nodeRuns pages through the node runs after the execution read's own (from its nodeRunsNextCursor). */
-  nodeRuns: (id: string, after: string, live: boolean) =>
+  nodeRuns: (id: string, after: string) =>
     infiniteQueryOptions({
       getNextPageParam: (last: NodeRunPageFromAPI) => last.nextCursor || undefined,
       initialPageParam: after,
@@ -152,7 +157,6 @@ export const executionQueries = {
           })
         ).data,
       queryKey: [...executionQueries.all(), 'nodeRuns', id, after] as const,
-      refetchInterval: live ? POLL_INTERVAL_MS * 5 : false,
     }),
   /** value loads one whole value; values do not change once written, and large ones leave the cache soon. */
   value: (ref: ValueRef) =>

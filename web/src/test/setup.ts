@@ -36,3 +36,15 @@ if (typeof HTMLDialogElement !== 'undefined' && !HTMLDialogElement.prototype.sho
     this.dispatchEvent(new Event('close'));
   };
 }
+
+// Components under test must not reach for a server: the live client's socket never opens unless a
+// test hands in its own client (LiveClientContext) with a fake socket.
+class InertWebSocket {
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onopen: ((ev: unknown) => void) | null = null;
+  close(): void {}
+  send(): void {}
+}
+globalThis.WebSocket = InertWebSocket as unknown as typeof WebSocket;
