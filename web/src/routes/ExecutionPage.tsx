@@ -14,6 +14,7 @@ import { NodeRunInspector } from '@features/run/NodeRunInspector';
 import { MoreNodeRuns } from '@features/run/MoreNodeRuns';
 import { StoredValue } from '@features/run/StoredValue';
 import { Timeline } from '@features/run/Timeline';
+import { useExecutionEvents } from '@hooks/use-live';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDateTime, formatDuration, shortId } from '@lib/format';
 import { toast } from '@lib/toast';
@@ -35,6 +36,7 @@ import { workflowQueries } from '@services/workflows';
 export function ExecutionPage() {
   const { id = '' } = useParams();
   const exec = useQuery(executionQueries.detail(id));
+  useExecutionEvents(id);
   if (exec.isPending) return <Spinner label="Loading the execution…" />;
   if (exec.isError) {
     return (
@@ -159,6 +161,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
 function GraphAndInspector({ execution, nodeRuns, overlay }: { execution: ExecutionDetailFromAPI; nodeRuns: NodeRuns; overlay: ReturnType<typeof summarizeRuns> }) {
   const store = useEditorApi();
   const selected = useEditorStore((s) => s.selectedId);
+  useExecutionEvents(execution.id, { inspecting: selected });
   const run = selected ? overlay.get(selected) : undefined;
   return (
     <>

@@ -8,6 +8,7 @@ import { Pager } from '@components/Pager';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
 import { useCursorPages } from '@hooks/use-cursor-pages';
+import { useExecutionsFeed } from '@hooks/use-live';
 import { formatDuration, formatRelative, shortId } from '@lib/format';
 import { EXECUTION_STATUSES, executionQueries, type ExecutionStatus } from '@services/executions';
 import { workflowQueries } from '@services/workflows';
@@ -26,6 +27,7 @@ export function ExecutionsPage() {
   useEffect(() => reset(), [status, workflowId, reset]);
 
   const list = useQuery(executionQueries.list({ cursor: pages.cursor, status, workflowId }));
+  useExecutionsFeed({ workflowId });
   const workflows = useQuery(workflowQueries.list({ limit: 200 }));
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
 
@@ -40,7 +42,7 @@ export function ExecutionsPage() {
   const filtered = Boolean(status || workflowId);
   return (
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="executions">
-      <PageHeader title="Executions">Every run of every workflow, newest first. Running ones refresh on their own.</PageHeader>
+      <PageHeader title="Executions">Every run of every workflow, newest first, live: new runs appear as they start.</PageHeader>
       <div className="mb-4 flex flex-wrap gap-3">
         <label className="flex items-center gap-2 text-sm">
           <span className="text-zinc-500">Status</span>

@@ -2,6 +2,7 @@ import clsx from 'clsx';
 import { Blocks, History, Workflow } from 'lucide-react';
 import { NavLink, Outlet, useNavigation } from 'react-router';
 
+import { LiveIndicator } from '@components/LiveIndicator';
 import { ThemeToggle } from '@components/ThemeToggle';
 import { Toaster } from '@components/Toaster';
 
@@ -41,7 +42,8 @@ export function RootLayout() {
             <span className="text-center">{label}</span>
           </NavLink>
         ))}
-        <div className="mt-auto">
+        <div className="mt-auto flex flex-col items-center gap-2">
+          <LiveIndicator />
           <ThemeToggle />
         </div>
       </nav>

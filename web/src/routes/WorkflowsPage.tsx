@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Copy, Download, Pencil, Plus, Search, Trash, Upload, Workflow } from 'lucide-react';
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 
 import { Button } from '@components/Button';
@@ -10,11 +10,14 @@ import { IconButton } from '@components/IconButton';
 import { PageHeader } from '@components/PageHeader';
 import { Pager } from '@components/Pager';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
+import { StatusBadge } from '@components/StatusBadge';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { useExecutionsFeed } from '@hooks/use-live';
 import { formatRelative } from '@lib/format';
 import { downloadJson, readFileText } from '@lib/json';
 import { toast } from '@lib/toast';
+import { executionQueries, type ExecutionFromAPI } from '@services/executions';
 import { ApiError, errorMessage } from '@services/http';
 import {
   createWorkflow,
@@ -29,6 +32,8 @@ import {
 } from '@services/workflows';
 
 const PAGE_SIZE = 20;
+/** RECENT_RUNS is how many of the latest executions the "Last run" column is drawn from. */
+const RECENT_RUNS = 100;
 
 /** NEW_WORKFLOW is what "New workflow" creates: a manual trigger to build from. */
 const NEW_WORKFLOW = {
@@ -64,6 +69,14 @@ export function WorkflowsPage() {
   }, [name, reset, setParams]);
 
   const list = useQuery(workflowQueries.list({ cursor: pages.cursor, limit: PAGE_SIZE, name }));
+  // The last run of each workflow among the latest executions, kept live by the executions feed.
+  const recent = useQuery(executionQueries.list({ limit: RECENT_RUNS }));
+  useExecutionsFeed();
+  const lastRun = useMemo(() => {
+    const m = new Map<string, ExecutionFromAPI>();
+    for (const e of recent.data?.items ?? []) if (!m.has(e.workflowId)) m.set(e.workflowId, e);
+    return m;
+  }, [recent.data]);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: workflowQueries.all() });
 
   const create = useMutation({
@@ -187,6 +200,7 @@ export function WorkflowsPage() {
                 <th className="px-4 py-2.5 font-medium">Nodes</th>
                 <th className="px-4 py-2.5 font-medium">Version</th>
                 <th className="px-4 py-2.5 font-medium">Updated</th>
+                <th className="px-4 py-2.5 font-medium">Last run</th>
                 <th className="px-4 py-2.5 text-right font-medium">
                   <span className="sr-only">Actions</span>
                 </th>
@@ -205,6 +219,9 @@ export function WorkflowsPage() {
                   <td className="px-4 py-3 text-zinc-600 tabular-nums dark:text-zinc-400">v{w.version}</td>
                   <td className="px-4 py-3 text-zinc-600 dark:text-zinc-400" title={new Date(w.updatedAt).toLocaleString()}>
                     {formatRelative(w.updatedAt)}
+                  </td>
+                  <td className="px-4 py-3" data-testid="last-run">
+                    <LastRun execution={lastRun.get(w.id)} />
                   </td>
                   <td className="px-2 py-2">
                     <div className="flex justify-end gap-0.5">
@@ -252,6 +269,18 @@ export function WorkflowsPage() {
         The workflow and its triggers are removed. Its past executions stay readable.
       </ConfirmDialog>
     </div>
+  );
+}
+
+function LastRun({ execution }: { execution: ExecutionFromAPI | undefined }) {
+  if (!execution) return <span className="text-zinc-400">—</span>;
+  return (
+    <Link className="inline-flex items-center gap-2 text-zinc-600 hover:text-indigo-600 dark:text-zinc-400 dark:hover:text-indigo-400" to={`/executions/${execution.id}`}>
+      <StatusBadge status={execution.status} />
+      <span className="text-xs" title={new Date(execution.startedAt ?? execution.createdAt).toLocaleString()}>
+        {formatRelative(execution.startedAt ?? execution.createdAt)}
+      </span>
+    </Link>
   );
 }
 

@@ -10,6 +10,7 @@ import {
   Maximize,
   PanelLeft,
   Play,
+  Radio,
   Redo2,
   Save,
   TriangleExclamationPoint,
@@ -26,11 +27,14 @@ import { Dialog } from '@components/Dialog';
 import { IconButton } from '@components/IconButton';
 import { StatusBadge } from '@components/StatusBadge';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { useExecutionEvents, useExecutionsFeed } from '@hooks/use-live';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDuration, shortId } from '@lib/format';
 import { isEditableTarget, modKey } from '@lib/keys';
+import { Throttle } from '@lib/throttle';
 import { toast } from '@lib/toast';
 import { executionQueries, isTerminal, runWorkflow, summarizeRuns } from '@services/executions';
+import type { LiveEvent } from '@services/live';
 import { ApiError, errorMessage, isApiError } from '@services/http';
 import { toCatalog, type NodeTypeInfo } from '@services/nodeTypes';
 import { fetchWorkflow, setWorkflowActive, toDefinition, updateWorkflow, validateWorkflow, workflowQueries, type WorkflowFromAPI } from '@services/workflows';
@@ -44,6 +48,7 @@ import { Palette } from './panels/Palette';
 import { QuickAdd } from './panels/QuickAdd';
 import { WorkflowPanel } from './panels/WorkflowPanel';
 import { mapProblems, NO_PROBLEMS } from './problems';
+import { TestEventContext, type TestEventListener } from './panels/WebhookUrl';
 import { RunDialog } from './RunDialog';
 import { createEditorStore, isDirty, type Clip, type EditorStore } from './store';
 
@@ -186,6 +191,58 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     },
   });
   const execution = useQuery({ ...executionQueries.detail(executionId ?? ''), enabled: executionId !== null });
+  useExecutionEvents(executionId, { inspecting: selectedId });
+
+  // The canvas shows the latest run of this workflow, whatever started it: each new run is followed
+  // as it is queued (at most one switch a second in a storm of runs).
+  const [listening, setListening] = useState(false);
+  const listeningRef = useRef(false);
+  const [follow] = useState(() => new Throttle(1000));
+  const latest = useRef<string | null>(null);
+  useEffect(() => () => follow.cancel(), [follow]);
+  const onWorkflowEvent = useCallback(
+    (ev: LiveEvent) => {
+      if (ev.type !== 'execution.queued') return;
+      if (listeningRef.current && ev.payload?.trigger === 'webhook') {
+        listeningRef.current = false;
+        setListening(false);
+        setExecutionId(ev.executionId);
+        toast.info('Test event received: the run is on the canvas', { durationMs: 2500 });
+        return;
+      }
+      latest.current = ev.executionId;
+      follow.schedule('run', () => setExecutionId(latest.current));
+    },
+    [follow],
+  );
+  useExecutionsFeed({ onEvent: onWorkflowEvent, workflowId });
+  const wf = useQuery({ ...workflowQueries.detail(workflowId), staleTime: Infinity });
+  const activate = useMutation({
+    mutationFn: () => setWorkflowActive(workflowId, true),
+    onSuccess: (next) => queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) => (old ? { ...old, active: next.active } : next)),
+  });
+  const listen = useCallback(async () => {
+    try {
+      if (isDirty(store.getState()) && !(await saveNow())) return;
+      if (!wf.data?.active) {
+        await activate.mutateAsync();
+        toast.info('Activated: webhook and schedule triggers are on');
+      }
+      listeningRef.current = true;
+      setListening(true);
+    } catch (e) {
+      toast.error(errorMessage(e), { title: 'Could not listen for a test event' });
+    }
+  }, [store, saveNow, wf.data?.active, activate]);
+  const stopListening = useCallback(() => {
+    listeningRef.current = false;
+    setListening(false);
+  }, []);
+  const testEvents = useMemo<TestEventListener>(
+    () => ({ active: !!wf.data?.active, busy: activate.isPending || save.isPending, listen: () => void listen(), listening, stop: stopListening }),
+    [wf.data?.active, activate.isPending, save.isPending, listen, listening, stopListening],
+  );
+
   const nodeRuns = useNodeRuns(execution.data);
   const overlay = useMemo(() => (execution.data ? summarizeRuns(execution.data.id, nodeRuns.runs) : null), [execution.data, nodeRuns.runs]);
   const finished = execution.data && isTerminal(execution.data.status) ? execution.data : null;
@@ -337,12 +394,15 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
 
   const runPanel = useMemo(
     () =>
-      executionId ? (
+      executionId || listening ? (
         <Panel position="top-center">
-          <RunBar executionId={executionId} nodeRuns={nodeRuns} onClose={() => setExecutionId(null)} />
+          <div className="flex flex-col items-center gap-2">
+            {listening && <ListeningBar onStop={stopListening} />}
+            {executionId && <RunBar executionId={executionId} nodeRuns={nodeRuns} onClose={() => setExecutionId(null)} />}
+          </div>
         </Panel>
       ) : null,
-    [executionId],
+    [executionId, listening, nodeRuns, stopListening],
   );
 
   const onPointerMove = useCallback((p: { flow: { x: number; y: number }; screen: { x: number; y: number } }) => {
@@ -350,138 +410,140 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   }, []);
 
   return (
-    <RunOverlayContext.Provider value={overlay}>
-      <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
-        <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
-          <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
-            <ArrowLeft className="size-4" />
-          </Link>
-          <input
-            aria-label="Workflow name"
-            className="min-w-0 max-w-xs flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
-            onChange={(e) => store.getState().setMeta({ name: e.target.value })}
-            value={name}
-          />
-          <span className="text-xs text-zinc-500" data-testid="version">
-            v{version}
-          </span>
-          {dirty && (
-            <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="dirty">
-              Unsaved changes
+    <TestEventContext.Provider value={testEvents}>
+      <RunOverlayContext.Provider value={overlay}>
+        <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
+          <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
+            <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
+              <ArrowLeft className="size-4" />
+            </Link>
+            <input
+              aria-label="Workflow name"
+              className="min-w-0 max-w-xs flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
+              onChange={(e) => store.getState().setMeta({ name: e.target.value })}
+              value={name}
+            />
+            <span className="text-xs text-zinc-500" data-testid="version">
+              v{version}
             </span>
-          )}
-          <ValidationBadge />
-          <ActiveToggle />
-          <div className="ml-auto flex items-center gap-0.5">
-            <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
-              <PanelLeft className="size-4" />
-            </IconButton>
-            <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
-              <Undo2 className="size-4" />
-            </IconButton>
-            <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
-              <Redo2 className="size-4" />
-            </IconButton>
-            <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
-              <LayoutGrid className="size-4" />
-            </IconButton>
-            <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: 0.15 })} shortcut="F">
-              <Maximize className="size-4" />
-            </IconButton>
-            <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
-              <CircleQuestionMark className="size-4" />
-            </IconButton>
-            <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
-            <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
-              Run
-            </Button>
-            <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
-              {save.isPending ? 'Saving…' : 'Save'}
-            </Button>
-          </div>
-        </header>
-
-        <div className="flex min-h-0 flex-1">
-          {paletteOpen && <Palette onAdd={addAt} types={types} />}
-          <div ref={canvasRef} className="relative min-w-0 flex-1">
-            <Canvas onPointerMove={onPointerMove}>{runPanel}</Canvas>
-          </div>
-          <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
-            {selectedId && selectedData ? (
-              <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} />
-            ) : (
-              <div className="h-full overflow-auto p-4">
-                <h2 className="mb-3 font-semibold">Workflow</h2>
-                <WorkflowPanel key={version} />
-              </div>
+            {dirty && (
+              <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="dirty">
+                Unsaved changes
+              </span>
             )}
-          </aside>
-        </div>
-      </div>
+            <ValidationBadge />
+            <ActiveToggle />
+            <div className="ml-auto flex items-center gap-0.5">
+              <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
+                <PanelLeft className="size-4" />
+              </IconButton>
+              <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
+                <Undo2 className="size-4" />
+              </IconButton>
+              <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
+                <Redo2 className="size-4" />
+              </IconButton>
+              <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
+                <LayoutGrid className="size-4" />
+              </IconButton>
+              <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: 0.15 })} shortcut="F">
+                <Maximize className="size-4" />
+              </IconButton>
+              <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
+                <CircleQuestionMark className="size-4" />
+              </IconButton>
+              <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
+              <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
+                Run
+              </Button>
+              <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
+                {save.isPending ? 'Saving…' : 'Save'}
+              </Button>
+            </div>
+          </header>
 
-      {quickAdd && (
-        <QuickAdd
-          at={quickAdd.screen}
-          onClose={() => setQuickAdd(null)}
-          onPick={(t) => {
-            addAt(t, quickAdd.flow);
-            setQuickAdd(null);
-          }}
-          types={types}
-        />
-      )}
-      <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
-      {runOpen && (
-        <RunDialog
-          busy={run.isPending}
-          dirty={dirty}
-          initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
-          onClose={() => setRunOpen(false)}
-          onRun={(input, text, triggerNode) => {
-            try {
-              localStorage.setItem(runInputKey, text);
-            } catch {
-              // The input is only a convenience for the next run.
-            }
-            run.mutate(triggerNode ? { input, triggerNode } : { input });
-          }}
-          open
-          triggers={triggers}
-        />
-      )}
-      <Dialog
-        description="Someone else saved a newer version of this workflow while you were editing."
-        footer={
-          <>
-            <Button onClick={() => setConflict(false)}>Keep editing</Button>
-            <Button onClick={() => void overwrite()} variant="danger">
-              Overwrite with mine
-            </Button>
-            <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
-              Reload their version
-            </Button>
-          </>
-        }
-        onClose={() => setConflict(false)}
-        open={conflict}
-        title="This workflow changed"
-      >
-        <p className="text-sm text-zinc-600 dark:text-zinc-300">
-          Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
-        </p>
-      </Dialog>
-      <ConfirmDialog
-        cancelLabel="Stay"
-        confirmLabel="Leave without saving"
-        danger
-        onCancel={() => blocker.reset?.()}
-        onConfirm={() => blocker.proceed?.()}
-        open={blocker.state === 'blocked'}
-        title="Leave with unsaved changes?"
-      >
-        Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
-      </ConfirmDialog>
-    </RunOverlayContext.Provider>
+          <div className="flex min-h-0 flex-1">
+            {paletteOpen && <Palette onAdd={addAt} types={types} />}
+            <div ref={canvasRef} className="relative min-w-0 flex-1">
+              <Canvas onPointerMove={onPointerMove}>{runPanel}</Canvas>
+            </div>
+            <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+              {selectedId && selectedData ? (
+                <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} />
+              ) : (
+                <div className="h-full overflow-auto p-4">
+                  <h2 className="mb-3 font-semibold">Workflow</h2>
+                  <WorkflowPanel key={version} />
+                </div>
+              )}
+            </aside>
+          </div>
+        </div>
+
+        {quickAdd && (
+          <QuickAdd
+            at={quickAdd.screen}
+            onClose={() => setQuickAdd(null)}
+            onPick={(t) => {
+              addAt(t, quickAdd.flow);
+              setQuickAdd(null);
+            }}
+            types={types}
+          />
+        )}
+        <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
+        {runOpen && (
+          <RunDialog
+            busy={run.isPending}
+            dirty={dirty}
+            initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
+            onClose={() => setRunOpen(false)}
+            onRun={(input, text, triggerNode) => {
+              try {
+                localStorage.setItem(runInputKey, text);
+              } catch {
+                // The input is only a convenience for the next run.
+              }
+              run.mutate(triggerNode ? { input, triggerNode } : { input });
+            }}
+            open
+            triggers={triggers}
+          />
+        )}
+        <Dialog
+          description="Someone else saved a newer version of this workflow while you were editing."
+          footer={
+            <>
+              <Button onClick={() => setConflict(false)}>Keep editing</Button>
+              <Button onClick={() => void overwrite()} variant="danger">
+                Overwrite with mine
+              </Button>
+              <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
+                Reload their version
+              </Button>
+            </>
+          }
+          onClose={() => setConflict(false)}
+          open={conflict}
+          title="This workflow changed"
+        >
+          <p className="text-sm text-zinc-600 dark:text-zinc-300">
+            Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
+          </p>
+        </Dialog>
+        <ConfirmDialog
+          cancelLabel="Stay"
+          confirmLabel="Leave without saving"
+          danger
+          onCancel={() => blocker.reset?.()}
+          onConfirm={() => blocker.proceed?.()}
+          open={blocker.state === 'blocked'}
+          title="Leave with unsaved changes?"
+        >
+          Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
+        </ConfirmDialog>
+      </RunOverlayContext.Provider>
+    </TestEventContext.Provider>
   );
 }
 
@@ -585,6 +647,18 @@ function ValidationBadge() {
         </span>
       )}
       {open && problemCount > 0 && <ProblemsPopover onClose={() => setOpen(false)} />}
+    </div>
+  );
+}
+
+function ListeningBar({ onStop }: { onStop: () => void }) {
+  return (
+    <div className="flex items-center gap-3 rounded-full border border-indigo-200 bg-indigo-50 py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-indigo-900 dark:bg-indigo-950" data-testid="listening-bar" role="status">
+      <Radio aria-hidden className="size-4 animate-pulse text-indigo-600 dark:text-indigo-400" />
+      <span>Listening for a test event: call the webhook URL</span>
+      <Button onClick={onStop} size="sm" variant="ghost">
+        Stop
+      </Button>
     </div>
   );
 }
