@@ -49,28 +49,23 @@ function freePort() {
 }
 
 /**
- * startServer starts bin/concertmaster (or CM_E2E_BINARY) and resolves once it is ready.
- * @returns {Promise<{baseURL: string, stop: () => Promise<void>, logs: () => string}>}
+ * launch starts the binary on port with the database in dir and resolves once /readyz answers.
+ * @returns {Promise<{exited: () => boolean, kill: () => Promise<void>}>}
  */
-export async function startServer() {
-  const bin = resolve(process.env.CM_E2E_BINARY || join(here, '..', '..', 'bin', 'concertmaster'));
-  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it first (make build, which also builds web/dist).`);
-  const dir = mkdtempSync(join(tmpdir(), 'cm-e2e-'));
-  const port = await freePort();
+async function launch(bin, dir, port, log) {
   const baseURL = `http://127.0.0.1:${port}`;
-  let out = '';
   const child = spawn(bin, ['serve'], {
     // CM_HTTP_ALLOW_PRIVATE lets http.request nodes reach the tests' own fake services on loopback.
     env: { ...process.env, CM_HTTP_ALLOW_PRIVATE: 'true', CM_ADDR: `127.0.0.1:${port}`, CM_DATABASE_URL: `sqlite://${join(dir, 'cm.db')}`, CM_LOG_LEVEL: process.env.CM_LOG_LEVEL || 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
+  child.stdout.on('data', log);
+  child.stderr.on('data', log);
   let exited = false;
   const exit = new Promise((res) => child.on('exit', () => { exited = true; res(undefined); }));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`concertmaster exited before it was ready:\n${out}`);
+    if (exited) throw new Error('concertmaster exited before it was ready');
     try {
       const r = await fetch(`${baseURL}/readyz`);
       if (r.ok) break;
@@ -79,20 +74,51 @@ export async function startServer() {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`concertmaster was not ready within 30s:\n${out}`);
+      throw new Error('concertmaster was not ready within 30s');
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   return {
-    baseURL,
+    exited: () => exited,
+    kill: async () => {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exit;
+      clearTimeout(t);
+    },
+  };
+}
+
+/**
+ * startServer starts bin/concertmaster (or CM_E2E_BINARY) and resolves once it is ready. restart()
+ * stops it (SIGTERM, a graceful shutdown) and starts it again on the same port with the same data.
+ * @returns {Promise<{baseURL: string, stop: () => Promise<void>, restart: () => Promise<void>, logs: () => string}>}
+ */
+export async function startServer() {
+  const bin = resolve(process.env.CM_E2E_BINARY || join(here, '..', '..', 'bin', 'concertmaster'));
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: build it first (make build, which also builds web/dist).`);
+  const dir = mkdtempSync(join(tmpdir(), 'cm-e2e-'));
+  const port = await freePort();
+  let out = '';
+  const log = (d) => (out += d);
+  const start = async () => {
+    try {
+      return await launch(bin, dir, port, log);
+    } catch (e) {
+      throw new Error(`${e instanceof Error ? e.message : e}:\n${out}`);
+    }
+  };
+  let proc = await start();
+  return {
+    baseURL: `http://127.0.0.1:${port}`,
     logs: () => out,
+    restart: async () => {
+      await proc.kill();
+      proc = await start();
+    },
     stop: async () => {
-      if (!exited) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exit;
-        clearTimeout(t);
-      }
+      await proc.kill();
       rmSync(dir, { force: true, recursive: true });
     },
   };

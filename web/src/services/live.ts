@@ -127,8 +127,8 @@ interface Sub {
   seen: Map<string, number>;
   since: string | null;
   sse: EventSourceLike | null;
-  sseRetry: ReturnType<typeof setTimeout> | null;
-  sseAttempt: number;
+  retryTimer: ReturnType<typeof setTimeout> | null;
+  retryAttempt: number;
   /** subscribedBefore: the subscription was opened once already, so opening it again is a resume. */
   subscribedBefore: boolean;
   target: string;
@@ -270,8 +270,8 @@ export class LiveClient {
         seen: new Map(),
         since: null,
         sse: null,
-        sseAttempt: 0,
-        sseRetry: null,
+        retryAttempt: 0,
+        retryTimer: null,
         subscribedBefore: false,
         target: id,
         wireId: null,
@@ -405,7 +405,10 @@ export class LiveClient {
         this.onHello();
         break;
       case 'live':
-        if (sub) for (const h of [...sub.handlers]) h.onLive?.();
+        if (sub) {
+          sub.retryAttempt = 0;
+          for (const h of [...sub.handlers]) h.onLive?.();
+        }
         break;
       case 'complete':
         if (sub) this.complete(sub);
@@ -427,6 +430,15 @@ export class LiveClient {
             this.sendSubscribe(sub);
             break;
           }
+          if (msg.code === 'internal') {
+            // The server could not follow it this time: try again after a backoff, from where it was.
+            const delay = backoffDelay(sub.retryAttempt++, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+            sub.retryTimer = setTimeout(() => {
+              sub.retryTimer = null;
+              if (this.subs.get(sub.key) === sub && sub.wireId === null) this.sendSubscribe(sub);
+            }, delay);
+            break;
+          }
           sub.done = true;
           for (const h of [...sub.handlers]) h.onError?.(msg.code ?? 'error', msg.message ?? '');
         }
@@ -441,6 +453,7 @@ export class LiveClient {
 
   private onHello(): void {
     this.helloed = true;
+    for (const sub of this.subs.values()) this.clearRetry(sub);
     this.everOpened = true;
     this.failures = 0;
     this.clearTimer();
@@ -599,7 +612,7 @@ export class LiveClient {
     };
     for (const t of sub.kind === 'execution' ? [...EXECUTION_EVENT_TYPES, ...NODE_EVENT_TYPES] : EXECUTION_EVENT_TYPES) es.addEventListener(t, onData);
     es.onopen = () => {
-      sub.sseAttempt = 0;
+      sub.retryAttempt = 0;
       for (const h of [...sub.handlers]) h.onLive?.();
     };
     es.onerror = () => {
@@ -607,19 +620,23 @@ export class LiveClient {
       if (sub.sse !== es || es.readyState !== 2) return;
       es.close();
       sub.sse = null;
-      const delay = backoffDelay(sub.sseAttempt++, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
-      sub.sseRetry = setTimeout(() => {
-        sub.sseRetry = null;
+      const delay = backoffDelay(sub.retryAttempt++, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+      sub.retryTimer = setTimeout(() => {
+        sub.retryTimer = null;
         if (this.fallback && this.subs.get(sub.key) === sub) this.openSse(sub);
       }, delay);
     };
   }
 
   private closeSse(sub: Sub): void {
-    if (sub.sseRetry !== null) clearTimeout(sub.sseRetry);
-    sub.sseRetry = null;
+    this.clearRetry(sub);
     sub.sse?.close();
     sub.sse = null;
+  }
+
+  private clearRetry(sub: Sub): void {
+    if (sub.retryTimer !== null) clearTimeout(sub.retryTimer);
+    sub.retryTimer = null;
   }
 
   private setStatus(s: LiveStatus): void {
