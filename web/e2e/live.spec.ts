@@ -155,3 +155,22 @@ test('(d) listen for test event: the webhook run called from outside shows live 
   expect((await call).status).toBe(200);
   expect(errors).toEqual([]);
 });
+
+test('(e) without a WebSocket the page falls back to Server-Sent Events and stays live', async ({ api, page }) => {
+  const errors = collectErrors(page);
+  // A proxy that refuses WebSockets: every connection closes at once.
+  await page.routeWebSocket(/\/api\/v1\/ws$/, (ws) => ws.close({ code: 1011, reason: 'no websockets here' }));
+  const wf = await api.createWorkflow(delayWorkflow('Live over SSE', '1200ms'));
+  await page.goto(`/workflows/${wf.id}`);
+  await expect(page.getByTestId('live-indicator')).toHaveAttribute('data-live-state', 'fallback-sse');
+  const streams: string[] = [];
+  page.on('request', (r) => {
+    if (r.headers().accept === 'text/event-stream') streams.push(new URL(r.url()).pathname);
+  });
+  await page.getByRole('button', { name: 'Run', exact: true }).click();
+  await page.getByRole('dialog', { name: 'Run workflow' }).getByRole('button', { name: 'Run' }).click();
+  await expect(status(page, 'wait')).toHaveAttribute('data-status', 'waiting');
+  await expect(status(page, 'done')).toHaveAttribute('data-status', 'succeeded', { timeout: 8000 });
+  expect(streams.some((p) => /^\/api\/v1\/executions\/[^/]+\/events$/.test(p)), streams.join('\n')).toBe(true);
+  expect(errors).toEqual([]);
+});

@@ -296,6 +296,8 @@ describe('LiveClient', () => {
     c.subscribe({ workflowId: 'w1' }, wf.handlers);
     FakeSocket.last().drop();
     vi.runOnlyPendingTimers();
+    // A socket that opens but closes before the server's hello (a proxy that drops it) fails too.
+    FakeSocket.last().onopen?.({});
     FakeSocket.last().drop();
     vi.runOnlyPendingTimers();
     expect(FakeStream.all).toHaveLength(0);

@@ -326,15 +326,13 @@ export class LiveClient {
     try {
       ws = new WS(this.wsURL());
     } catch {
-      this.onSocketClosed(false);
+      this.onSocketClosed();
       return;
     }
     this.ws = ws;
     this.helloed = false;
     this.openedAt = null;
-    ws.onopen = () => {
-      this.openedAt = this.opts.now();
-    };
+    ws.onopen = () => {};
     ws.onmessage = (ev) => {
       if (this.ws === ws) this.onMessage(ev.data);
     };
@@ -342,17 +340,18 @@ export class LiveClient {
     ws.onclose = () => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.onSocketClosed(this.openedAt !== null);
+      this.onSocketClosed();
     };
   }
 
-  private onSocketClosed(opened: boolean): void {
+  /** onSocketClosed follows the end of a socket: a failure when it never said hello, else a drop. */
+  private onSocketClosed(): void {
     const wasLive = this.helloed;
     this.helloed = false;
     this.clearPong();
     for (const sub of this.subs.values()) sub.wireId = null;
     this.wire.clear();
-    if (opened) {
+    if (wasLive) {
       this.failures = 0;
       if (this.openedAt !== null && this.opts.now() - this.openedAt >= this.opts.stableMs) this.attempt = 0;
     } else {
@@ -360,7 +359,7 @@ export class LiveClient {
     }
     this.openedAt = null;
     if (!this.started) return;
-    if (!this.fallback && !this.everOpened && !wasLive && this.failures >= this.opts.fallbackAfter) {
+    if (!this.fallback && !this.everOpened && this.failures >= this.opts.fallbackAfter) {
       this.enterFallback();
       return;
     }
@@ -453,6 +452,7 @@ export class LiveClient {
 
   private onHello(): void {
     this.helloed = true;
+    this.openedAt = this.opts.now();
     for (const sub of this.subs.values()) this.clearRetry(sub);
     this.everOpened = true;
     this.failures = 0;
@@ -507,7 +507,7 @@ export class LiveClient {
         this.ws = null;
         ws.onclose = ws.onmessage = ws.onopen = ws.onerror = null;
         ws.close(4000, 'no pong');
-        this.onSocketClosed(true);
+        this.onSocketClosed();
       }
     }, this.opts.pongTimeoutMs);
   }
@@ -562,7 +562,8 @@ export class LiveClient {
       // Nothing to fall back to: keep trying the WebSocket.
       this.failures = 0;
       this.everOpened = true;
-      this.onSocketClosed(false);
+      this.helloed = false;
+      this.onSocketClosed();
       return;
     }
     this.fallback = true;
