@@ -77,6 +77,7 @@ try {
     const page = await ctx.newPage();
     await page.goto(server.baseURL + path);
     await page.waitForLoadState('networkidle');
+    await page.locator('[data-testid=live-indicator][data-live-state=live]').waitFor();
     if (prepare) await prepare(page);
     await page.waitForTimeout(400);
     await page.screenshot({ path: join(out, name) });
