@@ -204,6 +204,8 @@ type sink interface {
 	event(m *event.Message, live bool) error
 	// live marks the end of the replay.
 	live() error
+	// idle says that no more events are waiting: what event gathered goes out now.
+	idle() error
 }
 
 // outcome is how a subscription ended without an error.
@@ -265,10 +267,24 @@ func (s *subscription) close() { s.bus.Close() }
 // run delivers the replay, then live events, until the subscription completes, falls behind, its
 // sink fails or ctx ends.
 func (s *subscription) run(ctx context.Context, out sink) (outcome, error) {
+	run := s.runExecution
 	if s.spec.broad() {
-		return s.runBroad(ctx, out)
+		run = s.runBroad
 	}
-	return s.runExecution(ctx, out)
+	o, err := run(ctx, out)
+	if ierr := out.idle(); err == nil && ierr != nil {
+		return outcome{}, ierr
+	}
+	return o, err
+}
+
+// idleWhenDrained tells out that no more events wait when the bus has none buffered, so that a
+// burst of events goes out together and a lone event at once.
+func (s *subscription) idleWhenDrained(out sink) error {
+	if len(s.bus.C) > 0 {
+		return nil
+	}
+	return out.idle()
 }
 
 // runExecution follows one execution: the log after the cursor, then the bus, filling any gap the
@@ -283,6 +299,9 @@ func (s *subscription) runExecution(ctx context.Context, out sink) (outcome, err
 		return outcome{}, err
 	}
 	for {
+		if err := s.idleWhenDrained(out); err != nil {
+			return outcome{}, err
+		}
 		select {
 		case m, ok := <-s.bus.C:
 			if !ok {
@@ -387,6 +406,9 @@ func (s *subscription) runBroad(ctx context.Context, out sink) (outcome, error) 
 		return outcome{}, err
 	}
 	for {
+		if err := s.idleWhenDrained(out); err != nil {
+			return outcome{}, err
+		}
 		select {
 		case m, ok := <-s.bus.C:
 			if !ok {

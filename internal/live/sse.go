@@ -157,6 +157,9 @@ func (s *sseSink) event(m *event.Message, live bool) error {
 
 func (s *sseSink) live() error { return nil }
 
+// idle does nothing: every SSE event is flushed as it is written.
+func (s *sseSink) idle() error { return nil }
+
 func (s *sseSink) heartbeat(ctx context.Context) {
 	t := time.NewTicker(s.g.cfg.SSEHeartbeat)
 	defer t.Stop()

@@ -44,7 +44,8 @@ func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	defer g.release()
-	c, err := websocket.Accept(w, r, nil)
+	cw := &corkingWriter{ResponseWriter: w, timeout: g.cfg.WriteTimeout}
+	c, err := websocket.Accept(cw, r, nil)
 	if err != nil {
 		g.logger.Debug("WebSocket handshake failed", "error", err)
 		return
@@ -55,7 +56,7 @@ func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string)
 
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	wc := &wsConn{g: g, c: c, tenant: tenant, ctx: ctx, cancel: cancel, subs: make(map[string]context.CancelFunc),
+	wc := &wsConn{g: g, c: c, cork: cw.conn, tenant: tenant, ctx: ctx, cancel: cancel, subs: make(map[string]context.CancelFunc),
 		bucket: newBucket(g.cfg.MessageRate, g.cfg.MessageBurst)}
 	if !g.track(wc) {
 		_ = c.Close(websocket.StatusGoingAway, reasonShutdown)
@@ -128,6 +129,7 @@ func (g *Gateway) untrack(wc *wsConn) {
 type wsConn struct {
 	g      *Gateway
 	c      *websocket.Conn
+	cork   *corkConn
 	tenant string
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -225,6 +227,16 @@ func (wc *wsConn) write(b []byte) error {
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && wc.ctx.Err() == nil {
 			wc.g.logger.Debug("Dropping a WebSocket client that does not read", "timeout", wc.g.cfg.WriteTimeout)
 		}
+		wc.drop()
+		return fmt.Errorf("write to WebSocket client: %w", err)
+	}
+	return nil
+}
+
+// writeHeld sends one message while the connection is held (corkConn): it only gathers bytes, so it
+// needs no timeout of its own; the release writes them within WriteTimeout.
+func (wc *wsConn) writeHeld(b []byte) error {
+	if err := wc.c.Write(wc.ctx, websocket.MessageText, b); err != nil {
 		wc.drop()
 		return fmt.Errorf("write to WebSocket client: %w", err)
 	}
@@ -370,12 +382,18 @@ type wsSink struct {
 	prefix []byte
 	id     string
 	buf    []byte
+	// held: the connection gathers this subscription's events until idle.
+	held bool
 }
 
 func (s *wsSink) event(m *event.Message, live bool) error {
+	if !s.held {
+		s.wc.cork.hold()
+		s.held = true
+	}
 	body := m.JSON()
 	s.buf = append(append(s.buf[:0], s.prefix...), body[1:]...)
-	if err := s.wc.write(s.buf); err != nil {
+	if err := s.wc.writeHeld(s.buf); err != nil {
 		return err
 	}
 	var latency time.Duration
@@ -387,6 +405,18 @@ func (s *wsSink) event(m *event.Message, live bool) error {
 }
 
 func (s *wsSink) live() error { return s.wc.send(serverMessage{Type: "live", Subscription: s.id}) }
+
+func (s *wsSink) idle() error {
+	if !s.held {
+		return nil
+	}
+	s.held = false
+	if err := s.wc.cork.release(); err != nil {
+		s.wc.drop()
+		return err
+	}
+	return nil
+}
 
 // bucket is a token bucket: rate tokens a second, at most burst.
 type bucket struct {
