@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,12 +42,40 @@ func main() {
 	getDur := flag.Duration("get-duration", 30*time.Second, "constant-rate GET run length")
 	getRate := flag.Int("get-rate", 1000, "GET requests per second")
 	delays := flag.Int("delays", 1000, "executions waiting in flow.delay at once")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs,bigread")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs,bigread,live "+
+		"(live is live.latency,live.idle,live.reconnect,live.webhook)")
+	var lo liveOptions
+	flag.IntVar(&lo.clients, "live-clients", 500, "live.latency: WebSocket clients subscribed to each measured execution")
+	flag.IntVar(&lo.executions, "live-executions", 20, "live.latency: executions measured, one after another")
+	flag.IntVar(&lo.idle, "live-idle", 10000, "live.idle: idle WebSocket subscribers")
+	flag.IntVar(&lo.reconnectExecutions, "live-reconnect-executions", 1000, "live.reconnect: executions followed while connections are cut")
+	flag.IntVar(&lo.reconnectClients, "live-reconnect-clients", 50, "live.reconnect: clients, each cut about every second")
+	flag.IntVar(&lo.watchers, "live-watchers", 100, "live.webhook: clients watching every execution")
+	flag.StringVar(&lo.pprof, "live-pprof", "", "serve the live server's profiling endpoints on this host:port (CM_PPROF_ADDR)")
+	cpuProfile := flag.String("cpuprofile", "", "write this bench process's CPU profile to the file (the load generator's own cost)")
 	flag.Parse()
-	if err := run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only); err != nil {
+	lo.webhookDur = *webhookDur
+	if err := profiled(*cpuProfile, func() error { return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, lo) }); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
 		os.Exit(1)
 	}
+}
+
+// profiled runs f, writing this process's CPU profile to file when it is named.
+func profiled(file string, f func() error) error {
+	if file == "" {
+		return f()
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	if err := pprof.StartCPUProfile(out); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 type bench struct {
@@ -54,10 +83,15 @@ type bench struct {
 	client *http.Client
 	cmd    *exec.Cmd
 	store  string
+	// hookReady: the webhook workflow exists and is active.
+	hookReady bool
 }
 
-func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only string) error {
+func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only string, lo liveOptions) error {
 	want := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
+	// A group's sub-figure is wanted with its group (live) or by its own name (live.latency).
+	wantLive := func(sub string) bool { return want("live") || want("live."+sub) }
+	anyLive := wantLive("latency") || wantLive("idle") || wantLive("reconnect") || wantLive("webhook")
 	dir, err := os.MkdirTemp("", "cmbench-")
 	if err != nil {
 		return err
@@ -111,9 +145,24 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 			return fmt.Errorf("bombs: %w", err)
 		}
 	}
-	if want("bigread") { // last: it restarts the server
+	if want("bigread") { // it restarts the server
 		if err := b.bigRead(bin, dbURL, dir); err != nil {
 			return fmt.Errorf("big read: %w", err)
+		}
+	}
+	if anyLive { // last: on a server and a database of their own
+		b.stop()
+		liveURL := "sqlite://" + filepath.Join(dir, "live.db")
+		if pgAdmin != "" {
+			drop, u, err := createDatabase(pgAdmin, fmt.Sprintf("cmbench_live_%d", rand.IntN(1_000_000)))
+			if err != nil {
+				return err
+			}
+			defer drop()
+			liveURL = u
+		}
+		if err := runLive(bin, liveURL, dir, storeName, wantLive, lo); err != nil {
+			return fmt.Errorf("live: %w", err)
 		}
 	}
 	return nil
@@ -280,9 +329,39 @@ func (b *bench) createWorkflow(def map[string]any) (string, error) {
 // webhook measures executions per second through a webhook that runs ten data.set nodes and answers
 // with the final output, under wrk with 64 connections.
 func (b *bench) webhook(d time.Duration) error {
-	wrk, err := exec.LookPath("wrk")
+	stop := make(chan struct{})
+	peak := b.sampleRSS(stop)
+	r, err := b.webhookLoad(d)
+	close(stop)
 	if err != nil {
-		return errors.New("wrk is not installed: apt-get install -y wrk")
+		return err
+	}
+	figure("webhook → 10 data.set → respond, wrk -c64 "+d.String()+", every execution persisted", "%.0f executions/s", "≥ 600/s", r.rps >= 600 && r.non2xx == 0, r.rps, b.store)
+	r.print()
+	figure("resident memory under the webhook load (peak)", "%.1f MiB", "≤ 150 MiB", *peak <= 150, *peak, b.store)
+	return nil
+}
+
+// webhookResult is one wrk run against the webhook.
+type webhookResult struct {
+	rps, total, non2xx, errs, persisted float64
+	cpu                                 time.Duration
+	p50, p99                            string
+}
+
+func (r webhookResult) print() {
+	fmt.Printf("  wrk: %.0f requests, %.0f non-2xx, %.0f socket errors; succeeded executions persisted: %.0f; p50 %s p99 %s\n",
+		r.total, r.non2xx, r.errs, r.persisted, r.p50, r.p99)
+	if r.persisted > 0 {
+		fmt.Printf("  server CPU: %s in all, %.2f ms per execution (%.0f executions/s per fully used core)\n",
+			r.cpu.Round(time.Millisecond), float64(r.cpu.Microseconds())/1000/r.persisted, r.persisted/r.cpu.Seconds())
+	}
+}
+
+// webhookWorkflow creates and activates the webhook workflow once per server.
+func (b *bench) webhookWorkflow() error {
+	if b.hookReady {
+		return nil
 	}
 	nodes := []map[string]any{{"id": "hook", "type": "trigger.webhook", "config": map[string]any{"path": "bench/orders"}}}
 	var edges []map[string]any
@@ -301,42 +380,46 @@ func (b *bench) webhook(d time.Duration) error {
 	if _, err := b.call("POST", "/api/v1/workflows/"+id+"/activate", nil, nil); err != nil {
 		return err
 	}
+	b.hookReady = true
+	return nil
+}
+
+// webhookLoad runs wrk -t2 -c64 against the webhook for d.
+func (b *bench) webhookLoad(d time.Duration) (webhookResult, error) {
+	var r webhookResult
+	wrk, err := exec.LookPath("wrk")
+	if err != nil {
+		return r, errors.New("wrk is not installed: apt-get install -y wrk")
+	}
+	if err := b.webhookWorkflow(); err != nil {
+		return r, err
+	}
 	before, err := b.succeeded()
 	if err != nil {
-		return err
+		return r, err
 	}
 	script, err := filepath.Abs("bench/webhook.lua")
 	if err != nil {
-		return err
+		return r, err
 	}
-	stop := make(chan struct{})
-	peak := b.sampleRSS(stop)
 	cpuBefore := b.cpu()
 	out, err := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders").CombinedOutput()
-	close(stop)
 	if err != nil {
-		return fmt.Errorf("wrk: %w\n%s", err, out)
+		return r, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
 	text := string(out)
-	rps := parseFloat(`Requests/sec:\s+([\d.]+)`, text)
-	total := parseFloat(`(\d+) requests in`, text)
-	non2xx := parseFloat(`Non-2xx or 3xx responses: (\d+)`, text)
-	errs := parseFloat(`Socket errors: connect (\d+)`, text) + parseFloat(`read (\d+)`, text) + parseFloat(`timeout (\d+)`, text)
-	cpuUsed := b.cpu() - cpuBefore
+	r.rps = parseFloat(`Requests/sec:\s+([\d.]+)`, text)
+	r.total = parseFloat(`(\d+) requests in`, text)
+	r.non2xx = parseFloat(`Non-2xx or 3xx responses: (\d+)`, text)
+	r.errs = parseFloat(`Socket errors: connect (\d+)`, text) + parseFloat(`read (\d+)`, text) + parseFloat(`timeout (\d+)`, text)
+	r.p50, r.p99 = parseString(`50%\s+(\S+)`, text), parseString(`99%\s+(\S+)`, text)
+	r.cpu = b.cpu() - cpuBefore
 	after, err := b.succeeded()
 	if err != nil {
-		return err
+		return r, err
 	}
-	persisted := after - before
-	figure("webhook → 10 data.set → respond, wrk -c64 "+d.String()+", every execution persisted", "%.0f executions/s", "≥ 600/s", rps >= 600 && non2xx == 0, rps, b.store)
-	fmt.Printf("  wrk: %.0f requests, %.0f non-2xx, %.0f socket errors; succeeded executions persisted: %.0f; p50 %s p99 %s\n",
-		total, non2xx, errs, persisted, parseString(`50%\s+(\S+)`, text), parseString(`99%\s+(\S+)`, text))
-	if persisted > 0 {
-		fmt.Printf("  server CPU: %s in all, %.2f ms per execution (%.0f executions/s per fully used core)\n",
-			cpuUsed.Round(time.Millisecond), float64(cpuUsed.Microseconds())/1000/persisted, persisted/cpuUsed.Seconds())
-	}
-	figure("resident memory under the webhook load (peak)", "%.1f MiB", "≤ 150 MiB", *peak <= 150, *peak, b.store)
-	return nil
+	r.persisted = after - before
+	return r, nil
 }
 
 func parseFloat(pattern, text string) float64 {
