@@ -1,8 +1,8 @@
 // Command cmbench measures ConcertMaster's server-level figures against the real binary: resident
 // memory idle and under load, webhook throughput (wrk -c64, every execution persisted), GET latency
 // at a constant 1,000 requests/s, 1,000 executions waiting in flow.delay at once, and the read of a
-// 7 MB × 40-node execution (bigread.go). It prints one "figure:" line per measurement with the target
-// it is held to. See bench/README.md.
+// 7 MB × 40-node execution (bigread.go), and the live events over WebSocket (live.go). It prints one
+// "figure:" line per measurement with the target it is held to. See bench/README.md.
 package main
 
 import (
