@@ -27,6 +27,7 @@ const (
 	PongTimeoutDefault      = 10 * time.Second
 	WriteTimeoutDefault     = 10 * time.Second
 	SSEHeartbeatDefault     = 15 * time.Second
+	BroadLingerDefault      = 5 * time.Millisecond
 	// MessageRateDefault and MessageBurstDefault bound what one WebSocket client may send.
 	MessageRateDefault  = 50
 	MessageBurstDefault = 100
@@ -78,6 +79,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// SSEHeartbeat is the interval of SSE comment heartbeats (15 s).
 	SSEHeartbeat time.Duration
+	// BroadLinger is how long a workflow or all-executions subscription waits, after an event, for
+	// more to send in the same write (5 ms; negative: not at all). Execution subscriptions never wait.
+	BroadLinger time.Duration
 	// MessageRate and MessageBurst bound the messages a WebSocket client sends (50/s, burst 100).
 	MessageRate, MessageBurst int
 	// Version is reported in the WebSocket hello.
@@ -119,6 +123,9 @@ func New(cfg Config) *Gateway {
 	}
 	if cfg.SSEHeartbeat <= 0 {
 		cfg.SSEHeartbeat = SSEHeartbeatDefault
+	}
+	if cfg.BroadLinger == 0 {
+		cfg.BroadLinger = BroadLingerDefault
 	}
 	if cfg.MessageRate <= 0 {
 		cfg.MessageRate = MessageRateDefault
@@ -405,9 +412,34 @@ func (s *subscription) runBroad(ctx context.Context, out sink) (outcome, error) 
 	if err := out.live(); err != nil {
 		return outcome{}, err
 	}
+	// What a broad subscription writes feeds list views, which can wait a few milliseconds: once it
+	// has written an event it lingers, so that the events of other executions that come meanwhile go
+	// out in the same write and the goroutine wakes once for them all.
+	linger := s.g.cfg.BroadLinger
+	var timer *time.Timer
+	pending, lingered := false, false
 	for {
-		if err := s.idleWhenDrained(out); err != nil {
-			return outcome{}, err
+		if pending && !lingered && linger > 0 {
+			lingered = true
+			if timer == nil {
+				timer = time.NewTimer(linger)
+				defer timer.Stop()
+			} else {
+				timer.Reset(linger)
+			}
+			select {
+			case <-timer.C:
+			case <-s.bus.Lagged:
+				return resume(), nil
+			case <-ctx.Done():
+				return outcome{}, ctx.Err()
+			}
+		}
+		if len(s.bus.C) == 0 {
+			if err := out.idle(); err != nil {
+				return outcome{}, err
+			}
+			pending, lingered = false, false
 		}
 		select {
 		case m, ok := <-s.bus.C:
@@ -425,6 +457,7 @@ func (s *subscription) runBroad(ctx context.Context, out sink) (outcome, error) 
 			if err := out.event(m, true); err != nil {
 				return outcome{}, err
 			}
+			pending = true
 			c := store.EventCursor{Time: m.Event.Time, ExecutionID: id, Seq: m.Event.Seq}
 			last = &c
 		case <-s.bus.Lagged:

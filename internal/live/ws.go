@@ -236,7 +236,9 @@ func (wc *wsConn) write(b []byte) error {
 // writeHeld sends one message while the connection is held (corkConn): it only gathers bytes, so it
 // needs no timeout of its own; the release writes them within WriteTimeout.
 func (wc *wsConn) writeHeld(b []byte) error {
-	if err := wc.c.Write(wc.ctx, websocket.MessageText, b); err != nil {
+	// context.Background: a context that can end makes the library register (and then drop) a
+	// callback on it for every message, which costs more than gathering the frame.
+	if err := wc.c.Write(context.Background(), websocket.MessageText, b); err != nil {
 		wc.drop()
 		return fmt.Errorf("write to WebSocket client: %w", err)
 	}

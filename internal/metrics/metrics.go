@@ -34,6 +34,22 @@ type liveMetrics struct {
 	sent     *prometheus.CounterVec
 	resyncs  *prometheus.CounterVec
 	delivery *prometheus.HistogramVec
+	// byTransport holds the children of sent and delivery for each transport, looked up once: a
+	// message is counted for every client it reaches.
+	byTransport map[string]liveChildren
+}
+
+type liveChildren struct {
+	sent     prometheus.Counter
+	delivery prometheus.Observer
+}
+
+// transport returns the children for a transport, looking unknown ones up by label.
+func (l *liveMetrics) transport(name string) liveChildren {
+	if c, ok := l.byTransport[name]; ok {
+		return c
+	}
+	return liveChildren{sent: l.sent.WithLabelValues(name), delivery: l.delivery.WithLabelValues(name)}
 }
 
 // retentionMetrics count what the retention pruner deletes.
@@ -104,6 +120,10 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"transport"}),
 	}
+	m.live.byTransport = make(map[string]liveChildren)
+	for _, t := range []string{"ws", "sse"} {
+		m.live.byTransport[t] = liveChildren{sent: m.live.sent.WithLabelValues(t), delivery: m.live.delivery.WithLabelValues(t)}
+	}
 	reg.MustRegister(m.live.clients, m.live.sent, m.live.resyncs, m.live.delivery)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.httpRequests, m.httpDuration, m.executions, m.execDuration, m.nodeRuns, m.nodeDuration,
@@ -162,9 +182,10 @@ func (m *Metrics) LiveClients(transport string, delta int) {
 
 // LiveMessageSent implements live.Observer.
 func (m *Metrics) LiveMessageSent(transport string, latency time.Duration) {
-	m.live.sent.WithLabelValues(transport).Inc()
+	c := m.live.transport(transport)
+	c.sent.Inc()
 	if latency > 0 {
-		m.live.delivery.WithLabelValues(transport).Observe(latency.Seconds())
+		c.delivery.Observe(latency.Seconds())
 	}
 }
 
