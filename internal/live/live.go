@@ -302,6 +302,11 @@ func (s *subscription) runExecution(ctx context.Context, out sink) (outcome, err
 	if err != nil || done {
 		return outcome{complete: done}, err
 	}
+	if s.exec.Status.Terminal() {
+		// Finished before the subscription opened, and the client has its last event (afterSeq or
+		// since were past it): nothing more will come.
+		return outcome{complete: true}, nil
+	}
 	if err := out.live(); err != nil {
 		return outcome{}, err
 	}
