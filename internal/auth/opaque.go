@@ -23,8 +23,9 @@ const (
 // opaqueRandomBytes is the entropy of an opaque secret.
 const opaqueRandomBytes = 32
 
-// OpaqueLength is the length of every opaque secret: "cm_xx_" and 43 base64url characters.
-var OpaqueLength = len("cm_xx_") + base64.RawURLEncoding.EncodedLen(opaqueRandomBytes)
+// OpaqueLength is the length of every opaque secret: "cm_xx_" and the 43 base64url characters of 32
+// bytes.
+const OpaqueLength = len("cm_xx_") + (opaqueRandomBytes*8+5)/6
 
 // Prefix returns the prefix of the kind's secrets, e.g. "cm_rt_".
 func (k OpaqueKind) Prefix() string { return "cm_" + string(k) + "_" }
