@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -41,5 +42,34 @@ func BenchmarkVerifyToken(b *testing.B) {
 		if _, err := s.Verify(tok); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDummyVerify measures the unknown-account path of a login, which must cost what a wrong
+// password costs (BenchmarkVerifyPassword) so that timing does not tell which e-mails have accounts.
+func BenchmarkDummyVerify(b *testing.B) {
+	for b.Loop() {
+		DummyVerify("a wrong password")
+	}
+}
+
+// BenchmarkVerifyPassword measures a wrong password against a stored hash.
+func BenchmarkVerifyPassword(b *testing.B) {
+	hash, err := HashPassword("the real password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		_, _, _ = VerifyPassword(hash, "a wrong password")
+	}
+}
+
+// BenchmarkCheckStrengthWorst measures CheckStrength on the longest password it evaluates, made of
+// the mixed symbols that make zxcvbn work hardest.
+func BenchmarkCheckStrengthWorst(b *testing.B) {
+	worst := strings.Repeat("x7#Lq9!vR2@mZ", 80)[:MaxPasswordLength]
+	inputs := []string{strings.Repeat("n", maxUserInput), strings.Repeat("e", maxUserInput)}
+	for b.Loop() {
+		_ = CheckStrength(worst, inputs...)
 	}
 }
