@@ -15,8 +15,11 @@ go_benchmarks() {
   go test -run XXX -bench 'Chain100' -benchtime 50x ./internal/engine | figures
   go test -run XXX -bench 'CreateWorkflow200|RunToFirstNodeStarted' -benchtime 300x ./internal/api | figures
   go test -run XXX -bench 'ListPages' -benchtime 100x -timeout 60m ./internal/api | figures
-  go test -run XXX -bench 'HashPassword' -benchtime 20x ./internal/auth | figures
 }
+
+echo "== Store-independent =="
+go test -run XXX -bench 'HashPassword' -benchtime 20x ./internal/auth | figures
+go test -run XXX -bench 'DummyVerify|VerifyPassword|CheckStrengthWorst|VerifyToken' -benchtime 10x ./internal/auth | grep '^Benchmark' || true
 
 echo "== SQLite =="
 go_benchmarks
