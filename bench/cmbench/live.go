@@ -794,6 +794,8 @@ func (b *bench) liveWebhook(d time.Duration, watchers int) error {
 				// As little work as a watcher can do: the watchers share the server's two cores.
 				typ := field(data, `"type":"`)
 				switch {
+				case typ == "batch":
+					events.Add(int64(bytes.Count(data, []byte(`"seq":`))))
 				case strings.Contains(typ, "."):
 					events.Add(1)
 				case typ == "live":
@@ -802,11 +804,11 @@ func (b *bench) liveWebhook(d time.Duration, watchers int) error {
 					var m liveMsg
 					_ = json.Unmarshal(data, &m)
 					resyncs.Add(1)
-					_ = lc.send(map[string]any{"type": "subscribe", "id": "all" + strconv.FormatInt(resyncs.Load(), 10), "since": m.Since})
+					_ = lc.send(map[string]any{"type": "subscribe", "id": "all" + strconv.FormatInt(resyncs.Load(), 10), "since": m.Since, "batch": true})
 				}
 			}
 		}()
-		if err := lc.send(map[string]any{"type": "subscribe", "id": "all"}); err != nil {
+		if err := lc.send(map[string]any{"type": "subscribe", "id": "all", "batch": true}); err != nil {
 			return err
 		}
 	}

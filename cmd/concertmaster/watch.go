@@ -187,6 +187,8 @@ func newWatcher(o watchOptions) *watcher {
 type message struct {
 	event.Wire
 	Subscription string `json:"subscription"`
+	// Events are the events of a batch message.
+	Events []message `json:"events"`
 	// Control messages.
 	Code             string     `json:"code"`
 	Message          string     `json:"message"`
@@ -306,9 +308,14 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 			return connected, &retryError{err: fmt.Errorf("the server sent a message that is not JSON: %w", err)}
 		}
 		if strings.Contains(m.Type, ".") {
-			if err := w.event(&m); err != nil {
-				_ = c.Close(websocket.StatusNormalClosure, "")
-				return connected, err
+			m.Events = []message{m}
+		}
+		if len(m.Events) > 0 { // one event, or a batch of them
+			for i := range m.Events {
+				if err := w.event(&m.Events[i]); err != nil {
+					_ = c.Close(websocket.StatusNormalClosure, "")
+					return connected, err
+				}
 			}
 			continue
 		}
@@ -371,7 +378,8 @@ func (w *watcher) from() string {
 // subscribe sends the subscription, resuming where the watcher stopped.
 func (w *watcher) subscribe(ctx context.Context, c *websocket.Conn) error {
 	w.subs++
-	sub := map[string]any{"type": "subscribe", "id": "w" + strconv.Itoa(w.subs)}
+	// Batches: the events that come together arrive in one message (docs/live.md).
+	sub := map[string]any{"type": "subscribe", "id": "w" + strconv.Itoa(w.subs), "batch": true}
 	switch {
 	case !w.broad:
 		sub["executionId"] = w.executionID

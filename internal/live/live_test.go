@@ -703,3 +703,61 @@ func TestWebSocketExecutionSince(t *testing.T) {
 	require.LessOrEqual(t, got[0].Seq, from.Seq, "since is inclusive")
 	require.Equal(t, stored[len(stored)-1].Seq, got[len(got)-1].Seq)
 }
+
+// TestWebSocketBatches: a subscription made with batch:true receives its events in batch messages,
+// each event once and in order, ended by the usual control messages.
+func TestWebSocketBatches(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, enginetest.Options{Workers: 4})
+	w := s.Save(t, chain(20))
+	cl := dial(t, s)
+	cl.send(map[string]any{"type": "subscribe", "id": "all", "batch": true})
+	cl.until(func(m msg) bool { return m.Type == "live" })
+	var ids []string
+	for range 10 {
+		ids = append(ids, s.Start(t, w.ID, `{}`).ID)
+	}
+	for _, id := range ids {
+		s.Wait(t, id)
+	}
+	exec := s.Env.Run(t, w.ID, `{}`)
+	cl.send(map[string]any{"type": "subscribe", "id": "one", "executionId": exec.ID, "batch": true})
+
+	byExec := map[string][]string{}
+	var one []msg
+	batches := 0
+	for done := false; !done; {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		_, b, err := cl.c.Read(ctx)
+		cancel()
+		require.NoError(t, err)
+		var frame struct {
+			msg
+			Events []msg `json:"events"`
+		}
+		require.NoError(t, json.Unmarshal(b, &frame))
+		switch frame.Type {
+		case "batch":
+			batches++
+			require.NotEmpty(t, frame.Events)
+			require.LessOrEqual(t, len(frame.Events), 100)
+			for _, e := range frame.Events {
+				require.True(t, e.isEvent())
+				if frame.Subscription == "one" {
+					one = append(one, e)
+				} else {
+					byExec[e.ExecutionID] = append(byExec[e.ExecutionID], e.Type)
+				}
+			}
+		case "complete":
+			done = frame.Subscription == "one"
+		default:
+			require.False(t, frame.isEvent(), "a batching subscription sends no lone events: %s", b)
+		}
+	}
+	for _, id := range append(ids, exec.ID) {
+		require.Equal(t, []string{"execution.queued", "execution.started", "execution.finished"}, byExec[id], id)
+	}
+	requireContiguous(t, s, exec.ID, 1, one)
+	require.Less(t, batches, 3*len(ids)+1+len(one), "events share batch messages")
+}

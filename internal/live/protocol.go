@@ -19,13 +19,15 @@ type clientMessage struct {
 	WorkflowID  string     `json:"workflowId"`
 	AfterSeq    *int64     `json:"afterSeq"`
 	Since       *time.Time `json:"since"`
+	Batch       bool       `json:"batch"`
 }
 
 // request is a client message that passed every check.
 type request struct {
-	kind string // ping, subscribe or unsubscribe
-	id   string
-	spec Spec
+	kind  string // ping, subscribe or unsubscribe
+	id    string
+	spec  Spec
+	batch bool
 }
 
 // protocolError is a refused message: its error code and a message that says what to send instead.
@@ -78,5 +80,5 @@ func parseRequest(data []byte) (request, *protocolError) {
 	if m.AfterSeq != nil {
 		spec.AfterSeq = *m.AfterSeq
 	}
-	return request{kind: "subscribe", id: id, spec: spec}, nil
+	return request{kind: "subscribe", id: id, spec: spec, batch: m.Batch}, nil
 }

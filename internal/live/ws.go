@@ -280,7 +280,7 @@ func (wc *wsConn) handle(data []byte) {
 	case "ping":
 		_ = wc.send(serverMessage{Type: "pong"})
 	case "subscribe":
-		wc.subscribe(r.id, r.spec)
+		wc.subscribe(r.id, r.spec, r.batch)
 	case "unsubscribe":
 		wc.mu.Lock()
 		cancel, ok := wc.subs[r.id]
@@ -296,7 +296,7 @@ func (wc *wsConn) handle(data []byte) {
 // errUnsubscribed is the cause of a subscription's end by unsubscribe.
 var errUnsubscribed = errors.New("unsubscribed")
 
-func (wc *wsConn) subscribe(id string, spec Spec) {
+func (wc *wsConn) subscribe(id string, spec Spec, batch bool) {
 	ctx, cancel := context.WithCancelCause(wc.ctx)
 	wc.mu.Lock()
 	_, dup := wc.subs[id]
@@ -316,11 +316,11 @@ func (wc *wsConn) subscribe(id string, spec Spec) {
 		wc.fail(id, "too_many_subscriptions", fmt.Sprintf("a connection holds at most %d subscriptions", wc.g.cfg.MaxSubscriptions))
 		return
 	}
-	go wc.follow(ctx, cancel, id, spec)
+	go wc.follow(ctx, cancel, id, spec, batch)
 }
 
 // follow runs one subscription and sends its closing message.
-func (wc *wsConn) follow(ctx context.Context, cancel context.CancelCauseFunc, id string, spec Spec) {
+func (wc *wsConn) follow(ctx context.Context, cancel context.CancelCauseFunc, id string, spec Spec, batch bool) {
 	defer wc.wg.Done()
 	defer cancel(nil)
 	end := func() {
@@ -344,7 +344,7 @@ func (wc *wsConn) follow(ctx context.Context, cancel context.CancelCauseFunc, id
 		end()
 		return
 	}
-	out := &wsSink{wc: wc, prefix: subscriptionPrefix(id), id: id}
+	out := &wsSink{wc: wc, prefix: subscriptionPrefix(id), id: id, batch: batch}
 	o, err := s.run(ctx, out)
 	// The id is free again before the closing message goes out, so that a client may reuse it at once.
 	end()
@@ -386,9 +386,27 @@ type wsSink struct {
 	buf    []byte
 	// held: the connection gathers this subscription's events until idle.
 	held bool
+	// batch: the client asked for events in batch messages; pending are those not sent yet.
+	batch   bool
+	pending []pendingEvent
 }
 
+type pendingEvent struct {
+	m    *event.Message
+	live bool
+}
+
+// maxBatch bounds the events of one batch message (and what a batching subscription holds).
+const maxBatch = 100
+
 func (s *wsSink) event(m *event.Message, live bool) error {
+	if s.batch {
+		s.pending = append(s.pending, pendingEvent{m, live})
+		if len(s.pending) >= maxBatch {
+			return s.flushBatch()
+		}
+		return nil
+	}
 	if !s.held {
 		s.wc.cork.hold()
 		s.held = true
@@ -398,17 +416,54 @@ func (s *wsSink) event(m *event.Message, live bool) error {
 	if err := s.wc.writeHeld(s.buf); err != nil {
 		return err
 	}
+	s.sent(m, live)
+	return nil
+}
+
+func (s *wsSink) sent(m *event.Message, live bool) {
 	var latency time.Duration
 	if live {
 		latency = time.Since(m.Event.Time)
 	}
 	s.wc.g.cfg.Observer.LiveMessageSent(transportWebSocket, latency)
+}
+
+// flushBatch sends the pending events as one batch message.
+func (s *wsSink) flushBatch() error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	s.buf = append(append(s.buf[:0], `{"type":"batch",`...), s.prefix[1:]...)
+	s.buf = append(s.buf, `"events":[`...)
+	for i, p := range s.pending {
+		if i > 0 {
+			s.buf = append(s.buf, ',')
+		}
+		s.buf = append(s.buf, p.m.JSON()...)
+	}
+	s.buf = append(s.buf, "]}"...)
+	if err := s.wc.write(s.buf); err != nil {
+		return err
+	}
+	for _, p := range s.pending {
+		s.sent(p.m, p.live)
+	}
+	clear(s.pending)
+	s.pending = s.pending[:0]
 	return nil
 }
 
-func (s *wsSink) live() error { return s.wc.send(serverMessage{Type: "live", Subscription: s.id}) }
+func (s *wsSink) live() error {
+	if err := s.flushBatch(); err != nil {
+		return err
+	}
+	return s.wc.send(serverMessage{Type: "live", Subscription: s.id})
+}
 
 func (s *wsSink) idle() error {
+	if s.batch {
+		return s.flushBatch()
+	}
 	if !s.held {
 		return nil
 	}

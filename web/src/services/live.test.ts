@@ -141,7 +141,7 @@ describe('LiveClient', () => {
     expect(ws.sent).toEqual([]);
     ws.connect();
     expect(c.getStatus()).toEqual({ state: 'live' });
-    expect(ws.subscribes()).toEqual([{ executionId: 'e1', id: 's1', type: 'subscribe' }]);
+    expect(ws.subscribes()).toEqual([{ batch: true, executionId: 'e1', id: 's1', type: 'subscribe' }]);
     c.stop();
 
     client({ origin: 'https://cm.example' }).start();
@@ -160,6 +160,17 @@ describe('LiveClient', () => {
     expect(r.calls).toEqual(['live']);
   });
 
+  it('delivers the events of a batch message in order, with the same dedup', () => {
+    const c = client();
+    const r = recorder();
+    c.subscribe({ executionId: 'e1' }, r.handlers);
+    const ws = FakeSocket.last().connect();
+    ws.receive({ events: [event('e1', 1), event('e1', 2)], subscription: 's1', type: 'batch' });
+    ws.receive({ events: [event('e1', 2), event('e1', 3)], subscription: 's1', type: 'batch' });
+    ws.receive({ events: [event('e1', 4)], subscription: 'unknown', type: 'batch' });
+    expect(r.events.map((e) => e.seq)).toEqual([1, 2, 3]);
+  });
+
   it('shares a subscription between subscribers and closes it with the last one', () => {
     const c = client();
     const a = recorder();
@@ -168,7 +179,7 @@ describe('LiveClient', () => {
     ws.connect();
     const offA = c.subscribe({ workflowId: 'w1' }, a.handlers);
     const offB = c.subscribe({ workflowId: 'w1' }, b.handlers);
-    expect(ws.subscribes()).toEqual([{ id: 's1', type: 'subscribe', workflowId: 'w1' }]);
+    expect(ws.subscribes()).toEqual([{ batch: true, id: 's1', type: 'subscribe', workflowId: 'w1' }]);
     ws.receive({ ...event('e1', 1, 'execution.queued'), subscription: 's1' });
     expect(a.events).toHaveLength(1);
     expect(b.events).toHaveLength(1);
@@ -216,9 +227,9 @@ describe('LiveClient', () => {
     vi.advanceTimersByTime(1000);
     ws = FakeSocket.last().connect();
     expect(ws.subscribes()).toEqual([
-      { afterSeq: 7, executionId: 'e1', id: 's4', type: 'subscribe' },
-      { id: 's5', since: event('e1', 3).time, type: 'subscribe', workflowId: 'w1' },
-      { id: 's6', type: 'subscribe' },
+      { batch: true, afterSeq: 7, executionId: 'e1', id: 's4', type: 'subscribe' },
+      { batch: true, id: 's5', since: event('e1', 3).time, type: 'subscribe', workflowId: 'w1' },
+      { batch: true, id: 's6', type: 'subscribe' },
     ]);
     // The all-executions subscription had no position to resume from: its subscriber reloads.
     expect(all.calls).toEqual(['gap']);
@@ -252,7 +263,7 @@ describe('LiveClient', () => {
     const ws = FakeSocket.last().connect();
     for (let seq = 1; seq <= 12; seq++) ws.receive({ ...event('e1', seq), subscription: 's1' });
     ws.receive({ afterSeq: 12, executionId: 'e1', reason: 'slow', subscription: 's1', type: 'resync' });
-    expect(ws.subscribes()[1]).toEqual({ afterSeq: 12, executionId: 'e1', id: 's2', type: 'subscribe' });
+    expect(ws.subscribes()[1]).toEqual({ batch: true, afterSeq: 12, executionId: 'e1', id: 's2', type: 'subscribe' });
     ws.receive({ ...event('e1', 13), subscription: 's2' });
     ws.receive({ ...event('e1', 14), subscription: 's1' });
     expect(r.events.map((e) => e.seq)).toEqual([...Array.from({ length: 13 }, (_, i) => i + 1)]);
@@ -260,7 +271,7 @@ describe('LiveClient', () => {
     const wf = recorder();
     c.subscribe({ workflowId: 'w1' }, wf.handlers);
     ws.receive({ reason: 'slow', since: '2026-01-01T00:00:00Z', subscription: 's3', type: 'resync' });
-    expect(ws.subscribes()[3]).toEqual({ id: 's4', since: '2026-01-01T00:00:00Z', type: 'subscribe', workflowId: 'w1' });
+    expect(ws.subscribes()[3]).toEqual({ batch: true, id: 's4', since: '2026-01-01T00:00:00Z', type: 'subscribe', workflowId: 'w1' });
   });
 
   it('closes an execution subscription on complete and does not resume it', () => {
@@ -325,8 +336,8 @@ describe('LiveClient', () => {
     expect(c.getStatus()).toEqual({ state: 'live' });
     expect(es.closed && ws.closed).toBe(true);
     expect(back.subscribes()).toEqual([
-      { afterSeq: 2, executionId: 'e 1', id: 's1', type: 'subscribe' },
-      { id: 's2', since: event('e 1', 1).time, type: 'subscribe', workflowId: 'w1' },
+      { batch: true, afterSeq: 2, executionId: 'e 1', id: 's1', type: 'subscribe' },
+      { batch: true, id: 's2', since: event('e 1', 1).time, type: 'subscribe', workflowId: 'w1' },
     ]);
   });
 

@@ -138,6 +138,8 @@ interface Sub {
 type ServerMessage = {
   afterSeq?: number;
   code?: string;
+  /** events: the events of a batch message. */
+  events?: LiveEvent[];
   executionId?: string;
   maxSubscriptions?: number;
   message?: string;
@@ -398,6 +400,15 @@ export class LiveClient {
       if (sub) this.deliver(sub, msg as LiveEvent);
       return;
     }
+    if (type === 'batch') {
+      // Events that came together, in order (subscriptions ask for batches).
+      for (const ev of msg.events ?? []) {
+        const sub = msg.subscription ? this.wire.get(msg.subscription) : undefined;
+        if (!sub) return;
+        this.deliver(sub, ev);
+      }
+      return;
+    }
     const sub = msg.subscription ? this.wire.get(msg.subscription) : undefined;
     switch (type) {
       case 'hello':
@@ -470,7 +481,7 @@ export class LiveClient {
     const id = `s${++this.nextWireId}`;
     sub.wireId = id;
     this.wire.set(id, sub);
-    const msg: Record<string, unknown> = { id, type: 'subscribe' };
+    const msg: Record<string, unknown> = { batch: true, id, type: 'subscribe' };
     if (sub.kind === 'execution') {
       msg.executionId = sub.target;
       if (sub.afterSeq > 0) msg.afterSeq = sub.afterSeq;
