@@ -38,11 +38,16 @@ var (
 )
 
 // RouteConflictError is returned when a webhook route is already taken by another workflow.
+// WorkflowID names that workflow when it belongs to the same tenant, and is empty when it belongs to
+// another: webhook paths are unique across the server, and a clash reveals nothing of another tenant.
 type RouteConflictError struct {
 	Method, Path, WorkflowID string
 }
 
 func (e *RouteConflictError) Error() string {
+	if e.WorkflowID == "" {
+		return fmt.Sprintf("webhook %s /hooks/%s is already in use; choose another path", e.Method, e.Path)
+	}
 	return fmt.Sprintf("webhook %s /hooks/%s is already used by workflow %s", e.Method, e.Path, e.WorkflowID)
 }
 
@@ -334,6 +339,8 @@ type RunnableParams struct {
 
 // Store is the persistence contract.
 type Store interface {
+	Identity
+
 	// CreateTenant adds a tenant; ErrConflict when the id is taken.
 	CreateTenant(ctx context.Context, id, name string) error
 

@@ -248,8 +248,24 @@ type writeReq struct {
 	done chan error
 }
 
-// write runs fn in a transaction and, once committed, its after-commit callbacks.
+// write runs fn in a transaction and, once committed, its after-commit callbacks. The audit entries
+// store.WithAudit put in ctx, if no write took them yet, are inserted in the same transaction, after
+// fn's statements: they commit or roll back with them.
 func (s *Store) write(ctx context.Context, fn writeFunc) error {
+	if entries := store.ClaimAudit(ctx); len(entries) > 0 {
+		if err := s.prepareAudit(entries); err != nil {
+			return err
+		}
+		// Claimed once, here: a batch that runs fn again (alone, after another write of the batch
+		// failed) inserts the entries again in the new transaction, where they belong.
+		inner := fn
+		fn = func(ctx context.Context, tx *wtx, hooks *txHooks) error {
+			if err := inner(ctx, tx, hooks); err != nil {
+				return err
+			}
+			return s.insertAudit(ctx, tx, entries)
+		}
+	}
 	if s.batch == nil {
 		return s.writeDirect(ctx, fn)
 	}

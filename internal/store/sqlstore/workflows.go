@@ -371,16 +371,24 @@ func (s *Store) replaceRoutes(ctx context.Context, tx *wtx, tenantID, id string,
 		return fmt.Errorf("delete webhook routes: %w", err)
 	}
 	for _, r := range routes {
-		var owner string
-		err := tx.queryRow(ctx, (`SELECT workflow_id FROM webhook_routes WHERE method = ? AND path = ?`), r.Method, r.Path).Scan(&owner)
+		var ownerTenant, owner string
+		err := tx.queryRow(ctx, (`SELECT tenant_id, workflow_id FROM webhook_routes WHERE method = ? AND path = ?`), r.Method, r.Path).Scan(&ownerTenant, &owner)
 		switch {
 		case err == nil:
+			if ownerTenant != tenantID {
+				// Paths are unique across the server: say it is taken, never by whom.
+				owner = ""
+			}
 			return &store.RouteConflictError{Method: r.Method, Path: r.Path, WorkflowID: owner}
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("check webhook route: %w", err)
 		}
 		if _, err := tx.exec(ctx, `INSERT INTO webhook_routes (method, path, tenant_id, workflow_id, node_id, respond, version) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			r.Method, r.Path, tenantID, id, r.NodeID, r.Respond, version); err != nil {
+			if s.d.IsUniqueViolation(err) {
+				// Taken meanwhile by a concurrent transaction (PostgreSQL), possibly of another tenant.
+				return &store.RouteConflictError{Method: r.Method, Path: r.Path}
+			}
 			return fmt.Errorf("insert webhook route: %w", err)
 		}
 	}

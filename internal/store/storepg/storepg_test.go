@@ -31,6 +31,13 @@ func testURL(t *testing.T) string {
 // newSchemaStore opens a store in a fresh schema that is dropped after the test.
 func newSchemaStore(t *testing.T, base string) store.Store {
 	t.Helper()
+	s, _ := newSchemaStoreURL(t, base)
+	return s
+}
+
+// newSchemaStoreURL is newSchemaStore that also returns the URL of the schema.
+func newSchemaStoreURL(t *testing.T, base string) (store.Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	schema := "cmtest_" + strings.ReplaceAll(uuid.NewString(), "-", "")[:16]
 	admin, err := sql.Open("pgx", base)
@@ -50,7 +57,16 @@ func newSchemaStore(t *testing.T, base string) store.Store {
 	t.Cleanup(func() { require.NoError(t, s.Close()) })
 	_, err = s.Migrate(ctx)
 	require.NoError(t, err)
-	return s
+	return s, u.String()
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	t.Parallel()
+	s, u := newSchemaStoreURL(t, testURL(t))
+	db, err := sql.Open("pgx", u)
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	storetest.RequireAuditAppendOnly(t, s, db)
 }
 
 func TestUpgradeToPayloadHeads(t *testing.T) {

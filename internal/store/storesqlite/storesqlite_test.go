@@ -56,3 +56,17 @@ func TestUpgradeToPayloadHeads(t *testing.T) {
 		return s
 	})
 }
+
+func TestAuditAppendOnly(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "cm.db")
+	s, err := storesqlite.Open(storesqlite.Config{Path: path})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	_, err = s.Migrate(context.Background())
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	storetest.RequireAuditAppendOnly(t, s, db)
+}

@@ -74,6 +74,16 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"WebhookRoutes", testWebhookRoutes},
 		{"WorkflowCRUD", testWorkflowCRUD},
 		{"WorkflowListPaging", testWorkflowList},
+		{"Users", testUsers},
+		{"Memberships", testMemberships},
+		{"LastOwnerConcurrent", testLastOwnerConcurrent},
+		{"RefreshTokens", testRefreshTokens},
+		{"RotateConcurrent", testRotateConcurrent},
+		{"APIKeys", testAPIKeys},
+		{"Audit", testAudit},
+		{"AuditWithWrite", testAuditWithWrite},
+		{"WebhookCrossTenant", testWebhookCrossTenant},
+		{"IdentityText", testIdentityText},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
