@@ -259,6 +259,16 @@ func (c *latencyClient) read() {
 		now := time.Now()
 		typ, at, ok := peekEvent(data)
 		switch {
+		case typ == "batch":
+			if c.live {
+				for _, ev := range peekBatch(data) {
+					d := now.Sub(ev.at)
+					c.all = append(c.all, d)
+					if ev.typ == "node.succeeded" {
+						c.node = append(c.node, d)
+					}
+				}
+			}
 		case ok:
 			if c.live {
 				d := now.Sub(at)
@@ -292,6 +302,31 @@ func peekEvent(data []byte) (typ string, at time.Time, event bool) {
 	}
 	at, err := time.Parse(time.RFC3339Nano, field(data, `"time":"`))
 	return typ, at, err == nil
+}
+
+type peeked struct {
+	typ string
+	at  time.Time
+}
+
+// peekBatch reads the type and time of each event of a batch message, as peekEvent does.
+func peekBatch(data []byte) []peeked {
+	var out []peeked
+	rest := data
+	if i := bytes.Index(rest, []byte(`"events":[`)); i >= 0 {
+		rest = rest[i:]
+	}
+	for {
+		i := bytes.Index(rest, []byte(`{"type":"`))
+		if i < 0 {
+			return out
+		}
+		rest = rest[i+1:]
+		typ, at, ok := peekEvent(rest)
+		if ok {
+			out = append(out, peeked{typ, at})
+		}
+	}
 }
 
 // field returns the string value that follows key in data ("" when absent).
@@ -352,7 +387,7 @@ func (b *bench) liveLatency(clients, executions int) error {
 		liveWG.Add(clients)
 		doneWG.Add(clients)
 		for _, lc := range conns {
-			if err := lc.send(map[string]any{"type": "subscribe", "id": "e" + strconv.Itoa(e), "executionId": id}); err != nil {
+			if err := lc.send(map[string]any{"type": "subscribe", "id": "e" + strconv.Itoa(e), "executionId": id, "batch": true}); err != nil {
 				return err
 			}
 		}
