@@ -191,7 +191,8 @@ type Identity interface {
 	// UpdateUser writes the fields of update that are set and returns the user.
 	UpdateUser(ctx context.Context, id string, update UserUpdate) (*User, error)
 	// DisableUser marks a user disabled and revokes all their refresh token families, in one
-	// transaction. Disabling a disabled user changes nothing.
+	// transaction. Disabling a disabled user changes nothing. ErrLastOwner when the user is the
+	// last owner (not disabled) of a tenant: a disabled owner counts for no tenant.
 	DisableUser(ctx context.Context, id string) error
 	// CountUsers returns how many users exist (0 on first run).
 	CountUsers(ctx context.Context) (int, error)
@@ -202,7 +203,7 @@ type Identity interface {
 	// GetMembership returns a user's membership of a tenant.
 	GetMembership(ctx context.Context, tenantID, userID string) (*Membership, error)
 	// SetMemberRole changes a member's role. ErrLastOwner (an ErrConflict) when it would demote
-	// the tenant's last owner.
+	// the tenant's last owner: every tenant keeps at least one owner who is not disabled.
 	SetMemberRole(ctx context.Context, tenantID, userID string, role Role) (*Membership, error)
 	// RemoveMember removes a user from a tenant and revokes their refresh token families of the
 	// tenant. ErrLastOwner when they are its last owner.
@@ -213,7 +214,8 @@ type Identity interface {
 	ListUserTenants(ctx context.Context, userID string) ([]Membership, error)
 
 	// CreateRefreshToken starts a family (t.FamilyID, t.UserID, t.TenantID, t.FamilyExpiresAt)
-	// with its first token (t.Hash, t.ExpiresAt). ErrConflict when the family or the hash exists.
+	// with its first token (t.Hash, t.ExpiresAt, capped at the family's expiry). ErrConflict when
+	// the family or the hash exists; ErrNotFound when the user or the tenant does not.
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// GetRefreshToken returns a token by hash, with its family, whatever its state.
 	GetRefreshToken(ctx context.Context, hash string) (*RefreshToken, error)

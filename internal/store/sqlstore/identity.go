@@ -158,6 +158,9 @@ func (s *Store) DisableUser(ctx context.Context, id string) error {
 	}
 	now := s.t(s.nowMicro())
 	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		if err := s.guardOwnerships(ctx, tx, id); err != nil {
+			return err
+		}
 		res, err := tx.exec(ctx, `UPDATE users SET disabled_at = ?, updated_at = ? WHERE id = ? AND disabled_at IS NULL`, now, now, id)
 		if err != nil {
 			return fmt.Errorf("disable user: %w", err)
@@ -177,6 +180,55 @@ func (s *Store) DisableUser(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// guardOwnerships refuses to disable a user who is the last owner (not disabled) of a tenant. It
+// locks every tenant the user belongs to, in id order (so that two of these never wait on each
+// other), and reads the user's roles under those locks.
+func (s *Store) guardOwnerships(ctx context.Context, tx *wtx, userID string) error {
+	tenants, err := s.userTenantIDs(ctx, tx, userID)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		if err := s.lockTenant(ctx, tx, t); err != nil {
+			return err
+		}
+		role, err := s.memberRole(ctx, tx, t, userID)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // removed meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if role == store.RoleOwner {
+			if err := s.guardLastOwner(ctx, tx, t, userID); err != nil {
+				return fmt.Errorf("tenant %s: %w", t, err)
+			}
+		}
+	}
+	return nil
+}
+
+// userTenantIDs lists the tenants a user belongs to, by id, in tx.
+func (s *Store) userTenantIDs(ctx context.Context, tx *wtx, userID string) ([]string, error) {
+	rows, err := tx.query(ctx, `SELECT tenant_id FROM memberships WHERE user_id = ? ORDER BY tenant_id`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("list memberships: %w", err)
+	}
+	defer rows.Close()
+	var tenants []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("list memberships: %w", err)
+		}
+		tenants = append(tenants, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list memberships: %w", err)
+	}
+	return tenants, nil
 }
 
 // CountUsers implements store.Identity.
@@ -281,14 +333,17 @@ func (s *Store) memberRole(ctx context.Context, tx *wtx, tenantID, userID string
 	return store.Role(role), nil
 }
 
-// guardLastOwner refuses to take the owner role from the tenant's last owner. The caller holds the
-// tenant's lock (lockTenant).
-func (s *Store) guardLastOwner(ctx context.Context, tx *wtx, tenantID string) error {
-	var owners int
-	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM memberships WHERE tenant_id = ? AND role = ?`, tenantID, string(store.RoleOwner)).Scan(&owners); err != nil {
+// guardLastOwner refuses to take the owner role (by a demotion, a removal or disabling the user)
+// from userID when no other owner who is not disabled would remain. The caller holds the tenant's
+// lock (lockTenant).
+func (s *Store) guardLastOwner(ctx context.Context, tx *wtx, tenantID, userID string) error {
+	var others int
+	if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.tenant_id = ? AND m.role = ? AND m.user_id <> ? AND u.disabled_at IS NULL`,
+		tenantID, string(store.RoleOwner), userID).Scan(&others); err != nil {
 		return fmt.Errorf("count owners: %w", err)
 	}
-	if owners <= 1 {
+	if others == 0 {
 		return store.ErrLastOwner
 	}
 	return nil
@@ -313,7 +368,7 @@ func (s *Store) SetMemberRole(ctx context.Context, tenantID, userID string, role
 			return err
 		}
 		if current == store.RoleOwner && role != store.RoleOwner {
-			if err := s.guardLastOwner(ctx, tx, tenantID); err != nil {
+			if err := s.guardLastOwner(ctx, tx, tenantID, userID); err != nil {
 				return err
 			}
 		}
@@ -348,7 +403,7 @@ func (s *Store) RemoveMember(ctx context.Context, tenantID, userID string) error
 			return err
 		}
 		if current == store.RoleOwner {
-			if err := s.guardLastOwner(ctx, tx, tenantID); err != nil {
+			if err := s.guardLastOwner(ctx, tx, tenantID, userID); err != nil {
 				return err
 			}
 		}

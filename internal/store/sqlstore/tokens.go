@@ -46,6 +46,17 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t store.RefreshToken) er
 	now := s.nowMicro()
 	expires := capExpiry(t.ExpiresAt, t.FamilyExpiresAt)
 	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		var users, tenants int
+		if err := tx.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM users WHERE id = ?), (SELECT COUNT(*) FROM tenants WHERE id = ?)`,
+			t.UserID, t.TenantID).Scan(&users, &tenants); err != nil {
+			return fmt.Errorf("create refresh token: %w", err)
+		}
+		if users == 0 {
+			return fmt.Errorf("user %s: %w", t.UserID, store.ErrNotFound)
+		}
+		if tenants == 0 {
+			return fmt.Errorf("tenant %s: %w", t.TenantID, store.ErrNotFound)
+		}
 		_, err := tx.exec(ctx, `INSERT INTO refresh_families (id, tenant_id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 			t.FamilyID, t.TenantID, t.UserID, s.t(now), s.tp(t.FamilyExpiresAt))
 		if err != nil && s.d.IsUniqueViolation(err) {

@@ -153,6 +153,23 @@ func testMemberships(t *testing.T, s store.Store) {
 
 	_, err = s.AddMember(ctx, tenant, c.ID, store.RoleAdmin)
 	require.NoError(t, err)
+
+	// A disabled owner counts for no tenant: the last owner who is not disabled can be neither
+	// disabled nor demoted, and a disabled owner leaves freely.
+	d := NewUser(t, s, "dave")
+	_, err = s.AddMember(ctx, tenant, d.ID, store.RoleOwner)
+	require.NoError(t, err)
+	require.NoError(t, s.DisableUser(ctx, d.ID), "bob is still an owner")
+	err = s.DisableUser(ctx, b.ID)
+	require.ErrorIs(t, err, store.ErrLastOwner)
+	require.Contains(t, err.Error(), tenant)
+	got, err := s.GetUser(ctx, b.ID)
+	require.NoError(t, err)
+	require.Nil(t, got.DisabledAt, "a refused disable changes nothing")
+	_, err = s.SetMemberRole(ctx, tenant, b.ID, store.RoleAdmin)
+	require.ErrorIs(t, err, store.ErrLastOwner, "dave is disabled")
+	require.NoError(t, s.RemoveMember(ctx, tenant, d.ID))
+
 	// Members by e-mail, paged.
 	var emails []string
 	cursor := ""
@@ -225,6 +242,9 @@ func testLastOwnerConcurrent(t *testing.T, s store.Store) {
 			return race(func() error { return s.RemoveMember(ctx, tenant, a) },
 				func() error { _, err := s.SetMemberRole(ctx, tenant, b, store.RoleEditor); return err })
 		}},
+		{"one is disabled, one leaves", func(tenant, a, b string) (error, error) {
+			return race(func() error { return s.DisableUser(ctx, a) }, func() error { return s.RemoveMember(ctx, tenant, b) })
+		}},
 	}
 	for _, op := range ops {
 		for range 8 {
@@ -241,7 +261,7 @@ func testLastOwnerConcurrent(t *testing.T, s store.Store) {
 			page, err := s.ListMembers(ctx, tenant, store.ListMembersParams{})
 			require.NoError(t, err)
 			for _, m := range page.Items {
-				if m.Role == store.RoleOwner {
+				if m.Role == store.RoleOwner && !m.Disabled {
 					owners++
 				}
 			}
@@ -279,6 +299,12 @@ func testRefreshTokens(t *testing.T, s store.Store) {
 	noExp := first
 	noExp.FamilyID, noExp.Hash, noExp.ExpiresAt = NewID(), "x", time.Time{}
 	require.ErrorIs(t, s.CreateRefreshToken(ctx, noExp), store.ErrInvalidInput)
+	for _, orphan := range []store.RefreshToken{
+		{FamilyID: NewID(), Hash: "o1-" + family, UserID: NewID(), TenantID: store.DefaultTenant, ExpiresAt: now.Add(time.Hour)},
+		{FamilyID: NewID(), Hash: "o2-" + family, UserID: u.ID, TenantID: "tenant-" + NewID(), ExpiresAt: now.Add(time.Hour)},
+	} {
+		require.ErrorIs(t, s.CreateRefreshToken(ctx, orphan), store.ErrNotFound)
+	}
 
 	got, err := s.GetRefreshToken(ctx, first.Hash)
 	require.NoError(t, err)
