@@ -24,7 +24,10 @@ type auditMarker struct {
 // nothing more. Entries an outer WithAudit attached and no write consumed yet go with them.
 //
 // A write consumes the entries even when it fails, so a caller that retries a failed write
-// attaches its entries again. Validation that refuses a call before it writes consumes nothing.
+// attaches its entries again. Validation that refuses a call before it writes consumes nothing. A
+// write that finds its change already made — an idempotent repeat of CreateExecution or
+// RequestCancel, a refresh token reuse — consumes them without writing them: the change they
+// record is not this call's.
 func WithAudit(ctx context.Context, entries ...AuditEntry) context.Context {
 	m := &auditMarker{entries: entries}
 	if parent, ok := ctx.Value(auditKey{}).(*auditMarker); ok {

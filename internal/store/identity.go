@@ -224,8 +224,9 @@ type Identity interface {
 	// family's expiry). It returns the new token. Errors: ErrNotFound for an unknown hash,
 	// ErrTokenRevoked for a revoked family, ErrTokenExpired for an expired token or family, and
 	// ErrTokenReused when the old token was already used — the family is then revoked, and that
-	// revocation (with any audit entries of ctx) commits. Of concurrent rotations of one token,
-	// exactly one succeeds; the others are reuses.
+	// revocation commits, without the audit entries of ctx (they record a refresh that did not
+	// happen; record the reuse with AppendAudit). Of concurrent rotations of one token, exactly one
+	// succeeds; the others are reuses.
 	RotateRefreshToken(ctx context.Context, oldHash, newHash string, newExpiresAt time.Time) (*RefreshToken, error)
 	// RevokeRefreshFamily revokes a family (logout). ErrNotFound for an unknown family; revoking a
 	// revoked family changes nothing.

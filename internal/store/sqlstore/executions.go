@@ -94,6 +94,7 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 					return fmt.Errorf("idempotency key %q was used for a different request: %w", p.IdempotencyKey, store.ErrConflict)
 				}
 				out = existing
+				hooks.replay = true
 				return nil
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("check idempotency key: %w", err)
@@ -538,7 +539,7 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.
 		return nil, err
 	}
 	var out *store.Execution
-	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		var status workflow.ExecutionStatus
 		var cancelKey nullString
 		err := tx.queryRow(ctx, `SELECT status, cancel_key FROM executions WHERE tenant_id = ? AND id = ?`+s.forUpdate(), tenantID, id).Scan(&status, &cancelKey)
@@ -558,6 +559,7 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.
 				return err
 			}
 		case workflow.ExecutionRunning:
+			hooks.replay = cancelKey != "" && string(cancelKey) == p.IdempotencyKey
 			if _, err := tx.exec(ctx, `UPDATE executions SET cancel_requested = ?, cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ?`,
 				true, nullIfEmpty(keep), tenantID, id); err != nil {
 				return fmt.Errorf("request cancel: %w", err)
@@ -567,6 +569,7 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.
 				return fmt.Errorf("execution %s has already %s: %w", id, status, store.ErrConflict)
 			}
 			// The same cancel request again: answer with the execution as it is.
+			hooks.replay = true
 		}
 		row := tx.queryRow(ctx, (`SELECT ` + executionColumns + ` FROM executions WHERE tenant_id = ? AND id = ?`), tenantID, id)
 		out, err = scanExecution(row, true)

@@ -226,6 +226,10 @@ func (s *Store) tp(v *time.Time) any {
 type txHooks struct {
 	tx       *wtx
 	onCommit []func()
+	// replay, set by a write that found its change already made (an idempotent repeat, a refused
+	// refresh that only revoked), keeps the audit entries of its context out of the transaction:
+	// the change they record is not this call's.
+	replay bool
 }
 
 func (h *txHooks) OnCommit(f func()) { h.onCommit = append(h.onCommit, f) }
@@ -250,7 +254,7 @@ type writeReq struct {
 
 // write runs fn in a transaction and, once committed, its after-commit callbacks. The audit entries
 // store.WithAudit put in ctx, if no write took them yet, are inserted in the same transaction, after
-// fn's statements: they commit or roll back with them.
+// fn's statements: they commit or roll back with them (and stay out when fn marks a replay).
 func (s *Store) write(ctx context.Context, fn writeFunc) error {
 	if entries := store.ClaimAudit(ctx); len(entries) > 0 {
 		if err := s.prepareAudit(entries); err != nil {
@@ -260,7 +264,7 @@ func (s *Store) write(ctx context.Context, fn writeFunc) error {
 		// failed) inserts the entries again in the new transaction, where they belong.
 		inner := fn
 		fn = func(ctx context.Context, tx *wtx, hooks *txHooks) error {
-			if err := inner(ctx, tx, hooks); err != nil {
+			if err := inner(ctx, tx, hooks); err != nil || hooks.replay {
 				return err
 			}
 			return s.insertAudit(ctx, tx, entries)

@@ -108,7 +108,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash string,
 	now := s.nowMicro()
 	var out *store.RefreshToken
 	var outcome error
-	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		out, outcome = nil, nil // a batch may run this again
 		old, err := scanRefreshToken(tx.queryRow(ctx, `SELECT `+refreshColumns+` FROM refresh_tokens t JOIN refresh_families f ON f.id = t.family_id WHERE t.token_hash = ?`, oldHash))
 		if errors.Is(err, sql.ErrNoRows) {
@@ -122,6 +122,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldHash, newHash string,
 				return fmt.Errorf("revoke refresh token family: %w", err)
 			}
 			outcome = store.ErrTokenReused
+			// The revocation commits; entries recording a refresh do not (none happened).
+			hooks.replay = true
 			return nil
 		}
 		switch {

@@ -670,6 +670,36 @@ func testAuditWithWrite(t *testing.T, s store.Store) {
 	require.NoError(t, s.AppendAudit(nested, entry("appended")))
 	require.Equal(t, []string{"workflow.updated", "appended", "outer", "inner"}, actions(), "one transaction")
 
+	// A write that finds its change already made records nothing: an idempotent repeat of a run or
+	// of a cancel request, a refresh token reuse (whose revocation still commits).
+	run := store.CreateExecutionParams{ID: NewID(), WorkflowID: wf, WorkflowVersion: 2, TriggerKind: store.TriggerManual,
+		IdempotencyKey: "run-1", RequestHash: "h"}
+	_, created, err := s.CreateExecution(store.WithAudit(ctx, entry("execution.started")), tenant, run)
+	require.NoError(t, err)
+	require.True(t, created)
+	repeat := run
+	repeat.ID = NewID()
+	_, created, err = s.CreateExecution(store.WithAudit(ctx, entry("execution.started again")), tenant, repeat)
+	require.NoError(t, err)
+	require.False(t, created)
+	cancel := store.CancelParams{IdempotencyKey: "cancel-1"}
+	_, err = s.RequestCancel(store.WithAudit(ctx, entry("execution.canceled")), tenant, run.ID, cancel)
+	require.NoError(t, err)
+	_, err = s.RequestCancel(store.WithAudit(ctx, entry("execution.canceled again")), tenant, run.ID, cancel)
+	require.NoError(t, err)
+	u := NewUser(t, s, "audited")
+	family := NewID()
+	exp := time.Now().Add(time.Hour)
+	require.NoError(t, s.CreateRefreshToken(ctx, store.RefreshToken{FamilyID: family, Hash: "h-" + family, UserID: u.ID, TenantID: tenant, ExpiresAt: exp}))
+	_, err = s.RotateRefreshToken(store.WithAudit(ctx, entry("auth.refresh")), "h-"+family, "h2-"+family, exp)
+	require.NoError(t, err)
+	_, err = s.RotateRefreshToken(store.WithAudit(ctx, entry("auth.refresh again")), "h-"+family, "h3-"+family, exp)
+	require.ErrorIs(t, err, store.ErrTokenReused)
+	rt, err := s.GetRefreshToken(ctx, "h2-"+family)
+	require.NoError(t, err)
+	require.NotNil(t, rt.RevokedAt, "the reuse revoked the family")
+	require.Equal(t, []string{"workflow.updated", "appended", "outer", "inner", "execution.started", "execution.canceled", "auth.refresh"}, actions())
+
 	// A bad entry refuses the write it rides on: nothing changes.
 	bad := store.WithAudit(ctx, store.AuditEntry{TenantID: tenant, Actor: "user-a"})
 	_, err = s.UpdateWorkflow(bad, tenant, wf, 2, Definition("never"), nil)
