@@ -726,7 +726,20 @@ func TestWebSocketBatches(t *testing.T) {
 	byExec := map[string][]string{}
 	var one []msg
 	batches := 0
-	for done := false; !done; {
+	all := append(ids, exec.ID)
+	oneDone := false
+	done := func() bool {
+		if !oneDone {
+			return false
+		}
+		for _, id := range all {
+			if len(byExec[id]) < 3 {
+				return false
+			}
+		}
+		return true
+	}
+	for !done() {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		_, b, err := cl.c.Read(ctx)
 		cancel()
@@ -750,12 +763,12 @@ func TestWebSocketBatches(t *testing.T) {
 				}
 			}
 		case "complete":
-			done = frame.Subscription == "one"
+			oneDone = oneDone || frame.Subscription == "one"
 		default:
 			require.False(t, frame.isEvent(), "a batching subscription sends no lone events: %s", b)
 		}
 	}
-	for _, id := range append(ids, exec.ID) {
+	for _, id := range all {
 		require.Equal(t, []string{"execution.queued", "execution.started", "execution.finished"}, byExec[id], id)
 	}
 	requireContiguous(t, s, exec.ID, 1, one)
