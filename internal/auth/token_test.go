@@ -14,36 +14,20 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/clocktest"
 )
 
 func testKey(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
 
-// fakeClock is a settable clock for the Signer.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type tokenBundle struct {
-	clock  *fakeClock
+	clock  *clocktest.Clock
 	signer *Signer
 }
 
 func setupSigner(t *testing.T, key []byte, previous ...[]byte) *tokenBundle {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	s, err := NewSigner(SignerConfig{Key: key, PreviousKeys: previous, Now: clock.Now})
 	require.NoError(t, err)
 	return &tokenBundle{clock: clock, signer: s}

@@ -11,34 +11,18 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/concertmaster/concertmaster/internal/clocktest"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type testBundle struct {
-	clock   *fakeClock
+	clock   *clocktest.Clock
 	limiter *Memory
 }
 
 func setup(t testing.TB, rule Rule, maxKeys int) *testBundle {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	clock := clocktest.New(time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC))
 	l, err := NewMemory(rule, MemoryConfig{MaxKeys: maxKeys, Now: clock.Now})
 	require.NoError(t, err)
 	return &testBundle{clock: clock, limiter: l}
