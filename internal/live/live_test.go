@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -726,7 +727,7 @@ func TestWebSocketBatches(t *testing.T) {
 	byExec := map[string][]string{}
 	var one []msg
 	batches := 0
-	all := append(ids, exec.ID)
+	all := slices.Concat(ids, []string{exec.ID})
 	oneDone := false
 	done := func() bool {
 		if !oneDone {
