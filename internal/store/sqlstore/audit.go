@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -110,28 +111,16 @@ func (s *Store) ListAudit(ctx context.Context, tenantID string, p store.ListAudi
 		args = append(args, s.t(time.UnixMicro(micros).UTC()), id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, `SELECT tenant_id, id, time, actor, action, target_type, target_id, ip, user_agent, details
+	return queryPage(ctx, s, "audit log", limit,
+		func(rows *sql.Rows) (store.AuditEntry, error) {
+			var e store.AuditEntry
+			var at nullTime
+			var details rawJSON
+			err := rows.Scan(&e.TenantID, &e.ID, &at, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.IP, &e.UserAgent, &details)
+			e.Time, e.Details = at.Time, json.RawMessage(details)
+			return e, err
+		},
+		func(e store.AuditEntry) string { return encodeCursor(strconv.FormatInt(e.Time.UnixMicro(), 10), e.ID) },
+		`SELECT tenant_id, id, time, actor, action, target_type, target_id, ip, user_agent, details
 		FROM audit_log WHERE `+where.String()+order+` LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list audit log: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.AuditEntry]{Items: make([]store.AuditEntry, 0, min(limit, 64))}
-	for rows.Next() {
-		var e store.AuditEntry
-		var at nullTime
-		var details rawJSON
-		if err := rows.Scan(&e.TenantID, &e.ID, &at, &e.Actor, &e.Action, &e.TargetType, &e.TargetID, &e.IP, &e.UserAgent, &details); err != nil {
-			return nil, fmt.Errorf("list audit log: %w", err)
-		}
-		e.Time, e.Details = at.Time, json.RawMessage(details)
-		page.Items = append(page.Items, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list audit log: %w", err)
-	}
-	trimPage(page, limit, func(e store.AuditEntry) string {
-		return encodeCursor(strconv.FormatInt(e.Time.UnixMicro(), 10), e.ID)
-	})
-	return page, nil
 }

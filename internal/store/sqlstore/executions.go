@@ -198,24 +198,16 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 		args = append(args, id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, (`SELECT ` + executionSummaryColumns + ` FROM executions WHERE ` + where.String() + ` ORDER BY id DESC LIMIT ?`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list executions: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.Execution]{Items: make([]store.Execution, 0, limit)}
-	for rows.Next() {
-		e, err := scanExecution(rows, false)
-		if err != nil {
-			return nil, fmt.Errorf("list executions: %w", err)
-		}
-		page.Items = append(page.Items, *e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list executions: %w", err)
-	}
-	trimPage(page, limit, func(e store.Execution) string { return encodeCursor("e", e.ID) })
-	return page, nil
+	return queryPage(ctx, s, "executions", limit,
+		func(rows *sql.Rows) (store.Execution, error) {
+			e, err := scanExecution(rows, false)
+			if err != nil {
+				return store.Execution{}, err
+			}
+			return *e, nil
+		},
+		func(e store.Execution) string { return encodeCursor("e", e.ID) },
+		`SELECT `+executionSummaryColumns+` FROM executions WHERE `+where.String()+` ORDER BY id DESC LIMIT ?`, args...)
 }
 
 const nodeRunColumns = `node_id, attempt, status, input, input_from, output, port, error, logs, started_at, finished_at, wake_at`

@@ -436,31 +436,22 @@ func (s *Store) ListMembers(ctx context.Context, tenantID string, params store.L
 		args = append(args, key, userID)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, `SELECT m.tenant_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name, u.disabled_at, u.email_key
+	// The cursor is the member's e-mail key, which Membership does not carry.
+	keys := make(map[string]string)
+	return queryPage(ctx, s, "members", limit,
+		func(rows *sql.Rows) (store.Membership, error) {
+			var m store.Membership
+			var role, key string
+			var created, updated, disabled nullTime
+			err := rows.Scan(&m.TenantID, &m.UserID, &role, &created, &updated, &m.Email, &m.Name, &disabled, &key)
+			m.Role, m.CreatedAt, m.UpdatedAt, m.Disabled = store.Role(role), created.Time, updated.Time, disabled.Valid
+			keys[m.UserID] = key
+			return m, err
+		},
+		func(m store.Membership) string { return encodeCursor(m.UserID, keys[m.UserID]) },
+		`SELECT m.tenant_id, m.user_id, m.role, m.created_at, m.updated_at, u.email, u.name, u.disabled_at, u.email_key
 		FROM memberships m JOIN users u ON u.id = m.user_id
 		WHERE m.tenant_id = ?`+cond+` ORDER BY u.email_key, m.user_id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.Membership]{Items: make([]store.Membership, 0, min(limit, 64))}
-	keys := make(map[string]string)
-	for rows.Next() {
-		var m store.Membership
-		var role, key string
-		var created, updated, disabled nullTime
-		if err := rows.Scan(&m.TenantID, &m.UserID, &role, &created, &updated, &m.Email, &m.Name, &disabled, &key); err != nil {
-			return nil, fmt.Errorf("list members: %w", err)
-		}
-		m.Role, m.CreatedAt, m.UpdatedAt, m.Disabled = store.Role(role), created.Time, updated.Time, disabled.Valid
-		keys[m.UserID] = key
-		page.Items = append(page.Items, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list members: %w", err)
-	}
-	trimPage(page, limit, func(m store.Membership) string { return encodeCursor(m.UserID, keys[m.UserID]) })
-	return page, nil
 }
 
 // ListUserTenants implements store.Identity.

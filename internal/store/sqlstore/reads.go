@@ -151,24 +151,10 @@ func (s *Store) ListNodeRunSummaries(ctx context.Context, tenantID, executionID 
 		CASE WHEN octet_length(` + logs + `) <= ? THEN r.logs END, octet_length(` + logs + `)
 		FROM node_runs r ` + referencedOutput + `
 		WHERE ` + where + ` ORDER BY r.node_id, r.attempt LIMIT ?`
-	rows, err := s.query(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list node run summaries: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.NodeRunSummary]{Items: make([]store.NodeRunSummary, 0, min(limit, 64))}
-	for rows.Next() {
-		r, err := scanNodeRunSummary(rows, n)
-		if err != nil {
-			return nil, fmt.Errorf("list node run summaries: %w", err)
-		}
-		page.Items = append(page.Items, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list node run summaries: %w", err)
-	}
-	trimPage(page, limit, func(r store.NodeRunSummary) string { return encodeCursor(strconv.Itoa(r.Attempt), r.NodeID) })
-	return page, nil
+	return queryPage(ctx, s, "node run summaries", limit,
+		func(rows *sql.Rows) (store.NodeRunSummary, error) { return scanNodeRunSummary(rows, n) },
+		func(r store.NodeRunSummary) string { return encodeCursor(strconv.Itoa(r.Attempt), r.NodeID) },
+		q, args...)
 }
 
 func scanNodeRunSummary(rows *sql.Rows, n int) (store.NodeRunSummary, error) {

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"context"
+	"database/sql"
 	"database/sql/driver"
 	"encoding/base64"
 	"encoding/json"
@@ -151,4 +153,29 @@ func decodeCursor(c string) (key, id string, err error) {
 		return "", "", ErrBadCursor
 	}
 	return key, id, nil
+}
+
+// queryPage runs a list query that asks for one row more than limit, scans each row with scan and
+// trims the page to limit, its next cursor made from the last item kept. what names the list in errors.
+func queryPage[T any](ctx context.Context, s *Store, what string, limit int, scan func(*sql.Rows) (T, error), cursor func(T) string,
+	query string, args ...any,
+) (*store.Page[T], error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	page := &store.Page[T]{Items: make([]T, 0, min(limit, 64))}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list %s: %w", what, err)
+		}
+		page.Items = append(page.Items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list %s: %w", what, err)
+	}
+	trimPage(page, limit, cursor)
+	return page, nil
 }

@@ -308,26 +308,16 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, params store.L
 		args = append(args, s.t(time.UnixMicro(micros).UTC()), id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, `SELECT `+apiKeyColumns+` FROM api_keys WHERE tenant_id = ?`+cond+` ORDER BY created_at, id LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list API keys: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.APIKey]{Items: make([]store.APIKey, 0, min(limit, 64))}
-	for rows.Next() {
-		k, err := scanAPIKey(rows, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list API keys: %w", err)
-		}
-		page.Items = append(page.Items, *k)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list API keys: %w", err)
-	}
-	trimPage(page, limit, func(k store.APIKey) string {
-		return encodeCursor(strconv.FormatInt(k.CreatedAt.UnixMicro(), 10), k.ID)
-	})
-	return page, nil
+	return queryPage(ctx, s, "API keys", limit,
+		func(rows *sql.Rows) (store.APIKey, error) {
+			k, err := scanAPIKey(rows, nil)
+			if err != nil {
+				return store.APIKey{}, err
+			}
+			return *k, nil
+		},
+		func(k store.APIKey) string { return encodeCursor(strconv.FormatInt(k.CreatedAt.UnixMicro(), 10), k.ID) },
+		`SELECT `+apiKeyColumns+` FROM api_keys WHERE tenant_id = ?`+cond+` ORDER BY created_at, id LIMIT ?`, args...)
 }
 
 // RevokeAPIKey implements store.Identity.

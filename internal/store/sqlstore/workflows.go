@@ -136,26 +136,18 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 		args = append(args, at, id)
 	}
 	args = append(args, limit+1)
-	rows, err := s.query(ctx, (`SELECT ` + workflowColumns + ` FROM workflows WHERE ` + where.String() + ` ORDER BY updated_at DESC, id DESC LIMIT ?`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list workflows: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.Workflow]{Items: make([]store.Workflow, 0, limit)}
-	for rows.Next() {
-		w, err := scanWorkflow(rows, nil)
-		if err != nil {
-			return nil, fmt.Errorf("list workflows: %w", err)
-		}
-		page.Items = append(page.Items, *w)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list workflows: %w", err)
-	}
-	trimPage(page, limit, func(w store.Workflow) string {
-		return encodeCursor(strconv.FormatInt(w.UpdatedAt.UnixMicro(), 10), w.ID)
-	})
-	return page, nil
+	return queryPage(ctx, s, "workflows", limit,
+		func(rows *sql.Rows) (store.Workflow, error) {
+			w, err := scanWorkflow(rows, nil)
+			if err != nil {
+				return store.Workflow{}, err
+			}
+			return *w, nil
+		},
+		func(w store.Workflow) string {
+			return encodeCursor(strconv.FormatInt(w.UpdatedAt.UnixMicro(), 10), w.ID)
+		},
+		`SELECT `+workflowColumns+` FROM workflows WHERE `+where.String()+` ORDER BY updated_at DESC, id DESC LIMIT ?`, args...)
 }
 
 func escapeLike(s string) string {
@@ -269,29 +261,17 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 	}
 	args = append(args, limit+1)
 	// Definitions stay out of lists (up to 4 MiB each): GetWorkflowVersion reads one.
-	rows, err := s.query(ctx, (`SELECT workflow_id, version, created_at FROM workflow_versions
-		WHERE tenant_id = ? AND workflow_id = ?` + cond + ` ORDER BY version DESC LIMIT ?`), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list workflow versions: %w", err)
-	}
-	defer rows.Close()
-	page := &store.Page[store.WorkflowVersion]{}
-	for rows.Next() {
-		var v store.WorkflowVersion
-		var created nullTime
-		if err := rows.Scan(&v.WorkflowID, &v.Version, &created); err != nil {
-			return nil, fmt.Errorf("list workflow versions: %w", err)
-		}
-		v.CreatedAt = created.Time
-		page.Items = append(page.Items, v)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("list workflow versions: %w", err)
-	}
-	trimPage(page, limit, func(v store.WorkflowVersion) string {
-		return encodeCursor(strconv.Itoa(v.Version), v.WorkflowID)
-	})
-	return page, nil
+	return queryPage(ctx, s, "workflow versions", limit,
+		func(rows *sql.Rows) (store.WorkflowVersion, error) {
+			var v store.WorkflowVersion
+			var created nullTime
+			err := rows.Scan(&v.WorkflowID, &v.Version, &created)
+			v.CreatedAt = created.Time
+			return v, err
+		},
+		func(v store.WorkflowVersion) string { return encodeCursor(strconv.Itoa(v.Version), v.WorkflowID) },
+		`SELECT workflow_id, version, created_at FROM workflow_versions
+		WHERE tenant_id = ? AND workflow_id = ?`+cond+` ORDER BY version DESC LIMIT ?`, args...)
 }
 
 func scanVersion(row interface{ Scan(...any) error }) (*store.WorkflowVersion, error) {
