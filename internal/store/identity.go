@@ -176,6 +176,13 @@ type ListAuditParams struct {
 	Cursor string
 }
 
+// Tenant is a workspace: the unit every workflow, execution, key and audit entry belongs to.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
 // Identity is the store of users, memberships, refresh tokens, API keys and the audit log.
 //
 // Users, refresh tokens and API keys looked up by hash are global: the caller does not know the
@@ -196,6 +203,17 @@ type Identity interface {
 	DisableUser(ctx context.Context, id string) error
 	// CountUsers returns how many users exist (0 on first run).
 	CountUsers(ctx context.Context) (int, error)
+	// CreateFirstUser is the first run's setup, in one transaction: while no user exists it adds u,
+	// renames the existing tenant tenantID to tenantName and makes u its owner. ErrConflict once any
+	// user exists — also for the loser of concurrent calls — and ErrNotFound when the tenant does
+	// not exist.
+	CreateFirstUser(ctx context.Context, u User, tenantID, tenantName string) (*User, error)
+
+	// GetTenant returns a tenant.
+	GetTenant(ctx context.Context, id string) (*Tenant, error)
+	// CreateTenantWithOwner adds a tenant and makes the user its owner, in one transaction.
+	// ErrConflict when the id is taken; ErrNotFound when the user does not exist.
+	CreateTenantWithOwner(ctx context.Context, id, name, ownerID string) (*Tenant, error)
 
 	// AddMember gives a user a role in a tenant. ErrConflict when they are a member already;
 	// ErrNotFound when the user or the tenant does not exist.

@@ -481,3 +481,100 @@ func (s *Store) ListUserTenants(ctx context.Context, userID string) ([]store.Mem
 	}
 	return out, nil
 }
+
+// CreateFirstUser implements store.Identity. Locking the tenant's row first makes concurrent calls
+// take turns: on PostgreSQL the second one's count of users, a later statement, sees the first one's
+// user.
+func (s *Store) CreateFirstUser(ctx context.Context, u store.User, tenantID, tenantName string) (*store.User, error) {
+	if err := checkText("user id", u.ID, "e-mail", u.Email, "user name", u.Name, "password hash", u.PasswordHash, "tenant id", tenantID, "tenant name", tenantName); err != nil {
+		return nil, err
+	}
+	if err := required("user id", u.ID, "e-mail", u.Email, "tenant name", tenantName); err != nil {
+		return nil, err
+	}
+	now := s.nowMicro()
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		if err := s.lockTenant(ctx, tx, tenantID); err != nil {
+			return err
+		}
+		var users int
+		if err := tx.queryRow(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+			return fmt.Errorf("first user: %w", err)
+		}
+		if users > 0 {
+			return fmt.Errorf("the server is set up already: sign in: %w", store.ErrConflict)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO users (id, email, email_key, name, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			u.ID, u.Email, emailKey(u.Email), u.Name, u.PasswordHash, s.t(now), s.t(now)); err != nil {
+			return fmt.Errorf("first user: %w", err)
+		}
+		if _, err := tx.exec(ctx, `UPDATE tenants SET name = ? WHERE id = ?`, tenantName, tenantID); err != nil {
+			return fmt.Errorf("first user: name the tenant: %w", err)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			tenantID, u.ID, string(store.RoleOwner), s.t(now), s.t(now)); err != nil {
+			return fmt.Errorf("first user: membership: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.DisabledAt = now, now, nil
+	return &u, nil
+}
+
+// GetTenant implements store.Identity.
+func (s *Store) GetTenant(ctx context.Context, id string) (*store.Tenant, error) {
+	if err := checkText("tenant id", id); err != nil {
+		return nil, err
+	}
+	var t store.Tenant
+	var created nullTime
+	err := s.queryRow(ctx, `SELECT id, name, created_at FROM tenants WHERE id = ?`, id).Scan(&t.ID, &t.Name, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("tenant %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get tenant: %w", err)
+	}
+	t.CreatedAt = created.Time
+	return &t, nil
+}
+
+// CreateTenantWithOwner implements store.Identity.
+func (s *Store) CreateTenantWithOwner(ctx context.Context, id, name, ownerID string) (*store.Tenant, error) {
+	if err := checkText("tenant id", id, "tenant name", name, "user id", ownerID); err != nil {
+		return nil, err
+	}
+	if err := required("tenant id", id, "tenant name", name, "user id", ownerID); err != nil {
+		return nil, err
+	}
+	now := s.nowMicro()
+	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		var one int
+		err := tx.queryRow(ctx, `SELECT 1 FROM users WHERE id = ?`, ownerID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %s: %w", ownerID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("create tenant: %w", err)
+		}
+		_, err = tx.exec(ctx, `INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)`, id, name, s.t(now))
+		if err != nil && s.d.IsUniqueViolation(err) {
+			return fmt.Errorf("tenant %s: %w", id, store.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("create tenant: %w", err)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO memberships (tenant_id, user_id, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)`,
+			id, ownerID, string(store.RoleOwner), s.t(now), s.t(now)); err != nil {
+			return fmt.Errorf("create tenant: membership: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &store.Tenant{ID: id, Name: name, CreatedAt: now}, nil
+}

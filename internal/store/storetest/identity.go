@@ -854,3 +854,61 @@ func RequireAuditAppendOnly(t *testing.T, s store.Store, db *sql.DB) {
 	require.Len(t, page.Items, 1)
 	require.Equal(t, "user-a", page.Items[0].Actor)
 }
+
+func testFirstUserAndTenants(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	_, err := s.CreateFirstUser(ctx, store.User{ID: NewID(), Email: "x@example.com"}, "no-such-tenant", "W")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	_, err = s.CreateFirstUser(ctx, store.User{ID: NewID(), Email: "x@example.com"}, store.DefaultTenant, "")
+	require.ErrorIs(t, err, store.ErrInvalidInput)
+
+	// Concurrent first runs: exactly one wins; the others are conflicts and leave nothing behind.
+	const racers = 8
+	var wg sync.WaitGroup
+	errs := make([]error, racers)
+	for i := range racers {
+		wg.Go(func() {
+			_, errs[i] = s.CreateFirstUser(ctx, store.User{ID: NewID(), Email: fmt.Sprintf("owner%d@example.com", i), PasswordHash: "h"},
+				store.DefaultTenant, fmt.Sprintf("Workspace %d", i))
+		})
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		if err == nil {
+			require.Equal(t, -1, won, "two first users")
+			won = i
+			continue
+		}
+		require.ErrorIs(t, err, store.ErrConflict)
+	}
+	require.NotEqual(t, -1, won, "no first user")
+	n, err := s.CountUsers(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, n)
+	tenant, err := s.GetTenant(ctx, store.DefaultTenant)
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("Workspace %d", won), tenant.Name)
+	owner, err := s.GetUserByEmail(ctx, fmt.Sprintf("owner%d@example.com", won))
+	require.NoError(t, err)
+	m, err := s.GetMembership(ctx, store.DefaultTenant, owner.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.RoleOwner, m.Role)
+
+	_, err = s.GetTenant(ctx, "no-such-tenant")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	id := "tenant-" + NewID()
+	created, err := s.CreateTenantWithOwner(ctx, id, "Second", owner.ID)
+	require.NoError(t, err)
+	require.Equal(t, "Second", created.Name)
+	m, err = s.GetMembership(ctx, id, owner.ID)
+	require.NoError(t, err)
+	require.Equal(t, store.RoleOwner, m.Role)
+	_, err = s.CreateTenantWithOwner(ctx, id, "Again", owner.ID)
+	require.ErrorIs(t, err, store.ErrConflict)
+	_, err = s.CreateTenantWithOwner(ctx, "tenant-"+NewID(), "Orphan", "no-such-user")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	tenants, err := s.ListUserTenants(ctx, owner.ID)
+	require.NoError(t, err)
+	require.Len(t, tenants, 2)
+}

@@ -75,6 +75,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"WorkflowCRUD", testWorkflowCRUD},
 		{"WorkflowListPaging", testWorkflowList},
 		{"Users", testUsers},
+		{"FirstUserAndTenants", testFirstUserAndTenants},
 		{"Memberships", testMemberships},
 		{"LastOwnerConcurrent", testLastOwnerConcurrent},
 		{"RefreshTokens", testRefreshTokens},
