@@ -12,7 +12,9 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/live"
+	"github.com/concertmaster/concertmaster/internal/ratelimit"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
@@ -62,6 +64,12 @@ type Config struct {
 	// Live serves the WebSocket and Server-Sent Events endpoints (docs/live.md); without it they
 	// answer 503.
 	Live *live.Gateway
+	// Identity authenticates requests and serves the identity routes (docs/security.md). Without
+	// it every operation that is not public is refused.
+	Identity *identity.Service
+	// APIRateLimit, when set, limits the requests of each principal (token or API key): 429 with
+	// Retry-After beyond it.
+	APIRateLimit ratelimit.Limiter
 	// PreviewBytes is the size of the input and output previews in execution reads (default
 	// store.PreviewBytesDefault, 4 KiB); values up to it are sent whole.
 	PreviewBytes int
@@ -117,6 +125,7 @@ func New(cfg Config) *Server {
 		{Name: "Executions", Description: "Runs of workflows"},
 		{Name: "Node types", Description: "The registry of node types"},
 		{Name: "Webhooks", Description: "Requests that start workflows"},
+		{Name: "Identity", Description: "Setup, sign-in, sessions, workspaces, members, API keys and the audit log (docs/security.md)"},
 		{Name: "Live", Description: "Execution events as they happen: WebSocket and Server-Sent Events (docs/live.md)"},
 		{Name: "Operations", Description: "Health and metrics"},
 	}
@@ -127,10 +136,13 @@ func New(cfg Config) *Server {
 		"browser sends from a page on another site (Sec-Fetch-Site, Origin) answers 403; webhooks are exempt from the latter. Every " +
 		"answer carries Content-Security-Policy, X-Content-Type-Options: nosniff, X-Frame-Options: DENY, Referrer-Policy: no-referrer, " +
 		"Cross-Origin-Opener-Policy and Cross-Origin-Resource-Policy: same-origin."
+	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{"bearer": {Type: "http", Scheme: "bearer",
+		Description: "An access token (JWT from POST /api/v1/auth/login) or an API key (cm_ak_…)"}}
 	hc.OnAddOperation = append(hc.OnAddOperation, documentOperation)
 	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
 	s.api = humago.New(mux, hc)
-	s.api.UseMiddleware(s.screenParams, s.streamExecutionEvents)
+	s.api.UseMiddleware(s.screenParams, s.authorize, s.streamExecutionEvents)
+	s.registerIdentity()
 	s.registerNodeTypes()
 	s.registerWorkflows()
 	s.registerExecutions()
@@ -151,14 +163,3 @@ func (s *Server) OpenAPI() *huma.OpenAPI { return s.api.OpenAPI() }
 // Handler returns the root handler with request ids, logging, metrics, panic recovery and the browser
 // guards (Host and cross-origin checks, security headers).
 func (s *Server) Handler() http.Handler { return s.middleware(s.guard(s.screen(s.mux))) }
-
-// tenant returns the tenant of the request. Until identity lands every request belongs to the
-// default tenant.
-func tenant(ctx context.Context) string {
-	if t, ok := ctx.Value(tenantKey{}).(string); ok && t != "" {
-		return t
-	}
-	return store.DefaultTenant
-}
-
-type tenantKey struct{}

@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/validation"
 
+	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -261,7 +262,16 @@ func toProblem(ctx context.Context, logger *slog.Logger, err error) error {
 	var inputErr *service.InputError
 	var route *store.RouteConflictError
 	var statusErr huma.StatusError
+	var fieldErr *identity.FieldError
+	if se, h, ok := authProblem(err); ok {
+		if len(h) > 0 {
+			return huma.ErrorWithHeaders(se, h)
+		}
+		return se
+	}
 	switch {
+	case errors.As(err, &fieldErr):
+		return newError(http.StatusUnprocessableEntity, fieldErr.Message, &ErrorDetail{Location: fieldErr.Pointer, Message: fieldErr.Message})
 	case errors.As(err, &verrs):
 		details := make([]error, len(verrs))
 		for i, v := range verrs {

@@ -57,7 +57,7 @@ func (s *Server) registerLive() {
 		},
 	})
 
-	s.mux.HandleFunc("GET /api/v1/workflows/{id}/events", s.serveWorkflowEvents)
+	s.mux.HandleFunc("GET /api/v1/workflows/{id}/events", s.protect("stream-workflow-events", s.serveWorkflowEvents))
 	oapi.AddOperation(&huma.Operation{
 		OperationID: "stream-workflow-events", Method: http.MethodGet, Path: "/api/v1/workflows/{id}/events", Tags: tags,
 		Summary:     "Stream a workflow's executions (SSE)",
@@ -70,7 +70,7 @@ func (s *Server) registerLive() {
 		}),
 	})
 
-	s.mux.HandleFunc("GET /api/v1/events", s.serveAllEvents)
+	s.mux.HandleFunc("GET /api/v1/events", s.protect("stream-events", s.serveAllEvents))
 	oapi.AddOperation(&huma.Operation{
 		OperationID: "stream-events", Method: http.MethodGet, Path: "/api/v1/events", Tags: tags,
 		Summary:     "Stream every execution (SSE)",
@@ -98,7 +98,7 @@ func (s *Server) streamExecutionEvents(ctx huma.Context, next func(huma.Context)
 		return
 	}
 	r, w := humago.Unwrap(ctx)
-	s.serveExecutionEvents(w, r)
+	s.serveExecutionEvents(w, r.WithContext(ctx.Context()))
 }
 
 // acceptsEventStream reports whether an Accept header asks for Server-Sent Events.
@@ -118,7 +118,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.liveOff(w) {
 		return
 	}
-	s.cfg.Live.ServeWS(w, r, tenant(r.Context()))
+	if r.Header.Get("Authorization") == "" {
+		s.cfg.Live.ServeWS(w, r, nil, s.wsAuthenticator)
+		return
+	}
+	p, err := s.check(r, "live-websocket")
+	if err != nil {
+		s.writeAuthError(w, r, err)
+		return
+	}
+	s.cfg.Live.ServeWS(w, r, &live.Access{TenantID: p.TenantID, ExpiresAt: p.ExpiresAt}, nil)
 }
 
 func (s *Server) serveExecutionEvents(w http.ResponseWriter, r *http.Request) {

@@ -164,6 +164,9 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 			op.Responses[key] = &huma.Response{Description: e.desc, Content: problemContent(oapi)}
 		}
 	}
+	if a, ok := policy[op.OperationID]; ok && !a.public {
+		documentAccess(oapi, op, a)
+	}
 	delete(op.Responses, "default")
 	for _, resp := range op.Responses {
 		if resp.Headers == nil {
@@ -173,6 +176,33 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 			Description: "The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it",
 			Schema:      &huma.Schema{Type: huma.TypeString},
 		}
+	}
+}
+
+// documentAccess documents who may call op and the answers of a refused request.
+func documentAccess(oapi *huma.OpenAPI, op *huma.Operation, a access) {
+	op.Security = []map[string][]string{{"bearer": {}}}
+	who := fmt.Sprintf("Requires the %s role or above", a.min)
+	if a.userOnly {
+		who += ", signed in as a person (not an API key)"
+	}
+	if a.ticket {
+		who += "; a stream may authenticate with ?ticket= from POST /api/v1/auth/tickets instead of the Authorization header"
+	}
+	op.Description = strings.TrimSpace(op.Description + " " + who + ".")
+	op.Responses["401"] = &huma.Response{Description: "No credential, or a malformed, expired, revoked or unknown one",
+		Content: problemContent(oapi), Headers: map[string]*huma.Header{"WWW-Authenticate": {
+			Description: `Bearer, with error="invalid_token" and a description`, Schema: &huma.Schema{Type: huma.TypeString}}}}
+	forbidden := "The caller's role (or kind: person or API key) may not do this"
+	if r := op.Responses["403"]; r != nil {
+		forbidden = r.Description + "; or " + strings.ToLower(forbidden[:1]) + forbidden[1:]
+	}
+	op.Responses["403"] = &huma.Response{Description: forbidden, Content: problemContent(oapi)}
+	op.Responses["429"] = &huma.Response{Description: "Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry",
+		Content: problemContent(oapi), Headers: map[string]*huma.Header{"Retry-After": {Description: "Seconds to wait", Schema: &huma.Schema{Type: huma.TypeInteger}}}}
+	if ticket := "ticket"; a.ticket {
+		op.Parameters = append(op.Parameters, &huma.Param{Name: ticket, In: "query", Description: "A single-use stream ticket (POST /api/v1/auth/tickets), for clients that cannot send headers",
+			Schema: &huma.Schema{Type: huma.TypeString, MaxLength: ptr(2048)}})
 	}
 }
 

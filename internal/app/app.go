@@ -159,10 +159,20 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 	if err != nil {
 		return nil, err
 	}
+	id, err := NewIdentity(ctx, cfg, rt.Store, logger)
+	if err != nil {
+		_ = rt.Close(context.Background())
+		return nil, err
+	}
+	limit, err := APIRateLimit(cfg)
+	if err != nil {
+		_ = rt.Close(context.Background())
+		return nil, err
+	}
 	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll}
 	s.live = live.New(live.Config{Store: rt.Store, Bus: rt.Bus, Observer: rt.Metrics, Logger: logger, Problem: api.WriteProblem,
 		MaxClients: cfg.LiveMaxClients, Version: version})
-	s.api = api.New(api.Config{Live: s.live,
+	s.api = api.New(api.Config{Live: s.live, Identity: id, APIRateLimit: limit,
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
 		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts,

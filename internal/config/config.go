@@ -30,6 +30,8 @@ const (
 	RetentionMaxAgeDefault         = 720 * time.Hour
 	RetentionMaxPerWorkflowDefault = 10000
 	RetentionIntervalDefault       = time.Minute
+	AccessTokenTTLDefault          = 15 * time.Minute
+	APIRateLimitDefault            = 200
 )
 
 // Roles a serving process can take.
@@ -41,6 +43,18 @@ const (
 // Config is the whole process configuration. Each field names its environment variable and flag;
 // Settings describes them all.
 type Config struct {
+	// SecretKey is the server secret, base64 of 32 bytes (CM_SECRET_KEY): it signs access tokens.
+	// Empty means the file secret.key next to the SQLite database, created on first start; PostgreSQL
+	// mode needs it set, the same in every process.
+	SecretKey string
+	// BootstrapEmail and BootstrapPassword create the first owner on first start (CM_BOOTSTRAP_EMAIL,
+	// CM_BOOTSTRAP_PASSWORD), for automation; once a user exists they are ignored.
+	BootstrapEmail, BootstrapPassword string
+	// AccessTokenTTL is the lifetime of access tokens (CM_ACCESS_TOKEN_TTL; default 15m).
+	AccessTokenTTL time.Duration
+	// APIRateLimit is how many requests per second each token or API key may make, with bursts of
+	// twice that (CM_API_RATE_LIMIT; default 200; 0 turns the limit off).
+	APIRateLimit int
 	// Addr is the HTTP listen address (CM_ADDR, --addr; default 127.0.0.1:8080).
 	Addr string
 	// AllowedHosts lists the extra names the server answers to in the Host header (CM_ALLOWED_HOSTS,
@@ -100,6 +114,8 @@ type Config struct {
 func Default() Config {
 	return Config{
 		Addr:                    AddrDefault,
+		AccessTokenTTL:          AccessTokenTTLDefault,
+		APIRateLimit:            APIRateLimitDefault,
 		DatabaseURL:             DatabaseURLDefault,
 		LogFormat:               LogFormatDefault,
 		LogLevel:                LogLevelDefault,
@@ -121,6 +137,7 @@ func Default() Config {
 // their defaults.
 func (c Config) WithDefaults() Config {
 	c.Addr = cmp.Or(c.Addr, AddrDefault)
+	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, AccessTokenTTLDefault)
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, DatabaseURLDefault)
 	c.Role = cmp.Or(c.Role, RoleAll)
 	c.LogFormat = cmp.Or(c.LogFormat, LogFormatDefault)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/netguard"
+	"github.com/concertmaster/concertmaster/internal/secret"
 )
 
 // Setting is one configuration setting: its environment variable, its flag, and how its text is
@@ -147,6 +148,61 @@ func Settings() []Setting {
 				return nil
 			},
 			format: func(c *Config) string { return c.HTTPAllowlist },
+		},
+		{
+			Env: "CM_SECRET_KEY", Kind: "string", Flag: "secret-key", optional: true, Secret: true,
+			Usage: "server secret (base64 of 32 bytes: openssl rand -base64 32) that signs access tokens; default: secret.key next to the SQLite database, created on first start; required with PostgreSQL, the same in every process",
+			parse: func(c *Config, raw string) error {
+				if _, err := secret.Parse(raw); err != nil {
+					return errors.New("want the base64 encoding of 32 random bytes, such as the output of openssl rand -base64 32")
+				}
+				c.SecretKey = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.SecretKey },
+		},
+		{
+			Env: "CM_BOOTSTRAP_EMAIL", Kind: "string", Flag: "bootstrap-email", optional: true,
+			Usage: "on first start (no user yet), create the owner with this e-mail and CM_BOOTSTRAP_PASSWORD",
+			parse: func(c *Config, raw string) error {
+				if !strings.Contains(raw, "@") || len(raw) > 254 {
+					return errors.New("want an e-mail address")
+				}
+				c.BootstrapEmail = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.BootstrapEmail },
+		},
+		{
+			Env: "CM_BOOTSTRAP_PASSWORD", Kind: "string", Flag: "bootstrap-password", optional: true, Secret: true,
+			Usage: "the first owner's password (with CM_BOOTSTRAP_EMAIL); at least 10 characters and hard to guess",
+			parse: func(c *Config, raw string) error {
+				c.BootstrapPassword = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.BootstrapPassword },
+		},
+		{
+			Env: "CM_ACCESS_TOKEN_TTL", Kind: "duration", Flag: "access-token-ttl", Usage: "lifetime of access tokens (refresh tokens renew them)",
+			parse: func(c *Config, raw string) error {
+				d, err := parseDuration(raw, time.Minute)
+				if err == nil && d > 24*time.Hour {
+					err = errors.New("want at most 24h")
+				}
+				c.AccessTokenTTL = d
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.AccessTokenTTL) },
+		},
+		{
+			Env: "CM_API_RATE_LIMIT", Kind: "int", Flag: "api-rate-limit",
+			Usage: "requests per second each access token or API key may make, in bursts of twice that; 0 turns the limit off",
+			parse: func(c *Config, raw string) error {
+				n, err := parseInt(raw, 0, 1_000_000)
+				c.APIRateLimit = int(n)
+				return err
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.APIRateLimit) },
 		},
 		{
 			Env: "CM_ALLOWED_HOSTS", Kind: "list", Flag: "allowed-hosts", optional: true,

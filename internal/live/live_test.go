@@ -86,6 +86,8 @@ func dial(t *testing.T, s *apitest.Server) *client {
 	c.SetReadLimit(1 << 20)
 	cl := &client{t: t, c: c}
 	t.Cleanup(func() { _ = c.CloseNow() })
+	// Authenticate as the web app does: the token in the first message.
+	cl.send(map[string]string{"type": "auth", "token": s.Token})
 	require.Equal(t, "hello", cl.next().Type)
 	return cl
 }

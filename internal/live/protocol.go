@@ -20,12 +20,14 @@ type clientMessage struct {
 	AfterSeq    *int64     `json:"afterSeq"`
 	Since       *time.Time `json:"since"`
 	Batch       bool       `json:"batch"`
+	Token       string     `json:"token"`
 }
 
 // request is a client message that passed every check.
 type request struct {
-	kind  string // ping, subscribe or unsubscribe
+	kind  string // auth, ping, subscribe or unsubscribe
 	id    string
+	token string
 	spec  Spec
 	batch bool
 }
@@ -51,11 +53,16 @@ func parseRequest(data []byte) (request, *protocolError) {
 		return request{}, badMessage("", "send one JSON object per message")
 	}
 	switch m.Type {
+	case "auth":
+		if m.Token == "" {
+			return request{}, badMessage("", "auth needs a token: the access token or API key")
+		}
+		return request{kind: "auth", token: m.Token}, nil
 	case "ping":
 		return request{kind: "ping"}, nil
 	case "subscribe", "unsubscribe":
 	default:
-		return request{}, badMessage("", fmt.Sprintf("unknown message type %q: use subscribe, unsubscribe or ping", excerpt(m.Type)))
+		return request{}, badMessage("", fmt.Sprintf("unknown message type %q: use auth, subscribe, unsubscribe or ping", excerpt(m.Type)))
 	}
 	if m.ID == nil || *m.ID == "" || len(*m.ID) > maxID || !utf8.ValidString(*m.ID) {
 		return request{}, badMessage("", m.Type+" needs an id of 1 to 64 characters")

@@ -23,12 +23,40 @@ const (
 	reasonTooMany      = "too many messages"
 	reasonHeartbeat    = "heartbeat timeout"
 	transportWebSocket = "ws"
+	reasonAuthFirst    = `authentication required: send {"type":"auth","token":"<access token or API key>"} first`
+	reasonAuthTimeout  = "authentication timeout"
+	reasonExpired      = "token expired"
+	reasonWorkspace    = "a connection stays in the workspace it authenticated in"
 )
 
-// ServeWS upgrades the request to a WebSocket and serves the protocol of docs/live.md for tenant.
-// A request that is not a WebSocket handshake answers 400, one from a page of another origin 403,
-// and one over the client limit 503, as problems.
-func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string) {
+// Close codes of authentication (docs/live.md): 4001 when the credential expires (reconnect with a
+// fresh one and resume), 4401 when the credential is refused.
+const (
+	StatusTokenExpired websocket.StatusCode = 4001
+	StatusUnauthorized websocket.StatusCode = 4401
+)
+
+// AuthTimeout is how long a WebSocket client has to send its auth message.
+const AuthTimeout = 10 * time.Second
+
+// Access is what a live client acts as.
+type Access struct {
+	TenantID string
+	// ExpiresAt, when set, is when the credential expires: a WebSocket is then closed with 4001
+	// unless the client sent a fresh auth message.
+	ExpiresAt time.Time
+}
+
+// Authenticator resolves the token of a WebSocket's auth message. Its error's text is sent to the
+// client.
+type Authenticator func(ctx context.Context, token string) (Access, error)
+
+// ServeWS upgrades the request to a WebSocket and serves the protocol of docs/live.md. With pre (the
+// upgrade request carried credentials) the client acts as pre at once; otherwise its first message
+// must be an auth message, which authn resolves, and nothing is served before. A request that is
+// not a WebSocket handshake answers 400, one from a page of another origin 403, and one over the
+// client limit 503, as problems.
+func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, pre *Access, authn Authenticator) {
 	if detail := handshakeProblem(r); detail != "" {
 		g.cfg.Problem(w, http.StatusBadRequest, detail)
 		return
@@ -56,8 +84,12 @@ func (g *Gateway) ServeWS(w http.ResponseWriter, r *http.Request, tenant string)
 
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	wc := &wsConn{g: g, c: c, cork: cw.conn, tenant: tenant, ctx: ctx, cancel: cancel, subs: make(map[string]context.CancelFunc),
-		bucket: newBucket(g.cfg.MessageRate, g.cfg.MessageBurst)}
+	wc := &wsConn{g: g, c: c, cork: cw.conn, ctx: ctx, cancel: cancel, subs: make(map[string]context.CancelFunc),
+		bucket: newBucket(g.cfg.MessageRate, g.cfg.MessageBurst), authn: authn}
+	if pre != nil {
+		wc.tenant = pre.TenantID
+		wc.setExpiry(pre.ExpiresAt)
+	}
 	if !g.track(wc) {
 		_ = c.Close(websocket.StatusGoingAway, reasonShutdown)
 		return
@@ -131,6 +163,8 @@ type wsConn struct {
 	c      *websocket.Conn
 	cork   *corkConn
 	tenant string
+	authn  Authenticator
+	expiry *time.Timer // guarded by mu
 	ctx    context.Context
 	cancel context.CancelFunc
 	bucket *bucket
@@ -165,7 +199,11 @@ func (wc *wsConn) drop() {
 func (wc *wsConn) serve() {
 	defer wc.wg.Wait()
 	defer wc.cancel()
+	defer wc.setExpiry(time.Time{})
 	go wc.heartbeat()
+	if wc.tenant == "" && !wc.authenticate() {
+		return
+	}
 	hello, _ := json.Marshal(map[string]any{"type": "hello", "version": wc.g.cfg.Version, "maxSubscriptions": wc.g.cfg.MaxSubscriptions,
 		"heartbeatSeconds": int(wc.g.cfg.Heartbeat / time.Second)})
 	if err := wc.write(hello); err != nil {
@@ -188,6 +226,71 @@ func (wc *wsConn) serve() {
 		}
 		wc.handle(data)
 	}
+}
+
+// authenticate waits for the client's first message, which must be an auth message with a token
+// authn accepts, and reports whether it was.
+func (wc *wsConn) authenticate() bool {
+	ctx, cancel := context.WithTimeout(wc.ctx, AuthTimeout)
+	typ, data, err := wc.c.Read(ctx)
+	cancel()
+	if err != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) && wc.ctx.Err() == nil {
+			wc.closeWith(websocket.StatusPolicyViolation, reasonAuthTimeout)
+		} else {
+			wc.closeWith(websocket.StatusNormalClosure, "")
+		}
+		return false
+	}
+	r, perr := parseRequest(data)
+	if typ != websocket.MessageText || perr != nil || r.kind != "auth" || wc.authn == nil {
+		wc.closeWith(websocket.StatusPolicyViolation, reasonAuthFirst)
+		return false
+	}
+	return wc.reauthenticate(r.token)
+}
+
+// reauthenticate resolves an auth message's token: the first one sets the connection's tenant, a
+// later one (a fresh token before the old one expires) must name the same tenant and moves the
+// expiry. A refused token closes the connection with 4401.
+func (wc *wsConn) reauthenticate(token string) bool {
+	if wc.authn == nil {
+		wc.fail("", "bad_message", "this connection authenticated with its request: there is nothing to renew")
+		return true
+	}
+	a, err := wc.authn(wc.ctx, token)
+	if err != nil {
+		_ = wc.send(serverMessage{Type: "error", Code: "unauthorized", Message: excerpt(err.Error())})
+		wc.closeWith(StatusUnauthorized, "unauthorized")
+		return false
+	}
+	wc.mu.Lock()
+	first := wc.tenant == ""
+	same := first || wc.tenant == a.TenantID
+	if first {
+		wc.tenant = a.TenantID
+	}
+	wc.mu.Unlock()
+	if !same {
+		wc.closeWith(websocket.StatusPolicyViolation, reasonWorkspace)
+		return false
+	}
+	wc.setExpiry(a.ExpiresAt)
+	return true
+}
+
+// setExpiry arms the close at the credential's expiry (none for a zero time), replacing any earlier.
+func (wc *wsConn) setExpiry(at time.Time) {
+	wc.mu.Lock()
+	defer wc.mu.Unlock()
+	if wc.expiry != nil {
+		wc.expiry.Stop()
+		wc.expiry = nil
+	}
+	if at.IsZero() {
+		return
+	}
+	wc.expiry = time.AfterFunc(time.Until(at), func() { wc.closeWith(StatusTokenExpired, reasonExpired) })
 }
 
 // heartbeat pings the client and closes the connection when a pong does not come in time, or when
@@ -277,6 +380,8 @@ func (wc *wsConn) handle(data []byte) {
 		return
 	}
 	switch r.kind {
+	case "auth":
+		wc.reauthenticate(r.token)
 	case "ping":
 		_ = wc.send(serverMessage{Type: "pong"})
 	case "subscribe":

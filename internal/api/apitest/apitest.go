@@ -18,6 +18,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertmaster/concertmaster/internal/api"
+	"github.com/concertmaster/concertmaster/internal/auth"
+	"github.com/concertmaster/concertmaster/internal/identity"
+	"github.com/concertmaster/concertmaster/internal/secret"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
 	"github.com/concertmaster/concertmaster/internal/live"
 )
@@ -32,6 +35,28 @@ type Server struct {
 	Live *live.Gateway
 	// Validator checks every answer Do receives; nil in benchmarks, which measure the server alone.
 	Validator *ResponseValidator
+	// Identity is the server's identity service.
+	Identity *identity.Service
+	// Token is an access token of the owner of the default tenant (OwnerEmail, OwnerPassword): Do
+	// sends it unless the request sets Authorization itself (an empty value sends none).
+	Token string
+}
+
+// The owner every test server is set up with.
+const (
+	OwnerEmail    = "owner@example.com"
+	OwnerPassword = "correct horse battery staple"
+)
+
+// TestPasswordParams are cheap argon2id parameters for tests: the real ones take about 100 ms a hash.
+var TestPasswordParams = auth.Params{Memory: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+
+// TestSecret is the server secret of test servers.
+func TestSecret(t testing.TB) *secret.Secret {
+	t.Helper()
+	s, err := secret.Parse("Y29uY2VydG1hc3Rlci10ZXN0LXNlY3JldC0zMmJ5dGU=")
+	require.NoError(t, err)
+	return s
 }
 
 // Start starts an API server for one test.
@@ -55,7 +80,10 @@ func StartLive(t testing.TB, opts enginetest.Options, configureLive func(*live.C
 	if configureLive != nil {
 		configureLive(&lc)
 	}
-	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second, Live: live.New(lc)}
+	id, err := identity.New(identity.Config{Store: env.Store, Secret: TestSecret(t), PasswordParams: &TestPasswordParams,
+		LoginPerIP: unlimited{}, LoginPerAccount: unlimited{}, SetupPerIP: unlimited{}})
+	require.NoError(t, err)
+	cfg := api.Config{Service: env.Service, Version: "test", WebhookTimeout: 5 * time.Second, Live: live.New(lc), Identity: id}
 	if configure != nil {
 		configure(&cfg)
 	}
@@ -70,7 +98,13 @@ func StartLive(t testing.TB, opts enginetest.Options, configureLive func(*live.C
 		}
 		ts.Close()
 	})
-	s := &Server{Env: env, URL: ts.URL, Client: ts.Client(), API: a, Live: cfg.Live}
+	s := &Server{Env: env, URL: ts.URL, API: a, Live: cfg.Live, Identity: id}
+	sess, err := id.Setup(context.Background(), identity.SetupParams{Email: OwnerEmail, Password: OwnerPassword, Name: "Owner"})
+	require.NoError(t, err)
+	s.Token = sess.AccessToken
+	client := *ts.Client()
+	client.Transport = &bearer{next: ts.Client().Transport, server: s}
+	s.Client = &client
 	if _, bench := t.(*testing.B); !bench {
 		doc := s.Do(t, http.MethodGet, "/openapi.json", "", nil)
 		require.Equal(t, http.StatusOK, doc.Status, doc.Body)
@@ -80,6 +114,31 @@ func StartLive(t testing.TB, opts enginetest.Options, configureLive func(*live.C
 	}
 	return s
 }
+
+type anonymousKey struct{}
+
+// Anonymous marks a request's context so that Server.Client sends it without the owner's token.
+func Anonymous(ctx context.Context) context.Context { return context.WithValue(ctx, anonymousKey{}, true) }
+
+// bearer sends the server's token with every request that carries no Authorization header and is
+// not marked Anonymous.
+type bearer struct {
+	next   http.RoundTripper
+	server *Server
+}
+
+func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header.Get("Authorization") == "" && r.Context().Value(anonymousKey{}) == nil && b.server.Token != "" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.server.Token)
+	}
+	return b.next.RoundTrip(r)
+}
+
+// unlimited is a rate limiter that allows everything: the tests of the limits configure their own.
+type unlimited struct{}
+
+func (unlimited) Allow(context.Context, string, int) (bool, time.Duration, error) { return true, 0, nil }
 
 // Scenario is one request and its expectations.
 type Scenario struct {
@@ -123,6 +182,10 @@ func (s *Server) Do(t testing.TB, method, url, body string, headers map[string]s
 		req.Header.Set("Content-Type", "application/json")
 	}
 	for k, v := range headers {
+		if v == "" && http.CanonicalHeaderKey(k) == "Authorization" {
+			req = req.WithContext(Anonymous(req.Context()))
+			continue
+		}
 		req.Header.Set(k, v)
 	}
 	resp, err := s.Client.Do(req)
@@ -165,4 +228,52 @@ func (s *Server) Run(t *testing.T, scenarios []Scenario) {
 			require.Less(t, resp.Status, 500, "%s: no 5xx for any input", sc.Name)
 		}
 	}
+}
+
+// Login signs in through the API and returns the session's body (accessToken, refreshToken …).
+// tenantID may be empty (the user's first workspace).
+func (s *Server) Login(t testing.TB, email, password, tenantID string) api.TokenPair {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"email": email, "password": password, "tenantId": tenantID})
+	require.NoError(t, err)
+	r := s.Do(t, http.MethodPost, "/api/v1/auth/login", string(body), map[string]string{"Authorization": ""})
+	require.Equal(t, http.StatusOK, r.Status, r.Body)
+	var pair api.TokenPair
+	r.JSON(t, &pair)
+	return pair
+}
+
+// MemberPassword is the password of the users AddMember creates.
+const MemberPassword = "purple monkey dishwasher 42"
+
+// AddMember creates a user with a role in the owner's workspace and returns their access token.
+func (s *Server) AddMember(t testing.TB, email string, role string) string {
+	t.Helper()
+	body, err := json.Marshal(map[string]string{"email": email, "role": role, "password": MemberPassword})
+	require.NoError(t, err)
+	r := s.Do(t, http.MethodPost, "/api/v1/members", string(body), nil)
+	require.Equal(t, http.StatusCreated, r.Status, r.Body)
+	return s.Login(t, email, MemberPassword, "").AccessToken
+}
+
+// OtherTenant creates a user who owns a workspace of their own (and belongs to no other), and
+// returns their access token there and the workspace's id.
+func (s *Server) OtherTenant(t testing.TB, email string) (token, tenantID string) {
+	t.Helper()
+	// The user starts as a viewer of the owner's workspace, creates their own and leaves the first.
+	first := s.AddMember(t, email, "viewer")
+	r := s.Do(t, http.MethodPost, "/api/v1/tenants", `{"name":"Other"}`, map[string]string{"Authorization": "Bearer " + first})
+	require.Equal(t, http.StatusCreated, r.Status, r.Body)
+	var ws api.Workspace
+	r.JSON(t, &ws)
+	pair := s.Login(t, email, MemberPassword, ws.ID)
+	var me api.Me
+	s.Do(t, http.MethodGet, "/api/v1/auth/me", "", map[string]string{"Authorization": "Bearer " + pair.AccessToken}).JSON(t, &me)
+	for _, m := range me.Tenants {
+		if m.ID != ws.ID {
+			rm := s.Do(t, http.MethodDelete, "/api/v1/members/"+me.User.ID, "", nil)
+			require.Equal(t, http.StatusNoContent, rm.Status, rm.Body)
+		}
+	}
+	return pair.AccessToken, ws.ID
 }
