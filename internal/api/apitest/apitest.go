@@ -19,10 +19,10 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/api"
 	"github.com/concertmaster/concertmaster/internal/auth"
-	"github.com/concertmaster/concertmaster/internal/identity"
-	"github.com/concertmaster/concertmaster/internal/secret"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/live"
+	"github.com/concertmaster/concertmaster/internal/secret"
 )
 
 // Server is a running API over a fresh runtime.
@@ -118,7 +118,9 @@ func StartLive(t testing.TB, opts enginetest.Options, configureLive func(*live.C
 type anonymousKey struct{}
 
 // Anonymous marks a request's context so that Server.Client sends it without the owner's token.
-func Anonymous(ctx context.Context) context.Context { return context.WithValue(ctx, anonymousKey{}, true) }
+func Anonymous(ctx context.Context) context.Context {
+	return context.WithValue(ctx, anonymousKey{}, true)
+}
 
 // bearer sends the server's token with every request that carries no Authorization header and is
 // not marked Anonymous.
@@ -138,7 +140,9 @@ func (b *bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 // unlimited is a rate limiter that allows everything: the tests of the limits configure their own.
 type unlimited struct{}
 
-func (unlimited) Allow(context.Context, string, int) (bool, time.Duration, error) { return true, 0, nil }
+func (unlimited) Allow(context.Context, string, int) (bool, time.Duration, error) {
+	return true, 0, nil
+}
 
 // Scenario is one request and its expectations.
 type Scenario struct {
