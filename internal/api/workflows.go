@@ -215,7 +215,7 @@ func (s *Server) registerWorkflows() {
 		Summary: "Delete a workflow", Description: "Removes the workflow and its triggers. Its executions and versions stay readable.",
 		Tags: tags, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *workflowIDInput) (*struct{}, error) {
-		if err := s.svc.Store().DeleteWorkflow(ctx, tenant(ctx), in.ID); err != nil {
+		if err := s.svc.DeleteWorkflow(ctx, tenant(ctx), in.ID); err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
 		return nil, nil

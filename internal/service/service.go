@@ -19,6 +19,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -95,7 +96,10 @@ func (s *Service) CreateWorkflow(ctx context.Context, tenantID string, def *work
 	if err != nil {
 		return nil, err
 	}
-	w, err := s.store.CreateWorkflow(ctx, tenantID, NewID(), def)
+	id := NewID()
+	changes, truncated := DefinitionDiff(nil, def)
+	ctx = identity.Audit(ctx, tenantID, "workflow.created", "workflow", id, map[string]any{"name": def.Name, "changes": changes, "truncated": truncated})
+	w, err := s.store.CreateWorkflow(ctx, tenantID, id, def)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +113,13 @@ func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expec
 	if err != nil {
 		return nil, err
 	}
+	cur, err := s.store.GetWorkflow(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	changes, truncated := DefinitionDiff(&cur.Definition, def)
+	ctx = identity.Audit(ctx, tenantID, "workflow.updated", "workflow", id, map[string]any{"fromVersion": cur.Version, "toVersion": expectedVersion + 1,
+		"changes": changes, "truncated": truncated})
 	w, err := s.store.UpdateWorkflow(ctx, tenantID, id, expectedVersion, def, Routes(g))
 	if err != nil {
 		return nil, err
@@ -131,7 +142,19 @@ func (s *Service) SetActive(ctx context.Context, tenantID, id string, active boo
 		}
 		routes = Routes(g)
 	}
+	action := "workflow.deactivated"
+	if active {
+		action = "workflow.activated"
+	}
+	ctx = identity.Audit(ctx, tenantID, action, "workflow", id, nil)
 	return s.store.SetWorkflowActive(ctx, tenantID, id, active, routes)
+}
+
+// DeleteWorkflow removes a workflow from lists and switches its triggers off; its versions and
+// executions stay readable.
+func (s *Service) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
+	ctx = identity.Audit(ctx, tenantID, "workflow.deleted", "workflow", id, nil)
+	return s.store.DeleteWorkflow(ctx, tenantID, id)
 }
 
 // Routes returns the webhook routes of a compiled workflow.
@@ -207,6 +230,11 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 	}
 	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
 		Data: mustJSON(map[string]any{"trigger": kind, "triggerNode": trigger, "workflowVersion": version})}
+	if kind == store.TriggerManual {
+		// Webhook and schedule runs are recorded by the execution itself (its trigger), not audited:
+		// they would double the writes of the hottest path.
+		ctx = identity.Audit(ctx, tenantID, "execution.started", "execution", id, map[string]any{"workflowId": p.WorkflowID, "version": version})
+	}
 	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: id, WorkflowID: p.WorkflowID, WorkflowVersion: version,
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
@@ -380,6 +408,7 @@ func (s *Service) CancelExecution(ctx context.Context, tenantID, id, idempotency
 			p.NodeIDs[i] = n.ID
 		}
 	}
+	ctx = identity.Audit(ctx, tenantID, "execution.canceled", "execution", id, map[string]any{"workflowId": cur.WorkflowID})
 	e, err := s.store.RequestCancel(ctx, tenantID, id, p)
 	if err != nil {
 		return nil, err
@@ -435,8 +464,10 @@ func (s *Service) RetryExecution(ctx context.Context, tenantID, id, idempotencyK
 	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
 		Data: mustJSON(map[string]any{"trigger": store.TriggerRetry, "triggerNode": orig.TriggerNode, "workflowVersion": orig.WorkflowVersion,
 			"retryOf": orig.ID, "reusedNodes": reused})}
+	retryID := NewID()
+	ctx = identity.Audit(ctx, tenantID, "execution.retried", "execution", orig.ID, map[string]any{"workflowId": orig.WorkflowID, "retry": retryID})
 	exec, _, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
-		ID: NewID(), WorkflowID: orig.WorkflowID, WorkflowVersion: orig.WorkflowVersion,
+		ID: retryID, WorkflowID: orig.WorkflowID, WorkflowVersion: orig.WorkflowVersion,
 		TriggerKind: store.TriggerRetry, TriggerNode: orig.TriggerNode, Input: orig.Input, RetryOf: orig.ID,
 		IdempotencyKey: idempotencyKey, RequestHash: retryRequestHash(idempotencyKey, orig.ID),
 		Seed:    seed,
