@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -135,11 +137,27 @@ func principal(ctx context.Context) *identity.Principal {
 func (s *Server) registerIdentity() {
 	tags := []string{"Identity"}
 	id := s.cfg.Identity
+	oapi := s.api.OpenAPI()
 	op := func(o huma.Operation) huma.Operation {
 		o.Tags = tags
 		if o.MaxBodyBytes == 0 {
 			o.MaxBodyBytes = maxIdentityBody
 		}
+		if o.Responses == nil {
+			o.Responses = map[string]*huma.Response{}
+		}
+		switch o.OperationID {
+		case "login", "refresh-session":
+			o.Responses["401"] = &huma.Response{Description: "The e-mail and password, or the refresh token, are not accepted (one message whatever failed)",
+				Content: problemContent(oapi), Headers: map[string]*huma.Header{"WWW-Authenticate": {Schema: &huma.Schema{Type: huma.TypeString}}}}
+		}
+		switch o.OperationID {
+		case "login", "setup":
+			o.Responses["429"] = &huma.Response{Description: "Too many attempts from this address or for this account; Retry-After says when to retry",
+				Content: problemContent(oapi), Headers: map[string]*huma.Header{"Retry-After": {Description: "Seconds to wait", Schema: &huma.Schema{Type: huma.TypeInteger}}}}
+		}
+		// huma would replace the responses above with plain ones for the codes in Errors.
+		o.Errors = slices.DeleteFunc(o.Errors, func(code int) bool { return o.Responses[strconv.Itoa(code)] != nil })
 		return o
 	}
 	unavailable := func() error {
