@@ -1,9 +1,10 @@
-import { QueryClient } from '@tanstack/react-query';
+import { MutationCache, QueryClient } from '@tanstack/react-query';
 
-import { isApiError } from '@services/http';
+import { toast } from '@lib/toast';
+import { errorMessage, isApiError } from '@services/http';
 
 /** queryClient is the app's one TanStack Query client. */
-export const queryClient = new QueryClient({
+export const queryClient: QueryClient = new QueryClient({
   defaultOptions: {
     queries: {
       refetchOnWindowFocus: false,
@@ -12,4 +13,13 @@ export const queryClient = new QueryClient({
       staleTime: 5_000,
     },
   },
+  mutationCache: new MutationCache({
+    // A refusal for the role (403) is told even where a mutation reports nothing itself, and the
+    // role is read again: it may have changed since the page was drawn.
+    onError: (err, _vars, _ctx, mutation) => {
+      if (!isApiError(err, 403)) return;
+      void queryClient.invalidateQueries({ queryKey: ['auth', 'me'] });
+      if (!mutation.options.onError && !mutation.meta?.inlineErrors) toast.error(errorMessage(err));
+    },
+  }),
 });

@@ -4,6 +4,7 @@ import { useParams } from 'react-router';
 
 import { ErrorState, Spinner } from '@components/States';
 import { Editor } from '@features/editor/Editor';
+import { useCan } from '@hooks/use-me';
 import { nodeTypeQueries } from '@services/nodeTypes';
 import { workflowQueries, type WorkflowFromAPI } from '@services/workflows';
 
@@ -16,6 +17,7 @@ export function EditorPage() {
   const { id = '' } = useParams();
   const wf = useQuery(workflowQueries.detail(id));
   const types = useQuery(nodeTypeQueries.list());
+  const canEdit = useCan('editor');
   const opened = useRef<WorkflowFromAPI | null>(null);
   if (opened.current?.id !== id) opened.current = null;
   if (!opened.current && wf.data && !wf.isFetching) opened.current = wf.data;
@@ -35,5 +37,5 @@ export function EditorPage() {
     );
   }
   if (!opened.current || !types.data) return <Spinner label="Opening the workflow…" />;
-  return <Editor key={opened.current.id} types={types.data} workflow={opened.current} />;
+  return <Editor key={`${opened.current.id}:${canEdit ? 'edit' : 'read'}`} readOnly={!canEdit} types={types.data} workflow={opened.current} />;
 }

@@ -15,6 +15,7 @@ import { MoreNodeRuns } from '@features/run/MoreNodeRuns';
 import { StoredValue } from '@features/run/StoredValue';
 import { Timeline } from '@features/run/Timeline';
 import { useExecutionEvents } from '@hooks/use-live';
+import { useCan } from '@hooks/use-me';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDateTime, formatDuration, shortId } from '@lib/format';
 import { toast } from '@lib/toast';
@@ -80,6 +81,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
     },
   });
   const terminal = isTerminal(execution.status);
+  const canRun = useCan('editor');
   const wfName = version.data?.definition.name;
 
   return (
@@ -110,14 +112,16 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
             )}
           </p>
         </div>
-        <div className="flex gap-2">
-          <Button disabled={terminal || cancel.isPending} icon={<Ban className="size-4" />} onClick={() => cancel.mutate()}>
-            Cancel
-          </Button>
-          <Button disabled={!terminal || execution.status === 'succeeded' || retry.isPending} icon={<RotateCcw className="size-4" />} onClick={() => retry.mutate()} variant="primary">
-            Retry
-          </Button>
-        </div>
+        {canRun && (
+          <div className="flex gap-2">
+            <Button disabled={terminal || cancel.isPending} icon={<Ban className="size-4" />} onClick={() => cancel.mutate()}>
+              Cancel
+            </Button>
+            <Button disabled={!terminal || execution.status === 'succeeded' || retry.isPending} icon={<RotateCcw className="size-4" />} onClick={() => retry.mutate()} variant="primary">
+              Retry
+            </Button>
+          </div>
+        )}
       </header>
       {execution.error && (
         <div className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" role="alert">

@@ -1,10 +1,13 @@
 import clsx from 'clsx';
-import { Blocks, History, Workflow } from 'lucide-react';
+import { Blocks, History, Settings, Workflow } from 'lucide-react';
 import { NavLink, Outlet, useNavigation } from 'react-router';
 
 import { LiveIndicator } from '@components/LiveIndicator';
 import { ThemeToggle } from '@components/ThemeToggle';
 import { Toaster } from '@components/Toaster';
+import { UserMenu } from '@features/auth/UserMenu';
+import { WorkspaceSwitcher } from '@features/auth/WorkspaceSwitcher';
+import { useCan, useSessionTenant } from '@hooks/use-me';
 
 const NAV = [
   { icon: Workflow, label: 'Workflows', to: '/workflows' },
@@ -12,9 +15,18 @@ const NAV = [
   { icon: Blocks, label: 'Node types', to: '/node-types' },
 ];
 
-/** RootLayout is the frame of every page: a navigation rail and the page. */
+const SETTINGS = { icon: Settings, label: 'Settings', to: '/settings' };
+
+/**
+ * RootLayout is the frame of every page: a navigation rail, a header with the workspace switcher and
+ * the user menu, and the page. The page is keyed by the workspace, so that switching starts every page
+ * over with the other workspace's data.
+ */
 export function RootLayout() {
   const nav = useNavigation();
+  const tenant = useSessionTenant();
+  const admin = useCan('admin');
+  const items = admin ? [...NAV, SETTINGS] : NAV;
   return (
     <div className="flex h-full">
       <a className="sr-only z-50 rounded bg-white px-3 py-2 focus:not-sr-only focus:absolute focus:top-2 focus:left-2" href="#main">
@@ -27,7 +39,7 @@ export function RootLayout() {
             <path d="M9 22V10l7 6 7-6v12" fill="none" stroke="white" strokeLinecap="round" strokeLinejoin="round" strokeWidth="3" />
           </svg>
         </NavLink>
-        {NAV.map(({ icon: Icon, label, to }) => (
+        {items.map(({ icon: Icon, label, to }) => (
           <NavLink
             key={to}
             className={({ isActive }) =>
@@ -47,10 +59,16 @@ export function RootLayout() {
           <ThemeToggle />
         </div>
       </nav>
-      <main className="relative min-w-0 flex-1 overflow-auto" id="main">
-        {nav.state === 'loading' && <div aria-hidden className="absolute inset-x-0 top-0 z-50 h-0.5 animate-pulse bg-indigo-500" />}
-        <Outlet />
-      </main>
+      <div className="flex min-w-0 flex-1 flex-col">
+        <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900" data-testid="app-header">
+          <WorkspaceSwitcher />
+          <UserMenu />
+        </header>
+        <main className="relative min-h-0 flex-1 overflow-auto" id="main">
+          {nav.state === 'loading' && <div aria-hidden className="absolute inset-x-0 top-0 z-50 h-0.5 animate-pulse bg-indigo-500" />}
+          <Outlet key={tenant ?? 'none'} />
+        </main>
+      </div>
       <Toaster />
     </div>
   );

@@ -13,6 +13,7 @@ import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { useCan } from '@hooks/use-me';
 import { useExecutionsFeed } from '@hooks/use-live';
 import { formatRelative } from '@lib/format';
 import { downloadJson, readFileText } from '@lib/json';
@@ -62,6 +63,8 @@ export function WorkflowsPage() {
   const fileRef = useRef<HTMLInputElement>(null);
   const [renaming, setRenaming] = useState<WorkflowSummaryFromAPI | null>(null);
   const [deleting, setDeleting] = useState<WorkflowSummaryFromAPI | null>(null);
+  // Viewers read: what would change a workflow is not offered to them (the server refuses it anyway).
+  const canEdit = useCan('editor');
 
   useEffect(() => {
     reset();
@@ -127,27 +130,29 @@ export function WorkflowsPage() {
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="workflows" data-ready={list.isSuccess ? 'true' : undefined}>
       <PageHeader
         actions={
-          <>
-            <input
-              ref={fileRef}
-              accept="application/json,.json"
-              aria-label="Workflow file to import"
-              className="hidden"
-              data-testid="import-input"
-              onChange={(e) => {
-                const f = e.target.files?.[0];
-                if (f) importWf.mutate(f);
-                e.target.value = '';
-              }}
-              type="file"
-            />
-            <Button disabled={importWf.isPending} icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
-              Import
-            </Button>
-            <Button disabled={create.isPending} icon={<Plus className="size-4" />} onClick={() => create.mutate()} variant="primary">
-              New workflow
-            </Button>
-          </>
+          canEdit && (
+            <>
+              <input
+                ref={fileRef}
+                accept="application/json,.json"
+                aria-label="Workflow file to import"
+                className="hidden"
+                data-testid="import-input"
+                onChange={(e) => {
+                  const f = e.target.files?.[0];
+                  if (f) importWf.mutate(f);
+                  e.target.value = '';
+                }}
+                type="file"
+              />
+              <Button disabled={importWf.isPending} icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
+                Import
+              </Button>
+              <Button disabled={create.isPending} icon={<Plus className="size-4" />} onClick={() => create.mutate()} variant="primary">
+                New workflow
+              </Button>
+            </>
+          )
         }
         title="Workflows"
       >
@@ -178,17 +183,21 @@ export function WorkflowsPage() {
         ) : (
           <EmptyState
             action={
-              <div className="flex gap-2">
-                <Button onClick={() => fileRef.current?.click()}>Import a file</Button>
-                <Button onClick={() => create.mutate()} variant="primary">
-                  Create your first workflow
-                </Button>
-              </div>
+              canEdit && (
+                <div className="flex gap-2">
+                  <Button onClick={() => fileRef.current?.click()}>Import a file</Button>
+                  <Button onClick={() => create.mutate()} variant="primary">
+                    Create your first workflow
+                  </Button>
+                </div>
+              )
             }
             icon={<Workflow className="size-8" />}
             title="No workflows yet"
           >
-            A workflow is a graph of steps: a trigger, then requests, transforms and branches. Create one and drag steps onto the canvas.
+            {canEdit
+              ? 'A workflow is a graph of steps: a trigger, then requests, transforms and branches. Create one and drag steps onto the canvas.'
+              : 'A workflow is a graph of steps: a trigger, then requests, transforms and branches. Your role lets you read the workflows of this workspace.'}
           </EmptyState>
         )
       ) : (
@@ -225,18 +234,24 @@ export function WorkflowsPage() {
                   </td>
                   <td className="px-2 py-2">
                     <div className="flex justify-end gap-0.5">
-                      <IconButton label={`Rename ${w.name}`} onClick={() => setRenaming(w)}>
-                        <Pencil className="size-4" />
-                      </IconButton>
-                      <IconButton disabled={duplicate.isPending} label={`Duplicate ${w.name}`} onClick={() => duplicate.mutate(w.id)}>
-                        <Copy className="size-4" />
-                      </IconButton>
+                      {canEdit && (
+                        <IconButton label={`Rename ${w.name}`} onClick={() => setRenaming(w)}>
+                          <Pencil className="size-4" />
+                        </IconButton>
+                      )}
+                      {canEdit && (
+                        <IconButton disabled={duplicate.isPending} label={`Duplicate ${w.name}`} onClick={() => duplicate.mutate(w.id)}>
+                          <Copy className="size-4" />
+                        </IconButton>
+                      )}
                       <IconButton label={`Export ${w.name}`} onClick={() => exportWf(w)}>
                         <Download className="size-4" />
                       </IconButton>
-                      <IconButton className="hover:text-red-600" label={`Delete ${w.name}`} onClick={() => setDeleting(w)}>
-                        <Trash className="size-4" />
-                      </IconButton>
+                      {canEdit && (
+                        <IconButton className="hover:text-red-600" label={`Delete ${w.name}`} onClick={() => setDeleting(w)}>
+                          <Trash className="size-4" />
+                        </IconButton>
+                      )}
                     </div>
                   </td>
                 </tr>

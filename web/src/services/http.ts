@@ -1,40 +1,15 @@
-import type { components } from './api.gen';
+import { ApiError, apiErrorFrom } from './errors';
+import { session as defaultSession, type Session } from './session';
 
-/** ProblemFromAPI is an RFC 9457 problem as the API sends it. */
-export type ProblemFromAPI = components['schemas']['ErrorModel'];
-/** ProblemDetailFromAPI is one entry of a problem's errors, with a JSON pointer in location. */
-export type ProblemDetailFromAPI = components['schemas']['ErrorDetail'];
-
-/** ApiError is a failed API call: its status and, when the server sent one, the problem. */
-export class ApiError extends Error {
-  readonly problem: ProblemFromAPI | null;
-  readonly status: number;
-
-  constructor(status: number, problem: ProblemFromAPI | null, fallback: string) {
-    super(problem?.detail || problem?.title || fallback);
-    this.name = 'ApiError';
-    this.status = status;
-    this.problem = problem;
-  }
-}
-
-/** errorMessage is what the UI shows for any error: the problem's detail when there is one. */
-export function errorMessage(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  if (err instanceof Error) return err.message;
-  return String(err);
-}
-
-/** isApiError reports whether err is an ApiError with the given status. */
-export function isApiError(err: unknown, status?: number): err is ApiError {
-  return err instanceof ApiError && (status === undefined || err.status === status);
-}
+export { ApiError, errorMessage, fieldErrors, isApiError, type ProblemDetailFromAPI, type ProblemFromAPI } from './errors';
 
 interface RequestOptions {
+  /** anonymous sends no token and never refreshes (login, setup: the routes that make a session). */
+  anonymous?: boolean;
   body?: unknown;
   headers?: Record<string, string>;
-  method?: 'DELETE' | 'GET' | 'POST' | 'PUT';
-  query?: Record<string, string | number | undefined | null>;
+  method?: 'DELETE' | 'GET' | 'PATCH' | 'POST' | 'PUT';
+  query?: Record<string, string | number | boolean | undefined | null>;
   signal?: AbortSignal;
 }
 
@@ -45,25 +20,75 @@ export interface ApiResponse<T> {
   status: number;
 }
 
-/** request calls the API and throws ApiError on any non-2xx answer. */
-export async function request<T>(path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+let current: Session = defaultSession;
+
+/** setHttpSession makes request use another session (tests); it returns the one it replaces. */
+export function setHttpSession(s: Session): Session {
+  const before = current;
+  current = s;
+  return before;
+}
+
+function buildURL(path: string, query: RequestOptions['query']): string {
   const url = new URL(path, window.location.origin);
-  for (const [k, v] of Object.entries(opts.query ?? {})) {
+  for (const [k, v] of Object.entries(query ?? {})) {
     if (v !== undefined && v !== null && v !== '') url.searchParams.set(k, String(v));
   }
-  const headers: Record<string, string> = { Accept: 'application/json, application/problem+json', ...opts.headers };
+  return url.pathname + url.search;
+}
+
+/**
+ * send makes the call with the session's bearer token; a 401 refreshes the token once (shared with
+ * every other request refused meanwhile) and retries once. Any other answer is returned as is.
+ */
+async function send(path: string, opts: RequestOptions, accept: string): Promise<Response> {
+  const url = buildURL(path, opts.query);
+  const headers: Record<string, string> = { Accept: accept, ...opts.headers };
   let body: string | undefined;
   if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
-  let res: Response;
+  const call = (token: string | null) =>
+    fetch(url, {
+      body,
+      credentials: 'same-origin',
+      headers: token ? { ...headers, Authorization: `Bearer ${token}` } : headers,
+      method: opts.method ?? 'GET',
+      signal: opts.signal,
+    });
   try {
-    res = await fetch(url.pathname + url.search, { body, headers, method: opts.method ?? 'GET', signal: opts.signal });
+    if (opts.anonymous) return await call(null);
+    const token = await current.getToken();
+    const res = await call(token);
+    if (res.status !== 401) return res;
+    const fresh = await current.refreshAfter401(token);
+    if (!fresh) return res;
+    return await call(fresh);
   } catch (e) {
     if (e instanceof DOMException && e.name === 'AbortError') throw e;
     throw new ApiError(0, null, 'The server cannot be reached. Is concertmaster running?');
   }
+}
+
+/** roleRefusal is what a 403 says: the role the user has cannot do what they tried. */
+function roleRefusal(res: Response, detail: string | undefined): string | undefined {
+  if (res.status !== 403) return undefined;
+  const role = current.currentRole();
+  if (!role) return undefined;
+  return `Your role (${role}) cannot do this${detail ? `: ${detail}` : ''}`;
+}
+
+async function fail(res: Response): Promise<never> {
+  const err = await apiErrorFrom(res);
+  const refusal = roleRefusal(res, err.problem?.detail);
+  throw refusal ? new ApiError(err.status, err.problem, refusal, { message: refusal, retryAfter: err.retryAfter }) : err;
+}
+
+/** request calls the API and throws ApiError on any non-2xx answer. */
+export async function request<T>(path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
+  const res = await send(path, opts, 'application/json, application/problem+json');
+  if (!res.ok) return fail(res);
   const text = res.status === 204 ? '' : await res.text();
   let json: unknown = undefined;
   if (text) {
@@ -73,11 +98,17 @@ export async function request<T>(path: string, opts: RequestOptions = {}): Promi
       json = undefined;
     }
   }
-  if (!res.ok) {
-    const problem = json && typeof json === 'object' ? (json as ProblemFromAPI) : null;
-    throw new ApiError(res.status, problem, `${res.status} ${res.statusText || 'request failed'}`);
-  }
   return { data: json as T, etag: res.headers.get('ETag'), status: res.status };
+}
+
+/**
+ * requestBlob downloads a body with the session's token (a plain link cannot send it), for saving
+ * as a file. It throws ApiError like request.
+ */
+export async function requestBlob(path: string, opts: Omit<RequestOptions, 'body'> = {}, accept = '*/*'): Promise<Blob> {
+  const res = await send(path, opts, `${accept}, application/problem+json`);
+  if (!res.ok) return fail(res);
+  return res.blob();
 }
 
 /** etagVersion reads the version out of an ETag such as "7" or W/"7". */

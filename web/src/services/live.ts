@@ -5,10 +5,20 @@
  * WebSocket cannot connect at all it falls back to Server-Sent Events (one EventSource per
  * subscription) and keeps trying the WebSocket now and then.
  *
+ * Authentication (ADR 0013): the socket's first message is {"type":"auth","token":…} with the
+ * session's access token, and only then does the server say hello. The server closes with 4001 when
+ * the token expires (the client reconnects with the session's current token) and with 4401 (or 1008)
+ * when it refuses the token (the client refreshes the token first, then reconnects after the usual
+ * backoff: never in a hot loop). Each SSE stream opens with a single-use ticket, since EventSource
+ * cannot send headers.
+ *
  * Subscriptions are shared: subscribing twice to the same execution, workflow or to all executions
  * opens one server subscription, closed when the last subscriber leaves. A subscriber that joins an
  * open subscription receives what arrives from then on (not a replay).
  */
+
+import { request } from './http';
+import { session } from './session';
 
 /** LiveEvent is one event of an execution's log, as docs/live.md describes it. */
 export interface LiveEvent {
@@ -95,6 +105,10 @@ export interface LiveClientOptions {
   EventSource?: new (url: string) => EventSourceLike;
   /** fallbackAfter is how many failed attempts in a row, with no connection ever opened, switch to SSE (3). */
   fallbackAfter?: number;
+  /** getTicket gets a single-use ticket for one SSE stream (none: streams open without one). */
+  getTicket?: () => Promise<string>;
+  /** getToken is the access token the socket authenticates with (none: no auth message is sent). */
+  getToken?: () => Promise<string | null>;
   /** maxDelayMs caps the backoff (15 s). */
   maxDelayMs?: number;
   /** now is the clock (Date.now). */
@@ -106,6 +120,8 @@ export interface LiveClientOptions {
   /** pongTimeoutMs is how long a liveness check waits for a pong (5 s). */
   pongTimeoutMs?: number;
   random?: () => number;
+  /** refreshToken gets a new token after the server refused one (defaults to getToken). */
+  refreshToken?: () => Promise<string | null>;
   /** stableMs is how long a connection must stay up for the backoff to start over (10 s). */
   stableMs?: number;
   /** WebSocket builds the socket (the browser's WebSocket). */
@@ -113,6 +129,9 @@ export interface LiveClientOptions {
   /** wsRetryMs is how long the SSE fallback waits before trying the WebSocket again (30 s, jittered). */
   wsRetryMs?: number;
 }
+
+/** AUTH_CLOSE_CODES are the close codes of a refused token (4401) or a missing auth message (1008). */
+const AUTH_CLOSE_CODES = new Set([1008, 4401]);
 
 /** SEEN_LIMIT bounds the per-execution positions a broad subscription remembers for de-duplication. */
 const SEEN_LIMIT = 5000;
@@ -127,6 +146,8 @@ interface Sub {
   seen: Map<string, number>;
   since: string | null;
   sse: EventSourceLike | null;
+  /** sseOpening: a ticket is being fetched for the stream. */
+  sseOpening: boolean;
   retryTimer: ReturnType<typeof setTimeout> | null;
   retryAttempt: number;
   /** subscribedBefore: the subscription was opened once already, so opening it again is a resume. */
@@ -163,9 +184,16 @@ function later(a: string, b: string | null): boolean {
 
 /** LiveClient is one tab's live connection; see the file comment. */
 export class LiveClient {
-  private readonly opts: Required<Omit<LiveClientOptions, 'EventSource' | 'WebSocket'>> & Pick<LiveClientOptions, 'EventSource' | 'WebSocket'>;
+  private readonly opts: Required<Omit<LiveClientOptions, 'EventSource' | 'getTicket' | 'getToken' | 'refreshToken' | 'WebSocket'>> &
+    Pick<LiveClientOptions, 'EventSource' | 'getTicket' | 'getToken' | 'refreshToken' | 'WebSocket'>;
   private started = false;
   private ws: WebSocketLike | null = null;
+  /** connecting: the token for the next socket is being fetched. */
+  private connecting = false;
+  /** staleToken: the server refused the last token, so the next socket refreshes it first. */
+  private staleToken = false;
+  /** generation changes on stop and reconnect, so that a token fetched for an older connect is dropped. */
+  private generation = 0;
   /** helloed: the current socket said hello; subscriptions go over it. */
   private helloed = false;
   private openedAt: number | null = null;
@@ -188,12 +216,15 @@ export class LiveClient {
       baseDelayMs: options.baseDelayMs ?? 500,
       EventSource: options.EventSource ?? g.EventSource,
       fallbackAfter: options.fallbackAfter ?? 3,
+      getTicket: options.getTicket,
+      getToken: options.getToken,
       maxDelayMs: options.maxDelayMs ?? 15_000,
       now: options.now ?? Date.now,
       online: options.online ?? (() => (typeof navigator === 'undefined' ? true : navigator.onLine !== false)),
       origin: options.origin ?? (typeof location === 'undefined' ? 'http://localhost' : location.origin),
       pongTimeoutMs: options.pongTimeoutMs ?? 5_000,
       random: options.random ?? Math.random,
+      refreshToken: options.refreshToken,
       stableMs: options.stableMs ?? 10_000,
       WebSocket: options.WebSocket ?? g.WebSocket,
       wsRetryMs: options.wsRetryMs ?? 30_000,
@@ -241,18 +272,47 @@ export class LiveClient {
     this.started = false;
     for (const c of this.cleanups.splice(0)) c();
     this.clearTimer();
+    this.dropSocket('client stopped');
+    for (const sub of this.subs.values()) this.closeSse(sub);
+    this.fallback = false;
+    this.staleToken = false;
+    this.setStatus({ state: 'connecting' });
+  }
+
+  /**
+   * reconnect closes the connection and opens a new one at once with the current token (after the
+   * user switched workspaces); subscriptions resume as after any drop.
+   */
+  reconnect(): void {
+    if (!this.started) return;
+    this.clearTimer();
+    this.dropSocket('reconnecting');
+    this.attempt = 0;
+    if (this.fallback) {
+      for (const sub of this.subs.values()) {
+        this.closeSse(sub);
+        this.openSse(sub);
+      }
+      this.scheduleProbe();
+      return;
+    }
+    this.connect();
+  }
+
+  /** dropSocket closes the current socket, if any, without treating it as a failure. */
+  private dropSocket(reason: string): void {
+    this.generation++;
+    this.connecting = false;
     this.clearPong();
     const ws = this.ws;
     this.ws = null;
     this.helloed = false;
     if (ws) {
       ws.onclose = ws.onmessage = ws.onopen = ws.onerror = null;
-      ws.close(1000, 'client stopped');
+      ws.close(1000, reason);
     }
-    for (const sub of this.subs.values()) this.closeSse(sub);
+    for (const sub of this.subs.values()) sub.wireId = null;
     this.wire.clear();
-    this.fallback = false;
-    this.setStatus({ state: 'connecting' });
   }
 
   /**
@@ -272,6 +332,7 @@ export class LiveClient {
         seen: new Map(),
         since: null,
         sse: null,
+        sseOpening: false,
         retryAttempt: 0,
         retryTimer: null,
         subscribedBefore: false,
@@ -313,7 +374,7 @@ export class LiveClient {
 
   private connect(): void {
     this.clearTimer();
-    if (!this.started || this.ws) return;
+    if (!this.started || this.ws || this.connecting) return;
     if (!this.opts.online()) {
       if (!this.fallback) this.setStatus({ state: 'offline' });
       return;
@@ -324,6 +385,35 @@ export class LiveClient {
       return;
     }
     if (!this.fallback) this.setStatus({ state: 'connecting' });
+    const fetchToken = this.staleToken ? (this.opts.refreshToken ?? this.opts.getToken) : this.opts.getToken;
+    if (!fetchToken) {
+      this.open(WS, null);
+      return;
+    }
+    this.connecting = true;
+    const generation = this.generation;
+    fetchToken().then(
+      (token) => {
+        if (generation !== this.generation || !this.started || this.ws) return;
+        this.connecting = false;
+        if (token === null) {
+          // Signed out: nothing to authenticate with; the app asks for a login. Try again later.
+          this.onSocketClosed(true);
+          return;
+        }
+        this.staleToken = false;
+        this.open(WS, token);
+      },
+      () => {
+        if (generation !== this.generation || !this.started) return;
+        this.connecting = false;
+        this.onSocketClosed(true);
+      },
+    );
+  }
+
+  /** open makes the socket; its first message is the token, when there is one. */
+  private open(WS: new (url: string) => WebSocketLike, token: string | null): void {
     let ws: WebSocketLike;
     try {
       ws = new WS(this.wsURL());
@@ -334,20 +424,33 @@ export class LiveClient {
     this.ws = ws;
     this.helloed = false;
     this.openedAt = null;
-    ws.onopen = () => {};
+    ws.onopen = () => {
+      if (this.ws !== ws || token === null) return;
+      try {
+        ws.send(JSON.stringify({ token, type: 'auth' }));
+      } catch {
+        // The close event follows and reconnects.
+      }
+    };
     ws.onmessage = (ev) => {
       if (this.ws === ws) this.onMessage(ev.data);
     };
     ws.onerror = () => {};
-    ws.onclose = () => {
+    ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.onSocketClosed();
+      const refused = AUTH_CLOSE_CODES.has(ev?.code);
+      if (refused) this.staleToken = true;
+      this.onSocketClosed(refused);
     };
   }
 
-  /** onSocketClosed follows the end of a socket: a failure when it never said hello, else a drop. */
-  private onSocketClosed(): void {
+  /**
+   * onSocketClosed follows the end of a socket: a failure when it never said hello, else a drop. A
+   * socket closed over its token (authProblem) is no transport failure: it does not count towards
+   * the SSE fallback, but it waits for the backoff like any other.
+   */
+  private onSocketClosed(authProblem = false): void {
     const wasLive = this.helloed;
     this.helloed = false;
     this.clearPong();
@@ -356,7 +459,7 @@ export class LiveClient {
     if (wasLive) {
       this.failures = 0;
       if (this.openedAt !== null && this.opts.now() - this.openedAt >= this.opts.stableMs) this.attempt = 0;
-    } else {
+    } else if (!authProblem) {
       this.failures++;
     }
     this.openedAt = null;
@@ -381,7 +484,7 @@ export class LiveClient {
 
   /** reconnectNow skips the backoff wait (the indicator's "Reconnect now"). */
   reconnectNow(): void {
-    if (!this.started || this.ws) return;
+    if (!this.started || this.ws || this.connecting) return;
     this.attempt = 0;
     this.connect();
   }
@@ -589,10 +692,11 @@ export class LiveClient {
     this.timer = setTimeout(() => this.connect(), delay);
   }
 
-  private sseURL(sub: Sub): string {
+  private sseURL(sub: Sub, ticket: string | null): string {
     const enc = encodeURIComponent;
     let path: string;
     const q = new URLSearchParams();
+    if (ticket !== null) q.set('ticket', ticket);
     if (sub.kind === 'execution') {
       path = `/api/v1/executions/${enc(sub.target)}/events`;
       q.set('after', String(sub.afterSeq));
@@ -606,10 +710,38 @@ export class LiveClient {
 
   private openSse(sub: Sub): void {
     const ES = this.opts.EventSource;
-    if (!ES || sub.done || sub.sse) return;
+    if (!ES || sub.done || sub.sse || sub.sseOpening) return;
+    const getTicket = this.opts.getTicket;
+    if (!getTicket) {
+      this.startSse(ES, sub, null);
+      return;
+    }
+    sub.sseOpening = true;
+    getTicket().then(
+      (ticket) => {
+        sub.sseOpening = false;
+        if (this.fallback && this.subs.get(sub.key) === sub && !sub.sse && !sub.done) this.startSse(ES, sub, ticket);
+      },
+      () => {
+        sub.sseOpening = false;
+        if (this.fallback && this.subs.get(sub.key) === sub) this.retrySse(sub);
+      },
+    );
+  }
+
+  private retrySse(sub: Sub): void {
+    this.clearRetry(sub);
+    const delay = backoffDelay(sub.retryAttempt++, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
+    sub.retryTimer = setTimeout(() => {
+      sub.retryTimer = null;
+      if (this.fallback && this.subs.get(sub.key) === sub) this.openSse(sub);
+    }, delay);
+  }
+
+  private startSse(ES: new (url: string) => EventSourceLike, sub: Sub, ticket: string | null): void {
     if (sub.kind !== 'execution' && !sub.since && sub.subscribedBefore) this.gap(sub);
     sub.subscribedBefore = true;
-    const es = new ES(this.sseURL(sub));
+    const es = new ES(this.sseURL(sub, ticket));
     sub.sse = es;
     const onData = (ev: { data: string }) => {
       if (sub.sse !== es) return;
@@ -628,15 +760,12 @@ export class LiveClient {
       for (const h of [...sub.handlers]) h.onLive?.();
     };
     es.onerror = () => {
-      // EventSource reconnects by itself (with Last-Event-ID) unless the server refused the stream.
+      // EventSource reconnects by itself (with Last-Event-ID) unless the server refused the stream;
+      // with a ticket, which is single use, a reconnection is refused and a new ticket is fetched.
       if (sub.sse !== es || es.readyState !== 2) return;
       es.close();
       sub.sse = null;
-      const delay = backoffDelay(sub.retryAttempt++, this.opts.baseDelayMs, this.opts.maxDelayMs, this.opts.random);
-      sub.retryTimer = setTimeout(() => {
-        sub.retryTimer = null;
-        if (this.fallback && this.subs.get(sub.key) === sub) this.openSse(sub);
-      }, delay);
+      this.retrySse(sub);
     };
   }
 
@@ -661,8 +790,12 @@ export class LiveClient {
 
 let shared: LiveClient | null = null;
 
-/** getLiveClient is the tab's one client, made on first use. */
+/** getLiveClient is the tab's one client, made on first use: it authenticates with the tab's session. */
 export function getLiveClient(): LiveClient {
-  shared ??= new LiveClient();
+  shared ??= new LiveClient({
+    getTicket: async () => (await request<{ ticket: string }>('/api/v1/auth/tickets', { method: 'POST' })).data.ticket,
+    getToken: () => session.getToken(),
+    refreshToken: () => session.refresh(),
+  });
   return shared;
 }

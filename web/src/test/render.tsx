@@ -5,10 +5,27 @@ import { createMemoryRouter, RouterProvider } from 'react-router';
 import { vi } from 'vitest';
 
 import { Toaster } from '@components/Toaster';
+import { identityQueries, type MeFromAPI, type Role } from '@services/identity';
 
-/** renderRoute renders element at path inside a router and a fresh query client. */
-export function renderRoute(element: ReactElement, path = '/', routePath = '/') {
+/** fakeMe is who /auth/me says is signed in: a user with role in workspace "Acme". */
+export function fakeMe(role: Role = 'owner', extra: Partial<MeFromAPI> = {}): MeFromAPI {
+  return {
+    role,
+    tenant: { id: 't1', name: 'Acme' },
+    tenants: [{ id: 't1', name: 'Acme', role }],
+    user: { email: 'ada@example.com', id: 'u1', name: 'Ada' },
+    ...extra,
+  };
+}
+
+/**
+ * renderRoute renders element at path inside a router and a fresh query client, signed in as me
+ * (an owner unless given; null: nobody is known yet).
+ */
+export function renderRoute(element: ReactElement, path = '/', routePath = '/', options: { me?: MeFromAPI | null } = {}) {
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
+  const me = options.me === undefined ? fakeMe() : options.me;
+  if (me) client.setQueryData(identityQueries.me().queryKey, me);
   const router = createMemoryRouter([{ element, path: routePath }, { element: <div>elsewhere</div>, path: '*' }], { initialEntries: [path] });
   return { client, router, ...render(<QueryClientProvider client={client}><RouterProvider router={router} /><Toaster /></QueryClientProvider>) };
 }

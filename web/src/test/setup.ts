@@ -3,6 +3,8 @@ import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
+import { session } from '@services/session';
+
 afterEach(() => {
   cleanup();
 });
@@ -48,3 +50,7 @@ class InertWebSocket {
   send(): void {}
 }
 globalThis.WebSocket = InertWebSocket as unknown as typeof WebSocket;
+
+// Components under test are signed out unless a test signs a session in: no refresh call is made
+// behind the fakes' back (services/session.ts).
+session.end('logout');

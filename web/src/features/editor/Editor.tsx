@@ -52,16 +52,17 @@ import { TestEventContext, type TestEventListener } from './panels/WebhookUrl';
 import { RunDialog } from './RunDialog';
 import { createEditorStore, isDirty, type Clip, type EditorStore } from './store';
 
-/** EditorProps are a loaded workflow and the node type catalogue. */
+/** EditorProps are a loaded workflow and the node type catalogue; readOnly opens it for reading only (viewers). */
 export interface EditorProps {
+  readOnly?: boolean;
   types: NodeTypeInfo[];
   workflow: WorkflowFromAPI;
 }
 
 /** Editor edits one workflow; it owns one editor store for its lifetime. */
-export function Editor({ types, workflow }: EditorProps) {
+export function Editor({ readOnly = false, types, workflow }: EditorProps) {
   const [store] = useState(() =>
-    createEditorStore({ catalog: toCatalog(types), definition: toDefinition(workflow), version: workflow.version, workflowId: workflow.id }),
+    createEditorStore({ catalog: toCatalog(types), definition: toDefinition(workflow), readOnly, version: workflow.version, workflowId: workflow.id }),
   );
   return (
     <EditorStoreContext.Provider value={store}>
@@ -90,6 +91,8 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const workflowId = useEditorStore((s) => s.workflowId);
   const version = useEditorStore((s) => s.version);
   const name = useEditorStore((s) => s.meta.name);
+  // Read-only (a viewer): nothing that would change the workflow or start a run is offered.
+  const readOnly = useEditorStore((s) => s.readOnly);
   const dirty = useEditorStore(isDirty);
   const canUndo = useEditorStore((s) => s.past.length > 0);
   const canRedo = useEditorStore((s) => s.future.length > 0);
@@ -145,7 +148,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     },
   });
   const saveNow = useCallback(async () => {
-    if (save.isPending) return false;
+    if (save.isPending || store.getState().readOnly) return false;
     try {
       await save.mutateAsync();
       return true;
@@ -238,9 +241,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     listeningRef.current = false;
     setListening(false);
   }, []);
-  const testEvents = useMemo<TestEventListener>(
-    () => ({ active: !!wf.data?.active, busy: activate.isPending || save.isPending, listen: () => void listen(), listening, stop: stopListening }),
-    [wf.data?.active, activate.isPending, save.isPending, listen, listening, stopListening],
+  const testEvents = useMemo<TestEventListener | null>(
+    () =>
+      readOnly ? null : { active: !!wf.data?.active, busy: activate.isPending || save.isPending, listen: () => void listen(), listening, stop: stopListening },
+    [readOnly, wf.data?.active, activate.isPending, save.isPending, listen, listening, stopListening],
   );
 
   const nodeRuns = useNodeRuns(execution.data);
@@ -308,6 +312,22 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       }
       if (document.querySelector('dialog[open]') || isEditableTarget(e.target) || quickAdd) return;
       const s = store.getState();
+      if (s.readOnly) {
+        // Reading only: move around, copy, ask for help; nothing that changes the graph or runs it.
+        if (mod && key === 'c') {
+          const clip = s.copySelection();
+          if (clip) void navigator.clipboard?.writeText(JSON.stringify(clip)).catch(() => undefined);
+        } else if (!mod && !e.altKey && key === 'f') {
+          e.preventDefault();
+          void fitView({ duration: 250, padding: 0.15 });
+        } else if (e.key === '?') {
+          e.preventDefault();
+          setHelpOpen(true);
+        } else if (key === 'escape') {
+          s.select(null);
+        }
+        return;
+      }
       if (mod && key === 'enter') {
         e.preventDefault();
         setRunOpen(true);
@@ -358,7 +378,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       }
     };
     const onPaste = (e: ClipboardEvent) => {
-      if (document.querySelector('dialog[open]') || isEditableTarget(e.target)) return;
+      if (document.querySelector('dialog[open]') || isEditableTarget(e.target) || store.getState().readOnly) return;
       const text = e.clipboardData?.getData('text/plain');
       if (!text) return;
       try {
@@ -421,6 +441,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
               aria-label="Workflow name"
               className="min-w-0 max-w-xs flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
               onChange={(e) => store.getState().setMeta({ name: e.target.value })}
+              readOnly={readOnly}
               value={name}
             />
             <span className="text-xs text-zinc-500" data-testid="version">
@@ -431,49 +452,68 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                 Unsaved changes
               </span>
             )}
-            <ValidationBadge />
-            <ActiveToggle />
+            {readOnly && (
+              <span
+                className="rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
+                data-testid="read-only"
+                title="Your role lets you read this workflow, not change or run it"
+              >
+                Read-only
+              </span>
+            )}
+            {!readOnly && <ValidationBadge />}
+            <ActiveToggle readOnly={readOnly} />
             <div className="ml-auto flex items-center gap-0.5">
-              <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
-                <PanelLeft className="size-4" />
-              </IconButton>
-              <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
-                <Undo2 className="size-4" />
-              </IconButton>
-              <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
-                <Redo2 className="size-4" />
-              </IconButton>
-              <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
-                <LayoutGrid className="size-4" />
-              </IconButton>
+              {!readOnly && (
+                <>
+                  <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
+                    <PanelLeft className="size-4" />
+                  </IconButton>
+                  <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
+                    <Undo2 className="size-4" />
+                  </IconButton>
+                  <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
+                    <Redo2 className="size-4" />
+                  </IconButton>
+                  <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
+                    <LayoutGrid className="size-4" />
+                  </IconButton>
+                </>
+              )}
               <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: 0.15 })} shortcut="F">
                 <Maximize className="size-4" />
               </IconButton>
               <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
                 <CircleQuestionMark className="size-4" />
               </IconButton>
-              <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
-              <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
-                Run
-              </Button>
-              <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
-                {save.isPending ? 'Saving…' : 'Save'}
-              </Button>
+              {!readOnly && (
+                <>
+                  <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
+                  <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
+                    Run
+                  </Button>
+                  <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
+                    {save.isPending ? 'Saving…' : 'Save'}
+                  </Button>
+                </>
+              )}
             </div>
           </header>
 
           <div className="flex min-h-0 flex-1">
-            {paletteOpen && <Palette onAdd={addAt} types={types} />}
+            {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
             <div ref={canvasRef} className="relative min-w-0 flex-1">
-              <Canvas onPointerMove={onPointerMove}>{runPanel}</Canvas>
+              <Canvas onPointerMove={onPointerMove} readOnly={readOnly}>
+                {runPanel}
+              </Canvas>
             </div>
             <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
               {selectedId && selectedData ? (
-                <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} />
+                <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} readOnly={readOnly} />
               ) : (
                 <div className="h-full overflow-auto p-4">
                   <h2 className="mb-3 font-semibold">Workflow</h2>
-                  <WorkflowPanel key={version} />
+                  <WorkflowPanel key={version} readOnly={readOnly} />
                 </div>
               )}
             </aside>
@@ -551,7 +591,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
  * ActiveToggle switches the workflow's webhook and schedule triggers on and off; it shows only when
  * the saved workflow has such a trigger.
  */
-function ActiveToggle() {
+function ActiveToggle({ readOnly }: { readOnly: boolean }) {
   const queryClient = useQueryClient();
   const workflowId = useEditorStore((s) => s.workflowId);
   const wf = useQuery({ ...workflowQueries.detail(workflowId), staleTime: Infinity });
@@ -566,6 +606,13 @@ function ActiveToggle() {
   });
   if (!wf.data || !hasAutoTrigger) return null;
   const active = wf.data.active;
+  if (readOnly) {
+    return (
+      <span className="ml-2 text-xs font-medium text-zinc-500" data-testid="active-state">
+        {active ? 'Active' : 'Inactive'}
+      </span>
+    );
+  }
   return (
     <button
       aria-checked={active}

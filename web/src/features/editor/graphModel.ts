@@ -187,9 +187,32 @@ export function uniqueNodeId(stem: string, taken: ReadonlySet<string>): string {
   }
 }
 
-/** defaultConfig fills a new node's config with the schema's required defaults. */
+/**
+ * randomWebhookPath is an unguessable webhook path: 16 random bytes (128 bits), base64url, which
+ * matches the webhook path pattern. Webhooks are public by design, so their paths are their secret.
+ */
+export function randomWebhookPath(): string {
+  const bytes = new Uint8Array(16);
+  crypto.getRandomValues(bytes);
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** WEBHOOK_TYPE is the node type whose path must be unique on the server. */
+export const WEBHOOK_TYPE = 'trigger.webhook';
+
+/**
+ * defaultConfig fills a new node's config with the schema's required defaults; a new webhook trigger
+ * gets a random path of its own rather than an empty or guessable one.
+ */
 export function defaultConfig(type: NodeTypeInfo | undefined): Record<string, unknown> {
   if (!type) return {};
+  if (type.type === WEBHOOK_TYPE) return { ...requiredDefaults(type), path: randomWebhookPath() };
+  return requiredDefaults(type);
+}
+
+function requiredDefaults(type: NodeTypeInfo): Record<string, unknown> {
   const props = type.configSchema.properties;
   const required = Array.isArray(type.configSchema.required) ? (type.configSchema.required as string[]) : [];
   const out: Record<string, unknown> = {};

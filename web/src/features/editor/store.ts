@@ -17,7 +17,9 @@ import {
   nodeFromAPI,
   nodeToAPI,
   outputPorts,
+  randomWebhookPath,
   uniqueNodeId,
+  WEBHOOK_TYPE,
   type WorkflowEdge,
   type WorkflowMeta,
   type WorkflowNode,
@@ -165,7 +167,9 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const id = uniqueNodeId(n.id, taken);
         taken.add(id);
         rename.set(n.id, id);
-        const node = nodeFromAPI({ ...n, id }, i);
+        // A webhook path is unique on the server: a copied webhook trigger gets a new one.
+        const config = n.type === WEBHOOK_TYPE ? { ...(n.config ?? {}), path: randomWebhookPath() } : n.config;
+        const node = nodeFromAPI({ ...n, config, id }, i);
         return { ...node, position: { x: node.position.x + offset.x, y: node.position.y + offset.y }, selected: true };
       });
       const edges: WorkflowEdge[] = [];
