@@ -398,3 +398,133 @@ describe('LiveClient', () => {
     c.stop();
   });
 });
+
+describe('LiveClient authentication', () => {
+  /** tokens hands out t1, t2, … and counts the refreshes. */
+  function tokens() {
+    const t = { got: 0, n: 1, refreshed: 0 };
+    return {
+      getToken: async () => {
+        t.got++;
+        return `t${t.n}`;
+      },
+      refreshToken: async () => {
+        t.refreshed++;
+        t.n++;
+        return `t${t.n}`;
+      },
+      t,
+    };
+  }
+
+  it('sends the token as the first message on open and subscribes only after hello', async () => {
+    const auth = tokens();
+    const c = client({ getToken: auth.getToken, refreshToken: auth.refreshToken });
+    c.subscribe({ executionId: 'e1' }, recorder().handlers);
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.last();
+    ws.onopen?.({});
+    expect(ws.sent).toEqual([{ token: 't1', type: 'auth' }]);
+    ws.receive({ heartbeatSeconds: 20, maxSubscriptions: 64, type: 'hello', version: 'test' });
+    expect(ws.sent.map((m) => m.type)).toEqual(['auth', 'subscribe']);
+  });
+
+  it('reconnects with the current token after the server closes on expiry (4001) and resumes', async () => {
+    const auth = tokens();
+    const c = client({ getToken: auth.getToken, random: () => 0.5, refreshToken: auth.refreshToken });
+    const r = recorder();
+    c.subscribe({ executionId: 'e1' }, r.handlers);
+    await vi.advanceTimersByTimeAsync(0);
+    const first = FakeSocket.last().connect();
+    first.receive({ ...event('e1', 4), subscription: 's1' });
+    auth.t.n = 2; // the session refreshed meanwhile
+    first.drop(4001);
+    await vi.advanceTimersByTimeAsync(1_000);
+    const second = FakeSocket.last();
+    expect(second).not.toBe(first);
+    second.connect();
+    expect(second.sent[0]).toEqual({ token: 't2', type: 'auth' });
+    expect(second.subscribes()[0]).toMatchObject({ afterSeq: 4, executionId: 'e1' });
+    expect(auth.t.refreshed).toBe(0);
+  });
+
+  it('refreshes the token before reconnecting after a refused token (4401), with backoff, never in a hot loop', async () => {
+    const auth = tokens();
+    const c = client({ getToken: auth.getToken, random: () => 0.999, refreshToken: auth.refreshToken });
+    c.subscribe({ executionId: 'e1' }, recorder().handlers);
+    await vi.advanceTimersByTimeAsync(0);
+    let ws = FakeSocket.last();
+    ws.onopen?.({});
+    ws.receive({ code: 'unauthorized', message: 'invalid token', type: 'error' });
+    ws.drop(4401);
+    // No socket is opened right away: the next one waits for the backoff.
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.all).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(600);
+    expect(auth.t.refreshed).toBe(1);
+    ws = FakeSocket.last();
+    expect(FakeSocket.all).toHaveLength(2);
+    ws.onopen?.({});
+    expect(ws.sent[0]).toEqual({ token: 't2', type: 'auth' });
+    // Refused again and again: each attempt waits for the backoff and refreshes first.
+    const before = FakeSocket.all.length;
+    for (let i = 0; i < 3; i++) {
+      FakeSocket.last().drop(4401);
+      await vi.advanceTimersByTimeAsync(100);
+    }
+    expect(FakeSocket.all.length - before).toBeLessThanOrEqual(1);
+    expect(c.getStatus().state).toBe('reconnecting');
+    for (let i = 0; i < 4; i++) {
+      await vi.advanceTimersByTimeAsync(16_000);
+      FakeSocket.last().onopen?.({});
+      FakeSocket.last().drop(4401);
+    }
+    expect(auth.t.refreshed).toBeGreaterThanOrEqual(5);
+    // A refused token is not a transport failure: the client does not fall back to SSE.
+    expect(FakeStream.all).toHaveLength(0);
+  });
+
+  it('does not connect while signed out, and tries again later', async () => {
+    const c = client({ getToken: async () => null });
+    c.start();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(FakeSocket.all).toHaveLength(0);
+    expect(c.getStatus().state).toBe('reconnecting');
+  });
+
+  it('reconnect() replaces the socket at once, with the token now', async () => {
+    const auth = tokens();
+    const c = client({ getToken: auth.getToken, refreshToken: auth.refreshToken });
+    c.subscribe({ workflowId: 'w1' }, recorder().handlers);
+    await vi.advanceTimersByTimeAsync(0);
+    const first = FakeSocket.last().connect();
+    auth.t.n = 5;
+    c.reconnect();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.closed).toBe(true);
+    const second = FakeSocket.last();
+    expect(second).not.toBe(first);
+    second.connect();
+    expect(second.sent[0]).toEqual({ token: 't5', type: 'auth' });
+    expect(second.subscribes()).toHaveLength(1);
+  });
+
+  it('opens each SSE stream with a fresh single-use ticket', async () => {
+    let n = 0;
+    const c = client({ fallbackAfter: 1, getTicket: async () => `k${++n}`, getToken: async () => 't1' });
+    c.subscribe({ executionId: 'e1' }, recorder().handlers);
+    await vi.advanceTimersByTimeAsync(0);
+    // The WebSocket never opens: the client falls back to SSE.
+    FakeSocket.last().drop(1006);
+    await vi.advanceTimersByTimeAsync(0);
+    const last = () => FakeStream.all[FakeStream.all.length - 1]!;
+    expect(last().url).toBe(`${ORIGIN}/api/v1/executions/e1/events?ticket=k1&after=0`);
+    // The server refuses a reused ticket: the stream closes and a new ticket is fetched.
+    const first = last();
+    first.readyState = 2;
+    first.onerror?.({});
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(last()).not.toBe(first);
+    expect(last().url).toContain('ticket=k2');
+  });
+});

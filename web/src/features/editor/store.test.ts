@@ -178,3 +178,45 @@ describe('editor store', () => {
     expect(isDirty(store.getState())).toBe(false);
   });
 });
+
+describe('webhook triggers', () => {
+  const PATH = /^[A-Za-z0-9_-]{22}$/;
+  const WEBHOOK_PATTERN = /^\/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(\/[A-Za-z0-9._~-]+)*\/?$/;
+
+  it('a new webhook trigger gets a random, unguessable path of its own', () => {
+    const { store } = setup();
+    const a = store.getState().addNode('trigger.webhook', { x: 0, y: 0 });
+    const b = store.getState().addNode('trigger.webhook', { x: 0, y: 200 });
+    const pathOf = (id: string) => store.getState().nodes.find((n) => n.id === id)!.data.config.path as string;
+    expect(pathOf(a)).toMatch(PATH);
+    expect(pathOf(a)).toMatch(WEBHOOK_PATTERN);
+    expect(pathOf(b)).toMatch(PATH);
+    expect(pathOf(a)).not.toBe(pathOf(b));
+    // Other nodes get no path.
+    const set = store.getState().addNode('data.set', { x: 0, y: 400 });
+    expect(store.getState().nodes.find((n) => n.id === set)!.data.config).not.toHaveProperty('path');
+  });
+
+  it('a duplicated or pasted webhook trigger gets a new path, the rest of its config is kept', () => {
+    const { store } = setup();
+    const id = store.getState().addNode('trigger.webhook', { x: 0, y: 0 });
+    store.getState().updateNodeConfig(id, { method: 'GET', path: 'orders/new' });
+    store.getState().select(id);
+    expect(store.getState().duplicateSelection()).toBe(1);
+    const copy = store.getState().nodes.find((n) => n.id !== id && n.data.type === 'trigger.webhook')!;
+    expect(copy.data.config.method).toBe('GET');
+    expect(copy.data.config.path).toMatch(PATH);
+    const clip = store.getState().copySelection()!;
+    store.getState().paste(null, clip);
+    const paths = store.getState().nodes.filter((n) => n.data.type === 'trigger.webhook').map((n) => n.data.config.path);
+    expect(new Set(paths).size).toBe(3);
+  });
+
+  it('a read-only editor adds nothing', () => {
+    const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), readOnly: true, version: 3, workflowId: 'wf1' });
+    const before = store.getState().nodes.length;
+    store.getState().addNode('trigger.webhook', { x: 0, y: 0 });
+    expect(store.getState().nodes).toHaveLength(before);
+    expect(isDirty(store.getState())).toBe(false);
+  });
+});

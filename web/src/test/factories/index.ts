@@ -25,6 +25,21 @@ export function catalogFactory(): Catalog {
   return toCatalog([
     nodeTypeFactory({ category: 'Triggers', inputs: [], title: 'Manual trigger', trigger: true, type: 'trigger.manual' }),
     nodeTypeFactory({
+      category: 'Triggers',
+      configSchema: {
+        properties: {
+          method: { default: 'POST', enum: ['GET', 'POST'], title: 'Method', type: 'string' },
+          path: { minLength: 1, pattern: '^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?$', title: 'Path', type: 'string' },
+        },
+        required: ['path'],
+        type: 'object',
+      },
+      inputs: [],
+      title: 'Webhook',
+      trigger: true,
+      type: 'trigger.webhook',
+    }),
+    nodeTypeFactory({
       category: 'Flow',
       configSchema: {
         properties: { condition: { description: 'e.g. {{ input.total > 100 }}', title: 'Condition', 'x-cm-expression': true } },
