@@ -14,7 +14,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const web = join(root, 'web');
 const require = createRequire(join(web, 'package.json'));
 const { chromium } = require('playwright-core');
-const { CHROMIUM, CHROMIUM_ARGS, requireChromium, startServer } = await import(join(web, 'e2e', 'server.mjs'));
+const { CHROMIUM, CHROMIUM_ARGS, requireChromium, signInContext, startServer } = await import(join(web, 'e2e', 'server.mjs'));
 const { bigWorkflow } = await import(join(web, 'e2e', 'big-workflow.mjs'));
 
 const COLD_LOADS = Number(process.env.CM_BENCH_COLD_LOADS || 5);
@@ -52,7 +52,7 @@ const browser = await chromium.launch({ args: CHROMIUM_ARGS, executablePath: CHR
 try {
   // 2. Initial route and cold first load: a new context (empty cache) per load of /workflows.
   const api = async (path, body) => {
-    const r = await fetch(server.baseURL + path, { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' }, method: 'POST' });
+    const r = await fetch(server.baseURL + path, { body: JSON.stringify(body), headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' }, method: 'POST' });
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
@@ -63,6 +63,8 @@ try {
   let initialRaw = 0;
   for (let i = 0; i < COLD_LOADS; i++) {
     const ctx = await browser.newContext({ viewport: VIEWPORT });
+    // Signed in as the owner: the page's first refresh finds the session cookie.
+    await signInContext(ctx, server.baseURL, server.owner);
     const page = await ctx.newPage();
     const scripts = new Map();
     page.on('response', async (res) => {
@@ -106,6 +108,7 @@ try {
   // 3. A 200-node workflow in the editor.
   const wf = await api('/api/v1/workflows', bigWorkflow(200));
   const ctx = await browser.newContext({ viewport: VIEWPORT });
+  await signInContext(ctx, server.baseURL, server.owner);
   const page = await ctx.newPage();
   const cdp = await ctx.newCDPSession(page);
   const openStart = Date.now();

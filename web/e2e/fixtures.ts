@@ -1,4 +1,6 @@
-import { test as base, expect, type Page } from '@playwright/test';
+import { test as base, expect, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
+
+import { signInContext, signInOwner, type OwnerSession } from './server.mjs';
 
 /** Api is a thin client of the server under test, for setting up data. */
 export interface Api {
@@ -7,12 +9,50 @@ export interface Api {
   put: (path: string, body: unknown, headers?: Record<string, string>) => Promise<number>;
 }
 
+/** e2eBase is the address of the server global-setup.ts started. */
+export const e2eBase = () => process.env.CM_E2E_BASE_URL as string;
+
+/** apiKey is the owner API key global-setup.ts made, for setting up data. */
+export const apiKey = () => process.env.CM_E2E_API_KEY as string;
+
+/** authHeader is the header that authenticates a script with the owner API key. */
+export const authHeader = () => ({ Authorization: `Bearer ${apiKey()}` });
+
+/** owner is the e-mail and password of the server's owner. */
+export const owner = () => ({ email: process.env.CM_E2E_OWNER_EMAIL as string, password: process.env.CM_E2E_OWNER_PASSWORD as string });
+
+/** signIn gives a browser context a session of the owner's (its refresh cookie), with no login. */
+export async function signIn(context: BrowserContext, session: OwnerSession, baseURL = e2eBase()): Promise<void> {
+  await signInContext(context, baseURL, session);
+}
+
+/** loginAs signs a browser context in with an e-mail and a password (a real login: rate limited). */
+export async function loginAs(request: APIRequestContext, email: string, password: string, baseURL = e2eBase()): Promise<{ accessToken: string; tenantId: string }> {
+  const r = await request.post(`${baseURL}/api/v1/auth/login`, { data: { email, password } });
+  expect(r.status(), await r.text()).toBe(200);
+  return (await r.json()) as { accessToken: string; tenantId: string };
+}
+
 /**
- * test is Playwright's test with baseURL set to the server started by global-setup.ts, an api fixture,
- * and a check, in every test, that the pages never broke their Content-Security-Policy: Chromium reports
- * each blocked script, style, eval or connection on the console.
+ * test is Playwright's test with baseURL set to the server started by global-setup.ts, an api fixture
+ * and a request fixture that act with the owner API key, a page signed in as the owner (test.use({
+ * signedIn: false }) for a signed-out one), and a check, in every test, that the pages never broke
+ * their Content-Security-Policy: Chromium reports each blocked script, style, eval or connection on
+ * the console.
  */
-export const test = base.extend<{ api: Api; contentSecurityPolicy: void }>({
+export const test = base.extend<{ api: Api; contentSecurityPolicy: void; signedIn: boolean }, { ownerSession: OwnerSession }>({
+  // One login per worker; every test's page gets a session of its own from it (signIn).
+  ownerSession: [async ({}, use) => use(await signInOwner(e2eBase())), { scope: 'worker' }],
+  signedIn: [true, { option: true }],
+  page: async ({ ownerSession, page, signedIn }, use) => {
+    if (signedIn) await signIn(page.context(), ownerSession);
+    await use(page);
+  },
+  request: async ({ playwright }, use) => {
+    const ctx = await playwright.request.newContext({ baseURL: e2eBase(), extraHTTPHeaders: authHeader() });
+    await use(ctx);
+    await ctx.dispose();
+  },
   contentSecurityPolicy: [
     async ({ page }, use) => {
       const violations: string[] = [];
@@ -28,7 +68,7 @@ export const test = base.extend<{ api: Api; contentSecurityPolicy: void }>({
     { auto: true },
   ],
   api: async ({ playwright }, use) => {
-    const ctx = await playwright.request.newContext({ baseURL: process.env.CM_E2E_BASE_URL });
+    const ctx = await playwright.request.newContext({ baseURL: e2eBase(), extraHTTPHeaders: authHeader() });
     await use({
       createWorkflow: async (def) => {
         const r = await ctx.post('/api/v1/workflows', { data: def });

@@ -1,6 +1,6 @@
 import type { Page, Request } from '@playwright/test';
 
-import { startServer } from './server.mjs';
+import { signInContext, startServer } from './server.mjs';
 import { collectErrors, expect, node, test } from './fixtures';
 
 /** delayWorkflow is start → wait (flow.delay) → done: long enough to watch, short enough for a fast test. */
@@ -85,11 +85,13 @@ test('(b) a webhook run appears in the executions list without a reload, and fin
 test('(c) after a server restart the client reconnects and catches up on what it missed', async ({ browser }) => {
   const server = await startServer();
   const page = await browser.newPage({ baseURL: server.baseURL });
+  const headers = { Authorization: `Bearer ${server.apiKey}` };
   try {
+    await signInContext(page.context(), server.baseURL, server.owner!);
     const errors = collectErrors(page);
-    const res = await page.request.post('/api/v1/workflows', { data: delayWorkflow('Across a restart', '4s') });
+    const res = await page.request.post('/api/v1/workflows', { data: delayWorkflow('Across a restart', '4s'), headers });
     const wf = (await res.json()) as { id: string };
-    const run = await page.request.post(`/api/v1/workflows/${wf.id}/executions`, { data: { input: {} } });
+    const run = await page.request.post(`/api/v1/workflows/${wf.id}/executions`, { data: { input: {} }, headers });
     const exec = (await run.json()) as { id: string };
 
     await page.goto(`/executions/${exec.id}`);
@@ -110,8 +112,9 @@ test('(c) after a server restart the client reconnects and catches up on what it
     await server.restart();
     const quick = await page.request.post('/api/v1/workflows', {
       data: { edges: [], name: 'Across a restart, quick', nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] },
+      headers,
     });
-    const second = await page.request.post(`/api/v1/workflows/${((await quick.json()) as { id: string }).id}/executions?wait=10s`, { data: { input: {} } });
+    const second = await page.request.post(`/api/v1/workflows/${((await quick.json()) as { id: string }).id}/executions?wait=10s`, { data: { input: {} }, headers });
     expect(((await second.json()) as { status: string }).status).toBe('succeeded');
 
     await expect(indicator).toHaveAttribute('data-live-state', 'live', { timeout: 8000 });

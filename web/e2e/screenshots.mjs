@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { bigWorkflow } from './big-workflow.mjs';
-import { CHROMIUM, CHROMIUM_ARGS, requireChromium, startServer } from './server.mjs';
+import { CHROMIUM, CHROMIUM_ARGS, requireChromium, signInContext, startServer } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, '..', '..', 'docs', 'screenshots');
@@ -30,7 +30,7 @@ const server = await startServer();
 const browser = await chromium.launch({ args: CHROMIUM_ARGS, executablePath: CHROMIUM });
 try {
   const post = async (path, body) => {
-    const r = await fetch(server.baseURL + path, { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' }, method: 'POST' });
+    const r = await fetch(server.baseURL + path, { body: JSON.stringify(body), headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' }, method: 'POST' });
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
@@ -74,6 +74,7 @@ try {
 
   const shoot = async (scheme, path, name, prepare) => {
     const ctx = await browser.newContext({ colorScheme: scheme, deviceScaleFactor: 1, viewport: { height: 900, width: 1440 } });
+    await signInContext(ctx, server.baseURL, server.owner);
     const page = await ctx.newPage();
     await page.goto(server.baseURL + path);
     await page.waitForLoadState('networkidle');

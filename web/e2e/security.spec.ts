@@ -4,9 +4,9 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from '@playwright/test';
 
 import { CHROMIUM, CHROMIUM_ARGS } from './server.mjs';
-import { collectErrors, expect, test } from './fixtures';
+import { apiKey, authHeader, collectErrors, expect, test } from './fixtures';
 
-// The server has no login yet, so it defends itself against web pages that would drive it through the
+// Besides its login, the server defends itself against web pages that would drive it through the
 // user's browser: DNS rebinding (Host check), cross-site state changes (Sec-Fetch-Site/Origin), and a
 // strict Content-Security-Policy on the app (checked in every test by the fixture).
 
@@ -52,7 +52,7 @@ test('the app is served with strict security headers and works under them', asyn
 
 test('a page on another site cannot change state, not even with a body-less POST', async ({ api, page }) => {
   const wf = await api.createWorkflow(hookFlow('csrf-target'));
-  const activate = await page.request.post(`${base()}/api/v1/workflows/${wf.id}/activate`);
+  const activate = await page.request.post(`${base()}/api/v1/workflows/${wf.id}/activate`, { headers: authHeader() });
   expect(activate.status()).toBe(200);
   const attacker = await attackerSite();
   try {
@@ -94,15 +94,19 @@ test('a page on another site cannot change state, not even with a body-less POST
     await attacker.close();
   }
 
-  // What the server answered, seen by a program that sends the headers the browser sent.
+  // What the server answered, seen by a program that sends the headers the browser sent (and a valid
+  // key: only the cross-site check refuses it).
   const refused = await page.request.post(`${base()}/api/v1/workflows/${wf.id}/deactivate`, {
-    headers: { Origin: 'http://localhost:1', 'Sec-Fetch-Site': 'cross-site' },
+    headers: { ...authHeader(), Origin: 'http://localhost:1', 'Sec-Fetch-Site': 'cross-site' },
   });
   expect(refused.status()).toBe(403);
   expect(refused.headers()['content-type']).toContain('application/problem+json');
   // The app itself, same-origin, still can.
   await page.goto('/');
-  const ok = await page.evaluate(async (id) => (await fetch(`/api/v1/workflows/${id}/deactivate`, { method: 'POST' })).status, wf.id);
+  const ok = await page.evaluate(
+    async ([id, key]) => (await fetch(`/api/v1/workflows/${id}/deactivate`, { headers: { Authorization: `Bearer ${key}` }, method: 'POST' })).status,
+    [wf.id, apiKey()],
+  );
   expect(ok).toBe(200);
 });
 
@@ -120,9 +124,10 @@ test('a name that resolves to the server but is not one of its names is refused 
     const api = await page.goto(`http://rebind.test:${port}/api/v1/workflows`);
     expect(api!.status()).toBe(421);
     expect(await api!.text()).toContain('misdirected-request');
-    // The same server under localhost is fine.
-    const local = await page.goto(`http://localhost:${port}/api/v1/workflows`);
+    // The same server under localhost is fine (a public route: the others want a token).
+    const local = await page.goto(`http://localhost:${port}/api/v1/auth/setup`);
     expect(local!.status()).toBe(200);
+    expect((await page.goto(`http://localhost:${port}/api/v1/workflows`))!.status()).toBe(401);
   } finally {
     await browser.close();
   }

@@ -11,7 +11,7 @@ import { SetupPage } from '@routes/SetupPage';
 import { WorkflowsPage } from '@routes/WorkflowsPage';
 import { executionQueries } from '@services/executions';
 import { isApiError } from '@services/http';
-import { fetchSetupStatus, identityQueries } from '@services/identity';
+import { fetchSetupStatus, followWorkspace, identityQueries } from '@services/identity';
 import { getLiveClient } from '@services/live';
 import { nodeTypeQueries } from '@services/nodeTypes';
 import { session } from '@services/session';
@@ -116,6 +116,8 @@ export const router = createBrowserRouter([
     path: '/',
   },
 ]);
+
+followWorkspace(queryClient);
 
 // A session that ends by itself (its refresh refused: expired, revoked, signed out in another tab)
 // drops everything cached and asks for a login that returns to the page the user was on.

@@ -154,20 +154,37 @@ export async function signOut(queryClient: QueryClient): Promise<void> {
 }
 
 /**
- * switchWorkspace swaps the token for one of another workspace the user belongs to, then clears what
- * was cached for the previous one and reconnects the live connection with the new token.
+ * switchWorkspace swaps the token for one of another workspace the user belongs to; the change of
+ * workspace clears the cache and reconnects the live connection (followWorkspace). It resolves once
+ * the new workspace's /auth/me is read.
  */
 export async function switchWorkspace(queryClient: QueryClient, tenantId: string): Promise<void> {
   const res = await request<TokenPairFromAPI>('/api/v1/auth/switch', { body: { tenantId }, method: 'POST' });
   session.accept(res.data);
-  await resetCache(queryClient);
-  getLiveClient().reconnect();
+  await queryClient.fetchQuery(identityQueries.me());
 }
 
-/** resetCache drops every cached answer and reads who the user is again, for the observers on screen. */
-async function resetCache(queryClient: QueryClient): Promise<void> {
-  queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'auth' });
-  await queryClient.resetQueries({ queryKey: identityQueries.all() });
+/**
+ * followWorkspace keeps the app on the session's workspace: whenever the token changes workspace (a
+ * switch here, or in another tab of the browser, which shares the refresh cookie), every cached
+ * answer of the previous one is dropped, who the user is is read again, and the live connection
+ * reconnects with the new token. It returns the unsubscribe function.
+ */
+export function followWorkspace(queryClient: QueryClient): () => void {
+  let last = session.tenantId();
+  return session.subscribe(() => {
+    const now = session.tenantId();
+    if (now === null) {
+      last = null;
+      return;
+    }
+    if (last !== null && now !== last) {
+      queryClient.removeQueries({ predicate: (q) => q.queryKey[0] !== 'auth' });
+      void queryClient.resetQueries({ queryKey: identityQueries.all() });
+      getLiveClient().reconnect();
+    }
+    last = now;
+  });
 }
 
 /** createWorkspace makes a new workspace owned by the user (POST /tenants). */

@@ -2,7 +2,7 @@ import { QueryClient } from '@tanstack/react-query';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { ApiError, request, requestBlob, setHttpSession } from './http';
-import { signOut } from './identity';
+import { followWorkspace, signOut } from './identity';
 import { getLiveClient } from './live';
 import { Session, type TokenPairFromAPI } from './session';
 
@@ -294,5 +294,25 @@ describe('logout', () => {
     await request('/api/v1/things').catch(() => undefined);
     expect(server.of('/api/v1/things')[0]!.auth).toBeNull();
     expect(server.refreshes()).toBe(0);
+  });
+});
+
+describe('followWorkspace', () => {
+  it('drops the cache and reconnects live when the token changes workspace, not on a refresh in the same one', async () => {
+    const shared = restore;
+    shared.accept({ accessToken: 'a1', expiresIn: 900, tenantId: 'tenant-a' });
+    const queryClient = new QueryClient();
+    const off = followWorkspace(queryClient);
+    const reconnect = vi.spyOn(getLiveClient(), 'reconnect').mockImplementation(() => undefined);
+    queryClient.setQueryData(['workflows', 'list'], { items: [{ id: 'of-a' }] });
+    shared.accept({ accessToken: 'a2', expiresIn: 900, tenantId: 'tenant-a' });
+    expect(queryClient.getQueryData(['workflows', 'list'])).toBeDefined();
+    expect(reconnect).not.toHaveBeenCalled();
+    // Another tab switched: the shared cookie's next refresh answers a token for tenant-b.
+    shared.accept({ accessToken: 'b1', expiresIn: 900, tenantId: 'tenant-b' });
+    expect(queryClient.getQueryData(['workflows', 'list'])).toBeUndefined();
+    expect(reconnect).toHaveBeenCalledTimes(1);
+    off();
+    shared.end('logout');
   });
 });

@@ -202,7 +202,7 @@ function CreateKeyDialog({ mine, onClose, onCreated }: { mine: Role | undefined;
             {general}
           </p>
         )}
-        <Field autoFocus error={byField.name} hint="What uses it, e.g. “CI deploys”." label="Name" maxLength={200} onChange={(e) => setForm({ ...form, name: e.target.value })} value={form.name} />
+        <Field autoFocus error={byField.name} hint="What uses it, e.g. “CI deploys”." label="Name" maxLength={100} onChange={(e) => setForm({ ...form, name: e.target.value })} value={form.name} />
         <SelectField label="Role" onChange={(v) => setForm({ ...form, role: v as Role })} value={form.role}>
           {roles.map((r) => (
             <option key={r} value={r}>

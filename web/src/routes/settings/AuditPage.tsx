@@ -85,7 +85,7 @@ export function AuditPage() {
       <div className="mb-4 grid gap-3 sm:grid-cols-3 lg:grid-cols-6">
         <label className="text-sm">
           <span className="mb-1 block text-zinc-500">Actor</span>
-          <input className="cm-input" onChange={set('actor')} placeholder="user:… or apikey:…" value={form.actor} />
+          <input className="cm-input" onChange={set('actor')} placeholder="a user id, apikey:…, system" value={form.actor} />
         </label>
         <label className="text-sm">
           <span className="mb-1 block text-zinc-500">Action</span>

@@ -73,7 +73,7 @@ describe('ApiKeysPage', () => {
 describe('AuditPage', () => {
   const entry = {
     action: 'workflow.updated',
-    actor: 'user:u1',
+    actor: 'u1',
     details: { diff: { after: { name: 'B' }, before: { name: 'A' } } },
     id: 'a1',
     ip: '127.0.0.1',
