@@ -11,7 +11,8 @@ export interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, 
 /** Field is a labelled text input whose error is announced and tied to it (aria-describedby). */
 export function Field({ className, error, hint, label, ...rest }: FieldProps) {
   const id = useId();
-  const described = [error ? `${id}-error` : null, hint ? `${id}-hint` : null].filter(Boolean).join(' ') || undefined;
+  // The error replaces the hint while there is one.
+  const described = error ? `${id}-error` : hint ? `${id}-hint` : undefined;
   return (
     <div className={className}>
       <label className="mb-1 block text-sm font-medium" htmlFor={id}>

@@ -1,72 +1,37 @@
 import { keepPreviousData, queryOptions, type QueryClient } from '@tanstack/react-query';
 
+import type { components } from './api.gen';
 import { request, requestBlob } from './http';
 import { getLiveClient } from './live';
 import { session, type TokenPairFromAPI } from './session';
 
-// --- Types of the identity API (issue 8, /work/briefs/auth-api.md) --------------------------------
+// --- Types of the identity API (issue 8), generated from the OpenAPI document ------------------------
 
-/** Role is a member's or an API key's role in a workspace, weakest first. */
-export type Role = 'viewer' | 'editor' | 'admin' | 'owner';
+type Schemas = components['schemas'];
+
+/** Role is a member's or an API key's role in a workspace. */
+export type Role = Schemas['Member']['role'];
 
 /** ROLES lists the roles from the weakest to the strongest. */
 export const ROLES: readonly Role[] = ['viewer', 'editor', 'admin', 'owner'];
 
 /** TenantFromAPI is one workspace of the signed-in user, with their role in it. */
-export interface TenantFromAPI {
-  id: string;
-  name: string;
-  role: Role;
-}
+export type TenantFromAPI = Schemas['Workspace'];
 
 /** MeFromAPI is who the request is: a user (or an API key), the workspace and the role in it. */
-export interface MeFromAPI {
-  apiKey?: { id: string; name: string };
-  role: Role;
-  tenant: { id: string; name: string };
-  tenants: TenantFromAPI[];
-  user?: { email: string; id: string; name: string };
-}
+export type MeFromAPI = Schemas['Me'];
 
 /** MemberFromAPI is one member of the workspace. */
-export interface MemberFromAPI {
-  createdAt: string;
-  disabled: boolean;
-  email: string;
-  name: string;
-  role: Role;
-  userId: string;
-}
+export type MemberFromAPI = Schemas['Member'];
 
 /** ApiKeyFromAPI is an API key as listed: never the key itself. */
-export interface ApiKeyFromAPI {
-  createdAt: string;
-  createdBy: string;
-  expiresAt?: string;
-  id: string;
-  lastUsedAt?: string;
-  name: string;
-  revokedAt?: string;
-  role: Role;
-}
+export type ApiKeyFromAPI = Omit<Schemas['APIKey'], 'key'>;
 
 /** CreatedApiKeyFromAPI is a new key, with the secret the server shows only this once. */
-export interface CreatedApiKeyFromAPI extends ApiKeyFromAPI {
-  key: string;
-}
+export type CreatedApiKeyFromAPI = ApiKeyFromAPI & { key: string };
 
 /** AuditEntryFromAPI is one entry of the audit log. */
-export interface AuditEntryFromAPI {
-  action: string;
-  actor: string;
-  details?: unknown;
-  id: string;
-  ip: string;
-  targetId: string;
-  targetType: string;
-  time: string;
-  userAgent: string;
-}
+export type AuditEntryFromAPI = Schemas['AuditEntry'];
 
 /** Paged is one page of a cursor-paged list. */
 export interface Paged<T> {

@@ -7,16 +7,11 @@
  * of one browser take turns (Web Locks) so that two tabs never present the same rotated cookie.
  */
 
+import type { components } from './api.gen';
+
 /** TokenPairFromAPI is what login, setup, refresh and switch answer. */
-export interface TokenPairFromAPI {
-  accessToken: string;
-  /** expiresIn is the access token's lifetime in seconds. */
-  expiresIn: number;
-  /** refreshToken is in the body for programs; the web app relies on the cookie instead. */
-  refreshToken?: string;
-  tenantId: string;
-  tokenType?: string;
-}
+export type TokenPairFromAPI = Pick<components['schemas']['TokenPair'], 'accessToken' | 'expiresIn' | 'tenantId'> &
+  Partial<Pick<components['schemas']['TokenPair'], 'refreshToken' | 'tokenType'>>;
 
 /** SessionStatus: unknown until the first refresh answered, then authenticated or anonymous. */
 export type SessionStatus = 'anonymous' | 'authenticated' | 'unknown';

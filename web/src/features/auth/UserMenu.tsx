@@ -19,7 +19,7 @@ export function UserMenu() {
   const navigate = useNavigate();
   const [changing, setChanging] = useState(false);
   if (!me) return null;
-  const who = me.user ? me.user.name || me.user.email : (me.apiKey?.name ?? 'API key');
+  const who = me.user ? me.user.name || me.user.email : 'API key';
   return (
     <>
       <Menu

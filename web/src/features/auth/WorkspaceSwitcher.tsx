@@ -27,7 +27,7 @@ export function WorkspaceSwitcher() {
     onSuccess: () => navigate('/workflows'),
   });
   if (!me) return null;
-  const tenants = me.tenants.length > 0 ? me.tenants : [{ ...me.tenant, role: me.role }];
+  const tenants = me.tenants?.length ? me.tenants : [{ ...me.tenant, role: me.role }];
   return (
     <>
       <Menu
