@@ -129,6 +129,37 @@ test('a viewer sees no edit or run buttons, and the server refuses them anyway',
   }
 });
 
+test('a member demoted while the page is open is refused by the server, told why, and loses the buttons', async ({ browser, request }) => {
+  const email = `editor-${Date.now()}@e2e.test`;
+  const password = 'editor e2e: copper kettles hum at dawn';
+  const added = await request.post('/api/v1/members', { data: { email, password, role: 'editor' } });
+  expect(added.status(), await added.text()).toBe(201);
+  const { userId } = (await added.json()) as { userId: string };
+
+  const ctx = await browser.newContext({ baseURL: e2eBase() });
+  const page = await ctx.newPage();
+  try {
+    await page.goto('/login');
+    await page.getByLabel('E-mail').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect(page.getByTestId('my-role')).toHaveText('editor');
+    const create = page.getByRole('button', { name: 'New workflow' });
+    await expect(create).toBeVisible();
+
+    // The owner makes them a viewer; the page still shows what an editor may do, until it hears.
+    const demoted = await request.patch(`/api/v1/members/${userId}`, { data: { role: 'viewer' } });
+    expect(demoted.status(), await demoted.text()).toBe(200);
+    await create.click();
+    await expect(page.getByRole('alert').filter({ hasText: 'Your role (viewer) cannot do this' })).toBeVisible();
+    await expect(page.getByTestId('my-role')).toHaveText('viewer');
+    await expect(create).toHaveCount(0);
+    expect(page.url()).toMatch(/\/workflows$/);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('the owner creates an API key, sees it once, and revokes it', async ({ page, request }) => {
   const errors = collectErrors(page);
   await page.goto('/settings/api-keys');

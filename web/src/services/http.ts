@@ -71,12 +71,15 @@ async function send(path: string, opts: RequestOptions, accept: string): Promise
   }
 }
 
-/** roleRefusal is what a 403 says: the role the user has cannot do what they tried. */
+/**
+ * roleRefusal is what a 403 says: the server's reason, which names the role it holds now ("your role
+ * (viewer) cannot do this: it takes editor or above"), or, without one, the role the app last read.
+ */
 function roleRefusal(res: Response, detail: string | undefined): string | undefined {
   if (res.status !== 403) return undefined;
+  if (detail) return detail.charAt(0).toUpperCase() + detail.slice(1);
   const role = current.currentRole();
-  if (!role) return undefined;
-  return `Your role (${role}) cannot do this${detail ? `: ${detail}` : ''}`;
+  return role ? `Your role (${role}) cannot do this` : undefined;
 }
 
 async function fail(res: Response): Promise<never> {

@@ -41,7 +41,8 @@ class FakeAuthServer {
       if (this.always401 || !auth || auth !== `Bearer ${this.valid}`) return problem(401, 'token expired');
       return json(200, { ok: true, path: input });
     }
-    if (input.startsWith('/api/v1/forbidden')) return problem(403, 'requires the editor role');
+    if (input.startsWith('/api/v1/forbidden')) return problem(403, 'your role (viewer) cannot do this: it takes editor or above');
+    if (input.startsWith('/api/v1/refused')) return new Response(null, { status: 403 });
     if (input.startsWith('/api/v1/limited')) return problem(429, 'slow down', { 'Retry-After': '17' });
     if (input.startsWith('/api/v1/export')) return new Response('{"a":1}\n{"a":2}\n', { headers: { 'Content-Type': 'application/x-ndjson' }, status: 200 });
     return problem(404, 'no route');
@@ -244,7 +245,10 @@ describe('request with a session', () => {
     session.setRole('viewer');
     const err = await request('/api/v1/forbidden', { method: 'POST' }).catch((e: unknown) => e);
     expect((err as ApiError).status).toBe(403);
-    expect((err as ApiError).message).toBe('Your role (viewer) cannot do this: requires the editor role');
+    expect((err as ApiError).message).toBe('Your role (viewer) cannot do this: it takes editor or above');
+    // Without a reason from the server, the role the app read.
+    const bare = await request('/api/v1/refused', { method: 'POST' }).catch((e: unknown) => e);
+    expect((bare as ApiError).message).toBe('Your role (viewer) cannot do this');
   });
 
   it('reads Retry-After on a 429', async () => {
