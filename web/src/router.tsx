@@ -8,7 +8,7 @@ import { ExecutionsPage } from '@routes/ExecutionsPage';
 import { NodeTypesPage } from '@routes/NodeTypesPage';
 import { NotFoundPage } from '@routes/NotFoundPage';
 import { SetupPage } from '@routes/SetupPage';
-import { WorkflowsPage } from '@routes/WorkflowsPage';
+import { WorkflowsPage, workflowsPageQueries } from '@routes/WorkflowsPage';
 import { executionQueries } from '@services/executions';
 import { isApiError } from '@services/http';
 import { fetchSetupStatus, followWorkspace, identityQueries } from '@services/identity';
@@ -82,7 +82,16 @@ export const router = createBrowserRouter([
   {
     children: [
       { index: true, loader: () => redirect('/workflows') },
-      { Component: WorkflowsPage, path: 'workflows' },
+      {
+        Component: WorkflowsPage,
+        loader: ({ request }) => {
+          const [list, recent] = workflowsPageQueries(new URL(request.url).searchParams.get('q'));
+          // Not awaited: the page shows its own spinner; the reads only start before it mounts.
+          void prefetch(queryClient.prefetchQuery(list), queryClient.prefetchQuery(recent));
+          return null;
+        },
+        path: 'workflows',
+      },
       {
         lazy: async () => ({ Component: (await import('@routes/EditorPage')).EditorPage }),
         loader: ({ params }) =>

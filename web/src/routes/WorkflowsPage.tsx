@@ -36,6 +36,14 @@ const PAGE_SIZE = 20;
 /** RECENT_RUNS is how many of the latest executions the "Last run" column is drawn from. */
 const RECENT_RUNS = 100;
 
+/**
+ * workflowsPageQueries are the reads the page starts with (for ?q=name): the route's loader starts them
+ * while the session and /auth/me are read, so that the first paint waits for one round trip, not two.
+ */
+export function workflowsPageQueries(q: string | null) {
+  return [workflowQueries.list({ cursor: undefined, limit: PAGE_SIZE, name: (q ?? '').trim() }), executionQueries.list({ limit: RECENT_RUNS })] as const;
+}
+
 /** NEW_WORKFLOW is what "New workflow" creates: a manual trigger to build from. */
 const NEW_WORKFLOW = {
   edges: [],
