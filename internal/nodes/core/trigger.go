@@ -43,9 +43,13 @@ var WebhookPathPattern = regexp.MustCompile(`^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[
 
 // Webhook starts an execution when a request reaches /hooks/{path}.
 type Webhook struct {
-	Path    string `json:"path"`
+	// Path is the URL path after /hooks/. It may be empty while the workflow is a draft (the editor
+	// fills a random one); activation refuses an empty path.
+	Path    string `json:"path,omitempty"`
 	Method  string `json:"method,omitempty"`
 	Respond string `json:"respond,omitempty"`
+	// Auth, when set, is the check a request must pass before anything is created (webhook_auth.go).
+	Auth *WebhookAuth `json:"auth,omitempty"`
 	// RedactHeaders names request headers whose values are replaced by "[redacted]" before the request
 	// is stored, on top of the sensitive ones every webhook redacts (see SensitiveHeader).
 	RedactHeaders []string `json:"redactHeaders,omitempty"`
@@ -88,6 +92,10 @@ func (w *Webhook) redactsExtra(name string) bool {
 	if w == nil {
 		return false
 	}
+	if w.Auth != nil && w.Auth.Type == AuthHeader && strings.EqualFold(w.Auth.Name, name) {
+		// The shared secret itself.
+		return true
+	}
 	for _, extra := range w.RedactHeaders {
 		if strings.EqualFold(extra, name) {
 			return true
@@ -102,21 +110,11 @@ func (*Webhook) NodeInfo() node.Info {
 		Type: "trigger.webhook", Title: "Webhook", Category: "Triggers", Icon: "webhook",
 		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
 			"Its output is the request: method, path, headers, query and body. Headers that carry credentials (Authorization, Cookie, " +
-			"X-Api-Key, any name with auth, token, secret…) and those listed in redactHeaders are stored as [redacted].",
+			"X-Api-Key, any name with auth, token, secret…) and those listed in redactHeaders are stored as [redacted]. " +
+			"With auth set, a request must carry a shared secret in a header or an HMAC signature of its body, else it answers 401.",
 		Outputs: portOut,
-		Schema: json.RawMessage(`{
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["path"],
-  "properties": {
-    "path": {"type": "string", "title": "Path", "description": "The URL path after /hooks/, e.g. orders/new (slashes around it are ignored)", "minLength": 1, "maxLength": 200, "pattern": "^/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?$"},
-    "method": {"type": "string", "title": "Method", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
-    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"},
-    "redactHeaders": {"type": "array", "title": "Redact headers", "description": "Request headers whose values are stored as [redacted], on top of those always redacted: any header whose name contains auth, cookie, token, secret, passw, api-key, apikey, session or credential (Authorization, Cookie, X-Api-Key…)", "maxItems": 50, "uniqueItems": true,
-      "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9!#$%&'*+.^_|~-]+$"}}
-  }
-}`),
-		New: func() node.Node { return &Webhook{} },
+		Schema:  json.RawMessage(webhookSchema),
+		New:     func() node.Node { return &Webhook{} },
 	}
 }
 
@@ -202,6 +200,7 @@ func (*Schedule) Execute(_ context.Context, in *node.Input) (node.Output, error)
 
 var (
 	_ node.Validator = (*Schedule)(nil)
+	_ node.Validator = (*Webhook)(nil)
 	_ node.Node      = (*Manual)(nil)
 	_ node.Node      = (*Webhook)(nil)
 )

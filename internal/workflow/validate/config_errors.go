@@ -23,10 +23,21 @@ const (
 	quotedListSeparator = "', '"
 )
 
+// falseSchema is the schema message for a property that a `false` subschema forbids, as a schema
+// does for the properties that do not go with another's value (trigger.webhook's auth.secret with
+// auth.type header).
+const falseSchema = "false schema"
+
 // configErrors turns one schema error into the errors Compile reports. A missing required property
 // is reported at the property's pointer ("url is required") rather than at its parent object, and so
-// is each property the schema does not allow. Any other error is returned as it is.
+// is each property the schema does not allow. A property forbidden by a false subschema is told to
+// go. Any other error is returned as it is.
 func configErrors(typ *node.Type, config map[string]any, ce node.ConfigError) []node.ConfigError {
+	if ce.Message == falseSchema && ce.Pointer != "" {
+		name := ce.Pointer[strings.LastIndexByte(ce.Pointer, '/')+1:]
+		name = strings.ReplaceAll(strings.ReplaceAll(name, "~1", "/"), "~0", "~")
+		return []node.ConfigError{{Pointer: ce.Pointer, Message: fmt.Sprintf("%s is not used with the other settings here: remove it", name)}}
+	}
 	parent, found := lookup(config, ce.Pointer)
 	obj, isObject := parent.(map[string]any)
 	if !found || !isObject {
