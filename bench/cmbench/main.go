@@ -9,7 +9,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -53,9 +56,16 @@ func main() {
 	flag.IntVar(&lo.watchers, "live-watchers", 100, "live.webhook: clients watching every execution")
 	flag.StringVar(&lo.pprof, "live-pprof", "", "serve the live server's profiling endpoints on this host:port (CM_PPROF_ADDR)")
 	cpuProfile := flag.String("cpuprofile", "", "write this bench process's CPU profile to the file (the load generator's own cost)")
+	hookAuth := flag.String("webhook-auth", "", "webhook: the trigger requires authentication, and wrk sends it: header (a shared secret) or hmac (sha256 of the body)")
 	flag.Parse()
 	lo.webhookDur = *webhookDur
-	if err := profiled(*cpuProfile, func() error { return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, lo) }); err != nil {
+	if *hookAuth != "" && *hookAuth != "header" && *hookAuth != "hmac" {
+		fmt.Fprintln(os.Stderr, "cmbench: -webhook-auth: want header or hmac")
+		os.Exit(2)
+	}
+	if err := profiled(*cpuProfile, func() error {
+		return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, *hookAuth, lo)
+	}); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
 		os.Exit(1)
 	}
@@ -85,9 +95,11 @@ type bench struct {
 	store  string
 	// hookReady: the webhook workflow exists and is active.
 	hookReady bool
+	// hookAuth is the webhook trigger's authentication: "", header or hmac.
+	hookAuth string
 }
 
-func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only string, lo liveOptions) error {
+func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only, hookAuth string, lo liveOptions) error {
 	want := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
 	// A group's sub-figure is wanted with its group (live) or by its own name (live.latency).
 	wantLive := func(sub string) bool { return want("live") || want("live."+sub) }
@@ -113,6 +125,7 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 		return err
 	}
 	b.store = storeName
+	b.hookAuth = hookAuth
 	defer b.stop()
 
 	if want("idle") {
@@ -363,7 +376,14 @@ func (b *bench) webhookWorkflow() error {
 	if b.hookReady {
 		return nil
 	}
-	nodes := []map[string]any{{"id": "hook", "type": "trigger.webhook", "config": map[string]any{"path": "bench/orders"}}}
+	hook := map[string]any{"path": "bench/orders"}
+	switch b.hookAuth {
+	case "header":
+		hook["auth"] = map[string]any{"type": "header", "name": "X-Webhook-Token", "value": benchHookSecret}
+	case "hmac":
+		hook["auth"] = map[string]any{"type": "hmac", "header": "X-Signature-256", "secret": benchHookSecret, "prefix": "sha256="}
+	}
+	nodes := []map[string]any{{"id": "hook", "type": "trigger.webhook", "config": hook}}
 	var edges []map[string]any
 	prev := "hook"
 	for i := range 10 {
@@ -403,7 +423,9 @@ func (b *bench) webhookLoad(d time.Duration) (webhookResult, error) {
 		return r, err
 	}
 	cpuBefore := b.cpu()
-	out, err := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders").CombinedOutput()
+	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders")
+	cmd.Env = append(os.Environ(), b.hookEnv()...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return r, fmt.Errorf("wrk: %w\n%s", err, out)
 	}
@@ -420,6 +442,27 @@ func (b *bench) webhookLoad(d time.Duration) (webhookResult, error) {
 	}
 	r.persisted = after - before
 	return r, nil
+}
+
+// benchHookBody is the body wrk sends to the webhook; benchHookSecret the trigger's secret when
+// -webhook-auth asks for one.
+const (
+	benchHookBody   = `{"orderId": 42, "total": 150.5, "customer": {"name": "Ada", "tier": "gold"}}`
+	benchHookSecret = "bench-webhook-secret-0123456789"
+)
+
+// hookEnv tells bench/webhook.lua the body to send and the header that authenticates it.
+func (b *bench) hookEnv() []string {
+	env := []string{"BENCH_WEBHOOK_BODY=" + benchHookBody}
+	switch b.hookAuth {
+	case "header":
+		env = append(env, "BENCH_WEBHOOK_HEADER=X-Webhook-Token", "BENCH_WEBHOOK_VALUE="+benchHookSecret)
+	case "hmac":
+		mac := hmac.New(sha256.New, []byte(benchHookSecret))
+		mac.Write([]byte(benchHookBody))
+		env = append(env, "BENCH_WEBHOOK_HEADER=X-Signature-256", "BENCH_WEBHOOK_VALUE=sha256="+hex.EncodeToString(mac.Sum(nil)))
+	}
+	return env
 }
 
 func parseFloat(pattern, text string) float64 {

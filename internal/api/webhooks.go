@@ -38,6 +38,10 @@ func (s *Server) registerWebhooks() {
 				"{method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, " +
 				"any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as \"[redacted]\". " +
 				"A JSON body is parsed, a form body becomes an object, anything else a string. " +
+				"A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared " +
+				"secret (compared in constant time; its value is stored as \"[redacted]\"), or an HMAC (sha256, sha1 or sha512; hex or " +
+				"base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's " +
+				"X-Hub-Signature-256 style); a request that fails answers 401. " +
 				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with " +
 				"respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.",
 			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true,
@@ -57,6 +61,9 @@ func (s *Server) registerWebhooks() {
 								Enum: []any{"queued", "running", "waiting", "succeeded", "failed", "canceled"}},
 						}}}}},
 				"400": {Description: "The body does not parse as its Content-Type says (JSON or form)", Content: problemContent(oapi)},
+				"401": {Description: "The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) " +
+					"and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. " +
+					"The answer is the same whatever the reason; nothing was created.", Content: problemContent(oapi)},
 				"404": {Description: "No active workflow listens on this method and path", Content: problemContent(oapi)},
 				"408": {Description: "The body did not arrive in time", Content: problemContent(oapi)},
 				"413": {Description: "The body is over the webhook size limit", Content: problemContent(oapi)},
@@ -99,6 +106,13 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	// The trigger's authentication runs before the body is even parsed: a caller without the secret
+	// learns nothing about what the workflow accepts, and nothing is created for it.
+	target, err := s.svc.OpenWebhook(ctx, r.Method, r.PathValue("path"), r.Header, body)
+	if err != nil {
+		s.webhookProblem(w, r, err)
+		return
+	}
 	parsed, err := parseWebhookBody(r.Header.Get("Content-Type"), body)
 	if err != nil {
 		writeProblem(w, newError(http.StatusBadRequest, err.Error()))
@@ -107,16 +121,9 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	req := service.WebhookRequest{
 		Method: r.Method, Path: r.PathValue("path"), Headers: flattenHeader(r.Header), Query: flattenValues(r.URL.Query()), Body: parsed,
 	}
-	done, respond, finished, err := s.svc.HandleWebhook(ctx, req, s.cfg.WebhookTimeout)
+	done, respond, finished, err := s.svc.StartWebhook(ctx, target, req, s.cfg.WebhookTimeout)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			writeProblem(w, newError(http.StatusNotFound, fmt.Sprintf("no active workflow listens on %s /hooks/%s", r.Method, service.NormalizePath(req.Path))))
-			return
-		}
-		var se huma.StatusError
-		if errors.As(toProblem(ctx, s.logger, err), &se) {
-			writeProblem(w, se)
-		}
+		s.webhookProblem(w, r, err)
 		return
 	}
 	if respond == core.RespondImmediately {
@@ -145,6 +152,35 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 			Detail: msg, Instance: "/api/v1/executions/" + done.ID})
 	}
 }
+
+// webhookProblem answers a webhook request that could not start a run. A request refused by the
+// trigger's authentication gets the same 401 whatever the reason (missing header, bad encoding,
+// wrong signature), which goes to the log only.
+func (s *Server) webhookProblem(w http.ResponseWriter, r *http.Request, err error) {
+	ctx := r.Context()
+	var authErr *core.AuthError
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeProblem(w, newError(http.StatusNotFound, fmt.Sprintf("no active workflow listens on %s /hooks/%s", r.Method, service.NormalizePath(r.PathValue("path")))))
+		return
+	case errors.Is(err, core.ErrWebhookUnauthorized):
+		reason := "unknown"
+		if errors.As(err, &authErr) {
+			reason = authErr.Reason
+		}
+		s.logger.InfoContext(ctx, "Webhook request refused", "request_id", RequestID(ctx), "method", r.Method,
+			"webhook_path", excerpt(service.NormalizePath(r.PathValue("path")), MaxWebhookPathBytes), "reason", reason)
+		writeProblem(w, newError(http.StatusUnauthorized, webhookUnauthorized))
+		return
+	}
+	var se huma.StatusError
+	if errors.As(toProblem(ctx, s.logger, err), &se) {
+		writeProblem(w, se)
+	}
+}
+
+// webhookUnauthorized is the detail of every webhook request refused by its trigger's authentication.
+const webhookUnauthorized = "this webhook requires authentication: the request does not carry the secret or the signature it expects"
 
 // screenWebhookParams refuses a webhook path or query parameter that holds a NUL character or invalid
 // UTF-8, as screenParams does for the API's operations.

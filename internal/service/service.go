@@ -117,6 +117,10 @@ func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expec
 	if err != nil {
 		return nil, err
 	}
+	if verrs := missingPaths(g); len(verrs) > 0 && cur.Active {
+		// A draft may leave a webhook's path empty; an active workflow's webhooks must be reachable.
+		return nil, verrs
+	}
 	changes, truncated := DefinitionDiff(&cur.Definition, def)
 	ctx = identity.Audit(ctx, tenantID, "workflow.updated", "workflow", id, map[string]any{"fromVersion": cur.Version, "toVersion": expectedVersion + 1,
 		"changes": changes, "truncated": truncated})
@@ -140,6 +144,9 @@ func (s *Service) SetActive(ctx context.Context, tenantID, id string, active boo
 		if err != nil {
 			return nil, err
 		}
+		if verrs := missingPaths(g); len(verrs) > 0 {
+			return nil, verrs
+		}
 		routes = Routes(g)
 	}
 	action := "workflow.deactivated"
@@ -157,7 +164,8 @@ func (s *Service) DeleteWorkflow(ctx context.Context, tenantID, id string) error
 	return s.store.DeleteWorkflow(ctx, tenantID, id)
 }
 
-// Routes returns the webhook routes of a compiled workflow.
+// Routes returns the webhook routes of a compiled workflow; a webhook trigger without a path (a
+// draft's) has none.
 func Routes(g *validate.Graph) []store.WebhookRoute {
 	var out []store.WebhookRoute
 	for _, n := range g.Triggers {
@@ -165,7 +173,7 @@ func Routes(g *validate.Graph) []store.WebhookRoute {
 			continue
 		}
 		var wh core.Webhook
-		if err := node.Decode(n.Spec.Config, &wh); err != nil {
+		if err := node.Decode(n.Spec.Config, &wh); err != nil || NormalizePath(wh.Path) == "" {
 			continue
 		}
 		out = append(out, store.WebhookRoute{Method: wh.HTTPMethod(), Path: NormalizePath(wh.Path), NodeID: n.Spec.ID, Respond: wh.RespondMode()})
@@ -484,59 +492,16 @@ func retryRequestHash(idempotencyKey, id string) string {
 	return hashOf([]byte("retry\x00" + id))
 }
 
-// WebhookRequest is an incoming request to /hooks/{path}.
-type WebhookRequest struct {
-	Method  string
-	Path    string
-	Headers map[string]any
-	Query   map[string]any
-	Body    any
-}
-
-// HandleWebhook starts the workflow whose active webhook trigger matches the request. When the
-// trigger responds on completion it waits up to wait for the run to finish; finished tells whether it
-// did. respond is the trigger's respond mode.
+// HandleWebhook starts the workflow whose active webhook trigger matches the request, once the
+// request passes the trigger's authentication (OpenWebhook, then StartWebhook). When the trigger
+// responds on completion it waits up to wait for the run to finish; finished tells whether it did.
+// respond is the trigger's respond mode.
 func (s *Service) HandleWebhook(ctx context.Context, req WebhookRequest, wait time.Duration) (exec *store.Execution, respond string, finished bool, err error) {
-	path := NormalizePath(req.Path)
-	route, err := s.store.LookupWebhook(ctx, strings.ToUpper(req.Method), path)
+	target, err := s.OpenWebhook(ctx, req.Method, req.Path, req.Header, req.RawBody)
 	if err != nil {
 		return nil, "", false, err
 	}
-	// Credentials in headers never reach the store: the execution's input, every node run derived from
-	// it and every read of them see "[redacted]".
-	headers := s.webhookTrigger(ctx, route).Redact(req.Headers)
-	input, err := json.Marshal(map[string]any{
-		"method": strings.ToUpper(req.Method), "path": path, "headers": headers, "query": req.Query, "body": req.Body,
-	})
-	if err != nil {
-		return nil, "", false, fmt.Errorf("encode webhook request: %w", err)
-	}
-	p := StartParams{WorkflowID: route.WorkflowID, Version: route.Version, Input: input, TriggerNode: route.NodeID, Kind: store.TriggerWebhook}
-	if route.Respond == core.RespondImmediately {
-		exec, _, err = s.StartExecution(ctx, route.TenantID, p)
-		return exec, route.Respond, false, err
-	}
-	exec, finished, err = s.StartAndWait(ctx, route.TenantID, p, wait)
-	return exec, core.RespondOnCompletion, finished, err
-}
-
-// webhookTrigger returns the configuration of the trigger a webhook route starts. When the version
-// cannot be compiled it returns nil, whose Redact still redacts the sensitive headers; starting the
-// execution then reports the error.
-func (s *Service) webhookTrigger(ctx context.Context, route *store.WebhookRoute) *core.Webhook {
-	g, err := s.cfg.Engine.Plan(ctx, route.TenantID, route.WorkflowID, route.Version)
-	if err != nil {
-		return nil
-	}
-	n := g.Node(route.NodeID)
-	if n == nil {
-		return nil
-	}
-	var wh core.Webhook
-	if err := node.Decode(n.Spec.Config, &wh); err != nil {
-		return nil
-	}
-	return &wh
+	return s.StartWebhook(ctx, target, req, wait)
 }
 
 func mustJSON(v any) json.RawMessage {
