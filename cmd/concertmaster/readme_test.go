@@ -36,7 +36,7 @@ func readmeShellBlocks(readme string) (run []string, skipped int) {
 // "<!-- readme-test: skip (why) -->" is not run (make run and make test are not).
 func TestReadmeExamples(t *testing.T) {
 	t.Parallel()
-	for _, tool := range []string{"bash", "curl", "jq"} {
+	for _, tool := range []string{"bash", "curl", "jq", "openssl"} {
 		_, err := exec.LookPath(tool)
 		require.NoError(t, err, "the README's examples use %s: install it (apt-get install -y %s)", tool, tool)
 	}
@@ -67,6 +67,8 @@ func TestReadmeExamples(t *testing.T) {
 	require.Contains(t, string(out), `"status": "succeeded"`, "the API run succeeds")
 	require.Contains(t, string(out), `"tax": 30`)
 	require.Contains(t, string(out), `"inputTruncated": false`)
+	require.Contains(t, string(out), `{"ref":"refs/heads/main"}`, "the signed webhook request runs")
+	require.Contains(t, string(out), "unsigned: 401", "the unsigned one is refused")
 	require.Regexp(t, `execution\.finished  succeeded in `, string(out), "bin/concertmaster watch replays the finished execution")
 	b, err := os.ReadFile(filepath.Join(dir, "tax-output.json"))
 	require.NoError(t, err)
