@@ -861,29 +861,29 @@ export interface paths {
         };
         /**
          * GET webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         get: operations["webhook-get"];
         /**
          * PUT webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         put: operations["webhook-put"];
         /**
          * POST webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         post: operations["webhook-post"];
         /**
          * DELETE webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         delete: operations["webhook-delete"];
         options?: never;
         head?: never;
         /**
          * PATCH webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         patch: operations["webhook-patch"];
         trace?: never;
@@ -7214,6 +7214,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. The answer is the same whatever the reason; nothing was created. */
+            401: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
@@ -7348,6 +7359,17 @@ export interface operations {
             };
             /** @description The body does not parse as its Content-Type says (JSON or form) */
             400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. The answer is the same whatever the reason; nothing was created. */
+            401: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
@@ -7500,6 +7522,17 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. The answer is the same whatever the reason; nothing was created. */
+            401: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
             /** @description No active workflow listens on this method and path */
             404: {
                 headers: {
@@ -7627,6 +7660,17 @@ export interface operations {
             };
             /** @description The body does not parse as its Content-Type says (JSON or form) */
             400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. The answer is the same whatever the reason; nothing was created. */
+            401: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
@@ -7770,6 +7814,17 @@ export interface operations {
             };
             /** @description The body does not parse as its Content-Type says (JSON or form) */
             400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The trigger requires authentication (a shared-secret header, or an HMAC signature of the raw body) and the request does not carry it: the header is missing, sent twice, not in the expected prefix or encoding, or wrong. The answer is the same whatever the reason; nothing was created. */
+            401: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
