@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +42,7 @@ func (b *bench) bigRead(bin, dbURL, dir string) error {
 		return err
 	}
 	body := `{"input":{"blob":"` + strings.Repeat("a", bigReadInputBytes-len(`{"blob":""}`)) + `"}}`
-	req, err := http.NewRequest("POST", b.base+"/api/v1/workflows/"+wf+"/executions?wait=5m", strings.NewReader(body))
+	req, err := b.request("POST", "/api/v1/workflows/"+wf+"/executions?wait=5m", strings.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -108,8 +107,12 @@ func (b *bench) bigRead(bin, dbURL, dir string) error {
 
 // get reads path and returns the body's size and the time to its last byte.
 func (b *bench) get(path string) (int64, time.Duration, error) {
+	req, err := b.request("GET", path, nil)
+	if err != nil {
+		return 0, 0, err
+	}
 	t0 := time.Now()
-	resp, err := b.client.Get(b.base + path)
+	resp, err := b.client.Do(req)
 	if err != nil {
 		return 0, 0, err
 	}

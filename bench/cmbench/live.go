@@ -129,7 +129,8 @@ func (b *bench) dialLive(cut bool) (*liveClient, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.base, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(b.base, "http")+"/api/v1/ws", &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr},
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + b.token}}})
 	if err != nil {
 		return nil, err
 	}

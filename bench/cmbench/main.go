@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	crand "crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -91,8 +93,11 @@ func profiled(file string, f func() error) error {
 type bench struct {
 	base   string
 	client *http.Client
-	cmd    *exec.Cmd
-	store  string
+	// token is an API key of the bench's owner, sent with every API call (webhooks and /metrics are
+	// public).
+	token string
+	cmd   *exec.Cmd
+	store string
 	// hookReady: the webhook workflow exists and is active.
 	hookReady bool
 	// hookAuth is the webhook trigger's authentication: "", header or hmac.
@@ -199,12 +204,26 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// start starts the server on dbURL, with env added to its environment.
+// The owner every bench server is started with (CM_BOOTSTRAP_EMAIL, CM_BOOTSTRAP_PASSWORD); start
+// signs in as them and creates an API key for the calls.
+const (
+	benchEmail    = "bench@example.com"
+	benchPassword = "Quartz-meadow-lantern-58"
+)
+
+// start starts the server on dbURL, with env added to its environment, and signs in. The server runs
+// without the per-token rate limit (CM_API_RATE_LIMIT=0): the bench's one key makes thousands of calls
+// a second, and the figures measure the server, not the limit.
 func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
 	}
+	// A secret of its own (PostgreSQL has no data directory to keep secret.key in).
+	key := make([]byte, 32)
+	_, _ = crand.Read(key)
+	env = append([]string{"CM_BOOTSTRAP_EMAIL=" + benchEmail, "CM_BOOTSTRAP_PASSWORD=" + benchPassword,
+		"CM_API_RATE_LIMIT=0", "CM_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key)}, env...)
 	logf, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
 		return nil, err
@@ -225,6 +244,10 @@ func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 		if resp, err := b.client.Get(b.base + "/readyz"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
+				if err := b.signIn(); err != nil {
+					b.stop()
+					return nil, err
+				}
 				return b, nil
 			}
 		}
@@ -233,6 +256,33 @@ func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 	b.stop()
 	body, _ := os.ReadFile(filepath.Join(dir, "server.log"))
 	return nil, fmt.Errorf("server did not become ready:\n%s", body)
+}
+
+// signIn signs the bench's owner in and creates the API key the calls send.
+func (b *bench) signIn() error {
+	var pair struct{ AccessToken string }
+	if _, err := b.call("POST", "/api/v1/auth/login", map[string]string{"email": benchEmail, "password": benchPassword}, &pair); err != nil {
+		return fmt.Errorf("sign in: %w", err)
+	}
+	b.token = pair.AccessToken
+	var k struct{ Key string }
+	if _, err := b.call("POST", "/api/v1/api-keys", map[string]string{"name": "cmbench", "role": "editor"}, &k); err != nil {
+		return fmt.Errorf("create an API key: %w", err)
+	}
+	b.token = k.Key
+	return nil
+}
+
+// request is an API request with the bench's credential.
+func (b *bench) request(method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequest(method, b.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	if b.token != "" {
+		req.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return req, nil
 }
 
 func (b *bench) stop() {
@@ -308,7 +358,7 @@ func (b *bench) call(method, path string, body any, out any) (int, error) {
 		}
 		r = bytes.NewReader(buf)
 	}
-	req, err := http.NewRequest(method, b.base+path, r)
+	req, err := b.request(method, path, r)
 	if err != nil {
 		return 0, err
 	}
@@ -510,7 +560,7 @@ func (b *bench) constantGET(d time.Duration, rate int) error {
 	if err != nil {
 		return err
 	}
-	url := b.base + "/api/v1/workflows/" + id
+	path := "/api/v1/workflows/" + id
 	var rec latency.Recorder
 	var failures atomic.Int64
 	interval := time.Second / time.Duration(rate)
@@ -525,7 +575,12 @@ func (b *bench) constantGET(d time.Duration, rate int) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := b.client.Get(url)
+			req, err := b.request("GET", path, nil)
+			if err != nil {
+				failures.Add(1)
+				return
+			}
+			resp, err := b.client.Do(req)
 			if err != nil {
 				failures.Add(1)
 				return

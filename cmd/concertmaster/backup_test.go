@@ -21,9 +21,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// apiCall sends a request to a server and decodes a JSON answer into out (when not nil); it returns
-// the status, and errors instead of failing, so that goroutines other than the test's may use it.
-func apiCall(base, method, path, body string, out any) (int, error) {
+// apiCall sends a request to a server, with token as its bearer token when not empty, and decodes a
+// JSON answer into out (when not nil); it returns the status, and errors instead of failing, so that
+// goroutines other than the test's may use it.
+func apiCall(base, token, method, path, body string, out any) (int, error) {
 	var r io.Reader
 	if body != "" {
 		r = bytes.NewReader([]byte(body))
@@ -33,6 +34,9 @@ func apiCall(base, method, path, body string, out any) (int, error) {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, err
@@ -53,7 +57,7 @@ func apiCall(base, method, path, body string, out any) (int, error) {
 // call is apiCall for the test's goroutine.
 func (s *server) call(t *testing.T, method, path, body string, out any) int {
 	t.Helper()
-	code, err := apiCall(s.url, method, path, body, out)
+	code, err := apiCall(s.url, s.token, method, path, body, out)
 	require.NoError(t, err)
 	return code
 }
@@ -141,7 +145,7 @@ func TestBackupRestoreIntoFreshServer(t *testing.T) {
 					return
 				default:
 				}
-				code, err := apiCall(live.url, http.MethodPost, "/api/v1/workflows/"+workflowIDs[(c+i)%3]+"/executions",
+				code, err := apiCall(live.url, live.token, http.MethodPost, "/api/v1/workflows/"+workflowIDs[(c+i)%3]+"/executions",
 					fmt.Sprintf(`{"input": {"total": %d, "customer": "w%d"}}`, i%100, c), nil)
 				if err == nil && code != http.StatusAccepted && code != http.StatusOK {
 					err = fmt.Errorf("start execution: status %d", code)

@@ -120,7 +120,16 @@ func (c *command) serving(t *testing.T) *server {
 		}
 		return m != nil
 	}, 30*time.Second, 5*time.Millisecond, "the server never served:\n%s", c.errOut)
-	return &server{url: "http://" + addr}
+	s := &server{url: "http://" + addr}
+	s.login(t)
+	return s
+}
+
+// withOwner adds the test's owner (CM_BOOTSTRAP_EMAIL, CM_BOOTSTRAP_PASSWORD) and a server secret to
+// the environment of an in-process server.
+func withOwner(env map[string]string) map[string]string {
+	env["CM_BOOTSTRAP_EMAIL"], env["CM_BOOTSTRAP_PASSWORD"], env["CM_SECRET_KEY"] = testEmail, testPassword, testSecretKey
+	return env
 }
 
 func sqliteURL(t *testing.T) string {
@@ -169,7 +178,7 @@ func TestServeInProcess(t *testing.T) {
 	defer taken.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	c := startCommand(ctx, map[string]string{"CM_DATABASE_URL": sqliteURL(t), "CM_LOG_LEVEL": "info"}, nil,
+	c := startCommand(ctx, withOwner(map[string]string{"CM_DATABASE_URL": sqliteURL(t), "CM_LOG_LEVEL": "info"}), nil,
 		"serve", "--addr", "127.0.0.1:0", "--pprof-addr", taken.Addr().String(), "--shutdown-grace", "5s")
 	s := c.serving(t)
 	client := &http.Client{Timeout: 30 * time.Second}
@@ -225,7 +234,7 @@ func TestServeFailsToStart(t *testing.T) {
 func TestAPIServerAndWorkerShareAPostgreSQLDatabase(t *testing.T) {
 	t.Parallel()
 	db := postgresURL(t)
-	env := map[string]string{"CM_DATABASE_URL": db, "CM_LOG_LEVEL": "info", "CM_SHUTDOWN_GRACE": "5s"}
+	env := withOwner(map[string]string{"CM_DATABASE_URL": db, "CM_LOG_LEVEL": "info", "CM_SHUTDOWN_GRACE": "5s"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	api := startCommand(ctx, env, nil, "serve", "--role", "api", "--addr", "127.0.0.1:0")

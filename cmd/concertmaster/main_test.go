@@ -247,6 +247,7 @@ func TestAllowedHostsReachTheServer(t *testing.T) {
 	for _, tt := range tests {
 		req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, s.url+"/api/v1/workflows", nil)
 		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+s.token)
 		req.Host = tt.host
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)

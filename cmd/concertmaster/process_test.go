@@ -73,6 +73,18 @@ func coverDir() string {
 	return ""
 }
 
+// The first owner every test server is started with (CM_BOOTSTRAP_EMAIL and CM_BOOTSTRAP_PASSWORD).
+const (
+	testEmail    = "owner@example.com"
+	testPassword = "Lantern-orbit-tangerine-93"
+	// testSecretKey is CM_SECRET_KEY for the tests on PostgreSQL, which has no data directory to keep
+	// a secret.key in.
+	testSecretKey = "q83vEjRlXlW7pLyJm8GQ9m5H0bq2dx7mV7h1iVnS0oI="
+)
+
+// bootstrapEnv starts a server with the test's owner.
+var bootstrapEnv = []string{"CM_BOOTSTRAP_EMAIL=" + testEmail, "CM_BOOTSTRAP_PASSWORD=" + testPassword}
+
 // server is one running concertmaster process.
 type server struct {
 	cmd  *exec.Cmd
@@ -80,6 +92,8 @@ type server struct {
 	done chan error
 	logs *strings.Builder
 	mu   *sync.Mutex
+	// token is the owner's access token, sent with every API call.
+	token string
 }
 
 var servingAddr = regexp.MustCompile(`addr=http://([0-9.:]+)`)
@@ -95,7 +109,7 @@ func startServerAt(t *testing.T, addr, db string, env ...string) *server {
 	t.Helper()
 	cmd := exec.CommandContext(context.Background(), binary(t), "serve", "--addr", addr, "--database-url", "sqlite://"+db)
 	cmd.Env = append(os.Environ(), "CM_HTTP_ALLOW_PRIVATE=true", "CM_LOG_LEVEL=info")
-	cmd.Env = append(cmd.Env, env...)
+	cmd.Env = append(append(cmd.Env, bootstrapEnv...), env...)
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -130,7 +144,28 @@ func startServerAt(t *testing.T, addr, db string, env ...string) *server {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("server did not start:\n%s", s.log())
 	}
+	s.login(t)
 	return s
+}
+
+// login signs the test's owner in and keeps the access token for the API calls.
+func (s *server) login(t *testing.T) {
+	t.Helper()
+	var pair struct{ AccessToken string }
+	code, err := apiCall(s.url, "", http.MethodPost, "/api/v1/auth/login", `{"email":"`+testEmail+`","password":"`+testPassword+`"}`, &pair)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, code, "sign in as the bootstrapped owner")
+	require.NotEmpty(t, pair.AccessToken)
+	s.token = pair.AccessToken
+}
+
+// apiKey creates an API key of role on s and returns it.
+func (s *server) apiKey(t *testing.T, role string) string {
+	t.Helper()
+	var k struct{ Key string }
+	require.Equal(t, http.StatusCreated, s.call(t, http.MethodPost, "/api/v1/api-keys", `{"name":"cli tests","role":"`+role+`"}`, &k))
+	require.True(t, strings.HasPrefix(k.Key, "cm_ak_"), k.Key)
+	return k.Key
 }
 
 func (s *server) log() string {
@@ -144,6 +179,7 @@ func (s *server) do(t *testing.T, method, path, body string) map[string]any {
 	req, err := http.NewRequestWithContext(context.Background(), method, s.url+path, strings.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+s.token)
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer resp.Body.Close()

@@ -15,6 +15,10 @@ import (
 // readmeSkip marks a README shell block that TestReadmeExamples does not run; the comment says why.
 const readmeSkip = "<!-- readme-test: skip"
 
+// readmeOwner finds the owner the README's examples sign in as: the e-mail and password the server
+// is started with.
+var readmeOwner = regexp.MustCompile(`CM_BOOTSTRAP_EMAIL=(\S+) CM_BOOTSTRAP_PASSWORD='([^']+)'`)
+
 var shellBlock = regexp.MustCompile("(?s)(<!-- readme-test: skip[^\n]*-->\n)?```sh\n(.*?)```")
 
 // readmeShellBlocks returns the README's ```sh blocks, in order, without the skipped ones.
@@ -46,7 +50,10 @@ func TestReadmeExamples(t *testing.T) {
 	require.GreaterOrEqual(t, len(blocks), 3, "the README's examples were found")
 	require.Equal(t, 2, skipped, "only the quick start's make commands and the PostgreSQL backup commands are skipped")
 
-	s := startServer(t, filepath.Join(t.TempDir(), "cm.db"))
+	// The examples sign in as the owner the README says the server was started with.
+	owner := readmeOwner.FindStringSubmatch(string(readme))
+	require.NotNil(t, owner, "the README names the owner its examples sign in as")
+	s := startServer(t, filepath.Join(t.TempDir(), "cm.db"), "CM_BOOTSTRAP_EMAIL="+owner[1], "CM_BOOTSTRAP_PASSWORD="+owner[2])
 	defer func() { _ = s.stop(t, syscall.SIGTERM) }()
 	root, err := filepath.Abs("../..")
 	require.NoError(t, err)
@@ -58,7 +65,8 @@ func TestReadmeExamples(t *testing.T) {
 	script = strings.ReplaceAll(script, "bin/concertmaster", binary(t))
 	cmd := exec.CommandContext(t.Context(), "bash", "-c", script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CM_DATABASE_URL=sqlite://"+filepath.Join(dir, "cli.db"))
+	// A home of its own: concertmaster login stores its session under the user's configuration directory.
+	cmd.Env = append(os.Environ(), "CM_DATABASE_URL=sqlite://"+filepath.Join(dir, "cli.db"), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"))
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "the README's examples failed:\n%s\n\nserver log:\n%s", out, s.log())
 

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/concertmaster/concertmaster/internal/event"
+	"github.com/concertmaster/concertmaster/internal/live"
 )
 
 // serverEnv names the server a client command talks to. It is a client-side variable, not a setting
@@ -48,7 +49,9 @@ func newWatchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 			"that workflow's or of every execution, live (or from --since), until Ctrl-C (exit 0).\n\n" +
 			"The connection is the server's WebSocket (docs/live.md). When it drops or the server restarts, watch\n" +
 			"reconnects with exponential backoff and resumes where it stopped, missing nothing and printing nothing\n" +
-			"twice; after --retry-for without reaching the server it gives up with exit code 3.",
+			"twice; after --retry-for without reaching the server it gives up with exit code 3.\n\n" +
+			"It signs in with $CM_API_KEY when set (an API key, for scripts), else with the session concertmaster\n" +
+			"login stored for the server, renewed as it expires.",
 		Example: "  concertmaster watch 019ad3c4-0c8e-7c41-9f1e-8f5b3c2a1d00\n" +
 			"  concertmaster watch --workflow 019ad3c1-… --since 1h --json\n" +
 			"  CM_API_URL=http://ci.example.com:8080 concertmaster watch --all",
@@ -67,7 +70,11 @@ func newWatchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			u, err := webSocketURL(server)
+			base, err := serverURL(server)
+			if err != nil {
+				return &exitError{code: 2, err: err}
+			}
+			u, err := webSocketURL(base)
 			if err != nil {
 				return &exitError{code: 2, err: err}
 			}
@@ -81,6 +88,9 @@ func newWatchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 					return &exitError{code: 2, err: err}
 				}
 				o.since = &t
+			}
+			if o.auth, err = credentialsFor(lookupEnv, base); err != nil {
+				return err
 			}
 			o.out, o.errOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			return newWatcher(o).run(cmd.Context())
@@ -104,25 +114,40 @@ func newWatchCmd(lookupEnv func(string) (string, bool)) *cobra.Command {
 	return cmd
 }
 
-// webSocketURL turns the server's URL (http, https, or host:port) into its live WebSocket's.
-func webSocketURL(server string) (string, error) {
+// serverURL is the server's URL (http, https, or host:port) in one form: scheme, host and path
+// without a final slash, query or fragment. Stored sessions are keyed by it.
+func serverURL(server string) (string, error) {
+	raw := server
 	if !strings.Contains(server, "://") {
 		server = "http://" + server
 	}
 	u, err := url.Parse(server)
 	if err != nil || u.Host == "" {
-		return "", fmt.Errorf("--server %q is not a URL such as http://127.0.0.1:8080", server)
+		return "", fmt.Errorf("--server %q is not a URL such as http://127.0.0.1:8080", raw)
 	}
 	switch u.Scheme {
 	case "http", "ws":
-		u.Scheme = "ws"
+		u.Scheme = "http"
 	case "https", "wss":
-		u.Scheme = "wss"
+		u.Scheme = "https"
 	default:
-		return "", fmt.Errorf("--server %q: use an http:// or https:// URL", server)
+		return "", fmt.Errorf("--server %q: use an http:// or https:// URL", raw)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v1/ws"
-	u.RawQuery, u.Fragment = "", ""
+	u.Host = strings.ToLower(u.Host)
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.RawPath, u.RawQuery, u.Fragment, u.User = "", "", "", nil
+	return u.String(), nil
+}
+
+// webSocketURL turns the server's URL (http, https, or host:port) into its live WebSocket's.
+func webSocketURL(server string) (string, error) {
+	base, err := serverURL(server)
+	if err != nil {
+		return "", err
+	}
+	u, _ := url.Parse(base)
+	u.Scheme = map[string]string{"http": "ws", "https": "wss"}[u.Scheme]
+	u.Path += "/api/v1/ws"
 	return u.String(), nil
 }
 
@@ -146,6 +171,8 @@ type watchOptions struct {
 	since       *time.Time
 	asJSON      bool
 	retryFor    time.Duration
+	// auth gives the bearer token of the handshake.
+	auth        tokenSource
 	out, errOut io.Writer
 	// backoff is the first reconnection delay and maxBackoff the longest (defaults 250 ms and 10 s).
 	backoff, maxBackoff time.Duration
@@ -166,6 +193,9 @@ type watcher struct {
 	// final is the execution's finished status once printed.
 	final string
 	subs  int
+	// renewed counts the tokens renewed since the last accepted subscription: a server that refuses
+	// fresh ones too ends watch.
+	renewed int
 }
 
 type seenAt struct {
@@ -279,8 +309,14 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 	defer watchdog.Stop()
 	heard := func() { watchdog.Reset(2*heartbeat + 5*time.Second) }
 
+	token, err := w.auth.Token(ctx)
+	if err != nil {
+		return false, err
+	}
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	c, resp, err := websocket.Dial(dctx, w.wsURL, &websocket.DialOptions{
+		// The token goes in the upgrade request's header, never in its URL (docs/live.md).
+		HTTPHeader:     http.Header{"Authorization": {"Bearer " + token}},
 		OnPingReceived: func(context.Context, []byte) bool { heard(); return true },
 	})
 	cancel()
@@ -288,7 +324,7 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 		defer resp.Body.Close()
 	}
 	if err != nil {
-		return false, w.dialError(ctx, resp, err)
+		return false, w.dialError(ctx, resp, token, err)
 	}
 	defer func() { _ = c.CloseNow() }()
 	c.SetReadLimit(16 << 20)
@@ -300,7 +336,12 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 			if ctx.Err() != nil {
 				return connected, ctx.Err()
 			}
-			return connected, &retryError{err: closeReason(rctx.Err() != nil, err)}
+			reason := closeReason(rctx.Err() != nil, err)
+			switch websocket.CloseStatus(err) {
+			case live.StatusTokenExpired, live.StatusUnauthorized:
+				return connected, w.renew(ctx, token, reason)
+			}
+			return connected, &retryError{err: reason}
 		}
 		heard()
 		var m message
@@ -329,6 +370,7 @@ func (w *watcher) connect(ctx context.Context) (connected bool, err error) {
 			}
 		case "subscribed":
 			connected = true
+			w.renewed = 0
 		case "live":
 			if w.broad && w.resume == nil {
 				// Started live: a reconnect replays from the moment the subscription went live.
@@ -416,9 +458,23 @@ func (w *watcher) refused(m *message) error {
 	return fmt.Errorf("the server refused the subscription (%s): %s", m.Code, m.Message)
 }
 
-// dialError classifies a failed handshake: a busy server (503) or a network error is retried, any
-// other answer (no live endpoint, a proxy refusing) ends watch.
-func (w *watcher) dialError(ctx context.Context, resp *http.Response, err error) error {
+// renew gets a fresh token after the server refused or expired token (why says how), for the
+// next connection. A credential that cannot be renewed, or a server that refuses fresh tokens
+// too, ends watch.
+func (w *watcher) renew(ctx context.Context, token string, why error) error {
+	if w.renewed >= 2 {
+		return &exitError{code: 2, err: fmt.Errorf("the server refuses fresh tokens too: %w", why)}
+	}
+	w.renewed++
+	if _, err := w.auth.Renew(ctx, token, why.Error()); err != nil {
+		return err
+	}
+	return &retryError{err: why}
+}
+
+// dialError classifies a failed handshake: a busy server (429, 503) or a network error is retried, a
+// refused token (401) renewed, any other answer (no live endpoint, a proxy refusing) ends watch.
+func (w *watcher) dialError(ctx context.Context, resp *http.Response, token string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -426,7 +482,10 @@ func (w *watcher) dialError(ctx context.Context, resp *http.Response, err error)
 		return &retryError{err: fmt.Errorf("cannot reach %s: %w", w.wsURL, unwrapDial(err))}
 	}
 	detail := problemDetail(resp)
-	if resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode >= 500 {
+	if resp.StatusCode == http.StatusUnauthorized {
+		return w.renew(ctx, token, fmt.Errorf("the server refused the token (401): %s", detail))
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		re := &retryError{err: fmt.Errorf("the server is busy (%d): %s", resp.StatusCode, detail)}
 		if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 			re.after = time.Duration(s) * time.Second

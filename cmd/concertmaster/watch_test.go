@@ -99,6 +99,7 @@ func TestWatchExecution(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, filepath.Join(t.TempDir(), "cm.db"))
 	t.Cleanup(func() { _ = s.stop(t, syscall.SIGTERM) })
+	key := map[string]string{apiKeyEnv: s.apiKey(t, "viewer")}
 	run := func(t *testing.T, def string) string {
 		t.Helper()
 		w := s.do(t, http.MethodPost, "/api/v1/workflows", def)
@@ -108,7 +109,7 @@ func TestWatchExecution(t *testing.T) {
 	t.Run("Succeeds", func(t *testing.T) {
 		t.Parallel()
 		id := run(t, delayWorkflow("delay", "500ms"))
-		c := startCommand(t.Context(), map[string]string{}, nil, "watch", id, "--server", s.url)
+		c := startCommand(t.Context(), key, nil, "watch", id, "--server", s.url)
 		require.Equal(t, 0, c.wait(t), c.errOut.String())
 		out := c.out.String()
 		for _, want := range []string{
@@ -128,7 +129,7 @@ func TestWatchExecution(t *testing.T) {
 	t.Run("JSONFromTheEnvironment", func(t *testing.T) {
 		t.Parallel()
 		id := run(t, delayWorkflow("delay json", "200ms"))
-		c := startCommand(t.Context(), map[string]string{serverEnv: s.url}, nil, "watch", id, "--json")
+		c := startCommand(t.Context(), map[string]string{serverEnv: s.url, apiKeyEnv: key[apiKeyEnv]}, nil, "watch", id, "--json")
 		require.Equal(t, 0, c.wait(t), c.errOut.String())
 		printed := jsonLines(t, c.out.String())
 		require.Equal(t, eventKeys(s.apiEvents(t, id), id), eventKeys(printed, id), "every event once, in order")
@@ -143,7 +144,7 @@ func TestWatchExecution(t *testing.T) {
 	t.Run("Fails", func(t *testing.T) {
 		t.Parallel()
 		id := run(t, `{"name":"fail","nodes":[{"id":"s","type":"trigger.manual"},{"id":"f","type":"flow.fail","config":{"message":"nope","code":"E42"}}],"edges":[{"source":"s","target":"f"}]}`)
-		c := startCommand(t.Context(), map[string]string{}, nil, "watch", id, "--server", s.url)
+		c := startCommand(t.Context(), key, nil, "watch", id, "--server", s.url)
 		require.Equal(t, 1, c.wait(t), c.errOut.String())
 		require.Regexp(t, `  node\.failed         f #1  error: nope \(E42\)`, c.out.String())
 		require.Regexp(t, `  execution\.finished  failed in \S+ error: node f failed: nope`, c.out.String())
@@ -153,7 +154,7 @@ func TestWatchExecution(t *testing.T) {
 	t.Run("Canceled", func(t *testing.T) {
 		t.Parallel()
 		id := run(t, delayWorkflow("long", "1h"))
-		c := startCommand(t.Context(), map[string]string{}, nil, "watch", id, "--server", s.url)
+		c := startCommand(t.Context(), key, nil, "watch", id, "--server", s.url)
 		c.waitOut(t, `node\.waiting        wait #1`)
 		s.do(t, http.MethodPost, "/api/v1/executions/"+id+"/cancel", "")
 		require.Equal(t, 1, c.wait(t), c.errOut.String())
@@ -163,10 +164,10 @@ func TestWatchExecution(t *testing.T) {
 
 	t.Run("NotFound", func(t *testing.T) {
 		t.Parallel()
-		c := startCommand(t.Context(), map[string]string{}, nil, "watch", "01a22e6a-0000-7000-8000-000000000000", "--server", s.url)
+		c := startCommand(t.Context(), key, nil, "watch", "01a22e6a-0000-7000-8000-000000000000", "--server", s.url)
 		require.Equal(t, 2, c.wait(t))
 		require.Contains(t, c.errOut.String(), "the server has no execution 01a22e6a-0000-7000-8000-000000000000")
-		c = startCommand(t.Context(), map[string]string{}, nil, "watch", "--workflow", "ghost", "--server", s.url)
+		c = startCommand(t.Context(), key, nil, "watch", "--workflow", "ghost", "--server", s.url)
 		require.Equal(t, 2, c.wait(t))
 		require.Contains(t, c.errOut.String(), "the server has no workflow ghost")
 	})
@@ -175,7 +176,7 @@ func TestWatchExecution(t *testing.T) {
 		t.Parallel()
 		id := run(t, delayWorkflow("long", "1h"))
 		ctx, cancel := context.WithCancel(t.Context())
-		c := startCommand(ctx, map[string]string{}, nil, "watch", id, "--server", s.url)
+		c := startCommand(ctx, key, nil, "watch", id, "--server", s.url)
 		c.waitOut(t, `node\.waiting`)
 		cancel()
 		require.Equal(t, exitInterrupted, c.wait(t))
@@ -205,7 +206,7 @@ func TestWatchUsage(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.args[1:], " "), func(t *testing.T) {
 			t.Parallel()
-			c := startCommand(t.Context(), map[string]string{}, nil, tc.args...)
+			c := startCommand(t.Context(), map[string]string{apiKeyEnv: "cm_ak_scripted"}, nil, tc.args...)
 			require.Equal(t, tc.code, c.wait(t), c.errOut.String())
 			require.Contains(t, c.errOut.String(), tc.want)
 		})
@@ -218,13 +219,14 @@ func TestWatchWorkflowSeesNewRuns(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, filepath.Join(t.TempDir(), "cm.db"))
 	t.Cleanup(func() { _ = s.stop(t, syscall.SIGTERM) })
+	key := map[string]string{apiKeyEnv: s.apiKey(t, "viewer")}
 	wf := s.do(t, http.MethodPost, "/api/v1/workflows", delayWorkflow("watched", "10ms"))["id"].(string)
 	other := s.do(t, http.MethodPost, "/api/v1/workflows", delayWorkflow("other", "10ms"))["id"].(string)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	c := startCommand(ctx, map[string]string{}, nil, "watch", "--workflow", wf, "--server", s.url)
-	all := startCommand(ctx, map[string]string{}, nil, "watch", "--all", "--server", s.url, "--json")
+	c := startCommand(ctx, key, nil, "watch", "--workflow", wf, "--server", s.url)
+	all := startCommand(ctx, key, nil, "watch", "--all", "--server", s.url, "--json")
 	c.waitLog(t, "watch: workflow "+wf+" (live)")
 	all.waitLog(t, "watch: every execution (live)")
 
@@ -258,13 +260,14 @@ func TestWatchResumesAfterServerRestart(t *testing.T) {
 	addr := strings.TrimPrefix(first.url, "http://")
 	// Over the engine's suspend threshold (2 s): the execution is parked in the store while it waits.
 	wf := first.do(t, http.MethodPost, "/api/v1/workflows", delayWorkflow("restart", "2500ms"))["id"].(string)
+	key := map[string]string{apiKeyEnv: first.apiKey(t, "viewer")}
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	broad := startCommand(ctx, map[string]string{}, nil, "watch", "--workflow", wf, "--server", first.url, "--json")
+	broad := startCommand(ctx, key, nil, "watch", "--workflow", wf, "--server", first.url, "--json")
 	broad.waitLog(t, "(live)")
 	id := first.do(t, http.MethodPost, "/api/v1/workflows/"+wf+"/executions", `{}`)["id"].(string)
-	one := startCommand(ctx, map[string]string{}, nil, "watch", id, "--server", first.url, "--json")
+	one := startCommand(ctx, key, nil, "watch", id, "--server", first.url, "--json")
 	broad.waitOut(t, `"type":"execution.waiting","executionId":"`+id)
 	one.waitOut(t, `"type":"node.waiting"`)
 
@@ -327,6 +330,9 @@ func scriptedServer(t *testing.T, script func(w http.ResponseWriter, r *http.Req
 	return ts.URL
 }
 
+// scriptedKey is the environment of a watch against a scripted server: an API key it does not check.
+var scriptedKey = map[string]string{apiKeyEnv: "cm_ak_scripted"}
+
 // peer is the scripted server's side of one connection.
 type peer struct {
 	t *testing.T
@@ -334,6 +340,9 @@ type peer struct {
 }
 
 func accept(t *testing.T, w http.ResponseWriter, r *http.Request) *peer {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+scriptedKey[apiKeyEnv] {
+		t.Errorf("the handshake's Authorization is %q, want CM_API_KEY's", got)
+	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		t.Error(err)
@@ -412,7 +421,7 @@ func TestWatchResync(t *testing.T) {
 			ev("execution.finished", "e1", 3, t0, `{"status":"failed","durationMs":5,"error":"boom"}`))
 		p.wait()
 	})
-	c := startCommand(t.Context(), map[string]string{}, nil, "watch", "e1", "--server", url, "--json")
+	c := startCommand(t.Context(), scriptedKey, nil, "watch", "e1", "--server", url, "--json")
 	require.Equal(t, 1, c.wait(t), c.errOut.String())
 	require.Equal(t, []string{"1 execution.queued", "2 execution.started", "3 execution.finished"}, eventKeys(jsonLines(t, c.out.String()), "e1"))
 	require.Contains(t, c.errOut.String(), "fell behind the events; resuming after event 2")
@@ -449,7 +458,7 @@ func TestWatchBroadReconnect(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	c := startCommand(ctx, map[string]string{}, nil, "watch", "--workflow", "wf", "--server", url)
+	c := startCommand(ctx, scriptedKey, nil, "watch", "--workflow", "wf", "--server", url)
 	c.waitOut(t, `a  execution\.finished  succeeded in 1s`)
 	cancel()
 	require.Equal(t, 0, c.wait(t))
@@ -488,13 +497,13 @@ func TestWatchRetriesBusyAndFailedSubscriptions(t *testing.T) {
 			ev("execution.finished", "e1", 1, t0, `{"status":"succeeded","durationMs":5}`))
 		p.wait()
 	})
-	c := startCommand(t.Context(), map[string]string{}, nil, "watch", "e1", "--server", url)
+	c := startCommand(t.Context(), scriptedKey, nil, "watch", "e1", "--server", url)
 	require.Equal(t, 0, c.wait(t), c.errOut.String())
 	require.Contains(t, c.errOut.String(), "the server is busy (503): the server holds its maximum of 2 live clients; reconnecting in")
 	require.Contains(t, c.errOut.String(), "the server failed the subscription: the subscription failed; reconnecting in")
 
 	refused := scriptedServer(t, func(w http.ResponseWriter, _ *http.Request, _ int) { http.NotFound(w, nil) })
-	c = startCommand(t.Context(), map[string]string{}, nil, "watch", "e1", "--server", refused)
+	c = startCommand(t.Context(), scriptedKey, nil, "watch", "e1", "--server", refused)
 	require.Equal(t, 1, c.wait(t))
 	require.Contains(t, c.errOut.String(), "/api/v1/ws answered 404 to the WebSocket handshake: 404 page not found")
 }
