@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // apiKeyEnv holds an API key (cm_ak_…) for scripts: when set, the client commands send it instead
@@ -33,10 +34,22 @@ func notSignedIn(server string) error {
 	return &exitError{code: 2, err: fmt.Errorf("not signed in to %s: run concertmaster login or set %s", server, apiKeyEnv)}
 }
 
-// credentialsFor returns the token source of the client commands for server: CM_API_KEY when set.
+// credentialsFor returns the token source of the client commands for server: CM_API_KEY when set,
+// else the session concertmaster login stored for server.
 func credentialsFor(lookupEnv func(string) (string, bool), server string) (tokenSource, error) {
 	if k, ok := lookupEnv(apiKeyEnv); ok && k != "" {
 		return apiKey(k), nil
 	}
-	return nil, notSignedIn(server)
+	store, err := openCredentials(lookupEnv)
+	if err != nil {
+		return nil, err
+	}
+	c, err := store.get(server)
+	if err != nil {
+		return nil, err
+	}
+	if c == nil {
+		return nil, notSignedIn(server)
+	}
+	return &storedSession{server: server, store: store, client: newAPIClient(server), cur: *c, now: time.Now}, nil
 }

@@ -116,6 +116,9 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 		newBackupCmd(load),
 		newRestoreCmd(load),
 		newWatchCmd(lookupEnv),
+		newLoginCmd(lookupEnv),
+		newLogoutCmd(lookupEnv),
+		newAdminCmd(load),
 		newVersionCmd(),
 	)
 	return root

@@ -67,6 +67,8 @@ func TestReadmeExamples(t *testing.T) {
 	cmd.Dir = dir
 	// A home of its own: concertmaster login stores its session under the user's configuration directory.
 	cmd.Env = append(os.Environ(), "CM_DATABASE_URL=sqlite://"+filepath.Join(dir, "cli.db"), "HOME="+dir, "XDG_CONFIG_HOME="+filepath.Join(dir, ".config"))
+	// What a reader types when concertmaster login asks for the password.
+	cmd.Stdin = strings.NewReader(owner[2] + "\n")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "the README's examples failed:\n%s\n\nserver log:\n%s", out, s.log())
 
@@ -78,6 +80,7 @@ func TestReadmeExamples(t *testing.T) {
 	require.Contains(t, string(out), `{"ref":"refs/heads/main"}`, "the signed webhook request runs")
 	require.Contains(t, string(out), "unsigned: 401", "the unsigned one is refused")
 	require.Regexp(t, `execution\.finished  succeeded in `, string(out), "bin/concertmaster watch replays the finished execution")
+	require.Contains(t, string(out), "Signed in to "+s.url+" as "+owner[1], "bin/concertmaster login signs in")
 	b, err := os.ReadFile(filepath.Join(dir, "tax-output.json"))
 	require.NoError(t, err)
 	require.Contains(t, string(b), `"tax":30`)

@@ -340,8 +340,13 @@ type peer struct {
 }
 
 func accept(t *testing.T, w http.ResponseWriter, r *http.Request) *peer {
-	if got := r.Header.Get("Authorization"); got != "Bearer "+scriptedKey[apiKeyEnv] {
-		t.Errorf("the handshake's Authorization is %q, want CM_API_KEY's", got)
+	return acceptAs(t, w, r, scriptedKey[apiKeyEnv])
+}
+
+// acceptAs accepts a connection whose handshake carries token.
+func acceptAs(t *testing.T, w http.ResponseWriter, r *http.Request, token string) *peer {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+token {
+		t.Errorf("the handshake's Authorization is %q, want Bearer %s", got, token)
 	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
