@@ -61,6 +61,9 @@ type Config struct {
 	// config.ParseAllowedHosts returns them; "*" turns the check off). IP addresses, localhost and
 	// *.localhost are always answered. See browser.go.
 	AllowedHosts []string
+	// CORSOrigins are the origins whose pages may call /api/ cross-origin (CM_CORS_ORIGINS, as
+	// config.ParseOrigins returns them); empty keeps CORS off. See cors.go.
+	CORSOrigins []string
 	// Live serves the WebSocket and Server-Sent Events endpoints (docs/live.md); without it they
 	// answer 503.
 	Live *live.Gateway

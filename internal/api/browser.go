@@ -21,13 +21,17 @@ import (
 //     and are not checked.
 //   - Every answer carries security headers: a CSP that allows no script, frame or plugin (the web
 //     app and /docs set their own, stricter than the browser default), nosniff, no framing, no
-//     referrer, and same-origin opener and resource policies.
+//     referrer, and same-origin opener and resource policies; over TLS, Strict-Transport-Security.
+//   - CORS is off unless CM_CORS_ORIGINS lists origins (cors.go); those pass the cross-site check.
 
 // Problem types of the browser guards.
 const (
 	ProblemMisdirectedRequest = "urn:concertmaster:problem:misdirected-request"
 	ProblemForbidden          = "urn:concertmaster:problem:forbidden"
 )
+
+// hstsValue is the Strict-Transport-Security of every answer served over TLS.
+const hstsValue = "max-age=31536000; includeSubDomains"
 
 // apiCSP is the Content-Security-Policy of every answer that does not set its own: JSON and problem
 // documents run nothing and load nothing.
@@ -47,11 +51,25 @@ func setSecurityHeaders(h http.Header) {
 func (s *Server) guard(next http.Handler) http.Handler {
 	hosts := newHostPolicy(s.cfg.ListenAddr, s.cfg.AllowedHosts)
 	origins := http.NewCrossOriginProtection()
+	for _, o := range s.cfg.CORSOrigins {
+		// config.ParseOrigins checked them; one this refuses would only stay untrusted.
+		if err := origins.AddTrustedOrigin(o); err != nil {
+			s.logger.Warn("CORS origin not trusted by the cross-site guard", "origin", o, "error", err.Error())
+		}
+	}
+	cors := newCORSPolicy(s.cfg.CORSOrigins)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		setSecurityHeaders(w.Header())
+		if r.TLS != nil {
+			// Served over TLS: browsers keep to HTTPS for this name (and its subdomains) for a year.
+			w.Header().Set("Strict-Transport-Security", hstsValue)
+		}
 		if host, ok := hosts.allows(r.Host); !ok {
 			writeProblem(w, newError(http.StatusMisdirectedRequest, "this server does not answer to the host "+quoteExcerpt(host)+
 				" (a defence against DNS rebinding): use its address, localhost or an IP address, or add the name to CM_ALLOWED_HOSTS"))
+			return
+		}
+		if cors.handle(w, r) {
 			return
 		}
 		if !isWebhookPath(r.URL.Path) {

@@ -155,6 +155,10 @@ type Server struct {
 
 // NewServer builds a server for cfg.
 func NewServer(ctx context.Context, cfg config.Config, version string, logger *slog.Logger) (*Server, error) {
+	tlsConfig, err := TLSConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	rt, err := NewRuntime(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
@@ -171,11 +175,11 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 	}
 	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll}
 	s.live = live.New(live.Config{Store: rt.Store, Bus: rt.Bus, Observer: rt.Metrics, Logger: logger, Problem: api.WriteProblem,
-		MaxClients: cfg.LiveMaxClients, Version: version})
+		MaxClients: cfg.LiveMaxClients, Version: version, AllowedOrigins: cfg.CORSOrigins})
 	s.api = api.New(api.Config{Live: s.live, Identity: id, APIRateLimit: limit,
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
-		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts,
+		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, CORSOrigins: cfg.CORSOrigins,
 	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
@@ -183,8 +187,11 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		// An Authorization header, a webhook's signature or the cookies of a proxy fit easily; more
+		// answers 431.
+		MaxHeaderBytes: 64 << 10,
+		ErrorLog:       slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig:      tlsConfig,
 	}
 	return s, nil
 }
@@ -221,9 +228,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
-	s.logger.Info("ConcertMaster is serving", "addr", "http://"+ln.Addr().String(), "store", s.rt.Store.Dialect(), "role", s.cfg.Role, "workers", s.cfg.Workers)
+	scheme := "http://"
+	if s.http.TLSConfig != nil {
+		scheme = "https://"
+	}
+	s.logger.Info("ConcertMaster is serving", "addr", scheme+ln.Addr().String(), "store", s.rt.Store.Dialect(), "role", s.cfg.Role, "workers", s.cfg.Workers)
 	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(ln) }()
+	go func() {
+		if s.http.TLSConfig != nil {
+			// The certificate is in TLSConfig; ServeTLS adds HTTP/2.
+			errc <- s.http.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- s.http.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		_ = s.rt.Close(context.Background())

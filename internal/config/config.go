@@ -62,6 +62,10 @@ type Config struct {
 	// (*.example.com) or "*" (no Host check). Empty means only the listen address, localhost and IP
 	// addresses, which is the defence against DNS rebinding. Entries are lower case.
 	AllowedHosts []string
+	// CORSOrigins are the origins whose pages may call the API cross-origin (CM_CORS_ORIGINS,
+	// --cors-origins, comma-separated, as ParseOrigins normalises them). Empty, the default, keeps
+	// CORS off: only the server's own pages and programs reach the API.
+	CORSOrigins []string
 	// DatabaseURL picks and configures the store (CM_DATABASE_URL, --database-url): sqlite://PATH
 	// (default sqlite://./data/concertmaster.db) or postgres://….
 	DatabaseURL string
@@ -102,6 +106,10 @@ type Config struct {
 	Role string
 	// ShutdownGrace bounds a graceful shutdown (CM_SHUTDOWN_GRACE, --shutdown-grace; default 15s).
 	ShutdownGrace time.Duration
+	// TLSCertFile and TLSKeyFile, both set, make serve listen with TLS (CM_TLS_CERT_FILE,
+	// CM_TLS_KEY_FILE, --tls-cert-file, --tls-key-file): PEM files, the certificate chain first to
+	// last. Both empty (the default) serves plain HTTP; one without the other is refused.
+	TLSCertFile, TLSKeyFile string
 	// WebhookTimeout bounds how long a webhook answering on completion waits (CM_WEBHOOK_TIMEOUT,
 	// --webhook-timeout; default 30s).
 	WebhookTimeout time.Duration
@@ -213,6 +221,9 @@ func (c Config) Validate() error {
 // crossCheck checks the rules that involve several settings.
 func (c Config) crossCheck() []error {
 	var errs []error
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("CM_TLS_CERT_FILE and CM_TLS_KEY_FILE go together: set both to serve HTTPS, or neither"))
+	}
 	if c.MaxExecutionBytes < c.MaxOutputBytes {
 		errs = append(errs, fmt.Errorf("CM_MAX_EXECUTION_BYTES (%d) is smaller than CM_MAX_OUTPUT_BYTES (%d): one output must fit in an execution's budget",
 			c.MaxExecutionBytes, c.MaxOutputBytes))

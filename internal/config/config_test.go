@@ -56,6 +56,22 @@ func TestLoad(t *testing.T) {
 			errors: []string{`CM_ALLOWED_HOSTS="https://ci.example.com,ok.example,a b,host:0,fe80::1%eth0": "https://ci.example.com", "a b", "host:0", "fe80::1%eth0": want host names (ci.example.com), name:port, *.wildcards or *`}},
 		{name: "AllowedHostsTooMany", env: map[string]string{"CM_ALLOWED_HOSTS": strings.Repeat("a.example,", 101)},
 			errors: []string{`: 101 entries: at most 100`}},
+		{name: "CORSOrigins", env: map[string]string{"CM_CORS_ORIGINS": " https://App.Example.com/ , http://localhost:5173,https://app.example.com:443,http://[::1]:8080,https://app.example.com"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, []string{"https://app.example.com", "http://localhost:5173", "http://[::1]:8080"}, c.CORSOrigins)
+			}},
+		{name: "CORSOriginsBad", env: map[string]string{"CM_CORS_ORIGINS": "*,null,app.example.com,https://*.example.com,ftp://x.example,https://x.example/app,https://u@x.example,https://x.example:0"},
+			errors: []string{`…": "*", "null", "app.example.com", "https://*.example.com", "ftp://x.example", "https://x.example/app", "https://u@x.example", "https://x.example:0": ` +
+				`want origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path, no wildcard)`}},
+		{name: "TLSBoth", env: map[string]string{"CM_TLS_CERT_FILE": "/etc/cm/cert.pem", "CM_TLS_KEY_FILE": "/etc/cm/key.pem"},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "/etc/cm/cert.pem", c.TLSCertFile)
+				require.Equal(t, "/etc/cm/key.pem", c.TLSKeyFile)
+			}},
+		{name: "TLSCertWithoutKey", env: map[string]string{"CM_TLS_CERT_FILE": "/etc/cm/cert.pem"},
+			errors: []string{"CM_TLS_CERT_FILE and CM_TLS_KEY_FILE go together: set both to serve HTTPS, or neither"}},
+		{name: "TLSKeyWithoutCert", env: map[string]string{"CM_TLS_KEY_FILE": "/etc/cm/key.pem"},
+			errors: []string{"CM_TLS_CERT_FILE and CM_TLS_KEY_FILE go together: set both to serve HTTPS, or neither"}},
 		{name: "DatabaseURLPostgres", env: map[string]string{"CM_DATABASE_URL": "postgres://u:p@localhost:5432/db?sslmode=disable"},
 			check: func(t *testing.T, c Config) {
 				require.Equal(t, "postgres://u:p@localhost:5432/db?sslmode=disable", c.DatabaseURL)

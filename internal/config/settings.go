@@ -214,6 +214,33 @@ func Settings() []Setting {
 			format: func(c *Config) string { return strings.Join(c.AllowedHosts, ",") },
 		},
 		{
+			Env: "CM_CORS_ORIGINS", Kind: "list", Flag: "cors-origins", optional: true,
+			Usage: "comma-separated origins (https://app.example.com) whose pages may call the API cross-origin; empty keeps CORS off",
+			parse: func(c *Config, raw string) (err error) {
+				c.CORSOrigins, err = ParseOrigins(raw)
+				return err
+			},
+			format: func(c *Config) string { return strings.Join(c.CORSOrigins, ",") },
+		},
+		{
+			Env: "CM_TLS_CERT_FILE", Kind: "string", Flag: "tls-cert-file", optional: true,
+			Usage: "serve HTTPS with this PEM certificate (chain first to last) and CM_TLS_KEY_FILE; every answer then carries HSTS",
+			parse: func(c *Config, raw string) error {
+				c.TLSCertFile = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.TLSCertFile },
+		},
+		{
+			Env: "CM_TLS_KEY_FILE", Kind: "string", Flag: "tls-key-file", optional: true,
+			Usage: "the PEM private key of CM_TLS_CERT_FILE (keep it readable by the server's user only)",
+			parse: func(c *Config, raw string) error {
+				c.TLSKeyFile = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.TLSKeyFile },
+		},
+		{
 			Env: "CM_WEBHOOK_TIMEOUT", Kind: "duration", Flag: "webhook-timeout", Usage: "how long a webhook answering with the run's output waits before answering 202",
 			parse: func(c *Config, raw string) (err error) {
 				c.WebhookTimeout, err = parseDuration(raw, time.Millisecond)
@@ -360,6 +387,84 @@ func checkHostPort(raw string) error {
 		}
 	}
 	return nil
+}
+
+// maxOrigins bounds CM_CORS_ORIGINS.
+const maxOrigins = 100
+
+// ParseOrigins parses a comma-separated CM_CORS_ORIGINS value: each entry is an origin as browsers
+// send it in the Origin header, scheme://host[:port] with http or https and nothing after the host
+// (a trailing slash is dropped). Entries come back lower case without a default port (:443 for https,
+// :80 for http), as browsers serialise them, so that they compare exactly. Wildcards, "null" and "*"
+// are refused: CORS is opened to named sites only. Blanks and empty entries are ignored; every
+// malformed entry is reported.
+func ParseOrigins(s string) ([]string, error) {
+	var out, bad []string
+	seen := map[string]bool{}
+	for raw := range strings.SplitSeq(s, ",") {
+		entry := strings.TrimSpace(raw)
+		if entry == "" {
+			continue
+		}
+		norm, ok := parseOrigin(entry)
+		if !ok {
+			bad = append(bad, strconv.Quote(entry))
+			continue
+		}
+		if !seen[norm] {
+			seen[norm] = true
+			out = append(out, norm)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, fmt.Errorf("%s: want origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path, no wildcard)",
+			strings.Join(bad, ", "))
+	}
+	if len(out) > maxOrigins {
+		return nil, fmt.Errorf("%d entries: at most %d", len(out), maxOrigins)
+	}
+	return out, nil
+}
+
+func parseOrigin(entry string) (string, bool) {
+	if len(entry) > 300 {
+		return "", false
+	}
+	scheme, rest, ok := strings.Cut(strings.ToLower(entry), "://")
+	if !ok || (scheme != "http" && scheme != "https") {
+		return "", false
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if rest == "" || strings.ContainsAny(rest, "/?#@*\\ ") {
+		return "", false
+	}
+	host, port := rest, ""
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		if n, err := strconv.ParseUint(p, 10, 16); err != nil || n == 0 {
+			return "", false
+		}
+		host, port = h, p
+	} else if strings.HasPrefix(rest, "[") {
+		host = strings.TrimSuffix(strings.TrimPrefix(rest, "["), "]")
+	}
+	if addr, err := netip.ParseAddr(host); err == nil {
+		if addr.Zone() != "" {
+			return "", false
+		}
+		host = addr.String()
+		if addr.Is6() {
+			host = "[" + host + "]"
+		}
+	} else if !validHostName(host) {
+		return "", false
+	}
+	if port == "443" && scheme == "https" || port == "80" && scheme == "http" {
+		port = ""
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return scheme + "://" + host, true
 }
 
 // maxAllowedHosts bounds CM_ALLOWED_HOSTS.

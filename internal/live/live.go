@@ -86,6 +86,9 @@ type Config struct {
 	MessageRate, MessageBurst int
 	// Version is reported in the WebSocket hello.
 	Version string
+	// AllowedOrigins are the origins, besides the server's own, whose pages may open the WebSocket
+	// (CM_CORS_ORIGINS, exactly as browsers send the Origin header).
+	AllowedOrigins []string
 }
 
 // Gateway serves live subscriptions.

@@ -56,6 +56,7 @@ var genericHeaders = map[string]bool{
 	"Keep-Alive": true, "Vary": true, "Content-Security-Policy": true, "X-Content-Type-Options": true,
 	"X-Frame-Options": true, "Referrer-Policy": true, "Cross-Origin-Opener-Policy": true,
 	"Cross-Origin-Resource-Policy": true, "Permissions-Policy": true, "Strict-Transport-Security": true,
+	"Access-Control-Allow-Origin": true, "Access-Control-Expose-Headers": true,
 }
 
 // Covers reports whether an answer to this request path must be one the document describes: the
