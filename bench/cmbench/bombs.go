@@ -57,7 +57,7 @@ func bombs() []bomb {
 func runBombs(bin, dir string) error {
 	for i, bm := range bombs() {
 		bdir := filepath.Join(dir, fmt.Sprintf("bomb%d", i))
-		if err := os.MkdirAll(bdir, 0o755); err != nil {
+		if err := os.MkdirAll(bdir, 0o750); err != nil {
 			return err
 		}
 		b, err := start(bin, "sqlite://"+filepath.Join(bdir, "cm.db"), bdir)

@@ -78,7 +78,7 @@ func profiled(file string, f func() error) error {
 	if file == "" {
 		return f()
 	}
-	out, err := os.Create(file)
+	out, err := os.Create(file) //nolint:gosec // the profile file the developer named with -cpuprofile
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 	dbURL := "sqlite://" + filepath.Join(dir, "cm.db")
 	storeName := "SQLite"
 	if pgAdmin != "" {
-		name := fmt.Sprintf("cmbench_%d", rand.IntN(1_000_000))
+		name := fmt.Sprintf("cmbench_%d", rand.IntN(1_000_000)) //nolint:gosec // a scratch database's name, not a secret
 		drop, u, err := createDatabase(pgAdmin, name)
 		if err != nil {
 			return err
@@ -172,7 +172,7 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 		b.stop()
 		liveURL := "sqlite://" + filepath.Join(dir, "live.db")
 		if pgAdmin != "" {
-			drop, u, err := createDatabase(pgAdmin, fmt.Sprintf("cmbench_live_%d", rand.IntN(1_000_000)))
+			drop, u, err := createDatabase(pgAdmin, fmt.Sprintf("cmbench_live_%d", rand.IntN(1_000_000))) //nolint:gosec // a scratch database's name, not a secret
 			if err != nil {
 				return err
 			}
@@ -224,7 +224,7 @@ func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 	_, _ = crand.Read(key)
 	env = append([]string{"CM_BOOTSTRAP_EMAIL=" + benchEmail, "CM_BOOTSTRAP_PASSWORD=" + benchPassword,
 		"CM_API_RATE_LIMIT=0", "CM_SECRET_KEY=" + base64.StdEncoding.EncodeToString(key)}, env...)
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
+	logf, err := os.Create(filepath.Join(dir, "server.log")) //nolint:gosec // in the bench's own temporary directory
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +254,7 @@ func start(bin, dbURL, dir string, env ...string) (*bench, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	b.stop()
-	body, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+	body, _ := os.ReadFile(filepath.Join(dir, "server.log")) //nolint:gosec // in the bench's own temporary directory
 	return nil, fmt.Errorf("server did not become ready:\n%s", body)
 }
 
@@ -473,7 +473,7 @@ func (b *bench) webhookLoad(d time.Duration) (webhookResult, error) {
 		return r, err
 	}
 	cpuBefore := b.cpu()
-	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders")
+	cmd := exec.Command(wrk, "-t2", "-c64", "-d"+d.String(), "--latency", "-s", script, b.base+"/hooks/bench/orders") //nolint:gosec // wrk from PATH against the bench's own server
 	cmd.Env = append(os.Environ(), b.hookEnv()...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -498,7 +498,7 @@ func (b *bench) webhookLoad(d time.Duration) (webhookResult, error) {
 // -webhook-auth asks for one.
 const (
 	benchHookBody   = `{"orderId": 42, "total": 150.5, "customer": {"name": "Ada", "tier": "gold"}}`
-	benchHookSecret = "bench-webhook-secret-0123456789"
+	benchHookSecret = "bench-webhook-secret-0123456789" //nolint:gosec // a fixture of the bench's throwaway server
 )
 
 // hookEnv tells bench/webhook.lua the body to send and the header that authenticates it.

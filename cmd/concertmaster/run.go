@@ -91,7 +91,7 @@ func newRunCmd(load loader) *cobra.Command {
 func readDefinition(path string, stdin io.Reader) (*workflow.Definition, error) {
 	r := stdin
 	if path != "-" {
-		f, err := os.Open(path)
+		f, err := os.Open(path) //nolint:gosec // the workflow file the user named on the command line
 		if err != nil {
 			return nil, err
 		}
@@ -107,7 +107,7 @@ func readDefinition(path string, stdin io.Reader) (*workflow.Definition, error) 
 
 func readInput(input, file string) (json.RawMessage, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := os.ReadFile(file) //nolint:gosec // the input file the user named on the command line
 		if err != nil {
 			return nil, err
 		}

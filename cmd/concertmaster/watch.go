@@ -284,7 +284,7 @@ func (w *watcher) delay(n int) time.Duration {
 	if n < 30 {
 		d = min(w.maxBackoff, w.backoff<<(n-1))
 	}
-	return d/2 + rand.N(d/2+1)
+	return d/2 + rand.N(d/2+1) //nolint:gosec // reconnect jitter spreads load; it protects nothing
 }
 
 func (w *watcher) result() error {

@@ -162,19 +162,23 @@ func TestCORSWebSocket(t *testing.T) {
 	s := apitest.StartLive(t, enginetest.Options{}, func(c *live.Config) { c.AllowedOrigins = []string{listedOrigin} },
 		func(c *api.Config) { c.CORSOrigins = []string{listedOrigin} })
 	url := "ws" + strings.TrimPrefix(s.URL, "http") + "/api/v1/ws"
-	dial := func(origin string) (*websocket.Conn, *http.Response, error) {
+	// dial returns the handshake's status; the library closes the response body itself.
+	dial := func(origin string) (*websocket.Conn, int, error) {
 		ctx := apitest.Anonymous(t.Context())
-		return websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: s.Client, HTTPHeader: http.Header{"Origin": {origin}}})
+		c, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: s.Client, HTTPHeader: http.Header{"Origin": {origin}}}) //nolint:bodyclose // websocket.Dial closes it
+		if resp == nil {
+			return c, 0, err
+		}
+		return c, resp.StatusCode, err
 	}
-	c, resp, err := dial(listedOrigin)
+	c, status, err := dial(listedOrigin)
 	require.NoError(t, err)
-	require.Equal(t, http.StatusSwitchingProtocols, resp.StatusCode)
+	require.Equal(t, http.StatusSwitchingProtocols, status)
 	_ = c.Close(websocket.StatusNormalClosure, "")
 
-	_, resp, err = dial(unlistedOrigin)
+	_, status, err = dial(unlistedOrigin)
 	require.Error(t, err)
-	require.NotNil(t, resp)
-	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, http.StatusForbidden, status)
 }
 
 // TestHSTSUnderTLS: every answer over TLS carries Strict-Transport-Security, webhooks and errors

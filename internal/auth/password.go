@@ -176,6 +176,7 @@ func parseHash(hash string) (Params, []byte, []byte, error) {
 	if err != nil {
 		return p, nil, nil, fmt.Errorf("%w: key is not base64", ErrMalformedHash)
 	}
+	//nolint:gosec // vals were parsed as 32-bit numbers and parallelism checked ≤ 255 above; salt and key decode from a hash string far below 4 GiB, and validate bounds them next
 	p = Params{
 		Memory: uint32(vals[0]), Iterations: uint32(vals[1]), Parallelism: uint8(vals[2]),
 		SaltLength: uint32(len(salt)), KeyLength: uint32(len(key)),

@@ -71,7 +71,7 @@ func Settings() []Setting {
 			},
 			format: func(c *Config) string { return c.Addr },
 		},
-		{
+		{ //nolint:gosec // the usage shows the URL's form (user:password@host); it holds no credential
 			Env: "CM_DATABASE_URL", Kind: "string", Flag: "database-url", Usage: "store: sqlite://PATH or postgres://user:password@host:5432/db", Secret: true,
 			parse: func(c *Config, raw string) error {
 				if _, err := parseDatabaseURL(raw); err != nil {

@@ -135,9 +135,9 @@ func New(cfg Config) (*Engine, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	plans, err := otter.New(&otter.Options[string, *validate.Graph]{
-		MaximumWeight: uint64(cfg.PlanCacheBytes),
+		MaximumWeight: uint64(cfg.PlanCacheBytes), //nolint:gosec // defaulted to a positive size above
 		Weigher: func(key string, g *validate.Graph) uint32 {
-			return uint32(min(int64(len(key))+g.Weight(), math.MaxUint32))
+			return uint32(min(int64(len(key))+g.Weight(), math.MaxUint32)) //nolint:gosec // capped by min; weights are not negative
 		},
 	})
 	if err != nil {

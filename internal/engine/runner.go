@@ -931,7 +931,7 @@ func jitter(d time.Duration, p *workflow.RetryPolicy) time.Duration {
 	if p == nil || p.Jitter <= 0 || d <= 0 {
 		return d
 	}
-	f := 1 + p.Jitter*(2*rand.Float64()-1)
+	f := 1 + p.Jitter*(2*rand.Float64()-1) //nolint:gosec // retry jitter spreads load; it protects nothing
 	return time.Duration(float64(d) * f)
 }
 

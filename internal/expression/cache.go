@@ -23,9 +23,9 @@ func NewCache(maxBytes int64) *Cache {
 		maxBytes = CacheBytesDefault
 	}
 	c := otter.Must(&otter.Options[string, *Template]{
-		MaximumWeight: uint64(maxBytes),
+		MaximumWeight: uint64(maxBytes), //nolint:gosec // positive: defaulted above
 		Weigher: func(key string, t *Template) uint32 {
-			return uint32(min(int64(len(key))+t.weight, math.MaxUint32))
+			return uint32(min(int64(len(key))+t.weight, math.MaxUint32)) //nolint:gosec // capped by min; weights are not negative
 		},
 	})
 	return &Cache{c: c}
@@ -49,4 +49,4 @@ func (c *Cache) compile(source string, limits Limits) (*Template, error) {
 func (c *Cache) Len() int { return c.c.EstimatedSize() }
 
 // Weight returns the estimated bytes the cached templates hold.
-func (c *Cache) Weight() int64 { return int64(c.c.WeightedSize()) }
+func (c *Cache) Weight() int64 { return int64(c.c.WeightedSize()) } //nolint:gosec // at most MaximumWeight, itself an int64

@@ -207,7 +207,7 @@ func (s *Store) PurgeRefreshTokens(ctx context.Context, before time.Time) (int, 
 	return int(n), err
 }
 
-const apiKeyColumns = `tenant_id, id, name, role, created_by, created_at, expires_at, last_used_at, revoked_at`
+const apiKeyColumns = `tenant_id, id, name, role, created_by, created_at, expires_at, last_used_at, revoked_at` //nolint:gosec // column names, no credential
 
 func scanAPIKey(row interface{ Scan(...any) error }, hash *string) (*store.APIKey, error) {
 	var k store.APIKey

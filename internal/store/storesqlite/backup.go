@@ -295,7 +295,7 @@ func sameFile(a, b string) (bool, error) {
 }
 
 func syncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0) //nolint:gosec // the backup file the operator named, just written
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
@@ -307,7 +307,7 @@ func syncFile(path string) error {
 }
 
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
+	d, err := os.Open(dir) //nolint:gosec // the directory of the operator's backup or database file
 	if err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}

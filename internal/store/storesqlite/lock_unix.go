@@ -16,7 +16,7 @@ type fileLock struct{ f *os.File }
 // lockFile takes a shared or an exclusive lock without waiting; errLocked when the other kind is
 // held, by this process or another.
 func lockFile(path string, exclusive bool) (*fileLock, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600) //nolint:gosec // the lock file beside the database CM_DATABASE_URL names
 	if err != nil {
 		return nil, fmt.Errorf("open lock file: %w", err)
 	}
