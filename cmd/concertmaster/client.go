@@ -9,7 +9,7 @@ import (
 // apiKeyEnv holds an API key (cm_ak_…) for scripts: when set, the client commands send it instead
 // of the token concertmaster login stored. Like CM_API_URL it is a client's variable, not a server
 // setting.
-const apiKeyEnv = "CM_API_KEY"
+const apiKeyEnv = "CM_API_KEY" //nolint:gosec // the variable's name, not a key
 
 // tokenSource gives a client command the bearer token it sends to the server.
 type tokenSource interface {

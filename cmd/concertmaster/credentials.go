@@ -170,7 +170,7 @@ func (cs *credentialStore) mkdir() error {
 		return fmt.Errorf("store the session: %w", err)
 	}
 	// MkdirAll leaves an existing directory as it is (and the umask may have widened a new one).
-	if err := os.Chmod(dir, 0o700); err != nil {
+	if err := os.Chmod(dir, 0o700); err != nil { //nolint:gosec // a directory: its owner needs x to enter it; nobody else gets anything
 		return fmt.Errorf("store the session: %w", err)
 	}
 	return nil
