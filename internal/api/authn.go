@@ -154,8 +154,8 @@ func authProblem(err error) (huma.StatusError, http.Header, bool) {
 // writeAuthError answers a refused request outside huma's error path.
 func (s *Server) writeAuthError(w http.ResponseWriter, r *http.Request, err error) {
 	se, h, ok := authProblem(err)
-	if !ok {
-		se = toProblem(r.Context(), s.logger, err).(huma.StatusError)
+	if !ok && !errors.As(toProblem(r.Context(), s.logger, err), &se) {
+		se = newError(http.StatusInternalServerError, "internal error")
 	}
 	for k, v := range h {
 		w.Header()[k] = v

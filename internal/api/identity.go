@@ -41,7 +41,8 @@ type (
 		Name  string `json:"name"`
 	}
 	// APIKeyRef names the API key a request acts as.
-	APIKeyRef struct {
+	APIKeyRef struct { //nolint:revive // the OpenAPI schema name clients know
+
 		ID string `json:"id"`
 	}
 	// Workspace is a tenant and the caller's role in it.
@@ -68,7 +69,8 @@ type (
 		CreatedAt time.Time `json:"createdAt"`
 	}
 	// APIKey is a machine credential of the workspace.
-	APIKey struct {
+	APIKey struct { //nolint:revive // the OpenAPI schema name clients know
+
 		ID         string     `json:"id"`
 		Name       string     `json:"name"`
 		Role       string     `json:"role" enum:"owner,admin,editor,viewer"`

@@ -111,8 +111,9 @@ func (s *Server) registerAPIKeys(op func(huma.Operation) huma.Operation) {
 	huma.Register(s.api, op(huma.Operation{OperationID: "list-api-keys", Method: http.MethodGet, Path: "/api/v1/api-keys",
 		Summary: "List API keys", Description: "Oldest first, never with the key itself."}),
 		func(ctx context.Context, in *struct {
-			pageInput
-			IncludeRevoked bool `query:"includeRevoked" doc:"List revoked keys too"`
+			IncludeRevoked bool   `query:"includeRevoked" doc:"List revoked keys too"`
+			Limit          int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
+			Cursor         string `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
 		}) (*struct {
 			Body struct {
 				Items      []APIKey `json:"items"`
@@ -177,7 +178,8 @@ type auditInput struct {
 	Since      time.Time `query:"since" doc:"Entries at or after this time"`
 	Until      time.Time `query:"until" doc:"Entries before this time"`
 	Order      string    `query:"order" enum:"asc,desc" default:"desc" doc:"desc lists the newest first"`
-	pageInput
+	Limit      int       `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
+	Cursor     string    `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
 }
 
 func (in *auditInput) params() store.ListAuditParams {

@@ -87,7 +87,7 @@ func TestWebSocketAuthentication(t *testing.T) {
 		c, resp, err := websocket.Dial(ctx, wsURL(s), &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + s.Token}}})
 		closeBody(resp)
 		require.NoError(t, err)
-		defer c.CloseNow()
+		defer func() { _ = c.CloseNow() }()
 		cl := &client{t: t, c: c}
 		require.Equal(t, "hello", cl.next().Type)
 
