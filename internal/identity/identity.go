@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -130,6 +132,26 @@ type Service struct {
 	keys *otter.Cache[string, *cachedKey]
 	// usedTickets remembers redeemed tickets until they expire (single use).
 	usedTickets *otter.Cache[string, struct{}]
+
+	// release returns the memory of password hashes to the OS once sign-ins pause (releaseDelay).
+	releaseMu sync.Mutex
+	release   *time.Timer
+}
+
+// releaseDelay is how long after the last password hash its memory is handed back to the OS.
+const releaseDelay = 2 * time.Second
+
+// hashed notes that a password was hashed or verified: argon2id takes tens of MiB each time, which
+// the Go runtime would keep for a while; once sign-ins pause, the service hands it back (one forced
+// collection per quiet period, so an idle server stays small).
+func (s *Service) hashed() {
+	s.releaseMu.Lock()
+	defer s.releaseMu.Unlock()
+	if s.release != nil {
+		s.release.Reset(releaseDelay)
+		return
+	}
+	s.release = time.AfterFunc(releaseDelay, debug.FreeOSMemory)
 }
 
 type cachedKey struct {
@@ -266,6 +288,7 @@ func (s *Service) hashPassword(pointer, password string, userInputs ...string) (
 	} else {
 		h, err = auth.HashPassword(password)
 	}
+	s.hashed()
 	if err != nil {
 		return "", fmt.Errorf("hash password: %w", err)
 	}

@@ -132,6 +132,7 @@ func (s *Service) Login(ctx context.Context, p LoginParams) (*Session, error) {
 	if err := allow(ctx, s.cfg.LoginPerAccount, accountKey(p.Email)); err != nil {
 		return nil, err
 	}
+	defer s.hashed()
 	if len(p.Email) > MaxEmailLength || len(p.Password) > auth.MaxPasswordLength {
 		auth.DummyVerify(p.Password)
 		return nil, s.loginFailed(ctx, "", truncate(p.Email, MaxEmailLength))
