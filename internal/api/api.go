@@ -134,7 +134,7 @@ func New(cfg Config) *Server {
 	}
 	hc.Info.Description += " A path that exists answers a method it does not serve with 405 and an Allow header; an unknown path " +
 		"under /api/ or /hooks/ answers 404. Both are problem documents too."
-	hc.Info.Description += " Until the server has logins it guards against web pages driving it through a browser: a Host header " +
+	hc.Info.Description += " Every operation but the public ones needs Authorization: Bearer with an access token or an API key (docs/security.md). The server also guards against web pages driving it through a browser: a Host header " +
 		"that is not an address of the server, localhost or a name in CM_ALLOWED_HOSTS answers 421, and a state-changing request a " +
 		"browser sends from a page on another site (Sec-Fetch-Site, Origin) answers 403; webhooks are exempt from the latter. Every " +
 		"answer carries Content-Security-Policy, X-Content-Type-Options: nosniff, X-Frame-Options: DENY, Referrer-Policy: no-referrer, " +

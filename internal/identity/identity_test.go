@@ -23,7 +23,9 @@ const password = "correct horse battery staple"
 
 type unlimited struct{}
 
-func (unlimited) Allow(context.Context, string, int) (bool, time.Duration, error) { return true, 0, nil }
+func (unlimited) Allow(context.Context, string, int) (bool, time.Duration, error) {
+	return true, 0, nil
+}
 
 func newService(tb testing.TB, params *auth.Params) (*identity.Service, store.Store) {
 	tb.Helper()
