@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildUiSchema, prepareSchema, valueKindOfMap } from './schemaForm';
+import { buildUiSchema, dropConditionals, prepareSchema, valueKindOfMap } from './schemaForm';
 
 describe('schema form preparation', () => {
   it('turns a root oneOf of required sets into a note and drops $schema', () => {
@@ -42,5 +42,24 @@ describe('schema form preparation', () => {
     expect(valueKindOfMap({ additionalProperties: { type: 'string' } })).toBe('string');
     expect(valueKindOfMap({ additionalProperties: { type: ['string', 'number', 'boolean'] } })).toBe('scalar');
     expect(valueKindOfMap({ type: 'object' })).toBe('any');
+  });
+});
+
+describe('dropConditionals', () => {
+  it('removes if/then/else at every depth, which ajv would compile with eval, and keeps properties named like them', () => {
+    const schema = {
+      type: 'object',
+      properties: {
+        auth: {
+          type: 'object',
+          properties: { type: { enum: ['header', 'hmac'] }, if: { type: 'string' } },
+          allOf: [{ if: { properties: { type: { const: 'header' } } }, then: { required: ['name'] } }, { required: ['type'] }],
+        },
+      },
+    };
+    expect(dropConditionals(schema)).toEqual({
+      type: 'object',
+      properties: { auth: { type: 'object', properties: { type: { enum: ['header', 'hmac'] }, if: { type: 'string' } }, allOf: [{ required: ['type'] }] } },
+    });
   });
 });

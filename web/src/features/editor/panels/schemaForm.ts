@@ -35,6 +35,32 @@ export function prepareSchema(schema: JsonSchema): Schema {
     }
   }
   if (!out.type) out.type = 'object';
+  return dropConditionals(out) as Schema;
+}
+
+/**
+ * dropConditionals removes if/then/else (and allOf entries made only of them) at every depth: they
+ * only say which fields go together, the server checks that, and rjsf would compile them with ajv,
+ * which evaluates generated code — refused by the app's Content-Security-Policy (no unsafe-eval).
+ */
+export function dropConditionals(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropConditionals);
+  if (!isSchema(v)) return v;
+  const out: Schema = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'if' || k === 'then' || k === 'else') continue;
+    if (k === 'allOf' && Array.isArray(x)) {
+      const kept = x.filter((a) => !(isSchema(a) && Object.keys(a).every((key) => key === 'if' || key === 'then' || key === 'else')));
+      if (kept.length > 0) out[k] = kept.map(dropConditionals);
+      continue;
+    }
+    if ((k === 'properties' || k === 'patternProperties' || k === '$defs' || k === 'definitions') && isSchema(x)) {
+      // A map of names to schemas: a property may be called "if".
+      out[k] = Object.fromEntries(Object.entries(x).map(([name, sub]) => [name, dropConditionals(sub)]));
+      continue;
+    }
+    out[k] = dropConditionals(x);
+  }
   return out;
 }
 
