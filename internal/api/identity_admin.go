@@ -21,6 +21,25 @@ func apiKeyBody(k *store.APIKey) APIKey {
 		LastUsedAt: k.LastUsedAt, RevokedAt: k.RevokedAt}
 }
 
+// pageOutput is a list answer: a page of items and the cursor of the next.
+type pageOutput[T any] struct {
+	Body struct {
+		Items      []T    `json:"items"`
+		NextCursor string `json:"nextCursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
+	}
+}
+
+// pageOf converts a store page with conv.
+func pageOf[S, T any](page *store.Page[S], conv func(*S) T) *pageOutput[T] {
+	out := &pageOutput[T]{}
+	out.Body.Items = make([]T, 0, len(page.Items))
+	for i := range page.Items {
+		out.Body.Items = append(out.Body.Items, conv(&page.Items[i]))
+	}
+	out.Body.NextCursor = page.NextCursor
+	return out
+}
+
 type pageInput struct {
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 	Cursor string `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
@@ -34,28 +53,12 @@ func (s *Server) registerMembers(op func(huma.Operation) huma.Operation) {
 	id := s.cfg.Identity
 	huma.Register(s.api, op(huma.Operation{OperationID: "list-members", Method: http.MethodGet, Path: "/api/v1/members",
 		Summary: "List members", Description: "The workspace's members by e-mail, paged by cursor."}),
-		func(ctx context.Context, in *pageInput) (*struct {
-			Body struct {
-				Items      []Member `json:"items"`
-				NextCursor string   `json:"nextCursor,omitempty"`
-			}
-		}, error) {
+		func(ctx context.Context, in *pageInput) (*pageOutput[Member], error) {
 			page, err := id.ListMembers(ctx, principal(ctx), store.ListMembersParams{Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, toProblem(ctx, s.logger, err)
 			}
-			out := &struct {
-				Body struct {
-					Items      []Member `json:"items"`
-					NextCursor string   `json:"nextCursor,omitempty"`
-				}
-			}{}
-			out.Body.Items = make([]Member, 0, len(page.Items))
-			for i := range page.Items {
-				out.Body.Items = append(out.Body.Items, memberBody(&page.Items[i]))
-			}
-			out.Body.NextCursor = page.NextCursor
-			return out, nil
+			return pageOf(page, memberBody), nil
 		})
 
 	huma.Register(s.api, op(huma.Operation{OperationID: "add-member", Method: http.MethodPost, Path: "/api/v1/members", DefaultStatus: http.StatusCreated,
@@ -114,28 +117,12 @@ func (s *Server) registerAPIKeys(op func(huma.Operation) huma.Operation) {
 			IncludeRevoked bool   `query:"includeRevoked" doc:"List revoked keys too"`
 			Limit          int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 			Cursor         string `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
-		}) (*struct {
-			Body struct {
-				Items      []APIKey `json:"items"`
-				NextCursor string   `json:"nextCursor,omitempty"`
-			}
-		}, error) {
+		}) (*pageOutput[APIKey], error) {
 			page, err := id.ListAPIKeys(ctx, principal(ctx), store.ListAPIKeysParams{IncludeRevoked: in.IncludeRevoked, Limit: in.Limit, Cursor: in.Cursor})
 			if err != nil {
 				return nil, toProblem(ctx, s.logger, err)
 			}
-			out := &struct {
-				Body struct {
-					Items      []APIKey `json:"items"`
-					NextCursor string   `json:"nextCursor,omitempty"`
-				}
-			}{}
-			out.Body.Items = make([]APIKey, 0, len(page.Items))
-			for i := range page.Items {
-				out.Body.Items = append(out.Body.Items, apiKeyBody(&page.Items[i]))
-			}
-			out.Body.NextCursor = page.NextCursor
-			return out, nil
+			return pageOf(page, apiKeyBody), nil
 		})
 
 	huma.Register(s.api, op(huma.Operation{OperationID: "create-api-key", Method: http.MethodPost, Path: "/api/v1/api-keys", DefaultStatus: http.StatusCreated,
@@ -196,28 +183,12 @@ func (s *Server) registerAudit(op func(huma.Operation) huma.Operation) {
 	id := s.cfg.Identity
 	huma.Register(s.api, op(huma.Operation{OperationID: "list-audit", Method: http.MethodGet, Path: "/api/v1/audit",
 		Summary: "List the audit log", Description: "Every change and security event of the workspace, newest first unless order=asc, with filters, paged by cursor."}),
-		func(ctx context.Context, in *auditInput) (*struct {
-			Body struct {
-				Items      []AuditEntry `json:"items"`
-				NextCursor string       `json:"nextCursor,omitempty"`
-			}
-		}, error) {
+		func(ctx context.Context, in *auditInput) (*pageOutput[AuditEntry], error) {
 			page, err := id.ListAudit(ctx, principal(ctx), in.params())
 			if err != nil {
 				return nil, toProblem(ctx, s.logger, err)
 			}
-			out := &struct {
-				Body struct {
-					Items      []AuditEntry `json:"items"`
-					NextCursor string       `json:"nextCursor,omitempty"`
-				}
-			}{}
-			out.Body.Items = make([]AuditEntry, 0, len(page.Items))
-			for i := range page.Items {
-				out.Body.Items = append(out.Body.Items, auditBody(&page.Items[i]))
-			}
-			out.Body.NextCursor = page.NextCursor
-			return out, nil
+			return pageOf(page, auditBody), nil
 		})
 
 	huma.Register(s.api, op(huma.Operation{OperationID: "export-audit", Method: http.MethodGet, Path: "/api/v1/audit/export",
@@ -228,13 +199,12 @@ func (s *Server) registerAudit(op func(huma.Operation) huma.Operation) {
 			p := principal(ctx)
 			params := in.params()
 			params.Limit = 500
-			// Check the role (and the filters) before the answer starts.
-			first, err := id.ListAudit(ctx, p, store.ListAuditParams{Limit: 1, Cursor: in.Cursor, Actor: in.Actor, Action: in.Action,
-				TargetType: in.TargetType, TargetID: in.TargetID, Since: in.Since, Until: in.Until, Ascending: in.Order == "asc"})
-			if err != nil {
+			// Check the role and the cursor before the answer starts: a stream cannot turn into a problem.
+			check := params
+			check.Limit = 1
+			if _, err := id.ListAudit(ctx, p, check); err != nil {
 				return nil, toProblem(ctx, s.logger, err)
 			}
-			_ = first
 			return &huma.StreamResponse{Body: func(hctx huma.Context) {
 				hctx.SetHeader("Content-Type", "application/x-ndjson")
 				hctx.SetHeader("Content-Disposition", `attachment; filename="audit.jsonl"`)

@@ -1166,18 +1166,6 @@ export interface components {
             status: string;
             version?: string;
         };
-        "List-api-keysResponse": {
-            items: components["schemas"]["APIKey"][] | null;
-            nextCursor?: string;
-        };
-        "List-auditResponse": {
-            items: components["schemas"]["AuditEntry"][] | null;
-            nextCursor?: string;
-        };
-        "List-membersResponse": {
-            items: components["schemas"]["Member"][] | null;
-            nextCursor?: string;
-        };
         ListEventsOutputBody: {
             items: components["schemas"]["Event"][] | null;
         };
@@ -1347,6 +1335,21 @@ export interface components {
             type: string;
             /** Format: int64 */
             version: number;
+        };
+        PageOutputAPIKeyBody: {
+            items: components["schemas"]["APIKey"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            nextCursor?: string;
+        };
+        PageOutputAuditEntryBody: {
+            items: components["schemas"]["AuditEntry"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            nextCursor?: string;
+        };
+        PageOutputMemberBody: {
+            items: components["schemas"]["Member"][] | null;
+            /** @description Pass as cursor for the next page; absent on the last page */
+            nextCursor?: string;
         };
         PortSpec: {
             description?: string;
@@ -1541,6 +1544,10 @@ export interface operations {
             query?: {
                 /** @description List revoked keys too */
                 includeRevoked?: boolean;
+                /** @description Page size */
+                limit?: number;
+                /** @description Cursor from the previous page's nextCursor */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1556,7 +1563,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["List-api-keysResponse"];
+                    "application/json": components["schemas"]["PageOutputAPIKeyBody"];
                 };
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
@@ -1887,6 +1894,10 @@ export interface operations {
                 until?: string;
                 /** @description desc lists the newest first */
                 order?: "asc" | "desc";
+                /** @description Page size */
+                limit?: number;
+                /** @description Cursor from the previous page's nextCursor */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -1902,7 +1913,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["List-auditResponse"];
+                    "application/json": components["schemas"]["PageOutputAuditEntryBody"];
                 };
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
@@ -1990,6 +2001,10 @@ export interface operations {
                 until?: string;
                 /** @description desc lists the newest first */
                 order?: "asc" | "desc";
+                /** @description Page size */
+                limit?: number;
+                /** @description Cursor from the previous page's nextCursor */
+                cursor?: string;
             };
             header?: never;
             path?: never;
@@ -4625,7 +4640,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["List-membersResponse"];
+                    "application/json": components["schemas"]["PageOutputMemberBody"];
                 };
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
