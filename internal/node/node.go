@@ -41,8 +41,12 @@ type Info struct {
 	Category string
 	// Description says what the node does, in a sentence or two.
 	Description string
-	// Icon is an icon name for the editor.
+	// Icon is an icon name for the editor (a lucide icon name in kebab case, such as "file-text").
 	Icon string
+	// Docs is the type's documentation in Markdown: what it does, how its configuration is read, what it
+	// outputs, its limits and its errors, with at least one example. The API, the CLI
+	// (concertmaster nodes describe) and docs/nodes/ show it.
+	Docs string
 	// Inputs are the input ports; trigger types have none.
 	Inputs []PortSpec
 	// Outputs are the output ports. Types whose outputs depend on configuration implement DynamicPorts.

@@ -16,7 +16,10 @@ type Config struct {
 
 // Register adds the built-in node types to r.
 func Register(r *node.Registry, cfg Config) error {
-	all := append(core.All(), httpnode.New(cfg.HTTP))
+	var all []node.Node
+	// One line per family package.
+	all = append(all, core.All()...)
+	all = append(all, httpnode.New(cfg.HTTP))
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
