@@ -141,6 +141,24 @@ type Input struct {
 	Eval EvalFunc
 	// Logger records messages into the node run's logs.
 	Logger *slog.Logger
+	// Limits bound what the attempt may build; nodes check them before allocating.
+	Limits Limits
+}
+
+// Memory is the attempt's share of the execution's memory budget (see internal/budget).
+type Memory interface {
+	// Reserve charges n bytes, or fails with an error that wraps budget.ErrExceeded.
+	Reserve(n int64) error
+}
+
+// Limits are the budgets of one attempt. A zero MaxOutputBytes means no size limit (tests); a nil
+// Memory means no memory budget.
+type Limits struct {
+	// MaxOutputBytes caps the JSON size of the node's output (CM_MAX_OUTPUT_BYTES); nodes that parse or
+	// build large values refuse before they pass it, with code output_too_large.
+	MaxOutputBytes int64
+	// Memory is charged with what the node builds beyond its output.
+	Memory Memory
 }
 
 // Output is what an attempt emits: Value on Port.
