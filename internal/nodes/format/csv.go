@@ -344,7 +344,7 @@ func inferType(f string) any {
 	if err != nil || math.IsInf(v, 0) {
 		return f
 	}
-	if !strings.ContainsAny(f, ".eE") && math.Abs(v) > 1<<53 {
+	if !strings.ContainsAny(f, ".eE") && math.Abs(v) >= 1<<53 && strconv.FormatFloat(v, 'f', -1, 64) != f {
 		return f
 	}
 	return v

@@ -355,11 +355,12 @@ const htmlDocs = "Parses an HTML document as a browser does (HTML5 parsing, so b
 	"## Limits\n\n" +
 	"- The document may be at most 32 MiB and at most `CM_MAX_OUTPUT_BYTES`; its parsed tree is charged to the " +
 	"execution's memory budget (`CM_MAX_EXECUTION_BYTES`) at six times its size before parsing.\n" +
+	"- Elements may nest at most 512 deep (the parser's limit).\n" +
 	"- Selectors are at most 1024 characters; an extraction returns at most 10000 matches.\n" +
 	"- The output is sized as it is built and stops with `output_too_large` before passing `CM_MAX_OUTPUT_BYTES`.\n\n" +
 	"## Errors\n\n" +
 	"- `invalid_input`: the document is not a string.\n" +
-	"- `invalid_html`: the document is over the size limit, or a selector computed by an expression does not compile.\n" +
+	"- `invalid_html`: the document is over the size limit or nests elements more than 512 deep, or a selector computed by an expression does not compile.\n" +
 	"- `invalid_config`: a selector that does not compile (`extract[1].selector: \"a[href\" is not a CSS selector: …`), " +
 	"a repeated key, `attribute` missing with `value: attribute`.\n" +
 	"- `output_too_large`, `budget_exceeded`: the limits above.\n\n" +
