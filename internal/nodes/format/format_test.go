@@ -3,6 +3,7 @@ package format_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,11 +13,16 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/format"
 )
 
-func registry(t testing.TB) *node.Registry {
-	t.Helper()
+// sharedRegistry is built once: the fuzzers instantiate nodes thousands of times a second.
+var sharedRegistry = sync.OnceValue(func() *node.Registry {
 	r := node.NewRegistry()
 	r.MustRegister(format.All()...)
 	return r
+})
+
+func registry(t testing.TB) *node.Registry {
+	t.Helper()
+	return sharedRegistry()
 }
 
 // instantiate checks config against the type's schema and Validate, as the engine does.
