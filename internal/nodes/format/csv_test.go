@@ -35,7 +35,7 @@ func TestCSVParse(t *testing.T) {
 			want: []any{map[string]any{"id": "1", "name": "Ada"}, map[string]any{"id": "2", "name": `Grace, "Amazing"`}}},
 		{name: "InferTypes", config: map[string]any{"mode": "parse", "inferTypes": true},
 			input: "a,b,c,d,e,f,g,h\n42,-1.5,2e3,007,true,1e400,9007199254740993,\n",
-			want: []any{map[string]any{"a": 42.0, "b": -1.5, "c": 2000.0, "d": "007", "e": true, "f": "1e400", "g": "9007199254740993", "h": ""}}},
+			want:  []any{map[string]any{"a": 42.0, "b": -1.5, "c": 2000.0, "d": "007", "e": true, "f": "1e400", "g": "9007199254740993", "h": ""}}},
 		{name: "LazyQuotes", config: map[string]any{"mode": "parse", "lazyQuotes": true}, input: "size\n5\" screen\n",
 			want: []any{map[string]any{"size": `5" screen`}}},
 		{name: "NoHeader", config: map[string]any{"mode": "parse", "header": false}, input: "1,2\n3,4\n",

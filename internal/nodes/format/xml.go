@@ -137,8 +137,8 @@ func (x *XML) Execute(ctx context.Context, in *node.Input) (node.Output, error) 
 
 // xmlFrame is an element being parsed.
 type xmlFrame struct {
-	name     string
-	obj      map[string]any // attributes and children; nil while there are none
+	name string
+	obj  map[string]any // attributes and children; nil while there are none
 	text strings.Builder
 }
 
