@@ -23,6 +23,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/metrics"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
+	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/retention"
 	"github.com/concertmaster/concertmaster/internal/service"
@@ -59,7 +60,10 @@ func OpenStore(ctx context.Context, databaseURL string, logger *slog.Logger) (*s
 
 // Registry returns the built-in node registry configured from cfg.
 func Registry(cfg config.Config) (*node.Registry, error) {
-	return builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: cfg.Policy()}})
+	return builtin.NewRegistry(builtin.Config{
+		HTTP:  httpnode.Config{Policy: cfg.Policy()},
+		Files: files.Config{Dir: cfg.FilesDir, MaxBytes: cfg.FilesMaxBytes},
+	})
 }
 
 // Runtime is the store, engine, dispatcher and service of one process.

@@ -32,6 +32,8 @@ const (
 	RetentionIntervalDefault       = time.Minute
 	AccessTokenTTLDefault          = 15 * time.Minute
 	APIRateLimitDefault            = 200
+	FilesDirDefault                = "./data/files"
+	FilesMaxBytesDefault           = 64 << 20
 )
 
 // Roles a serving process can take.
@@ -69,6 +71,12 @@ type Config struct {
 	// DatabaseURL picks and configures the store (CM_DATABASE_URL, --database-url): sqlite://PATH
 	// (default sqlite://./data/concertmaster.db) or postgres://….
 	DatabaseURL string
+	// FilesDir is the directory file.read, file.write and file.list work in (CM_FILES_DIR,
+	// --files-dir; default ./data/files, created with mode 0700 on first use). No path leaves it.
+	FilesDir string
+	// FilesMaxBytes caps a file those nodes read or write, in bytes (CM_FILES_MAX_BYTES,
+	// --files-max-bytes; default 64 MiB). Reads are also capped by MaxOutputBytes.
+	FilesMaxBytes int64
 	// HTTPAllowPrivate lets http.request reach loopback, private and link-local addresses
 	// (CM_HTTP_ALLOW_PRIVATE, --http-allow-private; default false). Cloud metadata addresses stay
 	// blocked.
@@ -125,6 +133,8 @@ func Default() Config {
 		AccessTokenTTL:          AccessTokenTTLDefault,
 		APIRateLimit:            APIRateLimitDefault,
 		DatabaseURL:             DatabaseURLDefault,
+		FilesDir:                FilesDirDefault,
+		FilesMaxBytes:           FilesMaxBytesDefault,
 		LogFormat:               LogFormatDefault,
 		LogLevel:                LogLevelDefault,
 		MaxExecutionBytes:       MaxExecutionBytesDefault,
@@ -147,6 +157,8 @@ func (c Config) WithDefaults() Config {
 	c.Addr = cmp.Or(c.Addr, AddrDefault)
 	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, AccessTokenTTLDefault)
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, DatabaseURLDefault)
+	c.FilesDir = cmp.Or(c.FilesDir, FilesDirDefault)
+	c.FilesMaxBytes = cmp.Or(c.FilesMaxBytes, FilesMaxBytesDefault)
 	c.Role = cmp.Or(c.Role, RoleAll)
 	c.LogFormat = cmp.Or(c.LogFormat, LogFormatDefault)
 	c.LogLevel = cmp.Or(c.LogLevel, LogLevelDefault)

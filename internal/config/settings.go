@@ -150,6 +150,26 @@ func Settings() []Setting {
 			format: func(c *Config) string { return c.HTTPAllowlist },
 		},
 		{
+			Env: "CM_FILES_DIR", Kind: "string", Flag: "files-dir",
+			Usage: "directory file.read, file.write and file.list work in (created with mode 0700 on first use); no path leaves it",
+			parse: func(c *Config, raw string) error {
+				if strings.IndexByte(raw, 0) >= 0 {
+					return errors.New("want a directory path")
+				}
+				c.FilesDir = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.FilesDir },
+		},
+		{
+			Env: "CM_FILES_MAX_BYTES", Kind: "bytes", Flag: "files-max-bytes", Usage: "largest file file.read reads or file.write writes, in bytes",
+			parse: func(c *Config, raw string) (err error) {
+				c.FilesMaxBytes, err = parseInt(raw, 1, math.MaxInt64)
+				return err
+			},
+			format: func(c *Config) string { return strconv.FormatInt(c.FilesMaxBytes, 10) },
+		},
+		{
 			Env: "CM_SECRET_KEY", Kind: "string", Flag: "secret-key", optional: true, Secret: true,
 			Usage: "server secret (base64 of 32 bytes: openssl rand -base64 32) that signs access tokens; default: secret.key next to the SQLite database, created on first start; required with PostgreSQL, the same in every process",
 			parse: func(c *Config, raw string) error {

@@ -6,12 +6,18 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
+	"github.com/concertmaster/concertmaster/internal/nodes/cryptonode"
+	"github.com/concertmaster/concertmaster/internal/nodes/datetime"
+	"github.com/concertmaster/concertmaster/internal/nodes/files"
+	"github.com/concertmaster/concertmaster/internal/nodes/format"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 )
 
 // Config configures the built-in types that need it.
 type Config struct {
 	HTTP httpnode.Config
+	// Files configures file.read, file.write and file.list; the zero value works in ./data/files.
+	Files files.Config
 }
 
 // Register adds the built-in node types to r.
@@ -20,6 +26,10 @@ func Register(r *node.Registry, cfg Config) error {
 	// One line per family package.
 	all = append(all, core.All()...)
 	all = append(all, httpnode.New(cfg.HTTP))
+	all = append(all, format.All()...)
+	all = append(all, datetime.All()...)
+	all = append(all, cryptonode.All()...)
+	all = append(all, files.New(cfg.Files)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
