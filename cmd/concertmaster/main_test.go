@@ -115,7 +115,7 @@ func TestRun(t *testing.T) {
 			"edges":[{"source":"s","target":"f"}]}`), code: 1, contains: []string{"✘ f (flow.fail)", "Execution", "failed"}},
 		{name: "MissingFile", file: "does-not-exist.json", code: 2, contains: []string{"no such file"}},
 		{name: "OrdersExportExample", file: "../../examples/orders-export.json",
-			args: []string{"--files-dir", filepath.Join(t.TempDir(), "files"), "--input", `{"orders": [{"id": 1, "customer": "Ada", "total": 12.5}, {"id": 2, "customer": "Grace", "total": 7}]}`},
+			args:     []string{"--files-dir", filepath.Join(t.TempDir(), "files"), "--input", `{"orders": [{"id": 1, "customer": "Ada", "total": 12.5}, {"id": 2, "customer": "Grace", "total": 7}]}`},
 			contains: []string{"✔ save (file.write)", "✔ load (file.read)", `"filesInExports": 1`, `"customer": "Grace"`, `"total": 12.5`, "succeeded"}},
 		{name: "ScrapeAndConvertExample", file: "../../examples/scrape-and-convert.json",
 			contains: []string{`"title": "Spring sale"`, `"@sku": "A1"`, `"daysLeft": 33`, "succeeded"}},

@@ -232,7 +232,7 @@ func TestDateHostile(t *testing.T) {
 	got, err = run(t, map[string]any{"operation": "diff", "to": "9999-12-31T23:59:59Z", "unit": "millisecond"}, "0001-01-01T00:00:00Z")
 	require.NoError(t, err)
 	require.Equal(t, 315537897599000.0, got)
-	require.Less(t, time.Since(start), time.Second)
+	require.Less(t, time.Since(start), 10*time.Second, "diff does not step day by day")
 
 	_, err = instantiate(t, map[string]any{"operation": "add", "duration": strings.Repeat("1d", 100)})
 	require.ErrorContains(t, err, "config/duration: maxLength")

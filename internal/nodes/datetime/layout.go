@@ -140,13 +140,13 @@ func (l *Layout) Format(t time.Time) string {
 		return t.Format(l.goLayout)
 	}
 	var b strings.Builder
-	pad2 := func(n int) { b.WriteString(fmt.Sprintf("%02d", n)) }
+	pad2 := func(n int) { fmt.Fprintf(&b, "%02d", n) }
 	for _, it := range l.items {
 		switch it.kind {
 		case tokLiteral:
 			b.WriteString(it.text)
 		case tokYear4:
-			b.WriteString(fmt.Sprintf("%04d", t.Year()))
+			fmt.Fprintf(&b, "%04d", t.Year())
 		case tokYear2:
 			pad2(t.Year() % 100)
 		case tokMonthName:
@@ -182,7 +182,7 @@ func (l *Layout) Format(t time.Time) string {
 		case tokSecond:
 			b.WriteString(strconv.Itoa(t.Second()))
 		case tokMillis:
-			b.WriteString(fmt.Sprintf("%03d", t.Nanosecond()/1e6))
+			fmt.Fprintf(&b, "%03d", t.Nanosecond()/1e6)
 		case tokAMPM, tokampm:
 			m := "AM"
 			if t.Hour() >= 12 {
@@ -202,7 +202,7 @@ func (l *Layout) Format(t time.Time) string {
 			if it.kind == tokZone {
 				sep = ""
 			}
-			b.WriteString(fmt.Sprintf("%c%02d%s%02d", sign, off/3600, sep, off%3600/60))
+			fmt.Fprintf(&b, "%c%02d%s%02d", sign, off/3600, sep, off%3600/60)
 		}
 	}
 	return b.String()

@@ -70,14 +70,15 @@ func (b *testBundle) file(t *testing.T, rel, content string) {
 	require.NoError(t, os.WriteFile(p, []byte(content), 0o600))
 }
 
-func requireCode(t *testing.T, err error, code string) *node.Error {
+// requireCode checks that err is a permanent *node.Error with code and returns its message.
+func requireCode(t *testing.T, err error, code string) string {
 	t.Helper()
 	require.Error(t, err)
 	var ne *node.Error
 	require.True(t, errors.As(err, &ne), "a *node.Error, got %v", err)
 	require.Equal(t, code, ne.Code, ne.Message)
 	require.True(t, node.IsPermanent(err))
-	return ne
+	return ne.Message
 }
 
 func TestReadWriteList(t *testing.T) {
@@ -253,9 +254,9 @@ func TestFilesBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := b.run(t, tt.typ, tt.config)
-			ne := requireCode(t, err, tt.code)
-			require.Contains(t, ne.Message, tt.msg)
-			require.NotContains(t, ne.Message, b.dir, "messages do not show the server's directory")
+			msg := requireCode(t, err, tt.code)
+			require.Contains(t, msg, tt.msg)
+			require.NotContains(t, msg, b.dir, "messages do not show the server's directory")
 		})
 	}
 }
@@ -272,8 +273,8 @@ func TestFilesHostile(t *testing.T) {
 		require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(b.dir, "passwd")))
 		for _, p := range []string{"rel-link", "abs-link", "passwd"} {
 			_, err := b.run(t, "file.read", map[string]any{"path": p})
-			ne := requireCode(t, err, "invalid_path")
-			require.Contains(t, ne.Message, p+" leads outside the files directory")
+			msg := requireCode(t, err, "invalid_path")
+			require.Contains(t, msg, p+" leads outside the files directory")
 
 			_, err = b.run(t, "file.write", map[string]any{"path": p, "content": "pwned", "mode": "append"})
 			requireCode(t, err, "invalid_path")
@@ -334,14 +335,14 @@ func TestFilesHostile(t *testing.T) {
 		require.NoError(t, f.Truncate(10<<30)) // sparse: 10 GiB that take no disk
 		require.NoError(t, f.Close())
 		_, err = b.run(t, "file.read", map[string]any{"path": "huge.bin", "encoding": "base64"})
-		ne := requireCode(t, err, "file_too_large")
-		require.Equal(t, "huge.bin is 10 GiB, over the 1 MiB limit (CM_FILES_MAX_BYTES)", ne.Message)
+		msg := requireCode(t, err, "file_too_large")
+		require.Equal(t, "huge.bin is 10 GiB, over the 1 MiB limit (CM_FILES_MAX_BYTES)", msg)
 
 		// The output cap applies when it is lower.
 		b.file(t, "medium.txt", strings.Repeat("x", 4096))
 		_, err = b.runIn(context.Background(), t, "file.read", map[string]any{"path": "medium.txt"}, &node.Input{Limits: node.Limits{MaxOutputBytes: 2048}})
-		ne = requireCode(t, err, "file_too_large")
-		require.Contains(t, ne.Message, "(CM_MAX_OUTPUT_BYTES)")
+		msg = requireCode(t, err, "file_too_large")
+		require.Contains(t, msg, "(CM_MAX_OUTPUT_BYTES)")
 
 		// And the memory budget.
 		mem := budget.NewMemory(1024)
@@ -351,8 +352,8 @@ func TestFilesHostile(t *testing.T) {
 		_, err = b.run(t, "file.write", map[string]any{"path": "big.txt", "content": strings.Repeat("x", 2<<20)})
 		requireCode(t, err, "file_too_large")
 		_, err = b.run(t, "file.write", map[string]any{"path": "medium.txt", "content": strings.Repeat("x", 1<<20), "mode": "append"})
-		ne = requireCode(t, err, "file_too_large")
-		require.Contains(t, ne.Message, "medium.txt would grow to")
+		msg = requireCode(t, err, "file_too_large")
+		require.Contains(t, msg, "medium.txt would grow to")
 	})
 
 	t.Run("DeepTree", func(t *testing.T) {
@@ -393,8 +394,8 @@ func TestFilesHostile(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, got, 10000)
 		_, err = b.run(t, "file.list", map[string]any{"path": "many", "pattern": "*.csv"})
-		ne := requireCode(t, err, "too_many_entries")
-		require.Contains(t, ne.Message, "looked at 100000 entries and found 0 matches")
+		msg := requireCode(t, err, "too_many_entries")
+		require.Contains(t, msg, "looked at 100000 entries and found 0 matches")
 
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()

@@ -97,7 +97,7 @@ func (l *List) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 	if err != nil {
 		return node.Output{}, err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	st, err := root.Stat(dir)
 	if err != nil {
 		return node.Output{}, fsError(dir, err)

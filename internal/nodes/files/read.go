@@ -77,7 +77,7 @@ func (r *Read) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 	if err != nil {
 		return node.Output{}, err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	// Stat before opening: opening a named pipe would block.
 	st, err := root.Stat(p)
 	if err != nil {

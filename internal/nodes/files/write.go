@@ -90,7 +90,7 @@ func (w *Write) Execute(ctx context.Context, in *node.Input) (node.Output, error
 	if err != nil {
 		return node.Output{}, err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }()
 	if dir := path.Dir(p); dir != "." && w.CreateDirs {
 		if err := root.MkdirAll(dir, dirMode); err != nil {
 			return node.Output{}, fsError(dir, err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -155,8 +154,8 @@ func TestCSVBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := run(t, "data.csv", tt.config, &node.Input{Data: tt.input})
-			ne := requireCode(t, err, tt.code)
-			require.Contains(t, ne.Message, tt.msg)
+			msg := requireCode(t, err, tt.code)
+			require.Contains(t, msg, tt.msg)
 		})
 	}
 }
@@ -199,8 +198,8 @@ func TestCSVHostile(t *testing.T) {
 		header := strings.Repeat("a", 200) + "," + strings.Repeat("b", 200) + "\n"
 		text := header + strings.Repeat("1,2\n", 100000)
 		_, err := run(t, "data.csv", map[string]any{"mode": "parse"}, &node.Input{Data: text, Limits: node.Limits{MaxOutputBytes: 4 << 20}})
-		ne := requireCode(t, err, "output_too_large")
-		require.Contains(t, ne.Message, "the parsed CSV is over the 4 MiB output limit (CM_MAX_OUTPUT_BYTES) at line")
+		msg := requireCode(t, err, "output_too_large")
+		require.Contains(t, msg, "the parsed CSV is over the 4 MiB output limit (CM_MAX_OUTPUT_BYTES) at line")
 	})
 
 	t.Run("MemoryBudget", func(t *testing.T) {
@@ -213,7 +212,6 @@ func TestCSVHostile(t *testing.T) {
 
 	t.Run("TenMiBUnderCap", func(t *testing.T) {
 		t.Parallel()
-		start := time.Now()
 		text := bigCSV(10 << 20)
 		got, err := run(t, "data.csv", map[string]any{"mode": "parse"}, &node.Input{Data: text, Limits: node.Limits{MaxOutputBytes: 64 << 20}})
 		require.NoError(t, err)
@@ -221,7 +219,6 @@ func TestCSVHostile(t *testing.T) {
 		b, err := json.Marshal(got)
 		require.NoError(t, err)
 		require.Less(t, len(b), 64<<20)
-		require.Less(t, time.Since(start), 20*time.Second)
 	})
 }
 

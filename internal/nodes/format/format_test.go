@@ -50,15 +50,15 @@ func runCtx(ctx context.Context, t testing.TB, typ string, config map[string]any
 	return out.Value, nil
 }
 
-// requireCode checks that err is a permanent *node.Error with code.
-func requireCode(t testing.TB, err error, code string) *node.Error {
+// requireCode checks that err is a permanent *node.Error with code and returns its message.
+func requireCode(t testing.TB, err error, code string) string {
 	t.Helper()
 	require.Error(t, err)
 	var ne *node.Error
 	require.True(t, errors.As(err, &ne), "a *node.Error, got %v", err)
 	require.Equal(t, code, ne.Code, ne.Message)
 	require.True(t, node.IsPermanent(err), "retrying cannot fix %s", code)
-	return ne
+	return ne.Message
 }
 
 // requireBudget checks that err reports the memory budget spent.

@@ -100,12 +100,12 @@ func TestHTMLBadInput(t *testing.T) {
 	t.Parallel()
 	extract := []any{map[string]any{"key": "a", "selector": "a"}}
 	_, err := run(t, "data.html", map[string]any{"extract": extract}, &node.Input{Data: map[string]any{"body": "<a>"}})
-	ne := requireCode(t, err, "invalid_input")
-	require.Contains(t, ne.Message, "data.html reads an HTML document, got an object")
+	msg := requireCode(t, err, "invalid_input")
+	require.Contains(t, msg, "data.html reads an HTML document, got an object")
 
 	_, err = run(t, "data.html", map[string]any{"extract": extract}, &node.Input{Data: strings.Repeat("x", 2048), Limits: node.Limits{MaxOutputBytes: 1024}})
-	ne = requireCode(t, err, "invalid_html")
-	require.Contains(t, ne.Message, "the HTML document is 2048 bytes, over the 1024-byte limit")
+	msg = requireCode(t, err, "invalid_html")
+	require.Contains(t, msg, "the HTML document is 2048 bytes, over the 1024-byte limit")
 }
 
 func TestHTMLHostile(t *testing.T) {
@@ -120,9 +120,9 @@ func TestHTMLHostile(t *testing.T) {
 			map[string]any{"key": "n", "selector": "div", "all": true, "limit": 3, "value": "outerHtml"},
 		}}, &node.Input{Data: doc, Limits: node.Limits{MaxOutputBytes: 4 << 20}})
 		require.Nil(t, got)
-		ne := requireCode(t, err, "invalid_html")
-		require.Contains(t, ne.Message, "open stack of elements exceeds 512 nodes")
-		require.Less(t, time.Since(start), 10*time.Second)
+		msg := requireCode(t, err, "invalid_html")
+		require.Contains(t, msg, "open stack of elements exceeds 512 nodes")
+		require.Less(t, time.Since(start), 30*time.Second)
 
 		// 500 levels are fine.
 		doc = strings.Repeat("<div>", 500) + "deep" + strings.Repeat("</div>", 500)

@@ -132,8 +132,8 @@ func TestXMLBadInput(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			_, err := run(t, "data.xml", tt.config, &node.Input{Data: tt.input})
-			ne := requireCode(t, err, tt.code)
-			require.Contains(t, ne.Message, tt.msg)
+			msg := requireCode(t, err, tt.code)
+			require.Contains(t, msg, tt.msg)
 		})
 	}
 }
@@ -162,8 +162,8 @@ func TestXMLHostile(t *testing.T) {
 	t.Run("BillionLaughs", func(t *testing.T) {
 		t.Parallel()
 		_, err := run(t, "data.xml", map[string]any{"mode": "parse"}, &node.Input{Data: billionLaughs})
-		ne := requireCode(t, err, "invalid_xml")
-		require.Contains(t, ne.Message, "invalid character entity &lol9;")
+		msg := requireCode(t, err, "invalid_xml")
+		require.Contains(t, msg, "invalid character entity &lol9;")
 	})
 
 	t.Run("Canceled", func(t *testing.T) {
@@ -181,24 +181,24 @@ func TestXMLHostile(t *testing.T) {
 			v = map[string]any{"a": v}
 		}
 		_, err := run(t, "data.xml", map[string]any{"mode": "format"}, &node.Input{Data: v})
-		ne := requireCode(t, err, "invalid_input")
-		require.Contains(t, ne.Message, "nests more than 256 deep")
+		msg := requireCode(t, err, "invalid_input")
+		require.Contains(t, msg, "nests more than 256 deep")
 	})
 
 	t.Run("DeepParse", func(t *testing.T) {
 		t.Parallel()
 		text := strings.Repeat("<a>", 100000) + strings.Repeat("</a>", 100000)
 		_, err := run(t, "data.xml", map[string]any{"mode": "parse"}, &node.Input{Data: text})
-		ne := requireCode(t, err, "invalid_xml")
-		require.Contains(t, ne.Message, "line 1: elements nest more than 256 deep")
+		msg := requireCode(t, err, "invalid_xml")
+		require.Contains(t, msg, "line 1: elements nest more than 256 deep")
 	})
 
 	t.Run("ExternalEntity", func(t *testing.T) {
 		t.Parallel()
 		_, err := run(t, "data.xml", map[string]any{"mode": "parse"}, &node.Input{Data: externalEntity})
-		ne := requireCode(t, err, "invalid_xml")
-		require.Contains(t, ne.Message, "invalid character entity &xxe;")
-		require.NotContains(t, ne.Message, "root:")
+		msg := requireCode(t, err, "invalid_xml")
+		require.Contains(t, msg, "invalid character entity &xxe;")
+		require.NotContains(t, msg, "root:")
 	})
 
 	t.Run("FormatOverOutputCap", func(t *testing.T) {
@@ -225,7 +225,7 @@ func TestXMLHostile(t *testing.T) {
 		start := time.Now()
 		_, err := run(t, "data.xml", map[string]any{"mode": "parse"}, &node.Input{Data: bigXML(8 << 20), Limits: node.Limits{MaxOutputBytes: 1 << 20}})
 		requireCode(t, err, "output_too_large")
-		require.Less(t, time.Since(start), 5*time.Second)
+		require.Less(t, time.Since(start), 30*time.Second, "it stops at the cap, long before the end")
 	})
 }
 
