@@ -300,6 +300,9 @@ func TestNodesJSON(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &one))
 	require.Equal(t, "flow.if", one["type"])
 	require.Len(t, one["outputs"], 2, "true and false")
+	require.Equal(t, "split", one["icon"])
+	require.Contains(t, one["docs"], "## Example")
+	require.Contains(t, one, "configSchema")
 
 	out, _, code = execute(t, "nodes", "list")
 	require.Zero(t, code)

@@ -156,8 +156,26 @@ func TestNodesAndVersion(t *testing.T) {
 
 	out, _, code = execute(t, "nodes", "describe", "data.set")
 	require.Zero(t, code)
-	require.Contains(t, out, "Configuration schema")
-	require.Contains(t, out, `"fields"`)
+	for _, want := range []string{
+		"data.set — Set fields",
+		"node type · category Data · icon pencil · version 1",
+		"Outputs the input object",
+		"  input   in   Input",
+		"  fields (object, required)",
+		"      Fields. Field name to value",
+		"  keepInput (boolean, default true)",
+		"## Configuration",
+		"## Errors",
+		"## Example",
+	} {
+		require.Contains(t, out, want)
+	}
+	require.NotContains(t, out, `"$schema"`, "the text shows the fields, not the raw schema")
+
+	out, _, code = execute(t, "nodes", "describe", "trigger.manual")
+	require.Zero(t, code)
+	require.Contains(t, out, "trigger · category Triggers")
+	require.Contains(t, out, "Fields\n  none\n")
 
 	_, errOut, code := execute(t, "nodes", "describe", "nope.nope")
 	require.Equal(t, 2, code)

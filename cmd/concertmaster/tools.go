@@ -15,6 +15,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/app"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/node/nodedoc"
 )
 
 func shutdownContext(c config.Config) (context.Context, context.CancelFunc) {
@@ -58,7 +59,10 @@ func newNodesCmd(load loader) *cobra.Command {
 		},
 	}
 	desc := &cobra.Command{
-		Use: "describe TYPE", Short: "Describe one node type: ports and configuration schema", Args: cobra.ExactArgs(1),
+		Use: "describe TYPE", Short: "Describe one node type: ports, configuration fields and documentation", Args: cobra.ExactArgs(1),
+		Long: "Describe one node type: its title, description, ports, every configuration field (name, type, whether it is\n" +
+			"required, default, description, from its JSON Schema) and its documentation (Markdown), as docs/nodes/TYPE.md\n" +
+			"shows them. --json prints the same with the whole configuration schema.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			reg, err := loadRegistry(load)
 			if err != nil {
@@ -75,14 +79,7 @@ func newNodesCmd(load loader) *cobra.Command {
 			if asJSON {
 				return writeJSON(cmd, describe(t))
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s — %s (version %d, %s)\n\n%s\n\n", t.Info.Type, t.Info.Title, t.Info.Version, t.Info.Category, t.Info.Description)
-			fmt.Fprintf(w, "Inputs:  %s\nOutputs: %s\n\nConfiguration schema:\n", ports(t.Info.Inputs), ports(t.Info.Outputs))
-			var pretty any
-			_ = json.Unmarshal(t.Info.Schema, &pretty)
-			b, _ := json.MarshalIndent(pretty, "", "  ")
-			fmt.Fprintln(w, string(b))
-			return nil
+			return nodedoc.WriteText(cmd.OutOrStdout(), t)
 		},
 	}
 	cmd.PersistentFlags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -93,7 +90,8 @@ func newNodesCmd(load loader) *cobra.Command {
 func describe(t *node.Type) map[string]any {
 	return map[string]any{
 		"type": t.Info.Type, "version": t.Info.Version, "title": t.Info.Title, "category": t.Info.Category,
-		"description": t.Info.Description, "inputs": t.Info.Inputs, "outputs": t.Info.Outputs, "configSchema": t.Info.Schema,
+		"description": t.Info.Description, "icon": t.Info.Icon, "trigger": t.IsTrigger(), "inputs": t.Info.Inputs, "outputs": t.Info.Outputs,
+		"configSchema": t.Info.Schema, "docs": t.Info.Docs,
 	}
 }
 

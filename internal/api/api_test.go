@@ -69,7 +69,7 @@ func TestWorkflowLifecycle(t *testing.T) {
 		{Name: "UnknownRoute", Method: "GET", URL: "/api/v1/nothing", ExpectedStatus: 404},
 		{Name: "NodeTypes", Method: "GET", URL: "/api/v1/node-types", ExpectedStatus: 200,
 			ExpectedContent: []string{`"type":"http.request"`, `"type":"flow.switch"`, `"dynamicPorts":true`, `"configSchema"`}},
-		{Name: "NodeType", Method: "GET", URL: "/api/v1/node-types/data.set", ExpectedStatus: 200, ExpectedContent: []string{`"title":"Set fields"`}},
+		{Name: "NodeType", Method: "GET", URL: "/api/v1/node-types/data.set", ExpectedStatus: 200, ExpectedContent: []string{`"title":"Set fields"`, `"docs":"## Configuration\n`, `"icon":"pencil"`}},
 		{Name: "NodeTypeUnknown", Method: "GET", URL: "/api/v1/node-types/nope.nope", ExpectedStatus: 404},
 		{Name: "Health", Method: "GET", URL: "/healthz", ExpectedStatus: 200, ExpectedContent: []string{`"status":"ok"`}},
 		{Name: "Ready", Method: "GET", URL: "/readyz", ExpectedStatus: 200},

@@ -27,7 +27,7 @@ type getNodeTypeOutput struct {
 func (s *Server) registerNodeTypes() {
 	huma.Register(s.api, huma.Operation{
 		OperationID: "list-node-types", Method: http.MethodGet, Path: "/api/v1/node-types",
-		Summary: "List node types", Description: "Every registered node type with its ports and configuration JSON Schema.", Tags: []string{"Node types"},
+		Summary: "List node types", Description: "Every registered node type with its ports, its configuration JSON Schema and its documentation (Markdown).", Tags: []string{"Node types"},
 	}, func(ctx context.Context, _ *struct{}) (*listNodeTypesOutput, error) {
 		out := &listNodeTypesOutput{}
 		out.Body.Items = []NodeType{}
@@ -38,7 +38,7 @@ func (s *Server) registerNodeTypes() {
 	})
 	huma.Register(s.api, huma.Operation{
 		OperationID: "get-node-type", Method: http.MethodGet, Path: "/api/v1/node-types/{type}",
-		Summary: "Describe a node type", Tags: []string{"Node types"}, Errors: []int{http.StatusNotFound},
+		Summary: "Describe a node type", Description: "One node type with its ports, its configuration JSON Schema and its documentation (Markdown).", Tags: []string{"Node types"}, Errors: []int{http.StatusNotFound},
 	}, func(ctx context.Context, in *getNodeTypeInput) (*getNodeTypeOutput, error) {
 		t, ok := s.svc.Registry().Lookup(node.TypeName(in.Type))
 		if !ok {

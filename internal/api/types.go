@@ -72,7 +72,8 @@ type NodeType struct {
 	Title        string          `json:"title"`
 	Category     string          `json:"category"`
 	Description  string          `json:"description"`
-	Icon         string          `json:"icon,omitempty"`
+	Icon         string          `json:"icon,omitempty" doc:"A lucide icon name in kebab case, such as file-text"`
+	Docs         string          `json:"docs" doc:"Documentation in Markdown (no top-level heading): how the configuration is read, the output, limits, error codes and examples"`
 	Trigger      bool            `json:"trigger" doc:"Whether the type starts executions"`
 	Inputs       []node.PortSpec `json:"inputs"`
 	Outputs      []node.PortSpec `json:"outputs"`
@@ -84,7 +85,7 @@ func toNodeType(t *node.Type) NodeType {
 	_, dynamic := t.Info.New().(node.DynamicPorts)
 	return NodeType{
 		Type: string(t.Info.Type), Version: t.Info.Version, Title: t.Info.Title, Category: t.Info.Category,
-		Description: t.Info.Description, Icon: t.Info.Icon, Trigger: t.IsTrigger(),
+		Description: t.Info.Description, Icon: t.Info.Icon, Docs: t.Info.Docs, Trigger: t.IsTrigger(),
 		Inputs: nonNil(t.Info.Inputs), Outputs: nonNil(t.Info.Outputs), DynamicPorts: dynamic, ConfigSchema: t.Info.Schema,
 	}
 }

@@ -105,7 +105,7 @@ func checkSchema(schema json.RawMessage) []string {
 // openObjects lists the objects with properties whose additionalProperties is not false: "the
 // configuration" for the root, else the field's path.
 func openObjects(schema json.RawMessage) ([]string, error) {
-	w := &walker{}
+	w := &walker{expanding: map[string]bool{}}
 	if err := json.Unmarshal(schema, &w.root); err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
@@ -113,8 +113,12 @@ func openObjects(schema json.RawMessage) ([]string, error) {
 	var visit func(raw json.RawMessage, path string, depth int) error
 	visit = func(raw json.RawMessage, path string, depth int) error {
 		n, err := w.node(raw, 0)
-		if err != nil || n == nil || depth >= maxDepth {
+		if err != nil || n == nil || depth >= maxDepth || w.expanding[n.ref] {
 			return err
+		}
+		if n.ref != "" {
+			w.expanding[n.ref] = true
+			defer delete(w.expanding, n.ref)
 		}
 		if len(n.Properties) > 0 {
 			if !bytes.Equal(bytes.TrimSpace(n.AdditionalProperties), []byte("false")) {

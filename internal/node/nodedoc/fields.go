@@ -50,13 +50,18 @@ type schemaNode struct {
 	Properties           json.RawMessage   `json:"properties"`
 	Items                json.RawMessage   `json:"items"`
 	AdditionalProperties json.RawMessage   `json:"additionalProperties"`
-	Expression           bool              `json:"x-cm-expression"`
+	Expression           bool              `json:"x-cm-expression"` //nolint:tagliatelle // a JSON Schema extension keyword: its name is the convention's, not ours to case
 	WriteOnly            bool              `json:"writeOnly"`
+
+	// ref is the reference the schema was reached through, if any.
+	ref string
 }
 
-// walker reads a schema document; root resolves local references ("#/$defs/name").
+// walker reads a schema document; root resolves local references ("#/$defs/name"), and expanding
+// holds the references whose properties are being listed, so that a recursive schema is listed once.
 type walker struct {
-	root map[string]json.RawMessage
+	root      map[string]json.RawMessage
+	expanding map[string]bool
 }
 
 // Fields lists the configuration fields a schema declares, in the order its properties are written:
@@ -67,7 +72,7 @@ func Fields(schema json.RawMessage) ([]Field, error) {
 	if len(bytes.TrimSpace(schema)) == 0 {
 		return nil, nil
 	}
-	w := &walker{}
+	w := &walker{expanding: map[string]bool{}}
 	if err := json.Unmarshal(schema, &w.root); err != nil {
 		return nil, fmt.Errorf("read schema: %w", err)
 	}
@@ -118,6 +123,7 @@ func (w *walker) node(raw json.RawMessage, depth int) (*schemaNode, error) {
 	}
 	merged.Expression = merged.Expression || n.Expression
 	merged.WriteOnly = merged.WriteOnly || n.WriteOnly
+	merged.ref = n.Ref
 	return &merged, nil
 }
 
@@ -195,6 +201,14 @@ func (w *walker) properties(n *schemaNode, prefix string, depth int, out *[]Fiel
 // nested appends the fields of the objects inside n: its own properties, its elements' and its
 // values'.
 func (w *walker) nested(n *schemaNode, path string, depth int, out *[]Field) error {
+	if n.ref != "" {
+		if w.expanding[n.ref] {
+			// A recursive schema: its fields are listed where it first appears.
+			return nil
+		}
+		w.expanding[n.ref] = true
+		defer delete(w.expanding, n.ref)
+	}
 	if err := w.properties(n, path+".", depth, out); err != nil {
 		return err
 	}

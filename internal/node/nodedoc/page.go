@@ -152,13 +152,12 @@ func cell(s string) string {
 	return b.String()
 }
 
-// sentence ends s with a full stop unless it ends with punctuation already.
+// sentence ends s with a full stop unless it ends a sentence or a clause already.
 func sentence(s string) string {
 	if s == "" {
 		return s
 	}
-	r, _ := utf8.DecodeLastRuneInString(s)
-	if unicode.IsPunct(r) && r != ')' && r != '`' && r != '"' {
+	if r, _ := utf8.DecodeLastRuneInString(s); strings.ContainsRune(".!?…:;", r) {
 		return s
 	}
 	return s + "."

@@ -49,7 +49,7 @@ func WriteText(w io.Writer, t *node.Type) error {
 		b.WriteString("  (more output ports follow from the configuration)\n")
 	}
 
-	b.WriteString("\nConfiguration\n")
+	b.WriteString("\nFields\n")
 	if len(fields) == 0 {
 		b.WriteString("  none\n")
 	}
@@ -78,7 +78,11 @@ func WriteText(w io.Writer, t *node.Type) error {
 		if len(f.Enum) > 0 {
 			desc = append(desc, "One of "+joinJSON(f.Enum)+".")
 		}
-		if len(f.Examples) > 0 {
+		switch len(f.Examples) {
+		case 0:
+		case 1:
+			desc = append(desc, "Example: "+joinJSON(f.Examples)+".")
+		default:
 			desc = append(desc, "Examples: "+joinJSON(f.Examples)+".")
 		}
 		if len(desc) > 0 {

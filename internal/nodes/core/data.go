@@ -22,13 +22,15 @@ func (*Set) NodeInfo() node.Info {
 		Type: "data.set", Title: "Set fields", Category: "Data", Icon: "pencil",
 		Description: "Outputs the input object with the given fields added or replaced. A field name with dots " +
 			"(customer.address.city) sets a nested value. Values may be {{ expressions }}.",
+		Docs:   docsSet,
 		Inputs: portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["fields"],
   "properties": {
-    "fields": {"type": "object", "title": "Fields", "description": "Field name to value or {{ expression }}", "propertyNames": {"minLength": 1, "maxLength": 256}},
+    "fields": {"type": "object", "title": "Fields", "description": "Field name to value or {{ expression }}; a name with dots (customer.tier) sets a nested value", "propertyNames": {"minLength": 1, "maxLength": 256},
+      "examples": [{"total": "{{ input.qty * input.price }}", "customer.tier": "gold"}]},
     "keepInput": {"type": "boolean", "title": "Keep input", "description": "Start from the input object (default true); when false, output only these fields", "default": true}
   }
 }`),
@@ -78,14 +80,16 @@ type Transform struct {
 func (*Transform) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.transform", Title: "Transform", Category: "Data", Icon: "function",
-		Description: "Outputs the value of an expression, such as {{ map(input.items, {id: #.id, total: #.qty * #.price}) }}.",
+		Description: "Outputs the value of an expression, such as {{ map(input.items, ({id: #.id, total: #.qty * #.price})) }}.",
+		Docs:        docsTransform,
 		Inputs:      portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["expression"],
   "properties": {
-    "expression": {"title": "Expression", "description": "A {{ expression }} whose value becomes the output", "x-cm-expression": true}
+    "expression": {"title": "Expression", "description": "A {{ expression }} whose value becomes the output; an object or array is evaluated field by field", "x-cm-expression": true,
+      "examples": ["{{ map(input.items, ({sku: #.sku, total: #.qty * #.price})) }}", "{{ input.first }} {{ input.last }}", {"id": "{{ input.id }}", "source": "shop"}]}
   }
 }`),
 		New: func() node.Node { return &Transform{} },
@@ -110,14 +114,16 @@ func (*Filter) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.filter", Title: "Filter", Category: "Data", Icon: "filter",
 		Description: "Keeps the elements of an array for which the condition holds. The condition sees each element as item and its position as index.",
+		Docs:        docsFilter,
 		Inputs:      portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["condition"],
   "properties": {
-    "items": {"title": "Items", "description": "The array to filter, e.g. {{ input.orders }}; default: the input"},
-    "condition": {"type": "string", "title": "Condition", "description": "Evaluated per element, e.g. {{ item.total > 100 }}", "minLength": 1, "x-cm-expression": true}
+    "items": {"title": "Items", "description": "The array to filter, e.g. {{ input.orders }}; default: the input", "examples": ["{{ input.orders }}"]},
+    "condition": {"type": "string", "title": "Condition", "description": "Evaluated per element, with the element as item and its position as index; the elements for which it is truthy are kept", "minLength": 1, "x-cm-expression": true,
+      "examples": ["{{ item.total > 100 }}", "{{ index < 10 && item.status != 'canceled' }}"]}
   }
 }`),
 		Lazy: []string{"condition"},

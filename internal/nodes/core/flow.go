@@ -21,14 +21,19 @@ func (*If) NodeInfo() node.Info {
 		Type: "flow.if", Title: "If", Category: "Flow", Icon: "split",
 		Description: "Sends its input to the true port when the condition holds, to the false port otherwise. " +
 			"The branch not taken is skipped.",
-		Inputs:  portIn,
-		Outputs: []node.PortSpec{{Name: "true", Title: "True"}, {Name: "false", Title: "False"}},
+		Docs:   docsIf,
+		Inputs: portIn,
+		Outputs: []node.PortSpec{
+			{Name: "true", Title: "True", Description: "The input, when the condition is truthy"},
+			{Name: "false", Title: "False", Description: "The input, when it is not"},
+		},
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["condition"],
   "properties": {
-    "condition": {"title": "Condition", "description": "e.g. {{ input.total > 100 }}", "x-cm-expression": true}
+    "condition": {"title": "Condition", "description": "Truthy sends the input to the true port; false, null, 0, empty strings, arrays and objects, \"false\" and \"0\" to the false port", "x-cm-expression": true,
+      "examples": ["{{ input.total > 100 }}", "{{ input.status in ['paid', 'shipped'] }}"]}
   }
 }`),
 		New: func() node.Node { return &If{} },
@@ -63,20 +68,21 @@ func (*Switch) NodeInfo() node.Info {
 		Type: "flow.switch", Title: "Switch", Category: "Flow", Icon: "switch",
 		Description: "Sends its input to the port of the first case whose condition holds, or to the default port. " +
 			"Each case names its own output port.",
+		Docs:    docsSwitch,
 		Inputs:  portIn,
-		Outputs: []node.PortSpec{{Name: SwitchDefaultPort, Title: "Default"}},
+		Outputs: []node.PortSpec{{Name: SwitchDefaultPort, Title: "Default", Description: "The input, when no case matches"}},
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["cases"],
   "properties": {
     "cases": {
-      "type": "array", "title": "Cases", "minItems": 1, "maxItems": 32,
+      "type": "array", "title": "Cases", "description": "Checked in order: the input goes to the port of the first case whose condition is truthy", "minItems": 1, "maxItems": 32,
       "items": {
         "type": "object", "additionalProperties": false, "required": ["port", "condition"],
         "properties": {
-          "port": {"type": "string", "title": "Port", "description": "Output port name", "pattern": "^[a-z][a-z0-9_]{0,30}$"},
-          "condition": {"title": "Condition", "description": "e.g. {{ input.priority == 'high' }}", "x-cm-expression": true}
+          "port": {"type": "string", "title": "Port", "description": "Output port name: lowercase letters, digits and _, starting with a letter; not default or error", "pattern": "^[a-z][a-z0-9_]{0,30}$", "examples": ["urgent", "billing"]},
+          "condition": {"title": "Condition", "description": "When truthy, the input goes to this case's port", "x-cm-expression": true, "examples": ["{{ input.priority == 'high' }}"]}
         }
       }
     }
@@ -140,12 +146,13 @@ func (*Merge) NodeInfo() node.Info {
 		Type: "flow.merge", Title: "Merge", Category: "Flow", Icon: "merge",
 		Description: "Joins branches. all waits for every branch that was not skipped and outputs their values keyed by " +
 			"source node id; any continues with the first branch to arrive.",
+		Docs:   docsMerge,
 		Inputs: portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"type": "string", "title": "Mode", "enum": ["all", "any"], "default": "all"},
+    "mode": {"type": "string", "title": "Mode", "description": "all waits for every branch that was not skipped; any continues with the first branch to arrive", "enum": ["all", "any"], "default": "all"},
     "output": {"type": "string", "title": "Output shape", "description": "object keyed by source node id, or array in edge order (mode all)", "enum": ["object", "array"], "default": "object"}
   }
 }`),
@@ -188,13 +195,14 @@ func (*Delay) NodeInfo() node.Info {
 		Type: "flow.delay", Title: "Delay", Category: "Flow", Icon: "hourglass",
 		Description: "Waits for a duration (30s, 5m, 2h) or until a time (RFC 3339), then passes its input on. " +
 			"The wait survives restarts.",
+		Docs:   docsDelay,
 		Inputs: portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "duration": {"type": "string", "title": "Duration", "description": "e.g. 30s, 5m, 2h", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$"},
-    "until": {"type": "string", "title": "Until", "description": "An RFC 3339 time, e.g. {{ input.sendAt }}", "format": "date-time"}
+    "duration": {"type": "string", "title": "Duration", "description": "How long to wait: a number with a unit (ms, s, m, h), combinable; set this or until", "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$", "examples": ["30s", "5m", "1h30m"]},
+    "until": {"type": "string", "title": "Until", "description": "When to go on: an RFC 3339 time with its offset; set this or duration", "format": "date-time", "examples": ["2026-07-01T09:00:00+02:00", "{{ input.sendAt }}"]}
   },
   "oneOf": [{"required": ["duration"]}, {"required": ["until"]}]
 }`),
@@ -253,14 +261,15 @@ func (*Fail) NodeInfo() node.Info {
 	return node.Info{
 		Type: "flow.fail", Title: "Fail", Category: "Flow", Icon: "x-octagon",
 		Description: "Fails with the given message (and optional code). It is not retried.",
+		Docs:        docsFail,
 		Inputs:      portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{
   "type": "object",
   "additionalProperties": false,
   "required": ["message"],
   "properties": {
-    "message": {"type": "string", "title": "Message", "minLength": 1, "maxLength": 4000},
-    "code": {"type": "string", "title": "Code", "description": "A machine-readable cause", "maxLength": 100}
+    "message": {"type": "string", "title": "Message", "description": "Why the run stops: the error's message", "minLength": 1, "maxLength": 4000, "examples": ["Order {{ input.id }} has no customer"]},
+    "code": {"type": "string", "title": "Code", "description": "A machine-readable cause: the error's code", "maxLength": 100, "examples": ["missing_customer"]}
   }
 }`),
 		New: func() node.Node { return &Fail{} },

@@ -21,6 +21,7 @@ func (*Manual) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.manual", Title: "Manual trigger", Category: "Triggers", Icon: "play",
 		Description: "Starts the workflow by hand or through the API. Its output is the input given to the run.",
+		Docs:        docsManual,
 		Outputs:     portOut,
 		Schema:      json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
 		New:         func() node.Node { return &Manual{} },
@@ -109,9 +110,8 @@ func (*Webhook) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.webhook", Title: "Webhook", Category: "Triggers", Icon: "webhook",
 		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
-			"Its output is the request: method, path, headers, query and body. Headers that carry credentials (Authorization, Cookie, " +
-			"X-Api-Key, any name with auth, token, secret…) and those listed in redactHeaders are stored as [redacted]. " +
-			"With auth set, a request must carry a shared secret in a header or an HMAC signature of its body, else it answers 401.",
+			"Its output is the request (method, path, headers, query and body), with the headers that carry credentials stored as [redacted].",
+		Docs:    docsWebhook,
 		Outputs: portOut,
 		Schema:  json.RawMessage(webhookSchema),
 		New:     func() node.Node { return &Webhook{} },

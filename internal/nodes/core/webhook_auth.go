@@ -187,8 +187,8 @@ const webhookSchema = `{
     "path": {"type": "string", "title": "Path",
       "description": "The URL path after /hooks/, e.g. orders/new (slashes around it are ignored). Paths are unique across the server. It may be left empty while the workflow is a draft (the editor fills in a random, unguessable one); a workflow whose webhook has no path cannot be activated.",
       "maxLength": 200, "pattern": "^(/?[A-Za-z0-9_-][A-Za-z0-9._~-]*(/[A-Za-z0-9._~-]+)*/?)?$", "examples": ["orders/new", "h/3q9v7k2m8x4w1z6c"]},
-    "method": {"type": "string", "title": "Method", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
-    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output; immediately answers 202 with the execution id", "enum": ["onCompletion", "immediately"], "default": "onCompletion"},
+    "method": {"type": "string", "title": "Method", "description": "The HTTP method the trigger listens to", "enum": ["GET", "POST", "PUT", "PATCH", "DELETE"], "default": "POST"},
+    "respond": {"type": "string", "title": "Respond", "description": "onCompletion answers with the run's output (202 with the execution id when it outlasts CM_WEBHOOK_TIMEOUT); immediately answers 202 with the execution id at once", "enum": ["onCompletion", "immediately"], "default": "onCompletion"},
     "redactHeaders": {"type": "array", "title": "Redact headers", "description": "Request headers whose values are stored as [redacted], on top of those always redacted: any header whose name contains auth, cookie, token, secret, passw, api-key, apikey, session or credential (Authorization, Cookie, X-Api-Key…), and the header of a shared-secret check", "maxItems": 50, "uniqueItems": true,
       "items": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[A-Za-z0-9!#$%&'*+.^_|~-]+$"}},
     "auth": {

@@ -3,6 +3,7 @@ package httpnode
 import (
 	"bytes"
 	"context"
+	_ "embed" // docs, in request.md
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,6 +29,11 @@ const (
 	// TimeoutDefault is the request timeout when Config.DefaultTimeout is zero.
 	TimeoutDefault = 30 * time.Second
 )
+
+// docs is the type's documentation (node.Info.Docs).
+//
+//go:embed request.md
+var docs string
 
 // maxRedirects is how many redirects one request follows.
 const maxRedirects = 10
@@ -164,11 +170,12 @@ func (r *Request) NodeInfo() node.Info {
 		Type:        TypeName,
 		Version:     1,
 		Title:       "HTTP request",
-		Category:    "Network",
+		Category:    "HTTP",
 		Description: "Sends an HTTP request and emits the response's status, headers and body.",
 		Icon:        "globe",
-		Inputs:      []node.PortSpec{{Name: "in"}},
-		Outputs:     []node.PortSpec{{Name: "out"}},
+		Docs:        docs,
+		Inputs:      []node.PortSpec{{Name: "in", Title: "Input", Description: "Not read: the request is built from the configuration"}},
+		Outputs:     []node.PortSpec{{Name: "out", Title: "Response", Description: "status, statusText, headers, body and url"}},
 		Schema:      schema,
 		New:         func() node.Node { return &Request{shared: s} },
 	}

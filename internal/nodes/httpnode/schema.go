@@ -26,23 +26,27 @@ const schemaTemplate = `{
       "title": "URL",
       "description": "Absolute http or https URL to send the request to, such as https://api.example.com/v1/orders. Put credentials in a header, not in the URL.",
       "type": "string",
-      "minLength": 1
+      "minLength": 1,
+      "examples": ["https://api.example.com/v1/orders", "https://api.example.com/v1/orders/{{ input.id }}"]
     },
     "headers": {
       "title": "Headers",
       "description": "Request headers by name, such as Authorization or Accept.",
       "type": "object",
-      "additionalProperties": {"type": "string"}
+      "additionalProperties": {"type": "string"},
+      "examples": [{"Authorization": "Bearer {{ vars.apiToken }}", "Accept": "application/json"}]
     },
     "query": {
       "title": "Query parameters",
       "description": "Query parameters added to the URL's own; a parameter named here replaces the URL's parameter of the same name.",
       "type": "object",
-      "additionalProperties": {"type": ["string", "number", "boolean"]}
+      "additionalProperties": {"type": ["string", "number", "boolean"]},
+      "examples": [{"status": "open", "limit": 50}]
     },
     "body": {
       "title": "Body",
-      "description": "Request body: any JSON value. It is sent as JSON unless Body type says otherwise; a string is sent as a JSON string unless Body type is text."
+      "description": "Request body: any JSON value. It is sent as JSON unless Body type says otherwise; a string is sent as a JSON string unless Body type is text.",
+      "examples": [{"sku": "{{ input.sku }}", "qty": "{{ input.qty }}"}]
     },
     "bodyType": {
       "title": "Body type",
@@ -55,7 +59,8 @@ const schemaTemplate = `{
       "description": "Longest time the whole request may take, from sending it to reading the full response, as a duration such as 500ms, 30s or 1m30s.",
       "type": "string",
       "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
-      "default": %[1]q
+      "default": %[1]q,
+      "examples": ["500ms", "10s", "1m30s"]
     },
     "responseType": {
       "title": "Response type",
