@@ -113,7 +113,9 @@ func TestDocs(t *testing.T) {
 			require.NoError(t, os.WriteFile(readmePath, want, 0o644))
 			return
 		}
-		require.Equal(t, string(want), string(doc),
-			"the README's node table is stale: run go test ./internal/nodes/builtin -run TestDocs -update")
+		if string(want) != string(doc) {
+			t.Errorf("the README's node table (between %s and %s) is stale: run go test ./internal/nodes/builtin -run TestDocs -update",
+				nodedoc.ReadmeBegin, nodedoc.ReadmeEnd)
+		}
 	})
 }
