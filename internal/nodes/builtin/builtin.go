@@ -11,6 +11,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/format"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/nodes/records"
 )
 
 // Config configures the built-in types that need it.
@@ -30,6 +31,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, datetime.All()...)
 	all = append(all, cryptonode.All()...)
 	all = append(all, files.New(cfg.Files)...)
+	all = append(all, records.All()...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
