@@ -11,6 +11,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/format"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
 )
 
@@ -32,6 +33,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, cryptonode.All()...)
 	all = append(all, files.New(cfg.Files)...)
 	all = append(all, records.All()...)
+	all = append(all, jq.All()...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
