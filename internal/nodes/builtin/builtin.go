@@ -13,6 +13,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
+	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
 )
 
 // Config configures the built-in types that need it.
@@ -34,6 +35,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, files.New(cfg.Files)...)
 	all = append(all, records.All()...)
 	all = append(all, jq.All()...)
+	all = append(all, textnode.All()...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
