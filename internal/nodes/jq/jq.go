@@ -14,8 +14,8 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/itchyny/gojq"
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/itchyny/gojq"
 
 	"github.com/concertmaster/concertmaster/internal/budget"
 	"github.com/concertmaster/concertmaster/internal/expression"

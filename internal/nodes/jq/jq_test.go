@@ -43,14 +43,15 @@ func js(t testing.TB, s string) any {
 	return v
 }
 
-func requireCode(t *testing.T, err error, code string) *node.Error {
+// requireCode checks that err is a permanent *node.Error with code and returns its message.
+func requireCode(t *testing.T, err error, code string) string {
 	t.Helper()
 	require.Error(t, err)
 	require.True(t, node.IsPermanent(err), "retrying cannot fix %v", err)
 	var ne *node.Error
 	require.True(t, errors.As(err, &ne), "%v is a *node.Error", err)
 	require.Equal(t, code, ne.Code, ne.Message)
-	return ne
+	return ne.Message
 }
 
 func TestPrograms(t *testing.T) {
@@ -107,8 +108,8 @@ func TestPrograms(t *testing.T) {
 			require.NoError(t, err)
 			out, err := b.run(context.Background(), t, config, in)
 			if tt.errCode != "" {
-				ne := requireCode(t, err, tt.errCode)
-				require.Contains(t, ne.Message, tt.errMsg)
+				msg := requireCode(t, err, tt.errCode)
+				require.Contains(t, msg, tt.errMsg)
 				return
 			}
 			require.NoError(t, err)
@@ -227,8 +228,8 @@ func TestHostile(t *testing.T) {
 			start := time.Now()
 			_, err := b.run(context.Background(), t, map[string]any{"program": tt.program}, in)
 			require.Less(t, time.Since(start), 30*time.Second)
-			ne := requireCode(t, err, tt.errCode)
-			require.Contains(t, ne.Message, tt.errMsg)
+			msg := requireCode(t, err, tt.errCode)
+			require.Contains(t, msg, tt.errMsg)
 		})
 	}
 }
@@ -244,8 +245,8 @@ func TestTimeout(t *testing.T) {
 	t.Parallel()
 	b := setup(t, jq.Config{Timeout: 50 * time.Millisecond, MaxSteps: 1 << 40})
 	_, err := b.run(context.Background(), t, map[string]any{"program": `def f: f; f`}, &node.Input{})
-	ne := requireCode(t, err, "timeout")
-	require.Contains(t, ne.Message, "time budget of 50ms")
+	msg := requireCode(t, err, "timeout")
+	require.Contains(t, msg, "time budget of 50ms")
 }
 
 func TestCanceled(t *testing.T) {
@@ -283,8 +284,8 @@ func TestErrorMessageIsCut(t *testing.T) {
 	t.Parallel()
 	b := setup(t, jq.Config{})
 	_, err := b.run(context.Background(), t, map[string]any{"program": `error("x" * 100000)`}, &node.Input{})
-	ne := requireCode(t, err, "jq_error")
-	require.Less(t, len(ne.Message), 1100)
+	msg := requireCode(t, err, "jq_error")
+	require.Less(t, len(msg), 1100)
 }
 
 // FuzzProgram runs arbitrary programs over a small document: none may panic, hang or build past

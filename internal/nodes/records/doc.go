@@ -14,7 +14,4 @@ func All() []node.Node {
 	return []node.Node{&Sort{}, &Limit{}, &Aggregate{}, &Rename{}, &Dedupe{}, &Compare{}}
 }
 
-var (
-	portIn  = []node.PortSpec{{Name: "in", Title: "Input", Description: "The records, unless items says where they are"}}
-	portOut = []node.PortSpec{{Name: "out", Title: "Output"}}
-)
+var portIn = []node.PortSpec{{Name: "in", Title: "Input", Description: "The records, unless items says where they are"}}

@@ -259,8 +259,8 @@ func (w *cappedWriter) Write(p []byte) (int, error) {
 
 // renderer holds one rendering's state for the template functions.
 type renderer struct {
-	ctx        context.Context
-	in         *node.Input
+	ctx           context.Context
+	in            *node.Input
 	maxValue      int64
 	maxIterations int
 	iterations    int
@@ -375,7 +375,7 @@ func (r *renderer) funcs() texttemplate.FuncMap {
 		},
 		"join":    r.join,
 		"json":    r.json,
-		"default": func(def, v any) any { return defaultOf(def, v) },
+		"default": defaultOf,
 		"add":     arith(func(a, b float64) float64 { return a + b }),
 		"sub":     arith(func(a, b float64) float64 { return a - b }),
 		"mul":     arith(func(a, b float64) float64 { return a * b }),

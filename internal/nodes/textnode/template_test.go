@@ -47,14 +47,15 @@ func js(t testing.TB, s string) any {
 	return v
 }
 
-func requireCode(t *testing.T, err error, code string) *node.Error {
+// requireCode checks that err is a permanent *node.Error with code and returns its message.
+func requireCode(t *testing.T, err error, code string) string {
 	t.Helper()
 	require.Error(t, err)
 	require.True(t, node.IsPermanent(err), "retrying cannot fix %v", err)
 	var ne *node.Error
 	require.True(t, errors.As(err, &ne), "%v is a *node.Error", err)
 	require.Equal(t, code, ne.Code, ne.Message)
-	return ne
+	return ne.Message
 }
 
 func TestRender(t *testing.T) {
@@ -102,8 +103,8 @@ func TestRender(t *testing.T) {
 			in := &node.Input{Data: js(t, tt.input), Trigger: map[string]any{"user": "ada"}, Execution: node.ExecutionInfo{ExecutionID: "e1"}}
 			out, err := b.run(context.Background(), t, config, in)
 			if tt.errCode != "" {
-				ne := requireCode(t, err, tt.errCode)
-				require.Contains(t, ne.Message, tt.errMsg)
+				msg := requireCode(t, err, tt.errCode)
+				require.Contains(t, msg, tt.errMsg)
 				return
 			}
 			require.NoError(t, err)
@@ -176,8 +177,8 @@ func TestHostile(t *testing.T) {
 			start := time.Now()
 			_, err := b.run(context.Background(), t, map[string]any{"template": tt.template}, in)
 			require.Less(t, time.Since(start), 10*time.Second)
-			ne := requireCode(t, err, tt.errCode)
-			require.Contains(t, ne.Message, tt.errMsg)
+			msg := requireCode(t, err, tt.errCode)
+			require.Contains(t, msg, tt.errMsg)
 		})
 	}
 }
@@ -186,8 +187,8 @@ func TestTimeout(t *testing.T) {
 	t.Parallel()
 	b := setupWith(t, textnode.Config{Timeout: 20 * time.Millisecond, MaxIterations: 1 << 40})
 	_, err := b.run(context.Background(), t, map[string]any{"template": `{% range 1000000000 %}{% end %}`}, &node.Input{})
-	ne := requireCode(t, err, "timeout")
-	require.Contains(t, ne.Message, "time budget of 20ms")
+	msg := requireCode(t, err, "timeout")
+	require.Contains(t, msg, "time budget of 20ms")
 }
 
 func TestCanceled(t *testing.T) {
