@@ -305,7 +305,9 @@ func FuzzProgram(f *testing.F) {
 			return
 		}
 		in := &node.Input{Data: doc, Limits: node.Limits{MaxOutputBytes: 64 << 10, Memory: budget.NewMemory(16 << 20).Open()}}
+		watchdog := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("%q ran for 5s", program)) })
 		out, err := n.Execute(context.Background(), in)
+		watchdog.Stop()
 		if err == nil {
 			b, merr := json.Marshal(out.Value)
 			if merr != nil {

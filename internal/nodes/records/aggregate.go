@@ -219,13 +219,16 @@ func (a *Aggregate) Execute(ctx context.Context, in *node.Input) (node.Output, e
 			}
 		} else {
 			keyBuf = keyBuf[:0]
-			vals := make([]any, len(groupBy))
-			for j, p := range groupBy {
-				vals[j], _ = p.get(item)
-				keyBuf = appendKey(keyBuf, vals[j])
+			for _, p := range groupBy {
+				v, _ := p.get(item)
+				keyBuf = appendKey(keyBuf, v)
 			}
 			var ok bool
 			if gi, ok = index[string(keyBuf)]; !ok {
+				vals := make([]any, len(groupBy))
+				for j, p := range groupBy {
+					vals[j], _ = p.get(item)
+				}
 				if err := reserve(in, "data.aggregate", int64(len(keyBuf))+64+int64(len(specs))*96); err != nil {
 					return node.Output{}, err
 				}
@@ -236,7 +239,7 @@ func (a *Aggregate) Execute(ctx context.Context, in *node.Input) (node.Output, e
 		}
 		g := groups[gi]
 		for j, s := range specs {
-			if err := g.accs[j].add(in, s, item, name, i); err != nil {
+			if err := g.accs[j].add(in, s, item, name, i, &keyBuf); err != nil {
 				return node.Output{}, err
 			}
 		}
@@ -273,7 +276,7 @@ func (a *Aggregate) Execute(ctx context.Context, in *node.Input) (node.Output, e
 
 // add folds one element into the accumulator. Missing and null values are skipped, except by count
 // without a field, first and last.
-func (c *acc) add(in *node.Input, s aggSpec, item any, name string, i int) error {
+func (c *acc) add(in *node.Input, s aggSpec, item any, name string, i int, buf *[]byte) error {
 	var v any
 	present := true
 	if s.field != nil {
@@ -319,15 +322,15 @@ func (c *acc) add(in *node.Input, s aggSpec, item any, name string, i int) error
 		}
 		c.values = append(c.values, v)
 	case OpCountDistinct:
-		key := string(appendKey(nil, v))
-		if _, dup := c.distinct[key]; !dup {
-			if err := reserve(in, "data.aggregate", int64(len(key))+32); err != nil {
+		*buf = appendKey((*buf)[:0], v)
+		if _, dup := c.distinct[string(*buf)]; !dup {
+			if err := reserve(in, "data.aggregate", int64(len(*buf))+32); err != nil {
 				return err
 			}
 			if c.distinct == nil {
 				c.distinct = map[string]struct{}{}
 			}
-			c.distinct[key] = struct{}{}
+			c.distinct[string(*buf)] = struct{}{}
 		}
 	}
 	return nil

@@ -108,8 +108,51 @@ func (s *Sort) Validate() error {
 
 type sortEntry struct {
 	item any
-	keys []any
+	keys []sortValue
+	// idx is the element's position: equal keys keep their order (a stable sort).
+	idx int
 }
+
+// sortValue is a key prepared for comparing: its type rank and, for numbers and strings, its
+// value, so that comparisons do not switch on types again.
+type sortValue struct {
+	rank int
+	num  float64
+	str  string
+	v    any
+}
+
+func prepare(v any) sortValue {
+	k := sortValue{rank: rank(v), v: v}
+	switch k.rank {
+	case rankNumber:
+		k.num, _ = toNumber(v)
+	case rankString:
+		k.str, _ = v.(string)
+	}
+	return k
+}
+
+func compareSortValues(a, b sortValue, opts compareOpts) int {
+	if a.rank != b.rank {
+		return a.rank - b.rank
+	}
+	switch a.rank {
+	case rankNumber:
+		switch {
+		case a.num < b.num:
+			return -1
+		case a.num > b.num:
+			return 1
+		}
+		return 0
+	case rankString:
+		return compareStrings(a.str, b.str, opts)
+	}
+	return compareValues(a.v, b.v, opts)
+}
+
+var nullKey = sortValue{rank: rankNull}
 
 // Execute sorts a copy of the array.
 func (s *Sort) Execute(ctx context.Context, in *node.Input) (node.Output, error) {
@@ -118,7 +161,7 @@ func (s *Sort) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 		return node.Output{}, err
 	}
 	nkeys := max(len(s.Keys), 1)
-	if err := reserve(in, "data.sort", int64(len(items))*int64(48+16*nkeys)); err != nil {
+	if err := reserve(in, "data.sort", int64(len(items))*int64(48+64*nkeys)); err != nil {
 		return node.Output{}, err
 	}
 	type keySpec struct {
@@ -141,12 +184,13 @@ func (s *Sort) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 		if err := checkCtx(ctx, i); err != nil {
 			return node.Output{}, err
 		}
-		e := sortEntry{item: item}
+		e := sortEntry{item: item, idx: i}
 		switch {
 		case len(specs) > 0:
-			e.keys = make([]any, len(specs))
+			e.keys = make([]sortValue, len(specs))
 			for j, sp := range specs {
-				e.keys[j], _ = sp.p.get(item)
+				v, _ := sp.p.get(item)
+				e.keys[j] = prepare(v)
 			}
 		case s.By != "":
 			v, err := in.Eval(ctx, s.By, item, i)
@@ -154,19 +198,22 @@ func (s *Sort) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 				return node.Output{}, byError(ctx, name, i, err)
 			}
 			if arr, ok := v.([]any); ok {
-				e.keys = arr
+				e.keys = make([]sortValue, len(arr))
+				for j, x := range arr {
+					e.keys[j] = prepare(x)
+				}
 			} else {
-				e.keys = []any{v}
+				e.keys = []sortValue{prepare(v)}
 			}
 		default:
-			e.keys = []any{item}
+			e.keys = []sortValue{prepare(item)}
 		}
 		entries[i] = e
 	}
 
 	compares := 0
 	var stopped error
-	slices.SortStableFunc(entries, func(a, b sortEntry) int {
+	slices.SortFunc(entries, func(a, b sortEntry) int {
 		if stopped != nil {
 			return 0
 		}
@@ -181,24 +228,24 @@ func (s *Sort) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 			if j < len(specs) {
 				sp = specs[j]
 			}
-			var x, y any
+			x, y := nullKey, nullKey
 			if j < len(a.keys) {
 				x = a.keys[j]
 			}
 			if j < len(b.keys) {
 				y = b.keys[j]
 			}
-			c := compareValues(x, y, sp.opts)
+			c := compareSortValues(x, y, sp.opts)
 			if c == 0 {
 				continue
 			}
 			// Null and missing values stay last whatever the order.
-			if sp.desc && rank(x) != rankNull && rank(y) != rankNull {
+			if sp.desc && x.rank != rankNull && y.rank != rankNull {
 				return -c
 			}
 			return c
 		}
-		return 0
+		return a.idx - b.idx
 	})
 	if stopped != nil {
 		return node.Output{}, stopped
