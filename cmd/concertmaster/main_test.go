@@ -119,6 +119,11 @@ func TestRun(t *testing.T) {
 			contains: []string{"✔ save (file.write)", "✔ load (file.read)", `"filesInExports": 1`, `"customer": "Grace"`, `"total": 12.5`, "succeeded"}},
 		{name: "ScrapeAndConvertExample", file: "../../examples/scrape-and-convert.json",
 			contains: []string{`"title": "Spring sale"`, `"@sku": "A1"`, `"daysLeft": 33`, "succeeded"}},
+		{name: "DataNodesExample", file: "../../examples/data-nodes.json",
+			args: []string{"--input", `{"orders": [{"id": 1, "cust": "Ada", "sku": "A", "qty": 2, "price": 10}, {"id": 2, "cust": "Bob", "sku": "B", "qty": 1, "price": 99.5},
+				{"id": 3, "cust": "Ada", "sku": "C", "qty": 5, "price": 3}, {"id": 2, "cust": "Bob", "sku": "B", "qty": 3, "price": 99.5}],
+				"yesterday": [{"sku": "A", "price": 9}, {"sku": "B", "price": 99.5}, {"sku": "D", "price": 1}]}`},
+			contains: []string{"✔ report (data.template)", `- #2 Bob: 298.50\n- #1 Ada: 20.00`, `Ada: 2 orders, 7 units`, `SKUs: A, B, C`, `"unchanged": 1`, "succeeded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
