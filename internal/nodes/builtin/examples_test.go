@@ -21,6 +21,7 @@ var runExamples = []node.TypeName{
 	"trigger.manual",
 	"data.set", "data.transform", "data.filter",
 	"flow.if", "flow.switch", "flow.merge", "flow.fail",
+	"data.sort", "data.limit", "data.aggregate", "data.rename", "data.dedupe", "data.compare", "data.jq", "data.template",
 }
 
 // docExample is one example of a type's Docs: a node configuration (or a whole workflow), the run's
