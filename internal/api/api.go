@@ -152,6 +152,7 @@ func New(cfg Config) *Server {
 	s.registerLive()
 	s.registerHealth()
 	s.registerWebhooks()
+	s.registerResume()
 	mux.HandleFunc("GET /docs", serveDocs)
 	if cfg.MetricsHandler != nil {
 		mux.Handle("GET /metrics", cfg.MetricsHandler)

@@ -83,7 +83,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 	})
 }
 
-func isWebhookPath(p string) bool { return p == "/hooks" || strings.HasPrefix(p, "/hooks/") }
+func isWebhookPath(p string) bool {
+	return p == "/hooks" || strings.HasPrefix(p, "/hooks/") || strings.HasPrefix(p, "/resume/")
+}
 
 func quoteExcerpt(s string) string { return `"` + excerpt(s, 100) + `"` }
 

@@ -44,8 +44,17 @@ type executionActionInput struct {
 type listExecutionsInput struct {
 	WorkflowID string `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
 	Status     string `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
+	Parent     string `query:"parentExecutionId" maxLength:"64" doc:"Keep the sub-workflow runs (children) that one execution started"`
 	Limit      int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor     string `query:"cursor" maxLength:"512"`
+}
+
+type decideInput struct {
+	ID     string `path:"id" maxLength:"64"`
+	NodeID string `path:"nodeId" maxLength:"64"`
+	Body   struct {
+		Comment string `json:"comment,omitempty" maxLength:"2000" doc:"Why; kept in the node's output and the audit log"`
+	}
 }
 
 type listExecutionsOutput struct {
@@ -210,7 +219,7 @@ func (s *Server) registerExecutions() {
 		Summary: "List executions", Description: "Newest first, paged by cursor, without inputs and outputs.", Tags: tags,
 	}, func(ctx context.Context, in *listExecutionsInput) (*listExecutionsOutput, error) {
 		page, err := s.svc.Store().ListExecutions(ctx, tenant(ctx), store.ListExecutionsParams{
-			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), Limit: in.Limit, Cursor: in.Cursor,
+			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), ParentExecutionID: in.Parent, Limit: in.Limit, Cursor: in.Cursor,
 		})
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
@@ -285,6 +294,30 @@ func (s *Server) registerExecutions() {
 	})
 	s.alsoAnswers(http.MethodPost, "/api/v1/executions/{id}/cancel", http.StatusAccepted,
 		"The execution is running and was asked to stop; it had not stopped after 5 seconds")
+
+	for _, approve := range []bool{true, false} {
+		verb, opID, summary := "reject", "reject-execution-node", "Reject a waiting approval"
+		if approve {
+			verb, opID, summary = "approve", "approve-execution-node", "Approve a waiting approval"
+		}
+		huma.Register(s.api, huma.Operation{
+			OperationID: opID, Method: http.MethodPost, Path: "/api/v1/executions/{id}/nodes/{nodeId}/" + verb,
+			Summary: summary, Description: "Decides a flow.wait node in approval mode that is waiting: the node outputs " +
+				"{decision, approved, comment, by, at} and the execution resumes at once. The first decision wins: a second one, a node " +
+				"that is not a waiting approval, or a finished execution answers 409.",
+			Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
+		}, func(ctx context.Context, in *decideInput) (*executionOutput, error) {
+			e, err := s.svc.Decide(ctx, tenant(ctx), in.ID, in.NodeID, service.Decision{Approve: approve, Comment: in.Body.Comment})
+			if err != nil {
+				return nil, toProblem(ctx, s.logger, err)
+			}
+			d, err := s.detail(ctx, e, false)
+			if err != nil {
+				return nil, toProblem(ctx, s.logger, err)
+			}
+			return &executionOutput{Status: http.StatusOK, Body: d}, nil
+		})
+	}
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "retry-execution", Method: http.MethodPost, Path: "/api/v1/executions/{id}/retry", DefaultStatus: http.StatusAccepted,

@@ -75,6 +75,8 @@ var policy = map[string]access{
 	// Executions.
 	"run-workflow":             editor,
 	"cancel-execution":         editor,
+	"approve-execution-node":   editor,
+	"reject-execution-node":    editor,
 	"retry-execution":          editor,
 	"list-executions":          viewer,
 	"get-execution":            viewer,
@@ -97,4 +99,7 @@ var policy = map[string]access{
 	"webhook-put":    public,
 	"webhook-patch":  public,
 	"webhook-delete": public,
+	// Resume URLs carry an HMAC token bound to the execution.
+	"resume-get":  public,
+	"resume-post": public,
 }

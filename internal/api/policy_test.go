@@ -117,7 +117,7 @@ func TestPolicyCoversEveryOperation(t *testing.T) {
 	below := map[string]string{"editor": "viewer", "admin": "editor", "owner": "admin"}
 	public := map[string]bool{"healthz": true, "readyz": true, "metrics": true, "get-setup-status": true, "setup": true, "login": true,
 		"refresh-session": true, "logout": true, "webhook-get": true, "webhook-post": true, "webhook-put": true, "webhook-patch": true,
-		"webhook-delete": true}
+		"webhook-delete": true, "resume-get": true, "resume-post": true}
 	ids := map[string]string{"id": "00000000-0000-0000-0000-000000000000", "version": "1", "nodeId": "n", "attempt": "1",
 		"type": "data.set", "userId": "00000000-0000-0000-0000-000000000000", "path": "nothing"}
 

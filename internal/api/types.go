@@ -105,24 +105,27 @@ type ExecutionError struct {
 
 // Execution is an execution in a list.
 type Execution struct {
-	ID              string                   `json:"id"`
-	WorkflowID      string                   `json:"workflowId"`
-	WorkflowVersion int                      `json:"workflowVersion"`
-	Status          workflow.ExecutionStatus `json:"status" enum:"queued,running,waiting,succeeded,failed,canceled"`
-	Trigger         Trigger                  `json:"trigger"`
-	RetryOf         string                   `json:"retryOf,omitempty" doc:"Execution this one retries"`
-	Error           *ExecutionError          `json:"error,omitempty"`
-	CreatedAt       time.Time                `json:"createdAt"`
-	StartedAt       *time.Time               `json:"startedAt,omitempty"`
-	FinishedAt      *time.Time               `json:"finishedAt,omitempty"`
-	WakeAt          *time.Time               `json:"wakeAt,omitempty" doc:"When a waiting execution resumes"`
-	DurationMs      *int64                   `json:"durationMs,omitempty"`
+	ID                string                   `json:"id"`
+	WorkflowID        string                   `json:"workflowId"`
+	WorkflowVersion   int                      `json:"workflowVersion"`
+	Status            workflow.ExecutionStatus `json:"status" enum:"queued,running,waiting,succeeded,failed,canceled"`
+	Trigger           Trigger                  `json:"trigger"`
+	RetryOf           string                   `json:"retryOf,omitempty" doc:"Execution this one retries"`
+	ParentExecutionID string                   `json:"parentExecutionId,omitempty" doc:"For a sub-workflow run: the execution whose flow.call node started it"`
+	ParentNodeID      string                   `json:"parentNodeId,omitempty" doc:"For a sub-workflow run: the flow.call node that started it"`
+	Error             *ExecutionError          `json:"error,omitempty"`
+	CreatedAt         time.Time                `json:"createdAt"`
+	StartedAt         *time.Time               `json:"startedAt,omitempty"`
+	FinishedAt        *time.Time               `json:"finishedAt,omitempty"`
+	WakeAt            *time.Time               `json:"wakeAt,omitempty" doc:"When a waiting execution resumes"`
+	DurationMs        *int64                   `json:"durationMs,omitempty"`
 }
 
 func toExecution(e *store.Execution) Execution {
 	out := Execution{
 		ID: e.ID, WorkflowID: e.WorkflowID, WorkflowVersion: e.WorkflowVersion, Status: e.Status,
 		Trigger: Trigger{Kind: string(e.TriggerKind), Node: e.TriggerNode}, RetryOf: e.RetryOf,
+		ParentExecutionID: e.ParentExecutionID, ParentNodeID: e.ParentNodeID,
 		CreatedAt: e.CreatedAt, StartedAt: e.StartedAt, FinishedAt: e.FinishedAt, WakeAt: e.WakeAt,
 	}
 	if e.Error != nil {

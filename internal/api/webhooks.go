@@ -14,6 +14,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -42,7 +43,8 @@ func (s *Server) registerWebhooks() {
 				"secret (compared in constant time; its value is stored as \"[redacted]\"), or an HMAC (sha256, sha1 or sha512; hex or " +
 				"base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's " +
 				"X-Hub-Signature-256 style); a request that fails answers 401. " +
-				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with " +
+				"With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when " +
+				"an http.respond node runs first, its status, headers and body answer at once while the run goes on; with " +
 				"respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.",
 			Parameters: []*huma.Param{{Name: "path", In: "path", Required: true,
 				Description: "The trigger's path, such as orders/new. A path of several segments is one parameter: a client that " +
@@ -50,7 +52,8 @@ func (s *Server) registerWebhooks() {
 				Schema: &huma.Schema{Type: huma.TypeString, MinLength: ptr(1), MaxLength: ptr(MaxWebhookPathBytes),
 					Pattern: core.WebhookPathPattern.String(), Examples: []any{"orders/new"}}}},
 			Responses: map[string]*huma.Response{
-				"200": {Description: "The run succeeded: its output", Headers: executionID,
+				"200": {Description: "The run succeeded: its output; or the answer an http.respond node decided (any status from 200 to 599, " +
+					"its headers and body)", Headers: executionID,
 					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
 				"202": {Description: "Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout)",
 					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{
@@ -92,18 +95,8 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, err)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		var netErr net.Error
-		switch {
-		case errors.As(err, &tooLarge):
-			writeProblem(w, newError(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body is over the %d-byte limit", s.cfg.MaxWebhookBytes)))
-		case errors.As(err, &netErr) && netErr.Timeout():
-			writeProblem(w, newError(http.StatusRequestTimeout, "the webhook body did not arrive in time"))
-		default:
-			writeProblem(w, newError(http.StatusBadRequest, "read webhook body: "+err.Error()))
-		}
+	body, ok := s.readWebhookBody(w, r)
+	if !ok {
 		return
 	}
 	// The trigger's authentication runs before the body is even parsed: a caller without the secret
@@ -121,13 +114,18 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	req := service.WebhookRequest{
 		Method: r.Method, Path: r.PathValue("path"), Headers: flattenHeader(r.Header), Query: flattenValues(r.URL.Query()), Body: parsed,
 	}
-	done, respond, finished, err := s.svc.StartWebhook(ctx, target, req, s.cfg.WebhookTimeout)
+	outcome, err := s.svc.RunWebhook(ctx, target, req, s.cfg.WebhookTimeout)
 	if err != nil {
 		s.webhookProblem(w, r, err)
 		return
 	}
+	done, respond, finished := outcome.Exec, outcome.Respond, outcome.Finished
 	if respond == core.RespondImmediately {
 		writeJSON(w, http.StatusAccepted, map[string]any{"executionId": done.ID, "status": done.Status})
+		return
+	}
+	if outcome.Response != nil {
+		writeNodeResponse(w, done.ID, outcome.Response)
 		return
 	}
 	switch {
@@ -151,6 +149,26 @@ func (s *Server) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, &ErrorModel{Type: ProblemExecutionFailed, Title: "Workflow run " + string(done.Status), Status: http.StatusBadGateway,
 			Detail: msg, Instance: "/api/v1/executions/" + done.ID})
 	}
+}
+
+// readWebhookBody reads a webhook's (or a resume request's) body within the size limit, answering
+// the problem itself when it cannot.
+func (s *Server) readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxWebhookBytes))
+	if err == nil {
+		return body, true
+	}
+	var tooLarge *http.MaxBytesError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &tooLarge):
+		writeProblem(w, newError(http.StatusRequestEntityTooLarge, fmt.Sprintf("webhook body is over the %d-byte limit", s.cfg.MaxWebhookBytes)))
+	case errors.As(err, &netErr) && netErr.Timeout():
+		writeProblem(w, newError(http.StatusRequestTimeout, "the webhook body did not arrive in time"))
+	default:
+		writeProblem(w, newError(http.StatusBadRequest, "read webhook body: "+err.Error()))
+	}
+	return nil, false
 }
 
 // webhookProblem answers a webhook request that could not start a run. A request refused by the
@@ -253,4 +271,64 @@ func flattenValues(v url.Values) map[string]any {
 		out[k] = arr
 	}
 	return out
+}
+
+// responseHeaderDenied lists headers an http.respond node may not set, on top of those its Validate
+// refuses: the server's security headers and CORS stay the server's.
+func responseHeaderDenied(name string) bool {
+	switch strings.ToLower(name) {
+	case "content-security-policy", "content-security-policy-report-only", "x-content-type-options", "x-frame-options",
+		"strict-transport-security", "referrer-policy", "cross-origin-opener-policy", "cross-origin-resource-policy",
+		"cross-origin-embedder-policy", "permissions-policy", "x-execution-id",
+		"connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te", "trailer", "set-cookie", "date":
+		return true
+	}
+	return strings.HasPrefix(strings.ToLower(name), "access-control-")
+}
+
+// writeNodeResponse answers a webhook with what an http.respond node decided: a string body as it is
+// (text/plain unless the node set a Content-Type), anything else as JSON.
+func writeNodeResponse(w http.ResponseWriter, executionID string, resp *node.Response) {
+	h := w.Header()
+	for name, v := range resp.Headers {
+		if responseHeaderDenied(name) || strings.ContainsAny(v, "\r\n\x00") || !validHeaderName(name) {
+			continue
+		}
+		h.Set(name, v)
+	}
+	h.Set("X-Execution-ID", executionID)
+	var body []byte
+	if str, ok := resp.Body.(string); ok {
+		body = []byte(str)
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "text/plain; charset=utf-8")
+		}
+	} else {
+		b, err := json.Marshal(resp.Body)
+		if err != nil {
+			b = []byte("null")
+		}
+		body = b
+		if h.Get("Content-Type") == "" {
+			h.Set("Content-Type", "application/json")
+		}
+	}
+	status := resp.Status
+	if status < 200 || status > 599 {
+		status = http.StatusOK
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(body) //nolint:gosec // the workflow's answer, under a CSP that runs nothing and with nosniff
+}
+
+func validHeaderName(name string) bool {
+	if name == "" || len(name) > 100 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("!#$%&'*+.^_|~-", c)) {
+			return false
+		}
+	}
+	return true
 }

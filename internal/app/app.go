@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/api"
@@ -112,7 +115,14 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
-	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits})
+	// Resume URLs are signed with a key derived from the server secret; without a secret (PostgreSQL
+	// without CM_SECRET_KEY, where serve refuses to start anyway) they never match.
+	var resumeKey []byte
+	if sec, err := LoadSecret(cfg, logger); err == nil {
+		resumeKey = sec.Derive("concertmaster resume url")
+	}
+	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
+		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey})
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
@@ -183,7 +193,7 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 	s.api = api.New(api.Config{Live: s.live, Identity: id, APIRateLimit: limit,
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
-		ListenAddr: cfg.Addr, AllowedHosts: cfg.AllowedHosts, CORSOrigins: cfg.CORSOrigins,
+		ListenAddr: cfg.Addr, AllowedHosts: publicHosts(cfg), CORSOrigins: cfg.CORSOrigins,
 	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
@@ -271,3 +281,16 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 }
 
 var _ retention.Observer = (*metrics.Metrics)(nil)
+
+// publicHosts is CM_ALLOWED_HOSTS plus the host of CM_PUBLIC_URL, so that the links the server hands
+// out reach it.
+func publicHosts(cfg config.Config) []string {
+	hosts := cfg.AllowedHosts
+	if cfg.PublicURL == "" {
+		return hosts
+	}
+	if u, err := url.Parse(cfg.PublicURL); err == nil && u.Host != "" {
+		hosts = append(slices.Clone(hosts), strings.ToLower(u.Host))
+	}
+	return hosts
+}

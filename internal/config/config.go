@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"strings"
 	"time"
@@ -59,6 +60,9 @@ type Config struct {
 	APIRateLimit int
 	// Addr is the HTTP listen address (CM_ADDR, --addr; default 127.0.0.1:8080).
 	Addr string
+	// PublicURL is the URL the server is reached at, for links it hands out (CM_PUBLIC_URL; default
+	// http://Addr).
+	PublicURL string
 	// AllowedHosts lists the extra names the server answers to in the Host header (CM_ALLOWED_HOSTS,
 	// --allowed-hosts, comma-separated): host names (ci.example.com), host:port pairs, wildcards
 	// (*.example.com) or "*" (no Host check). Empty means only the listen address, localhost and IP
@@ -346,6 +350,26 @@ func parseLevel(s string) (slog.Level, error) {
 }
 
 // Policy returns the outbound request policy for http.request.
+// PublicBaseURL is CM_PUBLIC_URL, or http(s)://CM_ADDR when unset (a wildcard listen address is
+// named localhost).
+func (c Config) PublicBaseURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	scheme := "http"
+	if c.TLSCertFile != "" {
+		scheme = "https"
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return scheme + "://" + c.Addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 func (c Config) Policy() *netguard.Policy {
 	list, _ := netguard.ParseAllowlist(c.HTTPAllowlist)
 	return &netguard.Policy{AllowPrivate: c.HTTPAllowPrivate, Allowlist: list}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -232,6 +233,19 @@ func Settings() []Setting {
 				return err
 			},
 			format: func(c *Config) string { return strings.Join(c.AllowedHosts, ",") },
+		},
+		{
+			Env: "CM_PUBLIC_URL", Kind: "string", Flag: "public-url", optional: true,
+			Usage: "URL people and systems reach this server at (https://cm.example.com), for the links it hands out such as flow.wait resume URLs; its host is allowed in the Host check; default http://CM_ADDR",
+			parse: func(c *Config, raw string) error {
+				u, err := url.Parse(raw)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+					return errors.New("want an absolute http or https URL without credentials, query or fragment, such as https://cm.example.com")
+				}
+				c.PublicURL = strings.TrimSuffix(raw, "/")
+				return nil
+			},
+			format: func(c *Config) string { return c.PublicURL },
 		},
 		{
 			Env: "CM_CORS_ORIGINS", Kind: "list", Flag: "cors-origins", optional: true,

@@ -268,6 +268,9 @@ func (d *Embedded) runOne(j job) {
 	}
 }
 
+// Wake makes the scheduler look for due executions at once: a signal made one due.
+func (d *Embedded) Wake() { d.wakeAt(d.cfg.Now()) }
+
 // wakeAt makes the scheduler look again no later than at.
 func (d *Embedded) wakeAt(at time.Time) {
 	d.mu.Lock()

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/budget"
@@ -31,6 +30,7 @@ type attemptJob struct {
 	env     *expression.Env
 	info    node.ExecutionInfo
 	resume  *node.Resume
+	host    node.Host
 	// acct is the attempt's share of the execution's memory budget: everything its evaluations and
 	// its node build is charged to it, and released when the attempt's result is handled.
 	acct *budget.Account
@@ -44,6 +44,8 @@ type attemptResult struct {
 	err          error
 	suspendUntil time.Time
 	logs         []store.LogEntry
+	stop         bool
+	response     *node.Response
 }
 
 // execute runs one attempt: evaluate the configuration, instantiate the node, execute it (once, or
@@ -63,8 +65,8 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 		res.port = "out"
 	} else {
 		var out node.Output
-		out, res.err = e.runOnce(ctx, job, job.env, job.data, logger)
-		res.port, res.value = out.Port, out.Value
+		out, res.err = e.runOnce(ctx, job, job.env, job.data, nil, logger)
+		res.port, res.value, res.stop, res.response = out.Port, out.Value, out.Stop, out.Response
 	}
 	res.logs = capture.entries()
 	if res.err != nil {
@@ -73,7 +75,7 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 			return res
 		}
 		var suspend *node.SuspendError
-		if errors.As(res.err, &suspend) && job.n.ForEach == nil {
+		if errors.As(res.err, &suspend) && (job.n.ForEach == nil || job.n.Type.Info.Signals) {
 			res.err, res.suspendUntil = nil, suspend.Until
 		} else if cause := context.Cause(ctx); cause != nil && ctx.Err() != nil && job.ctx.Err() == nil {
 			// The node's own timeout, not a cancellation from the runner.
@@ -132,7 +134,7 @@ func budgetExceeded(nodeID string, err error) error {
 }
 
 // runOnce evaluates the configuration against env and executes one node instance.
-func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.Env, data any, logger *slog.Logger) (out node.Output, err error) {
+func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.Env, data any, elem *node.Element, logger *slog.Logger) (out node.Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			e.logger.Error("Node panicked", "execution_id", job.info.ExecutionID, "node_id", job.n.Spec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
@@ -164,7 +166,7 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 	}
 	in := &node.Input{
 		Data: data, Sources: job.sources, Trigger: job.trigger, Execution: job.info, Resume: job.resume, Logger: logger,
-		Limits: node.Limits{MaxOutputBytes: e.cfg.MaxOutputBytes, Memory: job.acct},
+		Limits: node.Limits{MaxOutputBytes: e.cfg.MaxOutputBytes, Memory: job.acct}, Element: elem, Host: job.host,
 		Eval: func(ctx context.Context, src string, item any, index int) (any, error) {
 			t := job.n.Lazy[src]
 			if t == nil {
@@ -204,6 +206,12 @@ func expressionError(n *validate.Node, part string, err error) error {
 
 // fanOut runs the node once per element of its forEach array, up to its concurrency at a time, each
 // element with the node's retry policy, and outputs the results in order.
+//
+// Elements of a type that waits for signals (flow.call) may suspend: a suspended element keeps its
+// concurrency slot, so that at most concurrency of them wait at once; when every slot is held by a
+// waiting element, no new element starts and the whole attempt suspends until the earliest element's
+// wake-up. On resume every element runs again (such types are idempotent: a flow.call element finds
+// the child it started), finished ones answer at once and the next elements take the freed slots.
 func (e *Engine) fanOut(ctx context.Context, job *attemptJob, logger *slog.Logger) (any, error) {
 	bud := e.cfg.ExpressionBudget
 	bud.Memory = job.acct
@@ -217,31 +225,54 @@ func (e *Engine) fanOut(ctx context.Context, job *attemptJob, logger *slog.Logge
 	}
 	concurrency := max(job.n.Spec.Concurrency, 1)
 	results := make([]any, len(items))
-	errs := make([]error, len(items))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, concurrency)
-	var wg sync.WaitGroup
-	for i, item := range items {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			errs[i] = ctx.Err()
-			continue
-		}
-		wg.Add(1)
-		go func(i int, item any) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			env := *job.env
-			env.Item, env.Index = item, i
-			results[i], errs[i] = e.runItem(ctx, job, &env, item, logger.With("index", i))
-			if errs[i] != nil {
-				cancel()
-			}
-		}(i, item)
+	type itemDone struct {
+		i   int
+		err error
 	}
-	wg.Wait()
+	errs := make([]error, len(items))
+	done := make(chan itemDone, concurrency)
+	var next, running, parked int
+	var failed bool
+	var wakeAt time.Time
+	for {
+		for next < len(items) && running+parked < concurrency && !failed && ctx.Err() == nil {
+			i, item := next, items[next]
+			next++
+			running++
+			go func() {
+				env := *job.env
+				env.Item, env.Index = item, i
+				var err error
+				results[i], err = e.runItem(ctx, job, &env, item, i, logger.With("index", i))
+				done <- itemDone{i, err}
+			}()
+		}
+		if running == 0 {
+			break
+		}
+		d := <-done
+		running--
+		var suspend *node.SuspendError
+		switch {
+		case d.err == nil:
+		case errors.As(d.err, &suspend):
+			parked++
+			if wakeAt.IsZero() || suspend.Until.Before(wakeAt) {
+				wakeAt = suspend.Until
+			}
+		default:
+			errs[d.i] = d.err
+			failed = true
+			cancel()
+		}
+	}
+	for i := next; i < len(items); i++ {
+		if err := ctx.Err(); err != nil {
+			errs[i] = err
+		}
+	}
 	for i, err := range errs {
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return nil, wrapItemError(i, err)
@@ -251,6 +282,9 @@ func (e *Engine) fanOut(ctx context.Context, job *attemptJob, logger *slog.Logge
 		if err != nil {
 			return nil, wrapItemError(i, err)
 		}
+	}
+	if parked > 0 {
+		return nil, node.Suspend(wakeAt)
 	}
 	return results, nil
 }
@@ -268,10 +302,10 @@ func wrapItemError(i int, err error) error {
 }
 
 // runItem runs one fan-out element with the node's retry policy.
-func (e *Engine) runItem(ctx context.Context, job *attemptJob, env *expression.Env, item any, logger *slog.Logger) (any, error) {
+func (e *Engine) runItem(ctx context.Context, job *attemptJob, env *expression.Env, item any, index int, logger *slog.Logger) (any, error) {
 	policy := job.n.Spec.Retry
 	for attempt := 1; ; attempt++ {
-		out, err := e.runOnce(ctx, job, env, item, logger)
+		out, err := e.runOnce(ctx, job, env, item, &node.Element{Index: index, Attempt: attempt}, logger)
 		if err == nil {
 			// The fan-out keeps every element's result until it outputs them all.
 			size, ok := expression.SizeAtMost(out.Value, e.cfg.MaxOutputBytes)
@@ -288,6 +322,9 @@ func (e *Engine) runItem(ctx context.Context, job *attemptJob, env *expression.E
 		}
 		var suspend *node.SuspendError
 		if errors.As(err, &suspend) {
+			if job.n.Type.Info.Signals {
+				return nil, err
+			}
 			return nil, node.Permanent(errors.New("a node cannot wait inside forEach"))
 		}
 		if attempt >= policy.Attempts() || node.IsPermanent(err) || ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -96,6 +97,31 @@ type Engine struct {
 	logger *slog.Logger
 	plans  *otter.Cache[string, *validate.Graph]
 	now    func() time.Time
+	host   atomic.Pointer[hostBox]
+}
+
+// HostProvider is what the layer above the engine (the service) offers it: a node.Host for each
+// attempt, the resume URL of an execution, and a call once an execution has finished.
+type HostProvider interface {
+	// NodeHost returns the host handed to one attempt of a node.
+	NodeHost(exec *store.Execution, nodeID string, attempt int) node.Host
+	// ResumeURL returns the URL that resumes the webhook-mode waits of an execution.
+	ResumeURL(exec *store.Execution) string
+	// ExecutionFinished is called after an execution's final state is committed (error workflows,
+	// cancelling children). It must not block for long.
+	ExecutionFinished(ctx context.Context, exec *store.Execution, status workflow.ExecutionStatus, failure *store.ExecutionError)
+}
+
+type hostBox struct{ h HostProvider }
+
+// SetHost installs the host provider; the service calls it once when it is built.
+func (e *Engine) SetHost(h HostProvider) { e.host.Store(&hostBox{h}) }
+
+func (e *Engine) hostProvider() HostProvider {
+	if b := e.host.Load(); b != nil {
+		return b.h
+	}
+	return nil
 }
 
 // New returns an Engine.
@@ -207,7 +233,7 @@ func (e *Engine) failUnrunnable(ctx context.Context, exec *store.Execution, owne
 	err := e.cfg.Store.ApplyExecutionUpdate(ctx, exec.TenantID, &store.ExecutionUpdate{
 		ExecutionID: exec.ID, Owner: owner,
 		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionFailed,
-		SetFinishedAt: &now, ReleaseLease: true,
+		SetFinishedAt: &now, ReleaseLease: true, WakeParent: exec.ParentExecutionID,
 		Error:  &store.ExecutionError{Message: cause.Error(), Code: "unrunnable"},
 		Events: []store.Event{ev},
 		OnCommit: func() {
@@ -219,6 +245,9 @@ func (e *Engine) failUnrunnable(ctx context.Context, exec *store.Execution, owne
 	})
 	if err != nil {
 		return Outcome{Status: exec.Status}, fmt.Errorf("fail unrunnable execution: %w", err)
+	}
+	if h := e.hostProvider(); h != nil {
+		h.ExecutionFinished(ctx, exec, workflow.ExecutionFailed, &store.ExecutionError{Message: cause.Error(), Code: "unrunnable"})
 	}
 	return Outcome{Status: workflow.ExecutionFailed}, nil
 }
@@ -232,6 +261,8 @@ const (
 	EventExecutionDraining = "execution.draining"
 	EventExecutionRequeued = "execution.requeued"
 	EventExecutionFinished = "execution.finished"
+	// EventExecutionResponded carries the HTTP answer an http.respond node decided.
+	EventExecutionResponded = "execution.responded"
 	EventNodeStarted       = "node.started"
 	EventNodeSucceeded     = "node.succeeded"
 	EventNodeFailed        = "node.failed"

@@ -80,6 +80,9 @@ type runner struct {
 	// may finish until drainUntil.
 	draining   bool
 	drainUntil time.Time
+	// stopNode is the flow.stop node that ended the run successfully.
+	stopNode *nodeState
+	host     HostProvider
 }
 
 func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner string, g *validate.Graph) (*runner, error) {
@@ -90,6 +93,7 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 		parallelism: g.Def.Settings.Parallelism(),
 		firstStart:  exec.StartedAt == nil,
 		mem:         budget.NewMemory(e.cfg.MaxExecutionBytes),
+		host:        e.hostProvider(),
 	}
 	r.results = make(chan *attemptResult, r.parallelism)
 	r.batch.ExecutionID = exec.ID
@@ -109,6 +113,9 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 	}
 	r.execEnv = map[string]any{"id": exec.ID, "startedAt": started.Format(time.RFC3339Nano), "trigger": string(exec.TriggerKind)}
 	r.wfEnv = map[string]any{"id": exec.WorkflowID, "name": g.Def.Name, "version": exec.WorkflowVersion}
+	if exec.ParentExecutionID != "" {
+		r.execEnv["parentId"] = exec.ParentExecutionID
+	}
 
 	for _, n := range g.Nodes {
 		ns := &nodeState{n: n, status: workflow.NodeRunPending}
@@ -127,6 +134,20 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 	}
 	if err := r.restore(runs); err != nil {
 		return nil, err
+	}
+	signals := false
+	for _, ns := range r.nodes {
+		if !ns.n.Type.Info.Signals {
+			continue
+		}
+		signals = true
+		if exec.WakeRequested && ns.status == workflow.NodeRunWaiting {
+			// Woken by a signal: the node checks whether what it waits for has happened.
+			ns.wakeAt = e.now().UTC()
+		}
+	}
+	if signals && r.host != nil {
+		r.execEnv["resumeUrl"] = r.host.ResumeURL(exec)
 	}
 	return r, nil
 }
@@ -278,6 +299,9 @@ func (r *runner) flush(ctx context.Context, final *store.ExecutionUpdate) error 
 		}
 		return fmt.Errorf("persist execution %s: %w", r.exec.ID, err)
 	}
+	if final != nil {
+		final.WakeAt = u.WakeAt
+	}
 	return nil
 }
 
@@ -367,7 +391,9 @@ func (r *runner) drainReady() {
 	}
 }
 
-func (r *runner) stopping() bool { return r.failure != nil || r.canceled || r.timedOut }
+func (r *runner) stopping() bool {
+	return r.failure != nil || r.canceled || r.timedOut || r.stopNode != nil
+}
 
 // seed marks the start trigger ready, skips the other triggers, readies the roots and settles every
 // node whose inputs are already resolved (on resume).
@@ -538,6 +564,9 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	job.info = node.ExecutionInfo{TenantID: r.exec.TenantID, ExecutionID: r.exec.ID, WorkflowID: r.exec.WorkflowID,
 		WorkflowVersion: r.exec.WorkflowVersion, NodeID: n.Spec.ID, Attempt: ns.attempt}
 	job.trigger = r.triggerValue()
+	if n.Type.Info.Signals && r.host != nil {
+		job.host = r.host.NodeHost(r.exec, n.Spec.ID, ns.attempt)
+	}
 
 	run := store.NodeRun{NodeID: n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunRunning, StartedAt: &now}
 	if job.resume == nil {
@@ -594,6 +623,15 @@ func (r *runner) handle(res *attemptResult) {
 		r.batch.NodeRuns = append(r.batch.NodeRuns, run)
 		r.event(EventNodeSucceeded, id, attempt, map[string]any{"port": res.port, "durationMs": elapsed.Milliseconds()})
 		r.observe(ns, workflow.NodeRunSucceeded, elapsed)
+		if res.response != nil {
+			r.event(EventExecutionResponded, id, attempt, map[string]any{
+				"status": res.response.Status, "headers": res.response.Headers, "body": res.response.Body})
+		}
+		if res.stop && !r.stopping() {
+			r.stopNode = ns
+			r.stopRunning()
+			return
+		}
 		r.propagate(ns)
 
 	case res.err == nil:
@@ -653,7 +691,7 @@ func (r *runner) handleError(ns *nodeState, res *attemptResult, run store.NodeRu
 	case workflow.OnErrorPort:
 		ns.port, ns.output = workflow.PortError, errValue
 	default:
-		if r.failure == nil && !r.canceled {
+		if r.failure == nil && !r.canceled && r.stopNode == nil {
 			r.failure = nodeFailure(id, nerr)
 			r.stopRunning()
 		}
@@ -687,6 +725,8 @@ func (r *runner) logEvents(id string, attempt int, logs []store.LogEntry) {
 
 func (r *runner) stopReason() string {
 	switch {
+	case r.stopNode != nil && r.failure == nil && !r.canceled && !r.timedOut:
+		return "node " + r.stopNode.n.Spec.ID + " stopped the execution"
 	case r.canceled:
 		return "the execution was canceled"
 	case r.timedOut:
@@ -788,6 +828,9 @@ func (r *runner) finish(ctx context.Context) (Outcome, error) {
 	case r.failure != nil:
 		status = workflow.ExecutionFailed
 	}
+	if status == workflow.ExecutionSucceeded && r.stopNode != nil {
+		r.settleStopped(now)
+	}
 	if status != workflow.ExecutionSucceeded {
 		for _, ns := range r.nodes {
 			attempt := ns.attempt + 1
@@ -806,7 +849,7 @@ func (r *runner) finish(ctx context.Context) (Outcome, error) {
 	}
 	final := &store.ExecutionUpdate{
 		From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: status,
-		SetFinishedAt: &now, ReleaseLease: true,
+		SetFinishedAt: &now, ReleaseLease: true, WakeParent: r.exec.ParentExecutionID,
 	}
 	started := r.startedAt
 	data := map[string]any{"status": status, "durationMs": now.Sub(started).Milliseconds()}
@@ -824,12 +867,40 @@ func (r *runner) finish(ctx context.Context) (Outcome, error) {
 	if o := r.e.cfg.Observer; o != nil {
 		o.ExecutionFinished(status, now.Sub(started))
 	}
+	if r.host != nil {
+		r.host.ExecutionFinished(ctx, r.exec, status, r.failure)
+	}
 	return Outcome{Status: status}, nil
+}
+
+// settleStopped closes the nodes a flow.stop left behind: waiting attempts and pending retries are
+// canceled, nodes that never started are skipped.
+func (r *runner) settleStopped(now time.Time) {
+	for _, ns := range r.nodes {
+		switch {
+		case ns.status == workflow.NodeRunWaiting, ns.retryPending:
+			attempt := ns.attempt
+			if ns.retryPending {
+				attempt++
+			}
+			ns.status, ns.retryPending, ns.attempt = workflow.NodeRunCanceled, false, attempt
+			r.batch.NodeRuns = append(r.batch.NodeRuns, store.NodeRun{NodeID: ns.n.Spec.ID, Attempt: attempt, Status: workflow.NodeRunCanceled, FinishedAt: &now,
+				Error: &store.NodeError{Message: r.stopReason(), Code: "stopped"}})
+			r.event(EventNodeCanceled, ns.n.Spec.ID, attempt, nil)
+		case ns.status == workflow.NodeRunPending:
+			ns.status, ns.attempt = workflow.NodeRunSkipped, max(ns.attempt, 1)
+			r.batch.NodeRuns = append(r.batch.NodeRuns, store.NodeRun{NodeID: ns.n.Spec.ID, Attempt: ns.attempt, Status: workflow.NodeRunSkipped, FinishedAt: &now})
+			r.event(EventNodeSkipped, ns.n.Spec.ID, ns.attempt, nil)
+		}
+	}
 }
 
 // output is the execution's result: the output node's output when settings name one, else the
 // output of the single sink that succeeded, or an object of every succeeded sink's output by id.
 func (r *runner) output() json.RawMessage {
+	if r.stopNode != nil {
+		return r.stopNode.outJSON
+	}
 	if id := r.g.Def.Settings.OutputNode; id != "" {
 		if ns := r.byID[id]; ns != nil && ns.outJSON != nil {
 			return ns.outJSON
@@ -866,7 +937,7 @@ func (r *runner) suspend(ctx context.Context, at time.Time) (Outcome, error) {
 	if err := r.flush(ctx, final); err != nil {
 		return Outcome{Status: workflow.ExecutionRunning}, err
 	}
-	return Outcome{Status: workflow.ExecutionWaiting, WakeAt: &at}, nil
+	return Outcome{Status: workflow.ExecutionWaiting, WakeAt: final.WakeAt}, nil
 }
 
 // stopDraining ends a drain that outlasted its timeout: it cancels the attempts still running, saves

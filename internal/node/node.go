@@ -53,6 +53,11 @@ type Info struct {
 	Outputs []PortSpec
 	// Schema is the configuration's JSON Schema (draft 2020-12).
 	Schema json.RawMessage
+	// Signals marks types that wait for something outside the run (an approval, a callback, a child
+	// execution) by suspending: the engine resumes their waiting attempts early when the execution is
+	// woken by a signal, and Execute must then check whether what it waits for happened and suspend
+	// again if not. Such types may also suspend inside forEach.
+	Signals bool
 	// Lazy lists top-level configuration keys whose templates the engine leaves unevaluated; the node
 	// evaluates them itself through Input.Eval, typically once per element.
 	Lazy []string
@@ -114,10 +119,19 @@ type ExecutionInfo struct {
 	Attempt         int
 }
 
-// Resume is set when a suspended attempt is resumed at or after its wake-up time.
+// Resume is set when a suspended attempt is resumed, at or after its wake-up time or, for types that
+// wait for signals, earlier when the execution was woken.
 type Resume struct {
 	// WakeAt is the time the node asked to be resumed at.
 	WakeAt time.Time
+}
+
+// Element identifies one element of a forEach fan-out.
+type Element struct {
+	// Index is the element's position in the forEach array.
+	Index int
+	// Attempt counts the element's attempts within this run of the node, from 1.
+	Attempt int
 }
 
 // EvalFunc evaluates one of the node's lazy templates with item and index bound.
@@ -143,6 +157,11 @@ type Input struct {
 	Logger *slog.Logger
 	// Limits bound what the attempt may build; nodes check them before allocating.
 	Limits Limits
+	// Element is set when the node runs once per element of a forEach array.
+	Element *Element
+	// Host offers what nodes that act on other executions need (signals, child executions); nil when
+	// the engine runs without one (tests).
+	Host Host
 }
 
 // Memory is the attempt's share of the execution's memory budget (see internal/budget).
@@ -165,6 +184,22 @@ type Limits struct {
 type Output struct {
 	Port  string
 	Value any
+	// Stop ends the execution successfully once this node's output is saved, with this output as
+	// the execution's output: nodes still running are canceled and those not started are skipped
+	// (flow.stop).
+	Stop bool
+	// Response, when set, answers the HTTP request that started the execution (http.respond): it is
+	// recorded as an execution.responded event, and the webhook that waits for the run answers with it
+	// at once while the run goes on.
+	Response *Response
+}
+
+// Response is an HTTP answer a node decides.
+type Response struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers,omitempty"`
+	// Body is any JSON value; a string is sent as is, anything else as JSON.
+	Body any `json:"body,omitempty"`
 }
 
 // Out emits value on the default "out" port.

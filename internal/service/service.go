@@ -45,6 +45,10 @@ type Config struct {
 	Logger     *slog.Logger
 	Limits     expression.Limits
 	Now        func() time.Time
+	// PublicURL is the URL users reach the server at (CM_PUBLIC_URL), for resume URLs.
+	PublicURL string
+	// ResumeKey signs resume URLs; without it resume URLs never match.
+	ResumeKey []byte
 }
 
 // Service implements the use cases.
@@ -64,7 +68,11 @@ func New(cfg Config) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, store: cfg.Store, logger: logger.With("component", "service"), now: cfg.Now}
+	s := &Service{cfg: cfg, store: cfg.Store, logger: logger.With("component", "service"), now: cfg.Now}
+	if cfg.Engine != nil {
+		cfg.Engine.SetHost(s)
+	}
+	return s
 }
 
 // Registry returns the node registry.
@@ -428,9 +436,14 @@ func (s *Service) CancelExecution(ctx context.Context, tenantID, id, idempotency
 		if s.cfg.Bus != nil {
 			s.publish(ctx, tenantID, e.WorkflowID, id, cur.LastSeq)
 		}
+		if e.ParentExecutionID != "" {
+			s.wakeDispatcher()
+		}
+		s.cancelChildren(context.WithoutCancel(ctx), tenantID, id)
 		return e, nil
 	}
 	s.cfg.Dispatcher.Cancel(store.ExecutionRef{TenantID: tenantID, ID: id})
+	s.cancelChildren(context.WithoutCancel(ctx), tenantID, id)
 	return e, nil
 }
 

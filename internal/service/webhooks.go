@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/engine"
+	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -61,6 +63,28 @@ func (s *Service) OpenWebhook(ctx context.Context, method, path string, header h
 // trigger responds on completion it waits up to wait for the run to finish; finished tells whether it
 // did. respond is the trigger's respond mode.
 func (s *Service) StartWebhook(ctx context.Context, target *WebhookTarget, req WebhookRequest, wait time.Duration) (exec *store.Execution, respond string, finished bool, err error) {
+	out, err := s.RunWebhook(ctx, target, req, wait)
+	if err != nil {
+		return nil, "", false, err
+	}
+	return out.Exec, out.Respond, out.Finished, nil
+}
+
+// WebhookOutcome is how a webhook's run went by the time its answer is due.
+type WebhookOutcome struct {
+	Exec *store.Execution
+	// Respond is the trigger's respond mode.
+	Respond string
+	// Finished tells whether the run had finished.
+	Finished bool
+	// Response is the answer an http.respond node decided, when one ran first.
+	Response *node.Response
+}
+
+// RunWebhook starts the target's workflow with the request as the trigger's output. When the trigger
+// responds on completion it waits up to wait for the run to finish, or for an http.respond node to
+// decide the answer, whichever comes first.
+func (s *Service) RunWebhook(ctx context.Context, target *WebhookTarget, req WebhookRequest, wait time.Duration) (*WebhookOutcome, error) {
 	route := target.Route
 	// Credentials in headers never reach the store: the execution's input, every node run derived from
 	// it and every read of them see "[redacted]".
@@ -69,15 +93,141 @@ func (s *Service) StartWebhook(ctx context.Context, target *WebhookTarget, req W
 		"method": strings.ToUpper(req.Method), "path": route.Path, "headers": headers, "query": req.Query, "body": req.Body,
 	})
 	if err != nil {
-		return nil, "", false, fmt.Errorf("encode webhook request: %w", err)
+		return nil, fmt.Errorf("encode webhook request: %w", err)
 	}
 	p := StartParams{WorkflowID: route.WorkflowID, Version: route.Version, Input: input, TriggerNode: route.NodeID, Kind: store.TriggerWebhook}
 	if route.Respond == core.RespondImmediately {
-		exec, _, err = s.StartExecution(ctx, route.TenantID, p)
-		return exec, route.Respond, false, err
+		exec, _, err := s.StartExecution(ctx, route.TenantID, p)
+		if err != nil {
+			return nil, err
+		}
+		return &WebhookOutcome{Exec: exec, Respond: route.Respond}, nil
 	}
-	exec, finished, err = s.StartAndWait(ctx, route.TenantID, p, wait)
-	return exec, core.RespondOnCompletion, finished, err
+	if s.cfg.Bus == nil || wait <= 0 {
+		exec, finished, err := s.StartAndWait(ctx, route.TenantID, p, wait)
+		if err != nil {
+			return nil, err
+		}
+		out := &WebhookOutcome{Exec: exec, Respond: core.RespondOnCompletion, Finished: finished}
+		out.Response, err = s.findResponse(ctx, route.TenantID, exec.ID)
+		return out, err
+	}
+	p.ID = NewID()
+	sub := s.cfg.Bus.Subscribe(event.Filter{TenantID: route.TenantID, ExecutionID: p.ID}, 64)
+	defer sub.Close()
+	exec, created, err := s.StartExecution(ctx, route.TenantID, p)
+	if err != nil {
+		return nil, err
+	}
+	if !created || exec.ID != p.ID {
+		exec, finished, err := s.WaitExecution(ctx, route.TenantID, exec.ID, wait)
+		if err != nil {
+			return nil, err
+		}
+		return &WebhookOutcome{Exec: exec, Respond: core.RespondOnCompletion, Finished: finished}, nil
+	}
+	return s.awaitAnswer(ctx, route.TenantID, exec.ID, sub, wait)
+}
+
+// awaitAnswer waits on sub for an http.respond answer or the end of the run.
+func (s *Service) awaitAnswer(ctx context.Context, tenantID, id string, sub *event.Subscription, timeout time.Duration) (*WebhookOutcome, error) {
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// A safety net: re-read now and then, in case events were missed.
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	lagged := sub.Lagged
+	missed := false
+	done := func() (*WebhookOutcome, error) {
+		e, err := s.store.GetExecution(ctx, tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		out := &WebhookOutcome{Exec: e, Respond: core.RespondOnCompletion, Finished: e.Status.Terminal()}
+		if missed || out.Finished {
+			if out.Response, err = s.findResponse(ctx, tenantID, id); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
+	}
+	for {
+		select {
+		case m, ok := <-sub.C:
+			if !ok {
+				continue
+			}
+			switch m.Event.Type {
+			case engine.EventExecutionResponded:
+				resp, err := decodeResponse(m.Event.Data)
+				if err != nil {
+					return nil, err
+				}
+				e, err := s.store.GetExecution(ctx, tenantID, id)
+				if err != nil {
+					return nil, err
+				}
+				return &WebhookOutcome{Exec: e, Respond: core.RespondOnCompletion, Finished: e.Status.Terminal(), Response: resp}, nil
+			case engine.EventExecutionFinished:
+				return done()
+			}
+			continue
+		case <-lagged:
+			lagged, missed = nil, true // the subscription is over: the ticker's re-reads take over
+			continue
+		case <-tick.C:
+			if !missed {
+				e, err := s.store.GetExecution(ctx, tenantID, id)
+				if err != nil {
+					return nil, err
+				}
+				if !e.Status.Terminal() {
+					continue
+				}
+				return done()
+			}
+			out, err := done()
+			if err != nil || out.Finished || out.Response != nil {
+				return out, err
+			}
+		case <-timer.C:
+			return done()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// maxResponseScan bounds how many events findResponse reads looking for an http.respond answer.
+const maxResponseScan = 2000
+
+// findResponse returns the first http.respond answer recorded in an execution's event log, if any.
+func (s *Service) findResponse(ctx context.Context, tenantID, id string) (*node.Response, error) {
+	var after int64
+	for after < maxResponseScan {
+		evs, err := s.store.ListEvents(ctx, tenantID, id, after, 200)
+		if err != nil {
+			return nil, err
+		}
+		for _, ev := range evs {
+			if ev.Type == engine.EventExecutionResponded {
+				return decodeResponse(ev.Data)
+			}
+			after = ev.Seq
+		}
+		if len(evs) < 200 {
+			return nil, nil
+		}
+	}
+	return nil, nil
+}
+
+func decodeResponse(data json.RawMessage) (*node.Response, error) {
+	var r node.Response
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("decode webhook response: %w", err)
+	}
+	return &r, nil
 }
 
 // webhookTrigger returns the configuration of the trigger a webhook route starts, from the compiled

@@ -133,6 +133,8 @@ const (
 	TriggerWebhook  TriggerKind = "webhook"
 	TriggerSchedule TriggerKind = "schedule"
 	TriggerRetry    TriggerKind = "retry"
+	TriggerCall     TriggerKind = "call"
+	TriggerError    TriggerKind = "error"
 )
 
 // ExecutionError is why an execution failed.
@@ -165,6 +167,16 @@ type Execution struct {
 	LeaseExpiresAt  *time.Time
 	CancelRequested bool
 	LastSeq         int64
+	// ParentExecutionID and ParentNodeID name the execution and flow.call node that started this one
+	// (empty for a top-level execution); CallKey is the child's key among the node's children.
+	ParentExecutionID string
+	ParentNodeID      string
+	CallKey           string
+	// CallPath lists the workflow ids of the ancestors, outermost first (cycle detection and depth).
+	CallPath []string
+	// WakeRequested is set when a signal (an approval, a resume request, a child that finished) woke
+	// the execution since it was last claimed; ClaimExecution reports it and clears it.
+	WakeRequested bool
 }
 
 // NodeError is why a node attempt failed.
@@ -273,6 +285,13 @@ type CreateExecutionParams struct {
 	Events []Event
 	// Enqueue runs in the creating transaction; a dispatcher uses it to enqueue the execution.
 	Enqueue TxHookFunc
+	// ParentExecutionID, ParentNodeID, CallKey and CallPath link a child execution to the flow.call
+	// node that started it (see Execution). With a parent, IdempotencyKey is usually derived from the
+	// call key, so that starting the same child twice yields one execution.
+	ParentExecutionID string
+	ParentNodeID      string
+	CallKey           string
+	CallPath          []string
 }
 
 // CancelParams describes a cancel request.
@@ -290,6 +309,8 @@ type CancelParams struct {
 type ListExecutionsParams struct {
 	WorkflowID string
 	Status     workflow.ExecutionStatus
+	// ParentExecutionID lists the children of one execution.
+	ParentExecutionID string
 	Limit      int
 	Cursor     string
 }
@@ -310,10 +331,15 @@ type ExecutionUpdate struct {
 	Output        json.RawMessage
 	Error         *ExecutionError
 	// WakeAt is written when To is set: the wake-up time of a waiting execution, or nil to clear it.
+	// When the execution was woken while it ran (WakeRequested), it is due at once instead, and the
+	// store sets WakeAt to now.
 	WakeAt *time.Time
 	// ReleaseLease clears the lease owner and expiry.
 	ReleaseLease bool
-	NodeRuns     []NodeRun
+	// WakeParent, set with a final To, names the parent execution to wake in the same transaction
+	// (see Store.WakeExecution).
+	WakeParent string
+	NodeRuns   []NodeRun
 	Events       []Event
 	// OnCommit runs after the update commits.
 	OnCommit func()
@@ -402,6 +428,19 @@ type Store interface {
 	// its worker. ErrConflict when it has already finished, unless params.IdempotencyKey is the key of
 	// the cancel request that was kept with it: the execution is then returned as it is.
 	RequestCancel(ctx context.Context, tenantID, id string, params CancelParams) (*Execution, error)
+
+	// ListChildren returns the children that one node of an execution started (every status), at
+	// most limit of them, oldest first.
+	ListChildren(ctx context.Context, tenantID, executionID, nodeID string, limit int) ([]Execution, error)
+	// DeliverSignal stores the payload of a signal to one node of an execution (an approval, a resume
+	// request) and wakes the execution. It fails with ErrConflict when the node already has one, and
+	// ErrNotFound when the execution does not exist.
+	DeliverSignal(ctx context.Context, tenantID, executionID, nodeID string, payload json.RawMessage) error
+	// GetSignal returns the payload delivered to one node of an execution, or ErrNotFound.
+	GetSignal(ctx context.Context, tenantID, executionID, nodeID string) (json.RawMessage, error)
+	// WakeExecution marks an execution as woken: a waiting one becomes due at once, a running one
+	// is due again as soon as it suspends. Unknown or finished executions are ignored.
+	WakeExecution(ctx context.Context, tenantID, executionID string) error
 
 	// ClaimExecution takes the lease of an execution that is queued, or whose lease has expired, or
 	// (takeover) that is running or waiting under any lease, and marks it running.

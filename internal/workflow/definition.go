@@ -115,6 +115,8 @@ type Settings struct {
 	OutputNode string `json:"outputNode,omitempty" doc:"Node whose output becomes the execution's output"`
 	// Vars are constants available to expressions as vars.<name>.
 	Vars map[string]any `json:"vars,omitempty" doc:"Constants available to expressions as vars"`
+	// ErrorWorkflow names a workflow (with a trigger.error node) started when a run of this one fails.
+	ErrorWorkflow string `json:"errorWorkflow,omitempty" doc:"Id of a workflow with a trigger.error node, started when a run of this workflow fails" maxLength:"64"`
 	// Retention overrides the server's retention rules for this workflow's finished executions; nil
 	// means the server's rules (CM_RETENTION_MAX_AGE, CM_RETENTION_MAX_PER_WORKFLOW).
 	Retention *Retention `json:"retention,omitempty" doc:"How long this workflow's finished executions are kept (default: the server's rules)"`

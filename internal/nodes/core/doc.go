@@ -11,6 +11,7 @@ func All() []node.Node {
 		&Manual{}, &Webhook{}, &Schedule{},
 		&Set{}, &Transform{}, &Filter{},
 		&If{}, &Switch{}, &Merge{}, &Delay{}, &Fail{},
+		&NoOp{}, &Stop{}, &Wait{}, &Call{}, &Respond{}, &ErrorTrigger{},
 	}
 }
 

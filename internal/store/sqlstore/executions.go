@@ -16,7 +16,8 @@ import (
 
 const (
 	executionSummaryColumns = `tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node, error,
-		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested`
+		idempotency_key, request_hash, retry_of, created_at, started_at, finished_at, wake_at, lease_owner, lease_expires_at, cancel_requested,
+		parent_execution_id, parent_node_id, call_key, call_path, wake_requested`
 	// The last event's sequence number is read from the event log's primary key, so that steps that
 	// only add node runs and events need not rewrite the execution row.
 	executionColumns = executionSummaryColumns + `, input, output, ` + lastSeqColumn
@@ -26,11 +27,12 @@ const (
 // scanExecution scans executionColumns (full) or executionSummaryColumns followed by extra.
 func scanExecution(row interface{ Scan(...any) error }, full bool, extra ...any) (*store.Execution, error) {
 	var e store.Execution
-	var trigNode, idem, hash, retryOf, owner nullString
+	var trigNode, idem, hash, retryOf, owner, parent, parentNode, callKey, callPath nullString
 	var errJSON, input, output rawJSON
 	var created, started, finished, wake, lease nullTime
 	dest := []any{&e.TenantID, &e.ID, &e.WorkflowID, &e.WorkflowVersion, &e.Status, &e.TriggerKind, &trigNode, &errJSON,
-		&idem, &hash, &retryOf, &created, &started, &finished, &wake, &owner, &lease, &e.CancelRequested}
+		&idem, &hash, &retryOf, &created, &started, &finished, &wake, &owner, &lease, &e.CancelRequested,
+		&parent, &parentNode, &callKey, &callPath, &e.WakeRequested}
 	if full {
 		dest = append(dest, &input, &output, &e.LastSeq)
 	}
@@ -39,6 +41,10 @@ func scanExecution(row interface{ Scan(...any) error }, full bool, extra ...any)
 		return nil, err
 	}
 	e.TriggerNode, e.IdempotencyKey, e.RequestHash, e.RetryOf, e.LeaseOwner = string(trigNode), string(idem), string(hash), string(retryOf), string(owner)
+	e.ParentExecutionID, e.ParentNodeID, e.CallKey = string(parent), string(parentNode), string(callKey)
+	if callPath != "" {
+		e.CallPath = strings.Split(string(callPath), " ")
+	}
 	e.CreatedAt = created.Time
 	e.StartedAt, e.FinishedAt, e.WakeAt, e.LeaseExpiresAt = started.ptr(), finished.ptr(), wake.ptr(), lease.ptr()
 	e.Input, e.Output = json.RawMessage(input), json.RawMessage(output)
@@ -113,10 +119,12 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 		lastSeq := int64(len(p.Events))
 		inSize, inHead := sizeAndHead(p.Input)
 		_, err := tx.exec(ctx, (`INSERT INTO executions (tenant_id, id, workflow_id, workflow_version, status, trigger_kind, trigger_node,
-				input, input_bytes, input_head, idempotency_key, request_hash, retry_of, created_at, cancel_requested)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+				input, input_bytes, input_head, idempotency_key, request_hash, retry_of, created_at, cancel_requested,
+				parent_execution_id, parent_node_id, call_key, call_path)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			tenantID, p.ID, p.WorkflowID, p.WorkflowVersion, workflow.ExecutionQueued, p.TriggerKind, nullIfEmpty(p.TriggerNode),
-			jsonArg(p.Input), inSize, inHead, nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false)
+			jsonArg(p.Input), inSize, inHead, nullIfEmpty(p.IdempotencyKey), nullIfEmpty(p.RequestHash), nullIfEmpty(p.RetryOf), s.t(now), false,
+			nullIfEmpty(p.ParentExecutionID), nullIfEmpty(p.ParentNodeID), nullIfEmpty(p.CallKey), nullIfEmpty(strings.Join(p.CallPath, " ")))
 		if err != nil {
 			if p.IdempotencyKey != "" && s.d.IsUniqueViolation(err) {
 				return errIdempotencyRace
@@ -141,6 +149,7 @@ func (s *Store) createExecution(ctx context.Context, tenantID string, p store.Cr
 			TenantID: tenantID, ID: p.ID, WorkflowID: p.WorkflowID, WorkflowVersion: p.WorkflowVersion,
 			Status: workflow.ExecutionQueued, TriggerKind: p.TriggerKind, TriggerNode: p.TriggerNode, Input: p.Input,
 			IdempotencyKey: p.IdempotencyKey, RequestHash: p.RequestHash, RetryOf: p.RetryOf, CreatedAt: now, LastSeq: lastSeq,
+			ParentExecutionID: p.ParentExecutionID, ParentNodeID: p.ParentNodeID, CallKey: p.CallKey, CallPath: p.CallPath,
 		}
 		created = true
 		if p.Enqueue != nil {
@@ -174,7 +183,7 @@ func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.E
 
 // ListExecutions implements store.Store.
 func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.ListExecutionsParams) (*store.Page[store.Execution], error) {
-	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status)); err != nil {
+	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status), "parent execution id", p.ParentExecutionID); err != nil {
 		return nil, err
 	}
 	limit := pageLimit(p.Limit)
@@ -188,6 +197,10 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 	if p.Status != "" {
 		where.WriteString(` AND status = ?`)
 		args = append(args, p.Status)
+	}
+	if p.ParentExecutionID != "" {
+		where.WriteString(` AND parent_execution_id = ?`)
+		args = append(args, p.ParentExecutionID)
 	}
 	if p.Cursor != "" {
 		_, id, err := decodeCursor(p.Cursor)
@@ -497,6 +510,19 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 			if n, _ := res.RowsAffected(); n == 0 {
 				return conflict
 			}
+			if u.To == workflow.ExecutionWaiting && u.WakeAt != nil {
+				// A signal that arrived while the execution ran makes it due at once; the update
+				// reports the wake-up time that holds, so that the dispatcher looks at once.
+				now := s.now().UTC()
+				res, err := tx.exec(ctx, `UPDATE executions SET wake_at = ? WHERE tenant_id = ? AND id = ? AND wake_requested = ?`,
+					s.t(now), tenantID, u.ExecutionID, true)
+				if err != nil {
+					return fmt.Errorf("apply wake request: %w", err)
+				}
+				if n, _ := res.RowsAffected(); n > 0 {
+					u.WakeAt = &now
+				}
+			}
 		case len(u.From) > 0 || u.Owner != "":
 			// Only node runs and events: check the expectations without rewriting the row.
 			var one int
@@ -513,6 +539,11 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 		}
 		if err := s.insertEvents(ctx, tx, tenantID, u.ExecutionID, u.Events); err != nil {
 			return err
+		}
+		if u.WakeParent != "" && u.To.Terminal() {
+			if err := s.wake(ctx, tx, tenantID, u.WakeParent); err != nil {
+				return err
+			}
 		}
 		if u.OnCommit != nil {
 			hooks.OnCommit(u.OnCommit)
@@ -659,6 +690,15 @@ func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, fro
 		workflow.ExecutionCanceled, s.t(now), nullIfEmpty(key), tenantID, id, from); err != nil {
 		return fmt.Errorf("cancel execution: %w", err)
 	}
+	var parent nullString
+	if err := tx.queryRow(ctx, `SELECT parent_execution_id FROM executions WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&parent); err != nil {
+		return fmt.Errorf("cancel execution: %w", err)
+	}
+	if parent != "" {
+		if err := s.wake(ctx, tx, tenantID, string(parent)); err != nil {
+			return err
+		}
+	}
 	if err := s.upsertNodeRuns(ctx, tx, tenantID, id, runs); err != nil {
 		return err
 	}
@@ -688,6 +728,12 @@ func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owne
 		out, err = scanExecution(row, true)
 		if err != nil {
 			return fmt.Errorf("read claimed execution: %w", err)
+		}
+		if out.WakeRequested {
+			// Reported to this claim (the runner resumes the nodes that wait for signals) and cleared.
+			if _, err := tx.exec(ctx, `UPDATE executions SET wake_requested = ? WHERE tenant_id = ? AND id = ?`, false, ref.TenantID, ref.ID); err != nil {
+				return fmt.Errorf("claim execution: %w", err)
+			}
 		}
 		return nil
 	})
@@ -784,4 +830,101 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, refs []store.Exec
 		return rows.Err()
 	})
 	return cancel, err
+}
+
+// wake marks an execution woken inside tx (see store.Store.WakeExecution).
+func (s *Store) wake(ctx context.Context, tx *wtx, tenantID, id string) error {
+	if _, err := tx.exec(ctx, `UPDATE executions SET wake_requested = ? WHERE tenant_id = ? AND id = ? AND status IN (?, ?, ?)`,
+		true, tenantID, id, workflow.ExecutionQueued, workflow.ExecutionRunning, workflow.ExecutionWaiting); err != nil {
+		return fmt.Errorf("wake execution %s: %w", id, err)
+	}
+	if _, err := tx.exec(ctx, `UPDATE executions SET wake_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
+		s.t(s.now().UTC()), tenantID, id, workflow.ExecutionWaiting); err != nil {
+		return fmt.Errorf("wake execution %s: %w", id, err)
+	}
+	return nil
+}
+
+// WakeExecution implements store.Store.
+func (s *Store) WakeExecution(ctx context.Context, tenantID, executionID string) error {
+	if err := checkText("tenant id", tenantID, "execution id", executionID); err != nil {
+		return err
+	}
+	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		return s.wake(ctx, tx, tenantID, executionID)
+	})
+}
+
+// DeliverSignal implements store.Store.
+func (s *Store) DeliverSignal(ctx context.Context, tenantID, executionID, nodeID string, payload json.RawMessage) error {
+	if err := checkText("tenant id", tenantID, "execution id", executionID, "node id", nodeID); err != nil {
+		return err
+	}
+	if !json.Valid(payload) {
+		return fmt.Errorf("signal payload is not JSON: %w", store.ErrInvalidInput)
+	}
+	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		var status workflow.ExecutionStatus
+		err := tx.queryRow(ctx, `SELECT status FROM executions WHERE tenant_id = ? AND id = ?`+s.forUpdate(), tenantID, executionID).Scan(&status)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("execution %s: %w", executionID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("deliver signal: %w", err)
+		}
+		if status.Terminal() {
+			return fmt.Errorf("execution %s has already %s: %w", executionID, status, store.ErrConflict)
+		}
+		// The signal is written before the execution is woken, so that a run that suspends in between
+		// either sees it or is woken after.
+		if _, err := tx.exec(ctx, `INSERT INTO signals (tenant_id, execution_id, node_id, payload, created_at) VALUES (?, ?, ?, ?, ?)`,
+			tenantID, executionID, nodeID, jsonArg(payload), s.t(s.now().UTC())); err != nil {
+			if s.d.IsUniqueViolation(err) {
+				return fmt.Errorf("node %s of execution %s has already received a signal: %w", nodeID, executionID, store.ErrConflict)
+			}
+			return fmt.Errorf("deliver signal: %w", err)
+		}
+		return s.wake(ctx, tx, tenantID, executionID)
+	})
+}
+
+// GetSignal implements store.Store.
+func (s *Store) GetSignal(ctx context.Context, tenantID, executionID, nodeID string) (json.RawMessage, error) {
+	if err := checkText("tenant id", tenantID, "execution id", executionID, "node id", nodeID); err != nil {
+		return nil, err
+	}
+	var payload rawJSON
+	err := s.queryRow(ctx, `SELECT payload FROM signals WHERE tenant_id = ? AND execution_id = ? AND node_id = ?`, tenantID, executionID, nodeID).Scan(&payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("signal to node %s of execution %s: %w", nodeID, executionID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read signal: %w", err)
+	}
+	return json.RawMessage(payload), nil
+}
+
+// ListChildren implements store.Store.
+func (s *Store) ListChildren(ctx context.Context, tenantID, executionID, nodeID string, limit int) ([]store.Execution, error) {
+	if err := checkText("tenant id", tenantID, "execution id", executionID, "node id", nodeID); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT `+executionColumns+` FROM executions WHERE tenant_id = ? AND parent_execution_id = ? AND parent_node_id = ?
+		ORDER BY created_at, id LIMIT ?`, tenantID, executionID, nodeID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list children: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Execution
+	for rows.Next() {
+		e, err := scanExecution(rows, true)
+		if err != nil {
+			return nil, fmt.Errorf("list children: %w", err)
+		}
+		out = append(out, *e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list children: %w", err)
+	}
+	return out, nil
 }

@@ -197,6 +197,7 @@ func (s *Store) deleteExecutions(ctx context.Context, tx *wtx, tenantID string, 
 	}{
 		{`DELETE FROM node_runs WHERE tenant_id = ? AND execution_id IN ` + in, &res.NodeRuns},
 		{`DELETE FROM events WHERE tenant_id = ? AND execution_id IN ` + in, &res.Events},
+		{`DELETE FROM signals WHERE tenant_id = ? AND execution_id IN ` + in, new(int64)},
 		{`DELETE FROM executions WHERE tenant_id = ? AND id IN ` + in + ` AND status IN ` + finishedStatuses, &res.Executions},
 	} {
 		r, err := tx.exec(ctx, d.query, args...)
