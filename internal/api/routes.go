@@ -167,7 +167,10 @@ func documentOperation(oapi *huma.OpenAPI, op *huma.Operation) {
 	if a, ok := policy[op.OperationID]; ok && !a.public {
 		documentAccess(oapi, op, a)
 	}
-	delete(op.Responses, "default")
+	if !strings.HasPrefix(op.Path, "/hooks/") {
+		// huma's generic error answer; a webhook's default is the answer an http.respond node decides.
+		delete(op.Responses, "default")
+	}
 	for _, resp := range op.Responses {
 		if resp.Headers == nil {
 			resp.Headers = map[string]*huma.Header{}

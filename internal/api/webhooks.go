@@ -52,8 +52,9 @@ func (s *Server) registerWebhooks() {
 				Schema: &huma.Schema{Type: huma.TypeString, MinLength: ptr(1), MaxLength: ptr(MaxWebhookPathBytes),
 					Pattern: core.WebhookPathPattern.String(), Examples: []any{"orders/new"}}}},
 			Responses: map[string]*huma.Response{
-				"200": {Description: "The run succeeded: its output; or the answer an http.respond node decided (any status from 200 to 599, " +
-					"its headers and body)", Headers: executionID,
+				"default": {Description: "The answer an http.respond node decided: its status (200–599), headers and body", Headers: executionID,
+					Content: map[string]*huma.MediaType{"*/*": {Schema: &huma.Schema{}}}},
+				"200": {Description: "The run succeeded: its output", Headers: executionID,
 					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{}}}},
 				"202": {Description: "Accepted: the run goes on (respond=immediately, or it outlasted the webhook timeout)",
 					Content: map[string]*huma.MediaType{"application/json": {Schema: &huma.Schema{

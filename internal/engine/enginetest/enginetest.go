@@ -252,7 +252,8 @@ func Start(t testing.TB, opts Options) *Env {
 	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover,
 		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
-	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits})
+	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits,
+		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key")})
 	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path}
 	if !opts.NoDispatcher {
 		require.NoError(t, d.Start(context.Background()))
