@@ -31,7 +31,10 @@ type nodeState struct {
 	// queued is true while the node sits in the ready queue.
 	queued bool
 	// wakeAt is when a waiting attempt resumes, or when a pending retry starts.
-	wakeAt       time.Time
+	wakeAt time.Time
+	// dueAt keeps the wake-up time a waiting attempt asked for when a signal wakes it earlier: the
+	// resumed attempt is told the time it asked for (its deadline), not the early one.
+	dueAt        time.Time
 	retryPending bool
 	resume       bool
 	cancel       context.CancelFunc
@@ -143,7 +146,7 @@ func newRunner(ctx context.Context, e *Engine, exec *store.Execution, owner stri
 		signals = true
 		if exec.WakeRequested && ns.status == workflow.NodeRunWaiting {
 			// Woken by a signal: the node checks whether what it waits for has happened.
-			ns.wakeAt = e.now().UTC()
+			ns.dueAt, ns.wakeAt = ns.wakeAt, e.now().UTC()
 		}
 	}
 	if signals && r.host != nil {
@@ -529,10 +532,13 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	job := &attemptJob{n: n}
 	if ns.resume {
 		job.resume = &node.Resume{WakeAt: ns.wakeAt}
+		if !ns.dueAt.IsZero() {
+			job.resume.WakeAt = ns.dueAt
+		}
 	} else {
 		ns.attempt++
 	}
-	ns.resume, ns.retryPending, ns.wakeAt = false, false, time.Time{}
+	ns.resume, ns.retryPending, ns.wakeAt, ns.dueAt = false, false, time.Time{}, time.Time{}
 	ns.status, ns.port, ns.output, ns.outJSON, ns.startedAt = workflow.NodeRunRunning, "", nil, nil, now
 	r.mem.Release(ns.held)
 	ns.held = 0

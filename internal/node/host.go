@@ -16,8 +16,8 @@ type Host interface {
 	// StartChild starts a child execution, idempotently: calling it again with the same Key returns
 	// the child the first call started.
 	StartChild(ctx context.Context, req ChildRequest) (*Child, error)
-	// Children returns the children this node started in this execution, by key.
-	Children(ctx context.Context) (map[string]*Child, error)
+	// Child returns the child this node started in this execution under key, or nil.
+	Child(ctx context.Context, key string) (*Child, error)
 	// ResumeURL is the URL that resumes this execution's webhook-mode waits.
 	ResumeURL() string
 }
@@ -42,6 +42,7 @@ type Child struct {
 	Output     json.RawMessage `json:"output,omitempty"`
 	Error      string          `json:"error,omitempty"`
 	ErrorCode  string          `json:"errorCode,omitempty"`
+	CreatedAt  time.Time       `json:"createdAt"`
 	FinishedAt *time.Time      `json:"finishedAt,omitempty"`
 }
 

@@ -76,27 +76,27 @@ func (h *nodeHost) Signal(ctx context.Context) (json.RawMessage, error) {
 
 func (h *nodeHost) ResumeURL() string { return h.s.ResumeURL(h.exec) }
 
-// Children reads the node's children once per attempt (a forEach element asks for the same list).
-func (h *nodeHost) Children(ctx context.Context) (map[string]*node.Child, error) {
+// Child looks a child up by key; the node's children are read once per attempt (every forEach
+// element asks).
+func (h *nodeHost) Child(ctx context.Context, key string) (*node.Child, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.loaded {
-		return h.children, nil
+	if !h.loaded {
+		list, err := h.s.store.ListChildren(ctx, h.exec.TenantID, h.exec.ID, h.nodeID, MaxChildrenPerNode)
+		if err != nil {
+			return nil, err
+		}
+		h.children = make(map[string]*node.Child, len(list))
+		for i := range list {
+			h.children[list[i].CallKey] = toChild(&list[i])
+		}
+		h.loaded = true
 	}
-	list, err := h.s.store.ListChildren(ctx, h.exec.TenantID, h.exec.ID, h.nodeID, MaxChildrenPerNode)
-	if err != nil {
-		return nil, err
-	}
-	h.children = make(map[string]*node.Child, len(list))
-	for i := range list {
-		h.children[list[i].CallKey] = toChild(&list[i])
-	}
-	h.loaded = true
-	return h.children, nil
+	return h.children[key], nil
 }
 
 func toChild(e *store.Execution) *node.Child {
-	c := &node.Child{ID: e.ID, WorkflowID: e.WorkflowID, Status: string(e.Status), Output: e.Output, FinishedAt: e.FinishedAt}
+	c := &node.Child{ID: e.ID, WorkflowID: e.WorkflowID, Status: string(e.Status), Output: e.Output, CreatedAt: e.CreatedAt, FinishedAt: e.FinishedAt}
 	if e.Error != nil {
 		c.Error, c.ErrorCode = e.Error.Message, e.Error.Code
 	}

@@ -311,8 +311,8 @@ type ListExecutionsParams struct {
 	Status     workflow.ExecutionStatus
 	// ParentExecutionID lists the children of one execution.
 	ParentExecutionID string
-	Limit      int
-	Cursor     string
+	Limit             int
+	Cursor            string
 }
 
 // ExecutionUpdate is one atomic step of an execution: an optional status change with its
@@ -340,7 +340,7 @@ type ExecutionUpdate struct {
 	// (see Store.WakeExecution).
 	WakeParent string
 	NodeRuns   []NodeRun
-	Events       []Event
+	Events     []Event
 	// OnCommit runs after the update commits.
 	OnCommit func()
 }

@@ -85,11 +85,10 @@ func (c *Call) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 		return node.Output{}, node.Permanent(node.ErrNoHost)
 	}
 	key := CallKey(in)
-	children, err := in.Host.Children(ctx)
+	child, err := in.Host.Child(ctx, key)
 	if err != nil {
 		return node.Output{}, fmt.Errorf("read child executions: %w", err)
 	}
-	child := children[key]
 	if child == nil {
 		input := c.Input
 		if input == nil {
@@ -109,23 +108,19 @@ func (c *Call) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 	if child.Finished() {
 		return childResult(child)
 	}
-	var deadline time.Time
-	if in.Resume != nil {
-		deadline = in.Resume.WakeAt
-	} else {
-		d := WaitForever
-		if c.Timeout != "" {
-			parsed, err := time.ParseDuration(c.Timeout)
-			if err != nil || parsed <= 0 {
-				return node.Output{}, node.Permanent(&node.Error{Code: "invalid_config", Message: fmt.Sprintf("timeout %q is not a positive duration", c.Timeout)})
-			}
-			d = parsed
+	// The deadline counts from the child's creation, so that it holds across resumes and for every
+	// forEach element alike.
+	deadline := time.Now().Add(WaitForever)
+	if c.Timeout != "" {
+		d, err := time.ParseDuration(c.Timeout)
+		if err != nil || d <= 0 {
+			return node.Output{}, node.Permanent(&node.Error{Code: "invalid_config", Message: fmt.Sprintf("timeout %q is not a positive duration", c.Timeout)})
 		}
-		deadline = time.Now().Add(d)
-	}
-	if !time.Now().Before(deadline) {
-		return node.Output{}, &node.Error{Code: CodeCallTimeout, Message: fmt.Sprintf("child execution %s did not finish within %s", child.ID, c.Timeout),
-			Details: map[string]any{"executionId": child.ID}}
+		deadline = child.CreatedAt.Add(d)
+		if !time.Now().Before(deadline) {
+			return node.Output{}, &node.Error{Code: CodeCallTimeout, Message: fmt.Sprintf("child execution %s did not finish within %s", child.ID, c.Timeout),
+				Details: map[string]any{"executionId": child.ID}}
+		}
 	}
 	return node.Output{}, node.Suspend(deadline)
 }

@@ -19,7 +19,7 @@ func (*NoOp) NodeInfo() node.Info {
 		Type: "flow.noop", Title: "No operation", Category: "Flow", Icon: "circle-dot",
 		Description: "Passes its input on unchanged: a junction, a placeholder or a named point in the graph.",
 		Inputs:      portIn, Outputs: portOut,
-		Schema:      json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
+		Schema: json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
 		Docs: `Does nothing but pass its input on. Use it to join branches before one next step, as a placeholder
 while drawing, or to give a point of the graph a name that expressions can refer to
 (` + "`{{ nodes.checkpoint.output }}`" + `).
