@@ -124,6 +124,18 @@ func TestRun(t *testing.T) {
 				{"id": 3, "cust": "Ada", "sku": "C", "qty": 5, "price": 3}, {"id": 2, "cust": "Bob", "sku": "B", "qty": 3, "price": 99.5}],
 				"yesterday": [{"sku": "A", "price": 9}, {"sku": "B", "price": 99.5}, {"sku": "D", "price": 1}]}`},
 			contains: []string{"✔ report (data.template)", `- #2 Bob: 298.50\n- #1 Ada: 20.00`, `Ada: 2 orders, 7 units`, `SKUs: A, B, C`, `"unchanged": 1`, "succeeded"}},
+		{name: "SubWorkflowExample", file: "../../examples/invoice-every-order.json",
+			args: []string{"--with", "../../examples/invoice.json", "--with", "../../examples/alert-on-failure.json",
+				"--input", `{"orders": [{"id": 1, "total": 100}, {"id": 2, "total": 50}, {"id": 3, "total": 10}]}`},
+			contains: []string{"waiting (no timeout)", "✔ invoices (flow.call)", `"gross": 192`, `"orderId": 3`, "succeeded"}},
+		{name: "WithUnknownFile", file: "../../examples/invoice-every-order.json", args: []string{"--with", "nope.json"}, code: 2,
+			contains: []string{"no such file"}},
+		{name: "ApprovalExampleTimesOut", file: "../../examples/approval.json", args: []string{"--input", `{"amount": 250, "customer": "Ada"}`},
+			contains: []string{"Refund 250 EUR to Ada?", "→ timeout", `"reason": "nobody approved in time"`, "succeeded"}},
+		{name: "ApprovalExampleSmall", file: "../../examples/approval.json", args: []string{"--input", `{"amount": 20, "customer": "Ada"}`},
+			contains: []string{"– ask (flow.wait)", `"reason": "small amount"`, "succeeded"}},
+		{name: "WebhookAckExample", file: "../../examples/webhook-ack.json", args: []string{"--trigger", "hook", "--input", `{"body": {"id": 42, "total": 0}}`},
+			contains: []string{"✔ ack (http.respond)", `"processed": false`, "succeeded"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

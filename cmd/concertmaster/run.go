@@ -24,6 +24,7 @@ import (
 
 func newRunCmd(load loader) *cobra.Command {
 	var input, inputFile, trigger string
+	var with []string
 	var asJSON bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
@@ -66,6 +67,23 @@ func newRunCmd(load loader) *cobra.Command {
 				defer cancel()
 				_ = rt.Close(sctx)
 			}()
+			ids := map[string]string{}
+			for _, path := range with {
+				other, err := readDefinition(path, cmd.InOrStdin())
+				if err != nil {
+					return &exitError{code: 2, err: err}
+				}
+				resolveNames(other, ids)
+				w, err := rt.Service.CreateWorkflow(ctx, store.DefaultTenant, other)
+				if err != nil {
+					if printValidation(cmd.ErrOrStderr(), path, err) {
+						return &exitError{code: 2, err: fmt.Errorf("the workflow in %s is not valid", path)}
+					}
+					return err
+				}
+				ids[other.Name] = w.ID
+			}
+			resolveNames(def, ids)
 			w, err := rt.Service.CreateWorkflow(ctx, store.DefaultTenant, def)
 			if err != nil {
 				if printValidation(cmd.ErrOrStderr(), args[0], err) {
@@ -83,9 +101,29 @@ func newRunCmd(load loader) *cobra.Command {
 	cmd.Flags().StringVar(&input, "input", "", "the run's input as JSON, e.g. '{\"orderId\": 42}'")
 	cmd.Flags().StringVar(&inputFile, "input-file", "", "read the input JSON from this file")
 	cmd.Flags().StringVar(&trigger, "trigger", "", "trigger node to start from (default: the first manual trigger)")
+	cmd.Flags().StringArrayVar(&with, "with", nil, "load another workflow file first (repeatable): flow.call nodes and settings.errorWorkflow may name it by its name")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the finished execution as JSON instead of a report")
 	cmd.Flags().DurationVar(&timeout, "timeout", 0, "cancel the run after this long (e.g. 5m)")
 	return cmd
+}
+
+// resolveNames replaces, in def, the flow.call workflowId and settings.errorWorkflow values that are
+// the name of a workflow loaded with --with by that workflow's id.
+func resolveNames(def *workflow.Definition, ids map[string]string) {
+	if id, ok := ids[def.Settings.ErrorWorkflow]; ok {
+		def.Settings.ErrorWorkflow = id
+	}
+	for i := range def.Nodes {
+		n := &def.Nodes[i]
+		if n.Type != "flow.call" {
+			continue
+		}
+		if name, ok := n.Config["workflowId"].(string); ok {
+			if id, ok := ids[name]; ok {
+				n.Config["workflowId"] = id
+			}
+		}
+	}
 }
 
 func readDefinition(path string, stdin io.Reader) (*workflow.Definition, error) {
@@ -192,7 +230,12 @@ func (r *localRun) progress(ctx context.Context, execID string, ev store.Event) 
 	case engine.EventNodeRetrying:
 		fmt.Fprintf(r.out, "↻ %-40s attempt %d failed: %v; retrying in %vms\n", label, ev.Attempt, data["error"], data["delayMs"])
 	case engine.EventNodeWaiting:
-		fmt.Fprintf(r.out, "⏸ %-40s waiting until %v\n", label, data["wakeAt"])
+		wake, _ := data["wakeAt"].(string)
+		if t, err := time.Parse(time.RFC3339Nano, wake); err == nil && time.Until(t) > 10*365*24*time.Hour {
+			fmt.Fprintf(r.out, "⏸ %-40s waiting (no timeout)\n", label)
+			break
+		}
+		fmt.Fprintf(r.out, "⏸ %-40s waiting until %v\n", label, wake)
 	case engine.EventNodeSkipped:
 		fmt.Fprintf(r.out, "– %-40s skipped\n", label)
 	case engine.EventNodeCanceled:
