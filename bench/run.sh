@@ -14,6 +14,8 @@ figures() { grep -oE 'figure:.*|^  [a-zA-Z].*' || true; }
 go_benchmarks() {
   go test -run XXX -bench 'Chain100' -benchtime 50x ./internal/engine | figures
   go test -run XXX -bench 'CreateWorkflow200|RunToFirstNodeStarted' -benchtime 300x ./internal/api | figures
+  go test -run XXX -bench 'SubWorkflowCall|ApprovalRoundTrip' -benchtime 300x ./internal/api | figures
+  go test -run XXX -bench 'ForEachCall1000' -benchtime 3x ./internal/api | figures
   go test -run XXX -bench 'ListPages' -benchtime 100x -timeout 60m ./internal/api | figures
 }
 
