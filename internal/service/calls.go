@@ -104,6 +104,12 @@ func toChild(e *store.Execution) *node.Child {
 }
 
 func (h *nodeHost) StartChild(ctx context.Context, req node.ChildRequest) (*node.Child, error) {
+	h.mu.Lock()
+	n := len(h.children)
+	h.mu.Unlock()
+	if n >= MaxChildrenPerNode {
+		return nil, callError("too_many_children", "node %s has started %d children in this run, the limit", h.nodeID, MaxChildrenPerNode)
+	}
 	child, err := h.s.startChild(ctx, h.exec, h.nodeID, req)
 	if err != nil {
 		return nil, err
