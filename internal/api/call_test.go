@@ -78,8 +78,18 @@ func TestSubWorkflows(t *testing.T) {
 			done = s.Env.Wait(t, startRun(t, s, self, `{}`))
 			require.Equal(t, workflow.ExecutionFailed, done.Status)
 			require.Equal(t, "call_cycle", done.Error.Code, done.Error.Message)
-			missing := create(t, s, callerOf("00000000-0000-0000-0000-000000000000", ""))["id"].(string)
-			done = s.Env.Wait(t, startRun(t, s, missing, `{}`))
+			// A literal id must name a workflow with a manual trigger when saved; one deleted since fails
+			// the run clearly.
+			r = s.Do(t, "POST", "/api/v1/workflows", callerOf("00000000-0000-0000-0000-000000000000", ""), nil)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Body)
+			require.Contains(t, r.Body, `"location":"/nodes/1/config/workflowId"`)
+			r = s.Do(t, "POST", "/api/v1/workflows", callerOf(failing, "")[:len(callerOf(failing, ""))-1]+`,"settings":{"errorWorkflow":"`+child+`"}}`, nil)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Body)
+			require.Contains(t, r.Body, "has no trigger.error node")
+			gone := create(t, s, doubler)["id"].(string)
+			orphan := create(t, s, callerOf(gone, ""))["id"].(string)
+			require.Equal(t, http.StatusNoContent, s.Do(t, "DELETE", "/api/v1/workflows/"+gone, "", nil).Status)
+			done = s.Env.Wait(t, startRun(t, s, orphan, `{}`))
 			require.Equal(t, "workflow_not_found", done.Error.Code)
 		})
 	}

@@ -431,3 +431,46 @@ func (s *Service) Resume(ctx context.Context, req ResumeRequest) (*store.Executi
 	s.wakeDispatcher()
 	return exec, resumed, nil
 }
+
+// checkReferences refuses literal workflow ids that name no usable workflow of the tenant: a flow.call
+// workflowId (the workflow must exist and have a trigger.manual to start at) and settings.errorWorkflow
+// (it must exist and have a trigger.error). Ids given as expressions are checked when the node runs.
+func (s *Service) checkReferences(ctx context.Context, tenantID string, def *workflow.Definition) error {
+	var verrs workflow.ValidationErrors
+	check := func(id, trigger string, pointer string) error {
+		w, err := s.store.GetWorkflow(ctx, tenantID, id)
+		if errors.Is(err, store.ErrNotFound) {
+			verrs = append(verrs, workflow.ValidationError{Pointer: pointer, Message: fmt.Sprintf("workflow %s does not exist in this workspace", id)})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(w.Definition.Nodes, func(n workflow.Node) bool { return string(n.Type) == trigger }) {
+			verrs = append(verrs, workflow.ValidationError{Pointer: pointer,
+				Message: fmt.Sprintf("workflow %s (%s) has no %s node to start at", id, w.Name, trigger)})
+		}
+		return nil
+	}
+	if id := def.Settings.ErrorWorkflow; id != "" && !strings.Contains(id, "{{") {
+		if err := check(id, "trigger.error", "/settings/errorWorkflow"); err != nil {
+			return err
+		}
+	}
+	for i, n := range def.Nodes {
+		if n.Type != "flow.call" {
+			continue
+		}
+		id, _ := n.Config["workflowId"].(string)
+		if id == "" || strings.Contains(id, "{{") {
+			continue
+		}
+		if err := check(id, "trigger.manual", workflow.Pointer("nodes", i, "config", "workflowId")); err != nil {
+			return err
+		}
+	}
+	if len(verrs) > 0 {
+		return verrs
+	}
+	return nil
+}

@@ -104,6 +104,9 @@ func (s *Service) CreateWorkflow(ctx context.Context, tenantID string, def *work
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkReferences(ctx, tenantID, def); err != nil {
+		return nil, err
+	}
 	id := NewID()
 	changes, truncated := DefinitionDiff(nil, def)
 	ctx = identity.Audit(ctx, tenantID, "workflow.created", "workflow", id, map[string]any{"name": def.Name, "changes": changes, "truncated": truncated})
@@ -123,6 +126,9 @@ func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expec
 	}
 	cur, err := s.store.GetWorkflow(ctx, tenantID, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.checkReferences(ctx, tenantID, def); err != nil {
 		return nil, err
 	}
 	if verrs := missingPaths(g); len(verrs) > 0 && cur.Active {
