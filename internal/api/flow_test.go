@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertmaster/concertmaster/internal/api"
 	"github.com/concertmaster/concertmaster/internal/api/apitest"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
@@ -226,6 +227,13 @@ func TestResumeURL(t *testing.T) {
 			require.Equal(t, http.StatusNotFound, wrong.Status, wrong.Body)
 			other := s.Do(t, "POST", strings.Replace(u.Path, "/default/", "/other/", 1), `{}`, anon)
 			require.Equal(t, http.StatusNotFound, other.Status, other.Body)
+
+			huge := s.Do(t, "POST", u.Path, `"`+strings.Repeat("a", api.MaxWebhookBytesDefault)+`"`, anon)
+			require.Equal(t, http.StatusRequestEntityTooLarge, huge.Status, "bounded like webhooks")
+			long := s.Do(t, "POST", u.Path+strings.Repeat("x", 200), `{}`, anon)
+			require.Equal(t, http.StatusNotFound, long.Status, long.Body)
+			badJSON := s.Do(t, "POST", u.Path, `{"ok":`, anon)
+			require.Equal(t, http.StatusBadRequest, badJSON.Status, badJSON.Body)
 
 			r := s.Do(t, "POST", u.Path+"?ref=mail", `{"ok":true}`, map[string]string{"Authorization": "", "Content-Type": "application/json", "X-Api-Key": "k"})
 			require.Equal(t, http.StatusOK, r.Status, r.Body)
