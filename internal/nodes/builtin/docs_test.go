@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -24,9 +25,13 @@ var pendingDocs = map[node.TypeName]string{
 }
 
 const (
-	docsDir    = "../../../docs/nodes"
-	readmePath = "../../../README.md"
+	docsDir      = "../../../docs/nodes"
+	readmePath   = "../../../README.md"
+	nodeIconPath = "../../../web/src/components/NodeIcon.tsx"
 )
+
+// iconKey is one entry of NodeIcon.tsx's ICONS map: a kebab-case name, quoted or not, and a component.
+var iconKey = regexp.MustCompile(`(?m)^\s*'?([a-z0-9]+(?:-[a-z0-9]+)*)'?:\s*[A-Z][A-Za-z0-9]*,\s*$`)
 
 func registry(t *testing.T) []*node.Type {
 	t.Helper()
@@ -99,6 +104,26 @@ func TestDocs(t *testing.T) {
 				t.Error(err)
 			case string(got) != content:
 				t.Errorf("docs/nodes/%s is stale: run go test ./internal/nodes/builtin -run TestDocs -update", name)
+			}
+		}
+	})
+
+	t.Run("Icons", func(t *testing.T) {
+		t.Parallel()
+		src, err := os.ReadFile(nodeIconPath)
+		require.NoError(t, err)
+		start := strings.Index(string(src), "ICONS")
+		require.Positive(t, start, "NodeIcon.tsx has no ICONS map")
+		end := strings.Index(string(src[start:]), "};")
+		require.Positive(t, end, "NodeIcon.tsx's ICONS map does not end")
+		mapped := map[string]bool{}
+		for _, m := range iconKey.FindAllStringSubmatch(string(src[start:start+end]), -1) {
+			mapped[m[1]] = true
+		}
+		for _, typ := range types {
+			if icon := typ.Info.Icon; icon != "" && !mapped[icon] {
+				t.Errorf("node type %s uses the icon %q, which web/src/components/NodeIcon.tsx does not map: import the lucide icon there and add it to ICONS",
+					typ.Info.Type, icon)
 			}
 		}
 	})

@@ -79,7 +79,7 @@ type Transform struct {
 // NodeInfo describes data.transform.
 func (*Transform) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.transform", Title: "Transform", Category: "Data", Icon: "function",
+		Type: "data.transform", Title: "Transform", Category: "Data", Icon: "square-function",
 		Description: "Outputs the value of an expression, such as {{ map(input.items, ({id: #.id, total: #.qty * #.price})) }}.",
 		Docs:        docsTransform,
 		Inputs:      portIn, Outputs: portOut,

@@ -65,7 +65,7 @@ const SwitchDefaultPort = "default"
 // NodeInfo describes flow.switch.
 func (*Switch) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.switch", Title: "Switch", Category: "Flow", Icon: "switch",
+		Type: "flow.switch", Title: "Switch", Category: "Flow", Icon: "route",
 		Description: "Sends its input to the port of the first case whose condition holds, or to the default port. " +
 			"Each case names its own output port.",
 		Docs:    docsSwitch,
@@ -259,7 +259,7 @@ type Fail struct {
 // NodeInfo describes flow.fail.
 func (*Fail) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.fail", Title: "Fail", Category: "Flow", Icon: "x-octagon",
+		Type: "flow.fail", Title: "Fail", Category: "Flow", Icon: "octagon-x",
 		Description: "Fails with the given message (and optional code). It is not retried.",
 		Docs:        docsFail,
 		Inputs:      portIn, Outputs: portOut,

@@ -1,6 +1,13 @@
 import {
   Box,
+  CalendarClock,
   Clock,
+  CodeXml,
+  FileCode,
+  FileInput,
+  FileOutput,
+  FingerprintPattern,
+  FolderOpen,
   Funnel,
   Globe,
   Hourglass,
@@ -8,41 +15,63 @@ import {
   OctagonX,
   Pencil,
   Play,
+  Route,
+  Sheet,
   Split,
   SquareFunction,
-  Route,
   Webhook,
   type LucideIcon,
 } from 'lucide-react';
 
-const ICONS: Record<string, LucideIcon> = {
+/**
+ * ICONS maps the lucide icon names (kebab case) that node types use to their components. Only these
+ * are imported, to keep the bundle small; a name missing here draws a box. The Go test
+ * internal/nodes/builtin TestDocs fails when a built-in type uses a name that is not a key here.
+ */
+export const ICONS: Readonly<Record<string, LucideIcon>> = {
+  'calendar-clock': CalendarClock,
   clock: Clock,
+  'code-xml': CodeXml,
+  'file-code': FileCode,
+  'file-input': FileInput,
+  'file-output': FileOutput,
   filter: Funnel,
-  function: SquareFunction,
+  fingerprint: FingerprintPattern,
+  'folder-open': FolderOpen,
   globe: Globe,
   hourglass: Hourglass,
   merge: Merge,
+  'octagon-x': OctagonX,
   pencil: Pencil,
   play: Play,
+  route: Route,
+  sheet: Sheet,
   split: Split,
-  switch: Route,
+  'square-function': SquareFunction,
   webhook: Webhook,
-  'x-octagon': OctagonX,
 };
 
-const TONES: Record<string, string> = {
+/** TONES colours an icon's tile by the type's category. */
+const TONES: Readonly<Record<string, string>> = {
+  Code: 'bg-rose-100 text-rose-700 dark:bg-rose-950 dark:text-rose-300',
   Data: 'bg-sky-100 text-sky-700 dark:bg-sky-950 dark:text-sky-300',
+  Files: 'bg-lime-100 text-lime-700 dark:bg-lime-950 dark:text-lime-300',
   Flow: 'bg-violet-100 text-violet-700 dark:bg-violet-950 dark:text-violet-300',
-  Network: 'bg-emerald-100 text-emerald-700 dark:bg-emerald-950 dark:text-emerald-300',
+  HTTP: 'bg-emerald-100 text-emerald-700 dark:bg-emerald-950 dark:text-emerald-300',
   Triggers: 'bg-amber-100 text-amber-700 dark:bg-amber-950 dark:text-amber-300',
 };
 
+/** iconFor returns the component of a lucide icon name, or a box for a name that is not mapped. */
+export function iconFor(name: string): LucideIcon {
+  return Object.hasOwn(ICONS, name) ? ICONS[name]! : Box;
+}
+
 /** NodeIcon draws a node type's icon on a tile coloured by its category. */
 export function NodeIcon({ category, icon, size = 'md' }: { category: string; icon: string; size?: 'md' | 'sm' }) {
-  const Icon = ICONS[icon] ?? Box;
+  const Icon = iconFor(icon);
   const tone = TONES[category] ?? 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300';
   return (
-    <span aria-hidden className={`inline-flex shrink-0 items-center justify-center rounded-md ${tone} ${size === 'sm' ? 'size-6' : 'size-8'}`}>
+    <span aria-hidden className={`inline-flex shrink-0 items-center justify-center rounded-md ${tone} ${size === 'sm' ? 'size-6' : 'size-8'}`} data-icon={icon}>
       <Icon className={size === 'sm' ? 'size-3.5' : 'size-4'} />
     </span>
   );

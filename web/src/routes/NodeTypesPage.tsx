@@ -3,47 +3,41 @@ import { ArrowRight, Blocks, Search } from 'lucide-react';
 import { useMemo, useState } from 'react';
 
 import { JsonViewer } from '@components/JsonViewer';
+import { Markdown } from '@components/Markdown';
 import { NodeIcon } from '@components/NodeIcon';
 import { PageHeader } from '@components/PageHeader';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
-import { nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
+import { filterTypes, groupByCategory, nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
 
-/** NodeTypesPage lists every registered node type with its description, ports and config schema. */
+/**
+ * NodeTypesPage lists every registered node type by category, with a search over type, title and
+ * description: what each does, its ports, its documentation (Markdown) and its configuration schema.
+ */
 export function NodeTypesPage() {
   const types = useQuery(nodeTypeQueries.list());
   const [q, setQ] = useState('');
-  const groups = useMemo(() => {
-    const needle = q.trim().toLowerCase();
-    const out = new Map<string, NodeTypeInfo[]>();
-    for (const t of types.data ?? []) {
-      if (needle && !`${t.type} ${t.title} ${t.description} ${t.category}`.toLowerCase().includes(needle)) continue;
-      const list = out.get(t.category) ?? [];
-      list.push(t);
-      out.set(t.category, list);
-    }
-    return out;
-  }, [types.data, q]);
+  const groups = useMemo(() => groupByCategory(filterTypes(types.data ?? [], q)), [types.data, q]);
 
   return (
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="node-types">
-      <PageHeader title="Node types">The steps a workflow can use: what each does, its ports, and the configuration it takes.</PageHeader>
+      <PageHeader title="Node types">The steps a workflow can use: what each does, its ports, the configuration it takes and how it behaves.</PageHeader>
       <div className="relative mb-6 max-w-sm">
         <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input aria-label="Filter node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Filter…" type="search" value={q} />
+        <input aria-label="Filter node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Filter by type, title or description…" type="search" value={q} />
       </div>
       {types.isPending ? (
         <Spinner label="Loading node types…" />
       ) : types.isError ? (
         <ErrorState error={types.error} onRetry={() => types.refetch()} title="Node types could not be loaded" />
-      ) : groups.size === 0 ? (
+      ) : groups.length === 0 ? (
         <EmptyState icon={<Blocks className="size-8" />} title={q ? `No node type matches “${q}”` : 'No node types are registered'} />
       ) : (
-        [...groups].map(([category, list]) => (
-          <section key={category} aria-labelledby={`cat-${category}`} className="mb-8">
+        groups.map(([category, list]) => (
+          <section key={category} aria-labelledby={`cat-${category}`} className="mb-8" data-testid="node-type-category">
             <h2 className="mb-3 text-sm font-semibold tracking-wide text-zinc-500 uppercase" id={`cat-${category}`}>
-              {category}
+              {category} <span className="font-normal normal-case">({list.length})</span>
             </h2>
-            <div className="grid gap-4 md:grid-cols-2">
+            <div className="grid items-start gap-4 md:grid-cols-2">
               {list.map((t) => (
                 <NodeTypeCard key={t.type} t={t} />
               ))}
@@ -64,7 +58,7 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
       ) : (
         <ul className="mt-1 flex flex-wrap gap-1">
           {ports.map((p) => (
-            <li key={p.name} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs dark:bg-zinc-800" title={p.description ?? p.title}>
+            <li key={p.name} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs dark:bg-zinc-800" title={p.description ? `${p.title}: ${p.description}` : p.title}>
               {p.name}
             </li>
           ))}
@@ -74,9 +68,26 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
   );
 }
 
+/** Docs renders a type's documentation once it is opened (35 types' Markdown is not parsed up front). */
+function Docs({ t }: { t: NodeTypeInfo }) {
+  const [open, setOpen] = useState(false);
+  if (!t.docs) return <p className="mt-3 text-xs text-zinc-400">No documentation yet.</p>;
+  return (
+    <details className="mt-3" onToggle={(e) => setOpen(e.currentTarget.open)}>
+      <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Documentation</summary>
+      {open && <Markdown className="mt-2" label={`${t.type} documentation`} source={t.docs} />}
+    </details>
+  );
+}
+
 function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
   return (
-    <article className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900" data-testid="node-type-card">
+    <article
+      className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900"
+      data-testid="node-type-card"
+      data-type={t.type}
+      id={`type-${t.type}`}
+    >
       <header className="flex items-start gap-3">
         <NodeIcon category={t.category} icon={t.icon} />
         <div className="min-w-0">
@@ -93,6 +104,7 @@ function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
         <ArrowRight aria-hidden className="mt-4 size-4 text-zinc-300" />
         <Ports label={t.dynamicPorts ? 'Outputs (one per case, plus these)' : 'Outputs'} ports={t.outputs} />
       </div>
+      <Docs t={t} />
       <details className="mt-3">
         <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Configuration schema</summary>
         <JsonViewer className="mt-2 max-h-96 overflow-auto" expandDepth={2} label={`${t.type} configuration schema`} value={t.configSchema} />

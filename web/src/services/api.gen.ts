@@ -569,7 +569,7 @@ export interface paths {
         };
         /**
          * List node types
-         * @description Every registered node type with its ports and configuration JSON Schema. Requires the viewer role or above.
+         * @description Every registered node type with its ports, its configuration JSON Schema and its documentation (Markdown). Requires the viewer role or above.
          */
         get: operations["list-node-types"];
         put?: never;
@@ -589,7 +589,7 @@ export interface paths {
         };
         /**
          * Describe a node type
-         * @description Requires the viewer role or above.
+         * @description One node type with its ports, its configuration JSON Schema and its documentation (Markdown). Requires the viewer role or above.
          */
         get: operations["get-node-type"];
         put?: never;
@@ -1323,8 +1323,11 @@ export interface components {
             /** @description JSON Schema (2020-12) of the configuration */
             configSchema: unknown;
             description: string;
+            /** @description Documentation in Markdown (no top-level heading): how the configuration is read, the output, limits, error codes and examples */
+            docs: string;
             /** @description Whether output ports depend on the configuration (flow.switch) */
             dynamicPorts: boolean;
+            /** @description A lucide icon name in kebab case, such as file-text */
             icon?: string;
             inputs: components["schemas"]["PortSpec"][] | null;
             outputs: components["schemas"]["PortSpec"][] | null;

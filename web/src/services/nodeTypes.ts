@@ -21,6 +21,8 @@ export interface NodeTypeInfo {
   category: string;
   configSchema: JsonSchema;
   description: string;
+  /** docs is the type's documentation in Markdown (no top-level heading); empty when it has none. */
+  docs: string;
   dynamicPorts: boolean;
   icon: string;
   inputs: Port[];
@@ -45,6 +47,7 @@ export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
     category: t.category || 'Other',
     configSchema: schema,
     description: t.description,
+    docs: t.docs ?? '',
     dynamicPorts: t.dynamicPorts,
     icon: t.icon ?? '',
     inputs: (t.inputs ?? []).map(toPort),
@@ -56,8 +59,8 @@ export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
   };
 }
 
-/** CATEGORY_ORDER puts the categories a user reaches for first at the top of the palette. */
-const CATEGORY_ORDER = ['Triggers', 'Flow', 'Data', 'Network'];
+/** CATEGORY_ORDER puts the categories a user reaches for first at the top of the palette (the order of nodedoc.Categories in Go). */
+const CATEGORY_ORDER = ['Triggers', 'Flow', 'Data', 'Code', 'Files', 'HTTP'];
 
 /** sortNodeTypes orders types by category (triggers first), then title. */
 export function sortNodeTypes(types: readonly NodeTypeInfo[]): NodeTypeInfo[] {
@@ -66,6 +69,27 @@ export function sortNodeTypes(types: readonly NodeTypeInfo[]): NodeTypeInfo[] {
     return i === -1 ? CATEGORY_ORDER.length : i;
   };
   return [...types].sort((a, b) => rank(a.category) - rank(b.category) || a.category.localeCompare(b.category) || a.title.localeCompare(b.title));
+}
+
+/** filterTypes keeps the types whose name, title, category or description holds every word of query. */
+export function filterTypes(types: readonly NodeTypeInfo[], query: string): NodeTypeInfo[] {
+  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
+  if (words.length === 0) return [...types];
+  return types.filter((t) => {
+    const hay = `${t.type} ${t.title} ${t.category} ${t.description}`.toLowerCase();
+    return words.every((w) => hay.includes(w));
+  });
+}
+
+/** groupByCategory groups types by category, keeping the order they come in (sortNodeTypes'). */
+export function groupByCategory(types: readonly NodeTypeInfo[]): [string, NodeTypeInfo[]][] {
+  const groups = new Map<string, NodeTypeInfo[]>();
+  for (const t of types) {
+    const list = groups.get(t.category) ?? [];
+    list.push(t);
+    groups.set(t.category, list);
+  }
+  return [...groups];
 }
 
 /** nodeTypeQueries holds the query factories for node types. */

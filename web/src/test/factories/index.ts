@@ -9,6 +9,7 @@ export function nodeTypeFactory(overrides: Partial<NodeTypeInfo> & Pick<NodeType
     category: 'Data',
     configSchema: { properties: {}, type: 'object' },
     description: `The ${overrides.type} node`,
+    docs: '',
     dynamicPorts: false,
     icon: '',
     inputs: [{ name: 'in', title: 'Input' }],
@@ -88,7 +89,7 @@ export function catalogFactory(): Catalog {
       type: 'data.set',
     }),
     nodeTypeFactory({
-      category: 'Network',
+      category: 'HTTP',
       configSchema: {
         $schema: 'https://json-schema.org/draft/2020-12/schema',
         additionalProperties: false,

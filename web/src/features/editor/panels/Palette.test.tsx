@@ -2,10 +2,10 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 
-import { sortNodeTypes } from '@services/nodeTypes';
+import { filterTypes, sortNodeTypes } from '@services/nodeTypes';
 import { catalogFactory } from '@test/factories';
 
-import { filterTypes, Palette, paletteRows } from './Palette';
+import { Palette, paletteRows } from './Palette';
 
 const types = sortNodeTypes([...catalogFactory().values()]);
 
@@ -13,13 +13,25 @@ describe('Palette', () => {
   it('groups types under category headers, triggers first', () => {
     const rows = paletteRows(types);
     expect(rows[0]).toEqual({ category: 'Triggers', kind: 'header' });
-    expect(rows.filter((r) => r.kind === 'header').map((r) => (r.kind === 'header' ? r.category : ''))).toEqual(['Triggers', 'Flow', 'Data', 'Network']);
+    expect(rows.filter((r) => r.kind === 'header').map((r) => (r.kind === 'header' ? r.category : ''))).toEqual(['Triggers', 'Flow', 'Data', 'HTTP']);
   });
 
   it('searches every word in name, title, category and description', () => {
     expect(filterTypes(types, 'http').map((t) => t.type)).toEqual(['http.request']);
     expect(filterTypes(types, 'flow sw').map((t) => t.type)).toEqual(['flow.switch']);
     expect(filterTypes(types, 'nothing-like-this')).toEqual([]);
+  });
+
+  it('shows each type with its title and description', () => {
+    render(
+      <div style={{ height: 600 }}>
+        <Palette onAdd={vi.fn()} types={types} />
+      </div>,
+    );
+    const item = screen.getAllByTestId('palette-item').find((b) => b.getAttribute('data-type') === 'trigger.manual')!;
+    expect(item).toHaveTextContent('Manual trigger');
+    expect(item).toHaveTextContent('The trigger.manual node');
+    expect(item.getAttribute('title')).toContain('trigger.manual: The trigger.manual node');
   });
 
   it('says when no type matches the search', async () => {

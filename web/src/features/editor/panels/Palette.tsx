@@ -3,21 +3,11 @@ import { memo, useMemo, useState, type CSSProperties, type DragEvent } from 'rea
 import { List, type RowComponentProps } from 'react-window';
 
 import { NodeIcon } from '@components/NodeIcon';
-import type { NodeTypeInfo } from '@services/nodeTypes';
+import { filterTypes, type NodeTypeInfo } from '@services/nodeTypes';
 
 import { PALETTE_MIME } from '../Canvas';
 
 type PaletteRow = { category: string; kind: 'header' } | { kind: 'item'; type: NodeTypeInfo };
-
-/** filterTypes keeps the types whose name, title, category or description holds every search word. */
-export function filterTypes(types: readonly NodeTypeInfo[], query: string): NodeTypeInfo[] {
-  const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return [...types];
-  return types.filter((t) => {
-    const hay = `${t.type} ${t.title} ${t.category} ${t.description}`.toLowerCase();
-    return words.every((w) => hay.includes(w));
-  });
-}
 
 /** paletteRows flattens types into category headers and items, in the order given. */
 export function paletteRows(types: readonly NodeTypeInfo[]): PaletteRow[] {
@@ -39,7 +29,7 @@ interface RowProps {
 }
 
 const HEADER = 30;
-const ITEM = 56;
+const ITEM = 68;
 
 function onDragStart(e: DragEvent, type: string) {
   e.dataTransfer.setData(PALETTE_MIME, type);
@@ -60,19 +50,21 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
   return (
     <div {...ariaAttributes} className="px-2 py-0.5" style={style as CSSProperties}>
       <button
-        className="flex h-full w-full cursor-grab items-center gap-2.5 rounded-lg border border-transparent px-2 text-left hover:border-zinc-200 hover:bg-white active:cursor-grabbing dark:hover:border-zinc-700 dark:hover:bg-zinc-800"
+        className="flex h-full w-full cursor-grab items-start gap-2.5 rounded-lg border border-transparent px-2 py-1.5 text-left hover:border-zinc-200 hover:bg-white active:cursor-grabbing dark:hover:border-zinc-700 dark:hover:bg-zinc-800"
         data-testid="palette-item"
         data-type={t.type}
         draggable
         onClick={() => onAdd(t.type)}
         onDragStart={(e) => onDragStart(e, t.type)}
-        title={`${t.description}\nDrag onto the canvas, or press Enter to add.`}
+        title={`${t.type}: ${t.description}\nDrag onto the canvas, or press Enter to add.`}
         type="button"
       >
         <NodeIcon category={t.category} icon={t.icon} size="sm" />
         <span className="min-w-0">
           <span className="block truncate text-sm font-medium">{t.title}</span>
-          <span className="block truncate font-mono text-[11px] text-zinc-500">{t.type}</span>
+          <span className="line-clamp-2 text-[11px] leading-snug text-zinc-500" data-testid="palette-description">
+            {t.description}
+          </span>
         </span>
       </button>
     </div>

@@ -2,9 +2,7 @@ import clsx from 'clsx';
 import { useEffect, useMemo, useRef, useState } from 'react';
 
 import { NodeIcon } from '@components/NodeIcon';
-import type { NodeTypeInfo } from '@services/nodeTypes';
-
-import { filterTypes } from './Palette';
+import { filterTypes, type NodeTypeInfo } from '@services/nodeTypes';
 
 /** QuickAddProps place the quick-add menu at a point of the screen. */
 export interface QuickAddProps {
