@@ -1,6 +1,6 @@
 // Takes the screenshots of the main screens for docs/screenshots/ (npm run screenshots), against the
 // real binary with a fresh database seeded here: the workflows list, the editor with a run painted
-// (light and dark), an execution with its timeline, and the node types page. 1440×900.
+// (light and dark), an execution with its timeline, and the node types page with a type's docs open. 1440×900.
 import { createServer } from 'node:http';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -107,7 +107,7 @@ try {
   });
   await shoot('light', '/executions', 'executions.png');
   await shoot('light', '/node-types', 'node-types.png', async (page) => {
-    await page.getByTestId('node-type-card').filter({ hasText: 'trigger.webhook' }).getByText('Configuration schema').click();
+    await page.locator('[data-testid=node-type-card][data-type="trigger.manual"]').getByText('Documentation').click();
     await page.evaluate(() => document.getElementById('main')?.scrollTo(0, 0));
   });
 } finally {

@@ -5,7 +5,6 @@ import { LoginPage } from '@routes/LoginPage';
 import { RootLayout } from '@routes/RootLayout';
 import { RouteError } from '@routes/RouteError';
 import { ExecutionsPage } from '@routes/ExecutionsPage';
-import { NodeTypesPage } from '@routes/NodeTypesPage';
 import { NotFoundPage } from '@routes/NotFoundPage';
 import { SetupPage } from '@routes/SetupPage';
 import { WorkflowsPage, workflowsPageQueries } from '@routes/WorkflowsPage';
@@ -105,7 +104,8 @@ export const router = createBrowserRouter([
           prefetch(queryClient.ensureQueryData(executionQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
         path: 'executions/:id',
       },
-      { Component: NodeTypesPage, path: 'node-types' },
+      // Lazy: the page's Markdown renderer (marked, DOMPurify) loads only when the page is opened.
+      { lazy: async () => ({ Component: (await import('@routes/NodeTypesPage')).NodeTypesPage }), path: 'node-types' },
       {
         children: [
           { index: true, loader: () => redirect('/settings/members') },

@@ -23,8 +23,12 @@ describe('NodeIcon', () => {
     const { container, rerender } = render(<NodeIcon category="HTTP" icon="globe" />);
     const tile = container.querySelector('[data-icon="globe"]');
     expect(tile?.className).toContain('bg-emerald-100');
+    expect(tile?.getAttribute('data-icon-known')).toBe('true');
     expect(tile?.querySelector('svg')).not.toBeNull();
     rerender(<NodeIcon category="Plugins" icon="unknown" size="sm" />);
-    expect(container.querySelector('[data-icon="unknown"]')?.className).toContain('bg-zinc-100');
+    const unknown = container.querySelector('[data-icon="unknown"]');
+    expect(unknown?.className).toContain('bg-zinc-100');
+    expect(unknown?.getAttribute('data-icon-known')).toBe('false');
+    expect(unknown?.querySelector('svg')).not.toBeNull();
   });
 });

@@ -66,12 +66,17 @@ export function iconFor(name: string): LucideIcon {
   return Object.hasOwn(ICONS, name) ? ICONS[name]! : Box;
 }
 
-/** NodeIcon draws a node type's icon on a tile coloured by its category. */
+/** NodeIcon draws a node type's icon on a tile coloured by its category (data-icon-known says whether the name is mapped). */
 export function NodeIcon({ category, icon, size = 'md' }: { category: string; icon: string; size?: 'md' | 'sm' }) {
   const Icon = iconFor(icon);
   const tone = TONES[category] ?? 'bg-zinc-100 text-zinc-700 dark:bg-zinc-800 dark:text-zinc-300';
   return (
-    <span aria-hidden className={`inline-flex shrink-0 items-center justify-center rounded-md ${tone} ${size === 'sm' ? 'size-6' : 'size-8'}`} data-icon={icon}>
+    <span
+      aria-hidden
+      className={`inline-flex shrink-0 items-center justify-center rounded-md ${tone} ${size === 'sm' ? 'size-6' : 'size-8'}`}
+      data-icon={icon}
+      data-icon-known={Icon !== Box}
+    >
       <Icon className={size === 'sm' ? 'size-3.5' : 'size-4'} />
     </span>
   );
