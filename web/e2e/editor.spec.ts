@@ -7,14 +7,20 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
   await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]+$/);
   await expect(node(page, 'start')).toBeVisible();
 
-  // Drag three node types from the palette onto the canvas.
+  // Drag three node types from the palette onto the canvas, each found with the palette's search (the
+  // list is virtualized: only the rows in view exist), which shows each type's description.
   const pane = page.locator('.react-flow__pane');
+  const paletteSearch = page.getByRole('searchbox', { name: 'Search node types' });
+  await paletteSearch.fill('flow.if');
+  await expect(page.locator('[data-testid=palette-item][data-type="flow.if"] [data-testid=palette-description]')).toContainText('true port');
   await page.locator('[data-testid=palette-item][data-type="flow.if"]').dragTo(pane, { targetPosition: { x: 150, y: 150 } });
   await expect(node(page, 'if')).toBeVisible();
+  await paletteSearch.fill('data.set');
   await page.locator('[data-testid=palette-item][data-type="data.set"]').dragTo(pane, { targetPosition: { x: 560, y: 150 } });
   await page.locator('[data-testid=palette-item][data-type="data.set"]').dragTo(pane, { targetPosition: { x: 480, y: 600 } });
   await expect(node(page, 'set')).toBeVisible();
   await expect(node(page, 'set_2')).toBeVisible();
+  await paletteSearch.fill('');
 
   // Auto-layout (L) makes room, then the ports are connected by dragging.
   await pane.click({ position: { x: 20, y: 20 } });
