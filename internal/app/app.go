@@ -28,6 +28,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
+	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/retention"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
@@ -66,6 +67,7 @@ func Registry(cfg config.Config) (*node.Registry, error) {
 	return builtin.NewRegistry(builtin.Config{
 		HTTP:  httpnode.Config{Policy: cfg.Policy()},
 		Files: files.Config{Dir: cfg.FilesDir, MaxBytes: cfg.FilesMaxBytes},
+		Code:  jscode.Config{Timeout: cfg.CodeTimeout, MaxMemory: cfg.CodeMaxMemory},
 	})
 }
 

@@ -35,6 +35,8 @@ const (
 	APIRateLimitDefault            = 200
 	FilesDirDefault                = "./data/files"
 	FilesMaxBytesDefault           = 64 << 20
+	CodeTimeoutDefault             = 30 * time.Second
+	CodeMaxMemoryDefault           = 64 << 20
 )
 
 // Roles a serving process can take.
@@ -88,6 +90,12 @@ type Config struct {
 	// HTTPAllowlist lists hosts, *.wildcards, IPs and CIDRs http.request may reach even when private
 	// (CM_HTTP_ALLOWLIST, --http-allowlist, comma-separated).
 	HTTPAllowlist string
+	// CodeTimeout bounds one run of a code.javascript node whose node sets no shorter timeout
+	// (CM_CODE_TIMEOUT, --code-timeout; default 30s, at least 10ms).
+	CodeTimeout time.Duration
+	// CodeMaxMemory is how much the heap may grow while one code.javascript script runs, in bytes
+	// (CM_CODE_MAX_MEMORY, --code-max-memory; default 64 MiB, at least 1 MiB).
+	CodeMaxMemory int64
 	// LogFormat is "text" or "json" (CM_LOG_FORMAT, --log-format; default text).
 	LogFormat string
 	// LogLevel is debug, info, warn or error (CM_LOG_LEVEL, --log-level; default info).
@@ -136,6 +144,8 @@ func Default() Config {
 		Addr:                    AddrDefault,
 		AccessTokenTTL:          AccessTokenTTLDefault,
 		APIRateLimit:            APIRateLimitDefault,
+		CodeTimeout:             CodeTimeoutDefault,
+		CodeMaxMemory:           CodeMaxMemoryDefault,
 		DatabaseURL:             DatabaseURLDefault,
 		FilesDir:                FilesDirDefault,
 		FilesMaxBytes:           FilesMaxBytesDefault,
@@ -173,6 +183,8 @@ func (c Config) WithDefaults() Config {
 	c.WebhookTimeout = cmp.Or(c.WebhookTimeout, WebhookTimeoutDefault)
 	c.ShutdownGrace = cmp.Or(c.ShutdownGrace, ShutdownGraceDefault)
 	c.RetentionInterval = cmp.Or(c.RetentionInterval, RetentionIntervalDefault)
+	c.CodeTimeout = cmp.Or(c.CodeTimeout, CodeTimeoutDefault)
+	c.CodeMaxMemory = cmp.Or(c.CodeMaxMemory, CodeMaxMemoryDefault)
 	return c
 }
 

@@ -171,6 +171,22 @@ func Settings() []Setting {
 			format: func(c *Config) string { return strconv.FormatInt(c.FilesMaxBytes, 10) },
 		},
 		{
+			Env: "CM_CODE_TIMEOUT", Kind: "duration", Flag: "code-timeout", Usage: "longest one code.javascript run may take when its node sets no shorter timeout",
+			parse: func(c *Config, raw string) (err error) {
+				c.CodeTimeout, err = parseDuration(raw, 10*time.Millisecond)
+				return err
+			},
+			format: func(c *Config) string { return formatDuration(c.CodeTimeout) },
+		},
+		{
+			Env: "CM_CODE_MAX_MEMORY", Kind: "bytes", Flag: "code-max-memory", Usage: "how much the heap may grow while one code.javascript script runs, in bytes",
+			parse: func(c *Config, raw string) (err error) {
+				c.CodeMaxMemory, err = parseInt(raw, 1<<20, math.MaxInt64)
+				return err
+			},
+			format: func(c *Config) string { return strconv.FormatInt(c.CodeMaxMemory, 10) },
+		},
+		{
 			Env: "CM_SECRET_KEY", Kind: "string", Flag: "secret-key", optional: true, Secret: true,
 			Usage: "server secret (base64 of 32 bytes: openssl rand -base64 32) that signs access tokens; default: secret.key next to the SQLite database, created on first start; required with PostgreSQL, the same in every process",
 			parse: func(c *Config, raw string) error {

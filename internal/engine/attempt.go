@@ -167,6 +167,7 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 	in := &node.Input{
 		Data: data, Sources: job.sources, Trigger: job.trigger, Execution: job.info, Resume: job.resume, Logger: logger,
 		Limits: node.Limits{MaxOutputBytes: e.cfg.MaxOutputBytes, Memory: job.acct}, Element: elem, Host: job.host,
+		Nodes: env.Nodes, Vars: env.Vars,
 		Eval: func(ctx context.Context, src string, item any, index int) (any, error) {
 			t := job.n.Lazy[src]
 			if t == nil {

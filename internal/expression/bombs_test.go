@@ -84,7 +84,7 @@ func TestDataSetFieldsShareOneBudget(t *testing.T) {
 	for i := range 200 {
 		fields[fmt.Sprintf("f%d", i)] = `{{ map(1..15, repeat('a', 1048576)) }}`
 	}
-	v, _, errs := CompileValue(map[string]any{"fields": fields}, Limits{}, nil)
+	v, _, errs := CompileValue(map[string]any{"fields": fields}, Limits{}, nil, nil)
 	require.Empty(t, errs)
 	mem := budget.NewMemory(256 << 20)
 	// A generous time budget: this is about memory, and the race detector is slow.

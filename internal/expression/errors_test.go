@@ -44,11 +44,26 @@ func TestRuntimeErrorsSpeakTheExpression(t *testing.T) {
 
 func TestValueErrorsCarryTheirPointer(t *testing.T) {
 	t.Parallel()
-	v, _, errs := CompileValue(map[string]any{"fields": map[string]any{"a/b": []any{"ok", "{{ input.missing.x }}"}}}, Limits{}, nil)
+	v, _, errs := CompileValue(map[string]any{"fields": map[string]any{"a/b": []any{"ok", "{{ input.missing.x }}"}}}, Limits{}, nil, nil)
 	require.Empty(t, errs)
 	_, err := v.Eval(context.Background(), testEnv(), Budget{})
 	var e *Error
 	require.ErrorAs(t, err, &e)
 	require.Equal(t, "/fields/a~1b/1", e.Pointer)
 	require.Equal(t, "input.missing.x", e.Expr)
+}
+
+func TestRawKeysAreNotTemplates(t *testing.T) {
+	t.Parallel()
+	raw := func(key string) bool { return key == "code" }
+	cfg := map[string]any{"code": "return '{{ not an expression'", "other": "{{ input.a }}"}
+	v, lazy, errs := CompileValue(cfg, Limits{}, nil, raw)
+	require.Empty(t, errs)
+	require.Empty(t, lazy)
+	got, err := v.Eval(context.Background(), testEnv(), Budget{})
+	require.NoError(t, err)
+	require.Equal(t, "return '{{ not an expression'", got.(map[string]any)["code"])
+	refs := 0
+	v.Templates(func(string, *Template) { refs++ })
+	require.Equal(t, 1, refs, "only other is a template")
 }

@@ -29,9 +29,11 @@ func (e *PathError) Unwrap() error { return e.Err }
 
 // CompileValue compiles every template inside v, which must be made of JSON types. Top-level keys for
 // which lazy returns true are left as literal strings, to be evaluated by the node itself; their
-// templates are still compiled, to report errors, and returned keyed by source.
-func CompileValue(v any, limits Limits, lazy func(key string) bool) (*Value, map[string]*Template, []PathError) {
-	c := valueCompiler{limits: limits, lazy: lazy, lazyTemplates: map[string]*Template{}}
+// templates are still compiled, to report errors, and returned keyed by source. Top-level keys for
+// which raw returns true are literal values, never read as templates (source code in which "{{" is
+// ordinary text). Either function may be nil.
+func CompileValue(v any, limits Limits, lazy, raw func(key string) bool) (*Value, map[string]*Template, []PathError) {
+	c := valueCompiler{limits: limits, lazy: lazy, raw: raw, lazyTemplates: map[string]*Template{}}
 	out := c.compile(v, "", 0)
 	return out, c.lazyTemplates, c.errs
 }
@@ -39,6 +41,7 @@ func CompileValue(v any, limits Limits, lazy func(key string) bool) (*Value, map
 type valueCompiler struct {
 	limits        Limits
 	lazy          func(string) bool
+	raw           func(string) bool
 	lazyTemplates map[string]*Template
 	errs          []PathError
 }
@@ -63,6 +66,10 @@ func (c *valueCompiler) compile(v any, ptr string, depth int) *Value {
 		obj := make(map[string]*Value, len(x))
 		dyn := false
 		for k, e := range x {
+			if depth == 0 && c.raw != nil && c.raw(k) {
+				obj[k] = &Value{literal: e}
+				continue
+			}
 			cv := c.compile(e, ptr+"/"+escape(k), depth+1)
 			obj[k] = cv
 			dyn = dyn || cv.dynamic

@@ -61,6 +61,11 @@ type Info struct {
 	// Lazy lists top-level configuration keys whose templates the engine leaves unevaluated; the node
 	// evaluates them itself through Input.Eval, typically once per element.
 	Lazy []string
+	// Raw lists top-level configuration keys the engine passes to the node exactly as saved: it neither
+	// evaluates nor compiles them as {{ templates }}, since they hold source code in a language where
+	// "{{" is ordinary text (code.javascript's code). Code may read any node, so a node of a type with
+	// Raw keys finds every upstream node that finished in Input.Nodes.
+	Raw []string
 	// New returns a fresh zero value of the type. It must have no side effects.
 	New func() Node
 }
@@ -162,6 +167,12 @@ type Input struct {
 	// Host offers what nodes that act on other executions need (signals, child executions); nil when
 	// the engine runs without one (tests).
 	Host Host
+	// Nodes is what expressions see as nodes: {"<id>": {"output": …, "status": …}} for the upstream
+	// nodes the node's expressions read, or, for a type with Raw keys, for every upstream node that
+	// finished.
+	Nodes map[string]any
+	// Vars holds the workflow's constants (settings.vars), as expressions see them.
+	Vars map[string]any
 }
 
 // Memory is the attempt's share of the execution's memory budget (see internal/budget).

@@ -38,6 +38,7 @@ type Type struct {
 	schema  *jsonschema.Schema
 	outputs []string
 	lazy    map[string]bool
+	raw     map[string]bool
 }
 
 // Register adds the type of n. It fails on an empty or malformed name, a nil New, a New that returns
@@ -68,12 +69,18 @@ func (r *Registry) Register(n Node) error {
 	if info.Version == 0 {
 		info.Version = 1
 	}
-	t := &Type{Info: info, schema: sch, lazy: make(map[string]bool)}
+	t := &Type{Info: info, schema: sch, lazy: make(map[string]bool), raw: make(map[string]bool)}
 	for _, p := range info.Outputs {
 		t.outputs = append(t.outputs, p.Name)
 	}
 	for _, k := range info.Lazy {
 		t.lazy[k] = true
+	}
+	for _, k := range info.Raw {
+		if t.lazy[k] {
+			return fmt.Errorf("register node type %s: key %q cannot be both Lazy and Raw", info.Type, k)
+		}
+		t.raw[k] = true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -129,6 +136,13 @@ func (t *Type) IsTrigger() bool { return t.Info.Type.Family() == FamilyTrigger }
 // IsLazy reports whether the top-level configuration key is evaluated by the node itself.
 func (t *Type) IsLazy(key string) bool { return t.lazy[key] }
 
+// IsRaw reports whether the top-level configuration key is passed to the node as saved, never read as
+// a template.
+func (t *Type) IsRaw(key string) bool { return t.raw[key] }
+
+// HasRaw reports whether the type has Raw keys, that is, runs code that may read any upstream node.
+func (t *Type) HasRaw() bool { return len(t.raw) > 0 }
+
 // HasInput reports whether the type has the named input port.
 func (t *Type) HasInput(port string) bool {
 	return slices.ContainsFunc(t.Info.Inputs, func(p PortSpec) bool { return p.Name == port })
@@ -182,7 +196,7 @@ func (t *Type) ValidateConfig(config map[string]any, templates bool) []ConfigErr
 	var out []ConfigError
 	seen := map[string]bool{}
 	collectLeaves(verr, func(e *jsonschema.ValidationError) {
-		if templates && holdsTemplate(doc, e.InstanceLocation) {
+		if templates && holdsTemplate(doc, e.InstanceLocation) && (len(e.InstanceLocation) == 0 || !t.raw[e.InstanceLocation[0]]) {
 			return
 		}
 		ptr := pointerOf(e.InstanceLocation)

@@ -30,12 +30,15 @@ func newFake(typ string, schema string) *fake {
 func TestRegister(t *testing.T) {
 	t.Parallel()
 
+	lazyAndRaw := newFake("test.both", `{}`)
+	lazyAndRaw.info.Lazy, lazyAndRaw.info.Raw = []string{"url"}, []string{"url"}
 	tests := []struct {
 		name string
 		n    node.Node
 		err  string
 	}{
 		{name: "BadName", n: newFake("Fake", `{}`), err: "family.name"},
+		{name: "LazyAndRaw", n: lazyAndRaw, err: `key "url" cannot be both Lazy and Raw`},
 		{name: "NoFamily", n: newFake("fake", `{}`), err: "family.name"},
 		{name: "BadSchema", n: newFake("test.bad", `{"type": 12}`), err: "schema"},
 		{name: "NilNew", n: &fake{info: node.Info{Type: "test.nil"}}, err: "New is nil"},

@@ -12,6 +12,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/format"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
+	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
 	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
 )
@@ -21,6 +22,8 @@ type Config struct {
 	HTTP httpnode.Config
 	// Files configures file.read, file.write and file.list; the zero value works in ./data/files.
 	Files files.Config
+	// Code configures code.javascript (CM_CODE_TIMEOUT, CM_CODE_MAX_MEMORY).
+	Code jscode.Config
 }
 
 // Register adds the built-in node types to r.
@@ -36,6 +39,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, records.All()...)
 	all = append(all, jq.All()...)
 	all = append(all, textnode.All()...)
+	all = append(all, jscode.New(cfg.Code))
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)

@@ -22,6 +22,7 @@ var runExamples = []node.TypeName{
 	"data.set", "data.transform", "data.filter",
 	"flow.if", "flow.switch", "flow.merge", "flow.fail",
 	"data.sort", "data.limit", "data.aggregate", "data.rename", "data.dedupe", "data.compare", "data.jq", "data.template",
+	"code.javascript",
 }
 
 // docExample is one example of a type's Docs: a node configuration (or a whole workflow), the run's

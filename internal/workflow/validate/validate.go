@@ -265,7 +265,7 @@ func (c *checker) node(i int) *Node {
 	// Once the workflow is refused for the size of its expressions, compiling more would only repeat
 	// that error.
 	if !c.opts.Limits.Quota.Exhausted() {
-		cfg, lazy, errs := expression.CompileValue(anyMap(spec.Config), c.opts.Limits, typ.IsLazy)
+		cfg, lazy, errs := expression.CompileValue(anyMap(spec.Config), c.opts.Limits, typ.IsLazy, typ.IsRaw)
 		for _, e := range errs {
 			c.exprFail(ptr("config")+e.Pointer, e.Err)
 			configOK = false
@@ -335,8 +335,9 @@ func (c *checker) nodeSemantics(n *Node, ptr func(...any) string) {
 			continue
 		}
 		field := locate(n.Spec.Config, err.Error())
-		if v, _ := lookup(n.Spec.Config, field); field != "" && holdsTemplate(v) {
-			// The value is only known at run time, where the engine validates it again.
+		if v, _ := lookup(n.Spec.Config, field); field != "" && holdsTemplate(v) && !n.Type.IsRaw(topKey(field)) {
+			// The value is only known at run time, where the engine validates it again. (A Raw key's
+			// "{{" is not a template: its value is the saved one.)
 			continue
 		}
 		c.fail(ptr("config")+field, "%s", err.Error())
@@ -566,10 +567,18 @@ func (c *checker) references(g *Graph) {
 		if n.ForEach != nil {
 			collect(workflow.Pointer("nodes", n.Index, "forEach"), n.ForEach)
 		}
-		if len(refs) == 0 {
+		if len(refs) == 0 && !n.Type.HasRaw() {
 			continue
 		}
 		up := ancestors(n)
+		if n.Type.HasRaw() {
+			// Code may read any upstream node: every ancestor is a reference, in definition order.
+			for _, m := range g.Nodes {
+				if up[m] {
+					refs = append(refs, ref{workflow.Pointer("nodes", n.Index, "config"), m.Spec.ID})
+				}
+			}
+		}
 		seen := map[string]bool{}
 		for _, r := range refs {
 			target := g.byID[r.id]
@@ -668,6 +677,12 @@ func (c *checker) schedules(g *Graph) {
 			}
 		}
 	}
+}
+
+// topKey returns the first key of a configuration pointer: "code" for "/code".
+func topKey(ptr string) string {
+	key, _, _ := strings.Cut(strings.TrimPrefix(ptr, "/"), "/")
+	return key
 }
 
 func isInputPolicy(n node.Node) bool {
