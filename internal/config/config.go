@@ -361,7 +361,6 @@ func parseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// Policy returns the outbound request policy for http.request.
 // PublicBaseURL is CM_PUBLIC_URL, or http(s)://CM_ADDR when unset (a wildcard listen address is
 // named localhost).
 func (c Config) PublicBaseURL() string {
@@ -382,6 +381,7 @@ func (c Config) PublicBaseURL() string {
 	return scheme + "://" + net.JoinHostPort(host, port)
 }
 
+// Policy returns the outbound request policy for http.request.
 func (c Config) Policy() *netguard.Policy {
 	list, _ := netguard.ParseAllowlist(c.HTTPAllowlist)
 	return &netguard.Policy{AllowPrivate: c.HTTPAllowPrivate, Allowlist: list}
