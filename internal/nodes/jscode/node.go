@@ -147,7 +147,7 @@ func (c *Code) NodeInfo() node.Info {
 		Title:       "JavaScript",
 		Category:    "Code",
 		Description: "Runs a JavaScript function body in a sandbox; its return value is the output. It reads input, trigger, nodes, vars and execution, and writes console messages into the node's logs.",
-		Icon:        "code",
+		Icon:        "code-xml",
 		Docs:        docs,
 		Inputs:      []node.PortSpec{{Name: "in", Title: "Input", Description: "The value the script reads as input"}},
 		Outputs:     []node.PortSpec{{Name: "out", Title: "Result", Description: "The script's return value, as JSON"}},
