@@ -34,7 +34,7 @@ func TestSubWorkflows(t *testing.T) {
 			child := create(t, s, doubler)["id"].(string)
 			parent := create(t, s, callerOf(child, ""))["id"].(string)
 
-			done := s.Env.Wait(t, startRun(t, s, parent, `{"x":21}`))
+			done := s.Wait(t, startRun(t, s, parent, `{"x":21}`))
 			require.Equal(t, workflow.ExecutionSucceeded, done.Status, "%+v", done.Error)
 			require.JSONEq(t, `{"x":42}`, string(done.Output))
 
@@ -52,17 +52,17 @@ func TestSubWorkflows(t *testing.T) {
 			nowait := create(t, s, `{"name":"fire and forget","nodes":[{"id":"start","type":"trigger.manual"},
 				{"id":"call","type":"flow.call","config":{"workflowId":"`+child+`","wait":false,"input":{"x":1}}}],
 				"edges":[{"source":"start","target":"call"}]}`)["id"].(string)
-			done = s.Env.Wait(t, startRun(t, s, nowait, `{}`))
+			done = s.Wait(t, startRun(t, s, nowait, `{}`))
 			var started struct{ ExecutionID, WorkflowID string }
 			require.NoError(t, json.Unmarshal(done.Output, &started))
 			require.Equal(t, child, started.WorkflowID)
-			require.Equal(t, `{"x":2}`, string(s.Env.Wait(t, started.ExecutionID).Output))
+			require.Equal(t, `{"x":2}`, string(s.Wait(t, started.ExecutionID).Output))
 
 			// A failing child fails the node, after the node's retries (each a new child).
 			failing := create(t, s, `{"name":"fails","nodes":[{"id":"start","type":"trigger.manual"},
 				{"id":"boom","type":"flow.fail","config":{"message":"no stock","code":"stock"}}],"edges":[{"source":"start","target":"boom"}]}`)["id"].(string)
 			retried := create(t, s, callerOf(failing, `"retry":{"maxAttempts":2,"initialInterval":"10ms"},`))["id"].(string)
-			done = s.Env.Wait(t, startRun(t, s, retried, `{}`))
+			done = s.Wait(t, startRun(t, s, retried, `{}`))
 			require.Equal(t, workflow.ExecutionFailed, done.Status)
 			require.Equal(t, "child_failed", done.Error.Code)
 			require.Contains(t, done.Error.Message, "no stock")
@@ -75,7 +75,7 @@ func TestSubWorkflows(t *testing.T) {
 			selfDef := callerOf(self, "")
 			r = s.Do(t, "PUT", "/api/v1/workflows/"+self, selfDef, map[string]string{"If-Match": `"1"`})
 			require.Equal(t, http.StatusOK, r.Status, r.Body)
-			done = s.Env.Wait(t, startRun(t, s, self, `{}`))
+			done = s.Wait(t, startRun(t, s, self, `{}`))
 			require.Equal(t, workflow.ExecutionFailed, done.Status)
 			require.Equal(t, "call_cycle", done.Error.Code, done.Error.Message)
 			// A literal id must name a workflow with a manual trigger when saved; one deleted since fails
@@ -89,7 +89,7 @@ func TestSubWorkflows(t *testing.T) {
 			gone := create(t, s, doubler)["id"].(string)
 			orphan := create(t, s, callerOf(gone, ""))["id"].(string)
 			require.Equal(t, http.StatusNoContent, s.Do(t, "DELETE", "/api/v1/workflows/"+gone, "", nil).Status)
-			done = s.Env.Wait(t, startRun(t, s, orphan, `{}`))
+			done = s.Wait(t, startRun(t, s, orphan, `{}`))
 			require.Equal(t, "workflow_not_found", done.Error.Code)
 		})
 	}
@@ -104,7 +104,7 @@ func TestCancelPropagatesToChildren(t *testing.T) {
 		{"id":"ask","type":"flow.wait","config":{"mode":"approval"}}],"edges":[{"source":"start","target":"ask"}]}`)["id"].(string)
 	parent := create(t, s, callerOf(child, ""))["id"].(string)
 	id := startRun(t, s, parent, `{}`)
-	s.Env.WaitStatus(t, id, workflow.ExecutionWaiting)
+	s.WaitStatus(t, id, workflow.ExecutionWaiting)
 	var kids struct{ Items []map[string]any }
 	require.Eventually(t, func() bool {
 		s.Do(t, "GET", "/api/v1/executions?parentExecutionId="+id, "", nil).JSON(t, &kids)
@@ -112,7 +112,7 @@ func TestCancelPropagatesToChildren(t *testing.T) {
 	}, 20*time.Second, 20*time.Millisecond)
 	r := s.Do(t, "POST", "/api/v1/executions/"+id+"/cancel", "", nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Body)
-	kid := s.Env.Wait(t, kids.Items[0]["id"].(string))
+	kid := s.Wait(t, kids.Items[0]["id"].(string))
 	require.Equal(t, workflow.ExecutionCanceled, kid.Status)
 }
 
@@ -161,7 +161,7 @@ func TestErrorWorkflow(t *testing.T) {
 		"edges":[{"source":"failed","target":"note"}]}`)["id"].(string)
 	wf := create(t, s, `{"name":"breaks","settings":{"errorWorkflow":"`+handler+`"},"nodes":[{"id":"start","type":"trigger.manual"},
 		{"id":"boom","type":"flow.fail","config":{"message":"out of stock","code":"stock"}}],"edges":[{"source":"start","target":"boom"}]}`)["id"].(string)
-	failed := s.Env.Wait(t, startRun(t, s, wf, `{}`))
+	failed := s.Wait(t, startRun(t, s, wf, `{}`))
 	require.Equal(t, workflow.ExecutionFailed, failed.Status)
 
 	var runs struct{ Items []map[string]any }
@@ -170,7 +170,7 @@ func TestErrorWorkflow(t *testing.T) {
 		return len(runs.Items) == 1
 	}, 20*time.Second, 20*time.Millisecond)
 	require.Equal(t, "error", runs.Items[0]["trigger"].(map[string]any)["kind"])
-	done := s.Env.Wait(t, runs.Items[0]["id"].(string))
+	done := s.Wait(t, runs.Items[0]["id"].(string))
 	var out struct {
 		Execution struct{ ID, WorkflowID, WorkflowName string }
 		Node      struct{ ID, Type string }

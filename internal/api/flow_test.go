@@ -27,15 +27,6 @@ func startRun(t *testing.T, s *apitest.Server, wf, input string) string {
 	return e["id"].(string)
 }
 
-func execution(t *testing.T, s *apitest.Server, id string) map[string]any {
-	t.Helper()
-	resp := s.Do(t, "GET", "/api/v1/executions/"+id, "", nil)
-	require.Equal(t, http.StatusOK, resp.Status, resp.Body)
-	var e map[string]any
-	resp.JSON(t, &e)
-	return e
-}
-
 // waitNode waits until the latest run of a node has the status.
 func waitNode(t *testing.T, s *apitest.Server, execID, nodeID string, status workflow.NodeRunStatus) {
 	t.Helper()
@@ -68,7 +59,7 @@ func TestFlowStopEndsTheRunSuccessfully(t *testing.T) {
 				"edges":[{"source":"start","target":"check"},{"source":"check","sourcePort":"true","target":"none"},
 				{"source":"start","target":"slow"},{"source":"check","sourcePort":"false","target":"pass"},{"source":"pass","target":"after"}]}`)["id"].(string)
 
-			stopped := s.Env.Wait(t, startRun(t, s, wf, `{"n":0}`))
+			stopped := s.Wait(t, startRun(t, s, wf, `{"n":0}`))
 			require.Equal(t, workflow.ExecutionSucceeded, stopped.Status)
 			require.JSONEq(t, `{"processed":0}`, string(stopped.Output))
 			runs, err := s.Store.ListNodeRuns(t.Context(), store.DefaultTenant, stopped.ID)
@@ -114,7 +105,7 @@ func TestHTTPRespondAnswersTheWebhookWhileTheRunGoesOn(t *testing.T) {
 	require.NotEmpty(t, id)
 	require.Equal(t, "respond", <-s.Probe.Started, "the run went on after the answer")
 	s.Probe.ReleaseAll()
-	done := s.Env.Wait(t, id)
+	done := s.Wait(t, id)
 	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
 
 	// Refused configurations.
@@ -138,7 +129,7 @@ func TestApprovals(t *testing.T) {
 				"edges":[{"source":"start","target":"ask"},{"source":"ask","target":"after"}]}`)["id"].(string)
 
 			id := startRun(t, s, wf, `{"amount":12}`)
-			s.Env.WaitStatus(t, id, workflow.ExecutionWaiting)
+			s.WaitStatus(t, id, workflow.ExecutionWaiting)
 			viewer := s.AddMember(t, "viewer-"+backend.name+"@example.com", "viewer")
 			r := s.Do(t, "POST", "/api/v1/executions/"+id+"/nodes/ask/approve", `{}`, map[string]string{"Authorization": "Bearer " + viewer})
 			require.Equal(t, http.StatusForbidden, r.Status, r.Body)
@@ -149,7 +140,7 @@ func TestApprovals(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.Status, r.Body)
 			again := s.Do(t, "POST", "/api/v1/executions/"+id+"/nodes/ask/reject", `{}`, nil)
 			require.Equal(t, http.StatusConflict, again.Status, again.Body)
-			done := s.Env.Wait(t, id)
+			done := s.Wait(t, id)
 			require.Equal(t, workflow.ExecutionSucceeded, done.Status)
 			require.JSONEq(t, `{"ok":true}`, string(done.Output))
 			runs, err := s.Store.ListNodeRuns(t.Context(), store.DefaultTenant, id)
@@ -166,9 +157,9 @@ func TestApprovals(t *testing.T) {
 
 			// Rejected, then a decision on a finished execution.
 			id = startRun(t, s, wf, `{"amount":13}`)
-			s.Env.WaitStatus(t, id, workflow.ExecutionWaiting)
+			s.WaitStatus(t, id, workflow.ExecutionWaiting)
 			require.Equal(t, http.StatusOK, s.Do(t, "POST", "/api/v1/executions/"+id+"/nodes/ask/reject", `{"comment":"no"}`, nil).Status)
-			done = s.Env.Wait(t, id)
+			done = s.Wait(t, id)
 			require.JSONEq(t, `{"ok":false}`, string(done.Output))
 			require.Equal(t, http.StatusConflict, s.Do(t, "POST", "/api/v1/executions/"+id+"/nodes/ask/approve", `{}`, nil).Status)
 		})
@@ -184,13 +175,13 @@ func TestWaitTimeout(t *testing.T) {
 		{"id":"ask","type":"flow.wait","config":{"mode":"approval","timeout":"300ms","onTimeout":"port"}},
 		{"id":"late","type":"data.set","config":{"fields":{"late":true}}}],
 		"edges":[{"source":"start","target":"ask"},{"source":"ask","sourcePort":"timeout","target":"late"}]}`)["id"].(string)
-	done := s.Env.Wait(t, startRun(t, s, wf, `{"a":1}`))
+	done := s.Wait(t, startRun(t, s, wf, `{"a":1}`))
 	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
 	require.JSONEq(t, `{"a":1,"late":true}`, string(done.Output))
 
 	failing := create(t, s, `{"name":"fails","nodes":[{"id":"start","type":"trigger.manual"},
 		{"id":"ask","type":"flow.wait","config":{"mode":"webhook","timeout":"200ms"}}],"edges":[{"source":"start","target":"ask"}]}`)["id"].(string)
-	done = s.Env.Wait(t, startRun(t, s, failing, `{}`))
+	done = s.Wait(t, startRun(t, s, failing, `{}`))
 	require.Equal(t, workflow.ExecutionFailed, done.Status)
 	require.Equal(t, "timeout", done.Error.Code)
 }
@@ -208,7 +199,7 @@ func TestResumeURL(t *testing.T) {
 				{"id":"wait","type":"flow.wait","config":{"mode":"webhook"}}],
 				"edges":[{"source":"start","target":"send"},{"source":"send","target":"wait"}]}`)["id"].(string)
 			id := startRun(t, s, wf, `{}`)
-			s.Env.WaitStatus(t, id, workflow.ExecutionWaiting)
+			s.WaitStatus(t, id, workflow.ExecutionWaiting)
 			runs, err := s.Store.ListNodeRuns(t.Context(), store.DefaultTenant, id)
 			require.NoError(t, err)
 			var sent struct{ URL string }
@@ -239,7 +230,7 @@ func TestResumeURL(t *testing.T) {
 			require.Equal(t, http.StatusOK, r.Status, r.Body)
 			require.JSONEq(t, fmt.Sprintf(`{"executionId":%q,"resumed":["wait"]}`, id), r.Body)
 			require.Equal(t, http.StatusConflict, s.Do(t, "POST", u.Path, `{}`, anon).Status, "one request resumes one wait")
-			done := s.Env.Wait(t, id)
+			done := s.Wait(t, id)
 			require.Equal(t, workflow.ExecutionSucceeded, done.Status)
 			var out map[string]any
 			require.NoError(t, json.Unmarshal(done.Output, &out))

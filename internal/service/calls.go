@@ -269,7 +269,7 @@ func (s *Service) startErrorWorkflow(ctx context.Context, exec *store.Execution,
 			typ := ""
 			for _, n := range v.Definition.Nodes {
 				if n.ID == failure.NodeID {
-					typ = string(n.Type)
+					typ = n.Type
 				}
 			}
 			nodeInfo = map[string]any{"id": failure.NodeID, "type": typ}
@@ -446,7 +446,7 @@ func (s *Service) checkReferences(ctx context.Context, tenantID string, def *wor
 		if err != nil {
 			return err
 		}
-		if !slices.ContainsFunc(w.Definition.Nodes, func(n workflow.Node) bool { return string(n.Type) == trigger }) {
+		if !slices.ContainsFunc(w.Definition.Nodes, func(n workflow.Node) bool { return n.Type == trigger }) {
 			verrs = append(verrs, workflow.ValidationError{Pointer: pointer,
 				Message: fmt.Sprintf("workflow %s (%s) has no %s node to start at", id, w.Name, trigger)})
 		}
