@@ -3,12 +3,8 @@ package core
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"regexp"
 	"strings"
-	"time"
-
-	"github.com/robfig/cron/v3"
 
 	"github.com/concertmaster/concertmaster/internal/node"
 )
@@ -139,67 +135,7 @@ func (*Webhook) Execute(_ context.Context, in *node.Input) (node.Output, error) 
 	return node.Out(in.Data), nil
 }
 
-// Schedule starts an execution on a cron schedule. This release stores and validates schedules; the
-// scheduler that fires them comes with a later release.
-type Schedule struct {
-	Cron     string `json:"cron"`
-	Timezone string `json:"timezone,omitempty"`
-}
-
-// NodeInfo describes trigger.schedule.
-func (*Schedule) NodeInfo() node.Info {
-	return node.Info{
-		Type: "trigger.schedule", Title: "Schedule", Category: "Triggers", Icon: "clock",
-		Description: "Starts the workflow on a cron schedule (5 fields, or descriptors such as @hourly) while the workflow is active.",
-		Outputs:     portOut,
-		Schema: json.RawMessage(`{
-  "type": "object",
-  "additionalProperties": false,
-  "required": ["cron"],
-  "properties": {
-    "cron": {"type": "string", "title": "Cron", "description": "minute hour day-of-month month day-of-week, or @hourly, @daily, @every 5m", "minLength": 1, "maxLength": 100},
-    "timezone": {"type": "string", "title": "Time zone", "description": "IANA name such as Europe/Paris (default UTC)", "maxLength": 64}
-  }
-}`),
-		New: func() node.Node { return &Schedule{} },
-	}
-}
-
-var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-
-// Validate parses the cron expression and the time zone.
-func (s *Schedule) Validate() (err error) {
-	if strings.Contains(s.Cron, "{{") {
-		return nil
-	}
-	upper := strings.ToUpper(strings.TrimSpace(s.Cron))
-	if strings.HasPrefix(upper, "TZ=") || strings.HasPrefix(upper, "CRON_TZ=") {
-		return fmt.Errorf("cron %q: set the time zone in the timezone field, not in the expression", s.Cron)
-	}
-	defer func() {
-		// The cron parser panics on some malformed input; report it as a bad expression.
-		if p := recover(); p != nil {
-			err = fmt.Errorf("cron %q is not a valid expression", s.Cron)
-		}
-	}()
-	if _, err := cronParser.Parse(s.Cron); err != nil {
-		return fmt.Errorf("cron %q: %w", s.Cron, err)
-	}
-	if s.Timezone != "" {
-		if _, err := time.LoadLocation(s.Timezone); err != nil {
-			return fmt.Errorf("timezone %q is not a known IANA time zone", s.Timezone)
-		}
-	}
-	return nil
-}
-
-// Execute passes the trigger data through.
-func (*Schedule) Execute(_ context.Context, in *node.Input) (node.Output, error) {
-	return node.Out(in.Data), nil
-}
-
 var (
-	_ node.Validator = (*Schedule)(nil)
 	_ node.Validator = (*Webhook)(nil)
 	_ node.Node      = (*Manual)(nil)
 	_ node.Node      = (*Webhook)(nil)

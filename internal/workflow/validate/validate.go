@@ -663,14 +663,14 @@ func dotSegment(path string) (string, bool) {
 	return "", false
 }
 
-// schedules refuses cron expressions and time zones that are templates: the scheduler needs them
-// before any execution exists to evaluate them in.
+// schedules refuses cron expressions, time zones and missed-run policies that are templates: the
+// scheduler needs them before any execution exists to evaluate them in.
 func (c *checker) schedules(g *Graph) {
 	for _, n := range g.Triggers {
 		if n.Spec.Type != "trigger.schedule" {
 			continue
 		}
-		for _, name := range []string{"cron", "timezone"} {
+		for _, name := range []string{"cron", "timezone", "missed"} {
 			if v, _ := n.Spec.Config[name].(string); expression.HasExpression(v) {
 				c.fail(workflow.Pointer("nodes", n.Index, "config", name),
 					"a schedule's %s must be plain text, not an expression: it is needed before any execution starts", name)
