@@ -35,7 +35,7 @@ type Dispatcher interface {
 	Cancel(ref store.ExecutionRef) bool
 }
 
-// Config configures a Service. Every field but Logger, Limits and Now is required.
+// Config configures a Service. Every field but Logger, Limits, Now and SchedulesChangedFunc is required.
 type Config struct {
 	Store      store.Store
 	Registry   *node.Registry
@@ -49,6 +49,10 @@ type Config struct {
 	PublicURL string
 	// ResumeKey signs resume URLs; without it resume URLs never match.
 	ResumeKey []byte
+	// SchedulesChangedFunc, when set, is called after a write that may have changed the schedules
+	// committed (a workflow activated, deactivated, updated while active or deleted), so that the
+	// scheduler looks again at once. It must not block.
+	SchedulesChangedFunc func()
 }
 
 // Service implements the use cases.
@@ -138,17 +142,26 @@ func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expec
 	changes, truncated := DefinitionDiff(&cur.Definition, def)
 	ctx = identity.Audit(ctx, tenantID, "workflow.updated", "workflow", id, map[string]any{"fromVersion": cur.Version, "toVersion": expectedVersion + 1,
 		"changes": changes, "truncated": truncated})
-	w, err := s.store.UpdateWorkflow(ctx, tenantID, id, expectedVersion, def, Routes(g))
+	schedules, err := Schedules(g, s.now())
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.store.UpdateWorkflow(ctx, tenantID, id, expectedVersion, def, Routes(g), schedules)
 	if err != nil {
 		return nil, err
 	}
 	s.cfg.Engine.Remember(tenantID, w.ID, w.Version, g)
+	if w.Active {
+		s.schedulesChanged()
+	}
 	return w, nil
 }
 
-// SetActive switches a workflow's webhook and schedule triggers on or off.
+// SetActive switches a workflow's webhook and schedule triggers on or off. Switching on computes each
+// schedule's next fire time from now; switching an active workflow on again keeps them.
 func (s *Service) SetActive(ctx context.Context, tenantID, id string, active bool) (*store.Workflow, error) {
 	var routes []store.WebhookRoute
+	var schedules []store.Schedule
 	if active {
 		w, err := s.store.GetWorkflow(ctx, tenantID, id)
 		if err != nil {
@@ -162,20 +175,39 @@ func (s *Service) SetActive(ctx context.Context, tenantID, id string, active boo
 			return nil, verrs
 		}
 		routes = Routes(g)
+		if schedules, err = Schedules(g, s.now()); err != nil {
+			return nil, err
+		}
 	}
 	action := "workflow.deactivated"
 	if active {
 		action = "workflow.activated"
 	}
 	ctx = identity.Audit(ctx, tenantID, action, "workflow", id, nil)
-	return s.store.SetWorkflowActive(ctx, tenantID, id, active, routes)
+	w, err := s.store.SetWorkflowActive(ctx, tenantID, id, active, routes, schedules)
+	if err != nil {
+		return nil, err
+	}
+	s.schedulesChanged()
+	return w, nil
 }
 
 // DeleteWorkflow removes a workflow from lists and switches its triggers off; its versions and
 // executions stay readable.
 func (s *Service) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 	ctx = identity.Audit(ctx, tenantID, "workflow.deleted", "workflow", id, nil)
-	return s.store.DeleteWorkflow(ctx, tenantID, id)
+	if err := s.store.DeleteWorkflow(ctx, tenantID, id); err != nil {
+		return err
+	}
+	s.schedulesChanged()
+	return nil
+}
+
+// schedulesChanged tells the scheduler, if any, to look at the schedules again.
+func (s *Service) schedulesChanged() {
+	if s.cfg.SchedulesChangedFunc != nil {
+		s.cfg.SchedulesChangedFunc()
+	}
 }
 
 // Routes returns the webhook routes of a compiled workflow; a webhook trigger without a path (a
@@ -216,6 +248,12 @@ type StartParams struct {
 // StartExecution creates and enqueues an execution. created is false when an idempotency key
 // matched an earlier request.
 func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartParams) (*store.Execution, bool, error) {
+	return s.startExecution(ctx, tenantID, p, nil)
+}
+
+// startExecution is StartExecution with inTx, when set, run in the transaction that creates the
+// execution, before it is enqueued: the execution is created only if inTx succeeds.
+func (s *Service) startExecution(ctx context.Context, tenantID string, p StartParams, inTx store.TxHookFunc) (*store.Execution, bool, error) {
 	version := p.Version
 	if version == 0 {
 		w, err := s.store.GetWorkflow(ctx, tenantID, p.WorkflowID)
@@ -257,12 +295,21 @@ func (s *Service) StartExecution(ctx context.Context, tenantID string, p StartPa
 		// they would double the writes of the hottest path.
 		ctx = identity.Audit(ctx, tenantID, "execution.started", "execution", id, map[string]any{"workflowId": p.WorkflowID, "version": version})
 	}
+	enqueue := s.enqueueHook(tenantID, queued)
+	if inTx != nil {
+		enqueue = func(ctx context.Context, tx store.Tx, exec *store.Execution) error {
+			if err := inTx(ctx, tx, exec); err != nil {
+				return err
+			}
+			return s.enqueueHook(tenantID, queued)(ctx, tx, exec)
+		}
+	}
 	exec, created, err := s.store.CreateExecution(ctx, tenantID, store.CreateExecutionParams{
 		ID: id, WorkflowID: p.WorkflowID, WorkflowVersion: version,
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
 		IdempotencyKey: p.IdempotencyKey, RequestHash: hash,
 		Events:  []store.Event{queued},
-		Enqueue: s.enqueueHook(tenantID, queued),
+		Enqueue: enqueue,
 	})
 	if err != nil {
 		return nil, false, err

@@ -377,20 +377,37 @@ type Store interface {
 	// ListWorkflows pages through workflows, most recently updated first.
 	ListWorkflows(ctx context.Context, tenantID string, params ListWorkflowsParams) (*Page[Workflow], error)
 	// UpdateWorkflow saves def as the next version, provided expectedVersion is current
-	// (ErrVersionMismatch otherwise). When the workflow is active, its webhook routes become routes.
-	UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []WebhookRoute) (*Workflow, error)
-	// DeleteWorkflow removes a workflow from lists and drops its routes; its versions and executions
-	// stay readable.
+	// (ErrVersionMismatch otherwise). When the workflow is active, its webhook routes become routes and
+	// its schedules become schedules (see Schedule.Spec for what a save keeps).
+	UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []WebhookRoute, schedules []Schedule) (*Workflow, error)
+	// DeleteWorkflow removes a workflow from lists and drops its routes and schedules; its versions
+	// and executions stay readable.
 	DeleteWorkflow(ctx context.Context, tenantID, id string) error
 	// ListWorkflowVersions pages through a workflow's versions, newest first, without definitions,
 	// also of a deleted workflow.
 	ListWorkflowVersions(ctx context.Context, tenantID, id string, params ListVersionsParams) (*Page[WorkflowVersion], error)
 	// GetWorkflowVersion returns one version, also of a deleted workflow.
 	GetWorkflowVersion(ctx context.Context, tenantID, id string, version int) (*WorkflowVersion, error)
-	// SetWorkflowActive switches a workflow on or off and replaces its webhook routes (none when off).
-	SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []WebhookRoute) (*Workflow, error)
+	// SetWorkflowActive switches a workflow on or off and replaces its webhook routes and its schedules
+	// (none when off; see Schedule.Spec for what switching an active workflow on again keeps).
+	SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []WebhookRoute, schedules []Schedule) (*Workflow, error)
 	// LookupWebhook finds the route for a method and path, across tenants.
 	LookupWebhook(ctx context.Context, method, path string) (*WebhookRoute, error)
+
+	// ListSchedules returns the schedules of a workflow (none unless it is active), by node id.
+	ListSchedules(ctx context.Context, tenantID, workflowID string) ([]Schedule, error)
+	// ListDueSchedules lists, across tenants and earliest first, the schedules whose next fire time
+	// is not after params.Now, for the scheduler.
+	ListDueSchedules(ctx context.Context, params ListDueSchedulesParams) ([]Schedule, error)
+	// NextScheduleAt returns the earliest next fire time across tenants, or nil when no schedule exists.
+	NextScheduleAt(ctx context.Context) (*time.Time, error)
+	// FireSchedule moves a schedule's next fire time from params.Due to params.Next with a
+	// conditional update, inside tx when it is not nil (the transaction of a hook such as
+	// CreateExecutionParams.Enqueue, so that a run and the move commit or roll back together), else in
+	// a transaction of its own. ErrConflict when the schedule no longer exists or its next fire time
+	// is no longer params.Due: another scheduler fired it, or the workflow was deactivated, deleted or
+	// changed meanwhile. Only a Tx this store handed to a hook may be passed.
+	FireSchedule(ctx context.Context, tx Tx, params FireScheduleParams) error
 
 	// CreateExecution inserts a queued execution, or returns the existing one for a repeated
 	// idempotency key (created is then false).

@@ -278,6 +278,37 @@ func (c *Cron) Next(after time.Time) time.Time {
 	return time.Time{}
 }
 
+// Latest returns the latest fire time, not after upTo, of the series that starts at from (one of the
+// schedule's fire times): from itself when the next one is after upTo. An @every series is counted
+// from from.
+func (c *Cron) Latest(from, upTo time.Time) time.Time {
+	if !upTo.After(from) {
+		return from
+	}
+	if every, ok := c.sched.(cron.ConstantDelaySchedule); ok {
+		return from.Add(upTo.Sub(from) / every.Delay * every.Delay).UTC()
+	}
+	// Start near upTo rather than walk every fire time since from: from the latest of these windows
+	// that holds a fire time, at most a few thousand fire times remain to walk.
+	start := from
+	for _, back := range []time.Duration{time.Minute, time.Hour, 25 * time.Hour, 32 * 24 * time.Hour, 367 * 24 * time.Hour} {
+		if f := c.Next(upTo.Add(-back)); !f.IsZero() && !f.After(upTo) {
+			if f.After(start) {
+				start = f
+			}
+			break
+		}
+	}
+	for range 100_000 {
+		n := c.Next(start)
+		if n.IsZero() || n.After(upTo) {
+			break
+		}
+		start = n
+	}
+	return start.UTC()
+}
+
 // Upcoming returns the next n fire times after after (fewer when the schedule ends).
 func (c *Cron) Upcoming(after time.Time, n int) []time.Time {
 	out := make([]time.Time, 0, n)

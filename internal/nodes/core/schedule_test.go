@@ -312,3 +312,35 @@ func wallOf(t time.Time, loc *time.Location) time.Time {
 	l := t.In(loc)
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), 0, 0, time.UTC)
 }
+
+func TestCronLatest(t *testing.T) {
+	t.Parallel()
+
+	tests := []struct {
+		name           string
+		cron, timezone string
+		from, upTo     string
+		want           string
+	}{
+		{name: "CronDays", cron: "0 9 * * *", from: "2026-05-01T09:00:00Z", upTo: "2026-05-04T08:00:00Z", want: "2026-05-03T09:00:00Z"},
+		{name: "CronExactlyAtUpTo", cron: "0 9 * * *", from: "2026-05-01T09:00:00Z", upTo: "2026-05-04T09:00:00Z", want: "2026-05-04T09:00:00Z"},
+		{name: "CronNoneSinceFrom", cron: "0 9 * * *", from: "2026-05-01T09:00:00Z", upTo: "2026-05-01T10:00:00Z", want: "2026-05-01T09:00:00Z"},
+		{name: "CronUpToBeforeFrom", cron: "0 9 * * *", from: "2026-05-01T09:00:00Z", upTo: "2026-04-01T10:00:00Z", want: "2026-05-01T09:00:00Z"},
+		{name: "CronEverySecondForAYear", cron: "* * * * * *", from: "2025-05-01T09:00:00Z", upTo: "2026-05-01T10:00:00.5Z", want: "2026-05-01T10:00:00Z"},
+		{name: "CronYearly", cron: "@yearly", from: "2020-01-01T00:00:00Z", upTo: "2026-05-01T10:00:00Z", want: "2026-01-01T00:00:00Z"},
+		{name: "CronInTimezone", cron: "0 9 * * *", timezone: "Asia/Tokyo", from: "2026-05-01T00:00:00Z", upTo: "2026-05-03T23:00:00Z", want: "2026-05-03T00:00:00Z"},
+		{name: "EveryCountedFromFrom", cron: "@every 7s", from: "2026-05-01T09:00:03Z", upTo: "2026-05-01T10:00:00Z", want: "2026-05-01T09:59:54Z"},
+		{name: "EveryLongDowntime", cron: "@every 1s", from: "2025-05-01T09:00:00Z", upTo: "2026-05-01T09:00:00.9Z", want: "2026-05-01T09:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := core.ParseCron(tt.cron, tt.timezone)
+			require.NoError(t, err)
+			upTo, err := time.Parse(time.RFC3339Nano, tt.upTo)
+			require.NoError(t, err)
+			got := c.Latest(mustTime(t, tt.from), upTo)
+			require.Equal(t, tt.want, got.Format(time.RFC3339Nano))
+		})
+	}
+}

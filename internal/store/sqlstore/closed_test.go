@@ -98,7 +98,7 @@ func TestClosedStoreAnswersEveryCallWithAnError(t *testing.T) {
 				"GetWorkflow":    func() error { _, err := st.GetWorkflow(ctx, tenant, wf); return err },
 				"ListWorkflows":  func() error { _, err := st.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{}); return err },
 				"UpdateWorkflow": func() error {
-					_, err := st.UpdateWorkflow(ctx, tenant, wf, 1, def, nil)
+					_, err := st.UpdateWorkflow(ctx, tenant, wf, 1, def, nil, nil)
 					return err
 				},
 				"DeleteWorkflow": func() error { return st.DeleteWorkflow(ctx, tenant, wf) },
@@ -107,7 +107,7 @@ func TestClosedStoreAnswersEveryCallWithAnError(t *testing.T) {
 					return err
 				},
 				"GetWorkflowVersion": func() error { _, err := st.GetWorkflowVersion(ctx, tenant, wf, 1); return err },
-				"SetWorkflowActive":  func() error { _, err := st.SetWorkflowActive(ctx, tenant, wf, true, nil); return err },
+				"SetWorkflowActive":  func() error { _, err := st.SetWorkflowActive(ctx, tenant, wf, true, nil, nil); return err },
 				"LookupWebhook":      func() error { _, err := st.LookupWebhook(ctx, "POST", "p"); return err },
 				"CreateExecution": func() error {
 					_, _, err := st.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: "y", WorkflowID: wf, WorkflowVersion: 1})

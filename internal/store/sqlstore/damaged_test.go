@@ -133,7 +133,7 @@ func TestDamagedDatabase(t *testing.T) {
 		{
 			name: "NoVersionsTableOnUpdate", damage: `DROP TABLE workflow_versions`,
 			call: func(ctx context.Context, st *sqlstore.Store) error {
-				_, err := st.UpdateWorkflow(ctx, tenant, "wf", 1, def, nil)
+				_, err := st.UpdateWorkflow(ctx, tenant, "wf", 1, def, nil, nil)
 				return err
 			},
 			want: "insert workflow version",
@@ -154,7 +154,7 @@ func TestDamagedDatabase(t *testing.T) {
 		{
 			name: "NoRoutesTable", damage: `DROP TABLE webhook_routes`,
 			call: func(ctx context.Context, st *sqlstore.Store) error {
-				_, err := st.SetWorkflowActive(ctx, tenant, "wf", true, []store.WebhookRoute{{Method: "POST", Path: "p", NodeID: "start", Respond: "onCompletion"}})
+				_, err := st.SetWorkflowActive(ctx, tenant, "wf", true, []store.WebhookRoute{{Method: "POST", Path: "p", NodeID: "start", Respond: "onCompletion"}}, nil)
 				return err
 			},
 			want: "delete webhook routes",

@@ -155,11 +155,14 @@ func escapeLike(s string) string {
 }
 
 // UpdateWorkflow implements store.Store.
-func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []store.WebhookRoute) (*store.Workflow, error) {
+func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []store.WebhookRoute, schedules []store.Schedule) (*store.Workflow, error) {
 	if err := checkText("tenant id", tenantID, "workflow id", id, "workflow name", def.Name, "workflow description", def.Description); err != nil {
 		return nil, err
 	}
 	if err := checkRoutes(routes); err != nil {
+		return nil, err
+	}
+	if err := checkSchedules(schedules); err != nil {
 		return nil, err
 	}
 	body, err := json.Marshal(def)
@@ -201,6 +204,9 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 			if err := s.replaceRoutes(ctx, tx, tenantID, id, w.Version, routes); err != nil {
 				return err
 			}
+			if err := s.replaceSchedules(ctx, tx, tenantID, id, w.Version, schedules); err != nil {
+				return err
+			}
 		}
 		w.Definition = *def
 		out = w
@@ -226,7 +232,10 @@ func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 		}
-		return s.replaceRoutes(ctx, tx, tenantID, id, 0, nil)
+		if err := s.replaceRoutes(ctx, tx, tenantID, id, 0, nil); err != nil {
+			return err
+		}
+		return s.replaceSchedules(ctx, tx, tenantID, id, 0, nil)
 	})
 }
 
@@ -306,11 +315,14 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, ver
 }
 
 // SetWorkflowActive implements store.Store.
-func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []store.WebhookRoute) (*store.Workflow, error) {
+func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []store.WebhookRoute, schedules []store.Schedule) (*store.Workflow, error) {
 	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
 		return nil, err
 	}
 	if err := checkRoutes(routes); err != nil {
+		return nil, err
+	}
+	if err := checkSchedules(schedules); err != nil {
 		return nil, err
 	}
 	var out *store.Workflow
@@ -323,7 +335,7 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 			return fmt.Errorf("workflow %s: %w", id, store.ErrNotFound)
 		}
 		if !active {
-			routes = nil
+			routes, schedules = nil, nil
 		}
 		var body []byte
 		row := tx.queryRow(ctx, `SELECT `+workflowColumns+`, definition FROM workflows WHERE tenant_id = ? AND id = ?`, tenantID, id)
@@ -332,6 +344,9 @@ func (s *Store) SetWorkflowActive(ctx context.Context, tenantID, id string, acti
 			return fmt.Errorf("read workflow: %w", err)
 		}
 		if err := s.replaceRoutes(ctx, tx, tenantID, id, w.Version, routes); err != nil {
+			return err
+		}
+		if err := s.replaceSchedules(ctx, tx, tenantID, id, w.Version, schedules); err != nil {
 			return err
 		}
 		if err := json.Unmarshal(body, &w.Definition); err != nil {

@@ -650,18 +650,18 @@ func testAuditWithWrite(t *testing.T, s store.Store) {
 	}
 
 	saved := store.WithAudit(ctx, entry("workflow.updated"))
-	_, err = s.UpdateWorkflow(saved, tenant, wf, 1, Definition("audited v2"), nil)
+	_, err = s.UpdateWorkflow(saved, tenant, wf, 1, Definition("audited v2"), nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"workflow.updated"}, actions(), "committed with the change")
-	_, err = s.SetWorkflowActive(saved, tenant, wf, true, nil)
+	_, err = s.SetWorkflowActive(saved, tenant, wf, true, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"workflow.updated"}, actions(), "a second write with the context writes nothing more")
 
 	stale := store.WithAudit(ctx, entry("workflow.stale"))
-	_, err = s.UpdateWorkflow(stale, tenant, wf, 1, Definition("stale"), nil)
+	_, err = s.UpdateWorkflow(stale, tenant, wf, 1, Definition("stale"), nil, nil)
 	require.ErrorIs(t, err, store.ErrVersionMismatch)
 	require.Equal(t, []string{"workflow.updated"}, actions(), "rolled back with the change")
-	_, err = s.SetWorkflowActive(stale, tenant, wf, false, nil)
+	_, err = s.SetWorkflowActive(stale, tenant, wf, false, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"workflow.updated"}, actions(), "the failed write consumed them")
 
@@ -702,7 +702,7 @@ func testAuditWithWrite(t *testing.T, s store.Store) {
 
 	// A bad entry refuses the write it rides on: nothing changes.
 	bad := store.WithAudit(ctx, store.AuditEntry{TenantID: tenant, Actor: "user-a"})
-	_, err = s.UpdateWorkflow(bad, tenant, wf, 2, Definition("never"), nil)
+	_, err = s.UpdateWorkflow(bad, tenant, wf, 2, Definition("never"), nil, nil)
 	require.ErrorIs(t, err, store.ErrInvalidInput)
 	w, err := s.GetWorkflow(ctx, tenant, wf)
 	require.NoError(t, err)
@@ -728,7 +728,7 @@ func testAuditWithWrite(t *testing.T, s store.Store) {
 			<-start
 			version := 1 + i%2 // odd ones name a stale version
 			c := store.WithAudit(ctx, store.AuditEntry{TenantID: tenant, Actor: "batch", Action: "workflow.updated", TargetID: ids[i]})
-			_, errs[i] = s.UpdateWorkflow(c, tenant, ids[i], version, Definition("batch v2"), nil)
+			_, errs[i] = s.UpdateWorkflow(c, tenant, ids[i], version, Definition("batch v2"), nil, nil)
 		}()
 	}
 	close(start)
@@ -759,7 +759,7 @@ func testWebhookCrossTenant(t *testing.T, s store.Store) {
 	_, err := s.CreateWorkflow(ctx, store.DefaultTenant, mine, Definition("mine"))
 	require.NoError(t, err)
 	route := store.WebhookRoute{Method: "POST", Path: "shared/" + NewID(), NodeID: "hook", Respond: "onCompletion"}
-	_, err = s.SetWorkflowActive(ctx, store.DefaultTenant, mine, true, []store.WebhookRoute{route})
+	_, err = s.SetWorkflowActive(ctx, store.DefaultTenant, mine, true, []store.WebhookRoute{route}, nil)
 	require.NoError(t, err)
 
 	theirs := NewID()
@@ -775,11 +775,11 @@ func testWebhookCrossTenant(t *testing.T, s store.Store) {
 		require.NotContains(t, err.Error(), store.DefaultTenant)
 		require.Contains(t, err.Error(), "already in use")
 	}
-	_, err = s.SetWorkflowActive(ctx, other, theirs, true, []store.WebhookRoute{route})
+	_, err = s.SetWorkflowActive(ctx, other, theirs, true, []store.WebhookRoute{route}, nil)
 	check(err)
-	_, err = s.SetWorkflowActive(ctx, other, theirs, true, nil)
+	_, err = s.SetWorkflowActive(ctx, other, theirs, true, nil, nil)
 	require.NoError(t, err)
-	_, err = s.UpdateWorkflow(ctx, other, theirs, 1, Definition("theirs v2"), []store.WebhookRoute{route})
+	_, err = s.UpdateWorkflow(ctx, other, theirs, 1, Definition("theirs v2"), []store.WebhookRoute{route}, nil)
 	check(err)
 	w, err := s.GetWorkflow(ctx, other, theirs)
 	require.NoError(t, err)

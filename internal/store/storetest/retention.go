@@ -259,11 +259,11 @@ func testRetentionWorkflows(t *testing.T, s store.Store) {
 	}, list(), "every workflow, deleted ones without their rule")
 
 	// Saving a version without the rule removes it; saving one with a rule sets it.
-	_, err := s.UpdateWorkflow(ctx, tenant, ownAge, 1, Definition("no rule"), nil)
+	_, err := s.UpdateWorkflow(ctx, tenant, ownAge, 1, Definition("no rule"), nil, nil)
 	require.NoError(t, err)
 	def := Definition("rule")
 	def.Settings.Retention = &workflow.Retention{MaxAge: workflow.Duration(time.Hour), MaxExecutions: 3}
-	_, err = s.UpdateWorkflow(ctx, tenant, plain, 1, def, nil)
+	_, err = s.UpdateWorkflow(ctx, tenant, plain, 1, def, nil, nil)
 	require.NoError(t, err)
 	all := list()
 	require.Equal(t, store.RetentionWorkflow{TenantID: tenant, WorkflowID: ownAge}, all[key(tenant, ownAge)])

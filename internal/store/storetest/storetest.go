@@ -69,6 +69,10 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"PruneParams", testPruneParams},
 		{"PruneRetryOf", testPruneRetryOf},
 		{"RetentionWorkflows", testRetentionWorkflows},
+		{"SchedulesFollowWorkflow", testSchedulesFollowWorkflow},
+		{"SchedulesAcrossTenants", testSchedulesAcrossTenants},
+		{"FireScheduleConditional", testFireScheduleConditional},
+		{"FireScheduleRace", testFireScheduleRace},
 		{"TenantScoping", testTenantScoping},
 		{"TextNoStoreCanHold", testTextNoStoreCanHold},
 		{"WebhookRoutes", testWebhookRoutes},
@@ -115,14 +119,14 @@ func testWorkflowCRUD(t *testing.T, s store.Store) {
 
 	def2 := Definition("orders v2")
 	def2.Description = "second"
-	w2, err := s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil)
+	w2, err := s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil, nil)
 	require.NoError(t, err)
 	require.Equal(t, 2, w2.Version)
 	require.Equal(t, "orders v2", w2.Name)
 
-	_, err = s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil)
+	_, err = s.UpdateWorkflow(ctx, tenant, id, 1, def2, nil, nil)
 	require.ErrorIs(t, err, store.ErrVersionMismatch)
-	_, err = s.UpdateWorkflow(ctx, tenant, NewID(), 1, def2, nil)
+	_, err = s.UpdateWorkflow(ctx, tenant, NewID(), 1, def2, nil, nil)
 	require.ErrorIs(t, err, store.ErrNotFound)
 
 	versions, err := s.ListWorkflowVersions(ctx, tenant, id, store.ListVersionsParams{Limit: 1})
@@ -206,7 +210,7 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 		require.NoError(t, err)
 	}
 	route := store.WebhookRoute{Method: "POST", Path: "orders/new", NodeID: "hook", Respond: "immediately"}
-	w, err := s.SetWorkflowActive(ctx, tenant, a, true, []store.WebhookRoute{route})
+	w, err := s.SetWorkflowActive(ctx, tenant, a, true, []store.WebhookRoute{route}, nil)
 	require.NoError(t, err)
 	require.True(t, w.Active)
 	require.Equal(t, "hook", w.Definition.Name)
@@ -221,7 +225,7 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 	_, err = s.LookupWebhook(ctx, "GET", "orders/new")
 	require.ErrorIs(t, err, store.ErrNotFound)
 
-	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route})
+	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route}, nil)
 	var conflict *store.RouteConflictError
 	require.ErrorAs(t, err, &conflict)
 	require.Equal(t, a, conflict.WorkflowID)
@@ -231,7 +235,7 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 
 	// An update of an active workflow moves its routes.
 	moved := store.WebhookRoute{Method: "POST", Path: "orders/moved", NodeID: "hook", Respond: "onCompletion"}
-	_, err = s.UpdateWorkflow(ctx, tenant, a, 1, Definition("hook"), []store.WebhookRoute{moved})
+	_, err = s.UpdateWorkflow(ctx, tenant, a, 1, Definition("hook"), []store.WebhookRoute{moved}, nil)
 	require.NoError(t, err)
 	_, err = s.LookupWebhook(ctx, "POST", "orders/new")
 	require.ErrorIs(t, err, store.ErrNotFound)
@@ -239,11 +243,11 @@ func testWebhookRoutes(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, 2, got.Version, "routes follow the current version")
 
-	_, err = s.SetWorkflowActive(ctx, tenant, a, false, nil)
+	_, err = s.SetWorkflowActive(ctx, tenant, a, false, nil, nil)
 	require.NoError(t, err)
 	_, err = s.LookupWebhook(ctx, "POST", "orders/moved")
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route})
+	_, err = s.SetWorkflowActive(ctx, tenant, b, true, []store.WebhookRoute{route}, nil)
 	require.NoError(t, err)
 	require.NoError(t, s.DeleteWorkflow(ctx, tenant, b))
 	_, err = s.LookupWebhook(ctx, "POST", "orders/new")
@@ -756,10 +760,10 @@ func testTenantScoping(t *testing.T, s store.Store) {
 
 	_, err = s.GetWorkflow(ctx, other, wf)
 	require.ErrorIs(t, err, store.ErrNotFound)
-	_, err = s.UpdateWorkflow(ctx, other, wf, 1, Definition("stolen"), nil)
+	_, err = s.UpdateWorkflow(ctx, other, wf, 1, Definition("stolen"), nil, nil)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.ErrorIs(t, s.DeleteWorkflow(ctx, other, wf), store.ErrNotFound)
-	_, err = s.SetWorkflowActive(ctx, other, wf, true, nil)
+	_, err = s.SetWorkflowActive(ctx, other, wf, true, nil, nil)
 	require.ErrorIs(t, err, store.ErrNotFound)
 	_, err = s.ListWorkflowVersions(ctx, other, wf, store.ListVersionsParams{})
 	require.ErrorIs(t, err, store.ErrNotFound)
@@ -802,14 +806,14 @@ func testTextNoStoreCanHold(t *testing.T, s store.Store) {
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 		_, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Name: bad})
 		require.ErrorIs(t, err, store.ErrInvalidInput)
-		_, err = s.UpdateWorkflow(ctx, tenant, bad, 1, Definition("ok"), nil)
+		_, err = s.UpdateWorkflow(ctx, tenant, bad, 1, Definition("ok"), nil, nil)
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 		require.ErrorIs(t, s.DeleteWorkflow(ctx, tenant, bad), store.ErrInvalidInput)
 		_, err = s.ListWorkflowVersions(ctx, tenant, bad, store.ListVersionsParams{})
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 		_, err = s.GetWorkflowVersion(ctx, tenant, bad, 1)
 		require.ErrorIs(t, err, store.ErrInvalidInput)
-		_, err = s.SetWorkflowActive(ctx, tenant, bad, true, nil)
+		_, err = s.SetWorkflowActive(ctx, tenant, bad, true, nil, nil)
 		require.ErrorIs(t, err, store.ErrInvalidInput)
 		_, err = s.LookupWebhook(ctx, "POST", bad)
 		require.ErrorIs(t, err, store.ErrInvalidInput)
@@ -831,7 +835,7 @@ func testTextNoStoreCanHold(t *testing.T, s store.Store) {
 	}
 	w, err := s.CreateWorkflow(ctx, tenant, NewID(), Definition("routes"))
 	require.NoError(t, err)
-	_, err = s.SetWorkflowActive(ctx, tenant, w.ID, true, []store.WebhookRoute{{Method: "POST", Path: "in\x00", NodeID: "start", Respond: "onCompletion"}})
+	_, err = s.SetWorkflowActive(ctx, tenant, w.ID, true, []store.WebhookRoute{{Method: "POST", Path: "in\x00", NodeID: "start", Respond: "onCompletion"}}, nil)
 	require.ErrorIs(t, err, store.ErrInvalidInput)
 
 	// Cursors that decode to a NUL character or invalid UTF-8 are bad cursors.
