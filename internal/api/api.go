@@ -148,6 +148,7 @@ func New(cfg Config) *Server {
 	s.registerIdentity()
 	s.registerNodeTypes()
 	s.registerWorkflows()
+	s.registerSchedules()
 	s.registerExecutions()
 	s.registerLive()
 	s.registerHealth()

@@ -72,6 +72,10 @@ var policy = map[string]access{
 	"activate-workflow":      editor,
 	"deactivate-workflow":    editor,
 
+	// Schedules: reads, though the preview is a POST (its body is the expression).
+	"list-workflow-schedules": viewer,
+	"preview-schedule":        viewer,
+
 	// Executions.
 	"run-workflow":             editor,
 	"cancel-execution":         editor,

@@ -30,6 +30,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/retention"
+	"github.com/concertmaster/concertmaster/internal/schedule"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
 	"github.com/concertmaster/concertmaster/internal/store/storepg"
@@ -82,7 +83,9 @@ type Runtime struct {
 	Metrics    *metrics.Metrics
 	// Pruner applies the retention rules; Start runs it with the workers.
 	Pruner *retention.Pruner
-	Owner  string
+	// Scheduler fires the schedule triggers; serve starts it (StartScheduler), whatever its role.
+	Scheduler *schedule.Scheduler
+	Owner     string
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.
@@ -123,8 +126,22 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	if sec, err := LoadSecret(cfg, logger); err == nil {
 		resumeKey = sec.Derive("concertmaster resume url")
 	}
+	// The service signals schedule changes on wake, which the scheduler reads: one pending signal is
+	// enough, since a pass reads every schedule.
+	wake := make(chan struct{}, 1)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
-		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey})
+		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey,
+		SchedulesChangedFunc: func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}})
+	sched, err := schedule.New(schedule.Config{Store: st, Service: svc, Wake: wake, Observer: m, Logger: logger})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
@@ -134,7 +151,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
-	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Owner: owner}, nil
+	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched, Owner: owner}, nil
 }
 
 // DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three
@@ -151,9 +168,16 @@ func (rt *Runtime) Start(ctx context.Context) error {
 	return rt.Pruner.Start(ctx)
 }
 
-// Close stops the pruner and the workers, and closes the store.
+// StartScheduler runs the scheduler, which fires the schedule triggers of active workflows. serve
+// runs it in every process (a race between processes on one database is harmless: each fire time
+// starts one run); worker processes do not.
+func (rt *Runtime) StartScheduler(ctx context.Context) error {
+	return rt.Scheduler.Start(ctx)
+}
+
+// Close stops the scheduler, the pruner and the workers, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	err := errors.Join(rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	err := errors.Join(rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
 	rt.Bus.Close()
 	return err
 }
@@ -244,6 +268,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return err
 		}
 	}
+	if err := s.rt.StartScheduler(ctx); err != nil {
+		return err
+	}
 	scheme := "http://"
 	if s.http.TLSConfig != nil {
 		scheme = "https://"
@@ -275,14 +302,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	lerr := s.live.Shutdown(sctx)
 	herrc := make(chan error, 1)
 	go func() { herrc <- s.http.Shutdown(sctx) }()
+	serr := s.rt.Scheduler.Stop(sctx)
 	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
 	s.rt.Bus.Close()
-	return errors.Join(lerr, herr, perr, derr, s.rt.Store.Close())
+	return errors.Join(lerr, herr, serr, perr, derr, s.rt.Store.Close())
 }
 
-var _ retention.Observer = (*metrics.Metrics)(nil)
+var (
+	_ retention.Observer = (*metrics.Metrics)(nil)
+	_ schedule.Observer  = (*metrics.Metrics)(nil)
+)
 
 // publicHosts is CM_ALLOWED_HOSTS plus the host of CM_PUBLIC_URL, so that the links the server hands
 // out reach it.

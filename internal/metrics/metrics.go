@@ -1,5 +1,5 @@
 // Package metrics exposes Prometheus metrics for HTTP requests, executions, node runs, the dispatch
-// queue, live subscriptions and the retention pruner, on a registry of its own (never the global
+// queue, live subscriptions, the retention pruner and the scheduler, on a registry of its own (never the global
 // default).
 package metrics
 
@@ -26,6 +26,13 @@ type Metrics struct {
 	nodeDuration *prometheus.HistogramVec
 	retention    retentionMetrics
 	live         liveMetrics
+	schedule     scheduleMetrics
+}
+
+// scheduleMetrics observe the scheduler (internal/schedule).
+type scheduleMetrics struct {
+	fires, skips prometheus.Counter
+	lateness     prometheus.Histogram
 }
 
 // liveMetrics observe the WebSocket and SSE clients (internal/live).
@@ -120,6 +127,19 @@ func New() *Metrics {
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"transport"}),
 	}
+	m.schedule = scheduleMetrics{
+		fires: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_schedule_fires_total", Help: "Runs the scheduler started for fire times.",
+		}),
+		skips: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "concertmaster_schedule_skips_total", Help: "Schedules moved past fire times without a run (missed under the skip policy, or the version could not start).",
+		}),
+		lateness: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "concertmaster_schedule_lateness_seconds", Help: "From a fire time to the start of its run.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+	}
+	reg.MustRegister(m.schedule.fires, m.schedule.skips, m.schedule.lateness)
 	m.live.byTransport = make(map[string]liveChildren)
 	for _, t := range []string{"ws", "sse"} {
 		m.live.byTransport[t] = liveChildren{sent: m.live.sent.WithLabelValues(t), delivery: m.live.delivery.WithLabelValues(t)}
@@ -174,6 +194,15 @@ func (m *Metrics) RetentionPassFinished(d time.Duration, failed bool) {
 		m.retention.errors.Inc()
 	}
 }
+
+// ScheduleFired implements schedule.Observer.
+func (m *Metrics) ScheduleFired(lateness time.Duration) {
+	m.schedule.fires.Inc()
+	m.schedule.lateness.Observe(max(lateness, 0).Seconds())
+}
+
+// ScheduleSkipped implements schedule.Observer.
+func (m *Metrics) ScheduleSkipped() { m.schedule.skips.Inc() }
 
 // LiveClients implements live.Observer.
 func (m *Metrics) LiveClients(transport string, delta int) {

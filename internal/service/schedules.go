@@ -200,22 +200,22 @@ func (s *Service) WorkflowSchedules(ctx context.Context, tenantID, id string, n 
 }
 
 // PreviewSchedule returns the next n fire times (1 to ScheduleUpcomingMax) of a cron expression in a
-// time zone, from now, or workflow.ValidationErrors locating the bad field (/cron or /timezone).
+// time zone, from now, or an *InputError locating the bad field (/cron or /timezone).
 func (s *Service) PreviewSchedule(cron, timezone string, n int) ([]time.Time, error) {
 	n = min(max(n, 1), ScheduleUpcomingMax)
 	for _, f := range []struct{ name, value string }{{"cron", cron}, {"timezone", timezone}} {
 		if strings.Contains(f.value, "{{") {
-			return nil, workflow.ValidationErrors{{Pointer: workflow.Pointer(f.name),
-				Message: fmt.Sprintf("a schedule's %s must be plain text, not an expression: it is needed before any execution starts", f.name)}}
+			return nil, &InputError{Pointer: workflow.Pointer(f.name),
+				Message: fmt.Sprintf("a schedule's %s must be plain text, not an expression: it is needed before any execution starts", f.name)}
 		}
 	}
 	c, err := core.ParseCron(cron, timezone)
 	if err != nil {
-		return nil, workflow.ValidationErrors{{Pointer: workflow.Pointer(scheduleField(err)), Message: err.Error()}}
+		return nil, &InputError{Pointer: workflow.Pointer(scheduleField(err)), Message: err.Error()}
 	}
 	next := c.Upcoming(s.now(), n)
 	if len(next) == 0 {
-		return nil, workflow.ValidationErrors{{Pointer: "/cron", Message: fmt.Sprintf("cron %q never fires: no time in the next five years matches it", strings.TrimSpace(cron))}}
+		return nil, &InputError{Pointer: "/cron", Message: fmt.Sprintf("cron %q never fires: no time in the next five years matches it", strings.TrimSpace(cron))}
 	}
 	return next, nil
 }
