@@ -1,8 +1,9 @@
 // Command cmbench measures ConcertMaster's server-level figures against the real binary: resident
 // memory idle and under load, webhook throughput (wrk -c64, every execution persisted), GET latency
-// at a constant 1,000 requests/s, 1,000 executions waiting in flow.delay at once, and the read of a
-// 7 MB × 40-node execution (bigread.go), and the live events over WebSocket (live.go). It prints one
-// "figure:" line per measurement with the target it is held to. See bench/README.md.
+// at a constant 1,000 requests/s, 1,000 executions waiting in flow.delay at once, the accuracy of 100
+// schedules firing every second (schedule.go), the read of a 7 MB × 40-node execution (bigread.go),
+// and the live events over WebSocket (live.go). It prints one "figure:" line per measurement with the
+// target it is held to. See bench/README.md.
 package main
 
 import (
@@ -47,7 +48,10 @@ func main() {
 	getDur := flag.Duration("get-duration", 30*time.Second, "constant-rate GET run length")
 	getRate := flag.Int("get-rate", 1000, "GET requests per second")
 	delays := flag.Int("delays", 1000, "executions waiting in flow.delay at once")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,bombs,bigread,live "+
+	var so scheduleOptions
+	flag.IntVar(&so.schedules, "schedules", 100, "schedule: workflows with an @every 1s schedule, active at once")
+	flag.DurationVar(&so.duration, "schedule-duration", 20*time.Second, "schedule: how long the schedules stay active")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,schedule,bombs,bigread,live "+
 		"(live is live.latency,live.idle,live.reconnect,live.webhook)")
 	var lo liveOptions
 	flag.IntVar(&lo.clients, "live-clients", 500, "live.latency: WebSocket clients subscribed to each measured execution")
@@ -66,7 +70,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err := profiled(*cpuProfile, func() error {
-		return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, *hookAuth, lo)
+		return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, *hookAuth, lo, so)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
 		os.Exit(1)
@@ -104,7 +108,13 @@ type bench struct {
 	hookAuth string
 }
 
-func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only, hookAuth string, lo liveOptions) error {
+// scheduleOptions size the schedule group (schedule.go).
+type scheduleOptions struct {
+	schedules int
+	duration  time.Duration
+}
+
+func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only, hookAuth string, lo liveOptions, so scheduleOptions) error {
 	want := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
 	// A group's sub-figure is wanted with its group (live) or by its own name (live.latency).
 	wantLive := func(sub string) bool { return want("live") || want("live."+sub) }
@@ -151,6 +161,11 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 	if want("delay") {
 		if err := b.delays(delays); err != nil {
 			return fmt.Errorf("delays: %w", err)
+		}
+	}
+	if want("schedule") {
+		if err := b.schedules(so.schedules, so.duration); err != nil {
+			return fmt.Errorf("schedules: %w", err)
 		}
 	}
 	if want("bombs") && pgAdmin == "" {

@@ -53,7 +53,7 @@ const (
 	GraceDefault        = time.Minute
 	PollIntervalDefault = time.Minute
 	RetryDelayDefault   = time.Second
-	ConcurrencyDefault  = 8
+	ConcurrencyDefault  = 32
 	BatchSizeDefault    = 200
 	// farAhead is how far a schedule that no longer fires (nothing matches in five years) is moved.
 	farAhead = 5 * 365 * 24 * time.Hour
