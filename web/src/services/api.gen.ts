@@ -600,6 +600,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/schedules/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Preview a schedule
+         * @description The next 5 fire times of a cron expression in a time zone, from now, as trigger.schedule would fire them (daylight-saving changes included). A bad expression or time zone answers 422 locating /cron or /timezone. Requires the viewer role or above.
+         */
+        post: operations["preview-schedule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/tenants": {
         parameters: {
             query?: never;
@@ -766,6 +786,26 @@ export interface paths {
          * @description Queues an execution and answers 202 with it. With ?wait=30s the answer waits for the run to finish (200 with its output and node runs) and falls back to 202 when it takes longer. Idempotency-Key makes retries safe. Requires the editor role or above.
          */
         post: operations["run-workflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/workflows/{id}/schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a workflow's schedules
+         * @description The schedule triggers of the workflow's current version, in definition order, each with its next 5 fire times, also while the workflow is inactive (active is then false, and the times are those it would have from now). Requires the viewer role or above.
+         */
+        get: operations["list-workflow-schedules"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1180,6 +1220,9 @@ export interface components {
         ListNodeTypesOutputBody: {
             items: components["schemas"]["NodeType"][] | null;
         };
+        ListSchedulesOutputBody: {
+            items: components["schemas"]["Schedule"][] | null;
+        };
         ListVersionsOutputBody: {
             items: components["schemas"]["WorkflowVersionSummary"][] | null;
             nextCursor?: string;
@@ -1365,6 +1408,22 @@ export interface components {
             /** Format: double */
             y: number;
         };
+        PreviewScheduleInputBody: {
+            /**
+             * @description A cron expression as trigger.schedule takes it: 5 fields, 6 with seconds first, a descriptor (@daily) or @every <duration>
+             * @example 0 9 * * 1-5
+             */
+            cron: string;
+            /**
+             * @description An IANA time zone (default UTC)
+             * @example Europe/Paris
+             */
+            timezone?: string;
+        };
+        PreviewScheduleOutputBody: {
+            /** @description The next 5 fire times from now (RFC 3339, UTC); fewer when the expression fires less within five years */
+            next: string[] | null;
+        };
         RefreshInputBody: {
             /** @description The refresh token; without it the cm_refresh cookie is used */
             refreshToken?: string;
@@ -1409,6 +1468,28 @@ export interface components {
              * @description Version to run (default: the current one)
              */
             version?: number;
+        };
+        Schedule: {
+            /** @description Whether the schedule fires: the workflow is active */
+            active: boolean;
+            /** @description The trigger's cron expression */
+            cron: string;
+            /**
+             * Format: date-time
+             * @description When the schedule last started a run since the workflow was activated; absent if it has not
+             */
+            lastFireAt?: string;
+            /**
+             * @description What happens to fire times missed while the server was down
+             * @enum {string}
+             */
+            missed: "skip" | "runOnce";
+            /** @description The next 5 fire times (RFC 3339, UTC): the fire times to come while the workflow is active, else those it would have from now */
+            next: string[] | null;
+            /** @description The schedule trigger's node id */
+            nodeId: string;
+            /** @description The IANA time zone the expression is read in (UTC when the trigger names none) */
+            timezone: string;
         };
         Settings: {
             /**
@@ -5336,6 +5417,146 @@ export interface operations {
             };
         };
     };
+    "preview-schedule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PreviewScheduleInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PreviewScheduleOutputBody"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only; or the caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "create-workspace": {
         parameters: {
             query?: never;
@@ -6761,6 +6982,112 @@ export interface operations {
             };
             /** @description The body is not JSON: send Content-Type: application/json */
             415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-workflow-schedules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description Workflow id */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListSchedulesOutputBody"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;

@@ -11,6 +11,7 @@ import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContex
 import type { WorkflowNodeData } from '../graphModel';
 import { configErrorTree } from '../problems';
 import { NodeSettings } from './NodeSettings';
+import { ScheduleTimes } from './ScheduleTimes';
 import { WebhookUrl } from './WebhookUrl';
 
 const ConfigForm = lazy(() => import('./ConfigForm'));
@@ -103,6 +104,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
       </div>
       <div aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1 overflow-auto p-4" id={`panel-${tab}`} role="tabpanel">
         {tab === 'parameters' && node.data.type === 'trigger.webhook' && <WebhookUrl config={node.data.config} />}
+        {tab === 'parameters' && node.data.type === 'trigger.schedule' && <ScheduleTimes config={node.data.config} />}
         {tab === 'parameters' && (
           <Suspense fallback={<Spinner label="Loading form…" />}>
             {type ? (
