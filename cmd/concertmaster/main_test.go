@@ -107,6 +107,11 @@ func TestRun(t *testing.T) {
 	}{
 		{name: "Succeeds", file: "../../examples/orders.json", args: []string{"--input", `{"total": 50, "customer": "ada"}`},
 			contains: []string{"✔ start (trigger.manual)", "– tax (data.set)", "skipped", "succeeded", `"code": "SMALL-ADA"`}},
+		{name: "ScheduleExampleByHand", file: "../../examples/weekday-report.json",
+			contains: []string{"✔ mornings (trigger.schedule)", `"for": "a run by hand"`, "succeeded"}},
+		{name: "ScheduleExampleAsFired", file: "../../examples/weekday-report.json",
+			args:     []string{"--input", `{"scheduledAt": "2026-03-30T07:00:00Z", "firedAt": "2026-03-30T07:00:00.004Z", "timezone": "Europe/Paris"}`},
+			contains: []string{`"for": "2026-03-30T07:00:00Z"`, `"title": "Operations report"`}},
 		{name: "InvalidInput", file: "../../examples/orders.json", args: []string{"--input", `{nope`}, code: 2, contains: []string{"not valid JSON"}},
 		{name: "InvalidWorkflow", file: writeFile(t, "bad.json", `{"name":"x","nodes":[{"id":"a","type":"flow.if","config":{}}]}`),
 			code: 2, contains: []string{"/nodes/0/config/condition", "condition is required"}},
