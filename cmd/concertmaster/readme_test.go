@@ -79,6 +79,7 @@ func TestReadmeExamples(t *testing.T) {
 	require.Contains(t, string(out), `"inputTruncated": false`)
 	require.Contains(t, string(out), `{"ref":"refs/heads/main"}`, "the signed webhook request runs")
 	require.Contains(t, string(out), "unsigned: 401", "the unsigned one is refused")
+	require.Regexp(t, `\["\d{4}-\d\d-\d\dT0[01]:30:00Z"(,"[^"]+"){4}\]`, string(out), "the schedule preview lists five fire times of 02:30 in Paris")
 	require.Regexp(t, `execution\.finished  succeeded in `, string(out), "bin/concertmaster watch replays the finished execution")
 	require.Contains(t, string(out), "Signed in to "+s.url+" as "+owner[1], "bin/concertmaster login signs in")
 	b, err := os.ReadFile(filepath.Join(dir, "tax-output.json"))

@@ -20,9 +20,7 @@ var update = flag.Bool("update", false, "rewrite docs/nodes/ and the README's no
 
 // pendingDocs lists built-in types whose Docs another change is writing; their missing Docs are not
 // a failure yet. Remove a type once its Docs land (the test says so).
-var pendingDocs = map[node.TypeName]string{
-	"trigger.schedule": "the scheduler change rewrites its Docs",
-}
+var pendingDocs = map[node.TypeName]string{}
 
 const (
 	docsDir      = "../../../docs/nodes"

@@ -18,7 +18,7 @@ import (
 // convention docExamples reads; add a type once its examples do and can run on their own (no server
 // to call, no wait, no files).
 var runExamples = []node.TypeName{
-	"trigger.manual",
+	"trigger.manual", "trigger.schedule",
 	"data.set", "data.transform", "data.filter",
 	"flow.if", "flow.switch", "flow.merge", "flow.fail",
 	"data.sort", "data.limit", "data.aggregate", "data.rename", "data.dedupe", "data.compare", "data.jq", "data.template",

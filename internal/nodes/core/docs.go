@@ -24,4 +24,6 @@ var (
 	docsManual string
 	//go:embed docs/trigger.webhook.md
 	docsWebhook string
+	//go:embed docs/trigger.schedule.md
+	docsSchedule string
 )

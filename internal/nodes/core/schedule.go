@@ -51,7 +51,7 @@ func (*Schedule) NodeInfo() node.Info {
 			"descriptors or @every 10m), in a time zone, while the workflow is active. Its output is the scheduled and the actual fire time.",
 		Outputs: portOut,
 		Schema:  json.RawMessage(scheduleSchema),
-		Docs:    scheduleDocs,
+		Docs:    docsSchedule,
 		New:     func() node.Node { return &Schedule{} },
 	}
 }
@@ -72,44 +72,6 @@ const scheduleSchema = `{
       "examples": ["skip", "runOnce"]}
   }
 }`
-
-const scheduleDocs = "Starts a run at each time its cron expression names while the workflow is active; " +
-	"activating the workflow switches the schedule on, deactivating or deleting it switches it off at once. " +
-	"Every fire time starts exactly one run, also across restarts: the run and the schedule's next fire time are written " +
-	"in one transaction, and a fire time is never started twice.\n\n" +
-	"## Configuration\n\n" +
-	"- `cron` (required): when to fire.\n" +
-	"  - 5 fields: `minute hour day-of-month month day-of-week`, such as `0 9 * * 1-5` (9:00 on weekdays) or `*/15 * * * *`.\n" +
-	"  - 6 fields: the same with seconds first, such as `30 0 2 * * *` (2:00:30 every day).\n" +
-	"  - Descriptors: `@yearly` (or `@annually`), `@monthly`, `@weekly`, `@daily` (or `@midnight`), `@hourly`.\n" +
-	"  - `@every <duration>`: a fixed interval of whole seconds, at least `1s` (`@every 90s`, `@every 1h30m`), counted from activation.\n" +
-	"  Fields take `*`, lists (`1,15`), ranges (`1-5`), steps (`*/10`) and names (`jan`, `mon`). The expression must be plain text, " +
-	"not a `{{ expression }}`, and must fire at least once in the next five years.\n" +
-	"- `timezone`: the IANA time zone the expression is read in, such as `Europe/Paris`; default `UTC`. `@every` ignores it.\n" +
-	"- `missed`: `skip` (default) or `runOnce`: what happens to fire times that passed while the server was down, or paused, " +
-	"for more than a minute. `skip` drops them and goes on from the next fire time; `runOnce` starts one run for the latest " +
-	"of them, then goes on. A fire time less than a minute late always fires, late.\n\n" +
-	"Daylight-saving time: an expression that names hours fires each wall-clock time once. A time that does not exist " +
-	"(the hour skipped in spring) fires at the change, once however many times of the gap the expression names: " +
-	"`30 2 * * *` in Europe/Paris fires at 03:00 CEST on 2026-03-29. A time that happens twice (the hour repeated in autumn) fires the first time only: 02:30 CEST, not " +
-	"02:30 CET, on 2026-10-25. An expression that fires every hour (`*` in the hour field, `@hourly`) follows real time " +
-	"instead: it fires in both passes of a repeated hour and not in a skipped one, one hour apart each time.\n\n" +
-	"## Output\n\n" +
-	"An object: `scheduledAt`, the fire time the run is for (RFC 3339, UTC); `firedAt`, when the scheduler started it; " +
-	"`timezone`, the schedule's time zone. A run started by hand from this trigger outputs the run's input instead.\n\n" +
-	"## Limits\n\n" +
-	"- `cron` is at most 100 characters; `@every` is between 1s and ten years.\n" +
-	"- Schedules fire in the `serve` process (one process fires them for now; a race between two is harmless: only one " +
-	"of them starts each fire time). Runs are as late as the server is busy: see bench/README.md for the figures.\n\n" +
-	"## Errors\n\n" +
-	"Configuration errors are reported when the workflow is saved, at the field: an expression that does not parse, a " +
-	"time zone in the expression (`TZ=…`: use `timezone`), an unknown time zone, an `@every` shorter than 1s or not in " +
-	"whole seconds, an expression that never fires. The trigger itself never fails at run time.\n\n" +
-	"## Example\n\n" +
-	"Weekdays at 9:00 in Paris, with one catch-up run after a downtime:\n\n" +
-	"```json\n{\"cron\": \"0 9 * * 1-5\", \"timezone\": \"Europe/Paris\", \"missed\": \"runOnce\"}\n```\n\n" +
-	"Output of the run of Monday 2026-03-30:\n\n" +
-	"```json\n{\"scheduledAt\": \"2026-03-30T07:00:00Z\", \"firedAt\": \"2026-03-30T07:00:00.004Z\", \"timezone\": \"Europe/Paris\"}\n```\n"
 
 // cronParser reads 5 fields, 6 with seconds first, and descriptors.
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)

@@ -472,6 +472,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/executions/{id}/nodes/{nodeId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a waiting approval
+         * @description Decides a flow.wait node in approval mode that is waiting: the node outputs {decision, approved, comment, by, at} and the execution resumes at once. The first decision wins: a second one, a node that is not a waiting approval, or a finished execution answers 409. Requires the editor role or above.
+         */
+        post: operations["approve-execution-node"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/executions/{id}/nodes/{nodeId}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject a waiting approval
+         * @description Decides a flow.wait node in approval mode that is waiting: the node outputs {decision, approved, comment, by, at} and the execution resumes at once. The first decision wins: a second one, a node that is not a waiting approval, or a finished execution answers 409. Requires the editor role or above.
+         */
+        post: operations["reject-execution-node"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/executions/{id}/output": {
         parameters: {
             query?: never;
@@ -901,29 +941,29 @@ export interface paths {
         };
         /**
          * GET webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when an http.respond node runs first, its status, headers and body answer at once while the run goes on; with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         get: operations["webhook-get"];
         /**
          * PUT webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when an http.respond node runs first, its status, headers and body answer at once while the run goes on; with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         put: operations["webhook-put"];
         /**
          * POST webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when an http.respond node runs first, its status, headers and body answer at once while the run goes on; with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         post: operations["webhook-post"];
         /**
          * DELETE webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when an http.respond node runs first, its status, headers and body answer at once while the run goes on; with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         delete: operations["webhook-delete"];
         options?: never;
         head?: never;
         /**
          * PATCH webhook
-         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
+         * @description Starts the active workflow whose trigger.webhook listens on this method and path. The trigger's output is {method, path, headers, query, body}; the values of headers that carry credentials (Authorization, Cookie, X-Api-Key, any name with auth, token, secret…) and of those the trigger lists in redactHeaders are stored as "[redacted]". A JSON body is parsed, a form body becomes an object, anything else a string. A trigger with auth first checks the request, before parsing the body or creating anything: a header carrying a shared secret (compared in constant time; its value is stored as "[redacted]"), or an HMAC (sha256, sha1 or sha512; hex or base64; an optional prefix such as sha256=) of the raw body as sent, in the header the trigger names (GitHub's X-Hub-Signature-256 style); a request that fails answers 401. With respond=onCompletion the answer is the run's output (200), or a problem with the error when it fails (502); when an http.respond node runs first, its status, headers and body answer at once while the run goes on; with respond=immediately, or when the run outlasts the webhook timeout, it is 202 with the execution id.
          */
         patch: operations["webhook-patch"];
         trace?: never;
@@ -962,6 +1002,30 @@ export interface paths {
         get: operations["readyz"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/resume/{tenantId}/{executionId}/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GET resume URL
+         * @description Resumes the flow.wait nodes in webhook mode that wait in this execution: each outputs {method, headers, query, body, receivedAt} (credential headers stored as "[redacted]") and the run goes on at once. Workflows read the URL as {{ execution.resumeUrl }}; its token is an HMAC of the workspace and execution under the server's secret, so it needs no login. A JSON body is parsed, a form body becomes an object, anything else a string.
+         */
+        get: operations["resume-get"];
+        put?: never;
+        /**
+         * POST resume URL
+         * @description Resumes the flow.wait nodes in webhook mode that wait in this execution: each outputs {method, headers, query, body, receivedAt} (credential headers stored as "[redacted]") and the run goes on at once. Workflows read the URL as {{ execution.resumeUrl }}; its token is an HMAC of the workspace and execution under the server's secret, so it needs no login. A JSON body is parsed, a form body becomes an object, anything else a string.
+         */
+        post: operations["resume-post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1040,6 +1104,10 @@ export interface components {
         };
         "Create-workspaceRequest": {
             name: string;
+        };
+        DecideInputBody: {
+            /** @description Why; kept in the node's output and the audit log */
+            comment?: string;
         };
         Definition: {
             /** @description Free text */
@@ -1126,6 +1194,10 @@ export interface components {
             /** Format: date-time */
             finishedAt?: string;
             id: string;
+            /** @description For a sub-workflow run: the execution whose flow.call node started it */
+            parentExecutionId?: string;
+            /** @description For a sub-workflow run: the flow.call node that started it */
+            parentNodeId?: string;
             /** @description Execution this one retries */
             retryOf?: string;
             /** Format: date-time */
@@ -1177,6 +1249,10 @@ export interface components {
             outputPreview?: string;
             /** @description Whether the output was too large to send: output is left out; GET /api/v1/executions/{id}/output returns it whole */
             outputTruncated: boolean;
+            /** @description For a sub-workflow run: the execution whose flow.call node started it */
+            parentExecutionId?: string;
+            /** @description For a sub-workflow run: the flow.call node that started it */
+            parentNodeId?: string;
             /** @description Execution this one retries */
             retryOf?: string;
             /** Format: date-time */
@@ -1492,6 +1568,8 @@ export interface components {
             timezone: string;
         };
         Settings: {
+            /** @description Id of a workflow with a trigger.error node, started when a run of this workflow fails */
+            errorWorkflow?: string;
             /**
              * Format: int64
              * @description Ready nodes run in parallel up to this bound (default 8)
@@ -1538,8 +1616,11 @@ export interface components {
             tokenType: "Bearer";
         };
         Trigger: {
-            /** @enum {string} */
-            kind: "manual" | "webhook" | "schedule" | "retry";
+            /**
+             * @description What started the run: manual (or the API), webhook, schedule, retry, call (a flow.call of a parent run) or error (an error workflow)
+             * @enum {string}
+             */
+            kind: "manual" | "webhook" | "schedule" | "retry" | "call" | "error";
             /** @description Trigger node the run started from */
             node?: string;
         };
@@ -3342,6 +3423,8 @@ export interface operations {
                 workflowId?: string;
                 /** @description Keep executions in this status */
                 status?: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
+                /** @description Keep the sub-workflow runs (children) that one execution started */
+                parentExecutionId?: string;
                 limit?: number;
                 cursor?: string;
             };
@@ -4416,6 +4499,338 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "approve-execution-node": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                nodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only; or the caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "reject-execution-node": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+                nodeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    Location?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionDetail"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only; or the caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over this operation's size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
@@ -7649,6 +8064,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The answer an http.respond node decided: its status (200–599), headers and body */
+            default: {
+                headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
         };
     };
     "webhook-put": {
@@ -7801,6 +8229,19 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The answer an http.respond node decided: its status (200–599), headers and body */
+            default: {
+                headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
                 };
             };
         };
@@ -7957,6 +8398,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The answer an http.respond node decided: its status (200–599), headers and body */
+            default: {
+                headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
         };
     };
     "webhook-delete": {
@@ -8102,6 +8556,19 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The answer an http.respond node decided: its status (200–599), headers and body */
+            default: {
+                headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
                 };
             };
         };
@@ -8258,6 +8725,19 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
+            /** @description The answer an http.respond node decided: its status (200–599), headers and body */
+            default: {
+                headers: {
+                    /** @description The execution the request started */
+                    "X-Execution-ID"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
         };
     };
     metrics: {
@@ -8348,6 +8828,238 @@ export interface operations {
             };
             /** @description Service Unavailable */
             503: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "resume-get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                executionId: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Delivered: the nodes that resume */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        executionId: string;
+                        /** @description Ids of the nodes that resume */
+                        resumed: string[];
+                    };
+                };
+            };
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No such resume URL (unknown execution, or a token that does not match) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No webhook-mode wait of this execution is waiting now (not reached yet, already resumed, or the execution finished) */
+            409: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "resume-post": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tenantId: string;
+                executionId: string;
+                token: string;
+            };
+            cookie?: never;
+        };
+        /** @description Any body: JSON is parsed, a form becomes an object, anything else is kept as text */
+        requestBody?: {
+            content: {
+                "*/*": string;
+                "application/json": unknown;
+                "application/x-www-form-urlencoded": Record<string, never>;
+            };
+        };
+        responses: {
+            /** @description Delivered: the nodes that resume */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        executionId: string;
+                        /** @description Ids of the nodes that resume */
+                        resumed: string[];
+                    };
+                };
+            };
+            /** @description The body does not parse as its Content-Type says (JSON or form) */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No such resume URL (unknown execution, or a token that does not match) */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No webhook-mode wait of this execution is waiting now (not reached yet, already resumed, or the execution finished) */
+            409: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is over the webhook size limit */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A query parameter holds a NUL character or invalid UTF-8 */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
