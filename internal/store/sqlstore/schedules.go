@@ -23,22 +23,9 @@ func checkSchedules(schedules []store.Schedule) error {
 // unchanged keeps its next and last fire times (an unrelated edit neither skips nor repeats a fire);
 // one whose spec changed takes the given next fire time and keeps its last one.
 func (s *Store) replaceSchedules(ctx context.Context, tx *wtx, tenantID, id string, version int, schedules []store.Schedule) error {
-	rows, err := tx.query(ctx, `SELECT node_id, spec FROM schedules WHERE tenant_id = ? AND workflow_id = ?`, tenantID, id)
+	current, err := s.scheduleSpecs(ctx, tx, tenantID, id)
 	if err != nil {
-		return fmt.Errorf("read schedules: %w", err)
-	}
-	current := map[string]string{}
-	for rows.Next() {
-		var nodeID, spec string
-		if err := rows.Scan(&nodeID, &spec); err != nil {
-			rows.Close()
-			return fmt.Errorf("read schedules: %w", err)
-		}
-		current[nodeID] = spec
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read schedules: %w", err)
+		return err
 	}
 	for _, sc := range schedules {
 		spec, exists := current[sc.NodeID]
@@ -62,6 +49,27 @@ func (s *Store) replaceSchedules(ctx context.Context, tx *wtx, tenantID, id stri
 		}
 	}
 	return nil
+}
+
+// scheduleSpecs returns the spec of each schedule of a workflow, by node id.
+func (s *Store) scheduleSpecs(ctx context.Context, tx *wtx, tenantID, id string) (map[string]string, error) {
+	rows, err := tx.query(ctx, `SELECT node_id, spec FROM schedules WHERE tenant_id = ? AND workflow_id = ?`, tenantID, id)
+	if err != nil {
+		return nil, fmt.Errorf("read schedules: %w", err)
+	}
+	defer rows.Close()
+	current := map[string]string{}
+	for rows.Next() {
+		var nodeID, spec string
+		if err := rows.Scan(&nodeID, &spec); err != nil {
+			return nil, fmt.Errorf("read schedules: %w", err)
+		}
+		current[nodeID] = spec
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read schedules: %w", err)
+	}
+	return current, nil
 }
 
 const scheduleColumns = `tenant_id, workflow_id, node_id, version, spec, next_fire_at, last_fire_at`
