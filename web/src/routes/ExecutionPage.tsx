@@ -1,19 +1,21 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ReactFlowProvider } from '@xyflow/react';
-import { ArrowLeft, Ban, RotateCcw } from 'lucide-react';
+import { ArrowLeft, Ban, CornerLeftUp, RotateCcw, Siren } from 'lucide-react';
 import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 
 import { Button } from '@components/Button';
 import { ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
+import { TriggerBadge } from '@components/TriggerBadge';
 import { Canvas } from '@features/editor/Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from '@features/editor/EditorContext';
 import { createEditorStore } from '@features/editor/store';
-import { NodeRunInspector } from '@features/run/NodeRunInspector';
+import { NodeRunInspector, type InspectedNode } from '@features/run/NodeRunInspector';
 import { MoreNodeRuns } from '@features/run/MoreNodeRuns';
 import { StoredValue } from '@features/run/StoredValue';
 import { Timeline } from '@features/run/Timeline';
+import { WAIT_TYPE, WaitingPanel } from '@features/run/WaitingPanel';
 import { useExecutionEvents } from '@hooks/use-live';
 import { useCan } from '@hooks/use-me';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
@@ -31,7 +33,22 @@ import {
 } from '@services/executions';
 import { errorMessage } from '@services/http';
 import { nodeTypeQueries, toCatalog } from '@services/nodeTypes';
-import { workflowQueries } from '@services/workflows';
+import { workflowQueries, type DefinitionFromAPI } from '@services/workflows';
+
+/** nodesOf indexes the nodes of the workflow version that ran by id: their type and config. */
+function nodesOf(def: DefinitionFromAPI | undefined): ReadonlyMap<string, InspectedNode> {
+  return new Map((def?.nodes ?? []).map((n) => [n.id, { config: n.config ?? undefined, type: n.type }]));
+}
+
+/** failedExecutionOf reads, from an error workflow run's input, the execution whose failure started it. */
+function failedExecutionOf(execution: ExecutionDetailFromAPI): string | null {
+  if (execution.trigger.kind !== 'error') return null;
+  const input = execution.input as { execution?: { id?: unknown } } | null | undefined;
+  const id = input?.execution?.id;
+  return typeof id === 'string' && id ? id : null;
+}
+
+const linkClass = 'font-mono text-indigo-600 hover:underline dark:text-indigo-400';
 
 /** ExecutionPage shows one execution: its graph with node status, a timeline, input and output. */
 export function ExecutionPage() {
@@ -83,6 +100,12 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
   const terminal = isTerminal(execution.status);
   const canRun = useCan('editor');
   const wfName = version.data?.definition.name;
+  const nodes = useMemo(() => nodesOf(version.data?.definition), [version.data]);
+  const waiting = useMemo(
+    () => [...overlay.values()].filter((r) => r.status === 'waiting' && nodes.get(r.latest.nodeId)?.type === WAIT_TYPE).map((r) => r.latest),
+    [overlay, nodes],
+  );
+  const failed = failedExecutionOf(execution);
 
   return (
     <div className="mx-auto max-w-7xl px-8 py-6" data-page="execution">
@@ -94,6 +117,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
           <h1 className="flex items-center gap-3 text-2xl font-semibold tracking-tight">
             Execution <span className="font-mono text-lg text-zinc-500">{shortId(execution.id)}</span>
             <StatusBadge className="text-sm" status={execution.status} />
+            <TriggerBadge className="text-sm" kind={execution.trigger.kind} />
           </h1>
           <p className="mt-1 text-sm text-zinc-500">
             <Link className="font-medium text-indigo-600 hover:underline dark:text-indigo-400" to={`/workflows/${execution.workflowId}`}>
@@ -105,12 +129,36 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
               <>
                 {' '}
                 · retry of{' '}
-                <Link className="font-mono text-indigo-600 hover:underline dark:text-indigo-400" to={`/executions/${execution.retryOf}`}>
+                <Link className={linkClass} to={`/executions/${execution.retryOf}`}>
                   {shortId(execution.retryOf)}
                 </Link>
               </>
             )}
           </p>
+          {execution.parentExecutionId && (
+            <p className="mt-1 flex items-center gap-1 text-sm text-zinc-600 dark:text-zinc-400" data-testid="parent-link">
+              <CornerLeftUp aria-hidden className="size-4 text-violet-500" />
+              Called by{' '}
+              <Link className={linkClass} title={execution.parentExecutionId} to={`/executions/${execution.parentExecutionId}`}>
+                execution {shortId(execution.parentExecutionId)}
+              </Link>
+              {execution.parentNodeId && (
+                <>
+                  {' '}
+                  (node <span className="font-mono">{execution.parentNodeId}</span>)
+                </>
+              )}
+            </p>
+          )}
+          {failed && (
+            <p className="mt-1 flex items-center gap-1 text-sm text-zinc-600 dark:text-zinc-400" data-testid="failed-link">
+              <Siren aria-hidden className="size-4 text-rose-500" />
+              Handles the failure of{' '}
+              <Link className={linkClass} title={failed} to={`/executions/${failed}`}>
+                execution {shortId(failed)}
+              </Link>
+            </p>
+          )}
         </div>
         {canRun && (
           <div className="flex gap-2">
@@ -130,6 +178,9 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
           {execution.error.code && <span className="ml-2 font-mono text-xs">({execution.error.code})</span>}
         </div>
       )}
+      {waiting.map((run) => (
+        <WaitingPanel key={run.nodeId} config={nodes.get(run.nodeId)?.config} executionId={execution.id} nodeId={run.nodeId} run={run} variant="banner" />
+      ))}
       {version.isError ? (
         <ErrorState error={version.error} title="The workflow version could not be loaded" />
       ) : !store ? (
@@ -138,7 +189,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
         <EditorStoreContext.Provider value={store}>
           <RunOverlayContext.Provider value={overlay}>
             <ReactFlowProvider>
-              <GraphAndInspector execution={execution} nodeRuns={nodeRuns} overlay={overlay} />
+              <GraphAndInspector execution={execution} nodeRuns={nodeRuns} nodes={nodes} overlay={overlay} />
             </ReactFlowProvider>
           </RunOverlayContext.Provider>
         </EditorStoreContext.Provider>
@@ -162,7 +213,17 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
   );
 }
 
-function GraphAndInspector({ execution, nodeRuns, overlay }: { execution: ExecutionDetailFromAPI; nodeRuns: NodeRuns; overlay: ReturnType<typeof summarizeRuns> }) {
+function GraphAndInspector({
+  execution,
+  nodeRuns,
+  nodes,
+  overlay,
+}: {
+  execution: ExecutionDetailFromAPI;
+  nodeRuns: NodeRuns;
+  nodes: ReadonlyMap<string, InspectedNode>;
+  overlay: ReturnType<typeof summarizeRuns>;
+}) {
   const store = useEditorApi();
   const selected = useEditorStore((s) => s.selectedId);
   useExecutionEvents(execution.id, { inspecting: selected });
@@ -183,7 +244,7 @@ function GraphAndInspector({ execution, nodeRuns, overlay }: { execution: Execut
           ) : (
             <>
               <h2 className="mb-3 font-mono text-sm font-semibold">{selected}</h2>
-              <NodeRunInspector key={`${selected}-${run.latest.attempt}`} summary={run} />
+              <NodeRunInspector key={`${selected}-${run.latest.attempt}`} node={nodes.get(selected)} summary={run} />
             </>
           )}
         </aside>

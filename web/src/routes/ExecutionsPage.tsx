@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { History } from 'lucide-react';
+import { History, X } from 'lucide-react';
 import { useEffect, useMemo } from 'react';
 import { Link, useSearchParams } from 'react-router';
 
@@ -7,6 +7,7 @@ import { PageHeader } from '@components/PageHeader';
 import { Pager } from '@components/Pager';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
+import { TriggerBadge } from '@components/TriggerBadge';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useExecutionsFeed } from '@hooks/use-live';
 import { formatDuration, formatRelative, shortId } from '@lib/format';
@@ -22,11 +23,12 @@ export function ExecutionsPage() {
   const [params, setParams] = useSearchParams();
   const status = asStatus(params.get('status'));
   const workflowId = params.get('workflowId') ?? undefined;
+  const parentExecutionId = params.get('parentExecutionId') ?? undefined;
   const pages = useCursorPages();
   const { reset } = pages;
-  useEffect(() => reset(), [status, workflowId, reset]);
+  useEffect(() => reset(), [status, workflowId, parentExecutionId, reset]);
 
-  const list = useQuery(executionQueries.list({ cursor: pages.cursor, status, workflowId }));
+  const list = useQuery(executionQueries.list({ cursor: pages.cursor, parentExecutionId, status, workflowId }));
   useExecutionsFeed({ workflowId });
   const workflows = useQuery(workflowQueries.list({ limit: 200 }));
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
@@ -39,7 +41,7 @@ export function ExecutionsPage() {
   };
 
   const items = list.data?.items ?? [];
-  const filtered = Boolean(status || workflowId);
+  const filtered = Boolean(status || workflowId || parentExecutionId);
   return (
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="executions">
       <PageHeader title="Executions">Every run of every workflow, newest first, live: new runs appear as they start.</PageHeader>
@@ -67,6 +69,17 @@ export function ExecutionsPage() {
             ))}
           </select>
         </label>
+        {parentExecutionId && (
+          <span className="inline-flex items-center gap-1 rounded-full bg-violet-50 py-1 pr-1 pl-3 text-sm text-violet-800 ring-1 ring-violet-200 ring-inset dark:bg-violet-950 dark:text-violet-200 dark:ring-violet-900" data-testid="parent-filter">
+            Sub-workflow runs of{' '}
+            <Link className="font-mono text-xs font-medium hover:underline" to={`/executions/${parentExecutionId}`}>
+              {shortId(parentExecutionId)}
+            </Link>
+            <button aria-label="Show every execution" className="rounded-full p-0.5 hover:bg-violet-100 dark:hover:bg-violet-900" onClick={() => setFilter('parentExecutionId', '')} type="button">
+              <X aria-hidden className="size-3.5" />
+            </button>
+          </span>
+        )}
       </div>
       {list.isPending ? (
         <Spinner label="Loading executions…" />
@@ -107,7 +120,17 @@ export function ExecutionsPage() {
                     </Link>
                     <span className="ml-1.5 text-xs text-zinc-500">v{e.workflowVersion}</span>
                   </td>
-                  <td className="px-4 py-2.5 text-zinc-600 dark:text-zinc-400">{e.trigger.kind}</td>
+                  <td className="px-4 py-2.5 text-zinc-600 dark:text-zinc-400">
+                    <TriggerBadge kind={e.trigger.kind} />
+                    {e.parentExecutionId && (
+                      <span className="ml-2 text-xs text-zinc-500">
+                        from{' '}
+                        <Link className="font-mono text-indigo-600 hover:underline dark:text-indigo-400" title={e.parentNodeId ? `Started by node ${e.parentNodeId}` : undefined} to={`/executions/${e.parentExecutionId}`}>
+                          {shortId(e.parentExecutionId)}
+                        </Link>
+                      </span>
+                    )}
+                  </td>
                   <td className="px-4 py-2.5 text-zinc-600 dark:text-zinc-400" title={e.startedAt ? new Date(e.startedAt).toLocaleString() : undefined}>
                     {formatRelative(e.startedAt ?? e.createdAt)}
                   </td>

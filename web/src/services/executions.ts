@@ -17,6 +17,16 @@ export type LogEntryFromAPI = components['schemas']['LogEntry'];
 export type ExecutionStatus = ExecutionFromAPI['status'];
 /** NodeRunStatus is the state of a node run. */
 export type NodeRunStatus = NodeRunFromAPI['status'];
+/** TriggerKind is what started an execution. */
+export type TriggerKind = ExecutionFromAPI['trigger']['kind'];
+
+/** TRIGGER_KINDS lists every trigger kind. */
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'webhook', 'schedule', 'retry', 'call', 'error'];
+
+/** asTriggerKind reads a trigger kind out of an event payload (manual when unknown). */
+export function asTriggerKind(v: unknown): TriggerKind {
+  return TRIGGER_KINDS.find((k) => k === v) ?? 'manual';
+}
 
 /** EXECUTION_STATUSES lists every execution status, for filters. */
 export const EXECUTION_STATUSES: readonly ExecutionStatus[] = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'canceled'];
@@ -37,6 +47,8 @@ export const liveDetailPatches = new Map<string, (detail: ExecutionDetailFromAPI
 export interface ExecutionListParams {
   cursor?: string;
   limit?: number;
+  /** parentExecutionId keeps the sub-workflow runs one execution started. */
+  parentExecutionId?: string;
   status?: ExecutionStatus;
   workflowId?: string;
 }
@@ -121,9 +133,26 @@ export function mergeNodeRuns(first: readonly NodeRunFromAPI[] | null | undefine
   return out;
 }
 
+/** CHILDREN_PAGE is how many child executions each page of a flow.call node's list loads. */
+export const CHILDREN_PAGE = 20;
+
 /** executionQueries holds the query factories for executions. */
 export const executionQueries = {
   all: () => ['executions'] as const,
+  /** children pages through the sub-workflow runs an execution started, newest first. */
+  children: (parentId: string) =>
+    infiniteQueryOptions({
+      getNextPageParam: (last: ExecutionPage) => last.nextCursor || undefined,
+      initialPageParam: '',
+      queryFn: async ({ pageParam, signal }): Promise<ExecutionPage> => {
+        const res = await request<components['schemas']['ListExecutionsOutputBody']>('/api/v1/executions', {
+          query: { cursor: pageParam, limit: CHILDREN_PAGE, parentExecutionId: parentId },
+          signal,
+        });
+        return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
+      },
+      queryKey: [...executionQueries.all(), 'children', parentId] as const,
+    }),
   detail: (id: string) =>
     queryOptions({
       queryFn: async ({ signal }) => {
@@ -137,7 +166,7 @@ export const executionQueries = {
       placeholderData: keepPreviousData,
       queryFn: async ({ signal }): Promise<ExecutionPage> => {
         const res = await request<components['schemas']['ListExecutionsOutputBody']>('/api/v1/executions', {
-          query: { cursor: params.cursor, limit: params.limit ?? 25, status: params.status, workflowId: params.workflowId },
+          query: { cursor: params.cursor, limit: params.limit ?? 25, parentExecutionId: params.parentExecutionId, status: params.status, workflowId: params.workflowId },
           signal,
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
@@ -194,6 +223,25 @@ export async function cancelExecution(id: string): Promise<void> {
 /** retryExecution starts a new execution that re-runs the failed nodes of id. */
 export async function retryExecution(id: string): Promise<ExecutionDetailFromAPI> {
   return (await request<ExecutionDetailFromAPI>(`/api/v1/executions/${encodeURIComponent(id)}/retry`, { method: 'POST' })).data;
+}
+
+/** Decision is an approver's answer to a flow.wait node in approval mode. */
+export interface Decision {
+  approve: boolean;
+  comment?: string;
+}
+
+/**
+ * decideApproval approves or rejects a waiting flow.wait node in approval mode. The server answers
+ * 409 when it was already decided, is not waiting, or the execution has finished, and 403 for a
+ * role below editor.
+ */
+export async function decideApproval(executionId: string, nodeId: string, d: Decision): Promise<ExecutionDetailFromAPI> {
+  const body: components['schemas']['DecideInputBody'] = {};
+  const comment = d.comment?.trim();
+  if (comment) body.comment = comment;
+  const path = `/api/v1/executions/${encodeURIComponent(executionId)}/nodes/${encodeURIComponent(nodeId)}/${d.approve ? 'approve' : 'reject'}`;
+  return (await request<ExecutionDetailFromAPI>(path, { body, method: 'POST' })).data;
 }
 
 /** NodeRunSummary is what the canvas paints on a node: its latest attempt. */

@@ -14,6 +14,7 @@ import type { QueryClient } from '@tanstack/react-query';
 import { Batcher, Throttle } from '@lib/throttle';
 
 import {
+  asTriggerKind,
   executionQueries,
   isTerminal,
   liveDetailPatches,
@@ -248,16 +249,20 @@ function matches(params: ExecutionListParams, ev: LiveEvent): boolean {
   return !params.workflowId || params.workflowId === ev.workflowId;
 }
 
+/** belongs reports whether a new execution goes in a list with these params (its parent filter). */
+function belongs(params: ExecutionListParams, e: ExecutionFromAPI): boolean {
+  return !params.parentExecutionId || params.parentExecutionId === e.parentExecutionId;
+}
+
 /** newExecutionFrom is the list row an execution.queued event describes. */
 export function newExecutionFrom(ev: LiveEvent): ExecutionFromAPI | null {
   if (ev.type !== 'execution.queued' || !ev.workflowId) return null;
   const p = ev.payload ?? {};
-  const kind = str(p.trigger);
   const e: ExecutionFromAPI = {
     createdAt: ev.time,
     id: ev.executionId,
     status: 'queued',
-    trigger: { kind: kind === 'webhook' || kind === 'schedule' || kind === 'retry' ? kind : 'manual' },
+    trigger: { kind: asTriggerKind(p.trigger) },
     workflowId: ev.workflowId,
     workflowVersion: num(p.workflowVersion) ?? 0,
   };
@@ -265,6 +270,10 @@ export function newExecutionFrom(ev: LiveEvent): ExecutionFromAPI | null {
   if (node) e.trigger.node = node;
   const retryOf = str(p.retryOf);
   if (retryOf) e.retryOf = retryOf;
+  const parent = str(p.parentExecutionId);
+  if (parent) e.parentExecutionId = parent;
+  const parentNode = str(p.parentNodeId);
+  if (parentNode) e.parentNodeId = parentNode;
   return e;
 }
 
@@ -287,6 +296,7 @@ export function patchList(page: ExecutionPage, params: ExecutionListParams, even
     const i = items.findIndex((x) => x.id === ev.executionId);
     if (i < 0) {
       const fresh = newExecutionFrom(ev);
+      if (fresh && !belongs(params, fresh)) continue;
       if (fresh && !params.cursor && (!params.status || params.status === 'queued')) {
         items = [fresh, ...items];
         changed = true;
@@ -294,7 +304,7 @@ export function patchList(page: ExecutionPage, params: ExecutionListParams, even
           items = items.slice(0, limit);
           refetch = true;
         }
-      } else if (!params.cursor && params.status === fields.status) {
+      } else if (!params.cursor && params.status === fields.status && !params.parentExecutionId) {
         refetch = true;
       }
       continue;

@@ -5,18 +5,35 @@ import { useState } from 'react';
 import { Button } from '@components/Button';
 import { JsonViewer } from '@components/JsonViewer';
 import { StatusBadge } from '@components/StatusBadge';
+import { useMe } from '@hooks/use-me';
 import { formatBytes, formatDateTime, formatDuration } from '@lib/format';
 import { executionQueries, inputOf, outputOf, type LogEntryFromAPI, type NodeRunFromAPI, type NodeRunSummary, type ValueRef } from '@services/executions';
 import { errorMessage } from '@services/http';
 
+import { CALL_TYPE, ChildExecutions } from './ChildExecutions';
 import { StoredValue } from './StoredValue';
+import { WAIT_TYPE, WaitingPanel, waitModeOf } from './WaitingPanel';
 
-/** NodeRunInspector shows one node's runs: status, attempt, timing, input, output, error and logs. */
-export function NodeRunInspector({ summary }: { summary: NodeRunSummary }) {
+/** InspectedNode is the node of the workflow version that ran: its type and configuration. */
+export interface InspectedNode {
+  config: Record<string, unknown> | undefined;
+  type: string;
+}
+
+/**
+ * NodeRunInspector shows one node's runs: status, attempt, timing, input, output, error and logs.
+ * Given the node (its type and config in the version that ran), it also shows what a waiting
+ * flow.wait waits for (with Approve / Reject), an approval's decision, and a flow.call's sub-workflow runs.
+ */
+export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summary: NodeRunSummary }) {
   const [attempt, setAttempt] = useState(summary.latest.attempt);
   const run = summary.runs.find((r) => r.attempt === attempt) ?? summary.latest;
+  const isWait = node?.type === WAIT_TYPE;
   return (
     <div className="space-y-4" data-testid="run-inspector">
+      {isWait && run.status === 'waiting' && run === summary.latest && (
+        <WaitingPanel config={node.config} executionId={summary.executionId} nodeId={run.nodeId} run={run} variant="inspector" />
+      )}
       {summary.runs.length > 1 && (
         <div aria-label="Attempts" className="flex flex-wrap gap-1" role="tablist">
           {summary.runs.map((r) => (
@@ -57,6 +74,8 @@ export function NodeRunInspector({ summary }: { summary: NodeRunSummary }) {
         <dd>{formatDateTime(run.startedAt)}</dd>
       </dl>
       {run.error && <RunError key={run.attempt} executionId={summary.executionId} run={run} />}
+      {isWait && waitModeOf(node.config) === 'approval' && <DecisionSummary run={run} />}
+      {node?.type === CALL_TYPE && <ChildExecutions config={node.config} executionId={summary.executionId} nodeId={summary.latest.nodeId} runStatus={summary.latest.status} />}
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Output</h3>
         <StoredValue key={run.attempt} empty="No output." label="Output" stored={outputOf(run)} valueRef={ref(summary.executionId, run, 'output')} />
@@ -70,6 +89,34 @@ export function NodeRunInspector({ summary }: { summary: NodeRunSummary }) {
         {run.logsTruncated ? <LargeLogs key={run.attempt} bytes={run.logsBytes ?? 0} valueRef={ref(summary.executionId, run, 'logs')} /> : <Logs logs={run.logs} />}
       </section>
     </div>
+  );
+}
+
+/** DecisionSummary tells how an approval was decided, from the node's output. */
+function DecisionSummary({ run }: { run: NodeRunFromAPI }) {
+  const out = run.output;
+  if (!out || typeof out !== 'object' || Array.isArray(out)) return null;
+  const o = out as { approved?: unknown; at?: unknown; by?: unknown; comment?: unknown; decision?: unknown };
+  if (typeof o.decision !== 'string') return null;
+  const by = o.by && typeof o.by === 'object' ? (o.by as { apiKeyId?: unknown; email?: unknown; userId?: unknown }) : {};
+  const me = useMe();
+  const who = me?.user && by.userId === me.user.id ? 'you' : [by.email, by.userId, by.apiKeyId && `API key ${String(by.apiKeyId)}`].find((x) => typeof x === 'string' && x);
+  return (
+    <section
+      aria-label="Decision"
+      className={clsx(
+        'rounded-md border p-3 text-sm',
+        o.approved === true ? 'border-emerald-200 bg-emerald-50 dark:border-emerald-900 dark:bg-emerald-950/40' : 'border-red-200 bg-red-50 dark:border-red-900 dark:bg-red-950/40',
+      )}
+      data-testid="decision"
+    >
+      <div className="font-medium">
+        {o.approved === true ? 'Approved' : 'Rejected'}
+        {who ? <span className="font-normal text-zinc-600 dark:text-zinc-400"> by {String(who)}</span> : null}
+        {typeof o.at === 'string' && <span className="font-normal text-zinc-600 dark:text-zinc-400"> · {formatDateTime(o.at)}</span>}
+      </div>
+      {typeof o.comment === 'string' && o.comment && <p className="mt-1 break-words whitespace-pre-wrap">“{o.comment}”</p>}
+    </section>
   );
 }
 

@@ -6,16 +6,19 @@ import { ArrowDown, ArrowUp, Copy, Plus, X, type LucideIcon } from 'lucide-react
 import { useMemo, useRef, useState } from 'react';
 
 import { ExpressionInput } from '@components/ExpressionInput';
+import { WorkflowPicker } from '@components/WorkflowPicker';
 import { formatLooseValue, hasExpression, parseLooseValue } from '@lib/json';
 import type { JsonSchema } from '@services/nodeTypes';
 
 import type { ErrorTree } from '../problems';
-import { buildUiSchema, FIELD_NAMES, prepareSchema, valueKindOfMap } from './schemaForm';
+import { FIELD_NAMES, nodeUiSchema, prepareSchema, valueKindOfMap, WIDGET_NAMES } from './schemaForm';
 
 /** ConfigFormProps bind a node's config to a form generated from its type's JSON Schema. */
 export interface ConfigFormProps {
   errors: ErrorTree;
   idPrefix: string;
+  /** nodeType gives particular fields of a type a better editor (flow.call picks its workflow). */
+  nodeType?: string;
   onChange: (config: Record<string, unknown>) => void;
   readOnly?: boolean;
   schema: JsonSchema;
@@ -210,6 +213,69 @@ function KeyValueField(props: FieldProps) {
   );
 }
 
+/**
+ * WorkflowField picks a workflow of the workspace by name (flow.call's workflowId); a value that is
+ * an {{ expression }} is edited as text, and "Use an expression" switches to that.
+ */
+function WorkflowField(props: FieldProps) {
+  const id = props.fieldPathId.$id;
+  const value = typeof props.formData === 'string' ? props.formData : undefined;
+  const [asText, setAsText] = useState(() => hasExpression(value));
+  const disabled = props.disabled || props.readonly;
+  const set = (v: string | undefined) => props.onChange(v === '' ? undefined : v, props.fieldPathId.path);
+  return (
+    <FieldShell description={descriptionOf(props)} id={id} required={props.required} title={titleOf(props)}>
+      {asText ? (
+        <ExpressionInput disabled={disabled} id={id} onChange={set} placeholder="{{ input.workflowId }}" value={value ?? ''} />
+      ) : (
+        <WorkflowPicker disabled={disabled} id={id} invalid={Boolean(props.rawErrors?.length)} label={titleOf(props)} none="Choose a workflow…" onChange={set} value={value} />
+      )}
+      {!disabled && (
+        <button className="mt-1 text-[11px] text-indigo-600 hover:underline dark:text-indigo-400" onClick={() => setAsText(!asText)} type="button">
+          {asText ? 'Pick a workflow' : 'Use an id or an expression'}
+        </button>
+      )}
+    </FieldShell>
+  );
+}
+
+/**
+ * SecretWidget edits a write-only string (a secret such as an HMAC key): masked while it is typed and
+ * shown, unless it is an {{ expression }} that reads the secret from elsewhere.
+ */
+function SecretWidget(props: WidgetProps) {
+  const value = props.value === undefined || props.value === null ? '' : String(props.value);
+  const [shown, setShown] = useState(false);
+  if (hasExpression(value)) return <TextWidget {...props} />;
+  return (
+    <div className="flex items-center gap-1.5">
+      <input
+        autoComplete="new-password"
+        className={clsx('form-control', props.rawErrors?.length && 'cm-invalid')}
+        data-1p-ignore
+        data-secret
+        disabled={props.disabled || props.readonly}
+        id={props.id}
+        onBlur={() => props.onBlur(props.id, props.value)}
+        onChange={(e) => props.onChange(e.target.value === '' ? undefined : e.target.value)}
+        placeholder={props.placeholder}
+        spellCheck={false}
+        type={shown ? 'text' : 'password'}
+        value={value}
+      />
+      <button
+        aria-label={shown ? 'Hide the secret' : 'Show the secret'}
+        aria-pressed={shown}
+        className="rounded-md border border-zinc-300 px-2 py-1 text-xs text-zinc-600 hover:bg-zinc-100 dark:border-zinc-700 dark:text-zinc-300 dark:hover:bg-zinc-800"
+        onClick={() => setShown(!shown)}
+        type="button"
+      >
+        {shown ? 'Hide' : 'Show'}
+      </button>
+    </div>
+  );
+}
+
 /** TextWidget is rjsf's text input, marked as an expression when its value holds one. */
 function TextWidget(props: WidgetProps) {
   const value = props.value === undefined || props.value === null ? '' : String(props.value);
@@ -245,8 +311,9 @@ const fields: RegistryFieldsType = {
   [FIELD_NAMES.expression]: ExpressionField,
   [FIELD_NAMES.json]: JsonField,
   [FIELD_NAMES.keyValue]: KeyValueField,
+  [FIELD_NAMES.workflow]: WorkflowField,
 };
-const widgets: RegistryWidgetsType = { TextWidget };
+const widgets: RegistryWidgetsType = { TextWidget, [WIDGET_NAMES.secret]: SecretWidget };
 /** iconButton makes an rjsf array button: an icon with an accessible name. */
 function iconButton(Icon: LucideIcon, label: string, text?: string) {
   return function ArrayButton({ className, disabled, onClick, style, title }: IconButtonProps) {
@@ -287,9 +354,9 @@ const defaultsBehavior = { emptyObjectFields: 'populateRequiredDefaults' as cons
  * server validates (on every edit, through /workflows/validate), and its errors come back in errors,
  * placed on the fields their JSON pointers name.
  */
-export default function ConfigForm({ errors, idPrefix, onChange, readOnly, schema, value }: ConfigFormProps) {
+export default function ConfigForm({ errors, idPrefix, nodeType, onChange, readOnly, schema, value }: ConfigFormProps) {
   const prepared = useMemo(() => prepareSchema(schema), [schema]);
-  const uiSchema = useMemo(() => ({ ...buildUiSchema(prepared), 'ui:submitButtonOptions': { norender: true } }), [prepared]);
+  const uiSchema = useMemo(() => ({ ...nodeUiSchema(prepared, nodeType), 'ui:submitButtonOptions': { norender: true } }), [prepared, nodeType]);
   const hasFields = Object.keys((prepared.properties as Schema | undefined) ?? {}).length > 0;
   // rjsf reports defaults it fills in as changes; only what the user does may change the config, so
   // that opening a node neither dirties the workflow nor adds an undo step.

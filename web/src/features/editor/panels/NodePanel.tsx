@@ -112,6 +112,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
                 key={node.id}
                 errors={errors}
                 idPrefix={`cfg-${node.id}`}
+                nodeType={node.data.type}
                 onChange={(config) => store.getState().updateNodeConfig(node.id, config)}
                 readOnly={readOnly}
                 schema={type.configSchema}
@@ -123,7 +124,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
           </Suspense>
         )}
         {tab === 'settings' && <NodeSettings key={node.id} node={node} readOnly={readOnly} />}
-        {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} summary={run} />}
+        {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} node={node.data} summary={run} />}
       </div>
     </div>
   );

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { WorkflowPicker } from '@components/WorkflowPicker';
 import { parseJsonSafe } from '@lib/json';
 
 import { useEditorApi, useEditorStore } from '../EditorContext';
@@ -27,6 +28,7 @@ export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
   const meta = useEditorStore((s) => s.meta);
   const nodeIds = useEditorStore(useShallow((s) => s.nodes.map((n) => n.id)));
   const global = useEditorStore((s) => s.problems.global);
+  const workflowId = useEditorStore((s) => s.workflowId);
   const [varsText, setVarsText] = useState(() => (meta.settings.vars ? JSON.stringify(meta.settings.vars, null, 2) : ''));
   const [varsError, setVarsError] = useState<string | null>(null);
   const setMeta = store.getState().setMeta;
@@ -88,6 +90,25 @@ export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
           ))}
         </select>
         <Errors list={messagesAt(global, '/settings/outputNode')} />
+      </div>
+      <div>
+        <label className="mb-1 block text-sm font-medium" htmlFor="wf-errwf">
+          Error workflow
+        </label>
+        <p className="mb-1 text-xs text-zinc-500">
+          Started when a run of this workflow fails, with the failed execution, node and error as its input. It needs a <span className="font-mono">trigger.error</span> node.
+        </p>
+        <WorkflowPicker
+          disabled={readOnly}
+          exclude={workflowId}
+          id="wf-errwf"
+          invalid={messagesAt(global, '/settings/errorWorkflow').length > 0}
+          label="Error workflow"
+          none="None"
+          onChange={(v) => setSettings({ errorWorkflow: v })}
+          value={meta.settings.errorWorkflow}
+        />
+        <Errors list={messagesAt(global, '/settings/errorWorkflow')} />
       </div>
       <div>
         <label className="mb-1 block text-sm font-medium" htmlFor="wf-vars">

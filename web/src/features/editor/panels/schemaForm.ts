@@ -35,7 +35,66 @@ export function prepareSchema(schema: JsonSchema): Schema {
     }
   }
   if (!out.type) out.type = 'object';
-  return dropConditionals(out) as Schema;
+  return dropFormRisks(dropConditionals(out)) as Schema;
+}
+
+/** SCHEMA_MAPS are the keywords whose value maps names to schemas (a property may be called "format"). */
+const SCHEMA_MAPS = new Set(['$defs', 'definitions', 'patternProperties', 'properties']);
+/** VALUE_KEYS hold values, not schemas: they are copied as they are. */
+const VALUE_KEYS = new Set(['const', 'default', 'enum', 'examples', 'required']);
+
+function onlyRequired(alts: unknown[]): boolean {
+  return alts.every((a) => isSchema(a) && Object.keys(a).every((k) => k === 'required'));
+}
+
+/**
+ * dropFormRisks adapts, at every depth, what rjsf would render badly or not at all:
+ * - a property that is one of several shapes (oneOf / anyOf, such as "a path or a list of paths")
+ *   becomes an untyped value, edited as JSON or text: rjsf would offer an option picker that asks
+ *   ajv which option matches, and ajv compiles with eval, which the Content-Security-Policy refuses
+ *   (alternatives that only say which properties are required become a note, as at the root);
+ * - format is left out: rjsf would draw date-time or email pickers that cannot hold an
+ *   {{ expression }}, and the server checks formats anyway.
+ */
+export function dropFormRisks(v: unknown, isProperty = false): unknown {
+  if (Array.isArray(v)) return v.map((x) => dropFormRisks(x));
+  if (!isSchema(v)) return v;
+  const out: Schema = {};
+  const notes: string[] = [];
+  let shapes = false;
+  for (const key of ['oneOf', 'anyOf'] as const) {
+    const alts = v[key];
+    if (!isProperty || !Array.isArray(alts)) continue;
+    if (onlyRequired(alts)) {
+      const names = alts.map((a) => ((a as Schema).required as string[]).join(' and '));
+      notes.push(`Set ${key === 'oneOf' ? 'exactly one' : 'at least one'} of: ${names.join(', ')}.`);
+    } else {
+      shapes = true;
+      const kinds = [...new Set(alts.map(shapeOf).filter(Boolean))];
+      if (kinds.length > 0) notes.push(`One of: ${kinds.join(', ')}.`);
+    }
+  }
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'format') continue;
+    if (isProperty && (k === 'oneOf' || k === 'anyOf')) continue;
+    if (shapes && k === 'type') continue;
+    if (VALUE_KEYS.has(k)) out[k] = x;
+    else if (SCHEMA_MAPS.has(k) && isSchema(x)) out[k] = Object.fromEntries(Object.entries(x).map(([name, sub]) => [name, dropFormRisks(sub, true)]));
+    else out[k] = dropFormRisks(x, k === 'items' || k === 'additionalProperties');
+  }
+  if (notes.length > 0) {
+    const d = typeof out.description === 'string' && out.description ? out.description.replace(/\.?$/, '. ') : '';
+    out.description = d + notes.join(' ');
+  }
+  return out;
+}
+
+function shapeOf(s: unknown): string {
+  if (!isSchema(s)) return '';
+  if (s.type === 'array') return isSchema(s.items) && typeof s.items.type === 'string' ? `a list of ${s.items.type}s` : 'a list';
+  if (typeof s.type === 'string') return s.type === 'string' ? 'text' : `a ${s.type}`;
+  if ('const' in s) return JSON.stringify(s.const);
+  return '';
 }
 
 /**
@@ -65,7 +124,29 @@ export function dropConditionals(v: unknown): unknown {
 }
 
 /** FIELD_NAMES are the custom rjsf fields the config form registers. */
-export const FIELD_NAMES = { expression: 'cmExpression', json: 'cmJson', keyValue: 'cmKeyValue' } as const;
+export const FIELD_NAMES = { expression: 'cmExpression', json: 'cmJson', keyValue: 'cmKeyValue', workflow: 'cmWorkflow' } as const;
+
+/** WIDGET_NAMES are the custom rjsf widgets the config form registers. */
+export const WIDGET_NAMES = { secret: 'cmSecret' } as const;
+
+/**
+ * NODE_UI names fields of particular node types that get a better editor than their schema says:
+ * flow.call's workflowId is picked from the workspace's workflows.
+ */
+const NODE_UI: Record<string, UiSchema> = {
+  'flow.call': { workflowId: { 'ui:field': FIELD_NAMES.workflow } },
+};
+
+/** nodeUiSchema is the uiSchema of a node type: buildUiSchema's, with the type's own fields on top. */
+export function nodeUiSchema(schema: Schema, nodeType?: string): UiSchema {
+  const ui = buildUiSchema(schema);
+  const extra = nodeType ? NODE_UI[nodeType] : undefined;
+  const props = isSchema(schema.properties) ? schema.properties : {};
+  for (const [name, sub] of Object.entries(extra ?? {})) {
+    if (name in props) ui[name] = { ...(isSchema(ui[name]) ? (ui[name] as UiSchema) : {}), ...(sub as UiSchema) };
+  }
+  return ui;
+}
 
 /**
  * buildUiSchema picks a field for every property whose schema rjsf cannot render well: an
@@ -76,6 +157,8 @@ export function buildUiSchema(schema: Schema): UiSchema {
   const ui: UiSchema = {};
   const field = fieldFor(schema, true);
   if (field) ui['ui:field'] = field;
+  const widget = field ? undefined : widgetFor(schema);
+  if (widget) ui['ui:widget'] = widget;
   const props = schema.properties;
   if (isSchema(props)) {
     for (const [name, sub] of Object.entries(props)) {
@@ -90,6 +173,10 @@ export function buildUiSchema(schema: Schema): UiSchema {
     if (Object.keys(child).length > 0) ui.items = child;
   }
   return ui;
+}
+
+function widgetFor(s: Schema): string | undefined {
+  return s.writeOnly === true && s.type === 'string' && !isExpressionSchema(s) ? WIDGET_NAMES.secret : undefined;
 }
 
 function fieldFor(s: Schema, nested: boolean): string | undefined {
