@@ -139,6 +139,19 @@ describe('patchList', () => {
     expect(patchList(p, { status: 'failed' }, [queued]).page).toBe(p);
   });
 
+  it('keeps the call and error trigger kinds and the parent of a sub-workflow run, and lists it only under its parent', () => {
+    const p = page([]);
+    const child = ev('execution.queued', { executionId: 'kid', payload: { parentExecutionId: 'p1', parentNodeId: 'each', trigger: 'call', triggerNode: 'start', workflowVersion: 2 } });
+    const handler = ev('execution.queued', { executionId: 'h', payload: { failedExecutionId: 'f', trigger: 'error', triggerNode: 'failed', workflowVersion: 1 } });
+    const all = patchList(p, {}, [child, handler]).page.items;
+    expect(all.map((x) => [x.id, x.trigger.kind, x.parentExecutionId, x.parentNodeId])).toEqual([
+      ['h', 'error', undefined, undefined],
+      ['kid', 'call', 'p1', 'each'],
+    ]);
+    expect(patchList(p, { parentExecutionId: 'p1' }, [child, handler]).page.items.map((x) => x.id)).toEqual(['kid']);
+    expect(patchList(p, { parentExecutionId: 'p2' }, [child, handler]).page).toBe(p);
+  });
+
   it('changes statuses in place and moves rows out of (or, by refetch, into) a status filter', () => {
     const p = page([row('a'), row('b')]);
     const started = ev('execution.started', { executionId: 'a' });

@@ -162,6 +162,7 @@ function cleanSettings(s: SettingsFromAPI): SettingsFromAPI {
   if (s.maxConcurrentNodes) out.maxConcurrentNodes = s.maxConcurrentNodes;
   if (s.timeout) out.timeout = s.timeout;
   if (s.outputNode) out.outputNode = s.outputNode;
+  if (s.errorWorkflow) out.errorWorkflow = s.errorWorkflow;
   if (s.vars && Object.keys(s.vars).length > 0) out.vars = s.vars;
   if (s.retention && (s.retention.maxAge || s.retention.maxExecutions)) out.retention = s.retention;
   return out;

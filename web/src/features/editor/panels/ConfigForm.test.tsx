@@ -1,9 +1,10 @@
 import { fireEvent, render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { JsonSchema } from '@services/nodeTypes';
+import { fakeApi, renderRoute } from '@test/render';
 
 import type { ErrorTree } from '../problems';
 import ConfigForm from './ConfigForm';
@@ -28,12 +29,25 @@ const ifSchema: JsonSchema = {
 };
 
 /** Harness keeps the config in state, as the editor store does, and records every change. */
-function Harness({ errors = {}, initial = {}, onChange, schema }: { errors?: ErrorTree; initial?: Record<string, unknown>; onChange: (c: Record<string, unknown>) => void; schema: JsonSchema }) {
+function Harness({
+  errors = {},
+  initial = {},
+  nodeType,
+  onChange,
+  schema,
+}: {
+  errors?: ErrorTree;
+  initial?: Record<string, unknown>;
+  nodeType?: string;
+  onChange: (c: Record<string, unknown>) => void;
+  schema: JsonSchema;
+}) {
   const [value, setValue] = useState(initial);
   return (
     <ConfigForm
       errors={errors}
       idPrefix="cfg"
+      nodeType={nodeType}
       onChange={(c) => {
         setValue(c);
         onChange(c);
@@ -99,5 +113,84 @@ describe('ConfigForm', () => {
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ body: { a: [1, 2] } }));
     fireEvent.change(body, { target: { value: '{{ input.payload }}' } });
     expect(onChange).toHaveBeenLastCalledWith(expect.objectContaining({ body: '{{ input.payload }}' }));
+  });
+
+  it('edits a property that takes one of several shapes as JSON or text, with no option picker', () => {
+    const onChange = vi.fn();
+    const schema: JsonSchema = {
+      properties: {
+        key: {
+          anyOf: [{ type: 'string' }, { items: { type: 'string' }, type: 'array' }],
+          description: 'Dot path (or list of paths) identifying a record',
+          title: 'Key',
+        },
+      },
+      required: ['key'],
+      type: 'object',
+    };
+    render(<Harness onChange={onChange} schema={schema} />);
+    expect(screen.queryByRole('combobox')).toBeNull();
+    expect(screen.getByText('Dot path (or list of paths) identifying a record. One of: text, a list of strings.')).toBeInTheDocument();
+    const key = screen.getByLabelText(/Key/);
+    fireEvent.change(key, { target: { value: 'id' } });
+    expect(onChange).toHaveBeenLastCalledWith({ key: 'id' });
+    fireEvent.change(key, { target: { value: '["customer.id", "sku"]' } });
+    expect(onChange).toHaveBeenLastCalledWith({ key: ['customer.id', 'sku'] });
+  });
+
+  it('keeps a date-time property a text box that takes an expression', () => {
+    const onChange = vi.fn();
+    render(<Harness onChange={onChange} schema={{ properties: { until: { format: 'date-time', title: 'Until', type: 'string' } }, type: 'object' }} />);
+    const until = screen.getByLabelText(/Until/);
+    expect(until.tagName).toBe('TEXTAREA');
+    fireEvent.change(until, { target: { value: '{{ input.sendAt }}' } });
+    expect(onChange).toHaveBeenLastCalledWith({ until: '{{ input.sendAt }}' });
+  });
+
+  it('masks a write-only secret until asked to show it', async () => {
+    const user = userEvent.setup();
+    const onChange = vi.fn();
+    render(<Harness onChange={onChange} schema={{ properties: { key: { title: 'HMAC key', type: 'string', writeOnly: true } }, type: 'object' }} />);
+    const key = screen.getByLabelText(/HMAC key/);
+    expect(key).toHaveAttribute('type', 'password');
+    await user.type(key, 's3cret');
+    expect(onChange).toHaveBeenLastCalledWith({ key: 's3cret' });
+    await user.click(screen.getByRole('button', { name: 'Show the secret' }));
+    expect(screen.getByLabelText(/HMAC key/)).toHaveAttribute('type', 'text');
+  });
+});
+
+describe('ConfigForm of flow.call', () => {
+  afterEach(() => {
+    vi.unstubAllGlobals();
+  });
+
+  const callSchema: JsonSchema = {
+    properties: { wait: { default: true, title: 'Wait for the child', type: 'boolean' }, workflowId: { minLength: 1, title: 'Workflow', type: 'string' } },
+    required: ['workflowId'],
+    type: 'object',
+  };
+
+  it('picks the workflow to call by name', async () => {
+    const calls = fakeApi([
+      {
+        body: {
+          items: [
+            { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf-invoice', name: 'Invoice one order', nodeCount: 3, updatedAt: '2026-01-01T00:00:00Z', version: 2 },
+            { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf-refund', name: 'Refund', nodeCount: 3, updatedAt: '2026-01-01T00:00:00Z', version: 1 },
+          ],
+        },
+        path: '/api/v1/workflows',
+      },
+    ]);
+    const user = userEvent.setup();
+    const onChange = vi.fn();
+    renderRoute(<Harness nodeType="flow.call" onChange={onChange} schema={callSchema} />);
+    const select = await screen.findByRole('combobox', { name: /Workflow/ });
+    await screen.findByRole('option', { name: 'Invoice one order' });
+    await user.selectOptions(select, 'wf-invoice');
+    expect(onChange).toHaveBeenLastCalledWith({ workflowId: 'wf-invoice' });
+    await user.type(screen.getByRole('searchbox', { name: 'Search workflow' }), 'inv');
+    await vi.waitFor(() => expect(calls.map((c) => c.url)).toContain('/api/v1/workflows?limit=50&name=inv'));
   });
 });
