@@ -80,7 +80,7 @@ function shell(variant: WaitingPanelProps['variant']) {
 function ResumeUrlWait({ nodeId, run, variant }: WaitingPanelProps) {
   const until = timeoutAt(run);
   return (
-    <section aria-label={`${nodeId} is waiting`} className={shell(variant)} data-testid="waiting-panel" data-wait-mode="webhook">
+    <section aria-label={`${nodeId} is waiting`} className={shell(variant)} data-testid="waiting-panel" data-variant={variant ?? 'inspector'} data-wait-mode="webhook">
       <h3 className="flex items-center gap-2 font-semibold">
         <Link2 aria-hidden className="size-4 shrink-0" />
         Waiting for a request to the execution’s resume URL
@@ -135,7 +135,7 @@ function ApprovalWait({ config, executionId, nodeId, run, variant }: WaitingPane
     decide.mutate({ approve, comment });
   };
   return (
-    <section aria-label={`Approval: ${nodeId}`} className={shell(variant)} data-testid="waiting-panel" data-wait-mode="approval">
+    <section aria-label={`Approval: ${nodeId}`} className={shell(variant)} data-testid="waiting-panel" data-variant={variant ?? 'inspector'} data-wait-mode="approval">
       <h3 className="flex items-center gap-2 font-semibold">
         <Hand aria-hidden className="size-4 shrink-0" />
         Waiting for approval
