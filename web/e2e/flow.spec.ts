@@ -131,3 +131,55 @@ test('a sub-workflow: pick the child in the editor, run the parent, follow the l
   await expect(page.getByTestId('parent-link')).toHaveCount(0);
   expect(errors).toEqual([]);
 });
+
+test('an error workflow: chosen in the workflow settings, started by a failed run, and linked to it', async ({ api, page, request }) => {
+  const errors = collectErrors(page);
+  const stamp = Date.now();
+  const plain = await api.createWorkflow({ edges: [], name: `Not a handler ${stamp}`, nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] });
+  const handler = await api.createWorkflow({
+    edges: [{ source: 'failed', target: 'note' }],
+    name: `Page on-call ${stamp}`,
+    nodes: [
+      { id: 'failed', position: { x: 0, y: 0 }, type: 'trigger.error' },
+      { config: { fields: { seen: '{{ input.execution.id }}' } }, id: 'note', position: { x: 300, y: 0 }, type: 'data.set' },
+    ],
+  });
+  const wf = await api.createWorkflow({
+    edges: [{ source: 'start', target: 'boom' }],
+    name: `Breaks ${stamp}`,
+    nodes: [
+      { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
+      { config: { code: 'stock', message: 'out of stock' }, id: 'boom', position: { x: 300, y: 0 }, type: 'flow.fail' },
+    ],
+  });
+
+  await page.goto(`/workflows/${wf.id}`);
+  const settings = page.getByRole('complementary').filter({ has: page.getByRole('heading', { name: 'Workflow' }) });
+  const select = settings.getByRole('combobox', { name: 'Error workflow' });
+  // A workflow without a trigger.error node is refused when saving, on the field.
+  await settings.getByRole('searchbox', { name: 'Search error workflow' }).fill(String(stamp));
+  await select.selectOption({ label: `Not a handler ${stamp}` });
+  await page.keyboard.press('Control+s');
+  await expect(settings.getByTestId('field-error')).toContainText('has no trigger.error node');
+  await select.selectOption({ label: `Page on-call ${stamp}` });
+  await page.keyboard.press('Control+s');
+  await expect(page.getByText('Saved as version 2')).toBeVisible();
+  await expect(settings.getByTestId('field-error')).toHaveCount(0);
+  expect((await api.get<{ settings: { errorWorkflow?: string } }>(`/api/v1/workflows/${wf.id}`)).settings.errorWorkflow).toBe(handler.id);
+  expect(plain.id).not.toBe(handler.id);
+
+  const run = await request.post(`/api/v1/workflows/${wf.id}/executions?wait=30s`, { data: { input: {} } });
+  const failed = (await run.json()) as { id: string; status: string };
+  expect(failed.status).toBe('failed');
+  await page.goto(`/executions?workflowId=${handler.id}`);
+  const row = page.getByTestId('execution-row');
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId('trigger-badge')).toHaveAttribute('data-trigger', 'error');
+  await row.getByRole('link').first().click();
+  const link = page.getByTestId('failed-link');
+  await expect(link).toContainText(`Handles the failure of execution ${failed.id.slice(-8)}`);
+  await link.getByRole('link').click();
+  await expect(page).toHaveURL(new RegExp(`/executions/${failed.id}$`));
+  await expect(page.getByRole('alert').filter({ hasText: 'out of stock' })).toBeVisible();
+  expect(errors).toEqual([]);
+});

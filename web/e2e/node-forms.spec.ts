@@ -27,8 +27,8 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
 };
 
 /** validConfig builds a type's configuration from its required fields' defaults and first examples. */
-function validConfig(t: NodeType): Record<string, unknown> {
-  if (CONFIGS[t.type]) return CONFIGS[t.type]!;
+function validConfig(t: NodeType, configs: Record<string, Record<string, unknown>>): Record<string, unknown> {
+  if (configs[t.type]) return configs[t.type]!;
   const out: Record<string, unknown> = {};
   for (const key of t.configSchema.required ?? []) {
     const p = t.configSchema.properties?.[key] ?? {};
@@ -83,8 +83,11 @@ test('every node type can be added from the palette and opens its form without e
 test('a workflow with a node of every type: every form shows its config, changes nothing, and the workflow saves as it was', async ({ api, page }) => {
   test.setTimeout(180_000);
   const types = (await api.get<{ items: NodeType[] }>('/api/v1/node-types')).items;
+  // flow.call must name a workflow that exists, with a manual trigger to start at.
+  const callee = await api.createWorkflow({ edges: [], name: 'Callee', nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] });
+  const configs = { ...CONFIGS, 'flow.call': { workflowId: callee.id } };
   const nodes = types.map((t, i) => ({
-    config: validConfig(t),
+    config: validConfig(t, configs),
     id: `n_${t.type.replace(/\./g, '_')}`,
     position: { x: (i % 6) * 320, y: Math.floor(i / 6) * 220 },
     type: t.type,
