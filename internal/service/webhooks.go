@@ -144,7 +144,9 @@ func (s *Service) awaitAnswer(ctx context.Context, tenantID, id string, sub *eve
 			return nil, err
 		}
 		out := &WebhookOutcome{Exec: e, Respond: core.RespondOnCompletion, Finished: e.Status.Terminal()}
-		if missed || out.Finished {
+		// Every event arrives in order unless the subscription lagged: without a gap, no
+		// execution.responded before the end means no http.respond ran, and the log need not be read.
+		if missed {
 			if out.Response, err = s.findResponse(ctx, tenantID, id); err != nil {
 				return nil, err
 			}
