@@ -47,6 +47,13 @@ func TestSubWorkflows(t *testing.T) {
 			require.Equal(t, done.ID, kids.Items[0]["parentExecutionId"])
 			require.Equal(t, "call", kids.Items[0]["parentNodeId"])
 			require.Equal(t, "call", kids.Items[0]["trigger"].(map[string]any)["kind"])
+			s.Do(t, "GET", "/api/v1/executions?parentNodeId=call&parentExecutionId="+done.ID, "", nil).JSON(t, &kids)
+			require.Len(t, kids.Items, 1)
+			s.Do(t, "GET", "/api/v1/executions?parentNodeId=other&parentExecutionId="+done.ID, "", nil).JSON(t, &kids)
+			require.Empty(t, kids.Items)
+			r = s.Do(t, "POST", "/api/v1/workflows/validate", callerOf("00000000-0000-0000-0000-000000000000", ""), nil)
+			require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Body)
+			require.Contains(t, r.Body, "/nodes/1/config/workflowId")
 
 			// Without wait: the child's id at once.
 			nowait := create(t, s, `{"name":"fire and forget","nodes":[{"id":"start","type":"trigger.manual"},

@@ -45,6 +45,7 @@ type listExecutionsInput struct {
 	WorkflowID string `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
 	Status     string `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
 	Parent     string `query:"parentExecutionId" maxLength:"64" doc:"Keep the sub-workflow runs (children) that one execution started"`
+	ParentNode string `query:"parentNodeId" maxLength:"64" doc:"With parentExecutionId: keep the children of this flow.call node"`
 	Limit      int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor     string `query:"cursor" maxLength:"512"`
 }
@@ -219,7 +220,7 @@ func (s *Server) registerExecutions() {
 		Summary: "List executions", Description: "Newest first, paged by cursor, without inputs and outputs.", Tags: tags,
 	}, func(ctx context.Context, in *listExecutionsInput) (*listExecutionsOutput, error) {
 		page, err := s.svc.Store().ListExecutions(ctx, tenant(ctx), store.ListExecutionsParams{
-			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), ParentExecutionID: in.Parent, Limit: in.Limit, Cursor: in.Cursor,
+			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), ParentExecutionID: in.Parent, ParentNodeID: in.ParentNode, Limit: in.Limit, Cursor: in.Cursor,
 		})
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)

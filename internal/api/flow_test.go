@@ -152,6 +152,7 @@ func TestApprovals(t *testing.T) {
 					require.Equal(t, "approved", out["decision"])
 					require.Equal(t, "fine", out["comment"])
 					require.NotEmpty(t, out["by"].(map[string]any)["userId"])
+					require.Equal(t, apitest.OwnerEmail, out["by"].(map[string]any)["email"])
 				}
 			}
 

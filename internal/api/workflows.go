@@ -155,10 +155,11 @@ func (s *Server) registerWorkflows() {
 
 	huma.Register(s.api, huma.Operation{
 		OperationID: "validate-workflow", Method: http.MethodPost, Path: "/api/v1/workflows/validate",
-		Summary: "Validate a workflow without saving it", Description: "Answers 200 when the definition is valid, 422 with every problem otherwise.",
+		Summary: "Validate a workflow without saving it", Description: "Answers 200 when the definition is valid, 422 with every problem otherwise " +
+			"(including a flow.call workflowId or settings.errorWorkflow that names no workflow with the trigger it needs, as saving checks).",
 		Tags: tags, MaxBodyBytes: maxBody, Errors: []int{http.StatusUnprocessableEntity},
 	}, func(ctx context.Context, in *definitionInput) (*validateOutput, error) {
-		if _, err := s.svc.Validate(&in.Body); err != nil {
+		if err := s.svc.ValidateIn(ctx, tenant(ctx), &in.Body); err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
 		out := &validateOutput{}

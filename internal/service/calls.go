@@ -337,6 +337,9 @@ func (s *Service) Decide(ctx context.Context, tenantID, executionID, nodeID stri
 	if p, ok := identity.FromContext(ctx); ok {
 		if p.UserID != "" {
 			by["userId"] = p.UserID
+			if u, err := s.store.GetUser(ctx, p.UserID); err == nil {
+				by["email"], by["name"] = u.Email, u.Name
+			}
 		} else {
 			by["apiKeyId"] = p.APIKeyID
 		}
@@ -430,6 +433,15 @@ func (s *Service) Resume(ctx context.Context, req ResumeRequest) (*store.Executi
 	}
 	s.wakeDispatcher()
 	return exec, resumed, nil
+}
+
+// ValidateIn checks def as Validate does, plus its references to other workflows of the tenant (see
+// checkReferences), as saving it would.
+func (s *Service) ValidateIn(ctx context.Context, tenantID string, def *workflow.Definition) error {
+	if _, err := s.Validate(def); err != nil {
+		return err
+	}
+	return s.checkReferences(ctx, tenantID, def)
 }
 
 // checkReferences refuses literal workflow ids that name no usable workflow of the tenant: a flow.call

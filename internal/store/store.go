@@ -309,8 +309,10 @@ type CancelParams struct {
 type ListExecutionsParams struct {
 	WorkflowID string
 	Status     workflow.ExecutionStatus
-	// ParentExecutionID lists the children of one execution.
+	// ParentExecutionID lists the children of one execution; ParentNodeID, with it, those of one of
+	// its nodes.
 	ParentExecutionID string
+	ParentNodeID      string
 	Limit             int
 	Cursor            string
 }

@@ -183,7 +183,7 @@ func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.E
 
 // ListExecutions implements store.Store.
 func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.ListExecutionsParams) (*store.Page[store.Execution], error) {
-	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status), "parent execution id", p.ParentExecutionID); err != nil {
+	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status), "parent execution id", p.ParentExecutionID, "parent node id", p.ParentNodeID); err != nil {
 		return nil, err
 	}
 	limit := pageLimit(p.Limit)
@@ -201,6 +201,10 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 	if p.ParentExecutionID != "" {
 		where.WriteString(` AND parent_execution_id = ?`)
 		args = append(args, p.ParentExecutionID)
+		if p.ParentNodeID != "" {
+			where.WriteString(` AND parent_node_id = ?`)
+			args = append(args, p.ParentNodeID)
+		}
 	}
 	if p.Cursor != "" {
 		_, id, err := decodeCursor(p.Cursor)
