@@ -715,7 +715,7 @@ export interface paths {
         put?: never;
         /**
          * Validate a workflow without saving it
-         * @description Answers 200 when the definition is valid, 422 with every problem otherwise. Requires the editor role or above.
+         * @description Answers 200 when the definition is valid, 422 with every problem otherwise (including a flow.call workflowId or settings.errorWorkflow that names no workflow with the trigger it needs, as saving checks). Requires the editor role or above.
          */
         post: operations["validate-workflow"];
         delete?: never;
@@ -3425,6 +3425,8 @@ export interface operations {
                 status?: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
                 /** @description Keep the sub-workflow runs (children) that one execution started */
                 parentExecutionId?: string;
+                /** @description With parentExecutionId: keep the children of this flow.call node */
+                parentNodeId?: string;
                 limit?: number;
                 cursor?: string;
             };

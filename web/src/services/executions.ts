@@ -139,19 +139,19 @@ export const CHILDREN_PAGE = 20;
 /** executionQueries holds the query factories for executions. */
 export const executionQueries = {
   all: () => ['executions'] as const,
-  /** children pages through the sub-workflow runs an execution started, newest first. */
-  children: (parentId: string) =>
+  /** children pages through the sub-workflow runs one node of an execution started, newest first. */
+  children: (parentId: string, nodeId: string) =>
     infiniteQueryOptions({
       getNextPageParam: (last: ExecutionPage) => last.nextCursor || undefined,
       initialPageParam: '',
       queryFn: async ({ pageParam, signal }): Promise<ExecutionPage> => {
         const res = await request<components['schemas']['ListExecutionsOutputBody']>('/api/v1/executions', {
-          query: { cursor: pageParam, limit: CHILDREN_PAGE, parentExecutionId: parentId },
+          query: { cursor: pageParam, limit: CHILDREN_PAGE, parentExecutionId: parentId, parentNodeId: nodeId },
           signal,
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
       },
-      queryKey: [...executionQueries.all(), 'children', parentId] as const,
+      queryKey: [...executionQueries.all(), 'children', parentId, nodeId] as const,
     }),
   detail: (id: string) =>
     queryOptions({

@@ -29,7 +29,7 @@ describe('ChildExecutions', () => {
     const calls = fakeApi([
       { body: { items: [child('c-00000001', 'succeeded')] }, path: '/api/v1/executions?cursor=next' },
       {
-        body: { items: [child('c-00000003', 'failed'), child('c-00000002', 'running'), child('x-00000009', 'succeeded', 'other')], nextCursor: 'next' },
+        body: { items: [child('c-00000003', 'failed'), child('c-00000002', 'running')], nextCursor: 'next' },
         path: '/api/v1/executions?',
       },
     ]);
@@ -38,16 +38,16 @@ describe('ChildExecutions', () => {
     const list = await screen.findByRole('region', { name: 'Sub-workflow runs' });
     await within(list).findByRole('link', { name: '00000003' });
     let rows = within(list).getAllByTestId('child-execution');
-    // Another flow.call node's child is left out.
+    // The server filters by node: another flow.call node's children are not asked for.
     expect(rows.map((r) => r.textContent)).toEqual([expect.stringContaining('failed'), expect.stringContaining('running')]);
     expect(within(rows[0]!).getByRole('link', { name: '00000003' })).toHaveAttribute('href', '/executions/c-00000003');
-    expect(calls[0]!.url).toBe('/api/v1/executions?limit=20&parentExecutionId=p1');
+    expect(calls[0]!.url).toBe('/api/v1/executions?limit=20&parentExecutionId=p1&parentNodeId=each');
 
     await user.click(within(list).getByRole('button', { name: 'More' }));
     await within(list).findByRole('link', { name: '00000001' });
     rows = within(list).getAllByTestId('child-execution');
     expect(rows).toHaveLength(3);
-    expect(calls.map((c) => c.url)).toContain('/api/v1/executions?cursor=next&limit=20&parentExecutionId=p1');
+    expect(calls.map((c) => c.url)).toContain('/api/v1/executions?cursor=next&limit=20&parentExecutionId=p1&parentNodeId=each');
     expect(within(list).queryByRole('button', { name: 'More' })).toBeNull();
     expect(within(list).getByRole('link', { name: 'All in the list' })).toHaveAttribute('href', '/executions?parentExecutionId=p1');
   });

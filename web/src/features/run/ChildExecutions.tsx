@@ -31,10 +31,9 @@ export interface ChildExecutionsProps {
  */
 export function ChildExecutions({ config, executionId, nodeId, runStatus }: ChildExecutionsProps) {
   const queryClient = useQueryClient();
-  const query = useInfiniteQuery(executionQueries.children(executionId));
+  const query = useInfiniteQuery(executionQueries.children(executionId, nodeId));
   const { data, fetchNextPage, hasNextPage, isFetchingNextPage } = query;
-  // The API filters by parent execution; an execution may have several flow.call nodes.
-  const children = useMemo(() => (data?.pages ?? []).flatMap((p) => p.items).filter((e) => !e.parentNodeId || e.parentNodeId === nodeId), [data, nodeId]);
+  const children = useMemo(() => (data?.pages ?? []).flatMap((p) => p.items), [data]);
   const unfinished = children.some((c) => !isTerminal(c.status)) || !['canceled', 'failed', 'skipped', 'succeeded'].includes(runStatus);
   const ids = useMemo(() => new Set(children.map((c) => c.id)), [children]);
 
@@ -42,8 +41,8 @@ export function ChildExecutions({ config, executionId, nodeId, runStatus }: Chil
   throttle.current ??= new Throttle(REFETCH_INTERVAL_MS);
   useEffect(() => () => throttle.current?.cancel(), []);
   const reread = useCallback(() => {
-    throttle.current?.schedule('children', () => void queryClient.invalidateQueries({ queryKey: executionQueries.children(executionId).queryKey }));
-  }, [queryClient, executionId]);
+    throttle.current?.schedule('children', () => void queryClient.invalidateQueries({ queryKey: executionQueries.children(executionId, nodeId).queryKey }));
+  }, [queryClient, executionId, nodeId]);
   const onEvent = useCallback(
     (ev: LiveEvent) => {
       if (ids.has(ev.executionId) || (ev.type === 'execution.queued' && ev.payload?.parentExecutionId === executionId)) reread();
