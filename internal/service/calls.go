@@ -296,8 +296,19 @@ func (s *Service) startErrorWorkflow(ctx context.Context, exec *store.Execution,
 	return err
 }
 
-// ErrNotWaiting is returned for a decision or resume request that no node waits for.
-var ErrNotWaiting = fmt.Errorf("not waiting: %w", store.ErrConflict)
+// ErrNotWaiting is matched (errors.Is) by the errors of a decision or resume request that no node
+// waits for; they are store.ErrConflict too.
+var ErrNotWaiting = errors.New("not waiting")
+
+// waitError is a decision or resume request refused because nothing waits for it; its message says
+// why in full.
+type waitError struct{ msg string }
+
+func (e *waitError) Error() string { return e.msg }
+
+func (e *waitError) Is(target error) bool { return target == ErrNotWaiting || target == store.ErrConflict }
+
+func notWaiting(format string, args ...any) error { return &waitError{msg: fmt.Sprintf(format, args...)} }
 
 // Decision is an approver's answer to a flow.wait in approval mode.
 type Decision struct {
@@ -324,7 +335,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, executionID, nodeID stri
 	spec := v.Definition.Nodes[idx]
 	var w core.Wait
 	if spec.Type != "flow.wait" || node.Decode(spec.Config, &w) != nil || w.Mode != core.WaitApproval {
-		return nil, fmt.Errorf("node %s does not wait for an approval: %w", nodeID, ErrNotWaiting)
+		return nil, notWaiting("node %s is not a flow.wait in approval mode: there is nothing to decide", nodeID)
 	}
 	if err := s.requireWaiting(ctx, tenantID, exec, nodeID); err != nil {
 		return nil, err
@@ -338,7 +349,10 @@ func (s *Service) Decide(ctx context.Context, tenantID, executionID, nodeID stri
 		if p.UserID != "" {
 			by["userId"] = p.UserID
 			if u, err := s.store.GetUser(ctx, p.UserID); err == nil {
-				by["email"], by["name"] = u.Email, u.Name
+				by["email"] = u.Email
+				if u.Name != "" {
+					by["name"] = u.Name
+				}
 			}
 		} else {
 			by["apiKeyId"] = p.APIKeyID
@@ -349,7 +363,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, executionID, nodeID stri
 	ctx = identity.Audit(ctx, tenantID, "execution."+decision, "execution", executionID, map[string]any{"nodeId": nodeID, "comment": d.Comment})
 	if err := s.store.DeliverSignal(ctx, tenantID, executionID, nodeID, payload); err != nil {
 		if errors.Is(err, store.ErrConflict) {
-			return nil, fmt.Errorf("node %s of execution %s was already decided, or the execution has finished: %w", nodeID, executionID, store.ErrConflict)
+			return nil, notWaiting("node %s of execution %s was already decided, or the execution has finished", nodeID, executionID)
 		}
 		return nil, err
 	}
@@ -360,7 +374,7 @@ func (s *Service) Decide(ctx context.Context, tenantID, executionID, nodeID stri
 // requireWaiting checks that the latest attempt of the node is waiting.
 func (s *Service) requireWaiting(ctx context.Context, tenantID string, exec *store.Execution, nodeID string) error {
 	if exec.Status.Terminal() {
-		return fmt.Errorf("execution %s has already %s: %w", exec.ID, exec.Status, ErrNotWaiting)
+		return notWaiting("execution %s has already %s: nothing waits any more", exec.ID, exec.Status)
 	}
 	runs, err := s.store.ListNodeRuns(ctx, tenantID, exec.ID)
 	if err != nil {
@@ -373,7 +387,7 @@ func (s *Service) requireWaiting(ctx context.Context, tenantID string, exec *sto
 		}
 	}
 	if latest == nil || latest.Status != workflow.NodeRunWaiting {
-		return fmt.Errorf("node %s of execution %s is not waiting: %w", nodeID, exec.ID, ErrNotWaiting)
+		return notWaiting("node %s of execution %s is not waiting (it has not been reached yet, or it has already been resumed)", nodeID, exec.ID)
 	}
 	return nil
 }
@@ -429,7 +443,7 @@ func (s *Service) Resume(ctx context.Context, req ResumeRequest) (*store.Executi
 		resumed = append(resumed, id)
 	}
 	if len(resumed) == 0 {
-		return exec, nil, fmt.Errorf("execution %s has no step waiting for this URL now: %w", exec.ID, ErrNotWaiting)
+		return exec, nil, notWaiting("execution %s has no flow.wait waiting for this URL now (not reached yet, already resumed, or finished)", exec.ID)
 	}
 	s.wakeDispatcher()
 	return exec, resumed, nil
