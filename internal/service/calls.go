@@ -306,9 +306,13 @@ type waitError struct{ msg string }
 
 func (e *waitError) Error() string { return e.msg }
 
-func (e *waitError) Is(target error) bool { return target == ErrNotWaiting || target == store.ErrConflict }
+func (e *waitError) Is(target error) bool {
+	return target == ErrNotWaiting || target == store.ErrConflict
+}
 
-func notWaiting(format string, args ...any) error { return &waitError{msg: fmt.Sprintf(format, args...)} }
+func notWaiting(format string, args ...any) error {
+	return &waitError{msg: fmt.Sprintf(format, args...)}
+}
 
 // Decision is an approver's answer to a flow.wait in approval mode.
 type Decision struct {
