@@ -70,7 +70,8 @@ func Check(info node.Info, docsPending bool) []string {
 	return out
 }
 
-// checkSchema reports fields without a title or a description and open objects.
+// checkSchema reports fields without a title or a description, a schema with fields but no examples,
+// and open objects.
 func checkSchema(schema json.RawMessage) []string {
 	var out []string
 	if len(bytes.TrimSpace(schema)) == 0 {
@@ -91,6 +92,9 @@ func checkSchema(schema json.RawMessage) []string {
 		if len(missing) > 0 {
 			out = append(out, fmt.Sprintf("schema property %q has no %s", f.Path, strings.Join(missing, " and no ")))
 		}
+	}
+	if len(fields) > 0 && !bytes.Contains(schema, []byte(`"examples"`)) {
+		out = append(out, "schema has configuration fields but no \"examples\" on any of them")
 	}
 	open, err := openObjects(schema)
 	if err != nil {

@@ -82,7 +82,7 @@ func TestCheck(t *testing.T) {
 		}},
 		{name: "OpenObjects", change: func(i *node.Info) {
 			i.Schema = json.RawMessage(`{"type": "object", "properties": {
-  "auth": {"type": "object", "title": "A", "description": "B", "properties": {"x": {"type": "string", "title": "X", "description": "Y"}}},
+  "auth": {"type": "object", "title": "A", "description": "B", "properties": {"x": {"type": "string", "title": "X", "description": "Y", "examples": ["x"]}}},
   "rows": {"type": "array", "title": "R", "description": "S", "items": {"type": "object", "additionalProperties": false, "properties": {"k": {"title": "K", "description": "L"}}}}}}`)
 		}, want: []string{
 			`schema object the configuration declares properties without "additionalProperties": false`,
@@ -94,7 +94,7 @@ func TestCheck(t *testing.T) {
 		}, want: []string{`input port "in" has no Title`, `output port "error" has no Title`}},
 		{name: "SchemaAnnotations", change: func(i *node.Info) {
 			i.Schema = json.RawMessage(`{"type": "object", "additionalProperties": false, "properties": {
-  "a": {"type": "string"},
+  "a": {"type": "string", "examples": ["x"]},
   "b": {"type": "string", "title": "B"},
   "cases": {"type": "array", "title": "Cases", "description": "C", "items": {"type": "object", "additionalProperties": false, "properties": {"port": {"description": "P"}}}}}}`)
 		}, want: []string{
@@ -102,6 +102,9 @@ func TestCheck(t *testing.T) {
 			`schema property "b" has no description`,
 			`schema property "cases[].port" has no title`,
 		}},
+		{name: "SchemaWithoutExamples", change: func(i *node.Info) {
+			i.Schema = json.RawMessage(`{"type": "object", "additionalProperties": false, "properties": {"a": {"type": "string", "title": "A", "description": "B"}}}`)
+		}, want: []string{`schema has configuration fields but no "examples" on any of them`}},
 		{name: "SchemaUnreadable", change: func(i *node.Info) {
 			i.Schema = json.RawMessage(`{"properties": {"a": {"$ref": "https://example.com/x"}}}`)
 		}, want: []string{`schema: $ref "https://example.com/x" is not local (#/…)`}},
@@ -188,7 +191,7 @@ func TestFields(t *testing.T) {
 	t.Run("Recursive", func(t *testing.T) {
 		t.Parallel()
 		tree := json.RawMessage(`{"$defs": {"node": {"type": "object", "title": "Node", "description": "N", "additionalProperties": false,
-  "properties": {"name": {"type": "string", "title": "Name", "description": "M"}, "children": {"type": "array", "title": "Children", "description": "C", "items": {"$ref": "#/$defs/node"}}}}},
+  "properties": {"name": {"type": "string", "title": "Name", "description": "M", "examples": ["a"]}, "children": {"type": "array", "title": "Children", "description": "C", "items": {"$ref": "#/$defs/node"}}}}},
   "type": "object", "additionalProperties": false, "properties": {"root": {"$ref": "#/$defs/node"}}}`)
 		fields, err := nodedoc.Fields(tree)
 		require.NoError(t, err)

@@ -152,8 +152,8 @@ func (*Merge) NodeInfo() node.Info {
   "type": "object",
   "additionalProperties": false,
   "properties": {
-    "mode": {"type": "string", "title": "Mode", "description": "all waits for every branch that was not skipped; any continues with the first branch to arrive", "enum": ["all", "any"], "default": "all"},
-    "output": {"type": "string", "title": "Output shape", "description": "object keyed by source node id, or array in edge order (mode all)", "enum": ["object", "array"], "default": "object"}
+    "mode": {"type": "string", "title": "Mode", "description": "all waits for every branch that was not skipped; any continues with the first branch to arrive", "enum": ["all", "any"], "default": "all", "examples": ["any"]},
+    "output": {"type": "string", "title": "Output shape", "description": "object keyed by source node id, or array in edge order (mode all)", "enum": ["object", "array"], "default": "object", "examples": ["array"]}
   }
 }`),
 		New: func() node.Node { return &Merge{} },
