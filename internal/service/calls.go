@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/workflow"
+	"github.com/concertmaster/concertmaster/internal/workflow/validate"
 )
 
 // Sub-workflow limits.
@@ -157,13 +159,7 @@ func (s *Service) startChild(ctx context.Context, parent *store.Execution, nodeI
 	if err != nil {
 		return nil, err
 	}
-	trigger := ""
-	for _, n := range g.Triggers {
-		if n.Spec.Type == "trigger.manual" {
-			trigger = n.Spec.ID
-			break
-		}
-	}
+	trigger := triggerOfType(g, "trigger.manual")
 	if trigger == "" {
 		return nil, callError("no_manual_trigger", "workflow %s version %d has no trigger.manual node to start at", req.WorkflowID, version)
 	}
@@ -171,19 +167,10 @@ func (s *Service) startChild(ctx context.Context, parent *store.Execution, nodeI
 	if err != nil {
 		return nil, node.Permanent(fmt.Errorf("encode child input: %w", err))
 	}
-	key := "call:" + parent.ID + ":" + nodeID + ":" + req.Key
-	id := NewID()
-	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
-		Data: mustJSON(map[string]any{"trigger": store.TriggerCall, "triggerNode": trigger, "workflowVersion": version,
-			"parentExecutionId": parent.ID, "parentNodeId": nodeID})}
-	exec, _, err := s.store.CreateExecution(ctx, parent.TenantID, store.CreateExecutionParams{
-		ID: id, WorkflowID: req.WorkflowID, WorkflowVersion: version,
-		TriggerKind: store.TriggerCall, TriggerNode: trigger, Input: input,
-		IdempotencyKey: key, RequestHash: hashOf([]byte(key)),
+	exec, err := s.startKeyed(ctx, parent.TenantID, "call:"+parent.ID+":"+nodeID+":"+req.Key, store.CreateExecutionParams{
+		WorkflowID: req.WorkflowID, WorkflowVersion: version, TriggerKind: store.TriggerCall, TriggerNode: trigger, Input: input,
 		ParentExecutionID: parent.ID, ParentNodeID: nodeID, CallKey: req.Key, CallPath: path,
-		Events:  []store.Event{queued},
-		Enqueue: s.enqueueHook(parent.TenantID, queued),
-	})
+	}, map[string]any{"parentExecutionId": parent.ID, "parentNodeId": nodeID})
 	if err != nil {
 		return nil, fmt.Errorf("start child of %s: %w", req.WorkflowID, err)
 	}
@@ -251,13 +238,7 @@ func (s *Service) startErrorWorkflow(ctx context.Context, exec *store.Execution,
 	if err != nil {
 		return err
 	}
-	trigger := ""
-	for _, n := range g.Triggers {
-		if n.Spec.Type == "trigger.error" {
-			trigger = n.Spec.ID
-			break
-		}
-	}
+	trigger := triggerOfType(g, "trigger.error")
 	if trigger == "" {
 		return fmt.Errorf("error workflow %s has no trigger.error node", target)
 	}
@@ -282,18 +263,33 @@ func (s *Service) startErrorWorkflow(ctx context.Context, exec *store.Execution,
 	}
 	execInfo["finishedAt"] = s.now().UTC().Format(time.RFC3339Nano)
 	input := mustJSON(map[string]any{"execution": execInfo, "node": nodeInfo, "error": errInfo})
-	key := "error:" + exec.ID
-	id := NewID()
-	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(),
-		Data: mustJSON(map[string]any{"trigger": store.TriggerError, "triggerNode": trigger, "workflowVersion": w.Version, "failedExecutionId": exec.ID})}
-	_, _, err = s.store.CreateExecution(ctx, exec.TenantID, store.CreateExecutionParams{
-		ID: id, WorkflowID: target, WorkflowVersion: w.Version,
-		TriggerKind: store.TriggerError, TriggerNode: trigger, Input: input,
-		IdempotencyKey: key, RequestHash: hashOf([]byte(key)),
-		Events:  []store.Event{queued},
-		Enqueue: s.enqueueHook(exec.TenantID, queued),
-	})
+	_, err = s.startKeyed(ctx, exec.TenantID, "error:"+exec.ID, store.CreateExecutionParams{
+		WorkflowID: target, WorkflowVersion: w.Version, TriggerKind: store.TriggerError, TriggerNode: trigger, Input: input,
+	}, map[string]any{"failedExecutionId": exec.ID})
 	return err
+}
+
+// triggerOfType returns the id of g's first trigger of type typ, or "".
+func triggerOfType(g *validate.Graph, typ string) string {
+	for _, n := range g.Triggers {
+		if n.Spec.Type == typ {
+			return n.Spec.ID
+		}
+	}
+	return ""
+}
+
+// startKeyed creates and enqueues an execution that the server starts itself (a child, an error
+// workflow's run), at most once per key: the key is its idempotency key, so starting it again returns
+// the first one. queuedData adds to its execution.queued event.
+func (s *Service) startKeyed(ctx context.Context, tenantID, key string, p store.CreateExecutionParams, queuedData map[string]any) (*store.Execution, error) {
+	data := map[string]any{"trigger": p.TriggerKind, "triggerNode": p.TriggerNode, "workflowVersion": p.WorkflowVersion}
+	maps.Copy(data, queuedData)
+	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(data)}
+	p.ID, p.IdempotencyKey, p.RequestHash = NewID(), key, hashOf([]byte(key))
+	p.Events, p.Enqueue = []store.Event{queued}, s.enqueueHook(tenantID, queued)
+	exec, _, err := s.store.CreateExecution(ctx, tenantID, p)
+	return exec, err
 }
 
 // ErrNotWaiting is matched (errors.Is) by the errors of a decision or resume request that no node

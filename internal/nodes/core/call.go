@@ -112,9 +112,9 @@ func (c *Call) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 	// forEach element alike.
 	deadline := time.Now().Add(WaitForever)
 	if c.Timeout != "" {
-		d, err := time.ParseDuration(c.Timeout)
-		if err != nil || d <= 0 {
-			return node.Output{}, node.Permanent(&node.Error{Code: "invalid_config", Message: fmt.Sprintf("timeout %q is not a positive duration", c.Timeout)})
+		d, err := waitTimeout(c.Timeout)
+		if err != nil {
+			return node.Output{}, err
 		}
 		deadline = child.CreatedAt.Add(d)
 		if !time.Now().Before(deadline) {

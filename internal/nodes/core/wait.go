@@ -99,13 +99,9 @@ func (w *Wait) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 	if in.Resume != nil {
 		deadline = in.Resume.WakeAt
 	} else {
-		d := WaitForever
-		if w.Timeout != "" {
-			parsed, err := time.ParseDuration(w.Timeout)
-			if err != nil || parsed <= 0 {
-				return node.Output{}, node.Permanent(&node.Error{Code: "invalid_config", Message: fmt.Sprintf("timeout %q is not a positive duration", w.Timeout)})
-			}
-			d = parsed
+		d, err := waitTimeout(w.Timeout)
+		if err != nil {
+			return node.Output{}, err
 		}
 		deadline = now.Add(d)
 		if w.Mode == WaitApproval {
@@ -136,6 +132,19 @@ func (w *Wait) Execute(ctx context.Context, in *node.Input) (node.Output, error)
 		return node.Output{}, node.Permanent(&node.Error{Code: "timeout", Message: fmt.Sprintf("no %s arrived before the timeout of %s", w.what(), w.Timeout)})
 	}
 	return node.Output{}, node.Suspend(deadline)
+}
+
+// waitTimeout is a timeout setting as a duration: WaitForever when empty, a permanent invalid_config
+// error when it is not a positive duration (a template that evaluated to something else).
+func waitTimeout(timeout string) (time.Duration, error) {
+	if timeout == "" {
+		return WaitForever, nil
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil || d <= 0 {
+		return 0, node.Permanent(&node.Error{Code: "invalid_config", Message: fmt.Sprintf("timeout %q is not a positive duration", timeout)})
+	}
+	return d, nil
 }
 
 func (w *Wait) what() string {
