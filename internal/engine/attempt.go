@@ -34,6 +34,8 @@ type attemptJob struct {
 	// acct is the attempt's share of the execution's memory budget: everything its evaluations and
 	// its node build is charged to it, and released when the attempt's result is handled.
 	acct *budget.Account
+	// creds is the attempt's credential scope; nil when the engine has no vault.
+	creds *credentialScope
 }
 
 type attemptResult struct {
@@ -55,6 +57,9 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 	capture := newLogCapture(MaxLogEntriesDefault)
 	logger := slog.New(capture)
 	ctx := job.ctx
+	if e.cfg.Credentials != nil {
+		job.creds = &credentialScope{loader: e.cfg.Credentials, tenantID: job.info.TenantID}
+	}
 	if t := job.n.Spec.Timeout.Std(); t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, t, fmt.Errorf("node %s ran past its timeout of %s: %w", job.n.Spec.ID, t, context.DeadlineExceeded))
@@ -69,6 +74,8 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 		res.port, res.value, res.stop, res.response = out.Port, out.Value, out.Stop, out.Response
 	}
 	res.logs = capture.entries()
+	// Before anything is sized, encoded or saved.
+	job.creds.redact(res)
 	if res.err != nil {
 		if err := budgetExceeded(job.n.Spec.ID, res.err); err != nil {
 			res.err = err
@@ -167,7 +174,7 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 	in := &node.Input{
 		Data: data, Sources: job.sources, Trigger: job.trigger, Execution: job.info, Resume: job.resume, Logger: logger,
 		Limits: node.Limits{MaxOutputBytes: e.cfg.MaxOutputBytes, Memory: job.acct}, Element: elem, Host: job.host,
-		Nodes: env.Nodes, Vars: env.Vars,
+		Nodes: env.Nodes, Vars: env.Vars, Credentials: job.credentials(),
 		Eval: func(ctx context.Context, src string, item any, index int) (any, error) {
 			t := job.n.Lazy[src]
 			if t == nil {
@@ -392,4 +399,12 @@ func jsonType(v any) string {
 		return "a number"
 	}
 	return fmt.Sprintf("a %T", v)
+}
+
+// credentials returns the attempt's node.Credentials, or nil (not a typed nil) without a vault.
+func (job *attemptJob) credentials() node.Credentials {
+	if job.creds == nil {
+		return nil
+	}
+	return job.creds
 }

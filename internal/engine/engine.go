@@ -89,6 +89,9 @@ type Config struct {
 	PlanCacheBytes int64
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Credentials decrypts credentials for the nodes that name one; nil runs without a vault (nodes
+	// that need one fail with node.ErrNoCredentials).
+	Credentials CredentialLoader
 }
 
 // Engine runs executions. It is safe for concurrent use.

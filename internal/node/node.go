@@ -173,6 +173,9 @@ type Input struct {
 	Nodes map[string]any
 	// Vars holds the workflow's constants (settings.vars), as expressions see them.
 	Vars map[string]any
+	// Credentials reads the tenant's credentials for this attempt (see GetCredential); nil when the
+	// engine runs without a vault.
+	Credentials Credentials
 }
 
 // Memory is the attempt's share of the execution's memory budget (see internal/budget).
