@@ -33,14 +33,15 @@ endif
 fake-assets:
 	mkdir -p web/dist && touch web/dist/.gitkeep
 
-# services starts (or installs) PostgreSQL and Redis and prints the URLs the tests read.
+# services starts (or installs) PostgreSQL and Redis, starts MariaDB, RabbitMQ, Mosquitto and NATS, and
+# prints the URLs the tests read.
 services:
 	@scripts/ensure-services.sh
 
 test: test-go test-web test-e2e
 
 test-go:
-	@if [ -z "$${CM_TEST_DATABASE_URL:-}" ]; then eval "$$(scripts/ensure-services.sh)" || exit 1; fi; \
+	@if [ -z "$${CM_TEST_DATABASE_URL:-}" ] || [ -z "$${CM_TEST_NATS_URL:-}" ]; then eval "$$(scripts/ensure-services.sh)" || exit 1; fi; \
 	echo "PostgreSQL for tests: $${CM_TEST_DATABASE_URL%%\?*}"; \
 	$(GO) test -race -count=1 -timeout 15m ./...
 

@@ -274,3 +274,9 @@ func (c *Cache[T]) Close() {
 // Key returns the cache key of a credential: its id and fingerprint, so that an updated credential
 // gets a new pool.
 func Key(c *node.Credential) string { return c.ID + "/" + c.Fingerprint }
+
+// TestFunc checks that a credential works (connects, authenticates, answers) and says so in a short
+// message for the person who saved it, such as "Connected to PostgreSQL 16.4 as app". It must honour
+// ctx and bound its own time; its errors are shown to the user as they are, so they must not quote
+// the credential's secrets.
+type TestFunc func(ctx context.Context, c *node.Credential) (message string, err error)
