@@ -368,6 +368,7 @@ type RunnableParams struct {
 // Store is the persistence contract.
 type Store interface {
 	Identity
+	Credentials
 
 	// CreateTenant adds a tenant; ErrConflict when the id is taken.
 	CreateTenant(ctx context.Context, id, name string) error

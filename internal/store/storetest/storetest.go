@@ -89,6 +89,10 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"AuditWithWrite", testAuditWithWrite},
 		{"WebhookCrossTenant", testWebhookCrossTenant},
 		{"IdentityText", testIdentityText},
+		{"CredentialsCRUD", testCredentialsCRUD},
+		{"CredentialsConcurrentUpdate", testCredentialsConcurrentUpdate},
+		{"CredentialVault", testCredentialVault},
+		{"CredentialsAfterAndKeyCleanup", testCredentialsAfterAndKeyCleanup},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
