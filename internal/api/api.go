@@ -128,6 +128,7 @@ func New(cfg Config) *Server {
 		{Name: "Executions", Description: "Runs of workflows"},
 		{Name: "Node types", Description: "The registry of node types"},
 		{Name: "Webhooks", Description: "Requests that start workflows"},
+		{Name: "Credentials", Description: "Secrets nodes connect with, encrypted at rest and never returned (docs/credentials.md)"},
 		{Name: "Identity", Description: "Setup, sign-in, sessions, workspaces, members, API keys and the audit log (docs/security.md)"},
 		{Name: "Live", Description: "Execution events as they happen: WebSocket and Server-Sent Events (docs/live.md)"},
 		{Name: "Operations", Description: "Health and metrics"},
@@ -149,6 +150,7 @@ func New(cfg Config) *Server {
 	s.registerNodeTypes()
 	s.registerWorkflows()
 	s.registerSchedules()
+	s.registerCredentials()
 	s.registerExecutions()
 	s.registerLive()
 	s.registerHealth()

@@ -263,6 +263,7 @@ func toProblem(ctx context.Context, logger *slog.Logger, err error) error {
 	var route *store.RouteConflictError
 	var statusErr huma.StatusError
 	var fieldErr *identity.FieldError
+	var inUse *service.CredentialInUseError
 	if se, h, ok := authProblem(err); ok {
 		if len(h) > 0 {
 			return huma.ErrorWithHeaders(se, h)
@@ -270,6 +271,8 @@ func toProblem(ctx context.Context, logger *slog.Logger, err error) error {
 		return se
 	}
 	switch {
+	case errors.As(err, &inUse):
+		return credentialInUse(inUse)
 	case errors.As(err, &fieldErr):
 		return newError(http.StatusUnprocessableEntity, fieldErr.Message, &ErrorDetail{Location: fieldErr.Pointer, Message: fieldErr.Message})
 	case errors.As(err, &verrs):

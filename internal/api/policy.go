@@ -76,6 +76,15 @@ var policy = map[string]access{
 	"list-workflow-schedules": viewer,
 	"preview-schedule":        viewer,
 
+	// Credentials: anyone in the workspace sees that they exist (never their secrets); editors manage
+	// them, as they manage the workflows that use them.
+	"list-credential-types": viewer,
+	"list-credentials":      viewer,
+	"get-credential":        viewer,
+	"create-credential":     editor,
+	"update-credential":     editor,
+	"delete-credential":     editor,
+	"test-credential":       editor,
 	// Executions.
 	"run-workflow":             editor,
 	"cancel-execution":         editor,

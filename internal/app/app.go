@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/concertmaster/concertmaster/internal/credential"
+	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"log/slog"
 	"net"
 	"net/http"
@@ -72,6 +74,12 @@ func Registry(cfg config.Config) (*node.Registry, error) {
 	})
 }
 
+// CredentialTesters returns the credential testers of the built-in integration node types, configured
+// from cfg like the nodes (the same outbound guard).
+func CredentialTesters(cfg config.Config) map[string]conn.TestFunc {
+	return nil
+}
+
 // Runtime is the store, engine, dispatcher and service of one process.
 type Runtime struct {
 	Store      *sqlstore.Store
@@ -102,9 +110,25 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m := metrics.New()
 	bus := event.NewHub()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
+	// Resume URLs are signed, and credentials encrypted, with keys derived from the server secret;
+	// without a secret (PostgreSQL without CM_SECRET_KEY, where serve refuses to start anyway) resume
+	// URLs never match and there is no vault.
+	var resumeKey []byte
+	var creds *service.Credentials
+	var loader engine.CredentialLoader
+	if sec, err := LoadSecret(cfg, logger); err == nil {
+		resumeKey = sec.Derive("concertmaster resume url")
+		vault, err := credential.NewVault(sec.Derive(credential.KeyInfo), st)
+		if err != nil {
+			_ = st.Close()
+			return nil, err
+		}
+		creds = service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: CredentialTesters(cfg), Logger: logger})
+		loader = creds
+	}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
-		DrainTimeout: DrainTimeout(cfg.ShutdownGrace)})
+		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader})
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -120,17 +144,11 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
-	// Resume URLs are signed with a key derived from the server secret; without a secret (PostgreSQL
-	// without CM_SECRET_KEY, where serve refuses to start anyway) they never match.
-	var resumeKey []byte
-	if sec, err := LoadSecret(cfg, logger); err == nil {
-		resumeKey = sec.Derive("concertmaster resume url")
-	}
 	// The service signals schedule changes on wake, which the scheduler reads: one pending signal is
 	// enough, since a pass reads every schedule.
 	wake := make(chan struct{}, 1)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
-		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey,
+		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds,
 		SchedulesChangedFunc: func() {
 			select {
 			case wake <- struct{}{}:

@@ -55,7 +55,12 @@ type Vault struct {
 	plain   map[string]cipher.AEAD // data key id → AEAD
 	current string                 // id of the data key new ciphertexts use
 	created time.Time              // when current was created
+	loaded  time.Time              // when the keys were last read from the store
 }
+
+// RefreshInterval is how often Seal looks in the store for a data key newer than the one it uses, so
+// that every process adopts the key a rotation made within that time.
+const RefreshInterval = 30 * time.Second
 
 // NewVault returns a vault whose key-encryption key is kek (32 bytes, derived from the server secret
 // with KeyInfo).
@@ -116,6 +121,7 @@ func (v *Vault) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read credential keys: %w", err)
 	}
+	v.loaded = v.now()
 	for _, w := range wrapped {
 		if w.KEKID != v.kekID {
 			continue
@@ -179,7 +185,7 @@ func (v *Vault) newDataKey(ctx context.Context, extra ...[]byte) (string, error)
 func (v *Vault) Seal(ctx context.Context, plaintext, aad []byte) (keyID string, ciphertext []byte, err error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.current == "" {
+	if v.current == "" || v.now().Sub(v.loaded) > RefreshInterval {
 		if err := v.load(ctx); err != nil {
 			return "", nil, err
 		}

@@ -49,6 +49,9 @@ type Config struct {
 	PublicURL string
 	// ResumeKey signs resume URLs; without it resume URLs never match.
 	ResumeKey []byte
+	// Credentials is the credential vault (optional: without it nodes that name a credential fail and
+	// the credential routes answer 503).
+	Credentials *Credentials
 	// SchedulesChangedFunc, when set, is called after a write that may have changed the schedules
 	// committed (a workflow activated, deactivated, updated while active or deleted), so that the
 	// scheduler looks again at once. It must not block.
@@ -81,6 +84,9 @@ func New(cfg Config) *Service {
 
 // Registry returns the node registry.
 func (s *Service) Registry() *node.Registry { return s.cfg.Registry }
+
+// Credentials returns the credential vault, or nil.
+func (s *Service) Credentials() *Credentials { return s.cfg.Credentials }
 
 // Store returns the store.
 func (s *Service) Store() store.Store { return s.store }

@@ -394,6 +394,12 @@ type Store interface {
 	// SetWorkflowActive switches a workflow on or off and replaces its webhook routes and its schedules
 	// (none when off; see Schedule.Spec for what switching an active workflow on again keeps).
 	SetWorkflowActive(ctx context.Context, tenantID, id string, active bool, routes []WebhookRoute, schedules []Schedule) (*Workflow, error)
+	// FindWorkflows returns the tenant's workflows (not deleted) whose current definition's JSON text
+	// contains the given text, with their definitions, by name; at most limit (1 to 1000; 0 means 100).
+	FindWorkflows(ctx context.Context, tenantID, contains string, limit int) ([]Workflow, error)
+	// ActiveWorkflowsAfter pages through the active workflows of every tenant, with their definitions,
+	// ordered by (tenant, id) after the given pair; at most limit (1 to 500; 0 means 100).
+	ActiveWorkflowsAfter(ctx context.Context, tenantID, id string, limit int) ([]Workflow, error)
 	// LookupWebhook finds the route for a method and path, across tenants.
 	LookupWebhook(ctx context.Context, method, path string) (*WebhookRoute, error)
 

@@ -5,10 +5,13 @@ package enginetest
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/concertmaster/concertmaster/internal/credential"
+	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -202,6 +205,8 @@ type Options struct {
 	DrainTimeout      time.Duration
 	CrashLimit        int
 	MaxExecutionBytes int64
+	// CredentialTesters check credentials by type (POST /credentials/{id}/test).
+	CredentialTesters map[string]conn.TestFunc
 }
 
 // Env is a running runtime.
@@ -214,6 +219,8 @@ type Env struct {
 	Service    *service.Service
 	Probe      *Probe
 	Path       string
+	// Credentials is the credential vault, under a random key.
+	Credentials *service.Credentials
 }
 
 // Start builds and starts a runtime; everything stops when the test ends.
@@ -241,7 +248,12 @@ func Start(t testing.TB, opts Options) *Env {
 
 	bus := event.NewHub()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
-	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold,
+	kek := make([]byte, 32)
+	_, _ = rand.Read(kek)
+	vault, err := credential.NewVault(kek, st)
+	require.NoError(t, err)
+	creds := service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: opts.CredentialTesters})
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, Credentials: creds,
 		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
 		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes})
 	require.NoError(t, err)
@@ -253,8 +265,8 @@ func Start(t testing.TB, opts Options) *Env {
 		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits,
-		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key")})
-	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path}
+		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key"), Credentials: creds})
+	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path, Credentials: creds}
 	if !opts.NoDispatcher {
 		require.NoError(t, d.Start(context.Background()))
 	}

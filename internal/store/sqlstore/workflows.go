@@ -406,3 +406,55 @@ func (s *Store) LookupWebhook(ctx context.Context, method, path string) (*store.
 	}
 	return &r, nil
 }
+
+// scanWorkflows reads workflows with their definitions.
+func (s *Store) scanWorkflows(ctx context.Context, what, query string, args ...any) ([]store.Workflow, error) {
+	rows, err := s.query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	defer rows.Close()
+	var out []store.Workflow
+	for rows.Next() {
+		var body []byte
+		w, err := scanWorkflow(rows, &body)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if err := json.Unmarshal(body, &w.Definition); err != nil {
+			return nil, fmt.Errorf("%s: decode workflow %s: %w", what, w.ID, err)
+		}
+		out = append(out, *w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
+}
+
+// FindWorkflows implements store.Store.
+func (s *Store) FindWorkflows(ctx context.Context, tenantID, contains string, limit int) ([]store.Workflow, error) {
+	if err := checkText("tenant id", tenantID, "search text", contains); err != nil {
+		return nil, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	def := "definition"
+	if s.d.Name == "postgres" {
+		def = "definition::text"
+	}
+	return s.scanWorkflows(ctx, "find workflows", `SELECT `+workflowColumns+`, definition FROM workflows
+		WHERE tenant_id = ? AND deleted_at IS NULL AND `+def+` LIKE ? ESCAPE '\' ORDER BY name, id LIMIT ?`,
+		tenantID, "%"+escapeLike(contains)+"%", limit)
+}
+
+// ActiveWorkflowsAfter implements store.Store.
+func (s *Store) ActiveWorkflowsAfter(ctx context.Context, tenantID, id string, limit int) ([]store.Workflow, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	return s.scanWorkflows(ctx, "list active workflows", `SELECT `+workflowColumns+`, definition FROM workflows
+		WHERE active AND deleted_at IS NULL AND (tenant_id > ? OR (tenant_id = ? AND id > ?)) ORDER BY tenant_id, id LIMIT ?`,
+		tenantID, tenantID, id, limit)
+}
