@@ -3,8 +3,10 @@ package builtin
 
 import (
 	"fmt"
+	"maps"
 
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/nodes/cryptonode"
 	"github.com/concertmaster/concertmaster/internal/nodes/datetime"
@@ -24,6 +26,8 @@ type Config struct {
 	Files files.Config
 	// Code configures code.javascript (CM_CODE_TIMEOUT, CM_CODE_MAX_MEMORY).
 	Code jscode.Config
+	// Conn configures the integration nodes' outbound connections (policy, timeout, pool bounds).
+	Conn conn.Config
 }
 
 // Register adds the built-in node types to r.
@@ -46,6 +50,15 @@ func Register(r *node.Registry, cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// CredentialTesters returns the credential testers of the built-in node families, by credential
+// type, for POST /api/v1/credentials/{id}/test.
+func CredentialTesters(cfg Config) map[string]conn.TestFunc {
+	out := map[string]conn.TestFunc{}
+	// One line per family package.
+	maps.Copy(out, httpnode.Testers(cfg.Conn))
+	return out
 }
 
 // NewRegistry returns a registry holding the built-in node types.

@@ -93,6 +93,7 @@ type shared struct {
 	defaultTimeout   time.Duration
 	maxResponseBytes int64
 	policy           *netguard.Policy
+	auth             *authorizer
 	schema           json.RawMessage
 }
 
@@ -117,15 +118,24 @@ func New(cfg Config) node.Node {
 		s.policy = &netguard.Policy{}
 	}
 	policy := s.policy
+	transport := policy.Transport()
 	s.client = &http.Client{
-		Transport: policy.Transport(),
+		Transport: transport,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errTooManyRedirects
 			}
+			stripOnRedirect(req, via)
 			return policy.CheckURL(req.URL)
 		},
 	}
+	// Token requests share the transport but follow no redirect: a token endpoint has no reason to
+	// send the client secret elsewhere.
+	tokenClient := &http.Client{
+		Transport:     transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	s.auth = newAuthorizer(tokenClient, policy)
 	s.schema = schemaFor(s)
 	return &Request{shared: s}
 }
@@ -155,6 +165,9 @@ type Request struct {
 	FailOnStatus *bool `json:"failOnStatus,omitempty"`
 	// MaxResponseBytes lowers the deployment's response size limit; zero means the limit itself.
 	MaxResponseBytes int64 `json:"maxResponseBytes,omitempty"`
+	// Credential is the id of an httpBearer, httpBasic, httpHeader or oauth2ClientCredentials
+	// credential whose header the request carries; empty means none.
+	Credential string `json:"credential,omitempty"`
 
 	shared *shared
 }
@@ -220,8 +233,8 @@ func (r *Request) Validate() error {
 }
 
 // Execute sends the request and emits {status, statusText, headers, body, url}. It does not read
-// in: the configuration holds everything the request needs.
-func (r *Request) Execute(ctx context.Context, _ *node.Input) (node.Output, error) {
+// in's data: the configuration holds everything the request needs, and in.Credentials the credential.
+func (r *Request) Execute(ctx context.Context, in *node.Input) (node.Output, error) {
 	s := r.shared
 	if s == nil {
 		return node.Output{}, node.Permanent(errors.New("http.request node was not made by httpnode.New"))
@@ -255,28 +268,33 @@ func (r *Request) Execute(ctx context.Context, _ *node.Input) (node.Output, erro
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	var bodyReader io.Reader
-	if body != nil {
-		bodyReader = bytes.NewReader(body)
+	var creds node.Credentials
+	if in != nil {
+		creds = in.Credentials
 	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bodyReader)
-	if err != nil {
-		return node.Output{}, node.Permanent(&node.Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("%s: %v", target, err)})
-	}
-	for name, value := range r.Headers {
-		if strings.EqualFold(name, "Host") {
-			req.Host = value
-			continue
+	resp, err := s.send(ctx, creds, r.Credential, r.Headers, target, timeout, func(ctx context.Context) (*http.Request, error) {
+		var bodyReader io.Reader
+		if body != nil {
+			bodyReader = bytes.NewReader(body)
 		}
-		req.Header.Set(name, value)
-	}
-	if contentType != "" && req.Header.Get("Content-Type") == "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-
-	resp, err := s.client.Do(req)
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), bodyReader)
+		if err != nil {
+			return nil, node.Permanent(&node.Error{Code: CodeInvalidRequest, Message: fmt.Sprintf("%s: %v", target, err)})
+		}
+		for name, value := range r.Headers {
+			if strings.EqualFold(name, "Host") {
+				req.Host = value
+				continue
+			}
+			req.Header.Set(name, value)
+		}
+		if contentType != "" && req.Header.Get("Content-Type") == "" {
+			req.Header.Set("Content-Type", contentType)
+		}
+		return req, nil
+	})
 	if err != nil {
-		return node.Output{}, transportError(target, timeout, err)
+		return node.Output{}, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 
@@ -331,6 +349,49 @@ func (r *Request) Execute(ctx context.Context, _ *node.Input) (node.Output, erro
 		return node.Output{}, node.Permanent(e)
 	}
 	return node.Out(out), nil
+}
+
+// send resolves the credential credID (empty: none), builds the request with build, adds the
+// credential's header and sends it. When an OAuth2 access token is refused with 401, it gets a new
+// token and sends the request once more.
+func (s *shared) send(ctx context.Context, creds node.Credentials, credID string, headers map[string]string,
+	target string, timeout time.Duration, build func(context.Context) (*http.Request, error),
+) (*http.Response, error) {
+	au, err := s.auth.resolve(ctx, creds, credID)
+	if err != nil {
+		return nil, err
+	}
+	if au != nil {
+		if err := au.conflict(headers); err != nil {
+			return nil, err
+		}
+	}
+	req, err := build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.client.Do(au.apply(req))
+	if err != nil {
+		return nil, transportError(target, timeout, err)
+	}
+	if resp.StatusCode != http.StatusUnauthorized || au == nil || au.oauth == nil {
+		return resp, nil
+	}
+	// The token may have been revoked or expired early: get a new one and try once more.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	if err := s.auth.refresh(ctx, creds, au); err != nil {
+		return nil, err
+	}
+	req, err = build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	resp, err = s.client.Do(au.apply(req))
+	if err != nil {
+		return nil, transportError(target, timeout, err)
+	}
+	return resp, nil
 }
 
 // parseURL parses an absolute http or https URL without credentials.

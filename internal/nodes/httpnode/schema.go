@@ -80,6 +80,14 @@ const schemaTemplate = `{
       "description": "Largest response body to read, in bytes; a larger body fails the node. At most %[2]d, the server's limit, which also applies when this is not set.",
       "type": "integer",
       "minimum": 1
+    },
+    "credential": {
+      "title": "Credential",
+      "description": "A stored credential whose header the request carries: a bearer token, basic auth, a named header such as X-API-Key, or OAuth2 client credentials (an access token fetched, cached and refreshed for you). Headers must not set the same header.",
+      "type": "string",
+      "minLength": 1,
+      "x-credentialTypes": ["httpBearer", "httpBasic", "httpHeader", "oauth2ClientCredentials"],
+      "examples": ["cred_7f3a"]
     }
   }
 }`

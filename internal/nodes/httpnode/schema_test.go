@@ -44,7 +44,7 @@ func TestRegister(t *testing.T) {
 	require.False(t, schema.AdditionalProperties)
 	require.Equal(t, []string{"url"}, schema.Required)
 	require.ElementsMatch(t, []string{
-		"method", "url", "headers", "query", "body", "bodyType", "timeout", "responseType", "failOnStatus", "maxResponseBytes",
+		"method", "url", "headers", "query", "body", "bodyType", "timeout", "responseType", "failOnStatus", "maxResponseBytes", "credential",
 	}, keys(schema.Properties))
 	for name, prop := range schema.Properties {
 		require.NotEmpty(t, prop["title"], "property %s has no title", name)
@@ -57,7 +57,7 @@ func TestRegister(t *testing.T) {
 	full := map[string]any{
 		"method": "POST", "url": "https://example.com", "headers": map[string]any{"a": "b"}, "query": map[string]any{"q": 1},
 		"body": map[string]any{"x": 1}, "bodyType": "json", "timeout": "1s", "responseType": "json", "failOnStatus": false,
-		"maxResponseBytes": 10,
+		"maxResponseBytes": 10, "credential": "c1",
 	}
 	require.Empty(t, typ.ValidateConfig(full, false))
 	n, err := typ.Instantiate(full, false)
