@@ -187,7 +187,7 @@ func (s *Server) registerCredentials() {
 		OperationID: "delete-credential", Method: http.MethodDelete, Path: "/api/v1/credentials/{id}", DefaultStatus: http.StatusNoContent,
 		Summary: "Delete a credential",
 		Description: "Deletes a credential no workflow uses. One that the current version of a workflow names answers 409; its errors list each such workflow " +
-			"(location workflows/<id>, value the workflow id).",
+			"(location /workflows/<id>, value the workflow id).",
 		Tags: tags, Errors: []int{http.StatusNotFound, http.StatusConflict},
 	}, func(ctx context.Context, in *credentialIDInput) (*struct{}, error) {
 		c, err := creds(ctx)
@@ -225,7 +225,7 @@ func (s *Server) registerCredentials() {
 func credentialInUse(e *service.CredentialInUseError) error {
 	details := make([]error, 0, len(e.Workflows))
 	for _, w := range e.Workflows {
-		details = append(details, &ErrorDetail{Location: "workflows/" + w.ID, Message: "used by workflow \"" + w.Name + "\"", Value: w.ID})
+		details = append(details, &ErrorDetail{Location: "/workflows/" + w.ID, Message: "used by workflow \"" + w.Name + "\"", Value: w.ID})
 	}
 	return newError(http.StatusConflict, e.Error(), details...)
 }

@@ -7,13 +7,14 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/concertmaster/concertmaster/internal/credential"
-	"github.com/concertmaster/concertmaster/internal/nodes/conn"
+	"log/slog"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertmaster/concertmaster/internal/credential"
 	"github.com/concertmaster/concertmaster/internal/dispatch"
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
@@ -29,6 +31,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/netguard"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
+	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -207,6 +210,8 @@ type Options struct {
 	MaxExecutionBytes int64
 	// CredentialTesters check credentials by type (POST /credentials/{id}/test).
 	CredentialTesters map[string]conn.TestFunc
+	// Logger receives the engine's, the dispatcher's and the service's logs (default: discarded).
+	Logger *slog.Logger
 }
 
 // Env is a running runtime.
@@ -244,7 +249,7 @@ func Start(t testing.TB, opts Options) *Env {
 	probe := NewProbe()
 	reg, err := builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: &netguard.Policy{AllowPrivate: true}}})
 	require.NoError(t, err)
-	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{})
+	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{}, &Leak{})
 
 	bus := event.NewHub()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
@@ -252,8 +257,8 @@ func Start(t testing.TB, opts Options) *Env {
 	_, _ = rand.Read(kek)
 	vault, err := credential.NewVault(kek, st)
 	require.NoError(t, err)
-	creds := service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: opts.CredentialTesters})
-	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, Credentials: creds,
+	creds := service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: opts.CredentialTesters, Logger: opts.Logger})
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, Credentials: creds, Logger: opts.Logger,
 		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
 		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes})
 	require.NoError(t, err)
@@ -261,11 +266,11 @@ func Start(t testing.TB, opts Options) *Env {
 	if owner == "" {
 		owner = "test-" + service.NewID()
 	}
-	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover,
+	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover, Logger: opts.Logger,
 		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
 	require.NoError(t, err)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits,
-		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key"), Credentials: creds})
+		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key"), Credentials: creds, Logger: opts.Logger})
 	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path, Credentials: creds}
 	if !opts.NoDispatcher {
 		require.NoError(t, d.Start(context.Background()))
@@ -393,3 +398,53 @@ func Output(t testing.TB, exec *store.Execution) any {
 
 // ErrTest is a generic test error.
 var ErrTest = errors.New("test error")
+
+// Leak is a node that tries to leak a credential's secrets everywhere the engine records something:
+// its output (the secret as is, URL- and base64-encoded, and as a map key), its logs and, when Fail is
+// set, its error message and details. Tests use it to prove the engine scrubs them.
+type Leak struct {
+	Credential string `json:"credential"`
+	Fail       bool   `json:"fail,omitempty"`
+	// Derive makes the node derive a secret from the credential's first one (it reverses it, as an
+	// access token stands for a client secret without containing it), register it with
+	// Credentials.Redact, and leak it too.
+	Derive bool `json:"derive,omitempty"`
+}
+
+// NodeInfo describes test.leak.
+func (*Leak) NodeInfo() node.Info {
+	return node.Info{
+		Type: "test.leak", Title: "Test leak", Category: "Test",
+		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
+		Schema: json.RawMessage(`{"type":"object","properties":{"credential":{"type":"string","x-credentialTypes":["httpBearer","httpBasic","postgres"]},"fail":{"type":"boolean"},"derive":{"type":"boolean"}},"required":["credential"],"additionalProperties":false}`),
+		New:    func() node.Node { return &Leak{} },
+	}
+}
+
+// Execute leaks.
+func (l *Leak) Execute(ctx context.Context, in *node.Input) (node.Output, error) {
+	c, err := node.GetCredential(ctx, in.Credentials, l.Credential)
+	if err != nil {
+		return node.Output{}, err
+	}
+	secrets := append([]string(nil), c.Secrets...)
+	if l.Derive && len(secrets) > 0 {
+		r := []rune(secrets[0])
+		slices.Reverse(r)
+		in.Credentials.Redact(string(r))
+		secrets = append(secrets, string(r))
+	}
+	out := map[string]any{"data": c.Data}
+	for i, s := range secrets {
+		in.Logger.Info("leaking "+s, "secret", s, "nested", map[string]any{"s": s})
+		out[fmt.Sprintf("plain%d", i)] = "before " + s + " after"
+		out[fmt.Sprintf("url%d", i)] = url.QueryEscape(s)
+		out[fmt.Sprintf("b64_%d", i)] = base64.StdEncoding.EncodeToString([]byte(s))
+		out[s] = "as a key"
+		out[fmt.Sprintf("list%d", i)] = []any{s, map[string]any{"deep": s}}
+	}
+	if l.Fail {
+		return node.Output{}, node.Permanent(&node.Error{Code: "leak", Message: "failed with " + strings.Join(secrets, ","), Details: out})
+	}
+	return node.Out(out), nil
+}
