@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/amqpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/nodes/cryptonode"
@@ -44,6 +45,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, jq.All()...)
 	all = append(all, textnode.All()...)
 	all = append(all, jscode.New(cfg.Code))
+	all = append(all, amqpnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -58,6 +60,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	out := map[string]conn.TestFunc{}
 	// One line per family package.
 	maps.Copy(out, httpnode.Testers(cfg.Conn))
+	maps.Copy(out, amqpnode.Testers(cfg.Conn))
 	return out
 }
 
