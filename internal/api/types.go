@@ -92,7 +92,7 @@ func toNodeType(t *node.Type) NodeType {
 
 // Trigger says what started an execution.
 type Trigger struct {
-	Kind string `json:"kind" enum:"manual,webhook,schedule,retry,call,error" doc:"What started the run: manual (or the API), webhook, schedule, retry, call (a flow.call of a parent run) or error (an error workflow)"`
+	Kind string `json:"kind" enum:"manual,webhook,schedule,retry,call,error,message" doc:"What started the run: manual (or the API), webhook, schedule, retry, call (a flow.call of a parent run), error (an error workflow) or message (a queue, stream or topic trigger)"`
 	Node string `json:"node,omitempty" doc:"Trigger node the run started from"`
 }
 

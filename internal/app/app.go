@@ -23,6 +23,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
+	"github.com/concertmaster/concertmaster/internal/listen"
 	"github.com/concertmaster/concertmaster/internal/live"
 	"github.com/concertmaster/concertmaster/internal/metrics"
 	"github.com/concertmaster/concertmaster/internal/node"
@@ -93,6 +94,9 @@ type Runtime struct {
 	Pruner *retention.Pruner
 	// Scheduler fires the schedule triggers; serve starts it (StartScheduler), whatever its role.
 	Scheduler *schedule.Scheduler
+	// Listeners run the listening triggers (queues, streams, topics) of active workflows; serve starts
+	// them with the scheduler.
+	Listeners *listen.Manager
 	Owner     string
 }
 
@@ -144,15 +148,19 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
-	// The service signals schedule changes on wake, which the scheduler reads: one pending signal is
-	// enough, since a pass reads every schedule.
+	// The service signals schedule changes on wake, which the scheduler reads, and on listenWake, which
+	// the listening triggers' manager reads: one pending signal is enough, since a pass reads
+	// everything.
 	wake := make(chan struct{}, 1)
+	listenWake := make(chan struct{}, 1)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
 		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds,
 		SchedulesChangedFunc: func() {
-			select {
-			case wake <- struct{}{}:
-			default:
+			for _, c := range []chan struct{}{wake, listenWake} {
+				select {
+				case c <- struct{}{}:
+				default:
+				}
 			}
 		}})
 	sched, err := schedule.New(schedule.Config{Store: st, Service: svc, Wake: wake, Observer: m, Logger: logger})
@@ -160,6 +168,16 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
+	var credSource listen.CredentialSource
+	if creds != nil {
+		credSource = creds
+	}
+	listeners, err := listen.New(listen.Config{Store: st, Registry: reg, Firer: svc, Credentials: credSource, Observer: m, Logger: logger, Wake: listenWake})
+	if err != nil {
+		_ = st.Close()
+		return nil, err
+	}
+	m.Gauge("concertmaster_listeners_running", "Listening triggers (queues, streams, topics) running in this process.", func() float64 { return float64(listeners.Running()) })
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
@@ -169,7 +187,8 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		_ = st.Close()
 		return nil, err
 	}
-	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched, Owner: owner}, nil
+	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
+		Listeners: listeners, Owner: owner}, nil
 }
 
 // DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three
@@ -190,12 +209,15 @@ func (rt *Runtime) Start(ctx context.Context) error {
 // runs it in every process (a race between processes on one database is harmless: each fire time
 // starts one run); worker processes do not.
 func (rt *Runtime) StartScheduler(ctx context.Context) error {
-	return rt.Scheduler.Start(ctx)
+	if err := rt.Scheduler.Start(ctx); err != nil {
+		return err
+	}
+	return rt.Listeners.Start(ctx)
 }
 
 // Close stops the scheduler, the pruner and the workers, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	err := errors.Join(rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
 	rt.Bus.Close()
 	return err
 }
@@ -320,17 +342,21 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	lerr := s.live.Shutdown(sctx)
 	herrc := make(chan error, 1)
 	go func() { herrc <- s.http.Shutdown(sctx) }()
+	// Listening triggers stop first: a message they hold unacknowledged is redelivered to the next
+	// process.
+	ierr := s.rt.Listeners.Stop(sctx)
 	serr := s.rt.Scheduler.Stop(sctx)
 	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
 	s.rt.Bus.Close()
-	return errors.Join(lerr, herr, serr, perr, derr, s.rt.Store.Close())
+	return errors.Join(lerr, herr, ierr, serr, perr, derr, s.rt.Store.Close())
 }
 
 var (
 	_ retention.Observer = (*metrics.Metrics)(nil)
 	_ schedule.Observer  = (*metrics.Metrics)(nil)
+	_ listen.Observer    = (*metrics.Metrics)(nil)
 )
 
 // publicHosts is CM_ALLOWED_HOSTS plus the host of CM_PUBLIC_URL, so that the links the server hands

@@ -27,6 +27,10 @@ type Metrics struct {
 	retention    retentionMetrics
 	live         liveMetrics
 	schedule     scheduleMetrics
+	// listenerMessages counts messages of listening triggers by type and result; listenerRestarts
+	// counts listeners that failed and start again.
+	listenerMessages *prometheus.CounterVec
+	listenerRestarts *prometheus.CounterVec
 }
 
 // scheduleMetrics observe the scheduler (internal/schedule).
@@ -140,6 +144,13 @@ func New() *Metrics {
 		}),
 	}
 	reg.MustRegister(m.schedule.fires, m.schedule.skips, m.schedule.lateness)
+	m.listenerMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "concertmaster_listener_messages_total", Help: "Messages listening triggers received, by trigger type and result (fired: an execution is queued; refused: the message was not acknowledged).",
+	}, []string{"type", "result"})
+	m.listenerRestarts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "concertmaster_listener_restarts_total", Help: "Listening triggers that failed (lost connection, refused login) and start again after a backoff, by trigger type.",
+	}, []string{"type"})
+	reg.MustRegister(m.listenerMessages, m.listenerRestarts)
 	m.live.byTransport = make(map[string]liveChildren)
 	for _, t := range []string{"ws", "sse"} {
 		m.live.byTransport[t] = liveChildren{sent: m.live.sent.WithLabelValues(t), delivery: m.live.delivery.WithLabelValues(t)}
@@ -200,6 +211,18 @@ func (m *Metrics) ScheduleFired(lateness time.Duration) {
 	m.schedule.fires.Inc()
 	m.schedule.lateness.Observe(max(lateness, 0).Seconds())
 }
+
+// ListenerMessage implements listen.Observer.
+func (m *Metrics) ListenerMessage(nodeType string, ok bool) {
+	result := "fired"
+	if !ok {
+		result = "refused"
+	}
+	m.listenerMessages.WithLabelValues(nodeType, result).Inc()
+}
+
+// ListenerRestart implements listen.Observer.
+func (m *Metrics) ListenerRestart(nodeType string) { m.listenerRestarts.WithLabelValues(nodeType).Inc() }
 
 // ScheduleSkipped implements schedule.Observer.
 func (m *Metrics) ScheduleSkipped() { m.schedule.skips.Inc() }

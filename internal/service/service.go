@@ -247,6 +247,9 @@ type StartParams struct {
 	TriggerNode    string
 	Kind           store.TriggerKind
 	IdempotencyKey string
+	// RequestHash, when set with IdempotencyKey, identifies the request instead of its parameters and
+	// input: a dedupe key makes two different messages one request.
+	RequestHash string
 	// ID is the new execution's id; empty means a new one.
 	ID string
 }
@@ -284,8 +287,8 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, p StartPa
 	if kind == "" {
 		kind = store.TriggerManual
 	}
-	var hash string
-	if p.IdempotencyKey != "" {
+	hash := p.RequestHash
+	if p.IdempotencyKey != "" && hash == "" {
 		if hash, err = runRequestHash(p, input); err != nil {
 			return nil, false, err
 		}

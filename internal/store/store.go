@@ -135,6 +135,8 @@ const (
 	TriggerRetry    TriggerKind = "retry"
 	TriggerCall     TriggerKind = "call"
 	TriggerError    TriggerKind = "error"
+	// TriggerMessage is a message a listening trigger received (trigger.amqp, trigger.kafka…).
+	TriggerMessage TriggerKind = "message"
 )
 
 // ExecutionError is why an execution failed.
