@@ -53,7 +53,9 @@ func (t *testTrigger) NodeInfo() node.Info {
 		New:    func() node.Node { return &testTrigger{b: b} }}
 }
 
-func (t *testTrigger) Execute(_ context.Context, in *node.Input) (node.Output, error) { return node.Out(in.Data), nil }
+func (t *testTrigger) Execute(_ context.Context, in *node.Input) (node.Output, error) {
+	return node.Out(in.Data), nil
+}
 
 func (t *testTrigger) Listen(ctx context.Context, env node.ListenEnv) error {
 	t.b.starts.Add(1)

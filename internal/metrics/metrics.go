@@ -222,7 +222,9 @@ func (m *Metrics) ListenerMessage(nodeType string, ok bool) {
 }
 
 // ListenerRestart implements listen.Observer.
-func (m *Metrics) ListenerRestart(nodeType string) { m.listenerRestarts.WithLabelValues(nodeType).Inc() }
+func (m *Metrics) ListenerRestart(nodeType string) {
+	m.listenerRestarts.WithLabelValues(nodeType).Inc()
+}
 
 // ScheduleSkipped implements schedule.Observer.
 func (m *Metrics) ScheduleSkipped() { m.schedule.skips.Inc() }
