@@ -121,6 +121,7 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 		newLoginCmd(lookupEnv),
 		newLogoutCmd(lookupEnv),
 		newAdminCmd(load),
+		newCredentialsCmd(load),
 		newVersionCmd(),
 	)
 	return root
