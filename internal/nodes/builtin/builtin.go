@@ -17,6 +17,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
+	"github.com/concertmaster/concertmaster/internal/nodes/sqlnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
 )
 
@@ -46,6 +47,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, textnode.All()...)
 	all = append(all, jscode.New(cfg.Code))
 	all = append(all, amqpnode.New(cfg.Conn)...)
+	all = append(all, sqlnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -61,6 +63,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	// One line per family package.
 	maps.Copy(out, httpnode.Testers(cfg.Conn))
 	maps.Copy(out, amqpnode.Testers(cfg.Conn))
+	maps.Copy(out, sqlnode.Testers(cfg.Conn))
 	return out
 }
 

@@ -8,6 +8,7 @@ import {
   Clock,
   CodeXml,
   CopyMinus,
+  Database,
   FileCode,
   FileInput,
   FileOutput,
@@ -52,6 +53,7 @@ export const ICONS: Readonly<Record<string, LucideIcon>> = {
   clock: Clock,
   'code-xml': CodeXml,
   'copy-minus': CopyMinus,
+  database: Database,
   'file-code': FileCode,
   'file-input': FileInput,
   'file-output': FileOutput,
@@ -85,6 +87,7 @@ export const ICONS: Readonly<Record<string, LucideIcon>> = {
 const TONES: Readonly<Record<string, string>> = {
   Code: 'bg-rose-100 text-rose-700 dark:bg-rose-950 dark:text-rose-300',
   Data: 'bg-sky-100 text-sky-700 dark:bg-sky-950 dark:text-sky-300',
+  Databases: 'bg-cyan-100 text-cyan-700 dark:bg-cyan-950 dark:text-cyan-300',
   Files: 'bg-lime-100 text-lime-700 dark:bg-lime-950 dark:text-lime-300',
   Flow: 'bg-violet-100 text-violet-700 dark:bg-violet-950 dark:text-violet-300',
   HTTP: 'bg-emerald-100 text-emerald-700 dark:bg-emerald-950 dark:text-emerald-300',
