@@ -359,6 +359,11 @@ func pgValue(tm *pgtype.Map, oid uint32, v any) any {
 		return bytesValue(v)
 	case [16]byte:
 		return uuidString(v)
+	case pgtype.Time:
+		if !v.Valid {
+			return nil
+		}
+		return timeOfDay(time.Duration(v.Microseconds) * time.Microsecond)
 	case netip.Prefix:
 		if v.IsSingleIP() {
 			return v.Addr().String()
@@ -390,6 +395,15 @@ func pgValue(tm *pgtype.Map, oid uint32, v any) any {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// timeOfDay writes a time of day as PostgreSQL does: hh:mm:ss, with fractional seconds when set.
+func timeOfDay(d time.Duration) string {
+	s := fmt.Sprintf("%02d:%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second))
+	if us := int(d % time.Second / time.Microsecond); us != 0 {
+		s += strings.TrimRight(fmt.Sprintf(".%06d", us), "0")
+	}
+	return s
 }
 
 func numericValue(n pgtype.Numeric) any {
