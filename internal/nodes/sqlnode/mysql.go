@@ -182,9 +182,17 @@ func (m *MySQL) query(ctx context.Context, cred *node.Credential, q string, para
 	}
 	values := make([]any, len(cts))
 	stop := func() {
-		t := time.AfterFunc(drainBudget, cancel)
+		// Read the rest of the result for a moment so the connection stays usable; then cancel,
+		// which closes it. (Close itself would read the whole rest: the driver stops watching ctx
+		// as soon as Close starts.)
+		deadline := time.Now().Add(drainBudget)
+		for rows.Next() {
+			if time.Now().After(deadline) {
+				cancel()
+				break
+			}
+		}
 		_ = rows.Close()
-		t.Stop()
 	}
 	for rows.Next() {
 		if sink.full() {
