@@ -78,6 +78,12 @@ func nodeError(t testing.TB, err error, code string, permanent bool) *node.Error
 	return ne
 }
 
+// requireCode is nodeError for callers that need only the check.
+func requireCode(t testing.TB, err error, code string, permanent bool) {
+	t.Helper()
+	_ = nodeError(t, err, code, permanent)
+}
+
 // rows returns the rows of a query output.
 func rows(t testing.TB, out map[string]any) []map[string]any {
 	t.Helper()

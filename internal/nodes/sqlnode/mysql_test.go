@@ -173,7 +173,7 @@ func TestMySQL(t *testing.T) {
 		b := setupMy(t)
 		b.limit = 50 << 10
 		_, err := b.run(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select repeat('x', 1000) as s from seq_1_to_1000"})
-		nodeError(t, err, sqlnode.CodeOutputTooLarge, true)
+		requireCode(t, err, sqlnode.CodeOutputTooLarge, true)
 	})
 
 	t.Run("PoolReuse", func(t *testing.T) {
@@ -207,7 +207,7 @@ func TestMySQL(t *testing.T) {
 		require.InDelta(t, 1064, ne.Details.(map[string]any)["errno"], 0)
 		require.Equal(t, "42000", ne.Details.(map[string]any)["sqlstate"])
 		_, err = b.run(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select * from t where id = {{ input.id }}"})
-		nodeError(t, err, sqlnode.CodeInvalidConfig, true)
+		requireCode(t, err, sqlnode.CodeInvalidConfig, true)
 	})
 
 	t.Run("SSRF", func(t *testing.T) {
@@ -218,11 +218,11 @@ func TestMySQL(t *testing.T) {
 		r := newRunner(sqlnode.MySQLNodes(strict)...)
 		r.creds = b.creds
 		_, err := r.run(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select 1"})
-		nodeError(t, err, conn.CodeSSRFBlocked, true)
+		requireCode(t, err, conn.CodeSSRFBlocked, true)
 		cred, err := b.creds.Get(ctx, b.cred)
 		require.NoError(t, err)
 		_, err = sqlnode.Testers(conntest.StrictConfig())["mysql"](ctx, cred)
-		nodeError(t, err, conn.CodeSSRFBlocked, true)
+		requireCode(t, err, conn.CodeSSRFBlocked, true)
 	})
 
 	t.Run("Tester", func(t *testing.T) {
@@ -244,7 +244,7 @@ func TestMySQL(t *testing.T) {
 		require.Contains(t, ne.Message, "200ms")
 		require.Less(t, time.Since(start), 2*time.Second)
 		_, err = b.run(ctx, t, "mysql.execute", map[string]any{"credential": b.cred, "query": "do sleep(5)", "timeout": "200ms"})
-		nodeError(t, err, sqlnode.CodeTimeout, false)
+		requireCode(t, err, sqlnode.CodeTimeout, false)
 		out := b.mustRun(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select 'ok' as s"})
 		require.Equal(t, []map[string]any{{"s": "ok"}}, rows(t, out))
 	})
@@ -257,7 +257,7 @@ func TestMySQL(t *testing.T) {
 		params := []any{42.0, "9007199254740993", "18446744073709551615", "12.5", "123456789012345678901234567890.1234", 1.25, 0.1, "héllo \"world\" 'q'", "v",
 			true, "2024-01-02 03:04:05.123456", "2024-01-02 03:04:05.123", "2024-01-02", "10:11:12", map[string]any{"a": []any{1.0, "x"}}, "AP8=",
 			5.0, 2024.0, "y", nil, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"}
-				// Binary data travels as base64 (JSON strings are text).
+		// Binary data travels as base64 (JSON strings are text).
 		ph := strings.Split(strings.TrimSuffix(strings.Repeat("?,", len(params)), ","), ",")
 		ph[15] = "from_base64(?)"
 		b.exec(t, "insert into "+tbl+" values ("+strings.Join(ph, ", ")+")", params...)

@@ -189,14 +189,20 @@ func TestPostgres(t *testing.T) {
 		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": "", "query": "select 1"})
 		require.Error(t, err)
 		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": "missing", "query": "select 1"})
-		nodeError(t, err, node.CodeCredentialNotFound, true)
+		requireCode(t, err, node.CodeCredentialNotFound, true)
 		other := b.creds.Add(t, "mysql", map[string]any{"host": "127.0.0.1", "user": "x"})
 		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": other, "query": "select 1"})
-		nodeError(t, err, node.CodeCredentialType, true)
+		requireCode(t, err, node.CodeCredentialType, true)
 		// A parameter that cannot be the expected type is the server's complaint, permanent.
 		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select $1::int", "params": []any{"twelve"}})
 		ne = nodeError(t, err, sqlnode.CodeSQL, true)
 		require.Equal(t, "22P02", ne.Details.(map[string]any)["sqlstate"])
+		// One the driver cannot send at all is invalid_params.
+		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select $1::int", "params": []any{map[string]any{"a": 1.0}}})
+		requireCode(t, err, sqlnode.CodeInvalidParams, true)
+		// Too few parameters: the server says so.
+		_, err = b.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select $1::int, $2::int", "params": []any{1.0}})
+		require.Error(t, err)
 	})
 
 	t.Run("MaxRows", func(t *testing.T) {
@@ -282,13 +288,13 @@ func TestPostgres(t *testing.T) {
 		r := newRunner(sqlnode.PostgresNodes(strict)...)
 		r.creds = b.creds
 		_, err := r.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select 1"})
-		nodeError(t, err, conn.CodeSSRFBlocked, true)
+		requireCode(t, err, conn.CodeSSRFBlocked, true)
 		_, err = r.run(ctx, t, "postgres.execute", map[string]any{"credential": b.cred, "query": "select 1"})
-		nodeError(t, err, conn.CodeSSRFBlocked, true)
+		requireCode(t, err, conn.CodeSSRFBlocked, true)
 		cred, err := b.creds.Get(ctx, b.cred)
 		require.NoError(t, err)
 		_, err = sqlnode.Testers(conntest.StrictConfig())["postgres"](ctx, cred)
-		nodeError(t, err, conn.CodeSSRFBlocked, true)
+		requireCode(t, err, conn.CodeSSRFBlocked, true)
 	})
 
 	t.Run("Tester", func(t *testing.T) {
@@ -310,7 +316,7 @@ func TestPostgres(t *testing.T) {
 		require.Contains(t, ne.Message, "200ms")
 		require.Less(t, time.Since(start), 2*time.Second)
 		_, err = b.run(ctx, t, "postgres.execute", map[string]any{"credential": b.cred, "query": "select pg_sleep(5)", "timeout": "200ms"})
-		nodeError(t, err, sqlnode.CodeTimeout, false)
+		requireCode(t, err, sqlnode.CodeTimeout, false)
 		// The pool still answers.
 		out := b.mustRun(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select 'ok' as s"})
 		require.Equal(t, []map[string]any{{"s": "ok"}}, rows(t, out))
@@ -357,7 +363,8 @@ func TestPostgres(t *testing.T) {
 // connections: the error is auth_failed, permanent, and does not quote the password.
 func TestPostgresPasswordRefused(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var lc net.ListenConfig
+	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ln.Close() })
 	got := make(chan string, 4)
@@ -377,7 +384,9 @@ func TestPostgresPasswordRefused(t *testing.T) {
 				if be.Flush() != nil {
 					return
 				}
-				be.SetAuthType(pgproto3.AuthTypeCleartextPassword)
+				if be.SetAuthType(pgproto3.AuthTypeCleartextPassword) != nil {
+					return
+				}
 				msg, err := be.Receive()
 				if err != nil {
 					return

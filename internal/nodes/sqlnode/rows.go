@@ -80,6 +80,9 @@ func jsonSize(v any) int64 {
 	case nil:
 		return 4
 	case bool:
+		if v {
+			return 4
+		}
 		return 5
 	case string:
 		return jsonStringSize(v)
@@ -87,14 +90,20 @@ func jsonSize(v any) int64 {
 		return 24
 	case []any:
 		n := int64(2)
-		for _, e := range v {
-			n += jsonSize(e) + 1
+		for i, e := range v {
+			if i > 0 {
+				n++ // comma
+			}
+			n += jsonSize(e)
 		}
 		return n
 	case map[string]any:
 		n := int64(2)
 		for k, e := range v {
-			n += jsonStringSize(k) + jsonSize(e) + 2
+			n += jsonStringSize(k) + 1 + jsonSize(e) + 1 // colon, comma
+		}
+		if len(v) > 0 {
+			n-- // no comma after the last member
 		}
 		return n
 	default:
@@ -107,7 +116,7 @@ func jsonStringSize(s string) int64 {
 	n := int64(len(s)) + 2
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c == '"' || c == '\\':
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
 			n++
 		case c < 0x20:
 			n += 5
