@@ -35,6 +35,8 @@ fi
 if [ -n "$PG_ADMIN" ]; then
   echo "== PostgreSQL =="
   CM_BENCH_DATABASE_URL=$PG_ADMIN go_benchmarks
+  # postgres.query node overhead over a raw pgx query on the same pool (needs the server on 127.0.0.1:5432).
+  CM_TEST_DATABASE_URL=$PG_ADMIN go test -run XXX -bench 'PostgresQueryOverhead' -benchtime 2000x ./internal/nodes/sqlnode | figures
   go run ./bench/cmbench -bin "$BIN" -postgres "$PG_ADMIN"
 else
   echo "== PostgreSQL: skipped, no server (set CM_BENCH_DATABASE_URL) =="
