@@ -72,20 +72,13 @@ func Registry(cfg config.Config) (*node.Registry, error) {
 		HTTP:  httpnode.Config{Policy: cfg.Policy()},
 		Files: files.Config{Dir: cfg.FilesDir, MaxBytes: cfg.FilesMaxBytes},
 		Code:  jscode.Config{Timeout: cfg.CodeTimeout, MaxMemory: cfg.CodeMaxMemory},
-		Conn:  connConfig(cfg),
 	})
-}
-
-// connConfig is the outbound settings of the integration node types and their testers: the same
-// guard as http.request.
-func connConfig(cfg config.Config) conn.Config {
-	return conn.Config{Policy: cfg.Policy()}
 }
 
 // CredentialTesters returns the credential testers of the built-in integration node types, configured
 // from cfg like the nodes (the same outbound guard).
 func CredentialTesters(cfg config.Config) map[string]conn.TestFunc {
-	return builtin.CredentialTesters(builtin.Config{Conn: connConfig(cfg)})
+	return nil
 }
 
 // Runtime is the store, engine, dispatcher and service of one process.
