@@ -151,6 +151,7 @@ func New(cfg Config) *Server {
 	s.registerWorkflows()
 	s.registerSchedules()
 	s.registerCredentials()
+	s.registerTemplates()
 	s.registerExecutions()
 	s.registerLive()
 	s.registerHealth()

@@ -72,6 +72,10 @@ var policy = map[string]access{
 	"activate-workflow":      editor,
 	"deactivate-workflow":    editor,
 
+	// Templates: the gallery is public to the workspace; instantiating creates a workflow.
+	"list-templates":       viewer,
+	"get-template":         viewer,
+	"instantiate-template": editor,
 	// Schedules: reads, though the preview is a POST (its body is the expression).
 	"list-workflow-schedules": viewer,
 	"preview-schedule":        viewer,

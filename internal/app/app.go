@@ -66,19 +66,25 @@ func OpenStore(ctx context.Context, databaseURL string, logger *slog.Logger) (*s
 	return st, n, nil
 }
 
-// Registry returns the built-in node registry configured from cfg.
-func Registry(cfg config.Config) (*node.Registry, error) {
-	return builtin.NewRegistry(builtin.Config{
+// builtinConfig configures the built-in node types from cfg.
+func builtinConfig(cfg config.Config) builtin.Config {
+	return builtin.Config{
 		HTTP:  httpnode.Config{Policy: cfg.Policy()},
 		Files: files.Config{Dir: cfg.FilesDir, MaxBytes: cfg.FilesMaxBytes},
 		Code:  jscode.Config{Timeout: cfg.CodeTimeout, MaxMemory: cfg.CodeMaxMemory},
-	})
+		Conn:  conn.Config{Policy: cfg.Policy()},
+	}
+}
+
+// Registry returns the built-in node registry configured from cfg.
+func Registry(cfg config.Config) (*node.Registry, error) {
+	return builtin.NewRegistry(builtinConfig(cfg))
 }
 
 // CredentialTesters returns the credential testers of the built-in integration node types, configured
 // from cfg like the nodes (the same outbound guard).
 func CredentialTesters(cfg config.Config) map[string]conn.TestFunc {
-	return nil
+	return builtin.CredentialTesters(builtinConfig(cfg))
 }
 
 // Runtime is the store, engine, dispatcher and service of one process.

@@ -247,7 +247,8 @@ func Start(t testing.TB, opts Options) *Env {
 	require.NoError(t, err)
 
 	probe := NewProbe()
-	reg, err := builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: &netguard.Policy{AllowPrivate: true}}})
+	reg, err := builtin.NewRegistry(builtin.Config{HTTP: httpnode.Config{Policy: &netguard.Policy{AllowPrivate: true}},
+		Conn: conn.Config{Policy: &netguard.Policy{AllowPrivate: true}}})
 	require.NoError(t, err)
 	reg.MustRegister(&Work{probe: probe}, &Block{probe: probe}, &Big{}, &Leak{})
 
