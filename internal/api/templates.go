@@ -101,4 +101,3 @@ func (s *Server) registerTemplates() {
 		return s.workflowResponse(w), nil
 	})
 }
-
