@@ -37,7 +37,7 @@ func Register(r *node.Registry, cfg Config) error {
 	var all []node.Node
 	// One line per family package.
 	all = append(all, core.All()...)
-	all = append(all, httpnode.New(cfg.HTTP))
+	all = append(all, httpnode.All(cfg.HTTP)...)
 	all = append(all, format.All()...)
 	all = append(all, datetime.All()...)
 	all = append(all, cryptonode.All()...)

@@ -95,6 +95,7 @@ type shared struct {
 	policy           *netguard.Policy
 	auth             *authorizer
 	schema           json.RawMessage
+	graphqlSchema    json.RawMessage
 }
 
 var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
@@ -103,6 +104,16 @@ var errTooManyRedirects = fmt.Errorf("stopped after %d redirects", maxRedirects)
 // registry.MustRegister(httpnode.New(cfg)). It builds one http.Client, dialling through cfg.Policy,
 // that every node of the type shares.
 func New(cfg Config) node.Node {
+	return &Request{shared: newShared(cfg)}
+}
+
+// All returns http.request and graphql.request, sharing one http.Client and one OAuth2 token cache.
+func All(cfg Config) []node.Node {
+	s := newShared(cfg)
+	return []node.Node{&Request{shared: s}, &GraphQL{shared: s}}
+}
+
+func newShared(cfg Config) *shared {
 	s := &shared{
 		defaultTimeout:   cfg.DefaultTimeout,
 		maxResponseBytes: cfg.MaxResponseBytes,
@@ -137,7 +148,8 @@ func New(cfg Config) node.Node {
 	}
 	s.auth = newAuthorizer(tokenClient, policy)
 	s.schema = schemaFor(s)
-	return &Request{shared: s}
+	s.graphqlSchema = graphqlSchemaFor(s)
+	return s
 }
 
 // Request is an http.request node: its fields are its configuration, after the engine has evaluated
@@ -450,13 +462,16 @@ func mergeQuery(u *url.URL, params map[string]any) error {
 }
 
 // timeout returns the configured timeout, or zero when none is set.
-func (r *Request) timeout() (time.Duration, error) {
-	if r.Timeout == "" {
+func (r *Request) timeout() (time.Duration, error) { return parseTimeout(r.Timeout) }
+
+// parseTimeout parses a timeout setting; empty is zero.
+func parseTimeout(s string) (time.Duration, error) {
+	if s == "" {
 		return 0, nil
 	}
-	d, err := time.ParseDuration(r.Timeout)
+	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("timeout %q is not a positive duration such as 500ms, 30s or 1m30s", r.Timeout)
+		return 0, fmt.Errorf("timeout %q is not a positive duration such as 500ms, 30s or 1m30s", s)
 	}
 	return d, nil
 }

@@ -96,3 +96,83 @@ const schemaTemplate = `{
 func schemaFor(s *shared) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(schemaTemplate, s.defaultTimeout.String(), s.maxResponseBytes))
 }
+
+// graphqlSchemaTemplate is graphql.request's configuration schema; %[1]q is the default timeout and
+// %[2]d the response size cap.
+const graphqlSchemaTemplate = `{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "GraphQL request",
+  "description": "Sends a GraphQL query or mutation and emits the response's data and errors.",
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["url", "query"],
+  "properties": {
+    "url": {
+      "title": "Endpoint",
+      "description": "Absolute http or https URL of the GraphQL endpoint.",
+      "type": "string",
+      "minLength": 1,
+      "examples": ["https://api.example.com/graphql"]
+    },
+    "query": {
+      "title": "Query",
+      "description": "The GraphQL document: a query or a mutation. Pass values through variables rather than writing them into the document.",
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 1048576,
+      "examples": ["query Order($id: ID!) { order(id: $id) { id status total } }"]
+    },
+    "variables": {
+      "title": "Variables",
+      "description": "The operation's variables, by name.",
+      "type": "object",
+      "examples": [{"id": "{{ input.orderId }}"}]
+    },
+    "operationName": {
+      "title": "Operation name",
+      "description": "Which operation to run when the document holds several.",
+      "type": "string",
+      "examples": ["Order"]
+    },
+    "headers": {
+      "title": "Headers",
+      "description": "Extra request headers by name. Put secrets in a credential instead.",
+      "type": "object",
+      "additionalProperties": {"type": "string"},
+      "examples": [{"X-Request-Source": "concertmaster"}]
+    },
+    "credential": {
+      "title": "Credential",
+      "description": "A stored credential whose header the request carries: a bearer token, basic auth, a named header, or OAuth2 client credentials. Headers must not set the same header.",
+      "type": "string",
+      "minLength": 1,
+      "x-credentialTypes": ["httpBearer", "httpBasic", "httpHeader", "oauth2ClientCredentials"],
+      "examples": ["cred_7f3a"]
+    },
+    "timeout": {
+      "title": "Timeout",
+      "description": "Longest time the whole request may take, as a duration such as 500ms, 30s or 1m30s.",
+      "type": "string",
+      "pattern": "^([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$",
+      "default": %[1]q,
+      "examples": ["10s"]
+    },
+    "failOnErrors": {
+      "title": "Fail on GraphQL errors",
+      "description": "Fail the node when the response has errors (code graphql_errors, with data and errors in the details). When off, they are emitted in errors beside any partial data.",
+      "type": "boolean",
+      "default": true
+    },
+    "maxResponseBytes": {
+      "title": "Maximum response size",
+      "description": "Largest response body to read, in bytes. At most %[2]d, the server's limit, which also applies when this is not set.",
+      "type": "integer",
+      "minimum": 1
+    }
+  }
+}`
+
+// graphqlSchemaFor returns graphql.request's schema with the deployment's defaults filled in.
+func graphqlSchemaFor(s *shared) json.RawMessage {
+	return json.RawMessage(fmt.Sprintf(graphqlSchemaTemplate, s.defaultTimeout.String(), s.maxResponseBytes))
+}
