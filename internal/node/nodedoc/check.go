@@ -15,6 +15,7 @@ import (
 // them. A built-in type belongs to one of them.
 func Categories() []string {
 	return []string{"Triggers", "Flow", "Data", "Code", "Files", "HTTP", "Databases", "Messaging"}
+	return []string{"Triggers", "Flow", "Data", "Code", "Files", "HTTP", "Messaging", "AI"}
 }
 
 // Sections returns the second-level headings every type's Docs has, in order. "Example" also matches

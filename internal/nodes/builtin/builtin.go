@@ -6,6 +6,7 @@ import (
 	"maps"
 
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/ainode"
 	"github.com/concertmaster/concertmaster/internal/nodes/amqpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
@@ -48,6 +49,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, jscode.New(cfg.Code))
 	all = append(all, amqpnode.New(cfg.Conn)...)
 	all = append(all, sqlnode.New(cfg.Conn)...)
+	all = append(all, ainode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -64,6 +66,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, httpnode.Testers(cfg.Conn))
 	maps.Copy(out, amqpnode.Testers(cfg.Conn))
 	maps.Copy(out, sqlnode.Testers(cfg.Conn))
+	maps.Copy(out, ainode.Testers(cfg.Conn))
 	return out
 }
 
