@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -123,9 +124,16 @@ func (p *Postgres) parse(cred *node.Credential) (*pgxpool.Config, string, error)
 	if err != nil {
 		return nil, what, node.Permanent(node.Errorf("invalid_credential", "credential %s: its connection settings are not valid", cred.Name))
 	}
+	// Every connection, the fallbacks of sslmode prefer and allow and the cancel requests included,
+	// is dialled through the policy.
 	pc.ConnConfig.DialFunc = p.cfg.Dial
 	pc.ConnConfig.ConnectTimeout = p.cfg.Timeout
-	// Fallbacks (sslmode prefer, allow) dial the same host again: through the policy as well.
+	// A statement whose context ends (timeout, cancel, maxRows reached) is canceled on the server,
+	// so that it stops working and the connection stays usable; a server that does not answer the
+	// cancel within a second loses the connection instead.
+	pc.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
+		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+	}
 	return pc, what, nil
 }
 
@@ -319,7 +327,9 @@ func pgServerError(what string, e *pgconn.PgError) error {
 		return &node.Error{Code: conn.CodeConnection, Message: msg, Details: details}
 	case e.Code == "57014":
 		return &node.Error{Code: CodeTimeout, Message: msg, Details: details}
-	case e.Code == "40001" || e.Code == "40P01":
+	case e.Code == "40001" || e.Code == "40P01" || e.Code == "0A000" && strings.Contains(e.Message, "cached plan"):
+		// Serialization failures and deadlocks pass on a retry; so does a cached statement whose
+		// table changed shape, which the driver prepares again.
 		return &node.Error{Code: CodeSQL, Message: msg, Details: details}
 	}
 	return node.Permanent(&node.Error{Code: CodeSQL, Message: msg, Details: details})

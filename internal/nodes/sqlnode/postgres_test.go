@@ -311,14 +311,19 @@ func TestPostgres(t *testing.T) {
 		t.Parallel()
 		b := setupPG(t)
 		start := time.Now()
-		_, err := b.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select pg_sleep(5)", "timeout": "200ms"})
+		marker := "cm_timeout_" + suffix(t)
+		_, err := b.run(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select pg_sleep(5) /* " + marker + " */", "timeout": "200ms"})
 		ne := nodeError(t, err, sqlnode.CodeTimeout, false)
 		require.Contains(t, ne.Message, "200ms")
 		require.Less(t, time.Since(start), 2*time.Second)
+		// The statement was canceled on the server, not left running there.
+		out := b.mustRun(ctx, t, "postgres.query", map[string]any{"credential": b.cred,
+			"query": "select count(*) as n from pg_stat_activity where state = 'active' and query like $1 and pid <> pg_backend_pid()", "params": []any{"%" + marker + " */"}})
+		require.Equal(t, []map[string]any{{"n": 0.0}}, rows(t, out))
 		_, err = b.run(ctx, t, "postgres.execute", map[string]any{"credential": b.cred, "query": "select pg_sleep(5)", "timeout": "200ms"})
 		requireCode(t, err, sqlnode.CodeTimeout, false)
 		// The pool still answers.
-		out := b.mustRun(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select 'ok' as s"})
+		out = b.mustRun(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select 'ok' as s"})
 		require.Equal(t, []map[string]any{{"s": "ok"}}, rows(t, out))
 		// The run's own cancel is not a timeout.
 		cctx, cancel := context.WithCancel(ctx)

@@ -209,7 +209,8 @@ type family struct {
 	queryDocs, execDocs     string
 }
 
-// run bounds ctx by the statement's timeout and fetches the credential.
+// prepare refuses a templated query, bounds ctx by the statement's timeout and fetches the
+// credential.
 func (f *family) prepare(ctx context.Context, s *Statement, in *node.Input) (context.Context, context.CancelFunc, *node.Credential, error) {
 	if err := s.checkQuery(); err != nil {
 		return nil, nil, nil, err
@@ -234,10 +235,18 @@ func timedOut(ctx context.Context) bool {
 	return errors.Is(context.Cause(ctx), errStatementTimeout)
 }
 
-// timeoutError is the node error of a statement that ran past its timeout.
-func (f *family) timeoutError(s *Statement) error {
-	d, _ := s.timeout(f.cfg)
-	return &node.Error{Code: CodeTimeout, Message: fmt.Sprintf("%s: the statement did not finish within %s", f.title, d)}
+// failed is the error of a statement that failed with err while ctx was its context: a timeout
+// when the statement's own timeout ended it, the context's error when the run was canceled (the
+// server's "canceling statement" is only the echo of either), else err.
+func (f *family) failed(ctx context.Context, s *Statement, err error) error {
+	if timedOut(ctx) {
+		d, _ := s.timeout(f.cfg)
+		return &node.Error{Code: CodeTimeout, Message: fmt.Sprintf("%s: the statement did not finish within %s", f.title, d)}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
 }
 
 // Query is a <family>.query node.
@@ -285,10 +294,7 @@ func (q *Query) Execute(ctx context.Context, in *node.Input) (node.Output, error
 	}
 	sink := &rowSink{maxRows: min(maxRows, MaxRowsLimit), maxBytes: in.Limits.MaxOutputBytes}
 	if err := f.be.query(ctx, cred, q.Query, q.Params, sink); err != nil {
-		if timedOut(ctx) {
-			return node.Output{}, f.timeoutError(&q.Statement)
-		}
-		return node.Output{}, err
+		return node.Output{}, f.failed(ctx, &q.Statement, err)
 	}
 	return node.Out(sink.output()), nil
 }
@@ -345,19 +351,13 @@ func (e *Execute) Execute(ctx context.Context, in *node.Input) (node.Output, err
 	if e.Batch == nil {
 		out, err := f.be.exec(ctx, cred, e.Query, e.Params)
 		if err != nil {
-			if timedOut(ctx) {
-				return node.Output{}, f.timeoutError(&e.Statement)
-			}
-			return node.Output{}, err
+			return node.Output{}, f.failed(ctx, &e.Statement, err)
 		}
 		return node.Out(out), nil
 	}
 	each, err := f.be.batch(ctx, cred, e.Query, batch)
 	if err != nil {
-		if timedOut(ctx) {
-			return node.Output{}, f.timeoutError(&e.Statement)
-		}
-		return node.Output{}, err
+		return node.Output{}, f.failed(ctx, &e.Statement, err)
 	}
 	var total int64
 	per := make([]any, len(each))
