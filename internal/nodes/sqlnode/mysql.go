@@ -13,6 +13,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -44,13 +45,26 @@ type myCredential struct {
 // deployment's policy.
 type MySQL struct {
 	cfg   conn.Config
-	pools *conn.Cache[*sql.DB]
+	pools *conn.Cache[*myPool]
 }
+
+// myPool is the pool of one credential, with what it takes to stop a statement on the server.
+type myPool struct {
+	db        *sql.DB
+	connector driver.Connector
+
+	mu  sync.Mutex
+	ids map[any]int64 // server thread id by driver connection
+}
+
+// maxThreadIDs bounds myPool.ids: past it the map is cleared (ids are fetched again), so that
+// closed connections are not kept alive by it.
+const maxThreadIDs = 64
 
 // NewMySQL returns the MySQL backend for cfg; Close closes its pools.
 func NewMySQL(cfg conn.Config) *MySQL {
 	cfg = cfg.WithDefaults()
-	return &MySQL{cfg: cfg, pools: conn.NewCache(cfg.MaxPools, cfg.Idle, func(db *sql.DB) { _ = db.Close() })}
+	return &MySQL{cfg: cfg, pools: conn.NewCache(cfg.MaxPools, cfg.Idle, func(p *myPool) { _ = p.db.Close() })}
 }
 
 // Close closes every pool (those in use once released).
@@ -97,7 +111,15 @@ func (m *MySQL) connector(cred *node.Credential) (driver.Connector, string, erro
 
 // DB returns the pool of cred, opening it when there is none, and the function that releases it.
 func (m *MySQL) DB(ctx context.Context, cred *node.Credential) (*sql.DB, func(), error) {
-	return m.pools.Acquire(ctx, conn.Key(cred), func(context.Context) (*sql.DB, error) {
+	p, release, err := m.pool(ctx, cred)
+	if err != nil {
+		return nil, nil, err
+	}
+	return p.db, release, nil
+}
+
+func (m *MySQL) pool(ctx context.Context, cred *node.Credential) (*myPool, func(), error) {
+	return m.pools.Acquire(ctx, conn.Key(cred), func(context.Context) (*myPool, error) {
 		c, _, err := m.connector(cred)
 		if err != nil {
 			return nil, err
@@ -107,8 +129,64 @@ func (m *MySQL) DB(ctx context.Context, cred *node.Credential) (*sql.DB, func(),
 		db.SetMaxIdleConns(PoolConns)
 		db.SetConnMaxIdleTime(m.cfg.Idle)
 		db.SetConnMaxLifetime(30 * time.Minute)
-		return db, nil
+		return &myPool{db: db, connector: c, ids: map[any]int64{}}, nil
 	})
+}
+
+// conn takes a connection from the pool for one run, with its server thread id (fetched once per
+// connection).
+func (p *myPool) conn(ctx context.Context) (*sql.Conn, int64, error) {
+	c, err := p.db.Conn(ctx)
+	if err != nil {
+		return nil, 0, err
+	}
+	var key any
+	_ = c.Raw(func(dc any) error {
+		key = dc
+		return nil
+	})
+	p.mu.Lock()
+	id, ok := p.ids[key]
+	p.mu.Unlock()
+	if ok {
+		return c, id, nil
+	}
+	if err := c.QueryRowContext(ctx, "select connection_id()").Scan(&id); err != nil {
+		_ = c.Close()
+		return nil, 0, err
+	}
+	p.mu.Lock()
+	if len(p.ids) >= maxThreadIDs {
+		clear(p.ids)
+	}
+	p.ids[key] = id
+	p.mu.Unlock()
+	return c, id, nil
+}
+
+// kill stops what the server thread id runs. The driver closes a connection whose context ends,
+// but the server would go on running its statement until it ends by itself: a timed-out or
+// canceled statement is killed on a connection of its own (outside the pool's bound), which can
+// only hit that statement since its connection is closed.
+func (p *myPool) kill(id int64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	dc, err := p.connector.Connect(ctx)
+	if err != nil {
+		return
+	}
+	defer func() { _ = dc.Close() }()
+	if ex, ok := dc.(driver.ExecerContext); ok {
+		// The id is the server's integer, not a value from the workflow.
+		_, _ = ex.ExecContext(ctx, "kill connection "+strconv.FormatInt(id, 10), nil)
+	}
+}
+
+// abandoned kills the statement on thread id when ctx ended while it ran.
+func (p *myPool) abandoned(ctx context.Context, id int64) {
+	if ctx.Err() != nil {
+		p.kill(id)
+	}
 }
 
 func myWhat(cred *node.Credential) string {
@@ -152,15 +230,21 @@ func (m *MySQL) query(ctx context.Context, cred *node.Credential, q string, para
 	if err != nil {
 		return err
 	}
-	db, release, err := m.DB(ctx, cred)
+	p, release, err := m.pool(ctx, cred)
 	if err != nil {
 		return err
 	}
 	defer release()
 	what := myWhat(cred)
+	c, id, err := p.conn(ctx)
+	if err != nil {
+		return myClassify(what, err)
+	}
+	defer func() { _ = c.Close() }()
 	qctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	rows, err := db.QueryContext(qctx, q, args...)
+	defer func() { p.abandoned(qctx, id) }()
+	rows, err := c.QueryContext(qctx, q, args...)
 	if err != nil {
 		return myClassify(what, err)
 	}
@@ -223,13 +307,19 @@ func (m *MySQL) exec(ctx context.Context, cred *node.Credential, q string, param
 	if err != nil {
 		return nil, err
 	}
-	db, release, err := m.DB(ctx, cred)
+	p, release, err := m.pool(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
-	res, err := db.ExecContext(ctx, q, args...)
+	c, id, err := p.conn(ctx)
 	if err != nil {
+		return nil, myClassify(myWhat(cred), err)
+	}
+	defer func() { _ = c.Close() }()
+	res, err := c.ExecContext(ctx, q, args...)
+	if err != nil {
+		p.abandoned(ctx, id)
 		return nil, myClassify(myWhat(cred), err)
 	}
 	affected, _ := res.RowsAffected()
@@ -253,13 +343,19 @@ func (m *MySQL) batch(ctx context.Context, cred *node.Credential, q string, batc
 		}
 		all[i] = args
 	}
-	db, release, err := m.DB(ctx, cred)
+	p, release, err := m.pool(ctx, cred)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	what := myWhat(cred)
-	tx, err := db.BeginTx(ctx, nil)
+	c, id, err := p.conn(ctx)
+	if err != nil {
+		return nil, myClassify(what, err)
+	}
+	defer func() { _ = c.Close() }()
+	defer func() { p.abandoned(ctx, id) }()
+	tx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, myClassify(what, err)
 	}

@@ -91,6 +91,14 @@ func TestMySQL(t *testing.T) {
 		out := b.mustRun(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select count(*) as n from " + tbl})
 		require.Equal(t, []map[string]any{{"n": 0.0}}, rows(t, out))
 
+		// A batch that runs past its timeout is rolled back as well.
+		_, err = b.run(ctx, t, "mysql.execute", map[string]any{"credential": b.cred, "timeout": "300ms",
+			"query": "insert into " + tbl + " (id, name) select ?, ? from (select sleep(?)) s",
+			"batch": []any{[]any{10.0, "x", 0.0}, []any{11.0, "y", 5.0}}})
+		requireCode(t, err, sqlnode.CodeTimeout, false)
+		out = b.mustRun(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select count(*) as n from " + tbl})
+		require.Equal(t, []map[string]any{{"n": 0.0}}, rows(t, out))
+
 		out = b.mustRun(ctx, t, "mysql.execute", map[string]any{"credential": b.cred,
 			"query": "insert into " + tbl + " (id, name) values (?, ?)", "paramKeys": []any{"id", "name"},
 			"batch": []any{map[string]any{"id": 1.0, "name": "a"}, map[string]any{"name": "b", "id": 2.0}}})
@@ -239,12 +247,24 @@ func TestMySQL(t *testing.T) {
 		t.Parallel()
 		b := setupMy(t)
 		start := time.Now()
-		_, err := b.run(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select sleep(5)", "timeout": "200ms"})
+		marker := "cm_timeout_" + suffix(t)
+		_, err := b.run(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select sleep(5) /* " + marker + " */", "timeout": "200ms"})
 		ne := nodeError(t, err, sqlnode.CodeTimeout, false)
 		require.Contains(t, ne.Message, "200ms")
 		require.Less(t, time.Since(start), 2*time.Second)
-		_, err = b.run(ctx, t, "mysql.execute", map[string]any{"credential": b.cred, "query": "do sleep(5)", "timeout": "200ms"})
+		_, err = b.run(ctx, t, "mysql.execute", map[string]any{"credential": b.cred, "query": "do sleep(5) /* " + marker + " */", "timeout": "200ms"})
 		requireCode(t, err, sqlnode.CodeTimeout, false)
+		// The statements were killed on the server, not left running there.
+		require.Eventually(t, func() bool {
+			out := b.mustRun(ctx, t, "mysql.query", map[string]any{"credential": b.cred,
+				"query": "select count(*) as n from information_schema.processlist where info like ? and id <> connection_id()", "params": []any{"%" + marker + " */"}})
+			return rows(t, out)[0]["n"] == 0.0
+		}, 2*time.Second, 20*time.Millisecond)
+		// The run's own cancel is not a timeout.
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(100*time.Millisecond, cancel)
+		_, err = b.run(cctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select sleep(5)"})
+		require.ErrorIs(t, err, context.Canceled)
 		out := b.mustRun(ctx, t, "mysql.query", map[string]any{"credential": b.cred, "query": "select 'ok' as s"})
 		require.Equal(t, []map[string]any{{"s": "ok"}}, rows(t, out))
 	})

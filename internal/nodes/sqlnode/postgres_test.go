@@ -91,6 +91,14 @@ func TestPostgres(t *testing.T) {
 			"query": "update " + tbl + " set name = name || $1 where id >= $2", "batch": []any{[]any{"!", 1.0}, []any{"?", 2.0}, []any{"", 9.0}}})
 		require.Equal(t, map[string]any{"rowsAffected": 3.0, "statements": 3.0, "perStatement": []any{2.0, 1.0, 0.0}}, out)
 
+		// A batch that runs past its timeout is rolled back as well.
+		_, err = b.run(ctx, t, "postgres.execute", map[string]any{"credential": b.cred, "timeout": "300ms",
+			"query": "insert into " + tbl + " (id, name) select $1::int, $2 from (select pg_sleep($3::float8)) s",
+			"batch": []any{[]any{10.0, "x", 0.0}, []any{11.0, "y", 5.0}}})
+		requireCode(t, err, sqlnode.CodeTimeout, false)
+		count = b.mustRun(ctx, t, "postgres.query", map[string]any{"credential": b.cred, "query": "select count(*) as n from " + tbl + " where id >= 10"})
+		require.Equal(t, []map[string]any{{"n": 0.0}}, rows(t, count))
+
 		// Shapes the node refuses before connecting.
 		for name, cfg := range map[string]map[string]any{
 			"object without paramKeys": {"batch": []any{map[string]any{"id": 1.0}}},
