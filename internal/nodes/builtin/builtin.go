@@ -17,6 +17,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
+	"github.com/concertmaster/concertmaster/internal/nodes/mqttnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
 	"github.com/concertmaster/concertmaster/internal/nodes/sqlnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
@@ -50,6 +51,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, amqpnode.New(cfg.Conn)...)
 	all = append(all, sqlnode.New(cfg.Conn)...)
 	all = append(all, ainode.New(cfg.Conn)...)
+	all = append(all, mqttnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -67,6 +69,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, amqpnode.Testers(cfg.Conn))
 	maps.Copy(out, sqlnode.Testers(cfg.Conn))
 	maps.Copy(out, ainode.Testers(cfg.Conn))
+	maps.Copy(out, mqttnode.Testers(cfg.Conn))
 	return out
 }
 
