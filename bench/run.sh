@@ -25,6 +25,12 @@ go test -run XXX -bench 'DummyVerify|VerifyPassword|CheckStrengthWorst|VerifyTok
 
 echo "== SQLite =="
 go_benchmarks
+go test -run XXX -bench 'LoadCredential' -benchtime 2000x ./internal/service | figures
+# trigger.amqp throughput (needs RabbitMQ on 127.0.0.1:5672: scripts/ensure-services.sh starts it).
+if AMQPOUT=$(scripts/ensure-services.sh 2>/dev/null); then
+  eval "$AMQPOUT"
+  CM_TEST_AMQP_URL=$CM_TEST_AMQP_URL go test -run XXX -bench 'AMQPTrigger' -benchtime 2000x -timeout 10m ./internal/listen | figures
+fi
 go run ./bench/cmbench -bin "$BIN"
 
 PG_ADMIN=${CM_BENCH_DATABASE_URL:-${CM_TEST_DATABASE_URL:-}}
