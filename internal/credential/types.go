@@ -424,7 +424,7 @@ var types = []*Type{
 		Fields: []Field{withRequired(fHost), port(587), fUser, fPassword,
 			{Name: "security", Title: "Security", Kind: "string", Enum: []string{"starttls", "tls", "none"}, Default: "starttls",
 				Description: "starttls: upgrade the connection (port 587); tls: TLS from the start (port 465); none: plain text, only on trusted networks."},
-			{Name: "from", Title: "Default sender", Kind: "string", Format: "email"}, fInsecure}},
+			{Name: "from", Title: "Default sender", Kind: "string", Format: "email"}, fInsecure, fCA}},
 	{Name: "s3", Title: "S3-compatible storage", Icon: "cloud",
 		Description: "Amazon S3 or any S3-compatible object store (MinIO, R2, Wasabi…).",
 		Fields: []Field{{Name: "endpoint", Title: "Endpoint", Kind: "string", Description: "host[:port] of the service; empty means Amazon S3.", Example: "s3.eu-west-1.amazonaws.com"},

@@ -12,6 +12,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/core"
 	"github.com/concertmaster/concertmaster/internal/nodes/cryptonode"
 	"github.com/concertmaster/concertmaster/internal/nodes/datetime"
+	"github.com/concertmaster/concertmaster/internal/nodes/emailnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/format"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
@@ -52,6 +53,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, sqlnode.New(cfg.Conn)...)
 	all = append(all, ainode.New(cfg.Conn)...)
 	all = append(all, mqttnode.New(cfg.Conn)...)
+	all = append(all, emailnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -70,6 +72,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, sqlnode.Testers(cfg.Conn))
 	maps.Copy(out, ainode.Testers(cfg.Conn))
 	maps.Copy(out, mqttnode.Testers(cfg.Conn))
+	maps.Copy(out, emailnode.Testers(cfg.Conn))
 	return out
 }
 
