@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -215,12 +217,23 @@ func TestCredentialSecretsNeverLeak(t *testing.T) {
 	const derived = "e1c9a3f7-KAEL-kot" // the token reversed, as test.leak derives it
 	bearer := createCredential(t, s, `{"name":"leaky bearer","type":"httpBearer","data":{"token":"`+token+`"}}`)
 	basic := createCredential(t, s, `{"name":"leaky basic","type":"httpBasic","data":{"username":"ada","password":"`+password+`"}}`)
+	// A remote server that echoes the request's headers back, as many do in their errors.
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Echo-Authorization", r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": "bad credentials", "youSent": r.Header.Get("Authorization")})
+	}))
+	defer echo.Close()
 	w := create(t, s, `{"name":"leaks","nodes":[{"id":"start","type":"trigger.manual"},
 		{"id":"out","type":"test.leak","config":{"credential":"`+bearer.ID+`","derive":true}},
 		{"id":"basic","type":"test.leak","config":{"credential":"`+basic.ID+`"}},
 		{"id":"echo","type":"data.set","config":{"fields":{"copied":"{{ nodes.out.output }}"}}},
+		{"id":"remote","type":"http.request","config":{"url":"`+echo.URL+`/api","credential":"`+basic.ID+`"},"onError":"continue"},
+		{"id":"remote2","type":"http.request","config":{"url":"`+echo.URL+`/api","credential":"`+bearer.ID+`","failOnStatus":false}},
 		{"id":"fail","type":"test.leak","config":{"credential":"`+bearer.ID+`","fail":true}}],
-		"edges":[{"source":"start","target":"out"},{"source":"out","target":"basic"},{"source":"basic","target":"echo"},{"source":"echo","target":"fail"}]}`)
+		"edges":[{"source":"start","target":"out"},{"source":"out","target":"basic"},{"source":"basic","target":"echo"},{"source":"echo","target":"remote"},
+			{"source":"remote","target":"remote2"},{"source":"remote2","target":"fail"}]}`)
 	run := s.Do(t, http.MethodPost, "/api/v1/workflows/"+w["id"].(string)+"/executions?wait=1m", `{}`, nil)
 	require.Equal(t, http.StatusOK, run.Status, run.Body)
 	var d detail
@@ -238,7 +251,7 @@ func TestCredentialSecretsNeverLeak(t *testing.T) {
 	get("/api/v1/executions?limit=10")
 	get("/api/v1/executions/" + d.ID + "/events")
 	get("/api/v1/executions/" + d.ID + "/node-runs")
-	for _, nodeID := range []string{"out", "basic", "echo"} {
+	for _, nodeID := range []string{"out", "basic", "echo", "remote", "remote2"} {
 		for _, field := range []string{"input", "output"} {
 			get("/api/v1/executions/" + d.ID + "/node-runs/" + nodeID + "/attempts/1/" + field)
 		}
@@ -254,11 +267,13 @@ func TestCredentialSecretsNeverLeak(t *testing.T) {
 
 	// The nodes did leak, and the engine scrubbed it.
 	require.Contains(t, outBody, "[redacted]")
+	remote2 := get("/api/v1/executions/" + d.ID + "/node-runs/remote2/attempts/1/output")
+	require.Contains(t, remote2, `"youSent":"[redacted]"`, "the server's echo is scrubbed")
 	require.Contains(t, failErr, "failed with [redacted]")
 
 	forbidden := []string{token, password, derived}
 	forbidden = append(forbidden, "tok-LEAK", "LEAK/9b2", "KAEL-kot",
-		base64.StdEncoding.EncodeToString([]byte(token)), url.QueryEscape(password))
+		base64.StdEncoding.EncodeToString([]byte(token)), url.QueryEscape(password), base64.StdEncoding.EncodeToString([]byte("ada:"+password)))
 	places := map[string]string{"server log": logs.String()}
 	for i, b := range bodies {
 		places["response "+string(rune('A'+i%26))+string(rune('0'+i/26))] = b
