@@ -124,3 +124,29 @@ func FuzzRedactor(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCheckMerge feeds arbitrary JSON to every type's Check and Merge: they must answer, never panic,
+// and what Check accepts must mask without showing a secret.
+func FuzzCheckMerge(f *testing.F) {
+	f.Add(`{"url":"postgres://u:p@h:1/d?sslmode=require"}`, `{"password":"[stored]"}`)
+	f.Add(`{"host":"h","port":65535,"brokers":["a:1"]}`, `{"port":null}`)
+	f.Add(`{"token":"abcd","scopes":["a","b"]}`, `{"url":"mysql://a@b/c"}`)
+	f.Fuzz(func(t *testing.T, data, update string) {
+		for _, ct := range Types() {
+			var d, u map[string]any
+			if json.Unmarshal([]byte(data), &d) != nil || json.Unmarshal([]byte(update), &u) != nil || d == nil {
+				return
+			}
+			if ct.Check(d) != nil {
+				continue
+			}
+			masked := ct.Mask(d)
+			for _, f := range ct.SecretFields() {
+				if v, set := d[f]; set && !isEmpty(v) && masked[f] != Stored {
+					t.Fatalf("%s: mask shows secret field %s", ct.Name, f)
+				}
+			}
+			_, _ = ct.Merge(d, u)
+		}
+	})
+}
