@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -116,26 +115,32 @@ func (s *Store) UpdateCredential(ctx context.Context, c *store.Credential, expec
 		return err
 	}
 	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		var current []byte
-		err := tx.queryRow(ctx, `SELECT ciphertext FROM credentials WHERE tenant_id = ? AND id = ?`, c.TenantID, c.ID).Scan(&current)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("credential %s: %w", c.ID, store.ErrNotFound)
-		}
-		if err != nil {
-			return fmt.Errorf("update credential: %w", err)
-		}
-		if !bytes.Equal(current, expected) {
-			return fmt.Errorf("credential %s changed meanwhile: %w", c.ID, store.ErrConflict)
-		}
-		_, err = tx.exec(ctx, `UPDATE credentials SET name = ?, key_id = ?, ciphertext = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
-			c.Name, c.KeyID, c.Ciphertext, s.t(c.UpdatedAt.UTC()), c.TenantID, c.ID)
+		// One conditional statement: a concurrent update between a read and a write cannot slip through
+		// (PostgreSQL re-checks the condition on the row it waited for).
+		res, err := tx.exec(ctx, `UPDATE credentials SET name = ?, key_id = ?, ciphertext = ?, updated_at = ? WHERE tenant_id = ? AND id = ? AND ciphertext = ?`,
+			c.Name, c.KeyID, c.Ciphertext, s.t(c.UpdatedAt.UTC()), c.TenantID, c.ID, expected)
 		if err != nil && s.d.IsUniqueViolation(err) {
 			return fmt.Errorf("a credential named %q exists: %w", c.Name, store.ErrConflict)
 		}
 		if err != nil {
 			return fmt.Errorf("update credential: %w", err)
 		}
-		return nil
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update credential: %w", err)
+		}
+		if n == 1 {
+			return nil
+		}
+		var one int
+		err = tx.queryRow(ctx, `SELECT 1 FROM credentials WHERE tenant_id = ? AND id = ?`, c.TenantID, c.ID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("credential %s: %w", c.ID, store.ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("update credential: %w", err)
+		}
+		return fmt.Errorf("credential %s changed meanwhile: %w", c.ID, store.ErrConflict)
 	})
 }
 

@@ -193,3 +193,59 @@ func testCredentialsAfterAndKeyCleanup(t *testing.T, s store.Store) {
 	require.Contains(t, names, "old-key", "still used")
 	require.NotContains(t, names, "unused-"+tenant)
 }
+
+// testFindAndActiveWorkflows: FindWorkflows searches the current definitions of a tenant's live
+// workflows (LIKE metacharacters are literal); ActiveWorkflowsAfter pages through active ones across
+// tenants.
+func testFindAndActiveWorkflows(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, other := NewID(), NewID()
+	for _, id := range []string{tenant, other} {
+		require.NoError(t, s.CreateTenant(ctx, id, "t"))
+	}
+	mk := func(tenantID, name, cred string) *store.Workflow {
+		def := Definition(name)
+		def.Nodes[1].Config = map[string]any{"credential": cred, "fields": map[string]any{"a": 1.0}}
+		w, err := s.CreateWorkflow(ctx, tenantID, NewID(), def)
+		require.NoError(t, err)
+		return w
+	}
+	a := mk(tenant, "a", "cred-1")
+	mk(tenant, "b", "cred-2")
+	mk(other, "c", "cred-1")
+	d := mk(tenant, "d", "cred_1%")
+	found, err := s.FindWorkflows(ctx, tenant, "cred-1", 0)
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	require.Equal(t, a.ID, found[0].ID)
+	require.Equal(t, "cred-1", found[0].Definition.Nodes[1].Config["credential"])
+	found, err = s.FindWorkflows(ctx, tenant, "cred_1%", 0)
+	require.NoError(t, err)
+	require.Len(t, found, 1, "_ and %% are literal")
+	require.Equal(t, d.ID, found[0].ID)
+	require.NoError(t, s.DeleteWorkflow(ctx, tenant, a.ID))
+	found, err = s.FindWorkflows(ctx, tenant, "cred-1", 0)
+	require.NoError(t, err)
+	require.Empty(t, found, "deleted workflows use nothing")
+
+	_, err = s.SetWorkflowActive(ctx, tenant, d.ID, true, nil, nil)
+	require.NoError(t, err)
+	var mine []string
+	lastT, lastID := "", ""
+	for {
+		page, err := s.ActiveWorkflowsAfter(ctx, lastT, lastID, 1)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, w := range page {
+			require.True(t, w.Active)
+			if w.TenantID == tenant || w.TenantID == other {
+				mine = append(mine, w.ID)
+				require.NotEmpty(t, w.Definition.Nodes)
+			}
+		}
+		lastT, lastID = page[len(page)-1].TenantID, page[len(page)-1].ID
+	}
+	require.Equal(t, []string{d.ID}, mine)
+}

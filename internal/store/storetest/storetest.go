@@ -93,6 +93,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"CredentialsConcurrentUpdate", testCredentialsConcurrentUpdate},
 		{"CredentialVault", testCredentialVault},
 		{"CredentialsAfterAndKeyCleanup", testCredentialsAfterAndKeyCleanup},
+		{"FindAndActiveWorkflows", testFindAndActiveWorkflows},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
