@@ -1,5 +1,5 @@
 // Package redisnode holds the Redis node types: redis.command (a fixed set of safe commands on keys,
-// hashes, lists and channels) and trigger.redisStream (a consumer group on a stream, at least once),
+// hashes, lists and channels) and trigger.redis_stream (a consumer group on a stream, at least once),
 // plus the tester of redis credentials.
 package redisnode
 
@@ -49,7 +49,7 @@ const poolSize = 8
 type shared struct {
 	cfg     conn.Config
 	clients *conn.Cache[*redis.Client]
-	// consumer prefixes the consumer names of trigger.redisStream: unique per process.
+	// consumer prefixes the consumer names of trigger.redis_stream: unique per process.
 	consumer string
 }
 
@@ -66,7 +66,7 @@ func newShared(cfg conn.Config) *shared {
 	}
 }
 
-// New returns the Redis node types to register: redis.command and trigger.redisStream. They share one
+// New returns the Redis node types to register: redis.command and trigger.redis_stream. They share one
 // bounded cache of clients, one per credential.
 func New(cfg conn.Config) []node.Node {
 	s := newShared(cfg)

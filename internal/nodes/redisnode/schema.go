@@ -143,7 +143,7 @@ const commandSchema = `{
   ]
 }`
 
-// streamSchema is trigger.redisStream's configuration schema.
+// streamSchema is trigger.redis_stream's configuration schema.
 const streamSchema = `{
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "Redis stream trigger",

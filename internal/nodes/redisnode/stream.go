@@ -15,13 +15,13 @@ import (
 	"github.com/concertmaster/concertmaster/internal/node"
 )
 
-// StreamTriggerType is the name of the trigger.redisStream node type.
-const StreamTriggerType node.TypeName = "trigger.redisStream"
+// StreamTriggerType is the name of the trigger.redis_stream node type.
+const StreamTriggerType node.TypeName = "trigger.redis_stream"
 
 //go:embed stream.md
 var streamDocs string
 
-// Defaults and bounds of trigger.redisStream.
+// Defaults and bounds of trigger.redis_stream.
 const (
 	// ClaimIdleDefault is how long an entry stays unacknowledged before it is claimed again.
 	ClaimIdleDefault = time.Minute
@@ -42,7 +42,7 @@ const (
 	ackTimeout = 5 * time.Second
 )
 
-// StreamTrigger is a trigger.redisStream node: while its workflow is active it reads a stream with a
+// StreamTrigger is a trigger.redis_stream node: while its workflow is active it reads a stream with a
 // consumer group and starts one execution per entry, acknowledging the entry only once the execution
 // is queued.
 type StreamTrigger struct {
@@ -69,7 +69,7 @@ type StreamTrigger struct {
 	consumer string
 }
 
-// NodeInfo describes the trigger.redisStream type.
+// NodeInfo describes the trigger.redis_stream type.
 func (t *StreamTrigger) NodeInfo() node.Info {
 	s := t.shared
 	return node.Info{
@@ -145,7 +145,7 @@ func (t *StreamTrigger) Listen(ctx context.Context, env node.ListenEnv) error {
 		return node.Permanent(&node.Error{Code: CodeInvalidConfig, Message: err.Error()})
 	}
 	if t.shared == nil {
-		return node.Permanent(errors.New("trigger.redisStream was not created by redisnode.New"))
+		return node.Permanent(errors.New("trigger.redis_stream was not created by redisnode.New"))
 	}
 	cred, err := node.GetCredential(ctx, env.Credentials, t.Credential, CredentialType)
 	if err != nil {
