@@ -20,6 +20,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/nodes/mqttnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
+	"github.com/concertmaster/concertmaster/internal/nodes/redisnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/sqlnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
 )
@@ -54,6 +55,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, ainode.New(cfg.Conn)...)
 	all = append(all, mqttnode.New(cfg.Conn)...)
 	all = append(all, emailnode.New(cfg.Conn)...)
+	all = append(all, redisnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -73,6 +75,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, ainode.Testers(cfg.Conn))
 	maps.Copy(out, mqttnode.Testers(cfg.Conn))
 	maps.Copy(out, emailnode.Testers(cfg.Conn))
+	maps.Copy(out, redisnode.Testers(cfg.Conn))
 	return out
 }
 
