@@ -284,7 +284,9 @@ func (t *Trigger) listenCore(ctx context.Context, env node.ListenEnv, nc *nats.C
 		return classify(what, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.FlushWithContext(ctx); err != nil {
+	// The round trip makes sure the server has the subscription. (FlushWithContext needs a deadline,
+	// which ctx has not.)
+	if err := nc.FlushTimeout(t.shared.cfg.Timeout); err != nil {
 		return classify(what, err)
 	}
 	check := time.NewTicker(fetchWait)
