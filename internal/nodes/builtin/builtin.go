@@ -19,6 +19,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
 	"github.com/concertmaster/concertmaster/internal/nodes/mqttnode"
+	"github.com/concertmaster/concertmaster/internal/nodes/natsnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
 	"github.com/concertmaster/concertmaster/internal/nodes/redisnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/sqlnode"
@@ -56,6 +57,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, mqttnode.New(cfg.Conn)...)
 	all = append(all, emailnode.New(cfg.Conn)...)
 	all = append(all, redisnode.New(cfg.Conn)...)
+	all = append(all, natsnode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -76,6 +78,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, mqttnode.Testers(cfg.Conn))
 	maps.Copy(out, emailnode.Testers(cfg.Conn))
 	maps.Copy(out, redisnode.Testers(cfg.Conn))
+	maps.Copy(out, natsnode.Testers(cfg.Conn))
 	return out
 }
 
