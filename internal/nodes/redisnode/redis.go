@@ -225,7 +225,7 @@ func (s *shared) test(ctx context.Context, c *node.Credential) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	info, err := client.Info(ctx, "server").Result()
 	if err != nil {
 		return "", classify(what, err)

@@ -157,7 +157,7 @@ func (t *StreamTrigger) Listen(ctx context.Context, env node.ListenEnv) error {
 	if err != nil {
 		return err
 	}
-	defer client.Close()
+	defer func() { _ = client.Close() }()
 	l := &listener{t: t, env: env, client: client, what: what, batch: int64(t.BatchSize), log: env.Logger}
 	l.idle, _ = t.claimIdle()
 	if l.batch == 0 {
