@@ -18,6 +18,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/conn"
+	"github.com/concertmaster/concertmaster/internal/nodes/payload"
 )
 
 // CredentialType is the credential type the NATS nodes use.
@@ -259,15 +260,12 @@ func encodePayload(v any) ([]byte, error) {
 	return b, nil
 }
 
-// decodePayload returns a received body as output: its JSON value when it is JSON, else the text.
-func decodePayload(b []byte) any {
-	if len(b) > 0 && json.Valid(b) {
-		var v any
-		if json.Unmarshal(b, &v) == nil {
-			return v
-		}
-	}
-	return string(b)
+// received returns the output of a received message: its subject, its body decoded as the queue
+// nodes decode bodies (JSON when the Content-Type header says JSON or, without one, when it parses;
+// text when it is UTF-8; base64 otherwise), how (encoding), and its headers.
+func received(subject string, body []byte, h nats.Header) map[string]any {
+	data, encoding := payload.Decode(h.Get("Content-Type"), body)
+	return map[string]any{"subject": subject, "data": data, "encoding": encoding, "headers": headersOut(h)}
 }
 
 // headersOut returns message headers as output: by name, several values joined by ", ".

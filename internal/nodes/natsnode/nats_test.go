@@ -275,7 +275,7 @@ func TestRequest(t *testing.T) {
 		s := newShared(b.cfg)
 		out, err := b.exec(t, &Request{shared: s}, map[string]any{"subject": subject, "payload": map[string]any{"n": 1.0}, "headers": map[string]any{"X-Id": "42"}})
 		require.NoError(t, err)
-		require.Equal(t, map[string]any{"subject": subject, "data": map[string]any{"echo": map[string]any{"n": 1.0}}, "headers": map[string]any{"X-Seen": "42"}, "bytes": 16}, out)
+		require.Equal(t, map[string]any{"subject": subject, "data": map[string]any{"echo": map[string]any{"n": 1.0}}, "encoding": "json", "headers": map[string]any{"X-Seen": "42"}, "bytes": 16}, out)
 		out, err = b.exec(t, &Request{shared: s}, map[string]any{"subject": subject, "payload": "text"})
 		require.NoError(t, err)
 		require.Equal(t, "plain answer", out["data"])

@@ -257,9 +257,9 @@ func (r *Request) Execute(ctx context.Context, in *node.Input) (node.Output, err
 	if int64(len(reply.Data)) > limit {
 		return node.Output{}, node.Permanent(node.Errorf(CodeResponseTooLarge, "%s: the reply to %s is %d bytes, more than the limit of %d", what, msg.Subject, len(reply.Data), limit))
 	}
-	return node.Out(map[string]any{
-		"subject": msg.Subject, "data": decodePayload(reply.Data), "headers": headersOut(reply.Header), "bytes": len(reply.Data),
-	}), nil
+	out := received(msg.Subject, reply.Data, reply.Header)
+	out["bytes"] = len(reply.Data)
+	return node.Out(out), nil
 }
 
 var (

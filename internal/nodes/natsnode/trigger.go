@@ -247,7 +247,7 @@ func (t *Trigger) listenJetStream(ctx context.Context, env node.ListenEnv, nc *n
 // handle fires one JetStream message; it acknowledges the message once the execution is queued, and
 // asks for a redelivery when it could not be.
 func (t *Trigger) handle(ctx context.Context, env node.ListenEnv, msg jetstream.Msg, log *slog.Logger) error {
-	data := map[string]any{"subject": msg.Subject(), "data": decodePayload(msg.Data()), "headers": headersOut(msg.Headers())}
+	data := received(msg.Subject(), msg.Data(), msg.Headers())
 	if md, err := msg.Metadata(); err == nil {
 		data["stream"], data["sequence"], data["deliveries"] = md.Stream, md.Sequence.Stream, md.NumDelivered
 		data["timestamp"] = md.Timestamp.UTC().Format(time.RFC3339Nano)
@@ -300,7 +300,7 @@ func (t *Trigger) listenCore(ctx context.Context, env node.ListenEnv, nc *nats.C
 				return classify(what, nats.ErrConnectionClosed)
 			}
 		case msg := <-ch:
-			data := map[string]any{"subject": msg.Subject, "data": decodePayload(msg.Data), "headers": headersOut(msg.Header)}
+			data := received(msg.Subject, msg.Data, msg.Header)
 			if err := env.Fire(ctx, data); err != nil && ctx.Err() == nil {
 				log.WarnContext(ctx, "NATS message dropped: its execution could not be queued (core mode is at most once)",
 					slog.String("subject", msg.Subject), slog.String("error", err.Error()))
