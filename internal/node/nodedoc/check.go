@@ -14,7 +14,7 @@ import (
 // Categories returns the palette's categories, in the order the editor, the docs and the CLI show
 // them. A built-in type belongs to one of them.
 func Categories() []string {
-	return []string{"Triggers", "Flow", "Data", "Code", "Files", "HTTP", "Databases", "Messaging", "AI"}
+	return []string{"Triggers", "Flow", "Data", "Code", "Files", "HTTP", "Databases", "Messaging", "Storage", "AI"}
 }
 
 // Sections returns the second-level headings every type's Docs has, in order. "Example" also matches

@@ -22,6 +22,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/natsnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
 	"github.com/concertmaster/concertmaster/internal/nodes/redisnode"
+	"github.com/concertmaster/concertmaster/internal/nodes/s3node"
 	"github.com/concertmaster/concertmaster/internal/nodes/sqlnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/textnode"
 )
@@ -58,6 +59,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, emailnode.New(cfg.Conn)...)
 	all = append(all, redisnode.New(cfg.Conn)...)
 	all = append(all, natsnode.New(cfg.Conn)...)
+	all = append(all, s3node.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -79,6 +81,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, emailnode.Testers(cfg.Conn))
 	maps.Copy(out, redisnode.Testers(cfg.Conn))
 	maps.Copy(out, natsnode.Testers(cfg.Conn))
+	maps.Copy(out, s3node.Testers(cfg.Conn))
 	return out
 }
 
