@@ -18,6 +18,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jq"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
+	"github.com/concertmaster/concertmaster/internal/nodes/kafkanode"
 	"github.com/concertmaster/concertmaster/internal/nodes/mqttnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/natsnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/records"
@@ -60,6 +61,7 @@ func Register(r *node.Registry, cfg Config) error {
 	all = append(all, redisnode.New(cfg.Conn)...)
 	all = append(all, natsnode.New(cfg.Conn)...)
 	all = append(all, s3node.New(cfg.Conn)...)
+	all = append(all, kafkanode.New(cfg.Conn)...)
 	for _, n := range all {
 		if err := r.Register(n); err != nil {
 			return fmt.Errorf("register built-in node types: %w", err)
@@ -82,6 +84,7 @@ func CredentialTesters(cfg Config) map[string]conn.TestFunc {
 	maps.Copy(out, redisnode.Testers(cfg.Conn))
 	maps.Copy(out, natsnode.Testers(cfg.Conn))
 	maps.Copy(out, s3node.Testers(cfg.Conn))
+	maps.Copy(out, kafkanode.Testers(cfg.Conn))
 	return out
 }
 
