@@ -27,23 +27,50 @@ const Placeholder = "$credential:"
 
 // Example is how a template is tried out: the input of a manual or webhook run, or, for a template
 // whose trigger listens to a queue, a node that feeds it (run once, from a manual trigger, with Input).
+// TestTemplates runs every example against real servers.
+//
+// In every string of an example, "$runId" stands for an id unique to the test run (letters and
+// digits), so that the rows, keys and messages of one run are told from those of earlier runs, and
+// "$testServer" for the URL of the HTTP server the test runs beside the template (it answers every path
+// with a JSON echo of the request, or with Responses). Nodes of an example (Feed, Setup, Checks) may
+// hold credential placeholders like the template's.
 type Example struct {
-	// Input is the run's input (or the feeder's).
+	// Input is the run's input (or the feeder's, and the setup's).
 	Input any `json:"input,omitempty"`
 	// Feed, for a listening trigger, is a node (type and config, placeholders allowed) that sends one
 	// message the template then consumes.
 	Feed *workflow.Node `json:"feed,omitempty"`
+	// Setup nodes run in order, once, before the example (from a manual trigger, with Input): they
+	// prepare what the template reads but does not own, such as a source table and its rows. Their ids
+	// are replaced with setup1, setup2…
+	Setup []workflow.Node `json:"setup,omitempty"`
 	// Approve names a flow.wait node in approval mode that the example approves when the run waits
 	// there.
 	Approve string `json:"approve,omitempty"`
-	// Vars override the template's settings.vars for the example run; "$testServer" in a value stands
-	// for the URL of the HTTP server the test runs beside the template (it answers every path with a
-	// JSON echo of the request).
+	// Vars override the template's settings.vars for the example run.
 	Vars map[string]any `json:"vars,omitempty"`
 	// ExpectNode names a node whose output must contain Expect (a JSON subset: objects match by the
-	// keys Expect names, arrays and scalars exactly).
+	// keys Expect names, arrays element by element and of the same length, scalars exactly).
 	ExpectNode string `json:"expectNode,omitempty"`
 	Expect     any    `json:"expect,omitempty"`
+	// Checks run after the example succeeded, in order, each node from a manual trigger: its output
+	// must contain the check's Expect. They prove what the run did outside itself, such as a query
+	// that reads back the row the template wrote, or a get of the object it stored.
+	Checks []Check `json:"checks,omitempty"`
+	// Responses map a path of the test HTTP server to the JSON value it answers there instead of the
+	// echo: the answer of a GraphQL API, say.
+	Responses map[string]any `json:"responses,omitempty"`
+	// ChatReply, for a template with an ai.chat node, is the content the test's chat-completions
+	// server (the openai credential's base URL) answers with: a string as it is, any other value as
+	// its JSON text. Without it, the server answers with the last user message.
+	ChatReply any `json:"chatReply,omitempty"`
+}
+
+// Check is a node run after an example, and what its output must contain (the subset rules of
+// Example.Expect).
+type Check struct {
+	Node   workflow.Node `json:"node"`
+	Expect any           `json:"expect"`
 }
 
 // Template is one template of the gallery.

@@ -2,6 +2,8 @@ package templates_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,20 +32,116 @@ import (
 // whether a request carried it.
 const testToken = "template-test-token"
 
-// echoServer answers every request with a JSON description of it.
-func echoServer(t *testing.T) *httptest.Server {
+// testAPIKey is the key of the openai credential; the chat-completions server refuses other keys.
+const testAPIKey = "sk-template-test"
+
+// echoServer answers every request with a JSON description of it, or with the JSON its responses
+// name for the request's path.
+type echoServer struct {
+	*httptest.Server
+	mu        sync.Mutex
+	responses map[string]any
+}
+
+func newEchoServer(t *testing.T) *echoServer {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s := &echoServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body any
 		_ = json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&body)
 		w.Header().Set("Content-Type", "application/json")
+		s.mu.Lock()
+		canned, ok := s.responses[r.URL.Path]
+		s.mu.Unlock()
+		if ok {
+			_ = json.NewEncoder(w).Encode(canned)
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"method": r.Method, "path": r.URL.Path, "query": r.URL.Query(), "body": body,
 			"authorized": r.Header.Get("Authorization") == "Bearer "+testToken,
 		})
 	}))
-	t.Cleanup(srv.Close)
-	return srv
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *echoServer) setResponses(responses map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.responses = responses
+}
+
+// chatServer speaks OpenAI's chat completions protocol at /v1/chat/completions: it checks the key and
+// the request, and answers with the reply it was given (or the last user message).
+type chatServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	reply any
+}
+
+func newChatServer(t *testing.T) *chatServer {
+	t.Helper()
+	s := &chatServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v1/chat/completions" {
+			http.Error(w, `{"error":{"message":"not found","type":"invalid_request_error"}}`, http.StatusNotFound)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+testAPIKey {
+			http.Error(w, `{"error":{"message":"invalid api key","type":"invalid_request_error","code":"invalid_api_key"}}`, http.StatusUnauthorized)
+			return
+		}
+		var req struct {
+			Model    string `json:"model"`
+			Messages []struct {
+				Role    string `json:"role"`
+				Content string `json:"content"`
+			} `json:"messages"`
+			ResponseFormat *struct {
+				Type string `json:"type"`
+			} `json:"response_format"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || req.Model == "" || len(req.Messages) == 0 {
+			http.Error(w, `{"error":{"message":"a model and messages are required","type":"invalid_request_error"}}`, http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		reply := s.reply
+		s.mu.Unlock()
+		var content string
+		switch v := reply.(type) {
+		case nil:
+			for _, m := range req.Messages {
+				if m.Role == "user" {
+					content = m.Content
+				}
+			}
+		case string:
+			content = v
+		default:
+			b, _ := json.Marshal(v)
+			content = string(b)
+		}
+		if req.ResponseFormat != nil && req.ResponseFormat.Type == "json_object" && !json.Valid([]byte(content)) {
+			http.Error(w, `{"error":{"message":"the example's reply is not JSON, yet JSON mode was asked","type":"invalid_request_error"}}`, http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"id": "chatcmpl-template-test", "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
+			"choices": []any{map[string]any{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+			"usage":   map[string]any{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+		})
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *chatServer) setReply(reply any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reply = reply
 }
 
 func hostPort(t *testing.T, raw string) (string, float64) {
@@ -56,7 +155,7 @@ func hostPort(t *testing.T, raw string) (string, float64) {
 
 // credentialData returns the data of a credential of type typ for the servers of the test
 // environment, or the name of the variable that is missing.
-func credentialData(t *testing.T, typ string) (map[string]any, string) {
+func (h *harness) credentialData(t *testing.T, typ string) (map[string]any, string) {
 	t.Helper()
 	fromEnv := func(name string) (string, bool) {
 		v := os.Getenv(name)
@@ -65,6 +164,8 @@ func credentialData(t *testing.T, typ string) (map[string]any, string) {
 	switch typ {
 	case "httpBearer":
 		return map[string]any{"token": testToken}, ""
+	case "openai":
+		return map[string]any{"apiKey": testAPIKey, "baseUrl": h.chat.URL + "/v1"}, ""
 	case "postgres":
 		v, ok := fromEnv("CM_TEST_DATABASE_URL")
 		if !ok {
@@ -97,7 +198,8 @@ func credentialData(t *testing.T, typ string) (map[string]any, string) {
 	return nil, ""
 }
 
-// contains reports whether got holds want: objects by want's keys, everything else equal.
+// contains reports whether got holds want: objects by want's keys, arrays element by element and of
+// the same length, everything else equal.
 func contains(got, want any) bool {
 	switch w := want.(type) {
 	case map[string]any:
@@ -111,6 +213,17 @@ func contains(got, want any) bool {
 			}
 		}
 		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !contains(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
 	default:
 		return reflect.DeepEqual(got, want)
 	}
@@ -120,11 +233,11 @@ func TestTemplatesLoad(t *testing.T) {
 	t.Parallel()
 	all, err := templates.All()
 	require.NoError(t, err)
-	require.NotEmpty(t, all)
 	for _, tpl := range all {
 		require.NotEmpty(t, tpl.Name, tpl.ID)
 		require.NotEmpty(t, tpl.Description, tpl.ID)
 		require.NotEmpty(t, tpl.Tags, tpl.ID)
+		require.True(t, tpl.Example.ExpectNode != "" || len(tpl.Example.Checks) > 0, "%s: the example must check a result", tpl.ID)
 		_, err := tpl.Instantiate("", map[string]string{})
 		if len(tpl.CredentialTypes) > 0 {
 			var missing *templates.MissingCredentialError
@@ -135,9 +248,55 @@ func TestTemplatesLoad(t *testing.T) {
 	}
 }
 
+// harness is what the template runs share: the runtime, the trigger listeners, the servers the
+// credentials point at, and the credentials made so far, by type.
+type harness struct {
+	env     *enginetest.Env
+	m       *listen.Manager
+	echo    *echoServer
+	chat    *chatServer
+	credIDs map[string]string
+}
+
+// resolve replaces the credential placeholders of v, creating a credential for each type the first
+// time one is needed; it skips the test when the server of a type is not configured.
+func resolve[T any](t *testing.T, h *harness, v T) T {
+	t.Helper()
+	for {
+		out, err := templates.Resolve(v, h.credIDs)
+		var missing *templates.MissingCredentialError
+		if !errors.As(err, &missing) {
+			require.NoError(t, err)
+			return out
+		}
+		data, unset := h.credentialData(t, missing.Type)
+		if unset != "" {
+			t.Skipf("%s is not set; run through make test to include this template", unset)
+		}
+		c, err := h.env.Credentials.Create(context.Background(), store.DefaultTenant, "template test "+missing.Type, missing.Type, data)
+		require.NoError(t, err)
+		h.credIDs[missing.Type] = c.ID
+	}
+}
+
+// example returns the template's example with $runId and $testServer replaced.
+func (h *harness) example(t *testing.T, tpl *templates.Template) templates.Example {
+	t.Helper()
+	b, err := json.Marshal(tpl.Example)
+	require.NoError(t, err)
+	var id [6]byte
+	_, _ = rand.Read(id[:])
+	s := strings.ReplaceAll(string(b), "$runId", hex.EncodeToString(id[:]))
+	s = strings.ReplaceAll(s, "$testServer", h.echo.URL)
+	var ex templates.Example
+	require.NoError(t, json.Unmarshal([]byte(s), &ex))
+	return ex
+}
+
 // TestTemplates creates and runs every template against the real servers of the test environment:
-// credentials for them, the example's variables, then a run (or, for a template whose trigger listens
-// to a queue, a message sent by the example's feeder), which must succeed.
+// credentials for them, the example's setup and variables, then a run (or, for a template whose
+// trigger listens to a queue, a message sent by the example's feeder), which must succeed with the
+// expected output, and the example's checks of what the run left behind.
 func TestTemplates(t *testing.T) {
 	all, err := templates.All()
 	require.NoError(t, err)
@@ -147,78 +306,110 @@ func TestTemplates(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Start(context.Background()))
 	t.Cleanup(func() { _ = m.Stop(context.Background()) })
-	echo := echoServer(t)
-	ctx := context.Background()
-	credIDs := map[string]string{}
-	for _, tpl := range all {
-		t.Run(tpl.ID, func(t *testing.T) {
-			ids := map[string]string{}
-			for _, typ := range tpl.CredentialTypes {
-				if _, ok := credIDs[typ]; !ok {
-					data, missing := credentialData(t, typ)
-					if missing != "" {
-						t.Skipf("%s is not set; run through make test to include this template", missing)
-					}
-					c, err := env.Credentials.Create(ctx, store.DefaultTenant, "template test "+typ, typ, data)
-					require.NoError(t, err)
-					credIDs[typ] = c.ID
-				}
-				ids[typ] = credIDs[typ]
-			}
-			def, err := tpl.Instantiate("", ids)
-			require.NoError(t, err)
-			for k, v := range tpl.Example.Vars {
-				if s, ok := v.(string); ok {
-					v = strings.ReplaceAll(s, "$testServer", echo.URL)
-				}
-				if def.Settings.Vars == nil {
-					def.Settings.Vars = map[string]any{}
-				}
-				def.Settings.Vars[k] = v
-			}
-			w, err := env.Service.CreateWorkflow(ctx, store.DefaultTenant, def)
-			require.NoError(t, err)
-			input, err := json.Marshal(tpl.Example.Input)
-			require.NoError(t, err)
-
-			var exec *store.Execution
-			if tpl.Example.Feed != nil {
-				_, err := env.Service.SetActive(ctx, store.DefaultTenant, w.ID, true)
-				require.NoError(t, err)
-				m.Reconcile()
-				exec = feed(t, env, m, tpl, ids, w.ID, input)
-			} else {
-				trigger := ""
-				for _, n := range def.Nodes {
-					if strings.HasPrefix(n.Type, "trigger.") {
-						trigger = n.ID
-						break
-					}
-				}
-				exec, _, err = env.Service.StartExecution(ctx, store.DefaultTenant, service.StartParams{WorkflowID: w.ID, Input: input, TriggerNode: trigger})
-				require.NoError(t, err)
-			}
-			if tpl.Example.Approve != "" {
-				approve(t, env, exec.ID, tpl.Example.Approve)
-			}
-			exec = env.Wait(t, exec.ID)
-			require.Equal(t, workflow.ExecutionSucceeded, exec.Status, "%+v", exec.Error)
-			if tpl.Example.ExpectNode != "" {
-				runs, err := env.Store.ListNodeRuns(ctx, store.DefaultTenant, exec.ID)
-				require.NoError(t, err)
-				var output json.RawMessage
-				for _, r := range runs {
-					if r.NodeID == tpl.Example.ExpectNode {
-						output = r.Output
-					}
-				}
-				require.NotNil(t, output, "node %s did not run", tpl.Example.ExpectNode)
-				var out any
-				require.NoError(t, json.Unmarshal(output, &out))
-				require.True(t, contains(out, tpl.Example.Expect), "output of %s: %s", tpl.Example.ExpectNode, output)
-			}
-		})
+	h := &harness{env: env, m: m, echo: newEchoServer(t), chat: newChatServer(t), credIDs: map[string]string{}}
+	for i := range all {
+		tpl := &all[i]
+		t.Run(tpl.ID, func(t *testing.T) { h.run(t, tpl) })
 	}
+}
+
+func (h *harness) run(t *testing.T, tpl *templates.Template) {
+	ctx := context.Background()
+	env := h.env
+	ex := h.example(t, tpl)
+	def := resolve(t, h, tpl.Definition)
+	if def.Settings.Vars == nil && len(ex.Vars) > 0 {
+		def.Settings.Vars = map[string]any{}
+	}
+	for k, v := range ex.Vars {
+		def.Settings.Vars[k] = v
+	}
+	h.echo.setResponses(ex.Responses)
+	h.chat.setReply(ex.ChatReply)
+	input, err := json.Marshal(ex.Input)
+	require.NoError(t, err)
+	if len(ex.Setup) > 0 {
+		h.runNodes(t, "setup "+tpl.ID, "setup", ex.Setup, input)
+	}
+	w, err := env.Service.CreateWorkflow(ctx, store.DefaultTenant, &def)
+	require.NoError(t, err)
+
+	var exec *store.Execution
+	if ex.Feed != nil {
+		_, err := env.Service.SetActive(ctx, store.DefaultTenant, w.ID, true)
+		require.NoError(t, err)
+		t.Cleanup(func() {
+			_, _ = env.Service.SetActive(context.Background(), store.DefaultTenant, w.ID, false)
+			h.m.Reconcile()
+		})
+		h.m.Reconcile()
+		exec = h.feed(t, tpl.ID, resolve(t, h, *ex.Feed), w.ID, input)
+	} else {
+		trigger := ""
+		for _, n := range def.Nodes {
+			if strings.HasPrefix(n.Type, "trigger.") {
+				trigger = n.ID
+				break
+			}
+		}
+		exec, _, err = env.Service.StartExecution(ctx, store.DefaultTenant, service.StartParams{WorkflowID: w.ID, Input: input, TriggerNode: trigger})
+		require.NoError(t, err)
+	}
+	if ex.Approve != "" {
+		approve(t, env, exec.ID, ex.Approve)
+	}
+	exec = env.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, exec.Status, "%+v", exec.Error)
+	if ex.ExpectNode != "" {
+		run, ok := env.Runs(t, exec.ID)[ex.ExpectNode]
+		require.True(t, ok, "node %s did not run", ex.ExpectNode)
+		var out any
+		require.NoError(t, json.Unmarshal(run.Output, &out))
+		require.True(t, contains(out, ex.Expect), "output of %s: %s", ex.ExpectNode, run.Output)
+	}
+	if len(ex.Checks) > 0 {
+		nodes := make([]workflow.Node, len(ex.Checks))
+		for i, c := range ex.Checks {
+			nodes[i] = c.Node
+		}
+		outputs := h.runNodes(t, "check "+tpl.ID, "check", nodes, nil)
+		for i, c := range ex.Checks {
+			id := fmt.Sprintf("check%d", i+1)
+			got, _ := json.Marshal(outputs[id])
+			require.True(t, contains(outputs[id], c.Expect), "check %d (%s): %s", i+1, c.Node.Type, got)
+		}
+	}
+}
+
+// runNodes runs nodes one after the other from a manual trigger with input, and returns each one's
+// output by id (prefix1, prefix2…).
+func (h *harness) runNodes(t *testing.T, name, prefix string, nodes []workflow.Node, input json.RawMessage) map[string]any {
+	t.Helper()
+	ctx := context.Background()
+	def := &workflow.Definition{Name: name, Nodes: []workflow.Node{{ID: "start", Type: "trigger.manual"}}}
+	prev := "start"
+	for i, n := range nodes {
+		n = resolve(t, h, n)
+		n.ID = fmt.Sprintf("%s%d", prefix, i+1)
+		def.Nodes = append(def.Nodes, n)
+		def.Edges = append(def.Edges, workflow.Edge{Source: prev, Target: n.ID})
+		prev = n.ID
+	}
+	w, err := h.env.Service.CreateWorkflow(ctx, store.DefaultTenant, def)
+	require.NoError(t, err)
+	exec, _, err := h.env.Service.StartExecution(ctx, store.DefaultTenant, service.StartParams{WorkflowID: w.ID, Input: input})
+	require.NoError(t, err)
+	exec = h.env.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, exec.Status, "%s failed: %+v", name, exec.Error)
+	outputs := map[string]any{}
+	for id, r := range h.env.Runs(t, exec.ID) {
+		var v any
+		if len(r.Output) > 0 {
+			require.NoError(t, json.Unmarshal(r.Output, &v))
+		}
+		outputs[id] = v
+	}
+	return outputs
 }
 
 // approve decides the approval once the run waits on it.
@@ -237,19 +428,18 @@ func approve(t *testing.T, env *enginetest.Env, execID, nodeID string) {
 	}
 }
 
-// feed runs the example's feeder once, from a manual trigger, and returns the execution of the
-// template's workflow that the message started.
-func feed(t *testing.T, env *enginetest.Env, m *listen.Manager, tpl templates.Template, ids map[string]string, workflowID string, input json.RawMessage) *store.Execution {
+// feed runs the feeder node once, from a manual trigger, and returns the execution of the template's
+// workflow that the message started.
+func (h *harness) feed(t *testing.T, id string, node workflow.Node, workflowID string, input json.RawMessage) *store.Execution {
 	t.Helper()
 	ctx := context.Background()
+	env := h.env
 	deadline := time.Now().Add(20 * time.Second)
-	for m.Running() == 0 && time.Now().Before(deadline) {
+	for h.m.Running() == 0 && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
-	node, err := templates.Resolve(*tpl.Example.Feed, ids)
-	require.NoError(t, err)
 	node.ID = "feed"
-	fw, err := env.Service.CreateWorkflow(ctx, store.DefaultTenant, &workflow.Definition{Name: "feed " + tpl.ID,
+	fw, err := env.Service.CreateWorkflow(ctx, store.DefaultTenant, &workflow.Definition{Name: "feed " + id,
 		Nodes: []workflow.Node{{ID: "start", Type: "trigger.manual"}, node}, Edges: []workflow.Edge{{Source: "start", Target: "feed"}}})
 	require.NoError(t, err)
 	// The listener may still be connecting: feed again until the message is consumed.
@@ -268,8 +458,8 @@ func feed(t *testing.T, env *enginetest.Env, m *listen.Manager, tpl templates.Te
 			time.Sleep(20 * time.Millisecond)
 		}
 		if attempt == 3 {
-			t.Fatalf("no execution of %s after feeding it %d times", tpl.ID, attempt+1)
+			t.Fatalf("no execution of %s after feeding it %d times", id, attempt+1)
 		}
-		fmt.Fprintf(os.Stderr, "%s: no message consumed yet, feeding again\n", tpl.ID)
+		fmt.Fprintf(os.Stderr, "%s: no message consumed yet, feeding again\n", id)
 	}
 }
