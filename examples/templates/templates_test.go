@@ -100,7 +100,7 @@ func newChatServer(t *testing.T) *chatServer {
 			} `json:"messages"`
 			ResponseFormat *struct {
 				Type string `json:"type"`
-			} `json:"response_format"`
+			} `json:"response_format"` //nolint:tagliatelle // the protocol's name
 		}
 		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil || req.Model == "" || len(req.Messages) == 0 {
 			http.Error(w, `{"error":{"message":"a model and messages are required","type":"invalid_request_error"}}`, http.StatusBadRequest)
