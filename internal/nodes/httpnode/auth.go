@@ -406,8 +406,8 @@ func Testers(cfg conn.Config) map[string]conn.TestFunc {
 		},
 	}
 	a := newAuthorizer(client, cfg.Policy)
-	stored := func(_ context.Context, c *node.Credential) (string, error) {
-		if _, err := a.resolve(context.Background(), discard{c}, c.ID); err != nil {
+	stored := func(ctx context.Context, c *node.Credential) (string, error) {
+		if _, err := a.resolve(ctx, discard{c}, c.ID); err != nil {
 			return "", err
 		}
 		return "Stored; it is checked when a request uses it", nil

@@ -430,3 +430,51 @@ func TestTesters(t *testing.T) {
 	require.Equal(t, conn.CodeSSRFBlocked, ne.Code)
 	require.False(t, strings.Contains(err.Error(), "s"+"ecret"))
 }
+
+// BenchmarkRequestCredential measures what a credential adds to a request against a local server:
+// none, a bearer token, and OAuth2 client credentials with the token cached (one token request in
+// total).
+func BenchmarkRequestCredential(b *testing.B) {
+	var tokens atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /token", func(w http.ResponseWriter, _ *http.Request) {
+		tokens.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprint(w, `{"access_token":"bench-token","token_type":"Bearer","expires_in":3600}`)
+	})
+	mux.HandleFunc("/api", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprint(w, "ok") })
+	srv := httptest.NewServer(mux)
+	b.Cleanup(srv.Close)
+	reg := node.NewRegistry()
+	if err := reg.Register(New(Config{Policy: loopbackPolicy()})); err != nil {
+		b.Fatal(err)
+	}
+	typ, _ := reg.Lookup(TypeName)
+	creds := conntest.NewCredentials()
+	ids := map[string]string{
+		"None":   "",
+		"Bearer": creds.Add(b, "httpBearer", map[string]any{"token": "t"}),
+		"OAuth2": creds.Add(b, "oauth2ClientCredentials", map[string]any{"tokenUrl": srv.URL + "/token", "clientId": "c", "clientSecret": "s"}),
+	}
+	for _, name := range []string{"None", "Bearer", "OAuth2"} {
+		b.Run(name, func(b *testing.B) {
+			config := map[string]any{"url": srv.URL + "/api"}
+			if ids[name] != "" {
+				config["credential"] = ids[name]
+			}
+			n, err := typ.Instantiate(config, false)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := conntest.Input(creds, nil)
+			for b.Loop() {
+				if _, err := n.Execute(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	if tokens.Load() != 1 {
+		b.Fatalf("%d token requests, want 1", tokens.Load())
+	}
+}
