@@ -10,7 +10,7 @@ import (
 )
 
 // pendingTesters lists credential types whose node family has not landed its tester yet.
-var pendingTesters = map[string]bool{"kafka": true}
+var pendingTesters = map[string]bool{}
 
 // TestCredentialTesters checks that POST /credentials/{id}/test can check every credential type: each
 // has a tester, and no tester is registered for a type that does not exist.
