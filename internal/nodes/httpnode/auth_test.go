@@ -294,6 +294,27 @@ func TestOAuth2ClientCredentials(t *testing.T) {
 		require.NotContains(t, b.creds.Redactor.String("token access-1"), "access-1", "the access token is redacted")
 	})
 
+	t.Run("ConcurrentRunsShareOneToken", func(t *testing.T) {
+		t.Parallel()
+		b, ts, config := setupOAuth(t, nil)
+		n, err := b.typ.Instantiate(config, false)
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		errs := make(chan error, 20)
+		for range 20 {
+			wg.Go(func() {
+				_, err := n.Execute(t.Context(), conntest.Input(b.creds, nil))
+				errs <- err
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			require.NoError(t, err)
+		}
+		require.Equal(t, 1, ts.tokens(), "one token request while the others wait for it")
+	})
+
 	t.Run("RefreshesBeforeExpiry", func(t *testing.T) {
 		t.Parallel()
 		b, ts, config := setupOAuth(t, nil)
