@@ -64,6 +64,19 @@ type Example struct {
 	// server (the openai credential's base URL) answers with: a string as it is, any other value as
 	// its JSON text. Without it, the server answers with the last user message.
 	ChatReply any `json:"chatReply,omitempty"`
+	// Mail, for a template that sends e-mail, describes messages the test's SMTP server (the smtp
+	// credential's host) must have received during the run, one each.
+	Mail []MailCheck `json:"mail,omitempty"`
+}
+
+// MailCheck describes a message an example must have sent: a message matches when every address of
+// To is among its envelope recipients, its subject is Subject (when set), and its decoded text (the
+// headers of the message and of its parts, and every body and attachment once decoded, with LF line
+// ends) contains each string of Contains.
+type MailCheck struct {
+	To       []string `json:"to,omitempty"`
+	Subject  string   `json:"subject,omitempty"`
+	Contains []string `json:"contains,omitempty"`
 }
 
 // Check is a node run after an example, and what its output must contain (the subset rules of

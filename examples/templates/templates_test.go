@@ -1,24 +1,36 @@
 package templates_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/emersion/go-smtp"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/concertmaster/concertmaster/examples/templates"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
@@ -144,6 +156,190 @@ func (s *chatServer) setReply(reply any) {
 	s.reply = reply
 }
 
+// s3Bucket is the bucket of the in-process S3 server, the s3 credential's default bucket.
+const s3Bucket = "cm-templates"
+
+// startS3 starts an in-memory S3-compatible server (gofakes3) holding the bucket s3Bucket.
+func startS3(t *testing.T) *httptest.Server {
+	t.Helper()
+	backend := s3mem.New()
+	require.NoError(t, backend.CreateBucket(s3Bucket))
+	srv := httptest.NewServer(gofakes3.New(backend).Server())
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// startKafka starts an in-process Kafka cluster (kfake) holding every topic the templates and their
+// examples name (kafka nodes' topic and topics), since the kafka nodes need them to exist.
+func startKafka(t *testing.T, all []templates.Template) *kfake.Cluster {
+	t.Helper()
+	var topics []string
+	add := func(n workflow.Node) {
+		if !strings.HasPrefix(n.Type, "kafka.") && n.Type != "trigger.kafka" {
+			return
+		}
+		if s, ok := n.Config["topic"].(string); ok && !slices.Contains(topics, s) {
+			topics = append(topics, s)
+		}
+		if list, ok := n.Config["topics"].([]any); ok {
+			for _, e := range list {
+				if s, ok := e.(string); ok && !slices.Contains(topics, s) {
+					topics = append(topics, s)
+				}
+			}
+		}
+	}
+	for _, tpl := range all {
+		for _, n := range tpl.Definition.Nodes {
+			add(n)
+		}
+		if tpl.Example.Feed != nil {
+			add(*tpl.Example.Feed)
+		}
+	}
+	opts := []kfake.Opt{kfake.NumBrokers(1)}
+	if len(topics) > 0 {
+		opts = append(opts, kfake.SeedTopics(1, topics...))
+	}
+	c, err := kfake.NewCluster(opts...)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// mailMessage is a message the SMTP server accepted.
+type mailMessage struct {
+	rcpts []string
+	data  []byte
+}
+
+// smtpServer is an SMTP server on loopback (no TLS, no authentication) that keeps what it receives.
+type smtpServer struct {
+	addr *net.TCPAddr
+	mu   sync.Mutex
+	msgs []mailMessage
+}
+
+func startSMTP(t *testing.T) *smtpServer {
+	t.Helper()
+	s := &smtpServer{}
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &smtpSession{srv: s}, nil }))
+	srv.Domain = "localhost"
+	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.MaxMessageBytes = 8 << 20
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s.addr = l.Addr().(*net.TCPAddr)
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+// since returns the messages received after the first n.
+func (s *smtpServer) since(n int) []mailMessage {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.msgs[min(n, len(s.msgs)):])
+}
+
+func (s *smtpServer) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.msgs)
+}
+
+type smtpSession struct {
+	srv *smtpServer
+	cur mailMessage
+}
+
+func (se *smtpSession) Mail(string, *smtp.MailOptions) error { return nil }
+
+func (se *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	se.cur.rcpts = append(se.cur.rcpts, to)
+	return nil
+}
+
+func (se *smtpSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	se.cur.data = b
+	se.srv.mu.Lock()
+	se.srv.msgs = append(se.srv.msgs, se.cur)
+	se.srv.mu.Unlock()
+	se.cur = mailMessage{}
+	return nil
+}
+
+func (se *smtpSession) Reset()        { se.cur = mailMessage{} }
+func (se *smtpSession) Logout() error { return nil }
+
+// mailText returns a message's subject and its text: the headers of the message and of each part,
+// and every part's body decoded (quoted-printable and base64), attachments included, with CRLF line
+// ends made LF.
+func mailText(t *testing.T, raw []byte) (string, string) {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	require.NoError(t, err)
+	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
+	require.NoError(t, err)
+	var text strings.Builder
+	var walk func(header map[string][]string, body io.Reader)
+	walk = func(header map[string][]string, body io.Reader) {
+		h := mail.Header(header)
+		for k, v := range header {
+			fmt.Fprintf(&text, "%s: %s\n", k, strings.Join(v, ", "))
+		}
+		mediaType, params, _ := mime.ParseMediaType(h.Get("Content-Type"))
+		if strings.HasPrefix(mediaType, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				p, err := mr.NextPart()
+				if err != nil {
+					return
+				}
+				walk(p.Header, p)
+			}
+		}
+		if strings.EqualFold(h.Get("Content-Transfer-Encoding"), "base64") {
+			body = base64.NewDecoder(base64.StdEncoding, body)
+		}
+		b, err := io.ReadAll(body)
+		require.NoError(t, err)
+		text.Write(b)
+		text.WriteString("\n")
+	}
+	walk(msg.Header, msg.Body)
+	return subject, strings.ReplaceAll(text.String(), "\r\n", "\n")
+}
+
+// checkMail requires, for each check, a message among msgs that matches it.
+func checkMail(t *testing.T, msgs []mailMessage, checks []templates.MailCheck) {
+	t.Helper()
+	for i, c := range checks {
+		found := false
+		var seen []string
+		for _, m := range msgs {
+			subject, text := mailText(t, m.data)
+			seen = append(seen, fmt.Sprintf("to %v, subject %q, text %q", m.rcpts, subject, text[:min(len(text), 4000)]))
+			ok := c.Subject == "" || c.Subject == subject
+			for _, to := range c.To {
+				ok = ok && slices.Contains(m.rcpts, to)
+			}
+			for _, s := range c.Contains {
+				ok = ok && strings.Contains(text, s)
+			}
+			if ok {
+				found = true
+				break
+			}
+		}
+		require.True(t, found, "mail %d (%+v): no matching message among %d: %v", i+1, c, len(msgs), seen)
+	}
+}
+
 func hostPort(t *testing.T, raw string) (string, float64) {
 	t.Helper()
 	u, err := url.Parse(raw)
@@ -166,6 +362,17 @@ func (h *harness) credentialData(t *testing.T, typ string) (map[string]any, stri
 		return map[string]any{"token": testToken}, ""
 	case "openai":
 		return map[string]any{"apiKey": testAPIKey, "baseUrl": h.chat.URL + "/v1"}, ""
+	case "smtp":
+		return map[string]any{"host": h.smtp.addr.IP.String(), "port": float64(h.smtp.addr.Port), "security": "none", "from": "ConcertMaster <concertmaster@example.com>"}, ""
+	case "s3":
+		return map[string]any{"endpoint": strings.TrimPrefix(h.s3.URL, "http://"), "accessKeyId": "AKIDTEMPLATES", "secretAccessKey": "template-test-secret",
+			"bucket": s3Bucket, "pathStyle": true, "tls": false}, ""
+	case "kafka":
+		brokers := []any{}
+		for _, a := range h.kafka.ListenAddrs() {
+			brokers = append(brokers, a)
+		}
+		return map[string]any{"brokers": brokers}, ""
 	case "postgres":
 		v, ok := fromEnv("CM_TEST_DATABASE_URL")
 		if !ok {
@@ -255,6 +462,9 @@ type harness struct {
 	m       *listen.Manager
 	echo    *echoServer
 	chat    *chatServer
+	smtp    *smtpServer
+	s3      *httptest.Server
+	kafka   *kfake.Cluster
 	credIDs map[string]string
 }
 
@@ -306,7 +516,8 @@ func TestTemplates(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, m.Start(context.Background()))
 	t.Cleanup(func() { _ = m.Stop(context.Background()) })
-	h := &harness{env: env, m: m, echo: newEchoServer(t), chat: newChatServer(t), credIDs: map[string]string{}}
+	h := &harness{env: env, m: m, echo: newEchoServer(t), chat: newChatServer(t), smtp: startSMTP(t), s3: startS3(t), kafka: startKafka(t, all),
+		credIDs: map[string]string{}}
 	for i := range all {
 		tpl := &all[i]
 		t.Run(tpl.ID, func(t *testing.T) { h.run(t, tpl) })
@@ -333,6 +544,7 @@ func (h *harness) run(t *testing.T, tpl *templates.Template) {
 	}
 	w, err := env.Service.CreateWorkflow(ctx, store.DefaultTenant, &def)
 	require.NoError(t, err)
+	mailBefore := h.smtp.count()
 
 	var exec *store.Execution
 	if ex.Feed != nil {
@@ -366,6 +578,9 @@ func (h *harness) run(t *testing.T, tpl *templates.Template) {
 		var out any
 		require.NoError(t, json.Unmarshal(run.Output, &out))
 		require.True(t, contains(out, ex.Expect), "output of %s: %s", ex.ExpectNode, run.Output)
+	}
+	if len(ex.Mail) > 0 {
+		checkMail(t, h.smtp.since(mailBefore), ex.Mail)
 	}
 	if len(ex.Checks) > 0 {
 		nodes := make([]workflow.Node, len(ex.Checks))
