@@ -436,10 +436,28 @@ func contains(got, want any) bool {
 	}
 }
 
+// TestTemplatesLoad checks every template without servers: its fields, and that its definition and
+// its example's nodes pass the same validation as a saved workflow (schemas, expressions, edges).
 func TestTemplatesLoad(t *testing.T) {
 	t.Parallel()
 	all, err := templates.All()
 	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(all), 10, "the gallery holds at least 10 templates")
+	env := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
+	ids := map[string]string{}
+	// fake gives each credential type v names an id: validation does not look credentials up.
+	fake := func(v any) {
+		t.Helper()
+		for {
+			_, err := templates.Resolve(v, ids)
+			var missing *templates.MissingCredentialError
+			if !errors.As(err, &missing) {
+				require.NoError(t, err)
+				return
+			}
+			ids[missing.Type] = "cred-" + missing.Type
+		}
+	}
 	for _, tpl := range all {
 		require.NotEmpty(t, tpl.Name, tpl.ID)
 		require.NotEmpty(t, tpl.Description, tpl.ID)
@@ -452,6 +470,33 @@ func TestTemplatesLoad(t *testing.T) {
 		} else {
 			require.NoError(t, err, tpl.ID)
 		}
+		fake(tpl.Definition)
+		def, err := tpl.Instantiate("", ids)
+		require.NoError(t, err)
+		_, err = env.Service.Validate(def)
+		require.NoError(t, err, tpl.ID)
+		ex := tpl.Example
+		nodes := slices.Clone(ex.Setup)
+		if ex.Feed != nil {
+			nodes = append(nodes, *ex.Feed)
+		}
+		for _, c := range ex.Checks {
+			nodes = append(nodes, c.Node)
+		}
+		if len(nodes) == 0 {
+			continue
+		}
+		chain := workflow.Definition{Name: "example of " + tpl.ID, Nodes: []workflow.Node{{ID: "start", Type: "trigger.manual"}}}
+		for i, n := range nodes {
+			n.ID = fmt.Sprintf("n%d", i+1)
+			chain.Nodes = append(chain.Nodes, n)
+			chain.Edges = append(chain.Edges, workflow.Edge{Source: chain.Nodes[i].ID, Target: n.ID})
+		}
+		fake(chain)
+		chain, err = templates.Resolve(chain, ids)
+		require.NoError(t, err)
+		_, err = env.Service.Validate(&chain)
+		require.NoError(t, err, "%s: example nodes", tpl.ID)
 	}
 }
 
