@@ -37,7 +37,7 @@ type testBundle struct {
 	suffix string
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t testing.TB) *testBundle {
 	t.Helper()
 	u, err := url.Parse(conntest.ServerURL(t, "CM_TEST_NATS_URL", "127.0.0.1:4222"))
 	require.NoError(t, err)
@@ -56,7 +56,7 @@ func setup(t *testing.T) *testBundle {
 	return b
 }
 
-func randomSuffix(t *testing.T) string {
+func randomSuffix(t testing.TB) string {
 	t.Helper()
 	var b [6]byte
 	_, err := rand.Read(b[:])
@@ -65,7 +65,7 @@ func randomSuffix(t *testing.T) string {
 }
 
 // stream creates a stream of its own for the test, capturing cmtest.<suffix>.>, deleted after.
-func (b *testBundle) stream(t *testing.T) (name, subjects string) {
+func (b *testBundle) stream(t testing.TB) (name, subjects string) {
 	t.Helper()
 	name = "CMTEST_" + strings.ToUpper(b.suffix)
 	subjects = "cmtest." + b.suffix
@@ -76,7 +76,7 @@ func (b *testBundle) stream(t *testing.T) (name, subjects string) {
 }
 
 // instantiate checks config against n's schema and returns a node holding it.
-func instantiate(t *testing.T, n node.Node, config map[string]any) node.Node {
+func instantiate(t testing.TB, n node.Node, config map[string]any) node.Node {
 	t.Helper()
 	r := node.NewRegistry()
 	require.NoError(t, r.Register(n))

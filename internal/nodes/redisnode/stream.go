@@ -204,10 +204,8 @@ func (l *listener) run(ctx context.Context) error {
 			return classify(l.what, fmt.Errorf("read stream %s: %w", l.t.Stream, err))
 		}
 		for _, s := range streams {
-			for _, m := range s.Messages {
-				if err := l.handle(ctx, m); err != nil {
-					return err
-				}
+			if err := l.handleBatch(ctx, s.Messages); err != nil {
+				return err
 			}
 		}
 	}
@@ -257,12 +255,12 @@ func (l *listener) pending(ctx context.Context) error {
 		}
 		n := 0
 		for _, s := range streams {
-			for _, m := range s.Messages {
-				n++
-				id = m.ID
-				if err := l.handle(ctx, m); err != nil {
-					return err
-				}
+			n += len(s.Messages)
+			if len(s.Messages) > 0 {
+				id = s.Messages[len(s.Messages)-1].ID
+			}
+			if err := l.handleBatch(ctx, s.Messages); err != nil {
+				return err
 			}
 		}
 		if n == 0 {
@@ -283,10 +281,8 @@ func (l *listener) claim(ctx context.Context) error {
 		if err != nil {
 			return classify(l.what, fmt.Errorf("claim idle entries of %s: %w", l.t.Stream, err))
 		}
-		for _, m := range msgs {
-			if err := l.handle(ctx, m); err != nil {
-				return err
-			}
+		if err := l.handleBatch(ctx, msgs); err != nil {
+			return err
 		}
 		if next == "0-0" || next == "" {
 			return nil
@@ -296,13 +292,24 @@ func (l *listener) claim(ctx context.Context) error {
 	return nil
 }
 
-// handle fires one entry and acknowledges it once the execution is queued. A failed fire leaves the
-// entry pending: it is claimed again after claimIdle. It returns an error only when the server
-// fails.
-func (l *listener) handle(ctx context.Context, m redis.XMessage) error {
+// handleBatch fires the entries of one read, in order, and acknowledges those whose execution was
+// queued with one XACK after the batch. An entry whose fire failed stays pending: it is claimed
+// again after claimIdle. It returns an error only when the server fails.
+func (l *listener) handleBatch(ctx context.Context, msgs []redis.XMessage) error {
+	ids := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		if l.fire(ctx, m) {
+			ids = append(ids, m.ID)
+		}
+	}
+	return l.ack(ctx, ids)
+}
+
+// fire fires one entry and reports whether it may be acknowledged: its execution is queued, or it
+// was deleted from the stream while pending (nothing to fire).
+func (l *listener) fire(ctx context.Context, m redis.XMessage) bool {
 	if m.Values == nil {
-		// The entry was deleted from the stream while pending: nothing to fire.
-		return l.ack(ctx, m.ID)
+		return true
 	}
 	fields := make(map[string]any, len(m.Values))
 	for k, v := range m.Values {
@@ -321,17 +328,20 @@ func (l *listener) handle(ctx context.Context, m redis.XMessage) error {
 			l.log.WarnContext(ctx, "Redis stream entry not queued; it will be claimed again",
 				slog.String("stream", l.t.Stream), slog.String("entry_id", m.ID), slog.String("error", err.Error()))
 		}
-		return nil
+		return false
 	}
-	return l.ack(ctx, m.ID)
+	return true
 }
 
-// ack acknowledges an entry, even while the listener is being stopped: its execution is queued.
-func (l *listener) ack(ctx context.Context, id string) error {
+// ack acknowledges entries whose executions are queued, even while the listener is being stopped.
+func (l *listener) ack(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackTimeout)
 	defer cancel()
-	if err := l.client.XAck(actx, l.t.Stream, l.t.Group, id).Err(); err != nil {
-		return classify(l.what, fmt.Errorf("acknowledge %s: %w", id, err))
+	if err := l.client.XAck(actx, l.t.Stream, l.t.Group, ids...).Err(); err != nil {
+		return classify(l.what, fmt.Errorf("acknowledge %d entries: %w", len(ids), err))
 	}
 	return nil
 }
