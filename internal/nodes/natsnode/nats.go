@@ -11,6 +11,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -53,11 +54,16 @@ const (
 type shared struct {
 	cfg   conn.Config
 	conns *conn.Cache[*nats.Conn]
+
+	mu sync.Mutex
+	// generation counts, by credential key, the shared connections found closed, so that the next
+	// one is opened under a new cache key (the closed one is evicted like any unused entry).
+	generation map[string]int
 }
 
 func newShared(cfg conn.Config) *shared {
 	cfg = cfg.WithDefaults()
-	return &shared{cfg: cfg, conns: conn.NewCache(cfg.MaxPools, cfg.Idle, func(nc *nats.Conn) { nc.Close() })}
+	return &shared{cfg: cfg, conns: conn.NewCache(cfg.MaxPools, cfg.Idle, func(nc *nats.Conn) { nc.Close() }), generation: map[string]int{}}
 }
 
 // New returns the NATS node types to register: nats.publish, nats.request and trigger.nats. The
@@ -151,16 +157,39 @@ func (s *shared) connect(ctx context.Context, c *node.Credential, reconnect bool
 	return nc, what, nil
 }
 
-// conn returns the shared connection of credential c and its release function.
+// conn returns the shared connection of credential c and its release function. A shared connection
+// reconnects by itself; one the client closed for good (the server refused a reconnection) is
+// replaced by a new one.
 func (s *shared) conn(ctx context.Context, c *node.Credential) (*nats.Conn, string, func(), error) {
-	nc, release, err := s.conns.Acquire(ctx, conn.Key(c), func(ctx context.Context) (*nats.Conn, error) {
-		nc, _, err := s.connect(ctx, c, true)
-		return nc, err
-	})
-	if err != nil {
-		return nil, "", nil, err
+	base := conn.Key(c)
+	for {
+		s.mu.Lock()
+		key := base + "#" + strconv.Itoa(s.generation[base])
+		s.mu.Unlock()
+		nc, release, err := s.conns.Acquire(ctx, key, func(ctx context.Context) (*nats.Conn, error) {
+			nc, _, err := s.connect(ctx, c, true)
+			return nc, err
+		})
+		if err != nil {
+			return nil, "", nil, err
+		}
+		if !nc.IsClosed() {
+			return nc, "NATS at " + nc.ConnectedUrlRedacted(), release, nil
+		}
+		release()
+		s.mu.Lock()
+		if s.generation[base] == generationOf(key) {
+			s.generation[base]++
+		}
+		s.mu.Unlock()
 	}
-	return nc, "NATS at " + nc.ConnectedUrlRedacted(), release, nil
+}
+
+// generationOf returns the generation a cache key of conn carries.
+func generationOf(key string) int {
+	i := strings.LastIndexByte(key, '#')
+	n, _ := strconv.Atoi(key[i+1:])
+	return n
 }
 
 // classify turns an error of the client into a node error. what names the server; the client's

@@ -132,6 +132,18 @@ func TestPublish(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, "plain text", string(msg.Data))
 		require.Equal(t, 1, s.conns.Len(), "one connection per credential")
+
+		// A shared connection closed for good is replaced.
+		nc, _, release, err := s.conn(context.Background(), &node.Credential{ID: b.credID, Fingerprint: "1"})
+		require.NoError(t, err)
+		release()
+		nc.Close()
+		out, err = b.exec(t, &Publish{shared: s}, map[string]any{"subject": subject, "payload": "after close"})
+		require.NoError(t, err)
+		require.Equal(t, 11, out["bytes"])
+		msg, err = sub.NextMsg(5 * time.Second)
+		require.NoError(t, err)
+		require.Equal(t, "after close", string(msg.Data))
 	})
 
 	t.Run("JetStream", func(t *testing.T) {
