@@ -104,6 +104,7 @@ export const router = createBrowserRouter([
           prefetch(queryClient.ensureQueryData(executionQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
         path: 'executions/:id',
       },
+      { lazy: async () => ({ Component: (await import('@routes/CredentialsPage')).CredentialsPage }), path: 'credentials' },
       // Lazy: the page's Markdown renderer (marked, DOMPurify) loads only when the page is opened.
       { lazy: async () => ({ Component: (await import('@routes/NodeTypesPage')).NodeTypesPage }), path: 'node-types' },
       {

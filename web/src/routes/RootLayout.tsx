@@ -1,5 +1,5 @@
 import clsx from 'clsx';
-import { Blocks, History, Settings, Workflow } from 'lucide-react';
+import { Blocks, History, KeyRound, Settings, Workflow } from 'lucide-react';
 import { NavLink, Outlet, useNavigation } from 'react-router';
 
 import { LiveIndicator } from '@components/LiveIndicator';
@@ -12,6 +12,7 @@ import { useCan, useSessionTenant } from '@hooks/use-me';
 const NAV = [
   { icon: Workflow, label: 'Workflows', to: '/workflows' },
   { icon: History, label: 'Executions', to: '/executions' },
+  { icon: KeyRound, label: 'Credentials', to: '/credentials' },
   { icon: Blocks, label: 'Node types', to: '/node-types' },
 ];
 

@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Copy, Download, Pencil, Plus, Search, Trash, Upload, Workflow } from 'lucide-react';
+import { Copy, Download, LayoutTemplate, Pencil, Plus, Search, Trash, Upload, Workflow } from 'lucide-react';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 
@@ -11,6 +11,7 @@ import { PageHeader } from '@components/PageHeader';
 import { Pager } from '@components/Pager';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
+import { NewFromTemplateDialog } from '@features/templates/NewFromTemplateDialog';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
 import { useCan } from '@hooks/use-me';
@@ -71,6 +72,7 @@ export function WorkflowsPage() {
   const fileRef = useRef<HTMLInputElement>(null);
   const [renaming, setRenaming] = useState<WorkflowSummaryFromAPI | null>(null);
   const [deleting, setDeleting] = useState<WorkflowSummaryFromAPI | null>(null);
+  const [fromTemplate, setFromTemplate] = useState(false);
   // Viewers read: what would change a workflow is not offered to them (the server refuses it anyway).
   const canEdit = useCan('editor');
 
@@ -156,6 +158,9 @@ export function WorkflowsPage() {
               <Button disabled={importWf.isPending} icon={<Upload className="size-4" />} onClick={() => fileRef.current?.click()}>
                 Import
               </Button>
+              <Button icon={<LayoutTemplate className="size-4" />} onClick={() => setFromTemplate(true)}>
+                New from template
+              </Button>
               <Button disabled={create.isPending} icon={<Plus className="size-4" />} onClick={() => create.mutate()} variant="primary">
                 New workflow
               </Button>
@@ -194,6 +199,7 @@ export function WorkflowsPage() {
               canEdit && (
                 <div className="flex gap-2">
                   <Button onClick={() => fileRef.current?.click()}>Import a file</Button>
+                  <Button onClick={() => setFromTemplate(true)}>Start from a template</Button>
                   <Button onClick={() => create.mutate()} variant="primary">
                     Create your first workflow
                   </Button>
@@ -270,6 +276,16 @@ export function WorkflowsPage() {
       )}
       <Pager hasNext={Boolean(list.data?.nextCursor)} onNext={() => pages.next(list.data?.nextCursor ?? null)} onPrev={pages.prev} page={pages.page} />
 
+      {fromTemplate && (
+        <NewFromTemplateDialog
+          onClose={() => setFromTemplate(false)}
+          onCreated={(wf) => {
+            setFromTemplate(false);
+            toast.success(`Created “${wf.name}”`);
+            navigate(`/workflows/${wf.id}`);
+          }}
+        />
+      )}
       <RenameDialog
         key={renaming?.id ?? 'none'}
         onClose={() => setRenaming(null)}

@@ -7,7 +7,9 @@ import { useMemo, useRef, useState } from 'react';
 
 import { ExpressionInput } from '@components/ExpressionInput';
 import { WorkflowPicker } from '@components/WorkflowPicker';
+import { CredentialPicker } from '@features/credentials/CredentialPicker';
 import { formatLooseValue, hasExpression, parseLooseValue } from '@lib/json';
+import { credentialTypesOf } from '@services/credentials';
 import type { JsonSchema } from '@services/nodeTypes';
 
 import type { ErrorTree } from '../problems';
@@ -276,6 +278,26 @@ function SecretWidget(props: WidgetProps) {
   );
 }
 
+/**
+ * CredentialWidget picks a stored credential for a property with x-credentialTypes (a select of the
+ * workspace's credentials of those types, and "Create new credential…"). It is never a text box: a
+ * credential is referenced by id, not typed or computed.
+ */
+function CredentialWidget(props: WidgetProps) {
+  const types = credentialTypesOf(props.schema) ?? [];
+  const value = typeof props.value === 'string' && props.value !== '' ? props.value : undefined;
+  return (
+    <CredentialPicker
+      disabled={props.disabled || props.readonly}
+      id={props.id}
+      invalid={Boolean(props.rawErrors?.length)}
+      onChange={(v) => props.onChange(v)}
+      types={types}
+      value={value}
+    />
+  );
+}
+
 /** TextWidget is rjsf's text input, marked as an expression when its value holds one. */
 function TextWidget(props: WidgetProps) {
   const value = props.value === undefined || props.value === null ? '' : String(props.value);
@@ -313,7 +335,7 @@ const fields: RegistryFieldsType = {
   [FIELD_NAMES.keyValue]: KeyValueField,
   [FIELD_NAMES.workflow]: WorkflowField,
 };
-const widgets: RegistryWidgetsType = { TextWidget, [WIDGET_NAMES.secret]: SecretWidget };
+const widgets: RegistryWidgetsType = { TextWidget, [WIDGET_NAMES.credential]: CredentialWidget, [WIDGET_NAMES.secret]: SecretWidget };
 /** iconButton makes an rjsf array button: an icon with an accessible name. */
 function iconButton(Icon: LucideIcon, label: string, text?: string) {
   return function ArrayButton({ className, disabled, onClick, style, title }: IconButtonProps) {

@@ -127,7 +127,18 @@ export function dropConditionals(v: unknown): unknown {
 export const FIELD_NAMES = { expression: 'cmExpression', json: 'cmJson', keyValue: 'cmKeyValue', workflow: 'cmWorkflow' } as const;
 
 /** WIDGET_NAMES are the custom rjsf widgets the config form registers. */
-export const WIDGET_NAMES = { secret: 'cmSecret' } as const;
+export const WIDGET_NAMES = { credential: 'cmCredential', secret: 'cmSecret' } as const;
+
+/**
+ * isCredentialSchema reports whether a property picks a stored credential: a string property with
+ * x-credentialTypes (the types that fit). It is always edited with the credential picker, never as
+ * text or an expression: the server resolves credential ids when the workflow is saved and run.
+ */
+export function isCredentialSchema(s: Schema): boolean {
+  const t = s['x-credentialTypes'];
+  const isString = s.type === 'string' || (Array.isArray(s.type) && s.type.includes('string'));
+  return isString && Array.isArray(t) && t.some((x) => typeof x === 'string' && x !== '');
+}
 
 /**
  * NODE_UI names fields of particular node types that get a better editor than their schema says:
@@ -149,12 +160,13 @@ export function nodeUiSchema(schema: Schema, nodeType?: string): UiSchema {
 }
 
 /**
- * buildUiSchema picks a field for every property whose schema rjsf cannot render well: an
- * expression editor for x-cm-expression, a JSON-or-expression box for untyped values, and a
+ * buildUiSchema picks a field for every property whose schema rjsf cannot render well: the
+ * credential picker for x-credentialTypes, an expression editor for x-cm-expression, a JSON-or-expression box for untyped values, and a
  * key/value editor for free-form maps (objects without properties).
  */
 export function buildUiSchema(schema: Schema): UiSchema {
   const ui: UiSchema = {};
+  if (isCredentialSchema(schema)) return { 'ui:widget': WIDGET_NAMES.credential };
   const field = fieldFor(schema, true);
   if (field) ui['ui:field'] = field;
   const widget = field ? undefined : widgetFor(schema);
