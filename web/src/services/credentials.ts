@@ -249,6 +249,17 @@ export interface WorkflowUse {
   name: string;
 }
 
+/** quotedName reads the name a message quotes (Go's %q: used by workflow "Orders"), unescaped. */
+function quotedName(message: string): string | null {
+  const m = /"(.*)"/.exec(message);
+  if (!m) return null;
+  try {
+    return JSON.parse(`"${m[1]}"`) as string;
+  } catch {
+    return m[1]!;
+  }
+}
+
 /** workflowsUsing reads the workflows a refused delete names (errors: location workflows/<id>). */
 export function workflowsUsing(err: unknown): WorkflowUse[] | null {
   if (!(err instanceof ApiError) || err.status !== 409) return null;
@@ -257,8 +268,7 @@ export function workflowsUsing(err: unknown): WorkflowUse[] | null {
     const loc = (e.location ?? '').replace(/^\//, '');
     const id = typeof e.value === 'string' && e.value ? e.value : loc.startsWith('workflows/') ? loc.slice('workflows/'.length) : '';
     if (!id) continue;
-    const m = /"(.*)"/.exec(e.message ?? '');
-    out.push({ id, name: m?.[1] ?? e.message ?? id });
+    out.push({ id, name: quotedName(e.message ?? '') ?? id });
   }
   return out;
 }

@@ -32,6 +32,7 @@ export function renderRoute(element: ReactElement, path = '/', routePath = '/', 
 
 /** FakeRoute answers one method and path prefix of the API. */
 export interface FakeRoute {
+  /** body is the answer's JSON, or a function of the request's URL and JSON body that makes it (for answers that change). */
   body: unknown;
   method?: string;
   path: string;
@@ -49,7 +50,8 @@ export function fakeApi(routes: FakeRoute[]) {
       const route = routes.find((r) => (r.method ?? 'GET') === method && url.startsWith(r.path));
       if (!route) return new Response(JSON.stringify({ detail: `no fake for ${method} ${url}`, status: 500, title: 'x', type: 'x' }), { status: 500 });
       const status = route.status ?? 200;
-      return new Response(status === 204 ? null : JSON.stringify(route.body), {
+      const body = typeof route.body === 'function' ? (route.body as (url: string, body: unknown) => unknown)(url, calls[calls.length - 1]!.body) : route.body;
+      return new Response(status === 204 ? null : JSON.stringify(body), {
         headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
         status,
       });
