@@ -23,7 +23,7 @@ function api(extra: Parameters<typeof fakeApi>[0] = [], items = [token, db]) {
   ]);
 }
 
-describe('CredentialsPage', () => {
+describe('CredentialsPage', { timeout: 15_000 }, () => {
   it('lists credentials with their type, filters by type, and never shows a secret', async () => {
     const calls = api();
     const user = userEvent.setup();

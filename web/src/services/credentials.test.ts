@@ -109,7 +109,7 @@ describe('workflowsUsing', () => {
       detail: 'the credential is used by 2 workflows: Orders, Report',
       errors: [
         { location: 'workflows/w1', message: 'used by workflow "Orders"', value: 'w1' },
-        { location: 'workflows/w2', message: 'used by workflow "Nightly \\"report\\""' },
+        { location: '/workflows/w2', message: 'used by workflow "Nightly "report""' },
       ],
       status: 409,
       title: 'Conflict',

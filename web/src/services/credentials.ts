@@ -1,56 +1,35 @@
 import { queryOptions } from '@tanstack/react-query';
 
+import type { components } from './api.gen';
 import { ApiError, fieldErrors, request } from './http';
 
 // --- Types of the credentials API (issue 10) -------------------------------------------------------
 
+type Schemas = components['schemas'];
+
 /** JsonSchemaObject is a credential type's JSON Schema of its data. */
 export type JsonSchemaObject = { [key: string]: unknown };
 
-/** CredentialTypeFromAPI is a kind of credential: its fields are the properties of its schema. */
-export interface CredentialTypeFromAPI {
-  description?: string;
-  icon?: string;
-  name: string;
-  /** schema is the JSON Schema of the data; secret fields have "writeOnly": true. */
-  schema: JsonSchemaObject;
-  title: string;
-}
+/** CredentialTypeFromAPI is a kind of credential: its fields are the properties of its schema (secret ones writeOnly). */
+export type CredentialTypeFromAPI = Schemas['CredentialType'];
 
 /**
  * CredentialFromAPI is a stored credential as the API returns it: its non-secret fields as stored and,
  * for each secret field that is set, the marker STORED — never the secret.
  */
-export interface CredentialFromAPI {
-  createdAt: string;
-  data?: { [key: string]: unknown } | null;
-  id: string;
-  name: string;
-  type: string;
-  updatedAt: string;
-}
+export type CredentialFromAPI = Schemas['Credential'];
 
 /** CredentialTestFromAPI is the answer of a connection test: a failed test is ok false, with the reason. */
-export interface CredentialTestFromAPI {
-  message: string;
-  ok: boolean;
-}
+export type CredentialTestFromAPI = Schemas['TestCredentialOutputBody'];
 
 /** NewCredential is what POST /credentials takes. */
-export interface NewCredential {
-  data: Record<string, unknown>;
-  name: string;
-  type: string;
-}
+export type NewCredential = Schemas['CreateCredentialInputBody'];
 
 /**
  * CredentialPatch is what PATCH /credentials/{id} takes: a data field left out keeps its stored
  * value, null clears it.
  */
-export interface CredentialPatch {
-  data?: Record<string, unknown>;
-  name?: string;
-}
+export type CredentialPatch = Schemas['UpdateCredentialInputBody'];
 
 /** STORED is what the API shows in place of a secret value that is set. */
 export const STORED = '[stored]';
@@ -78,7 +57,8 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** credentialFields lists a type's fields in the order of its schema's properties. */
-export function credentialFields(schema: JsonSchemaObject | undefined): CredentialField[] {
+export function credentialFields(raw: unknown): CredentialField[] {
+  const schema = isObject(raw) ? raw : undefined;
   const props = isObject(schema?.properties) ? schema.properties : {};
   const required = Array.isArray(schema?.required) ? (schema.required as unknown[]) : [];
   return Object.entries(props).flatMap(([name, p]): CredentialField[] => {
@@ -249,15 +229,10 @@ export interface WorkflowUse {
   name: string;
 }
 
-/** quotedName reads the name a message quotes (Go's %q: used by workflow "Orders"), unescaped. */
+/** quotedName reads the name a message quotes (used by workflow "Orders"); the server does not escape it. */
 function quotedName(message: string): string | null {
   const m = /"(.*)"/.exec(message);
-  if (!m) return null;
-  try {
-    return JSON.parse(`"${m[1]}"`) as string;
-  } catch {
-    return m[1]!;
-  }
+  return m ? m[1]! : null;
 }
 
 /** workflowsUsing reads the workflows a refused delete names (errors: location workflows/<id>). */
@@ -289,7 +264,7 @@ export const credentialQueries = {
     return queryOptions({
       queryFn: async ({ signal }) => {
         const qs = sorted.map((t) => `type=${encodeURIComponent(t)}`).join('&');
-        const res = await request<{ items?: CredentialFromAPI[] | null }>(`/api/v1/credentials${qs ? `?${qs}` : ''}`, { signal });
+        const res = await request<Schemas['ListCredentialsOutputBody']>(`/api/v1/credentials${qs ? `?${qs}` : ''}`, { signal });
         return [...(res.data.items ?? [])].sort((a, b) => a.name.localeCompare(b.name));
       },
       queryKey: [...credentialQueries.all(), 'list', sorted] as const,
@@ -298,7 +273,7 @@ export const credentialQueries = {
   types: () =>
     queryOptions({
       queryFn: async ({ signal }) => {
-        const res = await request<{ items?: CredentialTypeFromAPI[] | null }>('/api/v1/credential-types', { signal });
+        const res = await request<Schemas['ListCredentialTypesOutputBody']>('/api/v1/credential-types', { signal });
         return [...(res.data.items ?? [])].sort((a, b) => a.title.localeCompare(b.title));
       },
       queryKey: ['credential-types'] as const,

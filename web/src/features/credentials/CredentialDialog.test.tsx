@@ -25,7 +25,7 @@ function api(extra: Parameters<typeof fakeApi>[0] = []) {
 
 const patches = (calls: ReturnType<typeof fakeApi>) => calls.filter((c) => c.method === 'PATCH');
 
-describe('CredentialDialog', () => {
+describe('CredentialDialog', { timeout: 15_000 }, () => {
   it('never shows a stored secret: the input is blank, a password input, and says it is stored', async () => {
     api();
     renderRoute(<CredentialDialog credential={bearer} onClose={vi.fn()} />);

@@ -61,7 +61,7 @@ function Harness({ initial, onChange, types }: { initial?: string; onChange: (v:
   );
 }
 
-describe('CredentialPicker', () => {
+describe('CredentialPicker', { timeout: 15_000 }, () => {
   it('lists the credentials of its types by name and type, and picks one', async () => {
     const calls = server([main, legacy]);
     const onChange = vi.fn();
@@ -126,7 +126,7 @@ describe('CredentialPicker', () => {
   });
 });
 
-describe('ConfigForm with a credential property', () => {
+describe('ConfigForm with a credential property', { timeout: 15_000 }, () => {
   const schema = {
     properties: {
       credential: { description: 'The server', minLength: 1, title: 'Credential', type: 'string', 'x-credentialTypes': ['postgres'] },
