@@ -258,14 +258,18 @@ export const credentialQueries = {
       queryFn: async ({ signal }) => (await request<CredentialFromAPI>(`/api/v1/credentials/${encodeURIComponent(id)}`, { signal })).data,
       queryKey: [...credentialQueries.all(), 'detail', id] as const,
     }),
-  /** list lists the workspace's credentials, of the given types only when types are given. */
+  /**
+   * list lists the workspace's credentials, of the given types only when types are given. One type is
+   * filtered by the server (?type=); several are filtered here, from the whole list: the server reads
+   * only the first of repeated type parameters (and the list is not paged).
+   */
   list: (types: readonly string[] = []) => {
     const sorted = [...new Set(types)].sort();
     return queryOptions({
       queryFn: async ({ signal }) => {
-        const qs = sorted.map((t) => `type=${encodeURIComponent(t)}`).join('&');
-        const res = await request<Schemas['ListCredentialsOutputBody']>(`/api/v1/credentials${qs ? `?${qs}` : ''}`, { signal });
-        return [...(res.data.items ?? [])].sort((a, b) => a.name.localeCompare(b.name));
+        const res = await request<Schemas['ListCredentialsOutputBody']>('/api/v1/credentials', { query: { type: sorted.length === 1 ? sorted[0] : undefined }, signal });
+        const items = (res.data.items ?? []).filter((c) => sorted.length === 0 || sorted.includes(c.type));
+        return items.sort((a, b) => a.name.localeCompare(b.name));
       },
       queryKey: [...credentialQueries.all(), 'list', sorted] as const,
     });
