@@ -127,7 +127,7 @@ test('a credential is created, listed, renamed keeping its secret, tested, picke
   await del.getByRole('button', { name: 'Delete' }).click();
   const inUse = del.getByTestId('credential-in-use');
   await expect(inUse.getByRole('link', { name: wfName })).toHaveAttribute('href', `/workflows/${wf.id}`);
-  await del.getByRole('button', { name: 'Close' }).click();
+  await del.getByRole('button', { name: 'Done' }).click();
   await expect(page.getByTestId('credential-row').filter({ hasText: renamed })).toBeVisible();
 
   // Nowhere: not in the page, not in any answer the page received.

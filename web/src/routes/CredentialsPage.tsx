@@ -223,7 +223,7 @@ function DeleteCredentialDialog({ credential, onClose }: { credential: Credentia
     <Dialog
       footer={
         <>
-          <Button onClick={onClose}>{users ? 'Close' : 'Cancel'}</Button>
+          <Button onClick={onClose}>{users ? 'Done' : 'Cancel'}</Button>
           {!users && (
             <Button autoFocus disabled={remove.isPending} onClick={() => remove.mutate()} variant="danger">
               Delete
