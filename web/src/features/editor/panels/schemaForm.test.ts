@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildUiSchema, dropConditionals, prepareSchema, valueKindOfMap } from './schemaForm';
+import { buildUiSchema, dropConditionals, prepareSchema, valueKindOfMap, WIDGET_NAMES } from './schemaForm';
 
 describe('schema form preparation', () => {
   it('turns a root oneOf of required sets into a note and drops $schema', () => {
@@ -13,6 +13,23 @@ describe('schema form preparation', () => {
     expect(s.$schema).toBeUndefined();
     expect(s.oneOf).toBeUndefined();
     expect(s.description).toBe('Set exactly one of: duration, until.');
+  });
+
+  it('gives every string property with x-credentialTypes the credential picker, before any other editor', () => {
+    const ui = buildUiSchema(
+      prepareSchema({
+        properties: {
+          credential: { minLength: 1, title: 'Credential', type: 'string', 'x-credentialTypes': ['postgres'] },
+          // Even one that says it takes an expression, or is write-only, is picked, never typed.
+          other: { type: 'string', writeOnly: true, 'x-cm-expression': true, 'x-credentialTypes': ['httpBearer', 'httpBasic'] },
+          plain: { type: 'string', 'x-credentialTypes': [] },
+        },
+        type: 'object',
+      }),
+    );
+    expect(ui.credential).toEqual({ 'ui:widget': WIDGET_NAMES.credential });
+    expect(ui.other).toEqual({ 'ui:widget': WIDGET_NAMES.credential });
+    expect(ui.plain).toBeUndefined();
   });
 
   it('picks expression, JSON and key/value fields where rjsf has none', () => {
