@@ -1,5 +1,5 @@
 import clsx from 'clsx';
-import { Clock, MousePointerClick, RotateCcw, Siren, Webhook, Workflow, type LucideIcon } from 'lucide-react';
+import { Clock, Inbox, MousePointerClick, RotateCcw, Siren, Webhook, Workflow, type LucideIcon } from 'lucide-react';
 
 import type { TriggerKind } from '@services/executions';
 
@@ -21,6 +21,12 @@ const KINDS: Record<TriggerKind, { icon: LucideIcon; label: string; style: strin
     label: 'manual',
     style: 'bg-zinc-50 text-zinc-600 ring-zinc-200 dark:bg-zinc-900 dark:text-zinc-300 dark:ring-zinc-700',
     title: 'Started by hand, from the editor or the API',
+  },
+  message: {
+    icon: Inbox,
+    label: 'message',
+    style: 'bg-zinc-50 text-zinc-600 ring-zinc-200 dark:bg-zinc-900 dark:text-zinc-300 dark:ring-zinc-700',
+    title: 'Started by a message a listening trigger received (a queue, a topic, a stream)',
   },
   retry: {
     icon: RotateCcw,
