@@ -1,29 +1,17 @@
 import { queryOptions } from '@tanstack/react-query';
 
+import type { components } from './api.gen';
 import { request } from './http';
-import type { DefinitionFromAPI, WorkflowFromAPI } from './workflows';
+import type { WorkflowFromAPI } from './workflows';
 
-/** TemplateFromAPI is a workflow template of the gallery. */
-export interface TemplateFromAPI {
-  /** credentialTypes are the credential types it needs: one credential of each. */
-  credentialTypes?: string[] | null;
-  description: string;
-  id: string;
-  name: string;
-  nodeTypes?: string[] | null;
-  tags?: string[] | null;
-}
+/** TemplateFromAPI is a workflow template of the gallery (credentialTypes: one credential of each is needed). */
+export type TemplateFromAPI = components['schemas']['TemplateSummary'];
 
-/** TemplateDetailFromAPI is a template with its definition (credential fields hold placeholders). */
-export interface TemplateDetailFromAPI extends TemplateFromAPI {
-  definition: DefinitionFromAPI;
-}
+/** TemplateDetailFromAPI is a template with its definition (credential fields hold $credential:<type> placeholders). */
+export type TemplateDetailFromAPI = components['schemas']['Template'];
 
 /** InstantiateTemplate is what POST /templates/{id}/instantiate takes: a credential id per type. */
-export interface InstantiateTemplate {
-  credentials: Record<string, string>;
-  name?: string;
-}
+export type InstantiateTemplate = components['schemas']['InstantiateTemplateInputBody'];
 
 /** templateQueries holds the query factories for templates. */
 export const templateQueries = {
@@ -36,7 +24,7 @@ export const templateQueries = {
     }),
   list: () =>
     queryOptions({
-      queryFn: async ({ signal }) => (await request<{ items?: TemplateFromAPI[] | null }>('/api/v1/templates', { signal })).data.items ?? [],
+      queryFn: async ({ signal }) => (await request<components['schemas']['ListTemplatesOutputBody']>('/api/v1/templates', { signal })).data.items ?? [],
       queryKey: [...templateQueries.all(), 'list'] as const,
       staleTime: 5 * 60_000,
     }),
