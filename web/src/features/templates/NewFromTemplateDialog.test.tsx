@@ -73,7 +73,7 @@ describe('NewFromTemplateDialog', { timeout: 15_000 }, () => {
   it("puts the server's 422 on the credential it names", async () => {
     const problem = {
       detail: 'validation failed',
-      errors: [{ location: 'body.credentials.postgres', message: 'credential "db" is a mysql credential, not postgres' }],
+      errors: [{ location: '/credentials/postgres', message: 'credential "db" is a mysql credential, not postgres' }],
       status: 422,
       title: 'Unprocessable Entity',
       type: 'about:blank',
