@@ -59,7 +59,7 @@ type updateCredentialInput struct {
 }
 
 type listCredentialsInput struct {
-	Type []string `query:"type" maxItems:"32" doc:"Keep credentials of these types (repeat the parameter for several)"`
+	Type []string `query:"type,explode" maxItems:"32" doc:"Keep credentials of these types (repeat the parameter for several)"`
 }
 
 type listCredentialsOutput struct {

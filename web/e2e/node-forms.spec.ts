@@ -18,6 +18,12 @@ interface NodeType {
  * nor an example in their schema (or whose example reads another node).
  */
 const CONFIGS: Record<string, Record<string, unknown>> = {
+  'ai.chat': { credential: 'cred_openai', model: 'gpt-4o-mini', prompt: 'Say hello' },
+  'email.send': { credential: 'cred_smtp', subject: 'Hello', text: 'Hi there', to: ['ada@example.com'] },
+  'redis.command': { credential: 'cred_redis', key: 'greeting', operation: 'get' },
+  's3.delete': { credential: 'cred_s3', key: 'exports/old.json' },
+  's3.put': { body: 'hello', credential: 'cred_s3', key: 'exports/hello.txt' },
+  'trigger.nats': { credential: 'cred_nats', durable: 'orders-worker', stream: 'ORDERS' },
   'data.html': { extract: [{ key: 'title', selector: 'h1' }] },
   'file.write': { content: 'hello', path: 'out.txt' },
   'flow.delay': { duration: '1s' },
@@ -81,7 +87,7 @@ test('every node type can be added from the palette and opens its form without e
 });
 
 test('a workflow with a node of every type: every form shows its config, changes nothing, and the workflow saves as it was', async ({ api, page }) => {
-  test.setTimeout(180_000);
+  test.setTimeout(360_000); // ~65 node types, each form opened in turn
   const types = (await api.get<{ items: NodeType[] }>('/api/v1/node-types')).items;
   // flow.call must name a workflow that exists, with a manual trigger to start at.
   const callee = await api.createWorkflow({ edges: [], name: 'Callee', nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] });
@@ -89,7 +95,7 @@ test('a workflow with a node of every type: every form shows its config, changes
   const nodes = types.map((t, i) => ({
     config: validConfig(t, configs),
     id: `n_${t.type.replace(/\./g, '_')}`,
-    position: { x: (i % 6) * 320, y: Math.floor(i / 6) * 220 },
+    position: { x: (i % 11) * 320, y: Math.floor(i / 11) * 220 },
     type: t.type,
   }));
   const wf = await api.createWorkflow({ edges: [], name: 'Every node type', nodes });
@@ -98,7 +104,7 @@ test('a workflow with a node of every type: every form shows its config, changes
   await expect(page.locator('.react-flow__node')).toHaveCount(nodes.length);
   await expect(page.getByTestId('validation-status')).toHaveText('Valid');
   for (const n of nodes) {
-    await node(page, n.id).click();
+    await node(page, n.id).click({ timeout: 20_000 });
     await formShown(page, n.id, n.type);
     expect(errors, `opening the form of ${n.type}`).toEqual([]);
   }

@@ -167,7 +167,7 @@ test('node types page: every type with its icon, ports, docs and schema, by cate
   await expect(cards).toHaveCount(types.items.length);
   // Every type's icon is mapped (no fallback box), and the categories come in the palette's order.
   await expect(page.locator('[data-testid=node-type-card] [data-icon-known=false]')).toHaveCount(0);
-  const order = ['Triggers', 'Flow', 'Data', 'Code', 'Files', 'HTTP'];
+  const order = ['Triggers', 'Flow', 'Data', 'Code', 'Files', 'HTTP', 'Databases', 'Messaging', 'Storage', 'AI'];
   const want = [...new Set(types.items.map((t) => t.category))].sort((a, b) => (order.indexOf(a) + 1 || 99) - (order.indexOf(b) + 1 || 99));
   const headings = page.getByTestId('node-type-category').getByRole('heading', { level: 2 });
   await expect(headings).toHaveText(want.map((c) => new RegExp(`^${c} \\(\\d+\\)$`)));

@@ -60,7 +60,7 @@ export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
 }
 
 /** CATEGORY_ORDER puts the categories a user reaches for first at the top of the palette (the order of nodedoc.Categories in Go). */
-const CATEGORY_ORDER = ['Triggers', 'Flow', 'Data', 'Code', 'Files', 'HTTP', 'Databases', 'Messaging'];
+const CATEGORY_ORDER = ['Triggers', 'Flow', 'Data', 'Code', 'Files', 'HTTP', 'Databases', 'Messaging', 'Storage', 'AI'];
 
 /** sortNodeTypes orders types by category (triggers first), then title. */
 export function sortNodeTypes(types: readonly NodeTypeInfo[]): NodeTypeInfo[] {
