@@ -107,7 +107,7 @@ func Load(value, dataDir string, logger *slog.Logger) (*Secret, error) {
 		var created bool
 		s, created, err = createFile(dataDir, path)
 		if err == nil && created && logger != nil {
-			logger.Warn("created a new server secret: keep this file (losing it signs everybody out) or set "+EnvVar+" instead",
+			logger.Warn("created a new server secret: keep this file (losing it signs everybody out and makes every stored credential unreadable) or set "+EnvVar+" instead",
 				slog.String("path", path))
 		}
 	}
