@@ -242,7 +242,7 @@ func TestCredentialSecretsNeverLeak(t *testing.T) {
 	require.Equal(t, http.StatusOK, run.Status, run.Body)
 	var d detail
 	run.JSON(t, &d)
-	require.Equal(t, "failed", string(d.Status))
+	require.Equal(t, "failed", d.Status)
 
 	bodies := []string{run.Body}
 	get := func(url string) string {

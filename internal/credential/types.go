@@ -292,10 +292,10 @@ func (t *Type) Merge(stored, update map[string]any) (map[string]any, error) {
 		}
 	}
 	for k, v := range update {
-		switch {
-		case v == nil:
+		switch v {
+		case nil:
 			delete(out, k)
-		case v == Stored:
+		case Stored:
 			if _, ok := stored[k]; !ok {
 				return nil, fieldErr(k, "no value is stored to keep")
 			}

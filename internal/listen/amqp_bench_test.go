@@ -44,7 +44,7 @@ func BenchmarkAMQPTrigger(b *testing.B) {
 
 	conn, err := amqp.Dial(amqpURL)
 	require.NoError(b, err)
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	ch, err := conn.Channel()
 	require.NoError(b, err)
 	_, err = ch.QueueDeclare(queue, true, false, false, false, nil)

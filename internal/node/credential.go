@@ -53,9 +53,9 @@ type Credentials interface {
 
 // Codes of credential failures.
 const (
-	CodeCredentialNotFound = "credential_not_found"
-	CodeCredentialType     = "credential_type"
-	CodeCredentialMissing  = "credential_missing"
+	CodeCredentialNotFound = "credential_not_found" //nolint:gosec // an error code, not a credential
+	CodeCredentialType     = "credential_type"      //nolint:gosec // an error code, not a credential
+	CodeCredentialMissing  = "credential_missing"   //nolint:gosec // an error code, not a credential
 )
 
 // ErrNoCredentials is returned when a node needs credentials and the engine runs without a vault.

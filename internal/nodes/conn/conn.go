@@ -86,7 +86,7 @@ func ClassifyDial(what string, err error) error {
 type TLSFields struct {
 	TLS           bool   `json:"tls"`
 	TLSSkipVerify bool   `json:"tlsSkipVerify"`
-	TLSCA         string `json:"tlsCA"`
+	TLSCA         string `json:"tlsCA"` //nolint:tagliatelle // the credential field's name (credential.fCA)
 }
 
 // TLSConfig returns the TLS configuration the fields ask for, for serverName, or nil when TLS is off.
@@ -132,15 +132,15 @@ type entry[T any] struct {
 }
 
 // NewCache returns a cache of at most max entries (MaxPoolsDefault when zero) that closes values
-// with closeFn.
-func NewCache[T any](max int, idle time.Duration, closeFn func(T)) *Cache[T] {
+// with closeFunc.
+func NewCache[T any](max int, idle time.Duration, closeFunc func(T)) *Cache[T] {
 	if max <= 0 {
 		max = MaxPoolsDefault
 	}
 	if idle <= 0 {
 		idle = IdleDefault
 	}
-	return &Cache[T]{max: max, idle: idle, close: closeFn, now: time.Now, entries: map[string]*entry[T]{}}
+	return &Cache[T]{max: max, idle: idle, close: closeFunc, now: time.Now, entries: map[string]*entry[T]{}}
 }
 
 // ErrClosed is returned by Acquire after Close.

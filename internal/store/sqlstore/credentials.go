@@ -12,7 +12,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/store"
 )
 
-const credentialColumns = `tenant_id, id, name, type, key_id, ciphertext, created_at, updated_at`
+const credentialColumns = `tenant_id, id, name, type, key_id, ciphertext, created_at, updated_at` //nolint:gosec // column names, not a credential
 
 func scanCredential(row interface{ Scan(...any) error }) (store.Credential, error) {
 	var c store.Credential
