@@ -140,7 +140,7 @@ func TestForEachOverFlowCallRunsBatches(t *testing.T) {
 	in, err := json.Marshal(map[string]any{"items": items})
 	require.NoError(t, err)
 	id := startRun(t, s, parent, string(in))
-	exec, finished, err := s.Service.WaitExecution(t.Context(), "default", id, 2*time.Minute)
+	exec, finished, err := s.Service.WaitExecution(t.Context(), "default", id, 4*time.Minute) // each wake re-runs every element (the known quadratic cost of forEach over flow.call): slow under -race on 2 loaded cores
 	require.NoError(t, err)
 	require.True(t, finished, "status %s", exec.Status)
 	require.Equal(t, workflow.ExecutionSucceeded, exec.Status, "%+v", exec.Error)
