@@ -405,7 +405,7 @@ func TestCodeBounds(t *testing.T) { //nolint:paralleltest // the memory watcher 
 		require.False(t, node.IsPermanent(err), "a timeout may be retried")
 	})
 	t.Run("ExecutionBudget", func(t *testing.T) {
-		b := setup(t, Config{MaxMemory: 256 << 20})
+		b := setup(t, Config{MaxMemory: 256 << 20, Timeout: 2 * time.Minute}) // the budget, not the clock, must stop it, also under -race on loaded cores
 		n, err := b.node(t, `const a = []; for (;;) { a.push({n: a.length}) }`, "")
 		require.NoError(t, err)
 		in := b.input(nil)
