@@ -71,14 +71,29 @@ export function sortNodeTypes(types: readonly NodeTypeInfo[]): NodeTypeInfo[] {
   return [...types].sort((a, b) => rank(a.category) - rank(b.category) || a.category.localeCompare(b.category) || a.title.localeCompare(b.title));
 }
 
-/** filterTypes keeps the types whose name, title, category or description holds every word of query. */
-export function filterTypes(types: readonly NodeTypeInfo[], query: string): NodeTypeInfo[] {
+/** TypeMatches splits the types a search finds: those it names (type, title or category) and those only their description mentions. */
+export interface TypeMatches {
+  mentions: NodeTypeInfo[];
+  names: NodeTypeInfo[];
+}
+
+/** searchTypes finds the types whose name, title, category or description holds every word of query, those it names first. */
+export function searchTypes(types: readonly NodeTypeInfo[], query: string): TypeMatches {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return [...types];
-  return types.filter((t) => {
-    const hay = `${t.type} ${t.title} ${t.category} ${t.description}`.toLowerCase();
-    return words.every((w) => hay.includes(w));
-  });
+  if (words.length === 0) return { mentions: [], names: [...types] };
+  const found: TypeMatches = { mentions: [], names: [] };
+  for (const t of types) {
+    const name = `${t.type} ${t.title} ${t.category}`.toLowerCase();
+    if (words.every((w) => name.includes(w))) found.names.push(t);
+    else if (words.every((w) => name.includes(w) || t.description.toLowerCase().includes(w))) found.mentions.push(t);
+  }
+  return found;
+}
+
+/** filterTypes keeps the types searchTypes finds, the types the query names before those it only finds in a description. */
+export function filterTypes(types: readonly NodeTypeInfo[], query: string): NodeTypeInfo[] {
+  const { mentions, names } = searchTypes(types, query);
+  return [...names, ...mentions];
 }
 
 /** groupByCategory groups types by category, keeping the order they come in (sortNodeTypes'). */

@@ -2,10 +2,10 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 
-import { filterTypes, sortNodeTypes } from '@services/nodeTypes';
+import { filterTypes, searchTypes, sortNodeTypes } from '@services/nodeTypes';
 import { catalogFactory } from '@test/factories';
 
-import { Palette, paletteRows } from './Palette';
+import { MENTIONS, Palette, paletteRows } from './Palette';
 
 const types = sortNodeTypes([...catalogFactory().values()]);
 
@@ -20,6 +20,20 @@ describe('Palette', () => {
     expect(filterTypes(types, 'http').map((t) => t.type)).toEqual(['http.request']);
     expect(filterTypes(types, 'flow sw').map((t) => t.type)).toEqual(['flow.switch']);
     expect(filterTypes(types, 'nothing-like-this')).toEqual([]);
+  });
+
+  it('lists the types a search names before those whose description only mentions it', () => {
+    const named = types.find((t) => t.type === 'flow.switch')!;
+    const mentioning = { ...types.find((t) => t.type === 'trigger.manual')!, description: 'Starts a run; no switch involved.' };
+    const list = [mentioning, ...types.filter((t) => t !== named && t.type !== 'trigger.manual'), named];
+    expect(filterTypes(list, 'switch').map((t) => t.type)).toEqual(['flow.switch', 'trigger.manual']);
+    const { mentions, names } = searchTypes(list, 'switch');
+    expect(paletteRows(names, mentions)).toEqual([
+      { category: 'Flow', kind: 'header' },
+      { kind: 'item', type: named },
+      { category: MENTIONS, kind: 'header' },
+      { kind: 'item', type: mentioning },
+    ]);
   });
 
   it('shows each type with its title and description', () => {

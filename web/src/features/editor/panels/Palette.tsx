@@ -3,14 +3,17 @@ import { memo, useMemo, useState, type CSSProperties, type DragEvent } from 'rea
 import { List, type RowComponentProps } from 'react-window';
 
 import { NodeIcon } from '@components/NodeIcon';
-import { filterTypes, type NodeTypeInfo } from '@services/nodeTypes';
+import { searchTypes, type NodeTypeInfo } from '@services/nodeTypes';
 
 import { PALETTE_MIME } from '../Canvas';
 
 type PaletteRow = { category: string; kind: 'header' } | { kind: 'item'; type: NodeTypeInfo };
 
-/** paletteRows flattens types into category headers and items, in the order given. */
-export function paletteRows(types: readonly NodeTypeInfo[]): PaletteRow[] {
+/** MENTIONS heads the types a search found only in their description, after those it names. */
+export const MENTIONS = 'Mentioned in descriptions';
+
+/** paletteRows flattens types into category headers and items, in the order given, then mentions under one header. */
+export function paletteRows(types: readonly NodeTypeInfo[], mentions: readonly NodeTypeInfo[] = []): PaletteRow[] {
   const rows: PaletteRow[] = [];
   let current = '';
   for (const t of types) {
@@ -19,6 +22,10 @@ export function paletteRows(types: readonly NodeTypeInfo[]): PaletteRow[] {
       rows.push({ category: current, kind: 'header' });
     }
     rows.push({ kind: 'item', type: t });
+  }
+  if (mentions.length > 0) {
+    rows.push({ category: MENTIONS, kind: 'header' });
+    for (const t of mentions) rows.push({ kind: 'item', type: t });
   }
   return rows;
 }
@@ -74,7 +81,10 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
 /** Palette lists the node types by category, with search; the list is virtualized (react-window). */
 export const Palette = memo(function Palette({ onAdd, types }: { onAdd: (type: string) => void; types: readonly NodeTypeInfo[] }) {
   const [q, setQ] = useState('');
-  const rows = useMemo(() => paletteRows(filterTypes(types, q)), [types, q]);
+  const rows = useMemo(() => {
+    const { mentions, names } = searchTypes(types, q);
+    return paletteRows(names, mentions);
+  }, [types, q]);
   const rowProps = useMemo(() => ({ onAdd, rows }), [onAdd, rows]);
   return (
     <aside aria-label="Node palette" className="flex h-full w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50">
