@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/engine"
@@ -20,10 +22,10 @@ import (
 
 // Store is what the dispatcher needs from the store.
 type Store interface {
-	ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error)
+	ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, lease time.Duration, takeover bool) (*store.Execution, error)
 	ListRunnable(ctx context.Context, params store.RunnableParams) ([]store.ExecutionRef, error)
 	NextWakeAt(ctx context.Context) (*time.Time, error)
-	RenewLeases(ctx context.Context, owner string, refs []store.ExecutionRef, until time.Time) ([]store.ExecutionRef, error)
+	RenewLeases(ctx context.Context, leases []store.Lease, lease time.Duration) (store.RenewResult, error)
 }
 
 // Runner runs one claimed execution; *engine.Engine implements it.
@@ -44,7 +46,8 @@ const (
 type EmbeddedConfig struct {
 	Store  Store
 	Runner Runner
-	// Owner identifies this process in leases; it must be unique among live processes.
+	// Owner identifies this process in leases; it must be unique among live processes. Each claim
+	// adds a number of its own to it (see store.Lease.Owner).
 	Owner string
 	// Workers is the number of executions run at once (default 64).
 	Workers int
@@ -67,8 +70,13 @@ type job struct {
 }
 
 type activeRun struct {
+	owner      string
 	cancel     chan struct{}
 	cancelOnce sync.Once
+	// abort stops the run without writing anything more: its lease is lost.
+	abort context.CancelFunc
+	// renewed is when the lease was last known to hold (claimed or renewed).
+	renewed time.Time
 }
 
 // Embedded is the in-process dispatcher.
@@ -81,6 +89,8 @@ type Embedded struct {
 	pending map[store.ExecutionRef]bool
 	active  map[store.ExecutionRef]*activeRun
 	nextAt  time.Time
+
+	claims atomic.Uint64
 
 	kick     chan struct{}
 	runCtx   context.Context
@@ -238,25 +248,28 @@ func (d *Embedded) runOne(j job) {
 		delete(d.pending, j.ref)
 		d.mu.Unlock()
 	}()
-	ctx := d.runCtx
-	if ctx.Err() != nil {
+	if d.runCtx.Err() != nil {
 		return
 	}
-	exec, err := d.cfg.Store.ClaimExecution(ctx, j.ref, d.cfg.Owner, d.cfg.Now().Add(d.cfg.Lease), j.takeover)
+	owner := d.cfg.Owner + "/" + strconv.FormatUint(d.claims.Add(1), 10)
+	claimedAt := d.cfg.Now()
+	exec, err := d.cfg.Store.ClaimExecution(d.runCtx, j.ref, owner, d.cfg.Lease, j.takeover)
 	if err != nil {
-		if !errors.Is(err, store.ErrConflict) && ctx.Err() == nil {
+		if !errors.Is(err, store.ErrConflict) && d.runCtx.Err() == nil {
 			d.logger.Error("Claim failed", "tenant_id", j.ref.TenantID, "execution_id", j.ref.ID, "error", err.Error())
 		}
 		return
 	}
-	run := &activeRun{cancel: make(chan struct{})}
+	ctx, abort := context.WithCancel(d.runCtx)
+	defer abort()
+	run := &activeRun{owner: owner, cancel: make(chan struct{}), abort: abort, renewed: claimedAt}
 	d.mu.Lock()
 	d.active[j.ref] = run
 	d.mu.Unlock()
 	if exec.CancelRequested {
 		run.cancelOnce.Do(func() { close(run.cancel) })
 	}
-	outcome, err := d.cfg.Runner.Run(ctx, exec, d.cfg.Owner, run.cancel)
+	outcome, err := d.cfg.Runner.Run(ctx, exec, owner, run.cancel)
 	d.mu.Lock()
 	delete(d.active, j.ref)
 	d.mu.Unlock()
@@ -363,12 +376,16 @@ func (d *Embedded) poll(takeover bool) time.Time {
 	}
 }
 
-// heartbeat renews the leases of running executions and delivers cancel requests made through the
-// store (by another process, or while the execution was being claimed).
+// heartbeat renews the leases of running executions, stops the runs whose lease was lost (another
+// worker claimed the execution after this process stalled), and delivers cancel requests made through
+// the store (by another process, or while the execution was being claimed). When renewals fail for
+// so long that a lease may have expired, the runs concerned are stopped too: another worker may
+// already run them, and their writes would be refused anyway.
 func (d *Embedded) heartbeat() {
 	defer d.wg.Done()
 	t := time.NewTicker(d.cfg.Heartbeat)
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-d.done:
@@ -376,23 +393,64 @@ func (d *Embedded) heartbeat() {
 		case <-t.C:
 		}
 		d.mu.Lock()
-		refs := make([]store.ExecutionRef, 0, len(d.active))
-		for ref := range d.active {
-			refs = append(refs, ref)
+		leases := make([]store.Lease, 0, len(d.active))
+		for ref, run := range d.active {
+			leases = append(leases, store.Lease{Ref: ref, Owner: run.owner})
 		}
 		d.mu.Unlock()
-		if len(refs) == 0 {
+		if len(leases) == 0 {
 			continue
 		}
-		cancel, err := d.cfg.Store.RenewLeases(d.runCtx, d.cfg.Owner, refs, d.cfg.Now().Add(d.cfg.Lease))
+		asked := d.cfg.Now()
+		res, err := d.cfg.Store.RenewLeases(d.runCtx, leases, d.cfg.Lease)
 		if err != nil {
-			if d.runCtx.Err() == nil {
-				d.logger.Warn("Renewing leases failed", "error", err.Error())
+			if d.runCtx.Err() != nil {
+				return
 			}
+			if !failing {
+				d.logger.Warn("Renewing leases failed", "error", err.Error())
+				failing = true
+			}
+			d.abortExpired(asked)
 			continue
 		}
-		for _, ref := range cancel {
+		if failing {
+			d.logger.Info("Renewing leases works again")
+			failing = false
+		}
+		lost := make(map[store.ExecutionRef]bool, len(res.Lost))
+		for _, ref := range res.Lost {
+			lost[ref] = true
+		}
+		d.mu.Lock()
+		for _, l := range leases {
+			run := d.active[l.Ref]
+			if run == nil || run.owner != l.Owner {
+				continue
+			}
+			if lost[l.Ref] {
+				d.logger.Warn("Lease lost: stopping the run", "tenant_id", l.Ref.TenantID, "execution_id", l.Ref.ID)
+				run.abort()
+				continue
+			}
+			run.renewed = asked
+		}
+		d.mu.Unlock()
+		for _, ref := range res.Cancel {
 			d.Cancel(ref)
+		}
+	}
+}
+
+// abortExpired stops the runs whose lease may have expired by now: the last renewal that held was
+// asked for a lease ago, less a heartbeat of margin for clock drift between here and the database.
+func (d *Embedded) abortExpired(now time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for ref, run := range d.active {
+		if now.Sub(run.renewed) >= d.cfg.Lease-d.cfg.Heartbeat {
+			d.logger.Warn("Lease may have expired while renewals failed: stopping the run", "tenant_id", ref.TenantID, "execution_id", ref.ID)
+			run.abort()
 		}
 	}
 }

@@ -23,6 +23,9 @@ type fakeStore struct {
 	wake      *time.Time
 	claimErr  error
 	cancel    []store.ExecutionRef
+	lost      []store.ExecutionRef
+	renewErr  error
+	owners    []string
 	claimed   []store.ExecutionRef
 	renewed   [][]store.ExecutionRef
 	polls     chan time.Time
@@ -34,12 +37,13 @@ func newFakeStore() *fakeStore {
 	return &fakeStore{polls: make(chan time.Time, 1024), renewals: make(chan struct{}, 1024)}
 }
 
-func (s *fakeStore) ClaimExecution(_ context.Context, ref store.ExecutionRef, owner string, _ time.Time, takeover bool) (*store.Execution, error) {
+func (s *fakeStore) ClaimExecution(_ context.Context, ref store.ExecutionRef, owner string, _ time.Duration, takeover bool) (*store.Execution, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.claimErr != nil {
 		return nil, s.claimErr
 	}
+	s.owners = append(s.owners, owner)
 	if takeover {
 		s.takeovers++
 	}
@@ -73,17 +77,22 @@ func (s *fakeStore) NextWakeAt(context.Context) (*time.Time, error) {
 	return s.wake, nil
 }
 
-func (s *fakeStore) RenewLeases(_ context.Context, _ string, refs []store.ExecutionRef, _ time.Time) ([]store.ExecutionRef, error) {
+func (s *fakeStore) RenewLeases(_ context.Context, leases []store.Lease, _ time.Duration) (store.RenewResult, error) {
 	s.mu.Lock()
+	refs := make([]store.ExecutionRef, len(leases))
+	for i, l := range leases {
+		refs[i] = l.Ref
+	}
 	s.renewed = append(s.renewed, refs)
-	cancel := s.cancel
-	s.cancel = nil
+	res := store.RenewResult{Cancel: s.cancel, Lost: s.lost}
+	err := s.renewErr
+	s.cancel, s.lost = nil, nil
 	s.mu.Unlock()
 	select {
 	case s.renewals <- struct{}{}:
 	default:
 	}
-	return cancel, nil
+	return res, err
 }
 
 func (s *fakeStore) claims() []store.ExecutionRef {
@@ -216,6 +225,49 @@ func TestHeartbeatRenewsLeasesAndDeliversCancelRequests(t *testing.T) {
 	b.store.mu.Unlock()
 	require.Eventually(t, func() bool { return b.d.Running() == 0 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, []string{"e1"}, b.runner.canceled)
+}
+
+func TestEachClaimHasAnOwnerOfItsOwn(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: time.Hour, Owner: "proc"})
+	b.store.runnable = []store.ExecutionRef{ref1, {TenantID: "t", ID: "e2"}}
+	require.NoError(t, b.d.Start(context.Background()))
+	recv(t, b.runner.started)
+	recv(t, b.runner.started)
+	b.store.mu.Lock()
+	owners := append([]string(nil), b.store.owners...)
+	b.store.mu.Unlock()
+	require.ElementsMatch(t, []string{"proc/1", "proc/2"}, owners)
+	close(b.runner.release)
+}
+
+func TestLostLeaseStopsTheRun(t *testing.T) {
+	t.Parallel()
+	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: 5 * time.Millisecond})
+	b.store.runnable = []store.ExecutionRef{ref1}
+	require.NoError(t, b.d.Start(context.Background()))
+	require.Equal(t, "e1", recv(t, b.runner.started))
+	// Another worker claimed the execution: the next renewal says so, and the run stops without
+	// being canceled (the execution is not canceled: someone else runs it).
+	b.store.mu.Lock()
+	b.store.lost = []store.ExecutionRef{ref1}
+	b.store.mu.Unlock()
+	require.Eventually(t, func() bool { return b.d.Running() == 0 }, 5*time.Second, time.Millisecond)
+	require.Empty(t, b.runner.canceled)
+}
+
+func TestFailingRenewalsStopRunsBeforeTheirLeaseExpires(t *testing.T) {
+	t.Parallel()
+	const lease, heartbeat = 200 * time.Millisecond, 20 * time.Millisecond
+	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: heartbeat, Lease: lease})
+	b.store.runnable = []store.ExecutionRef{ref1}
+	b.store.renewErr = errors.New("database unreachable")
+	before := time.Now()
+	require.NoError(t, b.d.Start(context.Background()))
+	require.Equal(t, "e1", recv(t, b.runner.started))
+	require.Eventually(t, func() bool { return b.d.Running() == 0 }, 5*time.Second, time.Millisecond)
+	require.GreaterOrEqual(t, time.Since(before), lease-heartbeat, "runs keep going while their lease may still hold")
+	require.Empty(t, b.runner.canceled)
 }
 
 // TestSchedulerDoesNotSpinOnOverdueWork keeps an overdue waiting execution that no worker can take

@@ -446,7 +446,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		{"id":"interrupted","type":"test.work","config":{"key":"crash-mid"}}],
 		"edges":[{"source":"start","target":"done_before"},{"source":"done_before","target":"interrupted"}]}`)
 	exec := first.Start(t, w.ID, `{"x":1}`)
-	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "dead-process", time.Now().Add(time.Hour), false)
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "dead-process", time.Hour, false)
 	require.NoError(t, err)
 	now := time.Now().UTC()
 	out := json.RawMessage(`{"x":1,"calls":1,"key":"crash-before"}`)
@@ -577,7 +577,7 @@ func TestCrashLimitFailsANodeThatKeepsKillingItsProcess(t *testing.T) {
 			{NodeID: "bomb", Attempt: 4, Status: workflow.NodeRunRunning, StartedAt: &now},
 		},
 	}))
-	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "crashed-worker", now.Add(-time.Second), false)
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "crashed-worker", -time.Second, false)
 	require.NoError(t, err)
 
 	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: true})
@@ -652,8 +652,7 @@ func TestExpiredLeaseIsReclaimed(t *testing.T) {
 		{"id":"start","type":"trigger.manual"},{"id":"work","type":"test.work","config":{"key":"lease"}}],
 		"edges":[{"source":"start","target":"work"}]}`)
 	exec := first.Start(t, w.ID, `{}`)
-	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "vanished-worker",
-		time.Now().Add(-time.Second), false)
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "vanished-worker", -time.Second, false)
 	require.NoError(t, err)
 
 	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: false})

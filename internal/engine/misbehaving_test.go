@@ -207,7 +207,7 @@ func TestUnrunnableVersion(t *testing.T) {
 	require.NoError(t, err)
 	eng, err := engine.New(engine.Config{Store: env.Store, Registry: reg, Publisher: env.Bus})
 	require.NoError(t, err)
-	claimed, err := env.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "bare", time.Now().Add(time.Minute), false)
+	claimed, err := env.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "bare", time.Minute, false)
 	require.NoError(t, err)
 
 	// A run stopped before it could load the version leaves the execution as it was.

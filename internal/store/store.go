@@ -355,8 +355,28 @@ type ExecutionRef struct {
 	ID       string
 }
 
+// Lease is a claim a worker holds on an execution.
+type Lease struct {
+	Ref ExecutionRef
+	// Owner is the owner string the claim was made with. It must name the claim, not just the
+	// process: a process that claims an execution again (after losing it) uses a new owner string,
+	// so that writes of its earlier attempt cannot pass for the new one's. Every write of a run names
+	// it (ExecutionUpdate.Owner) and is checked against the row in the same transaction, under a lock
+	// that a concurrent claim waits for: no write of a worker commits after another worker's claim.
+	Owner string
+}
+
+// RenewResult is what RenewLeases found.
+type RenewResult struct {
+	// Lost lists the leases that were not renewed because their owner no longer holds them: the
+	// worker must stop those runs at once, without writing.
+	Lost []ExecutionRef
+	// Cancel lists the executions, among those renewed, whose cancel was requested.
+	Cancel []ExecutionRef
+}
+
 // RunnableParams selects ListRunnable's executions: queued ones, waiting ones whose wake-up time is
-// not after Now, and running ones whose lease expired before Now.
+// not after Now, and running ones whose lease expired (by the database's clock).
 type RunnableParams struct {
 	Now   time.Time
 	Limit int
@@ -471,14 +491,17 @@ type Store interface {
 	WakeExecution(ctx context.Context, tenantID, executionID string) error
 
 	// ClaimExecution takes the lease of an execution that is queued, or whose lease has expired, or
-	// (takeover) that is running or waiting under any lease, and marks it running.
-	ClaimExecution(ctx context.Context, ref ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*Execution, error)
+	// (takeover) that is running or waiting under any lease, and marks it running. The lease lasts
+	// lease from the database's clock, not the caller's. Owner names this one claim (see Lease.Owner).
+	ClaimExecution(ctx context.Context, ref ExecutionRef, owner string, lease time.Duration, takeover bool) (*Execution, error)
 	// ListRunnable lists, across tenants and oldest first, executions a worker may claim now.
 	ListRunnable(ctx context.Context, params RunnableParams) ([]ExecutionRef, error)
 	// NextWakeAt returns the earliest wake-up time of a waiting execution, across tenants.
 	NextWakeAt(ctx context.Context) (*time.Time, error)
-	// RenewLeases extends the leases this owner holds and returns those whose cancel was requested.
-	RenewLeases(ctx context.Context, owner string, refs []ExecutionRef, until time.Time) (cancel []ExecutionRef, err error)
+	// RenewLeases extends each lease its owner still holds to lease from the database's clock, and
+	// reports those it no longer holds (another worker claimed the execution, it was canceled, or it
+	// finished) and those whose cancel was requested.
+	RenewLeases(ctx context.Context, leases []Lease, lease time.Duration) (RenewResult, error)
 
 	// ListRetentionWorkflows pages through every workflow, deleted ones included, across tenants, for
 	// the retention pruner.

@@ -134,13 +134,13 @@ func TestClosedStoreAnswersEveryCallWithAnError(t *testing.T) {
 				},
 				"RequestCancel": func() error { _, err := st.RequestCancel(ctx, tenant, "x", store.CancelParams{}); return err },
 				"ClaimExecution": func() error {
-					_, err := st.ClaimExecution(ctx, ref, "me", time.Now().Add(time.Minute), false)
+					_, err := st.ClaimExecution(ctx, ref, "me", time.Minute, false)
 					return err
 				},
 				"ListRunnable": func() error { _, err := st.ListRunnable(ctx, store.RunnableParams{Now: time.Now()}); return err },
 				"NextWakeAt":   func() error { _, err := st.NextWakeAt(ctx); return err },
 				"RenewLeases": func() error {
-					_, err := st.RenewLeases(ctx, "me", []store.ExecutionRef{ref}, time.Now().Add(time.Minute))
+					_, err := st.RenewLeases(ctx, []store.Lease{{Ref: ref, Owner: "me"}}, time.Minute)
 					return err
 				},
 			}

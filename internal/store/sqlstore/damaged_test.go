@@ -217,7 +217,7 @@ func TestDamagedDatabase(t *testing.T) {
 		{
 			name: "NoExecutionsTableOnRenew", damage: `DROP TABLE executions`,
 			call: func(ctx context.Context, st *sqlstore.Store) error {
-				_, err := st.RenewLeases(ctx, "me", []store.ExecutionRef{{TenantID: tenant, ID: "x"}}, time.Now())
+				_, err := st.RenewLeases(ctx, []store.Lease{{Ref: store.ExecutionRef{TenantID: tenant, ID: "x"}, Owner: "me"}}, time.Second)
 				return err
 			},
 			want: "renew lease",
@@ -225,7 +225,7 @@ func TestDamagedDatabase(t *testing.T) {
 		{
 			name: "NoExecutionsTableOnClaim", damage: `DROP TABLE executions`,
 			call: func(ctx context.Context, st *sqlstore.Store) error {
-				_, err := st.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: "x"}, "me", time.Now().Add(time.Minute), false)
+				_, err := st.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: "x"}, "me", time.Minute, false)
 				return err
 			},
 			want: "claim execution",

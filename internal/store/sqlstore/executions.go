@@ -528,9 +528,10 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 				}
 			}
 		case len(u.From) > 0 || u.Owner != "":
-			// Only node runs and events: check the expectations without rewriting the row.
+			// Only node runs and events: check the expectations without rewriting the row, holding it
+			// until commit so that a claim cannot commit between this check and these writes.
 			var one int
-			err := tx.queryRow(ctx, `SELECT 1 FROM executions WHERE `+where, cond...).Scan(&one)
+			err := tx.queryRow(ctx, `SELECT 1 FROM executions WHERE `+where+s.forShare(), cond...).Scan(&one)
 			if errors.Is(err, sql.ErrNoRows) {
 				return conflict
 			}
@@ -587,9 +588,13 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.
 			}
 		case workflow.ExecutionRunning:
 			hooks.replay = cancelKey != "" && string(cancelKey) == p.IdempotencyKey
-			if _, err := tx.exec(ctx, `UPDATE executions SET cancel_requested = ?, cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ?`,
-				true, nullIfEmpty(keep), tenantID, id); err != nil {
+			res, err := tx.exec(ctx, `UPDATE executions SET cancel_requested = ?, cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ? AND status = ?`,
+				true, nullIfEmpty(keep), tenantID, id, workflow.ExecutionRunning)
+			if err != nil {
 				return fmt.Errorf("request cancel: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("execution %s left status running while being canceled: %w", id, store.ErrConflict)
 			}
 		default:
 			if p.IdempotencyKey == "" || string(cancelKey) != p.IdempotencyKey {
@@ -689,10 +694,16 @@ func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, fro
 	}
 	events = append(events, store.Event{Seq: seq + 1, Type: "execution.finished", Time: now, Data: data})
 
-	if _, err := tx.exec(ctx, `UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
+	res, err := tx.exec(ctx, `UPDATE executions SET status = ?, finished_at = ?, wake_at = NULL, lease_owner = NULL, lease_expires_at = NULL,
 			cancel_key = COALESCE(cancel_key, ?) WHERE tenant_id = ? AND id = ? AND status = ?`,
-		workflow.ExecutionCanceled, s.t(now), nullIfEmpty(key), tenantID, id, from); err != nil {
+		workflow.ExecutionCanceled, s.t(now), nullIfEmpty(key), tenantID, id, from)
+	if err != nil {
 		return fmt.Errorf("cancel execution: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// The row is locked since it was read (RowLocks) or the writer is alone (SQLite): this is a
+		// bug, not a race; refuse rather than log a cancel that did not happen.
+		return fmt.Errorf("execution %s left status %s while being canceled: %w", id, from, store.ErrConflict)
 	}
 	var parent nullString
 	if err := tx.queryRow(ctx, `SELECT parent_execution_id FROM executions WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&parent); err != nil {
@@ -710,18 +721,19 @@ func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, fro
 }
 
 // ClaimExecution implements store.Store.
-func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, leaseUntil time.Time, takeover bool) (*store.Execution, error) {
+func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owner string, lease time.Duration, takeover bool) (*store.Execution, error) {
 	if err := checkText("tenant id", ref.TenantID, "execution id", ref.ID, "lease owner", owner); err != nil {
 		return nil, err
 	}
 	var out *store.Execution
-	now := s.now().UTC()
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		cond := `(status = ? OR (status = ? AND wake_at <= ?) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?)))`
-		res, err := tx.exec(ctx, (`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ?, wake_at = NULL
+		until, untilArg := s.clockPlus(lease)
+		now, nowArg := s.clockPlus(0)
+		cond := `(status = ? OR (status = ? AND wake_at <= ` + now + `) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ` + now + ` OR ?)))`
+		res, err := tx.exec(ctx, (`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ` + until + `, wake_at = NULL
 			WHERE tenant_id = ? AND id = ? AND ` + cond),
-			workflow.ExecutionRunning, owner, s.t(leaseUntil), ref.TenantID, ref.ID,
-			workflow.ExecutionQueued, workflow.ExecutionWaiting, s.t(now), workflow.ExecutionRunning, s.t(now), takeover)
+			workflow.ExecutionRunning, owner, untilArg, ref.TenantID, ref.ID,
+			workflow.ExecutionQueued, workflow.ExecutionWaiting, nowArg, workflow.ExecutionRunning, nowArg, takeover)
 		if err != nil {
 			return fmt.Errorf("claim execution: %w", err)
 		}
@@ -751,6 +763,7 @@ func (s *Store) ListRunnable(ctx context.Context, p store.RunnableParams) ([]sto
 		limit = 100
 	}
 	now := s.t(p.Now.UTC())
+	clock, clockArg := s.clockPlus(0)
 	after := p.AfterID
 	// Literal statuses let the planners use the partial indexes on queued, waiting and running rows.
 	queries := []struct {
@@ -759,8 +772,8 @@ func (s *Store) ListRunnable(ctx context.Context, p store.RunnableParams) ([]sto
 	}{
 		{`SELECT tenant_id, id FROM executions WHERE status = 'queued' AND id > ? ORDER BY id LIMIT ?`, []any{after, limit}},
 		{`SELECT tenant_id, id FROM executions WHERE status = 'waiting' AND wake_at <= ? AND id > ? ORDER BY id LIMIT ?`, []any{now, after, limit}},
-		{`SELECT tenant_id, id FROM executions WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ? OR ?) AND id > ? ORDER BY id LIMIT ?`,
-			[]any{now, p.AnyLease, after, limit}},
+		{`SELECT tenant_id, id FROM executions WHERE status = 'running' AND (lease_expires_at IS NULL OR lease_expires_at < ` + clock + ` OR ?) AND id > ? ORDER BY id LIMIT ?`,
+			[]any{clockArg, p.AnyLease, after, limit}},
 	}
 	var out []store.ExecutionRef
 	for _, q := range queries {
@@ -807,33 +820,35 @@ func (s *Store) NextWakeAt(ctx context.Context) (*time.Time, error) {
 	return at.ptr(), nil
 }
 
-// RenewLeases implements store.Store.
-func (s *Store) RenewLeases(ctx context.Context, owner string, refs []store.ExecutionRef, until time.Time) ([]store.ExecutionRef, error) {
-	var cancel []store.ExecutionRef
+// RenewLeases implements store.Store: one conditional update per lease, each reporting whether it
+// held and whether a cancel was requested.
+func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, lease time.Duration) (store.RenewResult, error) {
+	for _, l := range leases {
+		if err := checkText("tenant id", l.Ref.TenantID, "execution id", l.Ref.ID, "lease owner", l.Owner); err != nil {
+			return store.RenewResult{}, err
+		}
+	}
+	var out store.RenewResult
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		cancel = cancel[:0]
-		for _, r := range refs {
-			if _, err := tx.exec(ctx, (`UPDATE executions SET lease_expires_at = ? WHERE tenant_id = ? AND id = ? AND lease_owner = ? AND status = ?`),
-				s.t(until), r.TenantID, r.ID, owner, workflow.ExecutionRunning); err != nil {
-				return fmt.Errorf("renew lease: %w", err)
+		out = store.RenewResult{}
+		until, untilArg := s.clockPlus(lease)
+		for _, l := range leases {
+			var cancel bool
+			err := tx.queryRow(ctx, `UPDATE executions SET lease_expires_at = `+until+`
+				WHERE tenant_id = ? AND id = ? AND lease_owner = ? AND status = ? RETURNING cancel_requested`,
+				untilArg, l.Ref.TenantID, l.Ref.ID, l.Owner, workflow.ExecutionRunning).Scan(&cancel)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				out.Lost = append(out.Lost, l.Ref)
+			case err != nil:
+				return fmt.Errorf("renew lease of execution %s: %w", l.Ref.ID, err)
+			case cancel:
+				out.Cancel = append(out.Cancel, l.Ref)
 			}
 		}
-		rows, err := tx.query(ctx, (`SELECT tenant_id, id FROM executions WHERE lease_owner = ? AND status = ? AND cancel_requested = ?`),
-			owner, workflow.ExecutionRunning, true)
-		if err != nil {
-			return fmt.Errorf("list cancel requests: %w", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r store.ExecutionRef
-			if err := rows.Scan(&r.TenantID, &r.ID); err != nil {
-				return fmt.Errorf("list cancel requests: %w", err)
-			}
-			cancel = append(cancel, r)
-		}
-		return rows.Err()
+		return nil
 	})
-	return cancel, err
+	return out, err
 }
 
 // wake marks an execution woken inside tx (see store.Store.WakeExecution).

@@ -36,6 +36,10 @@ type Dialect struct {
 	// RowLocks appends FOR UPDATE to the reads that decide a write (cancel, retry), so that concurrent
 	// transactions on one execution take turns. SQLite needs none: its writes are serialized.
 	RowLocks bool
+	// DatabaseClock makes lease times come from the database's clock (now()), so that processes on
+	// several hosts agree on them whatever their own clocks say. Without it (SQLite, which one process
+	// owns) they come from the store's clock.
+	DatabaseClock bool
 	// TimeValue converts a time to the column representation.
 	TimeValue func(time.Time) any
 	// Migrations holds NNNN_name.up.sql files, applied in order.
@@ -209,6 +213,25 @@ func (s *Store) forUpdate() string {
 		return " FOR UPDATE"
 	}
 	return ""
+}
+
+// forShare returns the clause that holds the row a write is conditional on until the transaction
+// ends, so that a concurrent conditional update of it (a claim) waits for the write to commit or roll
+// back instead of slipping in between the check and the write.
+func (s *Store) forShare() string {
+	if s.d.RowLocks {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
+// clockPlus returns SQL for the current time plus d and its one argument: the database's clock with
+// Dialect.DatabaseClock, else the store's.
+func (s *Store) clockPlus(d time.Duration) (string, any) {
+	if s.d.DatabaseClock {
+		return "(now() + make_interval(secs => ?))", d.Seconds()
+	}
+	return "?", s.t(s.now().UTC().Add(d))
 }
 
 // t converts a time for the dialect.

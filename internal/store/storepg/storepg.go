@@ -42,6 +42,7 @@ func Dialect() sqlstore.Dialect {
 		DollarPlaceholders: true,
 		SkipLocked:         true,
 		RowLocks:           true,
+		DatabaseClock:      true,
 		TimeValue:          func(t time.Time) any { return t.UTC() },
 		Migrations:         sub,
 		// A transaction-level advisory lock on a key of ConcertMaster's own ("cmmigrat" in ASCII).

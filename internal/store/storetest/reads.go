@@ -52,7 +52,7 @@ func bigExecution(t *testing.T, s store.Store, tenant string) (*store.Execution,
 		Events: []store.Event{{Type: "execution.queued", Time: time.Now()}},
 	})
 	require.NoError(t, err)
-	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Now().Add(time.Minute), false)
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Minute, false)
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	bigErr := &store.NodeError{Message: "upstream answered 500", Code: "http_status", Details: bigJSON(30000)}
@@ -286,7 +286,7 @@ func testExecutionLevelEvents(t *testing.T, s store.Store) {
 			Events: []store.Event{{Type: "execution.queued", Time: base.Add(e.start)}},
 		})
 		require.NoError(t, err)
-		_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: id}, "w", time.Now().Add(time.Minute), false)
+		_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: id}, "w", time.Minute, false)
 		require.NoError(t, err)
 		require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: id, Owner: "w",
 			Events: []store.Event{

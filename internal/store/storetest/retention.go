@@ -29,7 +29,7 @@ func RunExecution(t *testing.T, s store.Store, tenant, wf string, status workflo
 	if status == workflow.ExecutionQueued {
 		return exec
 	}
-	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Now().Add(time.Hour), false)
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Hour, false)
 	require.NoError(t, err)
 	u := &store.ExecutionUpdate{
 		ExecutionID: exec.ID, Owner: "w",

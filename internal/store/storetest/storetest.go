@@ -55,6 +55,10 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"CancelIdempotencyKey", testCancelIdempotencyKey},
 		{"RetryOnce", testRetryOnce},
 		{"ClaimAndLease", testClaimAndLease},
+		{"RaceClaims", testRaceClaims},
+		{"RaceTakeoverFencing", testRaceTakeoverFencing},
+		{"RaceCancelClaim", testRaceCancelClaim},
+		{"RaceRenewTakeover", testRaceRenewTakeover},
 		{"CreateExecutionIdempotency", testIdempotency},
 		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
 		{"ExecutionPreview", testExecutionPreview},
@@ -339,7 +343,7 @@ func testClaimAndLease(t *testing.T, s store.Store) {
 	const tenant = store.DefaultTenant
 	exec := NewExecution(t, s, tenant)
 	ref := store.ExecutionRef{TenantID: tenant, ID: exec.ID}
-	lease := time.Now().Add(time.Minute)
+	const lease = time.Minute
 
 	claimed, err := s.ClaimExecution(ctx, ref, "worker-a", lease, false)
 	require.NoError(t, err)
@@ -357,9 +361,10 @@ func testClaimAndLease(t *testing.T, s store.Store) {
 	err = s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: exec.ID, Owner: "worker-a", To: workflow.ExecutionSucceeded})
 	require.ErrorIs(t, err, store.ErrConflict)
 
-	cancel, err := s.RenewLeases(ctx, "worker-b", []store.ExecutionRef{ref}, time.Now().Add(time.Hour))
+	renewed, err := s.RenewLeases(ctx, []store.Lease{{Ref: ref, Owner: "worker-b"}}, time.Hour)
 	require.NoError(t, err)
-	require.Empty(t, cancel)
+	require.Empty(t, renewed.Cancel)
+	require.Empty(t, renewed.Lost)
 	got, err := s.GetExecution(ctx, tenant, exec.ID)
 	require.NoError(t, err)
 	require.True(t, got.LeaseExpiresAt.After(time.Now().Add(50*time.Minute)))
@@ -369,7 +374,7 @@ func testExecutionUpdates(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	const tenant = store.DefaultTenant
 	exec := NewExecution(t, s, tenant)
-	_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Now().Add(time.Minute), false)
+	_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w", time.Minute, false)
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 
@@ -498,15 +503,16 @@ func testCancel(t *testing.T, s store.Store) {
 
 	running := NewExecution(t, s, tenant)
 	ref := store.ExecutionRef{TenantID: tenant, ID: running.ID}
-	_, err = s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	_, err = s.ClaimExecution(ctx, ref, "w", time.Minute, false)
 	require.NoError(t, err)
 	got, err = s.RequestCancel(ctx, tenant, running.ID, nodes)
 	require.NoError(t, err)
 	require.Equal(t, workflow.ExecutionRunning, got.Status)
 	require.True(t, got.CancelRequested)
-	cancel, err := s.RenewLeases(ctx, "w", []store.ExecutionRef{ref}, time.Now().Add(time.Minute))
+	renewed, err := s.RenewLeases(ctx, []store.Lease{{Ref: ref, Owner: "w"}}, time.Minute)
 	require.NoError(t, err)
-	require.Equal(t, []store.ExecutionRef{ref}, cancel)
+	require.Equal(t, []store.ExecutionRef{ref}, renewed.Cancel)
+	require.Empty(t, renewed.Lost)
 }
 
 // requireEvents checks an execution's whole event log: each entry is "type" or "type node attempt",
@@ -534,7 +540,7 @@ func testCancelWaiting(t *testing.T, s store.Store) {
 	const tenant = store.DefaultTenant
 	exec := NewExecution(t, s, tenant)
 	ref := store.ExecutionRef{TenantID: tenant, ID: exec.ID}
-	_, err := s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	_, err := s.ClaimExecution(ctx, ref, "w", time.Minute, false)
 	require.NoError(t, err)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	wake := now.Add(time.Hour)
@@ -599,7 +605,7 @@ func testCancelIdempotencyKey(t *testing.T, s store.Store) {
 	// A running execution keeps the first key through to the end of its run.
 	running := NewExecution(t, s, tenant)
 	ref := store.ExecutionRef{TenantID: tenant, ID: running.ID}
-	_, err = s.ClaimExecution(ctx, ref, "w", time.Now().Add(time.Minute), false)
+	_, err = s.ClaimExecution(ctx, ref, "w", time.Minute, false)
 	require.NoError(t, err)
 	for _, key := range []string{"r1", "r2", "r1"} {
 		got, err := s.RequestCancel(ctx, tenant, running.ID, store.CancelParams{IdempotencyKey: key})
@@ -711,19 +717,19 @@ func testListRunnable(t *testing.T, s store.Store) {
 	live := NewExecution(t, s, tenant)
 	now := time.Now()
 
-	claim := func(e *store.Execution, until time.Time) {
-		_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: e.ID}, "w", until, false)
+	claim := func(e *store.Execution, lease time.Duration) {
+		_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: e.ID}, "w", lease, false)
 		require.NoError(t, err)
 	}
 	wait := func(e *store.Execution, at time.Time) {
-		claim(e, now.Add(time.Minute))
+		claim(e, time.Minute)
 		require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: e.ID,
 			From: []workflow.ExecutionStatus{workflow.ExecutionRunning}, To: workflow.ExecutionWaiting, WakeAt: &at, ReleaseLease: true}))
 	}
 	wait(dueWaiting, now.Add(-time.Second))
 	wait(laterWaiting, now.Add(time.Hour))
-	claim(expired, now.Add(-time.Second))
-	claim(live, now.Add(time.Hour))
+	claim(expired, -time.Second)
+	claim(live, time.Hour)
 
 	refs, err := s.ListRunnable(ctx, store.RunnableParams{Now: now, Limit: 100})
 	require.NoError(t, err)
@@ -738,9 +744,9 @@ func testListRunnable(t *testing.T, s store.Store) {
 	require.WithinDuration(t, now.Add(-time.Second), *next, time.Millisecond)
 
 	// A waiting execution is claimable only once due.
-	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: laterWaiting.ID}, "w2", now.Add(time.Minute), false)
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: laterWaiting.ID}, "w2", time.Minute, false)
 	require.ErrorIs(t, err, store.ErrConflict)
-	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: dueWaiting.ID}, "w2", now.Add(time.Minute), false)
+	_, err = s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: dueWaiting.ID}, "w2", time.Minute, false)
 	require.NoError(t, err)
 }
 
