@@ -90,6 +90,8 @@ type Server struct {
 	logger *slog.Logger
 	api    huma.API
 	mux    *http.ServeMux
+	// nodeTypeTags caches the content hashes behind the node types' ETags.
+	nodeTypeTags nodeTypeTags
 }
 
 // New builds the API and registers every route.

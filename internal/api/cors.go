@@ -25,7 +25,7 @@ import (
 // CORS values.
 const (
 	corsAllowMethods  = "GET, POST, PUT, PATCH, DELETE"
-	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, If-Match, Last-Event-ID"
+	corsAllowHeaders  = "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Last-Event-ID"
 	corsExposeHeaders = "ETag, Location, Retry-After, WWW-Authenticate, X-Request-ID"
 	// CORSMaxAge is how long a browser may reuse a preflight's answer (browsers cap it: Chromium at
 	// 2 hours, Firefox at 24).

@@ -141,7 +141,7 @@ func TestCORS(t *testing.T) {
 			require.Equal(t, tt.vary, strings.Contains(strings.Join(h.Values("Vary"), ","), "Origin"), "Vary: %v", h.Values("Vary"))
 			if tt.preflight {
 				require.Equal(t, "GET, POST, PUT, PATCH, DELETE", h.Get("Access-Control-Allow-Methods"))
-				require.Equal(t, "Authorization, Content-Type, Idempotency-Key, If-Match, Last-Event-ID", h.Get("Access-Control-Allow-Headers"))
+				require.Equal(t, "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, Last-Event-ID", h.Get("Access-Control-Allow-Headers"))
 				require.Equal(t, "3600", h.Get("Access-Control-Max-Age"))
 				return
 			}

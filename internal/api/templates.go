@@ -98,6 +98,6 @@ func (s *Server) registerTemplates() {
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		return s.workflowResponse(w), nil
+		return workflowResponse(ctx, w), nil
 	})
 }

@@ -19,9 +19,22 @@ type workflowIDInput struct {
 }
 
 type workflowOutput struct {
-	ETag     string `header:"ETag" doc:"The workflow's version, for If-Match"`
+	ETag     string `header:"ETag" doc:"The workflow's entity tag, \"<version>-<hash>\": send it in If-Match to update the workflow"`
 	Location string `header:"Location"`
 	Body     *Workflow
+}
+
+type getWorkflowInput struct {
+	ID string `path:"id" maxLength:"64" doc:"Workflow id"`
+	ConditionalRead
+}
+
+type getWorkflowOutput struct {
+	Status       int
+	ETag         string `header:"ETag" doc:"The workflow's entity tag, \"<version>-<hash>\": send it in If-Match to update the workflow, or in If-None-Match to revalidate a copy"`
+	CacheControl string `header:"Cache-Control" doc:"private, no-cache: a copy may be kept but is revalidated every time"`
+	Location     string `header:"Location"`
+	Body         *Workflow
 }
 
 type definitionInput struct {
@@ -32,10 +45,14 @@ type listWorkflowsInput struct {
 	Name   string `query:"name" maxLength:"200" doc:"Keep workflows whose name contains this, ignoring case"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 	Cursor string `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
+	ConditionalRead
 }
 
 type listWorkflowsOutput struct {
-	Body struct {
+	Status       int
+	ETag         string `header:"ETag" doc:"The page's entity tag, for If-None-Match"`
+	CacheControl string `header:"Cache-Control" doc:"private, no-cache: a copy may be kept but is revalidated every time"`
+	Body         struct {
 		Items      []WorkflowSummary `json:"items"`
 		NextCursor string            `json:"nextCursor,omitempty" doc:"Pass as cursor for the next page; absent on the last page"`
 	}
@@ -59,10 +76,14 @@ type listVersionsInput struct {
 	ID     string `path:"id" maxLength:"64"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
 	Cursor string `query:"cursor" maxLength:"512"`
+	ConditionalRead
 }
 
 type listVersionsOutput struct {
-	Body struct {
+	Status       int
+	ETag         string `header:"ETag" doc:"The page's entity tag, for If-None-Match"`
+	CacheControl string `header:"Cache-Control" doc:"private, no-cache: a copy may be kept but is revalidated every time"`
+	Body         struct {
 		Items      []WorkflowVersionSummary `json:"items"`
 		NextCursor string                   `json:"nextCursor,omitempty"`
 	}
@@ -71,21 +92,28 @@ type listVersionsOutput struct {
 type getVersionInput struct {
 	ID      string `path:"id" maxLength:"64"`
 	Version int    `path:"version" minimum:"1"`
+	ConditionalRead
 }
 
 type getVersionOutput struct {
-	Body WorkflowVersion
+	Status       int
+	ETag         string   `header:"ETag" doc:"The version's entity tag, for If-None-Match; a version never changes"`
+	CacheControl string   `header:"Cache-Control" doc:"private, max-age=31536000, immutable: a version never changes"`
+	Vary         []string `header:"Vary" doc:"Authorization: a kept copy answers only the credential that fetched it"`
+	Body         WorkflowVersion
 }
 
-func etag(version int) string { return `"` + strconv.Itoa(version) + `"` }
-
-func (s *Server) workflowResponse(w *store.Workflow) *workflowOutput {
-	return &workflowOutput{ETag: etag(w.Version), Location: "/api/v1/workflows/" + w.ID, Body: toWorkflow(w)}
+func workflowResponse(ctx context.Context, w *store.Workflow) *workflowOutput {
+	return &workflowOutput{ETag: workflowETag(tenant(ctx), w), Location: "/api/v1/workflows/" + w.ID, Body: toWorkflow(w)}
 }
 
 // parseIfMatch returns the versions an If-Match header names (RFC 9110 §13.1.1: one or more entity
 // tags, or "*" for the current version). A weak tag (W/"3") never matches: If-Match compares strongly.
-func parseIfMatch(h string) (versions []int, anyVersion bool, err error) {
+// A tag is a workflow ETag, "<version>-<hash>" (the hash must be one this server issues for that
+// version of this workflow), or the bare "<version>" of earlier servers. Only the version is compared
+// with the current one: the hash also covers the active flag, which an update does not replace, so
+// activating a workflow does not make the editors' copies stale (docs/adr/0019-http-caching.md).
+func parseIfMatch(h, tenantID, id string) (versions []int, anyVersion bool, err error) {
 	h = strings.TrimSpace(h)
 	if h == "" {
 		return nil, false, newError(http.StatusPreconditionRequired,
@@ -105,9 +133,11 @@ func parseIfMatch(h string) (versions []int, anyVersion bool, err error) {
 		}
 		unquoted, quoted := strings.CutPrefix(tag, `"`)
 		unquoted, closed := strings.CutSuffix(unquoted, `"`)
-		v, convErr := strconv.Atoi(unquoted)
-		if !quoted || !closed || convErr != nil || v < 1 || strconv.Itoa(v) != unquoted {
-			return nil, false, newError(http.StatusPreconditionFailed, "If-Match "+h+" is not an ETag this server issued; send the ETag header from GET as it is")
+		number, hash, hashed := strings.Cut(unquoted, "-")
+		v, convErr := strconv.Atoi(number)
+		if !quoted || !closed || convErr != nil || v < 1 || strconv.Itoa(v) != number ||
+			(hashed && hash != workflowTagHash(tenantID, id, v, true) && hash != workflowTagHash(tenantID, id, v, false)) {
+			return nil, false, newError(http.StatusPreconditionFailed, "If-Match "+h+" is not an ETag this server issued for this workflow; send the ETag header from GET as it is")
 		}
 		versions = append(versions, v)
 	}
@@ -123,15 +153,20 @@ const maxIfMatchTags = 16
 func (s *Server) registerWorkflows() {
 	tags := []string{"Workflows"}
 	maxBody := s.cfg.MaxWorkflowBytes
-	huma.Register(s.api, huma.Operation{
+	huma.Register(s.api, cacheable(huma.Operation{
 		OperationID: "list-workflows", Method: http.MethodGet, Path: "/api/v1/workflows",
-		Summary: "List workflows", Description: "Most recently updated first, paged by cursor.", Tags: tags,
-	}, func(ctx context.Context, in *listWorkflowsInput) (*listWorkflowsOutput, error) {
-		page, err := s.svc.Store().ListWorkflows(ctx, tenant(ctx), store.ListWorkflowsParams{Name: in.Name, Limit: in.Limit, Cursor: in.Cursor})
+		Summary: "List workflows", Description: "Most recently updated first, paged by cursor. Answers an ETag, and 304 to a matching If-None-Match.", Tags: tags,
+	}), func(ctx context.Context, in *listWorkflowsInput) (*listWorkflowsOutput, error) {
+		params := store.ListWorkflowsParams{Name: in.Name, Limit: in.Limit, Cursor: in.Cursor}
+		page, err := s.svc.Store().ListWorkflows(ctx, tenant(ctx), params)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		out := &listWorkflowsOutput{}
+		out := &listWorkflowsOutput{Status: http.StatusOK, ETag: workflowListETag(tenant(ctx), params, page), CacheControl: cacheRevalidate}
+		if in.notModified(out.ETag) {
+			out.Status = http.StatusNotModified
+			return out, nil
+		}
 		out.Body.Items = make([]WorkflowSummary, 0, len(page.Items))
 		for _, w := range page.Items {
 			out.Body.Items = append(out.Body.Items, WorkflowSummary{ID: w.ID, Name: w.Name, Description: w.Description, Active: w.Active,
@@ -150,7 +185,7 @@ func (s *Server) registerWorkflows() {
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		return s.workflowResponse(w), nil
+		return workflowResponse(ctx, w), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -167,15 +202,21 @@ func (s *Server) registerWorkflows() {
 		return out, nil
 	})
 
-	huma.Register(s.api, huma.Operation{
+	huma.Register(s.api, cacheable(huma.Operation{
 		OperationID: "get-workflow", Method: http.MethodGet, Path: "/api/v1/workflows/{id}",
-		Summary: "Get a workflow", Tags: tags, Errors: []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *workflowIDInput) (*workflowOutput, error) {
+		Summary: "Get a workflow", Description: "Answers an ETag, and 304 to a matching If-None-Match.", Tags: tags, Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *getWorkflowInput) (*getWorkflowOutput, error) {
 		w, err := s.svc.Store().GetWorkflow(ctx, tenant(ctx), in.ID)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		return s.workflowResponse(w), nil
+		out := &getWorkflowOutput{Status: http.StatusOK, ETag: workflowETag(tenant(ctx), w), CacheControl: cacheRevalidate}
+		if in.notModified(out.ETag) {
+			out.Status = http.StatusNotModified
+			return out, nil
+		}
+		out.Location, out.Body = "/api/v1/workflows/"+w.ID, toWorkflow(w)
+		return out, nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -185,7 +226,7 @@ func (s *Server) registerWorkflows() {
 		Tags: tags, MaxBodyBytes: maxBody,
 		Errors: []int{http.StatusNotFound, http.StatusPreconditionFailed, http.StatusPreconditionRequired, http.StatusUnprocessableEntity, http.StatusConflict},
 	}, func(ctx context.Context, in *updateWorkflowInput) (*workflowOutput, error) {
-		versions, anyVersion, err := parseIfMatch(in.IfMatch)
+		versions, anyVersion, err := parseIfMatch(in.IfMatch, tenant(ctx), in.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -208,7 +249,7 @@ func (s *Server) registerWorkflows() {
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		return s.workflowResponse(w), nil
+		return workflowResponse(ctx, w), nil
 	})
 
 	huma.Register(s.api, huma.Operation{
@@ -222,15 +263,21 @@ func (s *Server) registerWorkflows() {
 		return nil, nil
 	})
 
-	huma.Register(s.api, huma.Operation{
+	huma.Register(s.api, cacheable(huma.Operation{
 		OperationID: "list-workflow-versions", Method: http.MethodGet, Path: "/api/v1/workflows/{id}/versions",
-		Summary: "List a workflow's versions", Description: "Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition.", Tags: tags, Errors: []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *listVersionsInput) (*listVersionsOutput, error) {
-		page, err := s.svc.Store().ListWorkflowVersions(ctx, tenant(ctx), in.ID, store.ListVersionsParams{Limit: in.Limit, Cursor: in.Cursor})
+		Summary: "List a workflow's versions", Description: "Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition. " +
+			"Answers an ETag, and 304 to a matching If-None-Match.", Tags: tags, Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *listVersionsInput) (*listVersionsOutput, error) {
+		params := store.ListVersionsParams{Limit: in.Limit, Cursor: in.Cursor}
+		page, err := s.svc.Store().ListWorkflowVersions(ctx, tenant(ctx), in.ID, params)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		out := &listVersionsOutput{}
+		out := &listVersionsOutput{Status: http.StatusOK, ETag: versionListETag(tenant(ctx), in.ID, params, page), CacheControl: cacheRevalidate}
+		if in.notModified(out.ETag) {
+			out.Status = http.StatusNotModified
+			return out, nil
+		}
 		out.Body.Items = make([]WorkflowVersionSummary, 0, len(page.Items))
 		for _, v := range page.Items {
 			out.Body.Items = append(out.Body.Items, WorkflowVersionSummary{WorkflowID: v.WorkflowID, Version: v.Version, CreatedAt: v.CreatedAt})
@@ -239,15 +286,22 @@ func (s *Server) registerWorkflows() {
 		return out, nil
 	})
 
-	huma.Register(s.api, huma.Operation{
+	huma.Register(s.api, cacheable(huma.Operation{
 		OperationID: "get-workflow-version", Method: http.MethodGet, Path: "/api/v1/workflows/{id}/versions/{version}",
-		Summary: "Get one version of a workflow", Tags: tags, Errors: []int{http.StatusNotFound},
-	}, func(ctx context.Context, in *getVersionInput) (*getVersionOutput, error) {
+		Summary: "Get one version of a workflow", Description: "A version never changes: the answer may be kept for a year (Cache-Control: immutable). " +
+			"Answers an ETag, and 304 to a matching If-None-Match.", Tags: tags, Errors: []int{http.StatusNotFound},
+	}), func(ctx context.Context, in *getVersionInput) (*getVersionOutput, error) {
 		v, err := s.svc.Store().GetWorkflowVersion(ctx, tenant(ctx), in.ID, in.Version)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		return &getVersionOutput{Body: WorkflowVersion(*v)}, nil
+		out := &getVersionOutput{Status: http.StatusOK, ETag: versionETag(tenant(ctx), v), CacheControl: cacheImmutable, Vary: varyAuthorization}
+		if in.notModified(out.ETag) {
+			out.Status = http.StatusNotModified
+			return out, nil
+		}
+		out.Body = WorkflowVersion(*v)
+		return out, nil
 	})
 
 	for _, active := range []bool{true, false} {
@@ -265,7 +319,7 @@ func (s *Server) registerWorkflows() {
 			if err != nil {
 				return nil, toProblem(ctx, s.logger, err)
 			}
-			return s.workflowResponse(w), nil
+			return workflowResponse(ctx, w), nil
 		})
 	}
 }

@@ -156,8 +156,10 @@ type Scenario struct {
 	// ExpectedContent are substrings the body must contain; NotExpectedContent must not.
 	ExpectedContent    []string
 	NotExpectedContent []string
-	// ExpectedHeaders must match exactly.
-	ExpectedHeaders map[string]string
+	// ExpectedHeaders must match exactly; ExpectedHeaderPatterns are regular expressions the
+	// headers must match (such as an ETag whose hash the test does not compute).
+	ExpectedHeaders        map[string]string
+	ExpectedHeaderPatterns map[string]string
 }
 
 // Response is a decoded response.
@@ -224,6 +226,9 @@ func (s *Server) Run(t *testing.T, scenarios []Scenario) {
 		}
 		for k, v := range sc.ExpectedHeaders {
 			require.Equal(t, v, resp.Header.Get(k), "%s: header %s", sc.Name, k)
+		}
+		for k, pattern := range sc.ExpectedHeaderPatterns {
+			require.Regexp(t, pattern, resp.Header.Get(k), "%s: header %s", sc.Name, k)
 		}
 		if resp.Status >= 400 {
 			require.Contains(t, resp.Header.Get("Content-Type"), "application/problem+json", sc.Name)

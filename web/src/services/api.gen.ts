@@ -701,7 +701,7 @@ export interface paths {
         };
         /**
          * List node types
-         * @description Every registered node type with its ports, its configuration JSON Schema and its documentation (Markdown). Requires the viewer role or above.
+         * @description Every registered node type with its ports, its configuration JSON Schema and its documentation (Markdown). Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["list-node-types"];
         put?: never;
@@ -721,7 +721,7 @@ export interface paths {
         };
         /**
          * Describe a node type
-         * @description One node type with its ports, its configuration JSON Schema and its documentation (Markdown). Requires the viewer role or above.
+         * @description One node type with its ports, its configuration JSON Schema and its documentation (Markdown). Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["get-node-type"];
         put?: never;
@@ -841,7 +841,7 @@ export interface paths {
         };
         /**
          * List workflows
-         * @description Most recently updated first, paged by cursor. Requires the viewer role or above.
+         * @description Most recently updated first, paged by cursor. Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["list-workflows"];
         put?: never;
@@ -885,7 +885,7 @@ export interface paths {
         };
         /**
          * Get a workflow
-         * @description Requires the viewer role or above.
+         * @description Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["get-workflow"];
         /**
@@ -1013,7 +1013,7 @@ export interface paths {
         };
         /**
          * List a workflow's versions
-         * @description Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition. Requires the viewer role or above.
+         * @description Newest first, without definitions: GET /api/v1/workflows/{id}/versions/{version} returns one with its definition. Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["list-workflow-versions"];
         put?: never;
@@ -1033,7 +1033,7 @@ export interface paths {
         };
         /**
          * Get one version of a workflow
-         * @description Requires the viewer role or above.
+         * @description A version never changes: the answer may be kept for a year (Cache-Control: immutable). Answers an ETag, and 304 to a matching If-None-Match. Requires the viewer role or above.
          */
         get: operations["get-workflow-version"];
         put?: never;
@@ -6729,7 +6729,10 @@ export interface operations {
     "list-node-types": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -6738,6 +6741,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -6745,6 +6750,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ListNodeTypesOutputBody"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {
@@ -6772,6 +6790,17 @@ export interface operations {
             };
             /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
             421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A parameter or the body is invalid; errors lists each problem with its JSON pointer */
+            422: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
@@ -6810,7 +6839,10 @@ export interface operations {
     "get-node-type": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Node type name, e.g. http.request */
                 type: string;
@@ -6822,6 +6854,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -6829,6 +6863,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["NodeType"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {
@@ -7546,7 +7593,10 @@ export interface operations {
                 /** @description Cursor from the previous page's nextCursor */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7555,6 +7605,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -7562,6 +7614,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ListWorkflowsOutputBody"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {
@@ -7920,7 +7985,10 @@ export interface operations {
     "get-workflow": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path: {
                 /** @description Workflow id */
                 id: string;
@@ -7932,6 +8000,7 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
                     ETag?: string;
                     Location?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
@@ -7941,6 +8010,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Workflow"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {
@@ -8990,7 +9072,10 @@ export interface operations {
                 limit?: number;
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
             };
@@ -9001,6 +9086,8 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -9008,6 +9095,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["ListVersionsOutputBody"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {
@@ -9095,7 +9195,10 @@ export interface operations {
     "get-workflow-version": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Entity tags of the copies the client holds (or *): a match answers 304 Not Modified without a body. Compared weakly (W/ is ignored); a malformed value is ignored. */
+                "If-None-Match"?: string;
+            };
             path: {
                 id: string;
                 version: number;
@@ -9107,6 +9210,9 @@ export interface operations {
             /** @description OK */
             200: {
                 headers: {
+                    "Cache-Control"?: string;
+                    ETag?: string;
+                    Vary?: string;
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -9114,6 +9220,19 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["WorkflowVersion"];
                 };
+            };
+            /** @description Not Modified: If-None-Match names the current representation; the body is the copy the client holds */
+            304: {
+                headers: {
+                    /** @description How the copy may be kept */
+                    "Cache-Control"?: string;
+                    /** @description The current representation's entity tag */
+                    ETag?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description No credential, or a malformed, expired, revoked or unknown one */
             401: {

@@ -13,7 +13,14 @@ interface RequestOptions {
   signal?: AbortSignal;
 }
 
-/** ApiResponse is a successful answer: its JSON body (undefined for 204) and its ETag. */
+/**
+ * ApiResponse is a successful answer: its JSON body (undefined for 204 and 304) and its ETag.
+ *
+ * Reads of workflows, versions and node types carry an ETag and Cache-Control (private, no-cache,
+ * or immutable for a version): fetch's default cache mode keeps them and revalidates with
+ * If-None-Match by itself, and hands a 304 back as the kept 200. A 304 reaches this code only when
+ * a caller sends If-None-Match itself; it is a success, with no data.
+ */
 export interface ApiResponse<T> {
   data: T;
   etag: string | null;
@@ -88,11 +95,11 @@ async function fail(res: Response): Promise<never> {
   throw refusal ? new ApiError(err.status, err.problem, refusal, { message: refusal, retryAfter: err.retryAfter }) : err;
 }
 
-/** request calls the API and throws ApiError on any non-2xx answer. */
+/** request calls the API and throws ApiError on any answer but 2xx and 304 (Not Modified). */
 export async function request<T>(path: string, opts: RequestOptions = {}): Promise<ApiResponse<T>> {
   const res = await send(path, opts, 'application/json, application/problem+json');
-  if (!res.ok) return fail(res);
-  const text = res.status === 204 ? '' : await res.text();
+  if (!res.ok && res.status !== 304) return fail(res);
+  const text = res.status === 204 || res.status === 304 ? '' : await res.text();
   let json: unknown = undefined;
   if (text) {
     try {
@@ -114,9 +121,9 @@ export async function requestBlob(path: string, opts: Omit<RequestOptions, 'body
   return res.blob();
 }
 
-/** etagVersion reads the version out of an ETag such as "7" or W/"7". */
+/** etagVersion reads the version out of a workflow's ETag: "7-<hash>", or "7" and W/"7" from earlier servers. */
 export function etagVersion(etag: string | null): number | null {
   if (!etag) return null;
-  const m = /(\d+)/.exec(etag);
+  const m = /^(?:W\/)?"(\d+)(?:-[0-9a-f]+)?"$/.exec(etag.trim());
   return m ? Number(m[1]) : null;
 }
