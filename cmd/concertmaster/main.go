@@ -158,6 +158,19 @@ func withFallback(env, value string) loadOption {
 	}
 }
 
+// withFlagValue sets env's value to value, read from the flag origin (an alias such as
+// --concurrency), whatever the setting's own flag and variable say; problems name origin.
+func withFlagValue(env, value, origin string) loadOption {
+	return func(next config.LookupFunc) config.LookupFunc {
+		return func(s config.Setting) (string, string, bool) {
+			if s.Env == env {
+				return value, origin, value != ""
+			}
+			return next(s)
+		}
+	}
+}
+
 // withValue sets env's value to value whatever the flag and the variable say.
 func withValue(env, value string) loadOption {
 	return func(next config.LookupFunc) config.LookupFunc {
