@@ -92,7 +92,7 @@ type Runtime struct {
 	Store      *sqlstore.Store
 	Registry   *node.Registry
 	Engine     *engine.Engine
-	Dispatcher *dispatch.Embedded
+	Dispatcher dispatch.Dispatcher
 	Bus        *event.Hub
 	Service    *service.Service
 	Metrics    *metrics.Metrics
@@ -145,11 +145,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	host, _ := os.Hostname()
 	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), service.NewID()[24:])
-	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{
-		Store: st, Runner: eng, Owner: owner, Workers: cfg.Workers, Logger: logger,
-		// A SQLite database belongs to one process, which takes over what its predecessor left running.
-		Takeover: st.Dialect() == "sqlite",
-	})
+	d, err := newDispatcher(ctx, cfg, st, eng, owner, logger)
 	if err != nil {
 		_ = st.Close()
 		return nil, err
@@ -195,6 +191,48 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
 		Listeners: listeners, Owner: owner}, nil
+}
+
+// newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
+// (its tables are migrated first, and the store tells it of every execution that becomes runnable),
+// the embedded one on SQLite.
+func newDispatcher(ctx context.Context, cfg config.Config, st *sqlstore.Store, eng *engine.Engine, owner string, logger *slog.Logger) (dispatch.Dispatcher, error) {
+	kind := cfg.Dispatcher
+	if kind == "" || kind == config.DispatcherAuto {
+		kind = config.DispatcherEmbedded
+		if st.Dialect() == "postgres" {
+			kind = config.DispatcherRiver
+		}
+	}
+	if kind == config.DispatcherEmbedded {
+		return dispatch.NewEmbedded(dispatch.EmbeddedConfig{
+			Store: st, Runner: eng, Owner: owner, Workers: cfg.Workers, Logger: logger,
+			// A SQLite database belongs to one process, which takes over what its predecessor left running.
+			Takeover: st.Dialect() == "sqlite",
+		})
+	}
+	if st.Dialect() != "postgres" {
+		return nil, errors.New("CM_DISPATCHER=river needs PostgreSQL (CM_DATABASE_URL=postgres://…); SQLite uses the embedded dispatcher")
+	}
+	if err := dispatch.MigrateRiver(ctx, st.DB()); err != nil {
+		return nil, err
+	}
+	db, err := config.ParseDatabaseURL(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := storepg.OpenPool(ctx, db.URL, 8)
+	if err != nil {
+		return nil, err
+	}
+	d, err := dispatch.NewRiver(dispatch.RiverConfig{DB: st.DB(), Pool: pool, Store: st, Runner: eng, Owner: owner,
+		Workers: cfg.Workers, Logger: logger, OnStop: pool.Close})
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	st.OnRunnable(d.EnqueueAt)
+	return d, nil
 }
 
 // DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three

@@ -45,6 +45,13 @@ const (
 	RoleAPI = "api"
 )
 
+// The dispatchers (Config.Dispatcher).
+const (
+	DispatcherAuto     = "auto"
+	DispatcherRiver    = "river"
+	DispatcherEmbedded = "embedded"
+)
+
 // Config is the whole process configuration. Each field names its environment variable and flag;
 // Settings describes them all.
 type Config struct {
@@ -124,6 +131,10 @@ type Config struct {
 	RetentionMaxPerWorkflow int
 	// Role is "all" (API and workers, default) or "api" (no workers) (CM_ROLE, --role).
 	Role string
+	// Dispatcher chooses what hands executions to workers (CM_DISPATCHER, --dispatcher): "river"
+	// (River jobs in PostgreSQL), "embedded" (the in-process queue over the executions table, the only
+	// choice on SQLite) or "auto" (default: river on PostgreSQL, embedded on SQLite).
+	Dispatcher string
 	// ShutdownGrace bounds a graceful shutdown (CM_SHUTDOWN_GRACE, --shutdown-grace; default 15s).
 	ShutdownGrace time.Duration
 	// TLSCertFile and TLSKeyFile, both set, make serve listen with TLS (CM_TLS_CERT_FILE,
@@ -158,6 +169,7 @@ func Default() Config {
 		RetentionMaxAge:         RetentionMaxAgeDefault,
 		RetentionMaxPerWorkflow: RetentionMaxPerWorkflowDefault,
 		Role:                    RoleAll,
+		Dispatcher:              DispatcherAuto,
 		ShutdownGrace:           ShutdownGraceDefault,
 		WebhookTimeout:          WebhookTimeoutDefault,
 		Workers:                 WorkersDefault,
@@ -174,6 +186,7 @@ func (c Config) WithDefaults() Config {
 	c.FilesDir = cmp.Or(c.FilesDir, FilesDirDefault)
 	c.FilesMaxBytes = cmp.Or(c.FilesMaxBytes, FilesMaxBytesDefault)
 	c.Role = cmp.Or(c.Role, RoleAll)
+	c.Dispatcher = cmp.Or(c.Dispatcher, DispatcherAuto)
 	c.LogFormat = cmp.Or(c.LogFormat, LogFormatDefault)
 	c.LogLevel = cmp.Or(c.LogLevel, LogLevelDefault)
 	c.Workers = cmp.Or(c.Workers, WorkersDefault)

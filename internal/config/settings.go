@@ -95,6 +95,17 @@ func Settings() []Setting {
 			format: func(c *Config) string { return c.Role },
 		},
 		{
+			Env: "CM_DISPATCHER", Kind: "string", Flag: "dispatcher", Usage: "auto, river (PostgreSQL) or embedded: what hands executions to workers",
+			parse: func(c *Config, raw string) error {
+				if raw != DispatcherAuto && raw != DispatcherRiver && raw != DispatcherEmbedded {
+					return errors.New("want auto, river or embedded")
+				}
+				c.Dispatcher = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.Dispatcher },
+		},
+		{
 			Env: "CM_WORKERS", Kind: "int", Flag: "workers", Usage: "executions a process runs at once",
 			parse: func(c *Config, raw string) error {
 				n, err := parseInt(raw, 1, 10000)

@@ -10,9 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/engine"
@@ -27,6 +25,24 @@ type Store interface {
 	NextWakeAt(ctx context.Context) (*time.Time, error)
 	RenewLeases(ctx context.Context, leases []store.Lease, lease time.Duration) (store.RenewResult, error)
 }
+
+// Dispatcher is what a runtime needs of a dispatcher: Embedded and River implement it.
+type Dispatcher interface {
+	// Enqueue is the store.TxHookFunc that queues a new execution in its creating transaction.
+	Enqueue(ctx context.Context, tx store.Tx, exec *store.Execution) error
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	// Cancel signals the run of an execution in this process and reports whether it runs here.
+	Cancel(ref store.ExecutionRef) bool
+	// Running and Queued count executions running here and handed to this process, not yet claimed.
+	Running() int
+	Queued() int
+}
+
+var (
+	_ Dispatcher = (*Embedded)(nil)
+	_ Dispatcher = (*River)(nil)
+)
 
 // Runner runs one claimed execution; *engine.Engine implements it.
 type Runner interface {
@@ -69,28 +85,17 @@ type job struct {
 	takeover bool
 }
 
-type activeRun struct {
-	owner      string
-	cancel     chan struct{}
-	cancelOnce sync.Once
-	// abort stops the run without writing anything more: its lease is lost.
-	abort context.CancelFunc
-	// renewed is when the lease was last known to hold (claimed or renewed).
-	renewed time.Time
-}
-
 // Embedded is the in-process dispatcher.
 type Embedded struct {
 	cfg    EmbeddedConfig
 	logger *slog.Logger
 	queue  chan job
 
+	runs *runs
+
 	mu      sync.Mutex
 	pending map[store.ExecutionRef]bool
-	active  map[store.ExecutionRef]*activeRun
 	nextAt  time.Time
-
-	claims atomic.Uint64
 
 	kick     chan struct{}
 	runCtx   context.Context
@@ -128,12 +133,13 @@ func NewEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	logger = logger.With("component", "dispatch")
 	return &Embedded{
 		cfg:     cfg,
-		logger:  logger.With("component", "dispatch"),
+		logger:  logger,
+		runs:    newRuns(cfg.Store, cfg.Runner, cfg.Owner, cfg.Lease, cfg.Heartbeat, cfg.Now, logger),
 		queue:   make(chan job, cfg.QueueSize),
 		pending: map[store.ExecutionRef]bool{},
-		active:  map[store.ExecutionRef]*activeRun{},
 		kick:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
 	}, nil
@@ -209,23 +215,10 @@ func (d *Embedded) Stop(ctx context.Context) error {
 }
 
 // Cancel signals the run of ref in this process; it reports whether the execution runs here.
-func (d *Embedded) Cancel(ref store.ExecutionRef) bool {
-	d.mu.Lock()
-	run := d.active[ref]
-	d.mu.Unlock()
-	if run == nil {
-		return false
-	}
-	run.cancelOnce.Do(func() { close(run.cancel) })
-	return true
-}
+func (d *Embedded) Cancel(ref store.ExecutionRef) bool { return d.runs.cancel(ref) }
 
 // Running returns the number of executions running in this process.
-func (d *Embedded) Running() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return len(d.active)
-}
+func (d *Embedded) Running() int { return d.runs.running() }
 
 // Queued returns the number of executions handed to the workers and not yet claimed.
 func (d *Embedded) Queued() int { return len(d.queue) }
@@ -251,30 +244,12 @@ func (d *Embedded) runOne(j job) {
 	if d.runCtx.Err() != nil {
 		return
 	}
-	owner := d.cfg.Owner + "/" + strconv.FormatUint(d.claims.Add(1), 10)
-	claimedAt := d.cfg.Now()
-	exec, err := d.cfg.Store.ClaimExecution(d.runCtx, j.ref, owner, d.cfg.Lease, j.takeover)
+	outcome, err := d.runs.run(d.runCtx, j.ref, j.takeover)
 	if err != nil {
-		if !errors.Is(err, store.ErrConflict) && d.runCtx.Err() == nil {
+		if !errors.Is(err, errNotClaimable) && d.runCtx.Err() == nil {
 			d.logger.Error("Claim failed", "tenant_id", j.ref.TenantID, "execution_id", j.ref.ID, "error", err.Error())
 		}
 		return
-	}
-	ctx, abort := context.WithCancel(d.runCtx)
-	defer abort()
-	run := &activeRun{owner: owner, cancel: make(chan struct{}), abort: abort, renewed: claimedAt}
-	d.mu.Lock()
-	d.active[j.ref] = run
-	d.mu.Unlock()
-	if exec.CancelRequested {
-		run.cancelOnce.Do(func() { close(run.cancel) })
-	}
-	outcome, err := d.cfg.Runner.Run(ctx, exec, owner, run.cancel)
-	d.mu.Lock()
-	delete(d.active, j.ref)
-	d.mu.Unlock()
-	if err != nil && !errors.Is(err, context.Canceled) {
-		d.logger.Error("Execution run failed", "tenant_id", j.ref.TenantID, "execution_id", j.ref.ID, "error", err.Error())
 	}
 	if outcome.Status == workflow.ExecutionWaiting && outcome.WakeAt != nil {
 		d.wakeAt(*outcome.WakeAt)
@@ -376,81 +351,8 @@ func (d *Embedded) poll(takeover bool) time.Time {
 	}
 }
 
-// heartbeat renews the leases of running executions, stops the runs whose lease was lost (another
-// worker claimed the execution after this process stalled), and delivers cancel requests made through
-// the store (by another process, or while the execution was being claimed). When renewals fail for
-// so long that a lease may have expired, the runs concerned are stopped too: another worker may
-// already run them, and their writes would be refused anyway.
+// heartbeat keeps the leases of the executions this process runs (see runs.keepLeases).
 func (d *Embedded) heartbeat() {
 	defer d.wg.Done()
-	t := time.NewTicker(d.cfg.Heartbeat)
-	defer t.Stop()
-	failing := false
-	for {
-		select {
-		case <-d.done:
-			return
-		case <-t.C:
-		}
-		d.mu.Lock()
-		leases := make([]store.Lease, 0, len(d.active))
-		for ref, run := range d.active {
-			leases = append(leases, store.Lease{Ref: ref, Owner: run.owner})
-		}
-		d.mu.Unlock()
-		if len(leases) == 0 {
-			continue
-		}
-		asked := d.cfg.Now()
-		res, err := d.cfg.Store.RenewLeases(d.runCtx, leases, d.cfg.Lease)
-		if err != nil {
-			if d.runCtx.Err() != nil {
-				return
-			}
-			if !failing {
-				d.logger.Warn("Renewing leases failed", "error", err.Error())
-				failing = true
-			}
-			d.abortExpired(asked)
-			continue
-		}
-		if failing {
-			d.logger.Info("Renewing leases works again")
-			failing = false
-		}
-		lost := make(map[store.ExecutionRef]bool, len(res.Lost))
-		for _, ref := range res.Lost {
-			lost[ref] = true
-		}
-		d.mu.Lock()
-		for _, l := range leases {
-			run := d.active[l.Ref]
-			if run == nil || run.owner != l.Owner {
-				continue
-			}
-			if lost[l.Ref] {
-				d.logger.Warn("Lease lost: stopping the run", "tenant_id", l.Ref.TenantID, "execution_id", l.Ref.ID)
-				run.abort()
-				continue
-			}
-			run.renewed = asked
-		}
-		d.mu.Unlock()
-		for _, ref := range res.Cancel {
-			d.Cancel(ref)
-		}
-	}
-}
-
-// abortExpired stops the runs whose lease may have expired by now: the last renewal that held was
-// asked for a lease ago, less a heartbeat of margin for clock drift between here and the database.
-func (d *Embedded) abortExpired(now time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	for ref, run := range d.active {
-		if now.Sub(run.renewed) >= d.cfg.Lease-d.cfg.Heartbeat {
-			d.logger.Warn("Lease may have expired while renewals failed: stopping the run", "tenant_id", ref.TenantID, "execution_id", ref.ID)
-			run.abort()
-		}
-	}
+	d.runs.keepLeases(d.runCtx, d.done)
 }

@@ -262,6 +262,12 @@ type Tx interface {
 	OnCommit(f func())
 }
 
+// RunnableHook is told, inside the transaction of a write that makes an execution runnable, when it
+// becomes due: requeued (at is now), parked until a wake-up time, or woken by a signal. A dispatcher
+// that keeps its queue in the database (River) inserts a job in that transaction, so that the change
+// and the job commit or roll back together. Creation goes through CreateExecutionParams.Enqueue.
+type RunnableHook func(ctx context.Context, tx Tx, ref ExecutionRef, at time.Time) error
+
 // TxHookFunc runs inside the transaction of a write, after the write's own statements.
 type TxHookFunc func(ctx context.Context, tx Tx, exec *Execution) error
 

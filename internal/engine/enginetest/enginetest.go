@@ -1,5 +1,5 @@
-// Package enginetest builds a complete in-process runtime (SQLite store, registry with the built-in
-// and test node types, engine, embedded dispatcher, event bus, service) for tests, and provides
+// Package enginetest builds a complete in-process runtime (SQLite or PostgreSQL store, registry with
+// the built-in and test node types, engine, embedded or River dispatcher, event bus, service) for tests, and provides
 // instrumented node types that count calls, fail on demand, block and measure concurrency.
 package enginetest
 
@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertmaster/concertmaster/internal/credential"
@@ -195,7 +196,12 @@ type Options struct {
 	// Path is the SQLite file; empty means a new file in t.TempDir().
 	Path string
 	// PostgresURL, when set, puts the store in a fresh schema of this PostgreSQL database instead.
-	PostgresURL      string
+	PostgresURL string
+	// Embedded keeps the embedded dispatcher on PostgreSQL, where River dispatches by default (as in
+	// the product).
+	Embedded bool
+	// SweepInterval is the River leader's sweep interval (default: the dispatcher's).
+	SweepInterval    time.Duration
 	SuspendThreshold time.Duration
 	MaxOutputBytes   int64
 	Owner            string
@@ -219,7 +225,7 @@ type Env struct {
 	Store      *sqlstore.Store
 	Registry   *node.Registry
 	Engine     *engine.Engine
-	Dispatcher *dispatch.Embedded
+	Dispatcher dispatch.Dispatcher
 	Bus        *event.Hub
 	Service    *service.Service
 	Probe      *Probe
@@ -237,8 +243,9 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	var st *sqlstore.Store
 	var err error
+	var pgURL string
 	if opts.PostgresURL != "" {
-		st = OpenPostgresSchema(t, opts.PostgresURL)
+		st, pgURL = OpenPostgresSchemaURL(t, opts.PostgresURL)
 	} else {
 		st, err = storesqlite.Open(storesqlite.Config{Path: path})
 		require.NoError(t, err)
@@ -267,9 +274,22 @@ func Start(t testing.TB, opts Options) *Env {
 	if owner == "" {
 		owner = "test-" + service.NewID()
 	}
-	d, err := dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover, Logger: opts.Logger,
-		Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
-	require.NoError(t, err)
+	var d dispatch.Dispatcher
+	if pgURL != "" && !opts.Embedded {
+		require.NoError(t, dispatch.MigrateRiver(context.Background(), st.DB()))
+		pool, err := pgxpool.New(context.Background(), pgURL)
+		require.NoError(t, err)
+		t.Cleanup(pool.Close)
+		rd, err := dispatch.NewRiver(dispatch.RiverConfig{DB: st.DB(), Pool: pool, Store: st, Runner: eng, Owner: owner, Logger: opts.Logger,
+			Workers: opts.Workers, Lease: opts.Lease, SweepInterval: opts.SweepInterval})
+		require.NoError(t, err)
+		st.OnRunnable(rd.EnqueueAt)
+		d = rd
+	} else {
+		d, err = dispatch.NewEmbedded(dispatch.EmbeddedConfig{Store: st, Runner: eng, Owner: owner, Takeover: opts.Takeover, Logger: opts.Logger,
+			Workers: opts.Workers, Lease: opts.Lease, PollInterval: 50 * time.Millisecond})
+		require.NoError(t, err)
+	}
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits,
 		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key"), Credentials: creds, Logger: opts.Logger})
 	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path, Credentials: creds}
@@ -291,6 +311,13 @@ func Start(t testing.TB, opts Options) *Env {
 // when the test ends.
 func OpenPostgresSchema(t testing.TB, base string) *sqlstore.Store {
 	t.Helper()
+	st, _ := OpenPostgresSchemaURL(t, base)
+	return st
+}
+
+// OpenPostgresSchemaURL is OpenPostgresSchema that also returns the URL of the schema.
+func OpenPostgresSchemaURL(t testing.TB, base string) (*sqlstore.Store, string) {
+	t.Helper()
 	ctx := context.Background()
 	schema := "cmtest_" + strings.ReplaceAll(service.NewID(), "-", "")[16:]
 	admin, err := sql.Open("pgx", base)
@@ -306,7 +333,7 @@ func OpenPostgresSchema(t testing.TB, base string) *sqlstore.Store {
 	u.RawQuery = q.Encode()
 	st, err := storepg.Open(ctx, storepg.Config{URL: u.String()})
 	require.NoError(t, err)
-	return st
+	return st, u.String()
 }
 
 // Save validates and saves a definition given as JSON.

@@ -527,6 +527,17 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 					u.WakeAt = &now
 				}
 			}
+			ref := store.ExecutionRef{TenantID: tenantID, ID: u.ExecutionID}
+			switch {
+			case u.To == workflow.ExecutionQueued:
+				if err := s.runnable(ctx, hooks, ref, s.now().UTC()); err != nil {
+					return err
+				}
+			case u.To == workflow.ExecutionWaiting && u.WakeAt != nil:
+				if err := s.runnable(ctx, hooks, ref, *u.WakeAt); err != nil {
+					return err
+				}
+			}
 		case len(u.From) > 0 || u.Owner != "":
 			// Only node runs and events: check the expectations without rewriting the row, holding it
 			// until commit so that a claim cannot commit between this check and these writes.
@@ -546,7 +557,7 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 			return err
 		}
 		if u.WakeParent != "" && u.To.Terminal() {
-			if err := s.wake(ctx, tx, tenantID, u.WakeParent); err != nil {
+			if err := s.wake(ctx, tx, hooks, tenantID, u.WakeParent); err != nil {
 				return err
 			}
 		}
@@ -583,7 +594,7 @@ func (s *Store) RequestCancel(ctx context.Context, tenantID, id string, p store.
 		}
 		switch status {
 		case workflow.ExecutionQueued, workflow.ExecutionWaiting:
-			if err := s.cancelNow(ctx, tx, tenantID, id, status, keep, p.NodeIDs); err != nil {
+			if err := s.cancelNow(ctx, tx, hooks, tenantID, id, status, keep, p.NodeIDs); err != nil {
 				return err
 			}
 		case workflow.ExecutionRunning:
@@ -656,7 +667,7 @@ var canceledRunError = &store.NodeError{Message: "the execution was canceled", C
 // cancelNow cancels a queued or waiting execution: every node of nodeIDs that has not finished gets
 // a canceled run and a node.canceled event (a waiting attempt or a pending retry is the attempt
 // canceled; a node that never ran gets attempt 1), then execution.finished, numbered on from the log.
-func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, from workflow.ExecutionStatus, key string, nodeIDs []string) error {
+func (s *Store) cancelNow(ctx context.Context, tx *wtx, hooks *txHooks, tenantID, id string, from workflow.ExecutionStatus, key string, nodeIDs []string) error {
 	now := s.now().UTC().Truncate(time.Microsecond)
 	latest, order, err := s.latestRuns(ctx, tx, tenantID, id)
 	if err != nil {
@@ -710,7 +721,7 @@ func (s *Store) cancelNow(ctx context.Context, tx *wtx, tenantID, id string, fro
 		return fmt.Errorf("cancel execution: %w", err)
 	}
 	if parent != "" {
-		if err := s.wake(ctx, tx, tenantID, string(parent)); err != nil {
+		if err := s.wake(ctx, tx, hooks, tenantID, string(parent)); err != nil {
 			return err
 		}
 	}
@@ -852,14 +863,19 @@ func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, lease tim
 }
 
 // wake marks an execution woken inside tx (see store.Store.WakeExecution).
-func (s *Store) wake(ctx context.Context, tx *wtx, tenantID, id string) error {
+func (s *Store) wake(ctx context.Context, tx *wtx, hooks *txHooks, tenantID, id string) error {
 	if _, err := tx.exec(ctx, `UPDATE executions SET wake_requested = ? WHERE tenant_id = ? AND id = ? AND status IN (?, ?, ?)`,
 		true, tenantID, id, workflow.ExecutionQueued, workflow.ExecutionRunning, workflow.ExecutionWaiting); err != nil {
 		return fmt.Errorf("wake execution %s: %w", id, err)
 	}
-	if _, err := tx.exec(ctx, `UPDATE executions SET wake_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
-		s.t(s.now().UTC()), tenantID, id, workflow.ExecutionWaiting); err != nil {
+	now := s.now().UTC()
+	res, err := tx.exec(ctx, `UPDATE executions SET wake_at = ? WHERE tenant_id = ? AND id = ? AND status = ?`,
+		s.t(now), tenantID, id, workflow.ExecutionWaiting)
+	if err != nil {
 		return fmt.Errorf("wake execution %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return s.runnable(ctx, hooks, store.ExecutionRef{TenantID: tenantID, ID: id}, now)
 	}
 	return nil
 }
@@ -869,8 +885,8 @@ func (s *Store) WakeExecution(ctx context.Context, tenantID, executionID string)
 	if err := checkText("tenant id", tenantID, "execution id", executionID); err != nil {
 		return err
 	}
-	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		return s.wake(ctx, tx, tenantID, executionID)
+	return s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
+		return s.wake(ctx, tx, hooks, tenantID, executionID)
 	})
 }
 
@@ -882,7 +898,7 @@ func (s *Store) DeliverSignal(ctx context.Context, tenantID, executionID, nodeID
 	if !json.Valid(payload) {
 		return fmt.Errorf("signal payload is not JSON: %w", store.ErrInvalidInput)
 	}
-	return s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+	return s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
 		var status workflow.ExecutionStatus
 		err := tx.queryRow(ctx, `SELECT status FROM executions WHERE tenant_id = ? AND id = ?`+s.forUpdate(), tenantID, executionID).Scan(&status)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -903,7 +919,7 @@ func (s *Store) DeliverSignal(ctx context.Context, tenantID, executionID, nodeID
 			}
 			return fmt.Errorf("deliver signal: %w", err)
 		}
-		return s.wake(ctx, tx, tenantID, executionID)
+		return s.wake(ctx, tx, hooks, tenantID, executionID)
 	})
 }
 

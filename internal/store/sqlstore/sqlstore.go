@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -93,6 +94,24 @@ type Store struct {
 	stopped  chan struct{}
 	closeMu  sync.Once
 	onClose  []func() error
+
+	onRunnable atomic.Pointer[store.RunnableHook]
+}
+
+// OnRunnable sets the hook told of executions that become runnable (see store.RunnableHook); call it
+// before the store serves writes.
+func (s *Store) OnRunnable(h store.RunnableHook) { s.onRunnable.Store(&h) }
+
+// runnable calls the RunnableHook, if one is set.
+func (s *Store) runnable(ctx context.Context, hooks *txHooks, ref store.ExecutionRef, at time.Time) error {
+	h := s.onRunnable.Load()
+	if h == nil || *h == nil {
+		return nil
+	}
+	if err := (*h)(ctx, hooks, ref, at); err != nil {
+		return fmt.Errorf("enqueue execution %s: %w", ref.ID, err)
+	}
+	return nil
 }
 
 var _ store.Store = (*Store)(nil)

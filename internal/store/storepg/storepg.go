@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
@@ -74,4 +75,19 @@ func Open(ctx context.Context, cfg Config) (*sqlstore.Store, error) {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	return sqlstore.New(sqlstore.Config{Dialect: Dialect(), ReadDB: db, WriteDB: db, Logger: cfg.Logger}), nil
+}
+
+// OpenPool returns a pgx pool of at most maxConns connections to url, for River's workers (fetching
+// jobs, LISTEN/NOTIFY, leader election); the store's own queries keep their database/sql pool.
+func OpenPool(ctx context.Context, url string, maxConns int32) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("river pool: %w", err)
+	}
+	cfg.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("river pool: %w", err)
+	}
+	return pool, nil
 }

@@ -1,0 +1,383 @@
+package dispatch
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/concertmaster/concertmaster/internal/store"
+)
+
+// SweepIntervalDefault is how often the River leader looks for executions that no job will run.
+const SweepIntervalDefault = 5 * time.Second
+
+// RiverConfig configures a River dispatcher. DB, Store and Owner are required; Pool and Runner too
+// unless the dispatcher only inserts jobs (an API process).
+type RiverConfig struct {
+	// DB is the store's PostgreSQL pool: jobs are inserted in the store's own transactions through it.
+	DB *sql.DB
+	// Pool serves River's workers (fetching jobs, LISTEN/NOTIFY, leader election). Nil makes an
+	// insert-only dispatcher, which runs nothing.
+	Pool   *pgxpool.Pool
+	Store  Store
+	Runner Runner
+	// Owner identifies this process in leases (see EmbeddedConfig.Owner).
+	Owner string
+	// Workers is the number of executions run at once (default 64).
+	Workers int
+	// Lease and Heartbeat are as in EmbeddedConfig.
+	Lease, Heartbeat time.Duration
+	// SweepInterval is how often the leader re-enqueues executions no job will run: leases that
+	// expired with their worker, executions queued before River was in use (default 5s).
+	SweepInterval time.Duration
+	Logger        *slog.Logger
+	Now           func() time.Time
+	// OnStop runs when the dispatcher stops, started or not (to close Pool).
+	OnStop func()
+}
+
+// executionArgs is the job that runs (or resumes) one execution. A job that finds its execution not
+// claimable (another worker runs it, it finished, it is not due) does nothing: jobs are hints, the
+// executions table is the truth, and fencing (ADR 0020) keeps two runs from writing.
+type executionArgs struct {
+	TenantID    string `json:"tenantId"`
+	ExecutionID string `json:"executionId"`
+	// Sweep marks a job the sweep inserted; there is at most one unfinished such job per execution.
+	Sweep bool `json:"sweep,omitempty"`
+}
+
+func (executionArgs) Kind() string { return "concertmaster_execution" }
+
+// sweepArgs is the leader's periodic sweep.
+type sweepArgs struct{}
+
+func (sweepArgs) Kind() string { return "concertmaster_sweep" }
+
+// River dispatches executions through River jobs in PostgreSQL (ADR 0022): an execution is enqueued
+// by a job inserted in the transaction that creates it, requeues it, parks it until a wake-up time or
+// wakes it; River's workers claim and run it with the same fencing as the embedded dispatcher; the
+// leader sweeps for executions whose job was lost with a worker.
+type River struct {
+	cfg      RiverConfig
+	logger   *slog.Logger
+	runs     *runs
+	inserter *river.Client[*sql.Tx]
+	worker   *river.Client[pgx.Tx]
+
+	// direct bounds the executions this process runs on its own timers (see wakeLater), beside River's
+	// workers.
+	direct chan struct{}
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	timers  map[*time.Timer]struct{}
+	runCtx  context.Context
+	done    chan struct{}
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+}
+
+// Bounds of the wake-up timers a River dispatcher keeps in memory: beyond them, River's own scheduler
+// (which looks every few seconds) makes the job available.
+const (
+	timerHorizon = 10 * time.Minute
+	timersMax    = 100_000
+)
+
+// NewRiver returns a River dispatcher; call Start to run its workers.
+func NewRiver(cfg RiverConfig) (*River, error) {
+	if cfg.DB == nil || cfg.Store == nil || cfg.Owner == "" {
+		return nil, errors.New("dispatch: DB, Store and Owner are required")
+	}
+	if cfg.Pool != nil && cfg.Runner == nil {
+		return nil, errors.New("dispatch: a River dispatcher that runs executions needs a Runner")
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = WorkersDefault
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = LeaseDefault
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = HeartbeatDefault
+	}
+	if cfg.SweepInterval <= 0 {
+		cfg.SweepInterval = SweepIntervalDefault
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	logger = logger.With("component", "dispatch")
+	d := &River{cfg: cfg, logger: logger, done: make(chan struct{}), direct: make(chan struct{}, cfg.Workers),
+		timers: map[*time.Timer]struct{}{},
+		runs:   newRuns(cfg.Store, cfg.Runner, cfg.Owner, cfg.Lease, cfg.Heartbeat, cfg.Now, logger)}
+	riverLogger := logger.With("component", "river")
+	inserter, err := river.NewClient(riverdatabasesql.New(cfg.DB), &river.Config{Logger: riverLogger})
+	if err != nil {
+		return nil, fmt.Errorf("dispatch: river inserter: %w", err)
+	}
+	d.inserter = inserter
+	if cfg.Pool != nil {
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &executionWorker{d: d})
+		river.AddWorker(workers, &sweepWorker{d: d})
+		worker, err := river.NewClient(riverpgxv5.New(cfg.Pool), &river.Config{
+			ID:      cfg.Owner,
+			Logger:  riverLogger,
+			Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
+			Workers: workers,
+			// An execution runs as long as it runs: its lease, not a job timeout, says whether it is alive.
+			JobTimeout:    -1,
+			FetchCooldown: 5 * time.Millisecond,
+			PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
+				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
+				&river.PeriodicJobOpts{ID: "concertmaster_sweep", RunOnStart: true})},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("dispatch: river worker: %w", err)
+		}
+		d.worker = worker
+	}
+	return d, nil
+}
+
+// MigrateRiver creates or upgrades River's tables in db, one process at a time (a session advisory
+// lock of its own, so that processes starting together do not race).
+func MigrateRiver(ctx context.Context, db *sql.DB) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	defer func() { _ = conn.Close() }()
+	// "cmriver" in ASCII, next to the store's migration lock.
+	const lockKey = 7164502881690870133
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(lockKey)); err != nil {
+		return fmt.Errorf("migrate river: lock: %w", err)
+	}
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(lockKey))
+	}()
+	m, err := rivermigrate.New(riverdatabasesql.New(db), nil)
+	if err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("migrate river: %w", err)
+	}
+	return nil
+}
+
+// Enqueue inserts the job that runs exec, in tx; it is the store.TxHookFunc the service passes to
+// CreateExecution.
+func (d *River) Enqueue(ctx context.Context, tx store.Tx, exec *store.Execution) error {
+	return d.EnqueueAt(ctx, tx, store.ExecutionRef{TenantID: exec.TenantID, ID: exec.ID}, time.Time{})
+}
+
+// EnqueueAt inserts, in tx, the job that runs ref once at has come (at once for the zero time); it
+// is the store.RunnableHook of a store served by River.
+func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionRef, at time.Time) error {
+	stx, ok := tx.(interface{ SQLTx() *sql.Tx })
+	if !ok || stx.SQLTx() == nil {
+		return errors.New("dispatch: River enqueues in the store's PostgreSQL transaction, and this write has none")
+	}
+	opts := &river.InsertOpts{}
+	if !at.IsZero() {
+		opts.ScheduledAt = at
+	}
+	if _, err := d.inserter.InsertTx(ctx, stx.SQLTx(), executionArgs{TenantID: ref.TenantID, ExecutionID: ref.ID}, opts); err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	if d.worker != nil && !at.IsZero() {
+		if wait := at.Sub(d.cfg.Now()); wait > 0 && wait <= timerHorizon {
+			tx.OnCommit(func() { d.wakeLater(ref, wait) })
+		}
+	}
+	return nil
+}
+
+// wakeLater runs ref in this process once wait has passed, if it has a worker to spare then: River's
+// scheduler promotes scheduled jobs only every few seconds, and a wait should end on time. The job
+// stays the guarantee: it runs later, finds the execution taken, and does nothing.
+func (d *River) wakeLater(ref store.ExecutionRef, wait time.Duration) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.stopped || len(d.timers) >= timersMax {
+		return
+	}
+	d.wg.Add(1)
+	var t *time.Timer
+	t = time.AfterFunc(wait, func() {
+		defer d.wg.Done()
+		d.mu.Lock()
+		delete(d.timers, t)
+		d.mu.Unlock()
+		d.runDue(ref)
+	})
+	d.timers[t] = struct{}{}
+}
+
+// runDue claims and runs a due execution on a spare worker slot, trying once more shortly after when
+// the database's clock is behind this host's.
+func (d *River) runDue(ref store.ExecutionRef) {
+	select {
+	case d.direct <- struct{}{}:
+	default:
+		return
+	}
+	defer func() { <-d.direct }()
+	for try := 0; try < 2; try++ {
+		if d.runCtx.Err() != nil {
+			return
+		}
+		_, err := d.runs.run(d.runCtx, ref, false)
+		if !errors.Is(err, errNotClaimable) {
+			if err != nil && d.runCtx.Err() == nil {
+				d.logger.Warn("Running a due execution failed; its job will", "tenant_id", ref.TenantID, "execution_id", ref.ID, "error", err.Error())
+			}
+			return
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-d.done:
+			return
+		}
+	}
+}
+
+// Start starts River's workers and the lease heartbeat; an insert-only dispatcher has nothing to
+// start.
+func (d *River) Start(ctx context.Context) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.started {
+		return errors.New("dispatch: already started")
+	}
+	d.started = true
+	if d.worker == nil {
+		return nil
+	}
+	if err := d.worker.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("dispatch: start river: %w", err)
+	}
+	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	d.runCtx, d.cancel = hctx, cancel
+	d.wg.Go(func() { d.runs.keepLeases(hctx, d.done) })
+	return nil
+}
+
+// Stop stops fetching jobs and cancels the running ones (the engine hands their executions back, which
+// enqueues them again), waiting for them at most until ctx ends.
+func (d *River) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	started := d.started && d.worker != nil
+	stopped := d.stopped
+	d.stopped = true
+	d.mu.Unlock()
+	if stopped {
+		return nil
+	}
+	if d.cfg.OnStop != nil {
+		defer d.cfg.OnStop()
+	}
+	if !started {
+		return nil
+	}
+	d.mu.Lock()
+	for t := range d.timers {
+		if t.Stop() {
+			d.wg.Done()
+		}
+		delete(d.timers, t)
+	}
+	d.mu.Unlock()
+	err := d.worker.StopAndCancel(ctx)
+	close(d.done)
+	d.cancel()
+	d.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("dispatch: stop river: %w", err)
+	}
+	return nil
+}
+
+// Cancel signals the run of ref in this process; it reports whether the execution runs here.
+func (d *River) Cancel(ref store.ExecutionRef) bool { return d.runs.cancel(ref) }
+
+// Running returns the number of executions running in this process.
+func (d *River) Running() int { return d.runs.running() }
+
+// Queued returns 0: River's queue lives in the database (see the queue depth metric).
+func (d *River) Queued() int { return 0 }
+
+type executionWorker struct {
+	river.WorkerDefaults[executionArgs]
+	d *River
+}
+
+// Timeout disables River's job timeout: see RiverConfig.
+func (*executionWorker) Timeout(*river.Job[executionArgs]) time.Duration { return -1 }
+
+func (w *executionWorker) Work(ctx context.Context, job *river.Job[executionArgs]) error {
+	ref := store.ExecutionRef{TenantID: job.Args.TenantID, ID: job.Args.ExecutionID}
+	_, err := w.d.runs.run(ctx, ref, false)
+	if errors.Is(err, errNotClaimable) {
+		return nil
+	}
+	return err
+}
+
+type sweepWorker struct {
+	river.WorkerDefaults[sweepArgs]
+	d *River
+}
+
+// sweepUnique keeps one unfinished sweep job per execution.
+var sweepUnique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{ //nolint:gochecknoglobals // constant options
+	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+
+// Work enqueues every execution a worker may claim now: a due one whose job was lost, one whose lease
+// expired with its worker, one queued before River served the database. Jobs whose execution turns
+// out to be taken do nothing.
+func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
+	const page = 500
+	now := w.d.cfg.Now()
+	after := ""
+	for {
+		refs, err := w.d.cfg.Store.ListRunnable(ctx, store.RunnableParams{Now: now, Limit: page, AfterID: after})
+		if err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+		if len(refs) == 0 {
+			return nil
+		}
+		params := make([]river.InsertManyParams, len(refs))
+		for i, ref := range refs {
+			params[i] = river.InsertManyParams{Args: executionArgs{TenantID: ref.TenantID, ExecutionID: ref.ID, Sweep: true},
+				InsertOpts: &river.InsertOpts{UniqueOpts: sweepUnique}}
+		}
+		if _, err := w.d.worker.InsertMany(ctx, params); err != nil {
+			return fmt.Errorf("sweep: insert jobs: %w", err)
+		}
+		if len(refs) < page {
+			return nil
+		}
+		after = refs[len(refs)-1].ID
+	}
+}
