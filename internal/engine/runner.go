@@ -54,14 +54,19 @@ func (ns *nodeState) finished() bool {
 }
 
 type runner struct {
-	e           *Engine
-	exec        *store.Execution
-	owner       string
-	g           *validate.Graph
-	nodes       []*nodeState
-	byID        map[string]*nodeState
-	seq         int64
-	batch       store.ExecutionUpdate
+	e     *Engine
+	exec  *store.Execution
+	owner string
+	g     *validate.Graph
+	nodes []*nodeState
+	byID  map[string]*nodeState
+	seq   int64
+	batch store.ExecutionUpdate
+	// effectEnded says the batch holds the end of an effectful attempt (see mustCheckpoint).
+	effectEnded bool
+	// runningPure counts the pure attempts running: while there are some, a result is due soon, and
+	// the loop waits for it without writing first.
+	runningPure int
 	results     chan *attemptResult
 	running     int
 	ready       []*nodeState
@@ -272,6 +277,7 @@ func (r *runner) event(typ, nodeID string, attempt int, data map[string]any) {
 func (r *runner) flush(ctx context.Context, final *store.ExecutionUpdate) error {
 	u := r.batch
 	r.batch = store.ExecutionUpdate{ExecutionID: r.exec.ID}
+	r.effectEnded = false
 	if final != nil {
 		final.NodeRuns = append(u.NodeRuns, final.NodeRuns...)
 		final.Events = append(u.Events, final.Events...)
@@ -327,10 +333,12 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 		if !r.stopping() && !r.draining {
 			r.startReady(attemptsCtx)
 		}
-		if err := r.flush(ctx, nil); err != nil {
-			stopAttempts()
-			r.drain(shutdownGrace)
-			return Outcome{Status: workflow.ExecutionRunning}, err
+		if r.mustCheckpoint() {
+			if err := r.flush(ctx, nil); err != nil {
+				stopAttempts()
+				r.drain(shutdownGrace)
+				return Outcome{Status: workflow.ExecutionRunning}, err
+			}
 		}
 		r.launchAll()
 
@@ -353,6 +361,15 @@ func (r *runner) run(ctx context.Context, cancel <-chan struct{}) (Outcome, erro
 		}
 		if len(r.ready) > 0 && r.running < r.parallelism && !r.stopping() && !r.draining {
 			continue
+		}
+		if r.runningPure == 0 {
+			// Only effectful attempts, timers, a cancel or a drain can end this wait: write what is
+			// pending first, so that the log does not lag behind for as long as they take.
+			if err := r.flush(ctx, nil); err != nil {
+				stopAttempts()
+				r.drain(shutdownGrace)
+				return Outcome{Status: workflow.ExecutionRunning}, err
+			}
 		}
 		resetTimer(timer, r.nextDue(), r.e.now())
 
@@ -587,8 +604,31 @@ func (r *runner) prepare(ctx context.Context, ns *nodeState) *attemptJob {
 	return job
 }
 
+// checkpointEvents bounds the events a run of pure nodes keeps in memory before writing them.
+const checkpointEvents = 512
+
+// mustCheckpoint reports whether the pending batch must be written before the attempts about to start
+// run: always when one of them is effectful (what it does outside the run must follow a durable record
+// of its start), never for pure ones (ADR 0023), whose steps go with the next write, unless the batch
+// has grown large.
+// It also writes once an effectful attempt has ended, so that a crash does not run it again.
+func (r *runner) mustCheckpoint() bool {
+	if r.effectEnded || len(r.batch.Events) >= checkpointEvents {
+		return true
+	}
+	for _, job := range r.launch {
+		if !job.n.Type.Info.Pure || job.resume != nil {
+			return true
+		}
+	}
+	return false
+}
+
 func (r *runner) launchAll() {
 	for _, job := range r.launch {
+		if job.n.Type.Info.Pure {
+			r.runningPure++
+		}
 		go func(job *attemptJob) {
 			r.results <- r.e.execute(job)
 		}(job)
@@ -598,6 +638,11 @@ func (r *runner) launchAll() {
 
 // handle applies one attempt's result.
 func (r *runner) handle(res *attemptResult) {
+	if res.job.n.Type.Info.Pure {
+		r.runningPure--
+	} else {
+		r.effectEnded = true
+	}
 	r.running--
 	ns := r.nodes[res.job.n.Index]
 	// Whether the run canceled the attempt (cancel, failure elsewhere, shutdown), read before the

@@ -58,6 +58,13 @@ type Info struct {
 	// woken by a signal, and Execute must then check whether what it waits for happened and suspend
 	// again if not. Such types may also suspend inside forEach.
 	Signals bool
+	// Pure marks types whose run has no effect outside the execution: they read their input and
+	// configuration and compute an output (data shaping, conditions, merges, sandboxed code), perhaps
+	// with the clock or randomness, but call, write or wait for nothing. The engine runs consecutive pure
+	// nodes without persisting each step: their node runs and events are written with the next effectful
+	// step or the end of the run, and a crash before that simply computes them again (ADR 0023). Leave
+	// it false when in doubt: an effectful type is always safe.
+	Pure bool
 	// Lazy lists top-level configuration keys whose templates the engine leaves unevaluated; the node
 	// evaluates them itself through Input.Eval, typically once per element.
 	Lazy []string

@@ -16,7 +16,7 @@ type NoOp struct{}
 // NodeInfo describes flow.noop.
 func (*NoOp) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.noop", Title: "No operation", Category: "Flow", Icon: "circle-dot",
+		Type: "flow.noop", Pure: true, Title: "No operation", Category: "Flow", Icon: "circle-dot",
 		Description: "Passes its input on unchanged: a junction, a placeholder or a named point in the graph.",
 		Inputs:      portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
@@ -61,7 +61,7 @@ type Stop struct {
 // NodeInfo describes flow.stop.
 func (*Stop) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.stop", Title: "Stop", Category: "Flow", Icon: "circle-stop",
+		Type: "flow.stop", Pure: true, Title: "Stop", Category: "Flow", Icon: "circle-stop",
 		Description: "Ends the execution successfully at once, with the given output (default: its input). " +
 			"Nodes still running are canceled and nodes not started are skipped.",
 		Inputs: portIn, Outputs: portOut,

@@ -19,7 +19,7 @@ type Set struct {
 // NodeInfo describes data.set.
 func (*Set) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.set", Title: "Set fields", Category: "Data", Icon: "pencil",
+		Type: "data.set", Pure: true, Title: "Set fields", Category: "Data", Icon: "pencil",
 		Description: "Outputs the input object with the given fields added or replaced. A field name with dots " +
 			"(customer.address.city) sets a nested value. Values may be {{ expressions }}.",
 		Docs:   docsSet,
@@ -79,7 +79,7 @@ type Transform struct {
 // NodeInfo describes data.transform.
 func (*Transform) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.transform", Title: "Transform", Category: "Data", Icon: "square-function",
+		Type: "data.transform", Pure: true, Title: "Transform", Category: "Data", Icon: "square-function",
 		Description: "Outputs the value of an expression, such as {{ map(input.items, ({id: #.id, total: #.qty * #.price})) }}.",
 		Docs:        docsTransform,
 		Inputs:      portIn, Outputs: portOut,
@@ -112,7 +112,7 @@ type Filter struct {
 // NodeInfo describes data.filter.
 func (*Filter) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.filter", Title: "Filter", Category: "Data", Icon: "filter",
+		Type: "data.filter", Pure: true, Title: "Filter", Category: "Data", Icon: "filter",
 		Description: "Keeps the elements of an array for which the condition holds. The condition sees each element as item and its position as index.",
 		Docs:        docsFilter,
 		Inputs:      portIn, Outputs: portOut,

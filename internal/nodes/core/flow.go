@@ -18,7 +18,7 @@ type If struct {
 // NodeInfo describes flow.if.
 func (*If) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.if", Title: "If", Category: "Flow", Icon: "split",
+		Type: "flow.if", Pure: true, Title: "If", Category: "Flow", Icon: "split",
 		Description: "Sends its input to the true port when the condition holds, to the false port otherwise. " +
 			"The branch not taken is skipped.",
 		Docs:   docsIf,
@@ -65,7 +65,7 @@ const SwitchDefaultPort = "default"
 // NodeInfo describes flow.switch.
 func (*Switch) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.switch", Title: "Switch", Category: "Flow", Icon: "route",
+		Type: "flow.switch", Pure: true, Title: "Switch", Category: "Flow", Icon: "route",
 		Description: "Sends its input to the port of the first case whose condition holds, or to the default port. " +
 			"Each case names its own output port.",
 		Docs:    docsSwitch,
@@ -143,7 +143,7 @@ type Merge struct {
 // NodeInfo describes flow.merge.
 func (*Merge) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.merge", Title: "Merge", Category: "Flow", Icon: "merge",
+		Type: "flow.merge", Pure: true, Title: "Merge", Category: "Flow", Icon: "merge",
 		Description: "Joins branches. all waits for every branch that was not skipped and outputs their values keyed by " +
 			"source node id; any continues with the first branch to arrive.",
 		Docs:   docsMerge,
@@ -259,7 +259,7 @@ type Fail struct {
 // NodeInfo describes flow.fail.
 func (*Fail) NodeInfo() node.Info {
 	return node.Info{
-		Type: "flow.fail", Title: "Fail", Category: "Flow", Icon: "octagon-x",
+		Type: "flow.fail", Pure: true, Title: "Fail", Category: "Flow", Icon: "octagon-x",
 		Description: "Fails with the given message (and optional code). It is not retried.",
 		Docs:        docsFail,
 		Inputs:      portIn, Outputs: portOut,

@@ -15,7 +15,7 @@ type Manual struct{}
 // NodeInfo describes trigger.manual.
 func (*Manual) NodeInfo() node.Info {
 	return node.Info{
-		Type: "trigger.manual", Title: "Manual trigger", Category: "Triggers", Icon: "play",
+		Type: "trigger.manual", Pure: true, Title: "Manual trigger", Category: "Triggers", Icon: "play",
 		Description: "Starts the workflow by hand or through the API. Its output is the input given to the run.",
 		Docs:        docsManual,
 		Outputs:     portOut,
@@ -104,7 +104,7 @@ func (w *Webhook) redactsExtra(name string) bool {
 // NodeInfo describes trigger.webhook.
 func (*Webhook) NodeInfo() node.Info {
 	return node.Info{
-		Type: "trigger.webhook", Title: "Webhook", Category: "Triggers", Icon: "webhook",
+		Type: "trigger.webhook", Pure: true, Title: "Webhook", Category: "Triggers", Icon: "webhook",
 		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
 			"Its output is the request (method, path, headers, query and body), with the headers that carry credentials stored as [redacted].",
 		Docs:    docsWebhook,

@@ -87,7 +87,7 @@ type Crypto struct {
 // NodeInfo describes data.crypto.
 func (*Crypto) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.crypto", Title: "Crypto", Category: "Data", Icon: "fingerprint",
+		Type: "data.crypto", Pure: true, Title: "Crypto", Category: "Data", Icon: "fingerprint",
 		Description: "Computes a hash (MD5, SHA-1, SHA-256/384/512) or an HMAC of a value, or makes random bytes or a UUID (v4 or v7).",
 		Docs:        cryptoDocs,
 		Inputs:      []node.PortSpec{{Name: "in", Title: "Input"}},

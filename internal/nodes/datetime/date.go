@@ -101,7 +101,7 @@ type Date struct {
 // NodeInfo describes data.date.
 func (*Date) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.date", Title: "Date & time", Category: "Data", Icon: "calendar-clock",
+		Type: "data.date", Pure: true, Title: "Date & time", Category: "Data", Icon: "calendar-clock",
 		Description: "Parses, formats, shifts (add, subtract), compares (diff) and rounds (startOf, endOf) dates in an IANA time zone, calendar aware across daylight-saving changes.",
 		Docs:        dateDocs,
 		Inputs:      []node.PortSpec{{Name: "in", Title: "Input"}},

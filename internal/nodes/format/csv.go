@@ -62,7 +62,7 @@ type CSV struct {
 // NodeInfo describes data.csv.
 func (*CSV) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.csv", Title: "CSV", Category: "Data", Icon: "sheet",
+		Type: "data.csv", Pure: true, Title: "CSV", Category: "Data", Icon: "sheet",
 		Description: "Parses CSV text into an array of objects (or arrays), or formats an array of objects (or arrays) as CSV text.",
 		Docs:        csvDocs,
 		Inputs:      portIn, Outputs: portOut,

@@ -67,7 +67,7 @@ type Extraction struct {
 // NodeInfo describes data.html.
 func (*HTML) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.html", Title: "HTML extract", Category: "Data", Icon: "code-xml",
+		Type: "data.html", Pure: true, Title: "HTML extract", Category: "Data", Icon: "code-xml",
 		Description: "Extracts text, HTML or attributes from an HTML document with CSS selectors, into an object with one key per extraction.",
 		Docs:        htmlDocs,
 		Inputs:      portIn, Outputs: portOut,

@@ -59,7 +59,7 @@ type XML struct {
 // NodeInfo describes data.xml.
 func (*XML) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.xml", Title: "XML", Category: "Data", Icon: "file-code",
+		Type: "data.xml", Pure: true, Title: "XML", Category: "Data", Icon: "file-code",
 		Description: "Parses XML text into JSON (attributes as @name, text as #text, repeated elements as arrays), or formats a JSON value as XML text.",
 		Docs:        xmlDocs,
 		Inputs:      portIn, Outputs: portOut,

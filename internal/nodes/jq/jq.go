@@ -125,7 +125,7 @@ var docs string
 func (j *JQ) NodeInfo() node.Info {
 	s := j.shared
 	return node.Info{
-		Type: "data.jq", Title: "jq", Category: "Data", Icon: "braces",
+		Type: "data.jq", Pure: true, Title: "jq", Category: "Data", Icon: "braces",
 		Description: "Runs a jq program over the input and outputs its first value or all of them.",
 		Docs:        docs,
 		Inputs:      []node.PortSpec{{Name: "in", Title: "Input", Description: "The value the program reads as ., unless input is set"}},

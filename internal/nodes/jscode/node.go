@@ -143,6 +143,7 @@ func (c *Code) NodeInfo() node.Info {
 	s := c.shared
 	return node.Info{
 		Type:        TypeName,
+		Pure:        true,
 		Version:     1,
 		Title:       "JavaScript",
 		Category:    "Code",

@@ -53,7 +53,7 @@ var aggregateDocs string
 // NodeInfo describes data.aggregate.
 func (*Aggregate) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.aggregate", Title: "Aggregate", Category: "Data", Icon: "sigma",
+		Type: "data.aggregate", Pure: true, Title: "Aggregate", Category: "Data", Icon: "sigma",
 		Description: "Counts, sums, averages, finds minimum and maximum or collects values of an array, over all " +
 			"elements or per group of equal field values.",
 		Docs:   aggregateDocs,

@@ -46,7 +46,7 @@ var compareDocs string
 // NodeInfo describes data.compare.
 func (*Compare) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.compare", Title: "Compare datasets", Category: "Data", Icon: "git-compare",
+		Type: "data.compare", Pure: true, Title: "Compare datasets", Category: "Data", Icon: "git-compare",
 		Description: "Compares two arrays of records matched by key and outputs the records added, removed and changed, and how many are unchanged.",
 		Docs:        compareDocs,
 		Inputs: []node.PortSpec{{Name: "in", Title: "Old, then new",

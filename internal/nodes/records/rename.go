@@ -34,7 +34,7 @@ var renameDocs string
 // NodeInfo describes data.rename.
 func (*Rename) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.rename", Title: "Rename fields", Category: "Data", Icon: "text-cursor-input",
+		Type: "data.rename", Pure: true, Title: "Rename fields", Category: "Data", Icon: "text-cursor-input",
 		Description: "Renames or moves fields of an object, or of every object of an array; optionally drops the fields it does not rename.",
 		Docs:        renameDocs,
 		Inputs:      portIn, Outputs: []node.PortSpec{{Name: "out", Title: "Renamed", Description: "The object or array with fields renamed"}},

@@ -51,7 +51,7 @@ var sortDocs string
 // NodeInfo describes data.sort.
 func (*Sort) NodeInfo() node.Info {
 	return node.Info{
-		Type: "data.sort", Title: "Sort", Category: "Data", Icon: "arrow-down-wide-narrow",
+		Type: "data.sort", Pure: true, Title: "Sort", Category: "Data", Icon: "arrow-down-wide-narrow",
 		Description: "Sorts an array stably by one or more fields, or by an expression per element.",
 		Docs:        sortDocs,
 		Inputs:      portIn, Outputs: []node.PortSpec{{Name: "out", Title: "Sorted", Description: "The sorted array"}},

@@ -86,7 +86,7 @@ var docs string
 func (t *Template) NodeInfo() node.Info {
 	cfg := t.cfg
 	return node.Info{
-		Type: "data.template", Title: "Text template", Category: "Data", Icon: "file-text",
+		Type: "data.template", Pure: true, Title: "Text template", Category: "Data", Icon: "file-text",
 		Description: "Renders text, such as an e-mail body or a report, from a Go text/template with actions between {% and %}.",
 		Docs:        docs,
 		Inputs:      []node.PortSpec{{Name: "in", Title: "Input", Description: "The value the template sees as ., unless data is set"}},

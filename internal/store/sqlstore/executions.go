@@ -388,21 +388,40 @@ const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, 
 			wake_at = excluded.wake_at`
 
 // upsertNodeRuns writes node runs with as few statements as it can. When one step names the same
-// attempt twice, the later state wins (one INSERT … ON CONFLICT may not touch a row twice).
+// attempt more than once (its start and its end, written together), they are merged as the upsert
+// merges them with a stored row: the later state wins, and what it leaves out (input, start time,
+// logs) is kept from the earlier (one INSERT … ON CONFLICT may not touch a row twice).
 func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, executionID string, runs []store.NodeRun) error {
 	type key struct {
 		node    string
 		attempt int
 	}
-	last := make(map[key]int, len(runs))
-	for i, r := range runs {
-		last[key{r.NodeID, r.Attempt}] = i
-	}
+	at := make(map[key]int, len(runs))
 	rows := make([]*store.NodeRun, 0, len(runs))
 	for i := range runs {
-		if last[key{runs[i].NodeID, runs[i].Attempt}] == i {
-			rows = append(rows, &runs[i])
+		k := key{runs[i].NodeID, runs[i].Attempt}
+		j, seen := at[k]
+		if !seen {
+			at[k] = len(rows)
+			r := runs[i]
+			rows = append(rows, &r)
+			continue
 		}
+		merged := runs[i]
+		prev := rows[j]
+		if merged.Input == nil {
+			merged.Input = prev.Input
+		}
+		if merged.InputFrom == "" {
+			merged.InputFrom = prev.InputFrom
+		}
+		if merged.StartedAt == nil {
+			merged.StartedAt = prev.StartedAt
+		}
+		if len(merged.Logs) == 0 {
+			merged.Logs = prev.Logs
+		}
+		rows[j] = &merged
 	}
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), multiRowMax)]

@@ -216,3 +216,34 @@ func testRaceRenewTakeover(t *testing.T, s store.Store) {
 		require.Equal(t, []store.ExecutionRef{ref}, res.Cancel, "round %d: the cancel goes to the owner once", round)
 	}
 }
+
+// testNodeRunStartAndEndInOneStep writes an attempt's start and end in one step, as the engine does
+// for pure nodes: the end's state wins and the start's input and time are kept.
+func testNodeRunStartAndEndInOneStep(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	const tenant = store.DefaultTenant
+	exec := NewExecution(t, s, tenant)
+	_, err := s.ClaimExecution(ctx, store.ExecutionRef{TenantID: tenant, ID: exec.ID}, "w/1", time.Minute, false)
+	require.NoError(t, err)
+	start := time.Now().UTC().Truncate(time.Millisecond)
+	end := start.Add(time.Millisecond)
+	require.NoError(t, s.ApplyExecutionUpdate(ctx, tenant, &store.ExecutionUpdate{ExecutionID: exec.ID, Owner: "w/1",
+		NodeRuns: []store.NodeRun{
+			{NodeID: "a", Attempt: 1, Status: workflow.NodeRunRunning, Input: []byte(`{"in":1}`), StartedAt: &start},
+			{NodeID: "b", Attempt: 1, Status: workflow.NodeRunRunning, InputFrom: "a", StartedAt: &start},
+			{NodeID: "a", Attempt: 1, Status: workflow.NodeRunSucceeded, Output: []byte(`{"out":1}`), Port: "out", FinishedAt: &end},
+			{NodeID: "b", Attempt: 1, Status: workflow.NodeRunSucceeded, Output: []byte(`{"out":2}`), Port: "out", FinishedAt: &end},
+		}}))
+	runs, err := s.ListNodeRuns(ctx, tenant, exec.ID)
+	require.NoError(t, err)
+	require.Len(t, runs, 2)
+	a, b := runs[0], runs[1]
+	require.Equal(t, workflow.NodeRunSucceeded, a.Status)
+	require.JSONEq(t, `{"in":1}`, string(a.Input))
+	require.JSONEq(t, `{"out":1}`, string(a.Output))
+	require.WithinDuration(t, start, *a.StartedAt, time.Millisecond)
+	require.WithinDuration(t, end, *a.FinishedAt, time.Millisecond)
+	require.Equal(t, "a", b.InputFrom)
+	require.NotNil(t, b.StartedAt)
+	require.Equal(t, workflow.NodeRunSucceeded, b.Status)
+}

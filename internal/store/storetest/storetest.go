@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"RaceTakeoverFencing", testRaceTakeoverFencing},
 		{"RaceCancelClaim", testRaceCancelClaim},
 		{"RaceRenewTakeover", testRaceRenewTakeover},
+		{"NodeRunStartAndEndInOneStep", testNodeRunStartAndEndInOneStep},
 		{"CreateExecutionIdempotency", testIdempotency},
 		{"EnqueueHookRunsAfterCommit", testEnqueueHook},
 		{"ExecutionPreview", testExecutionPreview},
