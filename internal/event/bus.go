@@ -3,8 +3,8 @@
 // source of truth; a subscriber that falls behind is told so at once (Subscription.Lagged) and catches
 // up from the store.
 //
-// Bus is the interface the rest of the program uses. Hub is its in-process implementation; a bus that
-// spans processes (Redis pub/sub, in the scale-out work) carries Messages between processes and hands
+// Bus is the interface the rest of the program uses. Hub is its in-process implementation; the bus that
+// spans processes (internal/cluster, over Redis pub/sub) carries Messages between processes and hands
 // them to a local Hub for fan-out, so Message is self-contained: it names its tenant and workflow.
 package event
 
@@ -284,6 +284,10 @@ func (h *Hub) fanOut(m *Message) {
 		}
 	}
 }
+
+// LagAll lags every open subscription: they may have missed messages, as when the link that brings
+// other processes' messages dropped. Their owners catch up from the store.
+func (h *Hub) LagAll() { h.lagAll() }
 
 // lagAll lags every subscription: the queue overflowed, so any of them may have missed a message.
 func (h *Hub) lagAll() {

@@ -1,7 +1,8 @@
 // Package ratelimit limits how often a key (an IP address, an account, a token) may do something:
-// login and setup per IP and per account, the API per token (ADR 0013). Limiter is the seam a later
-// issue backs with Redis; Memory is the in-process implementation, a GCRA keyed by string with bounded
-// memory.
+// login and setup per IP and per account, the API per token (ADR 0013). Memory is the in-process
+// implementation, a GCRA keyed by string with bounded memory; Redis runs the same GCRA in Redis, shared
+// by every process of a deployment (CM_REDIS_URL, ADR 0018), and falls back to a Memory while Redis is
+// unreachable.
 package ratelimit
 
 import (

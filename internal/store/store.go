@@ -397,6 +397,7 @@ type RunnableParams struct {
 type Store interface {
 	Identity
 	Credentials
+	Processes
 
 	// CreateTenant adds a tenant; ErrConflict when the id is taken.
 	CreateTenant(ctx context.Context, id, name string) error
@@ -525,3 +526,35 @@ type Store interface {
 	// Close releases the store's resources.
 	Close() error
 }
+
+// Process is a running server process as it registers itself (ADR 0018).
+type Process struct {
+	// ID identifies the process (host/pid/random), unique among live processes.
+	ID string
+	// Role is what it does: ProcessRoleAPI for one that serves HTTP, ProcessRoleWorker otherwise.
+	Role string
+	// Redis tells whether it is linked to the other processes through Redis.
+	Redis bool
+	// StartedAt and HeartbeatAt are set by the store, by the database's clock.
+	StartedAt, HeartbeatAt time.Time
+}
+
+// Process roles.
+const (
+	ProcessRoleAPI    = "api"
+	ProcessRoleWorker = "worker"
+)
+
+// Processes tracks the running processes of a deployment, so that a process may refuse to start
+// next to others it cannot work with.
+type Processes interface {
+	// HeartbeatProcess records that p is alive now, by the database's clock: it inserts p's row or
+	// refreshes its heartbeat (keeping its start time), deletes the rows whose heartbeat is more than
+	// stale old, and returns the other processes that remain, by id (at most MaxProcesses).
+	HeartbeatProcess(ctx context.Context, p Process, stale time.Duration) ([]Process, error)
+	// RemoveProcess deletes a process's row, when it stops; an unknown id is not an error.
+	RemoveProcess(ctx context.Context, id string) error
+}
+
+// MaxProcesses bounds the processes HeartbeatProcess returns.
+const MaxProcesses = 1000

@@ -99,6 +99,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"CredentialVault", testCredentialVault},
 		{"CredentialsAfterAndKeyCleanup", testCredentialsAfterAndKeyCleanup},
 		{"FindAndActiveWorkflows", testFindAndActiveWorkflows},
+		{"Processes", testProcesses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
