@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/concertmaster/concertmaster/internal/app"
+	"github.com/concertmaster/concertmaster/internal/store"
 )
 
 func newServeCmd(load loader) *cobra.Command {
@@ -65,6 +66,11 @@ func newWorkerCmd(load loader) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		if err := rt.Register(cmd.Context(), store.ProcessRoleWorker); err != nil {
+			_ = rt.Close(context.Background())
+			return err
+		}
+		rt.StartCluster(false)
 		if err := rt.Start(cmd.Context()); err != nil {
 			_ = rt.Close(context.Background())
 			return err

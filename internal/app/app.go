@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/api"
+	"github.com/concertmaster/concertmaster/internal/cluster"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/credential"
 	"github.com/concertmaster/concertmaster/internal/dispatch"
@@ -35,6 +36,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/retention"
 	"github.com/concertmaster/concertmaster/internal/schedule"
 	"github.com/concertmaster/concertmaster/internal/service"
+	"github.com/concertmaster/concertmaster/internal/store"
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
 	"github.com/concertmaster/concertmaster/internal/store/storepg"
 	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
@@ -93,9 +95,10 @@ type Runtime struct {
 	Registry   *node.Registry
 	Engine     *engine.Engine
 	Dispatcher dispatch.Dispatcher
-	Bus        *event.Hub
-	Service    *service.Service
-	Metrics    *metrics.Metrics
+	// Bus is the process's event hub; with Redis, Cluster feeds it the other processes' events.
+	Bus     *event.Hub
+	Service *service.Service
+	Metrics *metrics.Metrics
 	// Pruner applies the retention rules; Start runs it with the workers.
 	Pruner *retention.Pruner
 	// Scheduler fires the schedule triggers; serve starts it (StartScheduler), whatever its role.
@@ -103,7 +106,16 @@ type Runtime struct {
 	// Listeners run the listening triggers (queues, streams, topics) of active workflows; serve starts
 	// them with the scheduler.
 	Listeners *listen.Manager
-	Owner     string
+	// Cluster is the Redis link to the other processes (CM_REDIS_URL), nil without one. StartCluster
+	// connects it.
+	Cluster *cluster.Cluster
+	Owner   string
+
+	redisPrefix string
+	redis       bool
+	dialect     string
+	presence    *presence
+	log         *slog.Logger
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.
@@ -112,13 +124,35 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	if err != nil {
 		return nil, err
 	}
-	reg, err := Registry(cfg)
+	m := metrics.New()
+	hub := event.NewHub()
+	host, _ := os.Hostname()
+	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), service.NewID()[24:])
+	// Without Redis the hub is the bus; with it, the cluster hands every event to the hub and to the
+	// other processes, and theirs to the hub.
+	var bus event.Bus = hub
+	var d dispatch.Dispatcher
+	cl, err := newCluster(cfg, owner, hub, st, m, logger, func(ref store.ExecutionRef) bool { return d != nil && d.Cancel(ref) })
 	if err != nil {
+		hub.Close()
 		_ = st.Close()
 		return nil, err
 	}
-	m := metrics.New()
-	bus := event.NewHub()
+	if cl != nil {
+		bus = cl
+	}
+	fail := func(err error) (*Runtime, error) {
+		if cl != nil {
+			_ = cl.Close()
+		}
+		hub.Close()
+		_ = st.Close()
+		return nil, err
+	}
+	reg, err := Registry(cfg)
+	if err != nil {
+		return fail(err)
+	}
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	// Resume URLs are signed, and credentials encrypted, with keys derived from the server secret;
 	// without a secret (PostgreSQL without CM_SECRET_KEY, where serve refuses to start anyway) resume
@@ -130,8 +164,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		resumeKey = sec.Derive("concertmaster resume url")
 		vault, err := credential.NewVault(sec.Derive(credential.KeyInfo), st)
 		if err != nil {
-			_ = st.Close()
-			return nil, err
+			return fail(err)
 		}
 		creds = service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: CredentialTesters(cfg), Logger: logger})
 		loader = creds
@@ -140,15 +173,11 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
 		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader})
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return fail(err)
 	}
-	host, _ := os.Hostname()
-	owner := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), service.NewID()[24:])
-	d, err := newDispatcher(ctx, cfg, st, eng, owner, logger)
+	d, err = newDispatcher(ctx, cfg, st, eng, owner, logger)
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return fail(err)
 	}
 	// The service signals schedule changes on wake, which the scheduler reads, and on listenWake, which
 	// the listening triggers' manager reads: one pending signal is enough, since a pass reads
@@ -156,7 +185,8 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	wake := make(chan struct{}, 1)
 	listenWake := make(chan struct{}, 1)
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
-		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds,
+		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds, WaitPollInterval: cfg.WaitPollInterval,
+		RemoteCancelFunc: remoteCancel(cl),
 		SchedulesChangedFunc: func() {
 			for _, c := range []chan struct{}{wake, listenWake} {
 				select {
@@ -167,8 +197,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		}})
 	sched, err := schedule.New(schedule.Config{Store: st, Service: svc, Wake: wake, Observer: m, Logger: logger})
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return fail(err)
 	}
 	var credSource listen.CredentialSource
 	if creds != nil {
@@ -176,21 +205,19 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	listeners, err := listen.New(listen.Config{Store: st, Registry: reg, Firer: svc, Credentials: credSource, Observer: m, Logger: logger, Wake: listenWake})
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return fail(err)
 	}
 	m.Gauge("concertmaster_listeners_running", "Listening triggers (queues, streams, topics) running in this process.", func() float64 { return float64(listeners.Running()) })
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
-	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(bus.Subscribers()) })
+	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(hub.Subscribers()) })
 	pruner, err := retention.New(retention.Config{Store: st, MaxAge: cfg.RetentionMaxAge, MaxPerWorkflow: cfg.RetentionMaxPerWorkflow,
 		Interval: cfg.RetentionInterval, Observer: m, Logger: logger})
 	if err != nil {
-		_ = st.Close()
-		return nil, err
+		return fail(err)
 	}
-	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
-		Listeners: listeners, Owner: owner}, nil
+	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: hub, Cluster: cl, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
+		Listeners: listeners, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger}, nil
 }
 
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
@@ -259,9 +286,43 @@ func (rt *Runtime) StartScheduler(ctx context.Context) error {
 	return rt.Listeners.Start(ctx)
 }
 
-// Close stops the scheduler, the pruner and the workers, and closes the store.
+// StartCluster connects the Redis link, if there is one, in the background: with events, the other
+// processes' events reach this process's hub (API processes); without, only their cancel signals do
+// (workers).
+func (rt *Runtime) StartCluster(events bool) {
+	if rt.Cluster != nil {
+		rt.Cluster.Start(events)
+	}
+}
+
+// Register records this process in the store's processes table and keeps it there until Close (on
+// PostgreSQL; a SQLite database belongs to one process). An API process refuses to start next to
+// another API process unless both have Redis (ADR 0018).
+func (rt *Runtime) Register(ctx context.Context, role string) error {
+	if rt.dialect == "sqlite" || rt.presence != nil {
+		return nil
+	}
+	p, err := startPresence(ctx, rt.Store, store.Process{ID: rt.Owner, Role: role, Redis: rt.redis}, rt.log)
+	if err != nil {
+		return err
+	}
+	rt.presence = p
+	return nil
+}
+
+// closeLink stops the presence heartbeat and the Redis link, which outlive the workers (a cancel
+// signal may still arrive for a draining run) but not the store.
+func (rt *Runtime) closeLink(ctx context.Context) error {
+	rt.presence.stop(ctx)
+	if rt.Cluster != nil {
+		return rt.Cluster.Close()
+	}
+	return nil
+}
+
+// Close stops the scheduler, the pruner, the workers and the Redis link, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.Store.Close())
+	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.closeLink(ctx), rt.Store.Close())
 	rt.Bus.Close()
 	return err
 }
@@ -287,12 +348,12 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 	if err != nil {
 		return nil, err
 	}
-	id, err := NewIdentity(ctx, cfg, rt.Store, logger)
+	limit, idLimits, err := rt.RateLimits(cfg)
 	if err != nil {
 		_ = rt.Close(context.Background())
 		return nil, err
 	}
-	limit, err := APIRateLimit(cfg)
+	id, err := NewIdentity(ctx, cfg, rt.Store, logger, idLimits)
 	if err != nil {
 		_ = rt.Close(context.Background())
 		return nil, err
@@ -347,6 +408,11 @@ func (s *Server) Run(ctx context.Context) error {
 
 // Serve is Run on an existing listener.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	if err := s.rt.Register(ctx, store.ProcessRoleAPI); err != nil {
+		_ = s.rt.Close(context.Background())
+		return err
+	}
+	s.rt.StartCluster(true)
 	if s.workers {
 		if err := s.rt.Start(ctx); err != nil {
 			return err
@@ -393,8 +459,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	perr := s.rt.Pruner.Stop(sctx)
 	derr := s.rt.Dispatcher.Stop(sctx)
 	herr := <-herrc
+	cerr := s.rt.closeLink(sctx)
 	s.rt.Bus.Close()
-	return errors.Join(lerr, herr, ierr, serr, perr, derr, s.rt.Store.Close())
+	return errors.Join(lerr, herr, ierr, serr, perr, derr, cerr, s.rt.Store.Close())
 }
 
 var (

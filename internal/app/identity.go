@@ -37,12 +37,19 @@ func LoadSecret(cfg config.Config, logger *slog.Logger) (*secret.Secret, error) 
 
 // NewIdentity builds the identity service over st with the server secret, and creates the first
 // owner from CM_BOOTSTRAP_EMAIL and CM_BOOTSTRAP_PASSWORD when no user exists yet.
-func NewIdentity(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger) (*identity.Service, error) {
+//
+// limits, when set, are the sign-in and setup limiters (shared through Redis); nil means the
+// identity service's in-memory defaults.
+func NewIdentity(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger, limits *IdentityLimits) (*identity.Service, error) {
 	sec, err := LoadSecret(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	id, err := identity.New(identity.Config{Store: st, Secret: sec, AccessTTL: cfg.AccessTokenTTL, Logger: logger})
+	icfg := identity.Config{Store: st, Secret: sec, AccessTTL: cfg.AccessTokenTTL, Logger: logger}
+	if limits != nil {
+		icfg.LoginPerIP, icfg.LoginPerAccount, icfg.SetupPerIP = limits.LoginPerIP, limits.LoginPerAccount, limits.SetupPerIP
+	}
+	id, err := identity.New(icfg)
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +70,50 @@ func NewIdentity(ctx context.Context, cfg config.Config, st store.Store, logger 
 	return id, nil
 }
 
+// IdentityLimits are the sign-in and setup limiters of the identity service.
+type IdentityLimits struct {
+	LoginPerIP, LoginPerAccount, SetupPerIP ratelimit.Limiter
+}
+
 // APIRateLimit returns the per-principal request limit of cfg, nil when it is off.
 func APIRateLimit(cfg config.Config) (ratelimit.Limiter, error) {
 	if cfg.APIRateLimit <= 0 {
 		return nil, nil
 	}
-	return ratelimit.NewMemory(ratelimit.Rule{Rate: cfg.APIRateLimit, Period: time.Second, Burst: 2 * cfg.APIRateLimit}, ratelimit.MemoryConfig{})
+	return ratelimit.NewMemory(apiRule(cfg), ratelimit.MemoryConfig{})
+}
+
+func apiRule(cfg config.Config) ratelimit.Rule {
+	return ratelimit.Rule{Rate: cfg.APIRateLimit, Period: time.Second, Burst: 2 * cfg.APIRateLimit}
+}
+
+// RateLimits returns the API limiter (nil when CM_API_RATE_LIMIT is 0) and the identity limiters of
+// the runtime: counted in Redis, shared by every process, when it has a Redis link (each falling back
+// to a per-process count while Redis is unreachable), in memory otherwise.
+func (rt *Runtime) RateLimits(cfg config.Config) (ratelimit.Limiter, *IdentityLimits, error) {
+	var api ratelimit.Limiter
+	if cfg.APIRateLimit > 0 {
+		l, err := rt.limiter(apiRule(cfg), "api")
+		if err != nil {
+			return nil, nil, err
+		}
+		api = l
+	}
+	var id IdentityLimits
+	for _, l := range []struct {
+		dst  *ratelimit.Limiter
+		rule ratelimit.Rule
+		name string
+	}{
+		{&id.LoginPerIP, identity.LoginPerIPRule, "login-ip"},
+		{&id.LoginPerAccount, identity.LoginPerAccountRule, "login-account"},
+		{&id.SetupPerIP, identity.SetupPerIPRule, "setup-ip"},
+	} {
+		lim, err := rt.limiter(l.rule, l.name)
+		if err != nil {
+			return nil, nil, err
+		}
+		*l.dst = lim
+	}
+	return api, &id, nil
 }

@@ -70,12 +70,9 @@ type Config struct {
 	// Hub is this process's event hub: Publish hands it every local event, and the events of other
 	// processes are handed to it as they arrive.
 	Hub *event.Hub
-	// Events subscribes to the events of other processes: API processes need them, worker processes
-	// (which only publish) do not.
-	Events bool
 	// CancelFunc, when set, receives the cancel signals of other processes (dispatch.Embedded.Cancel).
 	CancelFunc func(ref store.ExecutionRef) bool
-	// Store reads events that were too large to travel through Redis (required with Events).
+	// Store reads events that were too large to travel through Redis (required).
 	Store EventReader
 	// Queue bounds the messages waiting to be published (default QueueDefault).
 	Queue int
@@ -103,13 +100,15 @@ type Stats struct {
 // local hub and queues it for the other processes; Subscribe subscribes to the local hub, which also
 // receives the other processes' messages.
 type Cluster struct {
-	cfg     Config
-	logger  *slog.Logger
-	client  *redis.Client
-	events  string // channel names
-	cancels string
+	cfg       Config
+	logger    *slog.Logger
+	client    *redis.Client
+	eventsCh  string // channel names
+	cancelsCh string
 
 	out chan outMsg
+	// events is set by Start: whether this process receives the other processes' events.
+	events bool
 
 	up        atomic.Bool
 	published atomic.Int64
@@ -161,11 +160,8 @@ func Options(rawURL string, timeout time.Duration) (*redis.Options, error) {
 
 // New returns a Cluster for cfg; Start connects it.
 func New(cfg Config) (*Cluster, error) {
-	if cfg.ProcessID == "" || cfg.Hub == nil {
-		return nil, errors.New("cluster: ProcessID and Hub are required")
-	}
-	if cfg.Events && cfg.Store == nil {
-		return nil, errors.New("cluster: Store is required to receive events")
+	if cfg.ProcessID == "" || cfg.Hub == nil || cfg.Store == nil {
+		return nil, errors.New("cluster: ProcessID, Hub and Store are required")
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, TimeoutDefault)
 	opts, err := Options(cfg.URL, cfg.Timeout)
@@ -182,14 +178,14 @@ func New(cfg Config) (*Cluster, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Cluster{
-		cfg:     cfg,
-		logger:  logger.With("component", "cluster"),
-		client:  redis.NewClient(opts),
-		events:  cfg.Prefix + "events",
-		cancels: cfg.Prefix + "cancel",
-		out:     make(chan outMsg, cfg.Queue),
-		warned:  map[string]time.Time{},
-		stop:    make(chan struct{}),
+		cfg:       cfg,
+		logger:    logger.With("component", "cluster"),
+		client:    redis.NewClient(opts),
+		eventsCh:  cfg.Prefix + "events",
+		cancelsCh: cfg.Prefix + "cancel",
+		out:       make(chan outMsg, cfg.Queue),
+		warned:    map[string]time.Time{},
+		stop:      make(chan struct{}),
 	}, nil
 }
 
@@ -197,20 +193,28 @@ func New(cfg Config) (*Cluster, error) {
 func (c *Cluster) Client() *redis.Client { return c.client }
 
 // Start connects in the background: it returns at once, and the process works (with slower
-// wake-ups) until Redis answers.
-func (c *Cluster) Start() {
+// wake-ups) until Redis answers. With events, the other processes' events reach the hub (API
+// processes need them); without, only their cancel signals do (worker processes, which publish
+// events but serve no waiter).
+func (c *Cluster) Start(events bool) {
 	c.startOnce.Do(func() {
+		c.events = events
 		c.wg.Add(2)
 		go c.subscribeLoop()
 		go c.publishLoop()
 	})
 }
 
-// Close stops the link and closes the client. Messages still queued are dropped.
+// Close stops the link and closes the client. Messages still queued are dropped. It is safe to call
+// more than once.
 func (c *Cluster) Close() error {
-	c.stopOnce.Do(func() { close(c.stop) })
-	c.wg.Wait()
-	return c.client.Close()
+	var err error
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.wg.Wait()
+		err = c.client.Close()
+	})
+	return err
 }
 
 // Up reports whether the subscription to Redis is established.
@@ -272,13 +276,13 @@ func (c *Cluster) publishLoop() {
 			var (
 				b   []byte
 				err error
-				ch  = c.events
+				ch  = c.eventsCh
 			)
 			if o.m != nil {
 				b, err = encodeEvent(c.cfg.ProcessID, o.m)
 			} else {
 				b, err = encodeCancel(c.cfg.ProcessID, o.cancel)
-				ch = c.cancels
+				ch = c.cancelsCh
 			}
 			if err != nil {
 				c.dropped.Add(1)
@@ -335,9 +339,9 @@ func (c *Cluster) subscribeLoop() {
 		case <-ctx.Done():
 		}
 	}()
-	channels := []string{c.cancels}
-	if c.cfg.Events {
-		channels = append(channels, c.events)
+	channels := []string{c.cancelsCh}
+	if c.events {
+		channels = append(channels, c.eventsCh)
 	}
 	backoff := c.cfg.BackoffMin
 	everUp, outage := false, false
@@ -429,12 +433,12 @@ func (c *Cluster) handle(ctx context.Context, m *redis.Message) {
 		return // this process's own message, already handed to its hub
 	}
 	switch {
-	case w.Kind == kindCancel && m.Channel == c.cancels:
+	case w.Kind == kindCancel && m.Channel == c.cancelsCh:
 		c.received.Add(1)
 		if c.cfg.CancelFunc != nil {
 			c.cfg.CancelFunc(store.ExecutionRef{TenantID: w.TenantID, ID: w.ExecutionID})
 		}
-	case w.Kind == kindEvent && m.Channel == c.events && c.cfg.Events:
+	case w.Kind == kindEvent && m.Channel == c.eventsCh && c.events:
 		msg := w.message()
 		if w.Refetch {
 			if msg = c.refetch(ctx, w); msg == nil {

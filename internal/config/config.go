@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,6 +38,8 @@ const (
 	FilesMaxBytesDefault           = 64 << 20
 	CodeTimeoutDefault             = 30 * time.Second
 	CodeMaxMemoryDefault           = 64 << 20
+	RedisPrefixDefault             = "concertmaster:"
+	WaitPollIntervalDefault        = 2 * time.Second
 )
 
 // Roles a serving process can take.
@@ -129,6 +132,14 @@ type Config struct {
 	// (CM_RETENTION_MAX_PER_WORKFLOW, --retention-max-per-workflow; default 10000). The special value 0
 	// means no cap.
 	RetentionMaxPerWorkflow int
+	// RedisURL links the processes of a deployment through Redis (CM_REDIS_URL, --redis-url;
+	// redis:// or rediss://): execution events reach every API process at once, cancels reach the
+	// process running the execution, rate limits are shared (ADR 0018). Empty (the default) keeps a
+	// process on its own; several API processes on one database then refuse to start.
+	RedisURL string
+	// RedisPrefix starts every Redis channel and key name (CM_REDIS_PREFIX, --redis-prefix; default
+	// "concertmaster:").
+	RedisPrefix string
 	// Role is "all" (API and workers, default) or "api" (no workers) (CM_ROLE, --role).
 	Role string
 	// Dispatcher chooses what hands executions to workers (CM_DISPATCHER, --dispatcher): "river"
@@ -144,6 +155,10 @@ type Config struct {
 	// WebhookTimeout bounds how long a webhook answering on completion waits (CM_WEBHOOK_TIMEOUT,
 	// --webhook-timeout; default 30s).
 	WebhookTimeout time.Duration
+	// WaitPollInterval is how often a waiting request re-reads the store when no event woke it: the
+	// only way it learns of runs in other processes without Redis (CM_WAIT_POLL_INTERVAL,
+	// --wait-poll-interval; default 2s, at least 10ms).
+	WaitPollInterval time.Duration
 	// Workers is the number of executions a process runs at once (CM_WORKERS, --workers; default 64,
 	// 1 to 10000).
 	Workers int
@@ -168,8 +183,10 @@ func Default() Config {
 		RetentionInterval:       RetentionIntervalDefault,
 		RetentionMaxAge:         RetentionMaxAgeDefault,
 		RetentionMaxPerWorkflow: RetentionMaxPerWorkflowDefault,
+		RedisPrefix:             RedisPrefixDefault,
 		Role:                    RoleAll,
 		Dispatcher:              DispatcherAuto,
+		WaitPollInterval:        WaitPollIntervalDefault,
 		ShutdownGrace:           ShutdownGraceDefault,
 		WebhookTimeout:          WebhookTimeoutDefault,
 		Workers:                 WorkersDefault,
@@ -187,6 +204,8 @@ func (c Config) WithDefaults() Config {
 	c.FilesMaxBytes = cmp.Or(c.FilesMaxBytes, FilesMaxBytesDefault)
 	c.Role = cmp.Or(c.Role, RoleAll)
 	c.Dispatcher = cmp.Or(c.Dispatcher, DispatcherAuto)
+	c.RedisPrefix = cmp.Or(c.RedisPrefix, RedisPrefixDefault)
+	c.WaitPollInterval = cmp.Or(c.WaitPollInterval, WaitPollIntervalDefault)
 	c.LogFormat = cmp.Or(c.LogFormat, LogFormatDefault)
 	c.LogLevel = cmp.Or(c.LogLevel, LogLevelDefault)
 	c.Workers = cmp.Or(c.Workers, WorkersDefault)
@@ -336,6 +355,20 @@ func parseDatabaseURL(raw string) (Database, error) {
 		return Database{Driver: "postgres", URL: raw}, nil
 	}
 	return Database{}, errors.New("want sqlite://PATH or postgres://user:password@host:5432/db")
+}
+
+// checkRedisURL checks a CM_REDIS_URL without quoting it (it may hold a password).
+func checkRedisURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" || u.Opaque != "" {
+		return errors.New("want redis://[user:password@]host:6379[/db] or rediss://… (percent-encode special characters in the password)")
+	}
+	if db := strings.Trim(u.Path, "/"); db != "" {
+		if n, err := strconv.Atoi(db); err != nil || n < 0 || n > 1000 {
+			return errors.New("the path must be a database number, such as /0")
+		}
+	}
+	return nil
 }
 
 // redactURL hides the password of a URL; a value that does not parse as a URL is hidden whole when it

@@ -94,6 +94,38 @@ func Settings() []Setting {
 			},
 			format: func(c *Config) string { return c.Role },
 		},
+		{ //nolint:gosec // the usage shows the URL's form (user:password@host); it holds no credential
+			Env: "CM_REDIS_URL", Kind: "string", Flag: "redis-url", optional: true, Secret: true,
+			Usage: "Redis linking the processes of a deployment (events, cancels, rate limits): redis://[user:password@]host:6379[/db] or rediss://…",
+			parse: func(c *Config, raw string) error {
+				if err := checkRedisURL(raw); err != nil {
+					return err
+				}
+				c.RedisURL = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.RedisURL },
+		},
+		{
+			Env: "CM_REDIS_PREFIX", Kind: "string", Flag: "redis-prefix", Usage: "prefix of the Redis channel and key names, so that deployments may share a server",
+			parse: func(c *Config, raw string) error {
+				if len(raw) > 100 || strings.ContainsAny(raw, " \t\r\n") {
+					return errors.New("want at most 100 characters without spaces")
+				}
+				c.RedisPrefix = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.RedisPrefix },
+		},
+		{
+			Env: "CM_WAIT_POLL_INTERVAL", Kind: "duration", Flag: "wait-poll-interval",
+			Usage: "how often a waiting request (?wait=, a webhook answering on completion) re-reads the store when no event woke it",
+			parse: func(c *Config, raw string) (err error) {
+				c.WaitPollInterval, err = parseDuration(raw, 10*time.Millisecond)
+				return err
+			},
+			format: func(c *Config) string { return c.WaitPollInterval.String() },
+		},
 		{
 			Env: "CM_DISPATCHER", Kind: "string", Flag: "dispatcher", Usage: "auto, river (PostgreSQL) or embedded: what hands executions to workers",
 			parse: func(c *Config, raw string) error {

@@ -56,7 +56,19 @@ type Config struct {
 	// committed (a workflow activated, deactivated, updated while active or deleted), so that the
 	// scheduler looks again at once. It must not block.
 	SchedulesChangedFunc func()
+	// WaitPollInterval is how often a waiter (WaitExecution, a webhook answering on completion)
+	// re-reads the store when no event woke it (default WaitPollIntervalDefault): the safety net for
+	// missed events, and the only way to learn of runs in other processes without Redis.
+	WaitPollInterval time.Duration
+	// RemoteCancelFunc, when set, is called when a cancel request concerns a running execution that
+	// does not run in this process, so that the process running it hears at once (through Redis);
+	// the store's cancel request, which the runner's heartbeat reads, stays the source of truth. It
+	// must not block.
+	RemoteCancelFunc func(ref store.ExecutionRef)
 }
+
+// WaitPollIntervalDefault is Config.WaitPollInterval's default.
+const WaitPollIntervalDefault = 2 * time.Second
 
 // Service implements the use cases.
 type Service struct {
@@ -70,6 +82,9 @@ type Service struct {
 func New(cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.WaitPollInterval <= 0 {
+		cfg.WaitPollInterval = WaitPollIntervalDefault
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -441,7 +456,7 @@ func (s *Service) awaitFinished(ctx context.Context, tenantID, id string, sub *e
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	// A safety net: re-read now and then, in case events were missed.
-	tick := time.NewTicker(2 * time.Second)
+	tick := time.NewTicker(s.cfg.WaitPollInterval)
 	defer tick.Stop()
 	lagged := sub.Lagged
 	for {
@@ -504,7 +519,10 @@ func (s *Service) CancelExecution(ctx context.Context, tenantID, id, idempotency
 		s.cancelChildren(context.WithoutCancel(ctx), tenantID, id)
 		return e, nil
 	}
-	s.cfg.Dispatcher.Cancel(store.ExecutionRef{TenantID: tenantID, ID: id})
+	ref := store.ExecutionRef{TenantID: tenantID, ID: id}
+	if !s.cfg.Dispatcher.Cancel(ref) && s.cfg.RemoteCancelFunc != nil {
+		s.cfg.RemoteCancelFunc(ref)
+	}
 	s.cancelChildren(context.WithoutCancel(ctx), tenantID, id)
 	return e, nil
 }

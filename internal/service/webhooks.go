@@ -134,7 +134,7 @@ func (s *Service) awaitAnswer(ctx context.Context, tenantID, id string, sub *eve
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	// A safety net: re-read now and then, in case events were missed.
-	tick := time.NewTicker(2 * time.Second)
+	tick := time.NewTicker(s.cfg.WaitPollInterval)
 	defer tick.Stop()
 	lagged := sub.Lagged
 	missed := false
