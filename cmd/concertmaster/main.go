@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/concertmaster/concertmaster/internal/cluster"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 )
@@ -102,6 +103,8 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 			return c, nil, &exitError{code: 2, err: fmt.Errorf("invalid configuration:\n%w", err)}
 		}
 		logger := newLogger(c, stderr)
+		// The Redis client library logs every failed dial on its own; the link logs an outage once.
+		cluster.RouteClientLogs(logger)
 		for _, name := range config.UnknownEnv(environ()) {
 			logger.Warn("Ignoring an environment variable that is not a setting", "name", name)
 		}

@@ -33,6 +33,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
 	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/internal/nodes/jscode"
+	"github.com/concertmaster/concertmaster/internal/ratelimit"
 	"github.com/concertmaster/concertmaster/internal/retention"
 	"github.com/concertmaster/concertmaster/internal/schedule"
 	"github.com/concertmaster/concertmaster/internal/service"
@@ -116,6 +117,8 @@ type Runtime struct {
 	dialect     string
 	presence    *presence
 	log         *slog.Logger
+	// limitHealth is shared by the Redis rate limiters, which log an outage once for all.
+	limitHealth *ratelimit.RedisHealth
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.

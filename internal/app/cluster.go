@@ -60,8 +60,11 @@ func (rt *Runtime) limiter(rule ratelimit.Rule, name string) (ratelimit.Limiter,
 	if err != nil || rt.Cluster == nil {
 		return local, err
 	}
+	if rt.limitHealth == nil {
+		rt.limitHealth = ratelimit.NewRedisHealth(0, rt.log)
+	}
 	return ratelimit.NewRedis(rule, ratelimit.RedisConfig{Client: rt.Cluster.Client(), Prefix: rt.redisPrefix + "rl:" + name + ":",
-		Fallback: local, Logger: rt.log})
+		Fallback: local, Health: rt.limitHealth})
 }
 
 // Presence timing: a serving process refreshes its row every presenceInterval; a row not refreshed

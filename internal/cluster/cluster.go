@@ -501,3 +501,17 @@ func redactError(err error, rawURL string) string {
 	}
 	return s
 }
+
+// clientLogs forwards the Redis client library's own messages to a logger.
+type clientLogs struct{ logger *slog.Logger }
+
+func (l clientLogs) Printf(ctx context.Context, format string, v ...any) {
+	l.logger.DebugContext(ctx, strings.TrimPrefix(fmt.Sprintf(format, v...), "redis: "))
+}
+
+// RouteClientLogs sends the messages the Redis client library prints on its own (one per failed dial,
+// on stderr by default) to logger at debug level: the cluster and the rate limiter log an outage once,
+// as a warning. The library keeps one logger per program, so cmd/ calls this once it has its logger.
+func RouteClientLogs(logger *slog.Logger) {
+	redis.SetLogger(clientLogs{logger: logger.With("component", "redis")})
+}

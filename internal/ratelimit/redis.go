@@ -52,11 +52,58 @@ type RedisConfig struct {
 	Fallback Limiter
 	// Timeout bounds one call to Redis (default RedisTimeoutDefault).
 	Timeout time.Duration
-	// Retry is how long after a failure Redis is left alone (default RedisRetryDefault).
-	Retry  time.Duration
-	Logger *slog.Logger
-	// Now is the clock of the retry pause; nil means time.Now.
-	Now func() time.Time
+	// Health is shared by the limiters of one Redis, so that an outage is logged once for all of them
+	// and all of them keep to their fallbacks for a while after any failure; nil gives the limiter
+	// one of its own (NewRedisHealth(RedisRetryDefault, nil)).
+	Health *RedisHealth
+}
+
+// RedisHealth remembers whether Redis failed the limiters that share it: after a failure they answer
+// from their fallbacks for a retry pause rather than each waiting for a timeout, and the outage and
+// the recovery are logged once.
+type RedisHealth struct {
+	retry  time.Duration
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu      sync.Mutex
+	failing bool
+	retryAt time.Time
+}
+
+// NewRedisHealth returns a RedisHealth that leaves Redis alone for retry (default RedisRetryDefault)
+// after a failure, logging to logger (nil: nowhere).
+func NewRedisHealth(retry time.Duration, logger *slog.Logger) *RedisHealth {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &RedisHealth{retry: cmp.Or(retry, RedisRetryDefault), logger: logger.With("component", "ratelimit"), now: time.Now}
+}
+
+// try reports whether to ask Redis: always unless it failed less than the retry pause ago.
+func (h *RedisHealth) try() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return !h.failing || !h.now().Before(h.retryAt)
+}
+
+func (h *RedisHealth) failed(err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.retryAt = h.now().Add(h.retry)
+	if !h.failing {
+		h.failing = true
+		h.logger.Warn("Redis is unreachable; rate limits are counted per process until it is back", "error", err.Error())
+	}
+}
+
+func (h *RedisHealth) succeeded() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.failing {
+		h.failing = false
+		h.logger.Info("Redis is reachable again; rate limits are shared")
+	}
 }
 
 // Redis is a Limiter whose allowances live in Redis, shared by every process that uses the same
@@ -67,11 +114,6 @@ type Redis struct {
 	cfg      RedisConfig
 	burst    int64 // µs
 	interval int64 // µs
-	logger   *slog.Logger
-
-	mu      sync.Mutex
-	failing bool
-	retryAt time.Time
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -89,16 +131,10 @@ func NewRedis(rule Rule, cfg RedisConfig) (*Redis, error) {
 		return nil, fmt.Errorf("rate limit rule: %s is finer than a microsecond, the Redis limiter's unit", rule)
 	}
 	cfg.Timeout = cmp.Or(cfg.Timeout, RedisTimeoutDefault)
-	cfg.Retry = cmp.Or(cfg.Retry, RedisRetryDefault)
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Health == nil {
+		cfg.Health = NewRedisHealth(RedisRetryDefault, nil)
 	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Redis{rule: rule, cfg: cfg, interval: interval, burst: interval * int64(rule.Burst),
-		logger: logger.With("component", "ratelimit")}, nil
+	return &Redis{rule: rule, cfg: cfg, interval: interval, burst: interval * int64(rule.Burst)}, nil
 }
 
 // Rule returns the limiter's rule.
@@ -110,7 +146,7 @@ func (r *Redis) Allow(ctx context.Context, key string, cost int) (bool, time.Dur
 	if cost < 1 || cost > r.rule.Burst {
 		return false, 0, fmt.Errorf("%w: %d with %s", ErrInvalidCost, cost, r.rule)
 	}
-	if !r.tryRedis() {
+	if !r.cfg.Health.try() {
 		return r.cfg.Fallback.Allow(ctx, key, cost)
 	}
 	if len(key) > maxKeyLength {
@@ -127,38 +163,12 @@ func (r *Redis) Allow(ctx context.Context, key string, cost int) (bool, time.Dur
 		if ctx.Err() != nil {
 			return false, 0, fmt.Errorf("rate limit: %w", ctx.Err())
 		}
-		r.failed(err)
+		r.cfg.Health.failed(err)
 		return r.cfg.Fallback.Allow(ctx, key, cost)
 	}
-	r.succeeded()
+	r.cfg.Health.succeeded()
 	if res[0] == 1 {
 		return true, 0, nil
 	}
 	return false, time.Duration(res[1]) * time.Microsecond, nil
-}
-
-// tryRedis reports whether to ask Redis: always unless it failed less than Retry ago.
-func (r *Redis) tryRedis() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return !r.failing || !r.cfg.Now().Before(r.retryAt)
-}
-
-func (r *Redis) failed(err error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.retryAt = r.cfg.Now().Add(r.cfg.Retry)
-	if !r.failing {
-		r.failing = true
-		r.logger.Warn("Redis is unreachable; rate limits are counted per process until it is back", "prefix", r.cfg.Prefix, "error", err.Error())
-	}
-}
-
-func (r *Redis) succeeded() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.failing {
-		r.failing = false
-		r.logger.Info("Redis is reachable again; rate limits are shared", "prefix", r.cfg.Prefix)
-	}
 }

@@ -58,8 +58,8 @@ func (b *redisBundle) limiter(t *testing.T, rawURL string, rule ratelimit.Rule) 
 	t.Cleanup(func() { _ = client.Close() })
 	local, err := ratelimit.NewMemory(rule, ratelimit.MemoryConfig{})
 	require.NoError(t, err)
-	l, err := ratelimit.NewRedis(rule, ratelimit.RedisConfig{Client: client, Prefix: b.prefix, Fallback: local, Retry: 50 * time.Millisecond,
-		Logger: slog.New(slog.NewTextHandler(b.logs, nil))})
+	l, err := ratelimit.NewRedis(rule, ratelimit.RedisConfig{Client: client, Prefix: b.prefix, Fallback: local,
+		Health: ratelimit.NewRedisHealth(50*time.Millisecond, slog.New(slog.NewTextHandler(b.logs, nil)))})
 	require.NoError(t, err)
 	return l
 }
