@@ -44,6 +44,8 @@ if [ -n "$PG_ADMIN" ]; then
   # postgres.query node overhead over a raw pgx query on the same pool (needs the server on 127.0.0.1:5432).
   CM_TEST_DATABASE_URL=$PG_ADMIN go test -run XXX -bench 'PostgresQueryOverhead' -benchtime 2000x ./internal/nodes/sqlnode | figures
   go run ./bench/cmbench -bin "$BIN" -postgres "$PG_ADMIN"
+  # ?wait= wake-up across processes (API + worker): through Redis vs the polling fallback (ADR 0018).
+  CM_TEST_DATABASE_URL=$PG_ADMIN go test -run XXX -bench 'WaitWakeAcrossProcesses' -benchtime 200x -timeout 20m ./cmd/concertmaster | figures
 else
   echo "== PostgreSQL: skipped, no server (set CM_BENCH_DATABASE_URL) =="
 fi

@@ -88,7 +88,7 @@ func startCommand(ctx context.Context, env map[string]string, stdin io.Reader, a
 }
 
 // wait returns the exit code, failing the test after 60 s.
-func (c *command) wait(t *testing.T) int {
+func (c *command) wait(t testing.TB) int {
 	t.Helper()
 	select {
 	case code := <-c.code:
@@ -100,7 +100,7 @@ func (c *command) wait(t *testing.T) int {
 }
 
 // waitLog waits until standard error holds want.
-func (c *command) waitLog(t *testing.T, want string) {
+func (c *command) waitLog(t testing.TB, want string) {
 	t.Helper()
 	require.Eventually(t, func() bool { return strings.Contains(c.errOut.String(), want) }, 30*time.Second, 5*time.Millisecond,
 		"%q never logged:\n%s", want, c.errOut)
@@ -110,7 +110,7 @@ func (c *command) waitLog(t *testing.T, want string) {
 var serveLine = regexp.MustCompile(`msg="ConcertMaster is serving" addr=http://([0-9.:]+)`)
 
 // serving waits for a serve command to log its address and returns a client for it.
-func (c *command) serving(t *testing.T) *server {
+func (c *command) serving(t testing.TB) *server {
 	t.Helper()
 	var addr string
 	require.Eventually(t, func() bool {
@@ -138,7 +138,7 @@ func sqliteURL(t *testing.T) string {
 }
 
 // postgresURL returns the URL of a new schema of the test PostgreSQL database, dropped at the end.
-func postgresURL(t *testing.T) string {
+func postgresURL(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("CM_TEST_DATABASE_URL")
 	if base == "" {

@@ -149,7 +149,7 @@ func startServerAt(t *testing.T, addr, db string, env ...string) *server {
 }
 
 // login signs the test's owner in and keeps the access token for the API calls.
-func (s *server) login(t *testing.T) {
+func (s *server) login(t testing.TB) {
 	t.Helper()
 	var pair struct{ AccessToken string }
 	code, err := apiCall(s.url, "", http.MethodPost, "/api/v1/auth/login", `{"email":"`+testEmail+`","password":"`+testPassword+`"}`, &pair)
@@ -174,7 +174,7 @@ func (s *server) log() string {
 	return s.logs.String()
 }
 
-func (s *server) do(t *testing.T, method, path, body string) map[string]any {
+func (s *server) do(t testing.TB, method, path, body string) map[string]any {
 	t.Helper()
 	req, err := http.NewRequestWithContext(context.Background(), method, s.url+path, strings.NewReader(body))
 	require.NoError(t, err)

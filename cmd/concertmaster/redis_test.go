@@ -29,7 +29,7 @@ type scaleOut struct {
 
 // startScaleOut starts serve --role=api and a worker on one new PostgreSQL schema. The waiters of
 // the API process poll only every pollInterval; the worker's heartbeat keeps its 10 s default.
-func startScaleOut(ctx context.Context, t *testing.T, redisURL, pollInterval string) *scaleOut {
+func startScaleOut(ctx context.Context, t testing.TB, redisURL, pollInterval string) *scaleOut {
 	t.Helper()
 	env := withOwner(map[string]string{"CM_DATABASE_URL": postgresURL(t), "CM_LOG_LEVEL": "info", "CM_SHUTDOWN_GRACE": "5s",
 		"CM_WAIT_POLL_INTERVAL": pollInterval, "CM_HTTP_ALLOW_PRIVATE": "true"})
@@ -44,7 +44,7 @@ func startScaleOut(ctx context.Context, t *testing.T, redisURL, pollInterval str
 }
 
 // stop stops both processes (cancel ends their context) and checks they exit cleanly.
-func (so *scaleOut) stop(t *testing.T, cancel context.CancelFunc) {
+func (so *scaleOut) stop(t testing.TB, cancel context.CancelFunc) {
 	t.Helper()
 	cancel()
 	require.Equal(t, 0, so.worker.wait(t), so.worker.errOut.String())
@@ -52,7 +52,7 @@ func (so *scaleOut) stop(t *testing.T, cancel context.CancelFunc) {
 }
 
 // finishedAt parses an execution's finishedAt.
-func finishedAt(t *testing.T, exec map[string]any) time.Time {
+func finishedAt(t testing.TB, exec map[string]any) time.Time {
 	t.Helper()
 	s, ok := exec["finishedAt"].(string)
 	require.True(t, ok, "finishedAt in %v", exec)
@@ -90,9 +90,9 @@ func TestScaleOutThroughRedis(t *testing.T) {
 		require.NoError(t, err)
 		req.Header.Set("Accept", "text/event-stream")
 		req.Header.Set("Authorization", "Bearer "+s.token)
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(req) //nolint:bodyclose // closed below; a goroutine reads it
 		require.NoError(t, err)
-		defer resp.Body.Close()
+		defer func() { _ = resp.Body.Close() }()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
 		lines := make(chan string, 64)
 		go func() {

@@ -181,7 +181,7 @@ func TestMalformedMessagesAreIgnored(t *testing.T) {
 	opts, err := Options(b.url, 0)
 	require.NoError(t, err)
 	raw := redis.NewClient(opts)
-	defer raw.Close()
+	defer func() { _ = raw.Close() }()
 
 	ctx := context.Background()
 	bad := []struct{ name, channel, payload string }{
@@ -272,7 +272,7 @@ func TestOutageDegradesAndRecovers(t *testing.T) {
 
 func TestRedisDownAtStart(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close()) // a closed port: connections are refused

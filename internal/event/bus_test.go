@@ -115,6 +115,31 @@ func TestHubOverflowLagsEveryone(t *testing.T) {
 	}
 }
 
+func TestHubLagAll(t *testing.T) {
+	t.Parallel()
+	h := NewHub()
+	defer h.Close()
+	a, b := h.Subscribe(Filter{TenantID: "t", ExecutionID: "e"}, 4), h.Subscribe(Filter{TenantID: "u"}, 4)
+	defer a.Close()
+	defer b.Close()
+	h.LagAll()
+	for _, s := range []*Subscription{a, b} {
+		select {
+		case <-s.Lagged:
+		default:
+			t.Fatal("LagAll leaves a subscription unlagged")
+		}
+	}
+	h.LagAll() // again: no panic on an already lagged subscription
+	later := h.Subscribe(Filter{TenantID: "t"}, 4)
+	defer later.Close()
+	select {
+	case <-later.Lagged:
+		t.Fatal("a subscription opened afterwards is lagged")
+	default:
+	}
+}
+
 func TestSubscriptionClose(t *testing.T) {
 	t.Parallel()
 	h := NewHub()

@@ -4,6 +4,7 @@
 package clustertest
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/url"
@@ -28,7 +29,7 @@ func RedisURL(t testing.TB) string {
 	if err != nil {
 		t.Fatalf("CM_TEST_REDIS_URL does not parse: %v", err)
 	}
-	c, err := (&net.Dialer{Timeout: 5 * time.Second}).Dial("tcp", u.Host)
+	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(context.Background(), "tcp", u.Host)
 	if err != nil {
 		t.Fatalf("CM_TEST_REDIS_URL is set but %s does not answer: %v", u.Host, err)
 	}
@@ -56,7 +57,7 @@ type Proxy struct {
 // NewProxy starts a proxy to the host:port target; it stops at the end of the test.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("proxy: %v", err)
 	}
@@ -105,7 +106,7 @@ func (p *Proxy) Restore(t testing.TB) {
 	// The port was ours a moment ago; another listener grabbing it in between is very unlikely, but
 	// a closing socket may hold it briefly.
 	for range 50 {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
+		if ln, err = (&net.ListenConfig{}).Listen(context.Background(), "tcp", p.addr); err == nil {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -139,7 +140,7 @@ func (p *Proxy) serve(ln net.Listener) {
 
 // pipe copies between c and a new connection to the target until either side closes.
 func (p *Proxy) pipe(c net.Conn) {
-	up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
+	up, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(context.Background(), "tcp", p.target)
 	if err != nil {
 		_ = c.Close()
 		return
