@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -81,6 +82,29 @@ func TestScaleOutThroughRedis(t *testing.T) {
 			exec := s.do(t, http.MethodPost, "/api/v1/workflows/"+wid+"/executions?wait=30s", `{"input":{}}`)
 			answered := time.Now()
 			require.Equal(t, "succeeded", exec["status"])
+			require.Less(t, answered.Sub(finishedAt(t, exec)), time.Second, "woken through Redis, not by the hourly poll")
+		}
+	})
+
+	t.Run("WebhookAnswersAtOnce", func(t *testing.T) {
+		path := "scale/" + strings.ToLower(clustertest.Prefix()[7:23])
+		def := `{"name":"hook","nodes":[{"id":"hook","type":"trigger.webhook","config":{"path":"` + path + `","respond":"onCompletion"}},
+			{"id":"set","type":"data.set","config":{"fields":{"answer":42}}}],"edges":[{"source":"hook","target":"set"}]}`
+		hw := s.do(t, http.MethodPost, "/api/v1/workflows", def)
+		s.do(t, http.MethodPost, "/api/v1/workflows/"+hw["id"].(string)+"/activate", "")
+		for range 3 {
+			req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+"/hooks/"+path, strings.NewReader(`{}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			answered := time.Now()
+			body, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+			require.Contains(t, string(body), `"answer":42`)
+			exec := s.do(t, http.MethodGet, "/api/v1/executions/"+resp.Header.Get("X-Execution-ID"), "")
 			require.Less(t, answered.Sub(finishedAt(t, exec)), time.Second, "woken through Redis, not by the hourly poll")
 		}
 	})
