@@ -100,7 +100,7 @@ start() {
 		rm -f "$dir"/pids/*.pid
 	fi
 	if [ "$apis" -gt 1 ] && [ -z "${CM_REDIS_URL:-}" ]; then
-		say "warning: $apis API processes without CM_REDIS_URL: live views and ?wait= answers wake up by polling across processes"
+		die "$apis API processes need CM_REDIS_URL (the same Redis): without it the second refuses to start (docs/scale-out.md)"
 	fi
 	mkdir -p "$dir/logs" "$dir/pids"
 	if [ -z "${CM_SECRET_KEY:-}" ]; then

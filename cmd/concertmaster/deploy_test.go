@@ -20,9 +20,7 @@ import (
 
 // pendingEnv are variables the deployment files set for parts of issue 11 that land separately; each
 // must become a setting (internal/config/settings.go) or be removed.
-var pendingEnv = map[string]string{
-	"CM_REDIS_URL": "Redis fan-out (issue 11, item 4)",
-}
+var pendingEnv = map[string]string{}
 
 // checkCommand requires args to name a real subcommand whose flags parse.
 func checkCommand(t *testing.T, args []string) {
