@@ -212,7 +212,7 @@ func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionR
 	return nil
 }
 
-// wakeLater runs ref in this process once wait has passed, if it has a worker to spare then: River's
+// wakeLater runs ref in this process once wait has passed: River's
 // scheduler promotes scheduled jobs only every few seconds, and a wait should end on time. The job
 // stays the guarantee: it runs later, finds the execution taken, and does nothing.
 func (d *River) wakeLater(ref store.ExecutionRef, wait time.Duration) {
@@ -233,12 +233,12 @@ func (d *River) wakeLater(ref store.ExecutionRef, wait time.Duration) {
 	d.timers[t] = struct{}{}
 }
 
-// runDue claims and runs a due execution on a spare worker slot, trying once more shortly after when
-// the database's clock is behind this host's.
+// runDue claims and runs a due execution once one of this process's direct slots (CM_WORKERS of them)
+// is free, trying once more shortly after when the database's clock is behind this host's.
 func (d *River) runDue(ref store.ExecutionRef) {
 	select {
 	case d.direct <- struct{}{}:
-	default:
+	case <-d.done:
 		return
 	}
 	defer func() { <-d.direct }()
