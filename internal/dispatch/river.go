@@ -129,7 +129,9 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 		timers: map[*time.Timer]struct{}{},
 		runs:   newRuns(cfg.Store, cfg.Runner, cfg.Owner, cfg.Lease, cfg.Heartbeat, cfg.Now, logger)}
 	riverLogger := logger.With("component", "river")
-	inserter, err := river.NewClient(riverdatabasesql.New(cfg.DB), &river.Config{Logger: riverLogger})
+	// The inserter notifies workers of new jobs at most once per FetchCooldown: the smallest there is,
+	// or runs started in quick succession would wait for the workers' next poll.
+	inserter, err := river.NewClient(riverdatabasesql.New(cfg.DB), &river.Config{Logger: riverLogger, FetchCooldown: river.FetchCooldownMin})
 	if err != nil {
 		return nil, fmt.Errorf("dispatch: river inserter: %w", err)
 	}
@@ -146,6 +148,8 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 			// An execution runs as long as it runs: its lease, not a job timeout, says whether it is alive.
 			JobTimeout:    -1,
 			FetchCooldown: 5 * time.Millisecond,
+			// A notification lost (a listener reconnecting) costs at most this.
+			FetchPollInterval: 250 * time.Millisecond,
 			PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "concertmaster_sweep", RunOnStart: true})},
