@@ -11,12 +11,14 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/live"
 	"github.com/concertmaster/concertmaster/internal/ratelimit"
 	"github.com/concertmaster/concertmaster/internal/service"
 	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 )
 
 // Defaults for Config.
@@ -76,6 +78,16 @@ type Config struct {
 	// PreviewBytes is the size of the input and output previews in execution reads (default
 	// store.PreviewBytesDefault, 4 KiB); values up to it are sent whole.
 	PreviewBytes int
+	// TracerProvider makes a server span for each request (continuing the caller's traceparent);
+	// nil makes none (docs/observability.md).
+	TracerProvider trace.TracerProvider
+	// Errors is told about recovered panics and 5xx answers (Sentry); nil reports nothing.
+	Errors ErrorReporter
+}
+
+// ErrorReporter reports failed requests; *telemetry.Sentry is one.
+type ErrorReporter interface {
+	Report(ctx context.Context, r telemetry.ErrorReport)
 }
 
 // RequestObserver records one HTTP request, by route pattern.
@@ -92,6 +104,8 @@ type Server struct {
 	mux    *http.ServeMux
 	// nodeTypeTags caches the content hashes behind the node types' ETags.
 	nodeTypeTags nodeTypeTags
+	// tracer is nil when tracing is off.
+	tracer trace.Tracer
 }
 
 // New builds the API and registers every route.
@@ -145,7 +159,7 @@ func New(cfg Config) *Server {
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{"bearer": {Type: "http", Scheme: "bearer",
 		Description: "An access token (JWT from POST /api/v1/auth/login) or an API key (cm_ak_…)"}}
 	hc.OnAddOperation = append(hc.OnAddOperation, documentOperation)
-	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux}
+	s := &Server{cfg: cfg, svc: cfg.Service, logger: logger.With("component", "api"), mux: mux, tracer: telemetry.Tracer(cfg.TracerProvider)}
 	s.api = humago.New(mux, hc)
 	s.api.UseMiddleware(s.screenParams, s.authorize, s.streamExecutionEvents)
 	s.registerIdentity()

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 )
 
 type requestIDKey struct{}
@@ -60,10 +63,15 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-ID", id)
 		r = r.WithContext(withOrigin(r))
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		var span trace.Span
+		if s.tracer != nil && traced(r.URL.Path) {
+			ctx, span = telemetry.StartServer(s.tracer, r.WithContext(ctx))
+		}
 		r = r.WithContext(ctx)
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
-			if p := recover(); p != nil {
+			p := recover()
+			if p != nil {
 				s.logger.ErrorContext(ctx, "Handler panicked", "request_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 				if rec.status == 0 {
 					writeProblem(rec, newError(http.StatusInternalServerError, "internal error; the server log has the details under request id "+id))
@@ -74,6 +82,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unmatched"
 			}
+			if s.cfg.Errors != nil && (p != nil || rec.status >= http.StatusInternalServerError) {
+				// In this deferred call, so that a panic's report has the panicking frames.
+				s.cfg.Errors.Report(ctx, telemetry.ErrorReport{Method: r.Method, Route: route, Status: rec.status, RequestID: id, Panic: p})
+			}
+			if span != nil {
+				telemetry.EndServer(span, r.Method, route, rec.status, id)
+			}
 			if s.cfg.Metrics != nil {
 				s.cfg.Metrics.ObserveRequest(route, r.Method, rec.status, d)
 			}
@@ -82,6 +97,11 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}()
 		next.ServeHTTP(rec, r)
 	})
+}
+
+// traced reports whether requests to path get a span: health checks and metric scrapes do not.
+func traced(path string) bool {
+	return path != "/metrics" && path != "/healthz" && path != "/readyz"
 }
 
 // WriteProblem writes a problem document with a status and a detail, for handlers outside this

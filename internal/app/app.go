@@ -41,6 +41,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/store/sqlstore"
 	"github.com/concertmaster/concertmaster/internal/store/storepg"
 	"github.com/concertmaster/concertmaster/internal/store/storesqlite"
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 	"github.com/concertmaster/concertmaster/web"
 )
 
@@ -119,10 +120,24 @@ type Runtime struct {
 	log         *slog.Logger
 	// limitHealth is shared by the Redis rate limiters, which log an outage once for all.
 	limitHealth *ratelimit.RedisHealth
+	// Telemetry is the process's tracing (off unless OTEL_* configures an exporter); Close flushes it.
+	Telemetry *telemetry.Provider
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.
 func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*Runtime, error) {
+	// Records logged with a context carry its trace_id, span_id and execution_id.
+	logger = telemetry.WrapLogger(logger)
+	tel, err := telemetry.Start(ctx, telemetry.Config{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	built := false
+	defer func() {
+		if !built {
+			_ = tel.Shutdown(context.WithoutCancel(ctx))
+		}
+	}()
 	st, _, err := OpenStore(ctx, cfg.DatabaseURL, logger)
 	if err != nil {
 		return nil, err
@@ -174,7 +189,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
-		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader})
+		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader, TracerProvider: tel.TracerProvider()})
 	if err != nil {
 		return fail(err)
 	}
@@ -214,13 +229,15 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m.Gauge("concertmaster_dispatch_running", "Executions running in this process.", func() float64 { return float64(d.Running()) })
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(hub.Subscribers()) })
+	m.QueueDepth(st.QueueDepth)
 	pruner, err := retention.New(retention.Config{Store: st, MaxAge: cfg.RetentionMaxAge, MaxPerWorkflow: cfg.RetentionMaxPerWorkflow,
 		Interval: cfg.RetentionInterval, Observer: m, Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
+	built = true
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: hub, Cluster: cl, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
-		Listeners: listeners, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger}, nil
+		Listeners: listeners, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
 }
 
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
@@ -327,7 +344,8 @@ func (rt *Runtime) closeLink(ctx context.Context) error {
 func (rt *Runtime) Close(ctx context.Context) error {
 	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.closeLink(ctx), rt.Store.Close())
 	rt.Bus.Close()
-	return err
+	// Last: the spans of the runs that just stopped are exported too.
+	return errors.Join(err, rt.Telemetry.Shutdown(ctx))
 }
 
 // Server is a serving process.
@@ -339,6 +357,8 @@ type Server struct {
 	api     *api.Server
 	live    *live.Gateway
 	workers bool
+	// sentry reports panics and 5xx answers; nil without CM_SENTRY_DSN.
+	sentry *telemetry.Sentry
 }
 
 // NewServer builds a server for cfg.
@@ -361,13 +381,20 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		_ = rt.Close(context.Background())
 		return nil, err
 	}
-	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll}
+	logger = telemetry.WrapLogger(logger)
+	sentry, err := NewSentry(cfg, version)
+	if err != nil {
+		_ = rt.Close(context.Background())
+		return nil, err
+	}
+	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll, sentry: sentry}
 	s.live = live.New(live.Config{Store: rt.Store, Bus: rt.Bus, Observer: rt.Metrics, Logger: logger, Problem: api.WriteProblem,
 		MaxClients: cfg.LiveMaxClients, Version: version, AllowedOrigins: cfg.CORSOrigins})
 	s.api = api.New(api.Config{Live: s.live, Identity: id, APIRateLimit: limit,
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
 		ListenAddr: cfg.Addr, AllowedHosts: publicHosts(cfg), CORSOrigins: cfg.CORSOrigins,
+		TracerProvider: rt.Telemetry.TracerProvider(), Errors: errorReporter(sentry),
 	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,
@@ -441,6 +468,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-errc:
 		_ = s.rt.Close(context.Background())
+		s.sentry.Close(2 * time.Second)
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -464,7 +492,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	herr := <-herrc
 	cerr := s.rt.closeLink(sctx)
 	s.rt.Bus.Close()
-	return errors.Join(lerr, herr, ierr, serr, perr, derr, cerr, s.rt.Store.Close())
+	// Spans and error reports of the last requests and runs are sent before the process exits.
+	terr := s.rt.Telemetry.Shutdown(sctx)
+	s.sentry.Close(time.Until(deadlineOf(sctx)))
+	return errors.Join(lerr, herr, ierr, serr, perr, derr, cerr, s.rt.Store.Close(), terr)
 }
 
 var (

@@ -122,6 +122,9 @@ type Config struct {
 	// PprofAddr, when set, serves Go's profiling endpoints on this address (CM_PPROF_ADDR,
 	// --pprof-addr; default off). Keep it on a loopback address.
 	PprofAddr string
+	// SentryDSN, when set, sends recovered panics and 5xx answers to Sentry (CM_SENTRY_DSN,
+	// --sentry-dsn; default off). It holds a key: it is never logged.
+	SentryDSN string
 	// RetentionInterval is how often the pruner deletes executions past retention
 	// (CM_RETENTION_INTERVAL, --retention-interval; default 1m, at least 1s).
 	RetentionInterval time.Duration

@@ -51,6 +51,10 @@ func (s Setting) quote(raw string) string {
 	if s.Secret {
 		raw = redactURL(raw)
 	}
+	if s.Env == "CM_SENTRY_DSN" {
+		// The key is the DSN's user name, which redactURL keeps.
+		return strconv.Quote("[redacted]")
+	}
 	const max = 120
 	if len(raw) > max {
 		raw = raw[:max] + "…"
@@ -407,7 +411,32 @@ func Settings() []Setting {
 			},
 			format: func(c *Config) string { return c.PprofAddr },
 		},
+		{
+			Env: "CM_SENTRY_DSN", Kind: "string", Flag: "sentry-dsn", optional: true, Secret: true,
+			Usage: "report panics and 5xx answers to this Sentry DSN (https://KEY@HOST/PROJECT); it holds a key: never logged",
+			parse: func(c *Config, raw string) error {
+				if err := checkSentryDSN(raw); err != nil {
+					return err
+				}
+				c.SentryDSN = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.SentryDSN },
+		},
 	}
+}
+
+// checkSentryDSN checks the form of a Sentry DSN; its messages never quote the DSN.
+func checkSentryDSN(raw string) error {
+	const want = "want https://KEY@HOST/PROJECT"
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User == nil || u.User.Username() == "" {
+		return errors.New(want)
+	}
+	if strings.Trim(u.Path, "/") == "" {
+		return errors.New(want + ": the project id is missing")
+	}
+	return nil
 }
 
 // oneLine joins a multi-line error into one line, so that each setting keeps one line of the report.

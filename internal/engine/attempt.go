@@ -57,6 +57,11 @@ func (e *Engine) execute(job *attemptJob) *attemptResult {
 	capture := newLogCapture(MaxLogEntriesDefault)
 	logger := slog.New(capture)
 	ctx := job.ctx
+	if e.tracer != nil {
+		var end func(*attemptResult)
+		ctx, end = e.startAttemptSpan(ctx, job)
+		defer func() { end(res) }()
+	}
 	if e.cfg.Credentials != nil {
 		job.creds = &credentialScope{loader: e.cfg.Credentials, tenantID: job.info.TenantID}
 	}
@@ -144,7 +149,8 @@ func budgetExceeded(nodeID string, err error) error {
 func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.Env, data any, elem *node.Element, logger *slog.Logger) (out node.Output, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			e.logger.Error("Node panicked", "execution_id", job.info.ExecutionID, "node_id", job.n.Spec.ID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			// ctx names the execution (and the trace, when tracing is on).
+			e.logger.ErrorContext(ctx, "Node panicked", "node_id", job.n.Spec.ID, "node_type", job.n.Spec.Type, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = &node.Error{Message: fmt.Sprintf("node panicked: %v", p), Code: "panic"}
 		}
 	}()

@@ -19,11 +19,13 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/store"
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 	"github.com/concertmaster/concertmaster/internal/workflow"
 	"github.com/concertmaster/concertmaster/internal/workflow/validate"
 )
@@ -92,6 +94,8 @@ type Config struct {
 	// Credentials decrypts credentials for the nodes that name one; nil runs without a vault (nodes
 	// that need one fail with node.ErrNoCredentials).
 	Credentials CredentialLoader
+	// TracerProvider makes the spans of runs and node attempts (see tracing.go); nil makes none.
+	TracerProvider trace.TracerProvider
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -101,6 +105,8 @@ type Engine struct {
 	plans  *otter.Cache[string, *validate.Graph]
 	now    func() time.Time
 	host   atomic.Pointer[hostBox]
+	// tracer is nil when tracing is off: then no span is started at all.
+	tracer trace.Tracer
 }
 
 // HostProvider is what the layer above the engine (the service) offers it: a node.Host for each
@@ -172,7 +178,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: plan cache: %w", err)
 	}
-	return &Engine{cfg: cfg, logger: logger.With("component", "engine"), plans: plans, now: cfg.Now}, nil
+	return &Engine{cfg: cfg, logger: logger.With("component", "engine"), plans: plans, now: cfg.Now, tracer: telemetry.Tracer(cfg.TracerProvider)}, nil
 }
 
 // Plan returns the compiled graph of a workflow version, compiling and caching it on first use.
@@ -213,7 +219,22 @@ var ErrLeaseLost = errors.New("execution lease lost")
 // Run drives a claimed execution until it finishes, suspends, is canceled through cancel, or ctx
 // ends. When ctx ends (shutdown) the execution is handed back to the queue, and the attempts that were
 // interrupted are retried as new attempts by whoever resumes it.
-func (e *Engine) Run(ctx context.Context, exec *store.Execution, owner string, cancel <-chan struct{}) (Outcome, error) {
+func (e *Engine) Run(ctx context.Context, exec *store.Execution, owner string, cancel <-chan struct{}) (out Outcome, err error) {
+	// Log records made with ctx name the execution.
+	ctx = telemetry.WithExecutionID(ctx, exec.ID)
+	defer func() {
+		if err != nil {
+			e.logger.DebugContext(ctx, "Run stopped", "status", out.Status, "error", err.Error())
+			return
+		}
+		e.logger.DebugContext(ctx, "Run ended", "status", out.Status)
+	}()
+	e.observeClaim(exec)
+	if e.tracer != nil {
+		var end func(Outcome, error)
+		ctx, end = e.startRunSpan(ctx, exec)
+		defer func() { end(out, err) }()
+	}
 	g, err := e.Plan(ctx, exec.TenantID, exec.WorkflowID, exec.WorkflowVersion)
 	if err != nil {
 		// A version that no longer compiles (a node type was removed) fails the execution cleanly.
@@ -223,6 +244,7 @@ func (e *Engine) Run(ctx context.Context, exec *store.Execution, owner string, c
 	if err != nil {
 		return Outcome{Status: exec.Status}, err
 	}
+	r.observeDue()
 	return r.run(ctx, cancel)
 }
 

@@ -1003,7 +1003,7 @@ func (r *runner) stopDraining(ctx context.Context, stopAttempts context.CancelFu
 		case res := <-r.results:
 			r.handle(res)
 		case <-wait.C:
-			r.e.logger.Warn("Attempts did not stop in time", "execution_id", r.exec.ID, "running", r.running)
+			r.e.logger.WarnContext(ctx, "Attempts did not stop in time", "running", r.running)
 			for _, ns := range r.nodes {
 				if ns.status == workflow.NodeRunRunning {
 					r.recordShutdown(ns, ns.attempt)

@@ -31,6 +31,8 @@ type Metrics struct {
 	// counts listeners that failed and start again.
 	listenerMessages *prometheus.CounterVec
 	listenerRestarts *prometheus.CounterVec
+	// claim observes the wait between an execution's creation or due time and its claim.
+	claim claimMetrics
 }
 
 // scheduleMetrics observe the scheduler (internal/schedule).
@@ -151,9 +153,14 @@ func New() *Metrics {
 		Name: "concertmaster_listener_restarts_total", Help: "Listening triggers that failed (lost connection, refused login) and start again after a backoff, by trigger type.",
 	}, []string{"type"})
 	reg.MustRegister(m.listenerMessages, m.listenerRestarts)
+	m.claim = newClaimMetrics()
+	reg.MustRegister(m.claim.latency)
 	m.live.byTransport = make(map[string]liveChildren)
 	for _, t := range []string{"ws", "sse"} {
 		m.live.byTransport[t] = liveChildren{sent: m.live.sent.WithLabelValues(t), delivery: m.live.delivery.WithLabelValues(t)}
+		// The gauges and resync counters exist at zero from the start, for dashboards.
+		m.live.clients.WithLabelValues(t)
+		m.live.resyncs.WithLabelValues(t)
 	}
 	reg.MustRegister(m.live.clients, m.live.sent, m.live.resyncs, m.live.delivery)
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),

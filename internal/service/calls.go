@@ -287,7 +287,7 @@ func (s *Service) startKeyed(ctx context.Context, tenantID, key string, p store.
 	maps.Copy(data, queuedData)
 	queued := store.Event{Type: engine.EventExecutionQueued, Time: s.now().UTC(), Data: mustJSON(data)}
 	p.ID, p.IdempotencyKey, p.RequestHash = NewID(), key, hashOf([]byte(key))
-	p.Events, p.Enqueue = []store.Event{queued}, s.enqueueHook(tenantID, queued)
+	p.Events, p.Enqueue = []store.Event{queued}, s.withTraceParent(ctx, tenantID, s.enqueueHook(tenantID, queued))
 	exec, _, err := s.store.CreateExecution(ctx, tenantID, p)
 	return exec, err
 }

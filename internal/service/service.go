@@ -333,7 +333,7 @@ func (s *Service) startExecution(ctx context.Context, tenantID string, p StartPa
 		TriggerKind: kind, TriggerNode: trigger, Input: input,
 		IdempotencyKey: p.IdempotencyKey, RequestHash: hash,
 		Events:  []store.Event{queued},
-		Enqueue: enqueue,
+		Enqueue: s.withTraceParent(ctx, tenantID, enqueue),
 	})
 	if err != nil {
 		return nil, false, err
@@ -573,7 +573,7 @@ func (s *Service) RetryExecution(ctx context.Context, tenantID, id, idempotencyK
 		IdempotencyKey: idempotencyKey, RequestHash: retryRequestHash(idempotencyKey, orig.ID),
 		Seed:    seed,
 		Events:  []store.Event{queued},
-		Enqueue: s.enqueueHook(tenantID, queued),
+		Enqueue: s.withTraceParent(ctx, tenantID, s.enqueueHook(tenantID, queued)),
 	})
 	return exec, err
 }

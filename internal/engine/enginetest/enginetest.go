@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/concertmaster/concertmaster/internal/credential"
 	"github.com/concertmaster/concertmaster/internal/dispatch"
@@ -218,6 +219,10 @@ type Options struct {
 	CredentialTesters map[string]conn.TestFunc
 	// Logger receives the engine's, the dispatcher's and the service's logs (default: discarded).
 	Logger *slog.Logger
+	// TracerProvider makes the engine's spans (default: none).
+	TracerProvider trace.TracerProvider
+	// Observer receives the engine's metrics callbacks (default: none).
+	Observer engine.Observer
 }
 
 // Env is a running runtime.
@@ -268,7 +273,8 @@ func Start(t testing.TB, opts Options) *Env {
 	creds := service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: opts.CredentialTesters, Logger: opts.Logger})
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, Credentials: creds, Logger: opts.Logger,
 		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
-		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes})
+		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes,
+		TracerProvider: opts.TracerProvider, Observer: opts.Observer})
 	require.NoError(t, err)
 	owner := opts.Owner
 	if owner == "" {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/netguard"
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 )
 
 // TypeName is the node type's name.
@@ -131,7 +132,9 @@ func newShared(cfg Config) *shared {
 	policy := s.policy
 	transport := policy.Transport()
 	s.client = &http.Client{
-		Transport: transport,
+		// Within a traced attempt, each request (each redirect too) gets a client span and carries
+		// the trace's traceparent; otherwise the wrapper passes requests straight through.
+		Transport: telemetry.Transport(transport),
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= maxRedirects {
 				return errTooManyRedirects

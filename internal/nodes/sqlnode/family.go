@@ -140,3 +140,11 @@ func mustJSON(s string) json.RawMessage {
 	}
 	return json.RawMessage(s)
 }
+
+// dbSystem is the family's db.system.name in spans (OpenTelemetry's names).
+func (f *family) dbSystem() string {
+	if f.name == "postgres" {
+		return "postgresql"
+	}
+	return f.name
+}

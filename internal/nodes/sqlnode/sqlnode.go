@@ -11,6 +11,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/expression"
 	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/internal/nodes/conn"
+	"github.com/concertmaster/concertmaster/internal/telemetry"
 )
 
 // Limits of the configuration.
@@ -293,7 +294,10 @@ func (q *Query) Execute(ctx context.Context, in *node.Input) (node.Output, error
 		maxRows = MaxRowsDefault
 	}
 	sink := &rowSink{maxRows: min(maxRows, MaxRowsLimit), maxBytes: in.Limits.MaxOutputBytes}
-	if err := f.be.query(ctx, cred, q.Query, q.Params, sink); err != nil {
+	sctx, end := telemetry.StartDB(ctx, f.dbSystem(), "query", q.Query)
+	err = f.be.query(sctx, cred, q.Query, q.Params, sink)
+	end(err)
+	if err != nil {
 		return node.Output{}, f.failed(ctx, &q.Statement, err)
 	}
 	return node.Out(sink.output()), nil
@@ -349,13 +353,17 @@ func (e *Execute) Execute(ctx context.Context, in *node.Input) (node.Output, err
 	}
 	defer cancel()
 	if e.Batch == nil {
-		out, err := f.be.exec(ctx, cred, e.Query, e.Params)
+		sctx, end := telemetry.StartDB(ctx, f.dbSystem(), "execute", e.Query)
+		out, err := f.be.exec(sctx, cred, e.Query, e.Params)
+		end(err)
 		if err != nil {
 			return node.Output{}, f.failed(ctx, &e.Statement, err)
 		}
 		return node.Out(out), nil
 	}
-	each, err := f.be.batch(ctx, cred, e.Query, batch)
+	sctx, end := telemetry.StartDB(ctx, f.dbSystem(), "batch", e.Query)
+	each, err := f.be.batch(sctx, cred, e.Query, batch)
+	end(err)
 	if err != nil {
 		return node.Output{}, f.failed(ctx, &e.Statement, err)
 	}
