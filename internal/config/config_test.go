@@ -63,6 +63,14 @@ func TestLoad(t *testing.T) {
 		{name: "CORSOriginsBad", env: map[string]string{"CM_CORS_ORIGINS": "*,null,app.example.com,https://*.example.com,ftp://x.example,https://x.example/app,https://u@x.example,https://x.example:0"},
 			errors: []string{`…": "*", "null", "app.example.com", "https://*.example.com", "ftp://x.example", "https://x.example/app", "https://u@x.example", "https://x.example:0": ` +
 				`want origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path, no wildcard)`}},
+		{name: "SentryDSN", env: map[string]string{"CM_SENTRY_DSN": "https://0123abcd@o1.ingest.example.com/42"},
+			check: func(t *testing.T, c Config) { require.Equal(t, "https://0123abcd@o1.ingest.example.com/42", c.SentryDSN) }},
+		{name: "SentryDSNNoKey", env: map[string]string{"CM_SENTRY_DSN": "https://o1.ingest.example.com/42"},
+			errors: []string{`CM_SENTRY_DSN="[redacted]": want https://KEY@HOST/PROJECT`}},
+		{name: "SentryDSNNoProject", env: map[string]string{"CM_SENTRY_DSN": "https://secretkey@o1.ingest.example.com"},
+			errors: []string{`CM_SENTRY_DSN="[redacted]": want https://KEY@HOST/PROJECT: the project id is missing`}},
+		{name: "SentryDSNNotURL", env: map[string]string{"CM_SENTRY_DSN": "secret-key-only"},
+			errors: []string{`CM_SENTRY_DSN="[redacted]": want https://KEY@HOST/PROJECT`}},
 		{name: "TLSBoth", env: map[string]string{"CM_TLS_CERT_FILE": "/etc/cm/cert.pem", "CM_TLS_KEY_FILE": "/etc/cm/key.pem"},
 			check: func(t *testing.T, c Config) {
 				require.Equal(t, "/etc/cm/cert.pem", c.TLSCertFile)
