@@ -64,7 +64,9 @@ func TestLoad(t *testing.T) {
 			errors: []string{`…": "*", "null", "app.example.com", "https://*.example.com", "ftp://x.example", "https://x.example/app", "https://u@x.example", "https://x.example:0": ` +
 				`want origins such as https://app.example.com or http://localhost:5173 (scheme, host, optional port; no path, no wildcard)`}},
 		{name: "SentryDSN", env: map[string]string{"CM_SENTRY_DSN": "https://0123abcd@o1.ingest.example.com/42"},
-			check: func(t *testing.T, c Config) { require.Equal(t, "https://0123abcd@o1.ingest.example.com/42", c.SentryDSN) }},
+			check: func(t *testing.T, c Config) {
+				require.Equal(t, "https://0123abcd@o1.ingest.example.com/42", c.SentryDSN)
+			}},
 		{name: "SentryDSNNoKey", env: map[string]string{"CM_SENTRY_DSN": "https://o1.ingest.example.com/42"},
 			errors: []string{`CM_SENTRY_DSN="[redacted]": want https://KEY@HOST/PROJECT`}},
 		{name: "SentryDSNNoProject", env: map[string]string{"CM_SENTRY_DSN": "https://secretkey@o1.ingest.example.com"},
