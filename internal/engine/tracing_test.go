@@ -205,3 +205,26 @@ func TestClaimLatency(t *testing.T) {
 	require.Eventually(t, func() bool { return len(obs.got()) >= 2 }, 20*time.Second, 5*time.Millisecond)
 	require.Equal(t, []string{"created", "due"}, obs.got())
 }
+
+// TestQueueDepth: executions nobody claimed count as queued, on SQLite and PostgreSQL.
+func TestQueueDepth(t *testing.T) {
+	t.Parallel()
+	backends := map[string]string{"SQLite": ""}
+	if u := os.Getenv("CM_TEST_DATABASE_URL"); u != "" {
+		backends["PostgreSQL"] = u
+	}
+	for name, pgURL := range backends {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := enginetest.Start(t, enginetest.Options{NoDispatcher: true, PostgresURL: pgURL})
+			w := env.Save(t, `{"name":"q","nodes":[{"id":"start","type":"trigger.manual"}]}`)
+			for range 3 {
+				env.Start(t, w.ID, `{}`)
+			}
+			queued, due, err := env.Store.QueueDepth(context.Background(), time.Now())
+			require.NoError(t, err)
+			require.Equal(t, int64(3), queued)
+			require.Zero(t, due)
+		})
+	}
+}
