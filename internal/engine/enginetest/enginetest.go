@@ -273,7 +273,11 @@ func Start(t testing.TB, opts Options) *Env {
 	creds := service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: opts.CredentialTesters, Logger: opts.Logger})
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, SuspendThreshold: opts.SuspendThreshold, Credentials: creds, Logger: opts.Logger,
 		MaxOutputBytes: opts.MaxOutputBytes, ExpressionLimits: limits,
-		DrainTimeout: opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes,
+		// The product's 250 ms wall-clock budget per evaluation fails trivial expressions when a
+		// loaded two-core machine runs every package under -race; internal/expression tests the
+		// budget itself.
+		ExpressionBudget: expression.Budget{Timeout: 10 * time.Second},
+		DrainTimeout:     opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes,
 		TracerProvider: opts.TracerProvider, Observer: opts.Observer})
 	require.NoError(t, err)
 	owner := opts.Owner
