@@ -150,6 +150,9 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 			FetchCooldown: 5 * time.Millisecond,
 			// A notification lost (a listener reconnecting) costs at most this.
 			FetchPollInterval: 250 * time.Millisecond,
+			// A completed job says nothing the execution's own log does not: keep them briefly (River's
+			// default, a day, would hold millions of rows at a few hundred executions a second).
+			CompletedJobRetentionPeriod: 5 * time.Minute,
 			PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "concertmaster_sweep", RunOnStart: true})},
