@@ -76,9 +76,9 @@ type River struct {
 	inserter *river.Client[*sql.Tx]
 	worker   *river.Client[pgx.Tx]
 
-	// direct bounds the executions this process runs on its own timers (see wakeLater), beside River's
-	// workers.
-	direct chan struct{}
+	// slots bounds the executions this process runs at once (CM_WORKERS), whether a River job or the
+	// process itself (runNow, wakeLater) started them.
+	slots chan struct{}
 
 	mu      sync.Mutex
 	started bool
@@ -125,7 +125,7 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("component", "dispatch")
-	d := &River{cfg: cfg, logger: logger, done: make(chan struct{}), direct: make(chan struct{}, cfg.Workers),
+	d := &River{cfg: cfg, logger: logger, done: make(chan struct{}), slots: make(chan struct{}, cfg.Workers),
 		timers: map[*time.Timer]struct{}{},
 		runs:   newRuns(cfg.Store, cfg.Runner, cfg.Owner, cfg.Lease, cfg.Heartbeat, cfg.Now, logger)}
 	riverLogger := logger.With("component", "river")
@@ -211,12 +211,37 @@ func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionR
 	if _, err := d.inserter.InsertTx(ctx, stx.SQLTx(), executionArgs{TenantID: ref.TenantID, ExecutionID: ref.ID}, opts); err != nil {
 		return fmt.Errorf("insert job: %w", err)
 	}
-	if d.worker != nil && !at.IsZero() {
-		if wait := at.Sub(d.cfg.Now()); wait > 0 && wait <= timerHorizon {
+	if d.worker != nil {
+		switch wait := at.Sub(d.cfg.Now()); {
+		case at.IsZero() || wait <= 0:
+			tx.OnCommit(func() { d.runNow(ref) })
+		case wait <= timerHorizon:
 			tx.OnCommit(func() { d.wakeLater(ref, wait) })
 		}
 	}
 	return nil
+}
+
+// runNow runs a runnable execution in this process at once if it has a slot free, rather than
+// waiting for a worker to fetch its job: the job then finds it taken and does nothing, and stays the
+// guarantee if this process dies or is busy.
+func (d *River) runNow(ref store.ExecutionRef) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.stopped {
+		return
+	}
+	select {
+	case d.slots <- struct{}{}:
+	default:
+		return
+	}
+	d.wg.Go(func() {
+		defer func() { <-d.slots }()
+		if _, err := d.runs.run(d.runCtx, ref, false); err != nil && !errors.Is(err, errNotClaimable) && d.runCtx.Err() == nil {
+			d.logger.Warn("Running a new execution failed; its job will", "tenant_id", ref.TenantID, "execution_id", ref.ID, "error", err.Error())
+		}
+	})
 }
 
 // wakeLater runs ref in this process once wait has passed: River's
@@ -240,15 +265,15 @@ func (d *River) wakeLater(ref store.ExecutionRef, wait time.Duration) {
 	d.timers[t] = struct{}{}
 }
 
-// runDue claims and runs a due execution once one of this process's direct slots (CM_WORKERS of them)
-// is free, trying once more shortly after when the database's clock is behind this host's.
+// runDue claims and runs a due execution once one of this process's slots is free, trying once more
+// shortly after when the database's clock is behind this host's.
 func (d *River) runDue(ref store.ExecutionRef) {
 	select {
-	case d.direct <- struct{}{}:
+	case d.slots <- struct{}{}:
 	case <-d.done:
 		return
 	}
-	defer func() { <-d.direct }()
+	defer func() { <-d.slots }()
 	for try := 0; try < 2; try++ {
 		if d.runCtx.Err() != nil {
 			return
@@ -343,6 +368,12 @@ func (*executionWorker) Timeout(*river.Job[executionArgs]) time.Duration { retur
 
 func (w *executionWorker) Work(ctx context.Context, job *river.Job[executionArgs]) error {
 	ref := store.ExecutionRef{TenantID: job.Args.TenantID, ID: job.Args.ExecutionID}
+	select {
+	case w.d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-w.d.slots }()
 	_, err := w.d.runs.run(ctx, ref, false)
 	if errors.Is(err, errNotClaimable) {
 		return nil
