@@ -67,6 +67,8 @@ func TestLoad(t *testing.T) {
 			check: func(t *testing.T, c Config) {
 				require.Equal(t, "https://0123abcd@o1.ingest.example.com/42", c.SentryDSN)
 			}},
+		{name: "SecretKeyNotShown", env: map[string]string{"CM_SECRET_KEY": "not-base64-SECRETVALUE"},
+			errors: []string{`CM_SECRET_KEY="[redacted]": want the base64 encoding of 32 random bytes`}},
 		{name: "SentryDSNNoKey", env: map[string]string{"CM_SENTRY_DSN": "https://o1.ingest.example.com/42"},
 			errors: []string{`CM_SENTRY_DSN="[redacted]": want https://KEY@HOST/PROJECT`}},
 		{name: "SentryDSNNoProject", env: map[string]string{"CM_SENTRY_DSN": "https://secretkey@o1.ingest.example.com"},

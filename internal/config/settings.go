@@ -48,6 +48,10 @@ func (s Setting) Value(c Config) string { return s.format(&c) }
 
 // quote returns raw for an error message: quoted, with passwords hidden and long values cut.
 func (s Setting) quote(raw string) string {
+	if s.Secret && !strings.Contains(raw, "://") {
+		// A key or a password, not a URL: nothing of it may show.
+		return strconv.Quote("[redacted]")
+	}
 	if s.Secret {
 		raw = redactURL(raw)
 	}
