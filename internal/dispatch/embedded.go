@@ -111,29 +111,13 @@ func NewEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 	if cfg.Store == nil || cfg.Runner == nil || cfg.Owner == "" {
 		return nil, errors.New("dispatch: Store, Runner and Owner are required")
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = WorkersDefault
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = LeaseDefault
-	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = HeartbeatDefault
-	}
+	logger := runDefaults(&cfg.Workers, &cfg.Lease, &cfg.Heartbeat, &cfg.Now, cfg.Logger)
 	if cfg.PollInterval <= 0 {
 		cfg.PollInterval = PollIntervalDefault
 	}
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = QueueSizeDefault
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("component", "dispatch")
 	return &Embedded{
 		cfg:     cfg,
 		logger:  logger,

@@ -105,26 +105,10 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 	if cfg.Pool != nil && cfg.Runner == nil {
 		return nil, errors.New("dispatch: a River dispatcher that runs executions needs a Runner")
 	}
-	if cfg.Workers <= 0 {
-		cfg.Workers = WorkersDefault
-	}
-	if cfg.Lease <= 0 {
-		cfg.Lease = LeaseDefault
-	}
-	if cfg.Heartbeat <= 0 {
-		cfg.Heartbeat = HeartbeatDefault
-	}
+	logger := runDefaults(&cfg.Workers, &cfg.Lease, &cfg.Heartbeat, &cfg.Now, cfg.Logger)
 	if cfg.SweepInterval <= 0 {
 		cfg.SweepInterval = SweepIntervalDefault
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	logger = logger.With("component", "dispatch")
 	d := &River{cfg: cfg, logger: logger, done: make(chan struct{}), slots: make(chan struct{}, cfg.Workers),
 		timers: map[*time.Timer]struct{}{},
 		runs:   newRuns(cfg.Store, cfg.Runner, cfg.Owner, cfg.Lease, cfg.Heartbeat, cfg.Now, logger)}

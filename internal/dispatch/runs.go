@@ -41,6 +41,27 @@ type activeRun struct {
 	renewed time.Time
 }
 
+// runDefaults fills the zero settings every dispatcher shares (see EmbeddedConfig) with their defaults
+// and returns the dispatcher's logger.
+func runDefaults(workers *int, lease, heartbeat *time.Duration, now *func() time.Time, logger *slog.Logger) *slog.Logger {
+	if *workers <= 0 {
+		*workers = WorkersDefault
+	}
+	if *lease <= 0 {
+		*lease = LeaseDefault
+	}
+	if *heartbeat <= 0 {
+		*heartbeat = HeartbeatDefault
+	}
+	if *now == nil {
+		*now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return logger.With("component", "dispatch")
+}
+
 func newRuns(st Store, runner Runner, owner string, lease, heartbeat time.Duration, now func() time.Time, logger *slog.Logger) *runs {
 	return &runs{st: st, runner: runner, owner: owner, lease: lease, heartbeat: heartbeat, now: now, logger: logger,
 		active: map[store.ExecutionRef]*activeRun{}}
