@@ -80,3 +80,10 @@ func AuditEntries(ctx context.Context, s Identity, tenantID string, params ListA
 		}
 	}
 }
+
+// AuditPending reports whether ctx carries audit entries that no write has taken yet, without
+// taking them: a store that has a faster path for writes that record no audit uses it to choose.
+func AuditPending(ctx context.Context) bool {
+	m, _ := ctx.Value(auditKey{}).(*auditMarker)
+	return m != nil && !m.claimed.Load()
+}

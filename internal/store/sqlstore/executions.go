@@ -368,10 +368,16 @@ func valuesList(rows, cols int) string {
 // nodeRunUpsertColumns is the number of columns nodeRunUpsert writes per row.
 const nodeRunUpsertColumns = 18
 
-const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, attempt, status, input, input_bytes, input_head, input_from,
-			output, output_bytes, output_head, port, error, logs, started_at, finished_at, wake_at)
+const nodeRunUpsert = `INSERT INTO node_runs (` + nodeRunWriteColumns + `)
 		VALUES %s
-		ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
+		` + nodeRunOnConflict
+
+// nodeRunWriteColumns are the columns nodeRunUpsert writes, in order.
+const nodeRunWriteColumns = `tenant_id, execution_id, node_id, attempt, status, input, input_bytes, input_head, input_from,
+			output, output_bytes, output_head, port, error, logs, started_at, finished_at, wake_at`
+
+// nodeRunOnConflict merges a node run with the stored row of the same attempt.
+const nodeRunOnConflict = `ON CONFLICT (tenant_id, execution_id, node_id, attempt) DO UPDATE SET
 			status = excluded.status,
 			input = COALESCE(excluded.input, node_runs.input),
 			input_bytes = COALESCE(excluded.input_bytes, node_runs.input_bytes),
@@ -387,11 +393,11 @@ const nodeRunUpsert = `INSERT INTO node_runs (tenant_id, execution_id, node_id, 
 			finished_at = excluded.finished_at,
 			wake_at = excluded.wake_at`
 
-// upsertNodeRuns writes node runs with as few statements as it can. When one step names the same
-// attempt more than once (its start and its end, written together), they are merged as the upsert
-// merges them with a stored row: the later state wins, and what it leaves out (input, start time,
-// logs) is kept from the earlier (one INSERT … ON CONFLICT may not touch a row twice).
-func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, executionID string, runs []store.NodeRun) error {
+// mergeNodeRuns returns runs with each attempt once. When one step names the same attempt more than
+// once (its start and its end, written together), they are merged as the upsert merges them with a
+// stored row: the later state wins, and what it leaves out (input, start time, logs) is kept from the
+// earlier (one INSERT … ON CONFLICT may not touch a row twice).
+func mergeNodeRuns(runs []store.NodeRun) []*store.NodeRun {
 	type key struct {
 		node    string
 		attempt int
@@ -423,6 +429,12 @@ func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, execution
 		}
 		rows[j] = &merged
 	}
+	return rows
+}
+
+// upsertNodeRuns writes node runs with as few statements as it can (mergeNodeRuns).
+func (s *Store) upsertNodeRuns(ctx context.Context, tx *wtx, tenantID, executionID string, runs []store.NodeRun) error {
+	rows := mergeNodeRuns(runs)
 	for len(rows) > 0 {
 		chunk := rows[:min(len(rows), multiRowMax)]
 		rows = rows[len(chunk):]
@@ -480,49 +492,15 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 	if err := checkText("tenant id", tenantID, "execution id", u.ExecutionID, "lease owner", u.Owner); err != nil {
 		return err
 	}
+	set, args, err := s.executionSet(u)
+	if err != nil {
+		return err
+	}
+	where, cond := executionWhere(tenantID, u)
+	if s.oneStatement(ctx, u, len(set) > 0) {
+		return s.applyInOneStatement(ctx, tenantID, u, set, args, where, cond)
+	}
 	return s.write(ctx, func(ctx context.Context, tx *wtx, hooks *txHooks) error {
-		var set []string
-		var args []any
-		if u.To != "" {
-			set = append(set, "status = ?", "wake_at = ?")
-			args = append(args, u.To, s.tp(u.WakeAt))
-		}
-		if u.SetStartedAt != nil {
-			set = append(set, "started_at = ?")
-			args = append(args, s.t(*u.SetStartedAt))
-		}
-		if u.SetFinishedAt != nil {
-			set = append(set, "finished_at = ?")
-			args = append(args, s.t(*u.SetFinishedAt))
-		}
-		if u.Output != nil {
-			size, head := sizeAndHead(u.Output)
-			set = append(set, "output = ?", "output_bytes = ?", "output_head = ?")
-			args = append(args, jsonArg(u.Output), size, head)
-		}
-		if u.Error != nil {
-			errArg, err := marshalArg(u.Error)
-			if err != nil {
-				return fmt.Errorf("marshal execution error: %w", err)
-			}
-			set = append(set, "error = ?")
-			args = append(args, errArg)
-		}
-		if u.ReleaseLease {
-			set = append(set, "lease_owner = NULL", "lease_expires_at = NULL")
-		}
-		where := `tenant_id = ? AND id = ?`
-		cond := []any{tenantID, u.ExecutionID}
-		if len(u.From) > 0 {
-			where += ` AND status IN (` + placeholders(len(u.From)) + `)`
-			for _, f := range u.From {
-				cond = append(cond, f)
-			}
-		}
-		if u.Owner != "" {
-			where += ` AND lease_owner = ?`
-			cond = append(cond, u.Owner)
-		}
 		conflict := fmt.Errorf("execution %s changed state or lease: %w", u.ExecutionID, store.ErrConflict)
 		switch {
 		case len(set) > 0:
@@ -585,6 +563,59 @@ func (s *Store) ApplyExecutionUpdate(ctx context.Context, tenantID string, u *st
 		}
 		return nil
 	})
+}
+
+// executionSet returns the SET assignments of an update of the executions row and their arguments.
+func (s *Store) executionSet(u *store.ExecutionUpdate) ([]string, []any, error) {
+	var set []string
+	var args []any
+	if u.To != "" {
+		set = append(set, "status = ?", "wake_at = ?")
+		args = append(args, u.To, s.tp(u.WakeAt))
+	}
+	if u.SetStartedAt != nil {
+		set = append(set, "started_at = ?")
+		args = append(args, s.t(*u.SetStartedAt))
+	}
+	if u.SetFinishedAt != nil {
+		set = append(set, "finished_at = ?")
+		args = append(args, s.t(*u.SetFinishedAt))
+	}
+	if u.Output != nil {
+		size, head := sizeAndHead(u.Output)
+		set = append(set, "output = ?", "output_bytes = ?", "output_head = ?")
+		args = append(args, jsonArg(u.Output), size, head)
+	}
+	if u.Error != nil {
+		errArg, err := marshalArg(u.Error)
+		if err != nil {
+			return nil, nil, fmt.Errorf("marshal execution error: %w", err)
+		}
+		set = append(set, "error = ?")
+		args = append(args, errArg)
+	}
+	if u.ReleaseLease {
+		set = append(set, "lease_owner = NULL", "lease_expires_at = NULL")
+	}
+	return set, args, nil
+}
+
+// executionWhere returns the condition an update puts on the executions row (its status and
+// lease owner) and its arguments.
+func executionWhere(tenantID string, u *store.ExecutionUpdate) (string, []any) {
+	where := `tenant_id = ? AND id = ?`
+	cond := []any{tenantID, u.ExecutionID}
+	if len(u.From) > 0 {
+		where += ` AND status IN (` + placeholders(len(u.From)) + `)`
+		for _, f := range u.From {
+			cond = append(cond, f)
+		}
+	}
+	if u.Owner != "" {
+		where += ` AND lease_owner = ?`
+		cond = append(cond, u.Owner)
+	}
+	return where, cond
 }
 
 func placeholders(n int) string {

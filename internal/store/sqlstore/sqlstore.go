@@ -41,6 +41,10 @@ type Dialect struct {
 	// several hosts agree on them whatever their own clocks say. Without it (SQLite, which one process
 	// owns) they come from the store's clock.
 	DatabaseClock bool
+	// WritableCTEs lets one statement update or check a row and insert into other tables (INSERT
+	// and UPDATE inside WITH, arrays as parameters): a step of an execution is then written in one
+	// round trip, without an explicit transaction (PostgreSQL).
+	WritableCTEs bool
 	// TimeValue converts a time to the column representation.
 	TimeValue func(time.Time) any
 	// Migrations holds NNNN_name.up.sql files, applied in order.

@@ -44,6 +44,7 @@ func Dialect() sqlstore.Dialect {
 		SkipLocked:         true,
 		RowLocks:           true,
 		DatabaseClock:      true,
+		WritableCTEs:       true,
 		TimeValue:          func(t time.Time) any { return t.UTC() },
 		Migrations:         sub,
 		// A transaction-level advisory lock on a key of ConcertMaster's own ("cmmigrat" in ASCII).
