@@ -95,6 +95,8 @@ type River struct {
 const (
 	timerHorizon = 10 * time.Minute
 	timersMax    = 100_000
+	// enqueueTimeout bounds the insert of a job after commit (runNowOrEnqueue).
+	enqueueTimeout = 10 * time.Second
 )
 
 // NewRiver returns a River dispatcher; call Start to run its workers.
@@ -188,6 +190,15 @@ func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionR
 	if !ok || stx.SQLTx() == nil {
 		return errors.New("dispatch: River enqueues in the store's PostgreSQL transaction, and this write has none")
 	}
+	due := at.IsZero() || !at.After(d.cfg.Now())
+	if due && d.worker != nil && len(d.slots) < cap(d.slots) {
+		// This process has a slot free: it runs the execution once the write commits, and needs no
+		// job, whose insert, fetch and completion would cost more than the run of a short workflow.
+		// If the slot is gone by then, it inserts the job after all; if the process dies first, the
+		// leader's sweep finds the execution queued (or its lease expired) and enqueues it.
+		tx.OnCommit(func() { d.runNowOrEnqueue(ref) })
+		return nil
+	}
 	opts := &river.InsertOpts{}
 	if !at.IsZero() {
 		opts.ScheduledAt = at
@@ -207,25 +218,41 @@ func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionR
 }
 
 // runNow runs a runnable execution in this process at once if it has a slot free, rather than
-// waiting for a worker to fetch its job: the job then finds it taken and does nothing, and stays the
-// guarantee if this process dies or is busy.
-func (d *River) runNow(ref store.ExecutionRef) {
+// waiting for a worker to fetch its job, and reports whether it did: a job, if there is one, then
+// finds it taken and does nothing, and stays the guarantee if this process dies.
+func (d *River) runNow(ref store.ExecutionRef) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.started || d.stopped {
-		return
+		return false
 	}
 	select {
 	case d.slots <- struct{}{}:
 	default:
-		return
+		return false
 	}
 	d.wg.Go(func() {
 		defer func() { <-d.slots }()
 		if _, err := d.runs.run(d.runCtx, ref, false); err != nil && !errors.Is(err, errNotClaimable) && d.runCtx.Err() == nil {
-			d.logger.Warn("Running a new execution failed; its job will", "tenant_id", ref.TenantID, "execution_id", ref.ID, "error", err.Error())
+			d.logger.Warn("Running a new execution failed; its job or the leader's sweep will", "tenant_id", ref.TenantID, "execution_id", ref.ID, "error", err.Error())
 		}
 	})
+	return true
+}
+
+// runNowOrEnqueue runs ref at once in this process, or when that cannot be (no slot free after all,
+// the dispatcher stopping), inserts its job.
+func (d *River) runNowOrEnqueue(ref store.ExecutionRef) {
+	if d.runNow(ref) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), enqueueTimeout)
+		defer cancel()
+		if _, err := d.worker.Insert(ctx, executionArgs{TenantID: ref.TenantID, ExecutionID: ref.ID}, nil); err != nil {
+			d.logger.Warn("Enqueueing an execution failed; the leader's sweep will", "tenant_id", ref.TenantID, "execution_id", ref.ID, "error", err.Error())
+		}
+	}()
 }
 
 // wakeLater runs ref in this process once wait has passed: River's

@@ -67,8 +67,36 @@ func TestRiverRunsExecutions(t *testing.T) {
 		require.Equal(t, "river-runs", out["key"])
 	}
 	require.Equal(t, n, env.Probe.Calls("river-runs"), "each execution's node ran once")
-	require.Eventually(t, func() bool { return riverJobs(t, env, ids[0])["completed"] >= 1 }, 10*time.Second, 10*time.Millisecond,
-		"the execution's job completes")
+}
+
+// TestRiverJobOnlyWhenNoSlotIsFree: the process that creates an execution while it has a slot free
+// runs it itself, without a job; one created while every slot is busy gets a job, which runs it once
+// a slot frees.
+func TestRiverJobOnlyWhenNoSlotIsFree(t *testing.T) {
+	t.Parallel()
+	env := riverEnv(t, enginetest.Options{Workers: 1})
+	quick := env.Save(t, `{"name":"quick","nodes":[
+		{"id":"start","type":"trigger.manual"},{"id":"work","type":"test.work","config":{"key":"quick"}}],
+		"edges":[{"source":"start","target":"work"}]}`)
+	blocking := env.Save(t, `{"name":"blocking","nodes":[
+		{"id":"start","type":"trigger.manual"},{"id":"block","type":"test.block","config":{"key":"held"}}],
+		"edges":[{"source":"start","target":"block"}]}`)
+
+	first := env.Start(t, quick.ID, `{}`)
+	require.Equal(t, workflow.ExecutionSucceeded, env.Wait(t, first.ID).Status)
+	require.Empty(t, riverJobs(t, env, first.ID), "a free slot ran it: no job was needed")
+
+	held := env.Start(t, blocking.ID, `{}`)
+	require.Equal(t, "held", <-env.Probe.Started, "the only slot is busy")
+	queued := env.Start(t, quick.ID, `{}`)
+	require.Eventually(t, func() bool { return riverJobs(t, env, queued.ID)["available"] >= 1 }, 10*time.Second, 10*time.Millisecond,
+		"with no slot free the execution waits as a job")
+	env.Probe.ReleaseAll()
+	require.Equal(t, workflow.ExecutionSucceeded, env.Wait(t, held.ID).Status)
+	require.Equal(t, workflow.ExecutionSucceeded, env.Wait(t, queued.ID).Status)
+	require.Eventually(t, func() bool { return riverJobs(t, env, queued.ID)["completed"] >= 1 }, 10*time.Second, 10*time.Millisecond,
+		"its job ran it and completed")
+	require.Equal(t, 2, env.Probe.Calls("quick"))
 }
 
 // TestRiverResumesAfterADelay parks an execution on flow.delay: the park inserts a scheduled job in
@@ -92,8 +120,9 @@ func TestRiverResumesAfterADelay(t *testing.T) {
 	require.Equal(t, map[string]any{"woke": true}, enginetest.Output(t, done))
 }
 
-// TestRiverSweepRecoversLostWork has a worker vanish with an execution claimed and its job gone: the
-// leader's sweep finds the expired lease and enqueues it again.
+// TestRiverSweepRecoversLostWork has a worker vanish with an execution claimed and its job gone, and
+// another left queued without a job: the leader's sweep finds the expired lease and the queued row,
+// and enqueues both again.
 func TestRiverSweepRecoversLostWork(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -104,11 +133,17 @@ func TestRiverSweepRecoversLostWork(t *testing.T) {
 	exec := env.Start(t, w.ID, `{}`)
 	_, err := env.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "vanished-worker", -time.Second, false)
 	require.NoError(t, err)
-	_, err = env.Store.DB().ExecContext(ctx, `DELETE FROM river_job WHERE args->>'executionId' = $1`, exec.ID)
-	require.NoError(t, err)
+	// A second one was created by a process that meant to run it itself (no job) and died first.
+	orphan := env.Start(t, w.ID, `{}`)
+	for _, id := range []string{exec.ID, orphan.ID} {
+		require.Eventually(t, func() bool { return len(riverJobs(t, env, id)) > 0 }, 10*time.Second, 10*time.Millisecond)
+		_, err = env.Store.DB().ExecContext(ctx, `DELETE FROM river_job WHERE args->>'executionId' = $1`, id)
+		require.NoError(t, err)
+	}
 
 	require.NoError(t, env.Dispatcher.Start(ctx))
-	done := env.Wait(t, exec.ID)
-	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
-	require.Equal(t, 1, env.Probe.Calls("river-sweep"))
+	for _, id := range []string{exec.ID, orphan.ID} {
+		require.Equal(t, workflow.ExecutionSucceeded, env.Wait(t, id).Status)
+	}
+	require.Equal(t, 2, env.Probe.Calls("river-sweep"))
 }
