@@ -75,6 +75,13 @@ func newWorkerCmd(load loader) *cobra.Command {
 			_ = rt.Close(context.Background())
 			return err
 		}
+		// On River a worker may be the elected leader, which alone fires schedules (ADR 0022).
+		if rt.Leads() {
+			if err := rt.Scheduler.Start(cmd.Context()); err != nil {
+				_ = rt.Close(context.Background())
+				return err
+			}
+		}
 		logger.Info("Worker is running", "store", rt.Store.Dialect(), "workers", c.Workers, "owner", rt.Owner)
 		<-cmd.Context().Done()
 		logger.Info("Draining", "grace", c.ShutdownGrace.String(), "drain_timeout", app.DrainTimeout(c.ShutdownGrace).String())

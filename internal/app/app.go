@@ -193,27 +193,30 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	if err != nil {
 		return fail(err)
 	}
-	d, err = newDispatcher(ctx, cfg, st, eng, owner, logger)
+	// The service signals schedule changes on wake, which the scheduler reads, and on listenWake, which
+	// the listening triggers' manager reads: one pending signal is enough, since a pass reads
+	// everything. River signals wake too when this process becomes its leader.
+	wake := make(chan struct{}, 1)
+	listenWake := make(chan struct{}, 1)
+	d, err = newDispatcher(ctx, cfg, st, eng, owner, logger, func() { signal(wake) })
 	if err != nil {
 		return fail(err)
 	}
-	// The service signals schedule changes on wake, which the scheduler reads, and on listenWake, which
-	// the listening triggers' manager reads: one pending signal is enough, since a pass reads
-	// everything.
-	wake := make(chan struct{}, 1)
-	listenWake := make(chan struct{}, 1)
+	// On River, the elected leader alone fires schedules and prunes (ADR 0022). It learns of schedules
+	// another process changed by looking again every second.
+	var leading func() bool
+	var schedulePoll time.Duration
+	if r, ok := d.(*dispatch.River); ok {
+		leading, schedulePoll = r.Leading, time.Second
+	}
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
 		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds, WaitPollInterval: cfg.WaitPollInterval,
 		RemoteCancelFunc: remoteCancel(cl),
 		SchedulesChangedFunc: func() {
-			for _, c := range []chan struct{}{wake, listenWake} {
-				select {
-				case c <- struct{}{}:
-				default:
-				}
-			}
+			signal(wake)
+			signal(listenWake)
 		}})
-	sched, err := schedule.New(schedule.Config{Store: st, Service: svc, Wake: wake, Observer: m, Logger: logger})
+	sched, err := schedule.New(schedule.Config{Store: st, Service: svc, Wake: wake, Leading: leading, PollInterval: schedulePoll, Observer: m, Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
@@ -231,7 +234,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(hub.Subscribers()) })
 	m.QueueDepth(st.QueueDepth)
 	pruner, err := retention.New(retention.Config{Store: st, MaxAge: cfg.RetentionMaxAge, MaxPerWorkflow: cfg.RetentionMaxPerWorkflow,
-		Interval: cfg.RetentionInterval, Observer: m, Logger: logger})
+		Interval: cfg.RetentionInterval, Leading: leading, Observer: m, Logger: logger})
 	if err != nil {
 		return fail(err)
 	}
@@ -243,7 +246,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
 // (its tables are migrated first, and the store tells it of every execution that becomes runnable),
 // the embedded one on SQLite.
-func newDispatcher(ctx context.Context, cfg config.Config, st *sqlstore.Store, eng *engine.Engine, owner string, logger *slog.Logger) (dispatch.Dispatcher, error) {
+func newDispatcher(ctx context.Context, cfg config.Config, st *sqlstore.Store, eng *engine.Engine, owner string, logger *slog.Logger, onLead func()) (dispatch.Dispatcher, error) {
 	kind := cfg.Dispatcher
 	if kind == "" || kind == config.DispatcherAuto {
 		kind = config.DispatcherEmbedded
@@ -273,13 +276,21 @@ func newDispatcher(ctx context.Context, cfg config.Config, st *sqlstore.Store, e
 		return nil, err
 	}
 	d, err := dispatch.NewRiver(dispatch.RiverConfig{DB: st.DB(), Pool: pool, Store: st, Runner: eng, Owner: owner,
-		Workers: cfg.Workers, Logger: logger, OnStop: pool.Close})
+		Workers: cfg.Workers, Logger: logger, OnStop: pool.Close, OnLead: onLead})
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
 	st.OnRunnable(d.EnqueueAt)
 	return d, nil
+}
+
+// signal leaves one pending signal on c, if there is none yet.
+func signal(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
 }
 
 // DrainTimeout is how long running attempts may finish during a shutdown of the given grace: three
@@ -298,12 +309,19 @@ func (rt *Runtime) Start(ctx context.Context) error {
 
 // StartScheduler runs the scheduler, which fires the schedule triggers of active workflows. serve
 // runs it in every process (a race between processes on one database is harmless: each fire time
-// starts one run); worker processes do not.
+// starts one run); worker processes do not. On River only the elected leader's scheduler fires.
 func (rt *Runtime) StartScheduler(ctx context.Context) error {
 	if err := rt.Scheduler.Start(ctx); err != nil {
 		return err
 	}
 	return rt.Listeners.Start(ctx)
+}
+
+// Leads reports whether this runtime's processes elect a leader to fire schedules and prune (River):
+// a worker process then runs the scheduler too, in case it is the one elected.
+func (rt *Runtime) Leads() bool {
+	_, ok := rt.Dispatcher.(*dispatch.River)
+	return ok
 }
 
 // StartCluster connects the Redis link, if there is one, in the background: with events, the other

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,6 +47,8 @@ type RiverConfig struct {
 	Now           func() time.Time
 	// OnStop runs when the dispatcher stops, started or not (to close Pool).
 	OnStop func()
+	// OnLead, when set, runs each time this process becomes River's leader (see Leading).
+	OnLead func()
 }
 
 // executionArgs is the job that runs (or resumes) one execution. A job that finds its execution not
@@ -79,6 +82,12 @@ type River struct {
 	// slots bounds the executions this process runs at once (CM_WORKERS), whether a River job or the
 	// process itself (runNow, wakeLater) started them.
 	slots chan struct{}
+
+	// term is the number of the current term as River's elected leader, 0 when this process does
+	// not lead (see Leading); terms counts them, so that the end of a term cannot end the next one.
+	term, terms atomic.Int64
+	// working says the workers run (between Start and Stop).
+	working atomic.Bool
 
 	mu      sync.Mutex
 	started bool
@@ -139,6 +148,9 @@ func NewRiver(cfg RiverConfig) (*River, error) {
 			// A completed job says nothing the execution's own log does not: keep them briefly (River's
 			// default, a day, would hold millions of rows at a few hundred executions a second).
 			CompletedJobRetentionPeriod: 5 * time.Minute,
+			// River tells the new leader when its periodic jobs start, with a context that ends when it
+			// stops leading: Leading follows it.
+			Hooks: []rivertype.Hook{&leaderHook{d: d}},
 			PeriodicJobs: []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepInterval),
 				func() (river.JobArgs, *river.InsertOpts) { return sweepArgs{}, nil },
 				&river.PeriodicJobOpts{ID: "concertmaster_sweep", RunOnStart: true})},
@@ -191,7 +203,7 @@ func (d *River) EnqueueAt(ctx context.Context, tx store.Tx, ref store.ExecutionR
 		return errors.New("dispatch: River enqueues in the store's PostgreSQL transaction, and this write has none")
 	}
 	due := at.IsZero() || !at.After(d.cfg.Now())
-	if due && d.worker != nil && len(d.slots) < cap(d.slots) {
+	if due && d.working.Load() && len(d.slots) < cap(d.slots) {
 		// This process has a slot free: it runs the execution once the write commits, and needs no
 		// job, whose insert, fetch and completion would cost more than the run of a short workflow.
 		// If the slot is gone by then, it inserts the job after all; if the process dies first, the
@@ -238,6 +250,36 @@ func (d *River) runNow(ref store.ExecutionRef) bool {
 		}
 	})
 	return true
+}
+
+// Leading reports whether this process is River's elected leader, the one process of a cluster
+// that runs the periodic sweep and, through the app, fires schedules and prunes (ADR 0022). An
+// insert-only dispatcher never leads.
+func (d *River) Leading() bool { return d.term.Load() != 0 }
+
+// leaderHook follows River's leadership: River starts its periodic job enqueuer on the elected
+// leader with a context that ends when the process stops leading (or stops).
+type leaderHook struct {
+	river.HookDefaults
+	d *River
+}
+
+// Start implements rivertype.HookPeriodicJobsStart.
+func (h *leaderHook) Start(ctx context.Context, _ *rivertype.HookPeriodicJobsStartParams) error {
+	d := h.d
+	term := d.terms.Add(1)
+	d.term.Store(term)
+	d.logger.Info("This process leads: it sweeps, fires schedules and prunes", "term", term)
+	if d.cfg.OnLead != nil {
+		d.cfg.OnLead()
+	}
+	go func() {
+		<-ctx.Done()
+		if d.term.CompareAndSwap(term, 0) {
+			d.logger.Info("This process no longer leads", "term", term)
+		}
+	}()
+	return nil
 }
 
 // runNowOrEnqueue runs ref at once in this process, or when that cannot be (no slot free after all,
@@ -322,6 +364,7 @@ func (d *River) Start(ctx context.Context) error {
 	hctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	d.runCtx, d.cancel = hctx, cancel
 	d.wg.Go(func() { d.runs.keepLeases(hctx, d.done) })
+	d.working.Store(true)
 	return nil
 }
 
@@ -332,6 +375,9 @@ func (d *River) Stop(ctx context.Context) error {
 	started := d.started && d.worker != nil
 	stopped := d.stopped
 	d.stopped = true
+	d.working.Store(false)
+	// A stopping process leaves schedules and pruning to the next leader at once.
+	d.term.Store(0)
 	d.mu.Unlock()
 	if stopped {
 		return nil

@@ -64,6 +64,9 @@ type Config struct {
 	// doubles it up to BatchSize. After each full batch the pruner waits as long as the batch took, so
 	// that it never takes more than half the writer's time.
 	BatchTarget time.Duration
+	// Leading, when set, says whether this process is the one that prunes (River's elected leader,
+	// on PostgreSQL): the background loop skips its passes while it says no. Nil means always.
+	Leading func() bool
 	// Observer, when set, is told what each pass does.
 	Observer Observer
 	Logger   *slog.Logger
@@ -180,6 +183,10 @@ func (p *Pruner) loop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if p.cfg.Leading != nil && !p.cfg.Leading() {
+			t.Reset(p.cfg.Interval)
+			continue
 		}
 		pass, err := p.RunOnce(ctx)
 		switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -310,4 +311,45 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// TestOnlyTheLeaderPrunes: the background loop of a process that does not lead asks at every
+// interval and prunes nothing; once the process leads, its passes run.
+func TestOnlyTheLeaderPrunes(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	asked := make(chan struct{}, 64)
+	var leading atomic.Bool
+	p := b.pruner(t, retention.Config{MaxAge: time.Hour, Interval: 5 * time.Millisecond, Leading: func() bool {
+		select {
+		case asked <- struct{}{}:
+		default:
+		}
+		return leading.Load()
+	}})
+	wf := b.workflow(t, nil)
+	b.finished(t, wf, 2, base.Add(-2*time.Hour))
+	require.NoError(t, p.Start(t.Context()))
+	t.Cleanup(func() { require.NoError(t, p.Stop(context.Background())) })
+	for range 3 {
+		select {
+		case <-asked:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the loop did not ask whether it leads")
+		}
+	}
+	b.observer.mu.Lock()
+	passes := b.observer.passes
+	b.observer.mu.Unlock()
+	require.Zero(t, passes, "no pass while the process does not lead")
+	require.Len(t, b.remaining(t, wf), 2)
+
+	leading.Store(true)
+	select {
+	case failed := <-b.observer.passed:
+		require.False(t, failed)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no pass once the process leads")
+	}
+	require.Empty(t, b.remaining(t, wf))
 }

@@ -82,6 +82,10 @@ type Config struct {
 	Concurrency int
 	// BatchSize is the number of due schedules read at once (default 200).
 	BatchSize int
+	// Leading, when set, says whether this process is the one that fires schedules (River's elected
+	// leader, on PostgreSQL): while it says no, the background loop only checks again every
+	// PollInterval or on Wake (signal Wake when the process becomes leader). Nil means always.
+	Leading func() bool
 	// Observer, when set, is told what the scheduler does.
 	Observer Observer
 	Logger   *slog.Logger
@@ -101,6 +105,9 @@ type Pass struct {
 	Failed int
 	// Next is the earliest next fire time after the pass, nil when there is no schedule.
 	Next *time.Time
+	// NotLeading says the background loop looked at nothing: this process does not lead
+	// (Config.Leading).
+	NotLeading bool
 }
 
 // Scheduler fires due schedules.
@@ -199,6 +206,13 @@ func (s *Scheduler) loop(ctx context.Context) {
 			return
 		case <-timer.C:
 		case <-s.cfg.Wake:
+		}
+		if s.cfg.Leading != nil && !s.cfg.Leading() {
+			timer.Reset(s.cfg.PollInterval)
+			if s.passed != nil {
+				s.passed <- Pass{NotLeading: true}
+			}
+			continue
 		}
 		pass, err := s.RunDue(ctx)
 		if err != nil && ctx.Err() != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"sync/atomic"
 	"sync"
 	"testing"
 	"time"
@@ -486,6 +487,34 @@ func TestBackgroundLoop(t *testing.T) {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	require.NoError(t, b.sched.Stop(stopCtx))
+}
+
+// TestOnlyTheLeaderFires: a scheduler whose process does not lead looks at nothing, however often
+// it is woken; once the process leads, the next wake-up fires what is due.
+func TestOnlyTheLeaderFires(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{Options: enginetest.Options{NoDispatcher: true}})
+	var leading atomic.Bool
+	sched, err := New(Config{Store: b.env.Store, Service: b.svc, Wake: b.wake, Now: b.clock.Now, Leading: leading.Load})
+	require.NoError(t, err)
+	sched.passed = make(chan Pass, 16)
+	require.NoError(t, sched.Start(t.Context()))
+	t.Cleanup(func() { require.NoError(t, sched.Stop(context.Background())) })
+	require.True(t, awaitPass(t, sched.passed).NotLeading)
+
+	w := b.activate(t, scheduled(`{"cron":"@every 1h"}`))
+	require.True(t, awaitPass(t, sched.passed).NotLeading)
+	b.clock.Advance(time.Hour)
+	b.wake <- struct{}{}
+	require.True(t, awaitPass(t, sched.passed).NotLeading)
+	require.Empty(t, b.fires(t, w.ID), "a process that does not lead fires nothing")
+
+	leading.Store(true)
+	b.wake <- struct{}{}
+	pass := awaitPass(t, sched.passed)
+	require.False(t, pass.NotLeading)
+	require.Equal(t, 1, pass.Fired)
+	require.Len(t, b.fires(t, w.ID), 1)
 }
 
 func awaitPass(t *testing.T, passed <-chan Pass) Pass {

@@ -235,6 +235,8 @@ type Env struct {
 	Service    *service.Service
 	Probe      *Probe
 	Path       string
+	// PostgresURL is the URL of the test's own PostgreSQL schema, when it runs on PostgreSQL.
+	PostgresURL string
 	// Credentials is the credential vault, under a random key.
 	Credentials *service.Credentials
 }
@@ -302,7 +304,7 @@ func Start(t testing.TB, opts Options) *Env {
 	}
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Limits: limits,
 		PublicURL: "http://cm.test", ResumeKey: []byte("enginetest resume key"), Credentials: creds, Logger: opts.Logger})
-	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path, Credentials: creds}
+	env := &Env{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Service: svc, Probe: probe, Path: path, PostgresURL: pgURL, Credentials: creds}
 	if !opts.NoDispatcher {
 		require.NoError(t, d.Start(context.Background()))
 	}
