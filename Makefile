@@ -1,7 +1,7 @@
 # ConcertMaster — the two commands a new machine needs:
 #   make run    builds the web editor and the binary, then serves on SQLite at http://localhost:8080
 #   make test   runs every test: Go (unit, integration, SQLite and PostgreSQL conformance, fuzz seeds)
-#               with -race, and the web editor's unit and end-to-end tests
+#               with -race, the scale-out chaos test, and the web editor's unit and end-to-end tests
 SHELL   := /bin/bash
 GO      ?= go
 BIN     := bin/concertmaster
@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 HAS_WEB := $(wildcard web/package.json)
 
-.PHONY: build run test test-go test-web test-e2e cover bench web fake-assets fmt vet lint clean services
+.PHONY: build run test test-go test-chaos test-web test-e2e cover bench web fake-assets fmt vet lint clean services
 
 build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/concertmaster
@@ -38,12 +38,19 @@ fake-assets:
 services:
 	@scripts/ensure-services.sh
 
-test: test-go test-web test-e2e
+test: test-go test-chaos test-web test-e2e
 
 test-go:
 	@if [ -z "$${CM_TEST_DATABASE_URL:-}" ] || [ -z "$${CM_TEST_NATS_URL:-}" ]; then eval "$$(scripts/ensure-services.sh)" || exit 1; fi; \
 	echo "PostgreSQL for tests: $${CM_TEST_DATABASE_URL%%\?*}"; \
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# test-chaos runs the chaos test of issue 11 (test/chaos, docs/scale-out.md): 1 API and 3 workers of
+# the binary on a private PostgreSQL and Redis, 2,000 executions, a worker killed every 2 s, both
+# servers restarted once; it prints the counts. It needs the PostgreSQL server binaries and
+# redis-server, and fails without them. CM_CHAOS_BIN names another binary than bin/concertmaster.
+test-chaos: $(if $(CM_CHAOS_BIN),,build)
+	$(GO) test -tags chaos -race -count=1 -v -timeout 10m ./test/chaos/
 
 ifneq ($(HAS_WEB),)
 test-web: web/node_modules/.installed
