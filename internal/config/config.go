@@ -306,14 +306,14 @@ func KnownEnv(name string) bool {
 
 // UnknownEnv returns the CM_* variables of environ ("NAME=value" pairs, as os.Environ returns them)
 // that name no setting, such as a misspelt CM_WORKER, so that they can be reported. Variables read by
-// the test suites (CM_TEST_*, CM_E2E_*) and the clients of a server (CM_API_URL: the web development
+// the test suites (CM_TEST_*, CM_E2E_*, CM_CHAOS_*: make test-chaos) and the clients of a server (CM_API_URL: the web development
 // server and `concertmaster watch`; CM_API_KEY: the CLI's API key) are not settings and are left out.
 func UnknownEnv(environ []string) []string {
 	var out []string
 	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, "CM_") || strings.HasPrefix(name, "CM_TEST_") || strings.HasPrefix(name, "CM_E2E_") ||
-			name == "CM_API_URL" || name == "CM_API_KEY" || KnownEnv(name) {
+			strings.HasPrefix(name, "CM_CHAOS_") || name == "CM_API_URL" || name == "CM_API_KEY" || KnownEnv(name) {
 			continue
 		}
 		out = append(out, name)

@@ -255,7 +255,7 @@ func TestSettingsAreComplete(t *testing.T) {
 
 func TestUnknownEnv(t *testing.T) {
 	t.Parallel()
-	got := UnknownEnv([]string{"CM_WORKER=4", "CM_WORKERS=4", "CM_TEST_DATABASE_URL=postgres://x", "CM_E2E_BASE_URL=http://x", "CM_API_URL=x", "CM_API_KEY=cm_ak_x", "HOME=/root", "CM_ADRR=:1", "CM_=x"})
+	got := UnknownEnv([]string{"CM_WORKER=4", "CM_WORKERS=4", "CM_TEST_DATABASE_URL=postgres://x", "CM_E2E_BASE_URL=http://x", "CM_CHAOS_BIN=bin/x", "CM_API_URL=x", "CM_API_KEY=cm_ak_x", "HOME=/root", "CM_ADRR=:1", "CM_=x"})
 	require.Equal(t, []string{"CM_WORKER", "CM_ADRR", "CM_"}, got)
 }
 
