@@ -57,7 +57,8 @@ type RiverConfig struct {
 type executionArgs struct {
 	TenantID    string `json:"tenantId"`
 	ExecutionID string `json:"executionId"`
-	// Sweep marks a job the sweep inserted; there is at most one unfinished such job per execution.
+	// Sweep marks a job the sweep inserted; there is at most one unfinished such job per execution
+	// and period (see sweepUnique).
 	Sweep bool `json:"sweep,omitempty"`
 }
 
@@ -443,9 +444,24 @@ type sweepWorker struct {
 	d *River
 }
 
-// sweepUnique keeps one unfinished sweep job per execution.
-var sweepUnique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{ //nolint:gochecknoglobals // constant options
-	rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+// sweepUnique keeps at most one unfinished sweep job per execution in each period of the given
+// length (see sweepPeriod). The period is what lets the sweep enqueue an execution again whose sweep
+// job outlived its worker: a worker killed with SIGKILL leaves its job "running" in River until
+// River's rescuer looks at it, an hour later, and a uniqueness over every unfinished job would keep
+// the execution from being enqueued for that hour, although its lease expired long before.
+func sweepUnique(period time.Duration) river.UniqueOpts {
+	return river.UniqueOpts{ByArgs: true, ByPeriod: period, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateScheduled, rivertype.JobStateRetryable}}
+}
+
+// sweepPeriod is half the lease, and at least River's minimum of a second. A job that claimed an
+// execution was inserted before its claim, and the claim's lease lasts at least a lease after it,
+// so the sweep that finds the lease expired is in a later period than that job whatever the clocks
+// of the two processes say within half a lease: a job left running by a dead worker never holds up
+// the takeover. In between, a backlog gets at most one sweep job per execution and period.
+func sweepPeriod(lease time.Duration) time.Duration {
+	return max(lease/2, time.Second)
+}
 
 // Work enqueues every execution a worker may claim now: a due one whose job was lost, one whose lease
 // expired with its worker, one queued before River served the database. Jobs whose execution turns
@@ -453,6 +469,7 @@ var sweepUnique = river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{ 
 func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 	const page = 500
 	now := w.d.cfg.Now()
+	unique := sweepUnique(sweepPeriod(w.d.cfg.Lease))
 	after := ""
 	for {
 		refs, err := w.d.cfg.Store.ListRunnable(ctx, store.RunnableParams{Now: now, Limit: page, AfterID: after})
@@ -465,7 +482,7 @@ func (w *sweepWorker) Work(ctx context.Context, _ *river.Job[sweepArgs]) error {
 		params := make([]river.InsertManyParams, len(refs))
 		for i, ref := range refs {
 			params[i] = river.InsertManyParams{Args: executionArgs{TenantID: ref.TenantID, ExecutionID: ref.ID, Sweep: true},
-				InsertOpts: &river.InsertOpts{UniqueOpts: sweepUnique}}
+				InsertOpts: &river.InsertOpts{UniqueOpts: unique}}
 		}
 		if _, err := w.d.worker.InsertMany(ctx, params); err != nil {
 			return fmt.Errorf("sweep: insert jobs: %w", err)

@@ -188,3 +188,61 @@ func TestRiverLeadershipMovesOn(t *testing.T) {
 		}
 	}
 }
+
+// TestRiverSweepIsNotHeldUpByAJobItsWorkerLeftRunning: a worker killed with SIGKILL while it ran an
+// execution for a sweep job leaves that job "running" in River (River's rescuer looks an hour later).
+// Once the execution's lease has expired, the sweep enqueues it again all the same, and it runs. (The
+// chaos test found executions stuck for the hour: the sweep's uniqueness counted the dead job.)
+func TestRiverSweepIsNotHeldUpByAJobItsWorkerLeftRunning(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := riverEnv(t, enginetest.Options{NoDispatcher: true, Lease: 2 * time.Second, SweepInterval: 100 * time.Millisecond})
+	d, ok := env.Dispatcher.(*dispatch.River)
+	require.True(t, ok, "River dispatches on PostgreSQL")
+	w := env.Save(t, `{"name":"river-dead-job","nodes":[
+		{"id":"start","type":"trigger.manual"},{"id":"work","type":"test.work","config":{"key":"river-dead-job"}}],
+		"edges":[{"source":"start","target":"work"}]}`)
+	exec := env.Start(t, w.ID, `{}`)
+	ref := store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}
+	_, err := env.Store.DB().ExecContext(ctx, `DELETE FROM river_job WHERE args->>'executionId' = $1`, exec.ID)
+	require.NoError(t, err)
+
+	// A worker took the sweep's job, claimed the execution and was killed: its job stays running and
+	// its lease expires.
+	_, err = env.Store.ClaimExecution(ctx, ref, "killed-worker/1", -time.Second, false)
+	require.NoError(t, err)
+	require.NoError(t, d.SweepOnce(ctx))
+	require.Equal(t, map[string]int{"available": 1}, sweepJobs(t, env, exec.ID))
+	_, err = env.Store.DB().ExecContext(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = now(),
+		attempted_by = ARRAY['killed-worker'] WHERE args->>'executionId' = $1 AND args->>'sweep' = 'true'`, exec.ID)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool {
+		require.NoError(t, d.SweepOnce(ctx))
+		return sweepJobs(t, env, exec.ID)["available"] == 1
+	}, 10*time.Second, 50*time.Millisecond, "the sweep enqueues the execution again, its dead job notwithstanding")
+	require.Equal(t, 1, sweepJobs(t, env, exec.ID)["running"], "the dead job is still there")
+
+	require.NoError(t, env.Dispatcher.Start(ctx))
+	done := env.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
+	require.Equal(t, 1, env.Probe.Calls("river-dead-job"))
+}
+
+// sweepJobs counts the sweep's jobs for an execution by state.
+func sweepJobs(t *testing.T, env *enginetest.Env, executionID string) map[string]int {
+	t.Helper()
+	rows, err := env.Store.DB().QueryContext(context.Background(),
+		`SELECT state, COUNT(*) FROM river_job WHERE args->>'executionId' = $1 AND args->>'sweep' = 'true' GROUP BY state`, executionID)
+	require.NoError(t, err)
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var state string
+		var n int
+		require.NoError(t, rows.Scan(&state, &n))
+		out[state] = n
+	}
+	require.NoError(t, rows.Err())
+	return out
+}
