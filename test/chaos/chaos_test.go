@@ -5,6 +5,7 @@ package chaos
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -176,12 +177,13 @@ func TestChaos(t *testing.T) {
 	require.Empty(t, r.problems, "the chaos test found problems (see above)")
 }
 
-// binaryPath returns CM_CHAOS_BIN, or bin/concertmaster at the repository's root (make build).
+// binaryPath returns CM_CHAOS_BIN, or bin/concertmaster (make build); a relative path is taken from
+// the repository's root, where make runs.
 func binaryPath(t *testing.T) string {
 	t.Helper()
-	bin := os.Getenv("CM_CHAOS_BIN")
-	if bin == "" {
-		bin = filepath.Join("..", "..", "bin", "concertmaster")
+	bin := cmp.Or(os.Getenv("CM_CHAOS_BIN"), filepath.Join("bin", "concertmaster"))
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join("..", "..", bin)
 	}
 	abs, err := filepath.Abs(bin)
 	require.NoError(t, err)
