@@ -3,8 +3,9 @@
 // once when a workflow is activated, deactivated, updated or deleted), then, for each schedule that is
 // due, starts the run and moves the schedule to its next fire time in one transaction, with a
 // conditional update on the fire time it read. A fire time therefore starts exactly one run, across
-// restarts and however many schedulers race for it (one process fires schedules for now; a race
-// between two is harmless).
+// restarts and however many schedulers race for it. On PostgreSQL with River every process with
+// workers runs a scheduler: the elected leader fires on time, the others only what is more than
+// Config.FollowerDelay late (the leader died or stalls).
 //
 // A fire time less than Config.Grace late fires, late. Older ones were missed (the server was down or
 // paused): the schedule's missed policy either skips them or starts one run for the latest of them,
@@ -50,11 +51,12 @@ type Observer interface {
 
 // Defaults for Config.
 const (
-	GraceDefault        = time.Minute
-	PollIntervalDefault = time.Minute
-	RetryDelayDefault   = time.Second
-	ConcurrencyDefault  = 32
-	BatchSizeDefault    = 200
+	GraceDefault         = time.Minute
+	PollIntervalDefault  = time.Minute
+	RetryDelayDefault    = time.Second
+	ConcurrencyDefault   = 32
+	BatchSizeDefault     = 200
+	FollowerDelayDefault = time.Second
 	// farAhead is how far a schedule that no longer fires (nothing matches in five years) is moved.
 	farAhead = 5 * 365 * 24 * time.Hour
 	// specCacheMax bounds the parsed specs kept.
@@ -82,10 +84,15 @@ type Config struct {
 	Concurrency int
 	// BatchSize is the number of due schedules read at once (default 200).
 	BatchSize int
-	// Leading, when set, says whether this process is the one that fires schedules (River's elected
-	// leader, on PostgreSQL): while it says no, the background loop only checks again every
-	// PollInterval or on Wake (signal Wake when the process becomes leader). Nil means always.
+	// Leading, when set, says whether this process is the one that fires schedules on time (River's
+	// elected leader, on PostgreSQL). While it says no, the background loop fires only fire times
+	// more than FollowerDelay late: the leader's work, unless it died or stalls (a new leader is
+	// elected only after River's leader term expires, some 15 s). Either way a fire time starts one
+	// run. Nil means the process always leads.
 	Leading func() bool
+	// FollowerDelay is how late a fire time must be for a process that does not lead to fire it
+	// (default 1s).
+	FollowerDelay time.Duration
 	// Observer, when set, is told what the scheduler does.
 	Observer Observer
 	Logger   *slog.Logger
@@ -105,9 +112,9 @@ type Pass struct {
 	Failed int
 	// Next is the earliest next fire time after the pass, nil when there is no schedule.
 	Next *time.Time
-	// NotLeading says the background loop looked at nothing: this process does not lead
-	// (Config.Leading).
-	NotLeading bool
+	// Follower says the pass looked only at fire times more than Config.FollowerDelay late: this
+	// process does not lead (Config.Leading).
+	Follower bool
 }
 
 // Scheduler fires due schedules.
@@ -143,7 +150,7 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.Store == nil || cfg.Service == nil {
 		return nil, errors.New("schedule: Store and Service are required")
 	}
-	if cfg.Grace < 0 || cfg.PollInterval < 0 || cfg.RetryDelay < 0 || cfg.Concurrency < 0 || cfg.BatchSize < 0 {
+	if cfg.Grace < 0 || cfg.FollowerDelay < 0 || cfg.PollInterval < 0 || cfg.RetryDelay < 0 || cfg.Concurrency < 0 || cfg.BatchSize < 0 {
 		return nil, errors.New("schedule: negative setting")
 	}
 	cfg.Grace = cmp.Or(cfg.Grace, GraceDefault)
@@ -151,6 +158,7 @@ func New(cfg Config) (*Scheduler, error) {
 	cfg.RetryDelay = cmp.Or(cfg.RetryDelay, RetryDelayDefault)
 	cfg.Concurrency = cmp.Or(cfg.Concurrency, ConcurrencyDefault)
 	cfg.BatchSize = cmp.Or(cfg.BatchSize, BatchSizeDefault)
+	cfg.FollowerDelay = cmp.Or(cfg.FollowerDelay, FollowerDelayDefault)
 	s := &Scheduler{cfg: cfg, logger: cfg.Logger, now: cfg.Now, specs: map[string]*compiled{}}
 	if s.logger == nil {
 		s.logger = slog.New(slog.DiscardHandler)
@@ -207,14 +215,12 @@ func (s *Scheduler) loop(ctx context.Context) {
 		case <-timer.C:
 		case <-s.cfg.Wake:
 		}
+		var lag time.Duration
 		if s.cfg.Leading != nil && !s.cfg.Leading() {
-			timer.Reset(s.cfg.PollInterval)
-			if s.passed != nil {
-				s.passed <- Pass{NotLeading: true}
-			}
-			continue
+			lag = s.cfg.FollowerDelay
 		}
-		pass, err := s.RunDue(ctx)
+		pass, err := s.runDue(ctx, lag)
+		pass.Follower = lag > 0
 		if err != nil && ctx.Err() != nil {
 			return
 		}
@@ -227,7 +233,7 @@ func (s *Scheduler) loop(ctx context.Context) {
 			wait = s.cfg.RetryDelay
 		}
 		if pass.Next != nil {
-			wait = min(wait, max(pass.Next.Sub(s.now()), 0))
+			wait = min(wait, max(pass.Next.Add(lag).Sub(s.now()), 0))
 		}
 		timer.Reset(wait)
 		if s.passed != nil {
@@ -238,13 +244,18 @@ func (s *Scheduler) loop(ctx context.Context) {
 
 // RunDue fires every schedule that is due now, then returns what it did and the next fire time.
 func (s *Scheduler) RunDue(ctx context.Context) (Pass, error) {
+	return s.runDue(ctx, 0)
+}
+
+// runDue fires every schedule that was due lag ago.
+func (s *Scheduler) runDue(ctx context.Context, lag time.Duration) (Pass, error) {
 	s.runMu.Lock()
 	defer s.runMu.Unlock()
 	var pass Pass
 	// Catching up (fire times less than Grace late, several per schedule) takes several rounds;
 	// each round moves every schedule it fires or skips, and the pass stops when a round moves none.
 	for {
-		now := s.now()
+		now := s.now().Add(-lag)
 		due, err := s.cfg.Store.ListDueSchedules(ctx, store.ListDueSchedulesParams{Now: now, Limit: s.cfg.BatchSize})
 		if err != nil {
 			return pass, err

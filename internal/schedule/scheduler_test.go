@@ -489,32 +489,40 @@ func TestBackgroundLoop(t *testing.T) {
 	require.NoError(t, b.sched.Stop(stopCtx))
 }
 
-// TestOnlyTheLeaderFires: a scheduler whose process does not lead looks at nothing, however often
-// it is woken; once the process leads, the next wake-up fires what is due.
-func TestOnlyTheLeaderFires(t *testing.T) {
+// TestFollowersFireOnlyWhatTheLeaderLeftLate: a scheduler whose process does not lead leaves a fire
+// time to the leader for FollowerDelay, then fires it; once the process leads, it fires on time.
+func TestFollowersFireOnlyWhatTheLeaderLeftLate(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{Options: enginetest.Options{NoDispatcher: true}})
 	var leading atomic.Bool
-	sched, err := New(Config{Store: b.env.Store, Service: b.svc, Wake: b.wake, Now: b.clock.Now, Leading: leading.Load})
+	sched, err := New(Config{Store: b.env.Store, Service: b.svc, Wake: b.wake, Now: b.clock.Now, Leading: leading.Load, FollowerDelay: time.Minute})
 	require.NoError(t, err)
 	sched.passed = make(chan Pass, 16)
 	require.NoError(t, sched.Start(t.Context()))
 	t.Cleanup(func() { require.NoError(t, sched.Stop(context.Background())) })
-	require.True(t, awaitPass(t, sched.passed).NotLeading)
+	require.True(t, awaitPass(t, sched.passed).Follower)
 
 	w := b.activate(t, scheduled(`{"cron":"@every 1h"}`))
-	require.True(t, awaitPass(t, sched.passed).NotLeading)
+	require.True(t, awaitPass(t, sched.passed).Follower)
 	b.clock.Advance(time.Hour)
 	b.wake <- struct{}{}
-	require.True(t, awaitPass(t, sched.passed).NotLeading)
-	require.Empty(t, b.fires(t, w.ID), "a process that does not lead fires nothing")
+	pass := awaitPass(t, sched.passed)
+	require.True(t, pass.Follower)
+	require.Zero(t, pass.Fired, "a fire time just due is the leader's")
+	require.Empty(t, b.fires(t, w.ID))
+
+	b.clock.Advance(time.Minute + time.Second)
+	b.wake <- struct{}{}
+	require.Equal(t, 1, awaitPass(t, sched.passed).Fired, "a follower fires what the leader left late")
+	require.Len(t, b.fires(t, w.ID), 1)
 
 	leading.Store(true)
+	b.clock.Advance(time.Hour - time.Minute - time.Second)
 	b.wake <- struct{}{}
-	pass := awaitPass(t, sched.passed)
-	require.False(t, pass.NotLeading)
-	require.Equal(t, 1, pass.Fired)
-	require.Len(t, b.fires(t, w.ID), 1)
+	pass = awaitPass(t, sched.passed)
+	require.False(t, pass.Follower)
+	require.Equal(t, 1, pass.Fired, "the leader fires on time")
+	require.Len(t, b.fires(t, w.ID), 2)
 }
 
 func awaitPass(t *testing.T, passed <-chan Pass) Pass {
