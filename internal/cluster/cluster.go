@@ -1,7 +1,8 @@
 // Package cluster links the processes of one deployment through Redis (CM_REDIS_URL, ADR 0018): it
 // carries committed execution events from the process that wrote them to every API process, whose
 // live views, ?wait= requests and webhook answers then wake at once, and cancel signals from the API
-// process that took the request to the process running the execution.
+// process that took the request to the process running the execution, and invalidations of the
+// processes' cached hot reads (webhook routes, roles, API keys: internal/cache, ADR 0024).
 //
 // Redis is an accelerator, never a source of truth. The store holds every event and every cancel
 // request; without Redis, or while it is down, waiters re-read the store on their slow poll and the
@@ -25,6 +26,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
@@ -72,6 +74,11 @@ type Config struct {
 	Hub *event.Hub
 	// CancelFunc, when set, receives the cancel signals of other processes (dispatch.Embedded.Cancel).
 	CancelFunc func(ref store.ExecutionRef) bool
+	// InvalidateFunc, when set, receives the invalidations of cached reads that other processes
+	// signal (cache.Group.Receive), and the zero cache.Invalidation (everything) whenever the link
+	// goes down and before it reports Up again after connecting. Without it the process does not
+	// subscribe to invalidations.
+	InvalidateFunc func(inv cache.Invalidation)
 	// Store reads events that were too large to travel through Redis (required).
 	Store EventReader
 	// Queue bounds the messages waiting to be published (default QueueDefault).
@@ -105,6 +112,7 @@ type Cluster struct {
 	client    *redis.Client
 	eventsCh  string // channel names
 	cancelsCh string
+	invalCh   string
 
 	out chan outMsg
 	// events is set by Start: whether this process receives the other processes' events.
@@ -125,13 +133,17 @@ type Cluster struct {
 	stopOnce  sync.Once
 }
 
-// outMsg is a message waiting to be published: an event, or a cancel signal.
+// outMsg is a message waiting to be published: an event, a cancel signal or an invalidation.
 type outMsg struct {
 	m      *event.Message
 	cancel store.ExecutionRef
+	inval  *cache.Invalidation
 }
 
-var _ event.Bus = (*Cluster)(nil)
+var (
+	_ event.Bus  = (*Cluster)(nil)
+	_ cache.Link = (*Cluster)(nil)
+)
 
 // Options returns the client options of a Redis URL: redis:// or rediss:// (TLS, at least 1.2), one
 // dial attempt within timeout, commands bounded by it and never retried by the client.
@@ -183,6 +195,7 @@ func New(cfg Config) (*Cluster, error) {
 		client:    redis.NewClient(opts),
 		eventsCh:  cfg.Prefix + "events",
 		cancelsCh: cfg.Prefix + "cancel",
+		invalCh:   cfg.Prefix + "invalidate",
 		out:       make(chan outMsg, cfg.Queue),
 		warned:    map[string]time.Time{},
 		stop:      make(chan struct{}),
@@ -241,6 +254,16 @@ func (c *Cluster) Subscribe(f event.Filter, buffer int) *event.Subscription {
 // without Redis the signal is lost and the dispatcher's heartbeat delivers the store's cancel request.
 func (c *Cluster) SignalCancel(ref store.ExecutionRef) { c.enqueue(outMsg{cancel: ref}) }
 
+// SignalInvalidate implements cache.Link: it tells the other processes that cached reads of inv
+// changed. It never blocks; while Redis is down the signal is lost, and the other processes' entries
+// expire within their cache's TTL.
+func (c *Cluster) SignalInvalidate(inv cache.Invalidation) {
+	if inv.All() {
+		return // only the link itself says "everything", to its own process
+	}
+	c.enqueue(outMsg{inval: &inv})
+}
+
 func (c *Cluster) enqueue(o outMsg) {
 	if !c.up.Load() {
 		c.dropped.Add(1)
@@ -278,9 +301,13 @@ func (c *Cluster) publishLoop() {
 				err error
 				ch  = c.eventsCh
 			)
-			if o.m != nil {
+			switch {
+			case o.m != nil:
 				b, err = encodeEvent(c.cfg.ProcessID, o.m)
-			} else {
+			case o.inval != nil:
+				b, err = encodeInvalidate(c.cfg.ProcessID, *o.inval)
+				ch = c.invalCh
+			default:
 				b, err = encodeCancel(c.cfg.ProcessID, o.cancel)
 				ch = c.cancelsCh
 			}
@@ -343,11 +370,17 @@ func (c *Cluster) subscribeLoop() {
 	if c.events {
 		channels = append(channels, c.eventsCh)
 	}
+	if c.cfg.InvalidateFunc != nil {
+		channels = append(channels, c.invalCh)
+	}
 	backoff := c.cfg.BackoffMin
 	everUp, outage := false, false
 	for ctx.Err() == nil {
 		err := c.session(ctx, channels, func() {
 			backoff = c.cfg.BackoffMin
+			// Whatever other processes changed before the subscription was confirmed reached no
+			// cache here: clear them before they are used again.
+			c.invalidateAll()
 			c.up.Store(true)
 			switch {
 			case outage:
@@ -369,6 +402,7 @@ func (c *Cluster) subscribeLoop() {
 				"error", redactError(err, c.cfg.URL))
 			if wasUp {
 				c.cfg.Hub.LagAll()
+				c.invalidateAll()
 			}
 		}
 		// Full jitter keeps processes that lost Redis together from reconnecting in step.
@@ -421,7 +455,16 @@ func (c *Cluster) session(ctx context.Context, channels []string, subscribed fun
 	}
 }
 
-// handle acts on one received message: an event goes to the local hub, a cancel signal to CancelFunc.
+// invalidateAll hands the zero invalidation to InvalidateFunc, if any: the caches of the process
+// are cleared.
+func (c *Cluster) invalidateAll() {
+	if c.cfg.InvalidateFunc != nil {
+		c.cfg.InvalidateFunc(cache.Invalidation{})
+	}
+}
+
+// handle acts on one received message: an event goes to the local hub, a cancel signal to CancelFunc,
+// an invalidation to InvalidateFunc.
 func (c *Cluster) handle(ctx context.Context, m *redis.Message) {
 	w, err := decode(m.Payload)
 	if err != nil {
@@ -438,6 +481,9 @@ func (c *Cluster) handle(ctx context.Context, m *redis.Message) {
 		if c.cfg.CancelFunc != nil {
 			c.cfg.CancelFunc(store.ExecutionRef{TenantID: w.TenantID, ID: w.ExecutionID})
 		}
+	case w.Kind == kindInvalidate && m.Channel == c.invalCh && c.cfg.InvalidateFunc != nil:
+		c.received.Add(1)
+		c.cfg.InvalidateFunc(w.invalidation())
 	case w.Kind == kindEvent && m.Channel == c.eventsCh && c.events:
 		msg := w.message()
 		if w.Refetch {

@@ -14,6 +14,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/cluster/clustertest"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -46,11 +47,13 @@ func (e *events) ListEvents(_ context.Context, tenantID, executionID string, aft
 	return out, nil
 }
 
-// node is one process's side of the link: its hub, its cluster and the cancels it received.
+// node is one process's side of the link: its hub, its cluster, and the cancels and invalidations it
+// received.
 type node struct {
 	hub     *event.Hub
 	c       *Cluster
 	cancels chan store.ExecutionRef
+	invals  chan cache.Invalidation
 }
 
 type testBundle struct {
@@ -69,10 +72,11 @@ func (b *testBundle) start(t *testing.T, id, rawURL string, withEvents bool) *no
 	if rawURL == "" {
 		rawURL = b.url
 	}
-	n := &node{hub: event.NewHub(), cancels: make(chan store.ExecutionRef, 16)}
+	n := &node{hub: event.NewHub(), cancels: make(chan store.ExecutionRef, 16), invals: make(chan cache.Invalidation, 64)}
 	c, err := New(Config{URL: rawURL, Prefix: b.prefix, ProcessID: id, Hub: n.hub, Store: b.store,
 		BackoffMin: 20 * time.Millisecond, BackoffMax: 200 * time.Millisecond, PingInterval: 500 * time.Millisecond, Timeout: time.Second,
-		CancelFunc: func(ref store.ExecutionRef) bool { n.cancels <- ref; return true }})
+		CancelFunc:     func(ref store.ExecutionRef) bool { n.cancels <- ref; return true },
+		InvalidateFunc: func(inv cache.Invalidation) { n.invals <- inv }})
 	require.NoError(t, err)
 	n.c = c
 	c.Start(withEvents)
@@ -196,6 +200,13 @@ func TestMalformedMessagesAreIgnored(t *testing.T) {
 		{"Oversized", "events", `{"v":1,"k":"e","o":"p","t":"t1","x":"x3","s":1,"y":"node.log","d":"` + strings.Repeat("x", MaxMessageBytes) + `"}`},
 		{"CancelOnEvents", "events", `{"v":1,"k":"c","o":"p","t":"t1","x":"x3"}`},
 		{"EventOnCancel", "cancel", `{"v":1,"k":"e","o":"p","t":"t1","x":"x3","s":1,"y":"node.log"}`},
+		{"InvalidationOnEvents", "events", `{"v":1,"k":"i","o":"p","t":"t1","c":"webhooks"}`},
+		{"EventOnInvalidate", "invalidate", `{"v":1,"k":"e","o":"p","t":"t1","x":"x3","s":1,"y":"node.log"}`},
+		{"InvalidationWithoutScope", "invalidate", `{"v":1,"k":"i","o":"p","t":"t1","i":"w1"}`},
+		{"InvalidationWithoutTenant", "invalidate", `{"v":1,"k":"i","o":"p","c":"webhooks"}`},
+		{"InvalidationWithExecution", "invalidate", `{"v":1,"k":"i","o":"p","t":"t1","c":"webhooks","x":"x3"}`},
+		{"InvalidationLongKey", "invalidate", `{"v":1,"k":"i","o":"p","t":"t1","c":"webhooks","i":"` + strings.Repeat("k", 2000) + `"}`},
+		{"InvalidationKeyNotString", "invalidate", `{"v":1,"k":"i","o":"p","t":"t1","c":"webhooks","i":7}`},
 	}
 	for _, tc := range bad {
 		require.NoError(t, raw.Publish(ctx, b.prefix+tc.channel, tc.payload).Err(), tc.name)
@@ -207,6 +218,9 @@ func TestMalformedMessagesAreIgnored(t *testing.T) {
 	require.JSONEq(t, `{"message":"hi"}`, string(got.Event.Data))
 	require.Eventually(t, func() bool { return api.c.Stats().Dropped == int64(len(bad)) }, 5*time.Second, 5*time.Millisecond)
 	require.Empty(t, api.cancels)
+	// The only invalidation is the one the link hands over when it connects (everything).
+	require.Equal(t, cache.Invalidation{}, <-api.invals)
+	require.Empty(t, api.invals)
 	require.True(t, api.c.Up(), "bad messages do not break the subscription")
 }
 
@@ -226,6 +240,40 @@ func TestCancelSignalReachesTheOtherProcesses(t *testing.T) {
 	require.Empty(t, api.cancels, "the sender does not cancel its own runs through Redis")
 }
 
+func TestInvalidationsReachTheOtherProcesses(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	api1, api2, worker := b.start(t, "api1", "", true), b.start(t, "api2", "", true), b.start(t, "worker", "", false)
+	waitUp(t, api1, api2, worker)
+	for _, n := range []*node{api1, api2, worker} {
+		require.Equal(t, cache.Invalidation{}, <-n.invals, "connecting clears the caches")
+	}
+	sent := []cache.Invalidation{
+		{Scope: cache.ScopeWebhooks, TenantID: "t1", Key: "w1"},
+		{Scope: cache.ScopeRoles, TenantID: "t2"},
+		{Scope: "future-scope", TenantID: "t3", Key: "k"},
+	}
+	for _, inv := range sent {
+		api1.c.SignalInvalidate(inv)
+	}
+	api1.c.SignalInvalidate(cache.Invalidation{}) // everything is the link's own word, never sent
+	for _, n := range []*node{api2, worker} {
+		for _, want := range sent {
+			select {
+			case got := <-n.invals:
+				require.Equal(t, want, got)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no invalidation %v", want)
+			}
+		}
+	}
+	// api1 published a marker after its invalidations; once api2 has it, api1's own would be there too.
+	api1.c.SignalInvalidate(cache.Invalidation{Scope: cache.ScopeAPIKeys, TenantID: "t1", Key: "marker"})
+	require.Equal(t, "marker", (<-api2.invals).Key)
+	require.Empty(t, api1.invals, "a process does not hear its own invalidations")
+	require.Eventually(t, func() bool { return api2.c.Stats().Received == int64(len(sent)+1) }, 5*time.Second, 5*time.Millisecond)
+}
+
 // TestOutageDegradesAndRecovers cuts the link of one process (a proxy in front of Redis): it notices,
 // lags its subscriptions so that their owners poll, drops what it publishes without blocking, and
 // reconnects once Redis is back.
@@ -240,6 +288,8 @@ func TestOutageDegradesAndRecovers(t *testing.T) {
 	sub := api.hub.Subscribe(event.Filter{TenantID: "t1", ExecutionID: "x5"}, 16)
 	defer sub.Close()
 
+	require.Equal(t, cache.Invalidation{}, <-api.invals, "connecting clears the caches")
+
 	proxy.Cut()
 	require.Eventually(t, func() bool { return !api.c.Up() }, 10*time.Second, 5*time.Millisecond, "the outage is noticed")
 	select {
@@ -247,6 +297,7 @@ func TestOutageDegradesAndRecovers(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("subscriptions are lagged when the link drops")
 	}
+	require.Equal(t, cache.Invalidation{}, <-api.invals, "the outage clears the caches")
 	dropped := api.c.Stats().Dropped
 	done := make(chan struct{})
 	go func() {
@@ -264,6 +315,12 @@ func TestOutageDegradesAndRecovers(t *testing.T) {
 
 	proxy.Restore(t)
 	require.Eventually(t, api.c.Up, 15*time.Second, 5*time.Millisecond, "the link comes back")
+	select {
+	case inv := <-api.invals:
+		require.Equal(t, cache.Invalidation{}, inv, "reconnecting clears the caches, before Up")
+	default:
+		t.Fatal("the caches were not cleared when the link came back")
+	}
 	sub2 := api.hub.Subscribe(event.Filter{TenantID: "t1", ExecutionID: "x6"}, 16)
 	defer sub2.Close()
 	worker.c.Publish(message("x6", 1, "execution.finished", `{}`))
@@ -280,8 +337,9 @@ func TestRedisDownAtStart(t *testing.T) {
 	api := b.start(t, "api", "redis://"+addr+"/0", true)
 	api.c.Publish(message("x7", 1, "node.log", ""))
 	api.c.SignalCancel(store.ExecutionRef{TenantID: "t1", ID: "x7"})
+	api.c.SignalInvalidate(cache.Invalidation{Scope: cache.ScopeWebhooks, TenantID: "t1"})
 	require.False(t, api.c.Up())
-	require.Equal(t, Stats{Dropped: 2}, api.c.Stats())
+	require.Equal(t, Stats{Dropped: 3}, api.c.Stats())
 }
 
 // TestNoGoroutineLeak runs alone (not in parallel), so that the goroutine count is this test's.

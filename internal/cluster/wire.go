@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
@@ -24,8 +25,9 @@ const wireVersion = 1
 
 // Message kinds.
 const (
-	kindEvent  = "e"
-	kindCancel = "c"
+	kindEvent      = "e"
+	kindCancel     = "c"
+	kindInvalidate = "i"
 )
 
 // wire is the JSON form of a message on a channel: short keys, since every event of every process
@@ -33,13 +35,13 @@ const (
 type wire struct {
 	// Version is wireVersion.
 	Version int `json:"v"`
-	// Kind is kindEvent or kindCancel.
+	// Kind is kindEvent, kindCancel or kindInvalidate.
 	Kind string `json:"k"`
 	// Origin is the id of the publishing process, which skips its own messages.
 	Origin   string `json:"o"`
 	TenantID string `json:"t"`
 	// ExecutionID is the execution of the event or of the cancel signal.
-	ExecutionID string `json:"x"`
+	ExecutionID string `json:"x,omitempty"`
 	WorkflowID  string `json:"w,omitempty"`
 	Seq         int64  `json:"s,omitempty"`
 	Type        string `json:"y,omitempty"`
@@ -50,6 +52,9 @@ type wire struct {
 	Data json.RawMessage `json:"d,omitempty"`
 	// Refetch says the data was left out (too large): read the event from the store.
 	Refetch bool `json:"r,omitempty"`
+	// Scope and Key are an invalidation's cache scope and key within the tenant (cache.Invalidation).
+	Scope string `json:"c,omitempty"`
+	Key   string `json:"i,omitempty"`
 }
 
 // encodeEvent encodes m, leaving its data out when the whole would exceed MaxMessageBytes.
@@ -86,6 +91,15 @@ func encodeCancel(origin string, ref store.ExecutionRef) ([]byte, error) {
 	return b, nil
 }
 
+// encodeInvalidate encodes an invalidation of cached reads.
+func encodeInvalidate(origin string, inv cache.Invalidation) ([]byte, error) {
+	b, err := json.Marshal(wire{Version: wireVersion, Kind: kindInvalidate, Origin: origin, TenantID: inv.TenantID, Scope: string(inv.Scope), Key: inv.Key})
+	if err != nil {
+		return nil, fmt.Errorf("encode invalidation message: %w", err)
+	}
+	return b, nil
+}
+
 var (
 	errOversized = errors.New("message too large")
 	errMalformed = errors.New("malformed message")
@@ -103,12 +117,17 @@ func decode(payload string) (*wire, error) {
 	switch {
 	case w.Version != wireVersion:
 		return nil, fmt.Errorf("%w: version %d", errMalformed, w.Version)
-	case w.Kind != kindEvent && w.Kind != kindCancel:
+	case w.Kind != kindEvent && w.Kind != kindCancel && w.Kind != kindInvalidate:
 		return nil, fmt.Errorf("%w: kind %q", errMalformed, w.Kind)
-	case w.Origin == "" || w.TenantID == "" || w.ExecutionID == "":
-		return nil, fmt.Errorf("%w: origin, tenant and execution are required", errMalformed)
+	case w.Origin == "" || w.TenantID == "":
+		return nil, fmt.Errorf("%w: origin and tenant are required", errMalformed)
+	case w.Kind != kindInvalidate && w.ExecutionID == "":
+		return nil, fmt.Errorf("%w: an event or a cancel signal names its execution", errMalformed)
+	case w.Kind == kindInvalidate && (w.Scope == "" || w.ExecutionID != "" || w.Type != "" || len(w.Data) > 0):
+		return nil, fmt.Errorf("%w: an invalidation names a scope and nothing of an execution", errMalformed)
 	case len(w.Origin) > maxIDBytes || len(w.TenantID) > maxIDBytes || len(w.ExecutionID) > maxIDBytes ||
-		len(w.WorkflowID) > maxIDBytes || len(w.Type) > maxIDBytes || len(w.NodeID) > maxIDBytes:
+		len(w.WorkflowID) > maxIDBytes || len(w.Type) > maxIDBytes || len(w.NodeID) > maxIDBytes ||
+		len(w.Scope) > maxIDBytes || len(w.Key) > maxIDBytes:
 		return nil, fmt.Errorf("%w: an identifier is longer than %d bytes", errMalformed, maxIDBytes)
 	}
 	if w.Kind == kindEvent {
@@ -122,6 +141,11 @@ func decode(payload string) (*wire, error) {
 		}
 	}
 	return &w, nil
+}
+
+// invalidation returns the invalidation w carries (w.Kind is kindInvalidate).
+func (w *wire) invalidation() cache.Invalidation {
+	return cache.Invalidation{Scope: cache.Scope(w.Scope), TenantID: w.TenantID, Key: w.Key}
 }
 
 // message returns the event message w carries (w.Kind is kindEvent).

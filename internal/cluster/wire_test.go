@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
@@ -57,4 +58,17 @@ func TestEncodeCancel(t *testing.T) {
 	w, err := decode(string(b))
 	require.NoError(t, err)
 	require.Equal(t, kindCancel, w.Kind)
+}
+
+func TestEncodeInvalidate(t *testing.T) {
+	t.Parallel()
+	inv := cache.Invalidation{Scope: cache.ScopeWebhooks, TenantID: "t1", Key: "w1"}
+	b, err := encodeInvalidate("p1", inv)
+	require.NoError(t, err)
+	var raw map[string]any
+	require.NoError(t, json.Unmarshal(b, &raw))
+	require.Equal(t, map[string]any{"v": 1.0, "k": "i", "o": "p1", "t": "t1", "c": "webhooks", "i": "w1"}, raw)
+	w, err := decode(string(b))
+	require.NoError(t, err)
+	require.Equal(t, inv, w.invalidation())
 }
