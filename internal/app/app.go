@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/api"
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/cluster"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/credential"
@@ -111,7 +112,10 @@ type Runtime struct {
 	// Cluster is the Redis link to the other processes (CM_REDIS_URL), nil without one. StartCluster
 	// connects it.
 	Cluster *cluster.Cluster
-	Owner   string
+	// Caches are the process's hot-read caches (webhook routes, roles, API keys), invalidated by its
+	// writes and, through Cluster, by the other processes'.
+	Caches *cache.Group
+	Owner  string
 
 	redisPrefix string
 	redis       bool
@@ -150,7 +154,11 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	// other processes, and theirs to the hub.
 	var bus event.Bus = hub
 	var d dispatch.Dispatcher
-	cl, err := newCluster(cfg, owner, hub, st, m, logger, func(ref store.ExecutionRef) bool { return d != nil && d.Cancel(ref) })
+	// The hot-read caches (ADR 0024) hear the other processes' invalidations through the cluster, and
+	// are bypassed while it is down.
+	var caches *cache.Group
+	cl, err := newCluster(cfg, owner, hub, st, m, logger, func(ref store.ExecutionRef) bool { return d != nil && d.Cancel(ref) },
+		func(inv cache.Invalidation) { caches.Receive(inv) })
 	if err != nil {
 		hub.Close()
 		_ = st.Close()
@@ -158,6 +166,9 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	if cl != nil {
 		bus = cl
+		caches = cache.NewGroup(cl)
+	} else {
+		caches = cache.NewGroup(nil)
 	}
 	fail := func(err error) (*Runtime, error) {
 		if cl != nil {
@@ -211,7 +222,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	svc := service.New(service.Config{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: bus, Logger: logger, Limits: limits,
 		PublicURL: cfg.PublicBaseURL(), ResumeKey: resumeKey, Credentials: creds, WaitPollInterval: cfg.WaitPollInterval,
-		RemoteCancelFunc: remoteCancel(cl),
+		RemoteCancelFunc: remoteCancel(cl), Caches: caches,
 		SchedulesChangedFunc: func() {
 			signal(wake)
 			signal(listenWake)
@@ -233,6 +244,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	m.Gauge("concertmaster_dispatch_queued", "Executions handed to this process's workers and not yet claimed.", func() float64 { return float64(d.Queued()) })
 	m.Gauge("concertmaster_live_subscriptions", "Open live event subscriptions.", func() float64 { return float64(hub.Subscribers()) })
 	m.QueueDepth(st.QueueDepth)
+	cacheMetrics(m, cache.ScopeWebhooks, svc.WebhookCacheStats)
 	pruner, err := retention.New(retention.Config{Store: st, MaxAge: cfg.RetentionMaxAge, MaxPerWorkflow: cfg.RetentionMaxPerWorkflow,
 		Interval: cfg.RetentionInterval, Leading: leading, Observer: m, Logger: logger})
 	if err != nil {
@@ -240,7 +252,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	built = true
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: hub, Cluster: cl, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
-		Listeners: listeners, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
+		Listeners: listeners, Caches: caches, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
 }
 
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
@@ -394,11 +406,13 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		_ = rt.Close(context.Background())
 		return nil, err
 	}
-	id, err := NewIdentity(ctx, cfg, rt.Store, logger, idLimits)
+	id, err := NewIdentity(ctx, cfg, rt.Store, logger, idLimits, rt.Caches)
 	if err != nil {
 		_ = rt.Close(context.Background())
 		return nil, err
 	}
+	cacheMetrics(rt.Metrics, cache.ScopeRoles, id.RoleCacheStats)
+	cacheMetrics(rt.Metrics, cache.ScopeAPIKeys, id.APIKeyCacheStats)
 	logger = telemetry.WrapLogger(logger)
 	sentry, err := NewSentry(cfg, version)
 	if err != nil {

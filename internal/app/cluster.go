@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/cluster"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/event"
@@ -19,13 +20,13 @@ import (
 // newCluster returns the Redis link of a process (nil without CM_REDIS_URL), not started yet, with its
 // metrics registered on m.
 func newCluster(cfg config.Config, owner string, hub *event.Hub, st store.Store, m *metrics.Metrics, logger *slog.Logger,
-	cancel func(store.ExecutionRef) bool,
+	cancel func(store.ExecutionRef) bool, invalidate func(cache.Invalidation),
 ) (*cluster.Cluster, error) {
 	if cfg.RedisURL == "" {
 		return nil, nil
 	}
 	c, err := cluster.New(cluster.Config{URL: cfg.RedisURL, Prefix: cfg.RedisPrefix, ProcessID: owner, Hub: hub, Store: st,
-		CancelFunc: cancel, Logger: logger})
+		CancelFunc: cancel, InvalidateFunc: invalidate, Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("CM_REDIS_URL: %w", err)
 	}
@@ -35,13 +36,24 @@ func newCluster(cfg config.Config, owner string, hub *event.Hub, st store.Store,
 		}
 		return 0
 	})
-	m.CounterFunc("concertmaster_redis_published_total", "Messages (execution events, cancel signals) this process published to Redis.",
+	m.CounterFunc("concertmaster_redis_published_total", "Messages (execution events, cancel signals, cache invalidations) this process published to Redis.",
 		func() float64 { return float64(c.Stats().Published) })
 	m.CounterFunc("concertmaster_redis_received_total", "Messages of other processes this process received from Redis and handled.",
 		func() float64 { return float64(c.Stats().Received) })
 	m.CounterFunc("concertmaster_redis_dropped_total", "Messages not published (Redis down, queue full) or not handled (malformed, too large).",
 		func() float64 { return float64(c.Stats().Dropped) })
 	return c, nil
+}
+
+// cacheMetrics registers the counters of one of the hot-read caches (ADR 0024).
+func cacheMetrics(m *metrics.Metrics, scope cache.Scope, stats func() cache.Stats) {
+	name := "concertmaster_" + string(scope) + "_cache_"
+	m.CounterFunc(name+"hits_total", "Lookups of "+string(scope)+" answered from this process's cache.",
+		func() float64 { return float64(stats().Hits) })
+	m.CounterFunc(name+"misses_total", "Lookups of "+string(scope)+" that read the store: not cached, or the Redis link was down (cache bypassed).",
+		func() float64 { s := stats(); return float64(s.Misses + s.Bypassed) })
+	m.CounterFunc(name+"invalidations_total", "Invalidations applied to this process's "+string(scope)+" cache (its own writes, other processes', the Redis link dropping or coming back).",
+		func() float64 { return float64(stats().Invalidations) })
 }
 
 // remoteCancel returns the service's RemoteCancelFunc: a cancel signal through c, or nil without

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/identity"
 	"github.com/concertmaster/concertmaster/internal/ratelimit"
@@ -39,13 +40,14 @@ func LoadSecret(cfg config.Config, logger *slog.Logger) (*secret.Secret, error) 
 // owner from CM_BOOTSTRAP_EMAIL and CM_BOOTSTRAP_PASSWORD when no user exists yet.
 //
 // limits, when set, are the sign-in and setup limiters (shared through Redis); nil means the
-// identity service's in-memory defaults.
-func NewIdentity(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger, limits *IdentityLimits) (*identity.Service, error) {
+// identity service's in-memory defaults. caches is the process's group of hot-read caches (nil: one
+// of its own).
+func NewIdentity(ctx context.Context, cfg config.Config, st store.Store, logger *slog.Logger, limits *IdentityLimits, caches *cache.Group) (*identity.Service, error) {
 	sec, err := LoadSecret(cfg, logger)
 	if err != nil {
 		return nil, err
 	}
-	icfg := identity.Config{Store: st, Secret: sec, AccessTTL: cfg.AccessTokenTTL, Logger: logger}
+	icfg := identity.Config{Store: st, Secret: sec, AccessTTL: cfg.AccessTokenTTL, Logger: logger, Caches: caches}
 	if limits != nil {
 		icfg.LoginPerIP, icfg.LoginPerAccount, icfg.SetupPerIP = limits.LoginPerIP, limits.LoginPerAccount, limits.SetupPerIP
 	}

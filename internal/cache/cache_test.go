@@ -235,7 +235,7 @@ func TestConcurrentInvalidationNeverLeavesStale(t *testing.T) {
 		}()
 	}
 	for range 300 {
-		version.Add(1) // the write commits…
+		version.Add(1)                                                                 // the write commits…
 		b.group.Changed(cache.Invalidation{Scope: cache.ScopeAPIKeys, TenantID: "t1"}) // …then is signalled
 	}
 	close(stop)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/auth"
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/store"
 )
 
@@ -252,15 +253,15 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *Principal, params store.Li
 	return s.store.ListAPIKeys(ctx, p.TenantID, params)
 }
 
-// RevokeAPIKey revokes a key of the workspace; it stops working in this process at once and in
-// others within RoleCacheTTL.
+// RevokeAPIKey revokes a key of the workspace; it stops working at once in this process and, through
+// the cache link (ADR 0024), in the others (within RoleCacheTTL should the signal be lost).
 func (s *Service) RevokeAPIKey(ctx context.Context, p *Principal, id string) error {
 	if err := requireRole(p, store.RoleAdmin); err != nil {
 		return err
 	}
 	ctx = Audit(ctx, p.TenantID, "apikey.revoked", "apikey", id, nil)
 	err := s.store.RevokeAPIKey(ctx, p.TenantID, id)
-	s.keys.InvalidateAll()
+	s.cfg.Caches.Changed(cache.Invalidation{Scope: cache.ScopeAPIKeys, TenantID: p.TenantID, Key: id})
 	if errors.Is(err, store.ErrInvalidInput) {
 		return fmt.Errorf("API key %s: %w", truncate(id, 64), store.ErrNotFound)
 	}

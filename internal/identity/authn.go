@@ -67,9 +67,10 @@ func (s *Service) userPrincipal(ctx context.Context, claims *auth.Claims) (*Prin
 // RoleCacheTTL.
 func (s *Service) role(ctx context.Context, tenantID, userID string) (store.Role, error) {
 	key := roleKey(tenantID, userID)
-	if r, ok := s.roles.GetIfPresent(key); ok {
+	if r, ok := s.roles.Get(key); ok {
 		return r, nil
 	}
+	ticket := s.roles.Ticket()
 	var role store.Role
 	m, err := s.store.GetMembership(ctx, tenantID, userID)
 	switch {
@@ -85,7 +86,7 @@ func (s *Service) role(ctx context.Context, tenantID, userID string) (store.Role
 			role = m.Role
 		}
 	}
-	s.roles.Set(key, role)
+	s.roles.Put(ticket, key, tenantID, userID, role)
 	return role, nil
 }
 
@@ -95,8 +96,9 @@ func (s *Service) authenticateKey(ctx context.Context, key string) (*Principal, 
 		return nil, &AuthError{Reason: "the API key is malformed"}
 	}
 	now := s.now()
-	c, ok := s.keys.GetIfPresent(hash)
+	c, ok := s.keys.Get(hash)
 	if !ok {
+		ticket := s.keys.Ticket()
 		k, err := s.store.GetAPIKeyByHash(ctx, hash)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, &AuthError{Reason: "unknown, revoked or expired API key"}
@@ -108,11 +110,11 @@ func (s *Service) authenticateKey(ctx context.Context, key string) (*Principal, 
 		if k.LastUsedAt != nil {
 			c.touched.Store(k.LastUsedAt.UnixNano())
 		}
-		s.keys.Set(hash, c)
+		s.keys.Put(ticket, hash, k.TenantID, k.ID, c)
 	}
 	k := c.key
 	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
-		s.keys.Invalidate(hash)
+		s.keys.Delete(hash)
 		return nil, &AuthError{Reason: "unknown, revoked or expired API key"}
 	}
 	if last := c.touched.Load(); now.UnixNano()-last >= int64(store.APIKeyTouchInterval) && c.touched.CompareAndSwap(last, now.UnixNano()) {

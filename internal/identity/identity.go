@@ -16,6 +16,7 @@ import (
 	"github.com/maypok86/otter/v2"
 
 	"github.com/concertmaster/concertmaster/internal/auth"
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/ratelimit"
 	"github.com/concertmaster/concertmaster/internal/secret"
 	"github.com/concertmaster/concertmaster/internal/store"
@@ -26,8 +27,9 @@ const (
 	RefreshTTLDefault    = 30 * 24 * time.Hour
 	RefreshMaxTTLDefault = 90 * 24 * time.Hour
 	TicketTTL            = 30 * time.Second
-	// RoleCacheTTL is how long another process may go on using a role (or an API key) after it
-	// changed; this process drops its cached copy at once.
+	// RoleCacheTTL is how long a process may go on using a role (or an API key) after it changed in
+	// another process when the invalidation did not reach it (Redis, ADR 0024); normally every
+	// process drops its cached copy at once.
 	RoleCacheTTL = 5 * time.Second
 	// FirstWorkspaceName names the first workspace when setup names none.
 	FirstWorkspaceName = "My workspace"
@@ -116,6 +118,10 @@ type Config struct {
 	PasswordParams *auth.Params
 	Logger         *slog.Logger
 	Now            func() time.Time
+	// Caches is the process's group of hot-read caches and their link to the other processes (ADR
+	// 0024), which role and API key changes invalidate. Nil means a group of its own with no link:
+	// right for a single process.
+	Caches *cache.Group
 }
 
 // Service implements the identity use cases. It is safe for concurrent use.
@@ -126,10 +132,10 @@ type Service struct {
 	tickets *auth.Signer
 	logger  *slog.Logger
 	now     func() time.Time
-	// roles caches "tenant\x00user" → role ("" for no membership) for RoleCacheTTL.
-	roles *otter.Cache[string, store.Role]
-	// keys caches an API key's hash → key for RoleCacheTTL.
-	keys *otter.Cache[string, *cachedKey]
+	// roles caches "tenant\x00user" → role ("" for no membership), tagged with the tenant and user.
+	roles *cache.Cache[store.Role]
+	// keys caches an API key's hash → key, tagged with its tenant and id.
+	keys *cache.Cache[*cachedKey]
 	// usedTickets remembers redeemed tickets until they expire (single use).
 	usedTickets *otter.Cache[string, struct{}]
 
@@ -211,8 +217,11 @@ func New(cfg Config) (*Service, error) {
 		}
 	}
 	s := &Service{cfg: cfg, store: cfg.Store, access: access, tickets: tickets, logger: logger.With("component", "identity"), now: cfg.Now}
-	s.roles = otter.Must(&otter.Options[string, store.Role]{MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryWriting[string, store.Role](RoleCacheTTL)})
-	s.keys = otter.Must(&otter.Options[string, *cachedKey]{MaximumSize: 10_000, ExpiryCalculator: otter.ExpiryWriting[string, *cachedKey](RoleCacheTTL)})
+	if cfg.Caches == nil {
+		s.cfg.Caches = cache.NewGroup(nil)
+	}
+	s.roles = cache.New[store.Role](s.cfg.Caches, cache.Config{Scope: cache.ScopeRoles, MaxEntries: 100_000, TTL: RoleCacheTTL})
+	s.keys = cache.New[*cachedKey](s.cfg.Caches, cache.Config{Scope: cache.ScopeAPIKeys, MaxEntries: 10_000, TTL: RoleCacheTTL})
 	s.usedTickets = otter.Must(&otter.Options[string, struct{}]{MaximumSize: 100_000, ExpiryCalculator: otter.ExpiryWriting[string, struct{}](TicketTTL + time.Minute)})
 	return s, nil
 }
@@ -227,8 +236,16 @@ func (s *Service) AccessTTL() time.Duration {
 
 func roleKey(tenantID, userID string) string { return tenantID + "\x00" + userID }
 
-// forgetRole drops the cached role of a member, after a change this process made.
-func (s *Service) forgetRole(tenantID, userID string) { s.roles.Invalidate(roleKey(tenantID, userID)) }
+// forgetRole drops the cached role of a member after a change, here and in the other processes.
+func (s *Service) forgetRole(tenantID, userID string) {
+	s.cfg.Caches.Changed(cache.Invalidation{Scope: cache.ScopeRoles, TenantID: tenantID, Key: userID})
+}
+
+// RoleCacheStats returns the counters of the role cache.
+func (s *Service) RoleCacheStats() cache.Stats { return s.roles.Stats() }
+
+// APIKeyCacheStats returns the counters of the API key cache.
+func (s *Service) APIKeyCacheStats() cache.Stats { return s.keys.Stats() }
 
 // accountKey is the rate limit key of an e-mail: a hash, so that the limiter's keys stay short and
 // hold no address.

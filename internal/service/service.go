@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/concertmaster/concertmaster/internal/cache"
 	"github.com/concertmaster/concertmaster/internal/engine"
 	"github.com/concertmaster/concertmaster/internal/event"
 	"github.com/concertmaster/concertmaster/internal/expression"
@@ -65,6 +66,10 @@ type Config struct {
 	// the store's cancel request, which the runner's heartbeat reads, stays the source of truth. It
 	// must not block.
 	RemoteCancelFunc func(ref store.ExecutionRef)
+	// Caches is the process's group of hot-read caches and their link to the other processes (ADR
+	// 0024); the service keeps the active webhook routes in it. Nil means a group of its own with
+	// no link: right for a single process, whose own writes are the only ones.
+	Caches *cache.Group
 }
 
 // WaitPollIntervalDefault is Config.WaitPollInterval's default.
@@ -76,7 +81,17 @@ type Service struct {
 	store  store.Store
 	logger *slog.Logger
 	now    func() time.Time
+	// routes caches the active webhook routes by method and path (webhookKey), with the trigger's
+	// configuration, tagged with their tenant and workflow.
+	routes *cache.Cache[*WebhookTarget]
 }
+
+// Bounds of the webhook route cache: entries (one per active webhook path in use) and how long one
+// is served at most when an invalidation from another process is lost.
+const (
+	WebhookCacheEntries = 10_000
+	WebhookCacheTTL     = 5 * time.Second
+)
 
 // New returns a Service.
 func New(cfg Config) *Service {
@@ -90,7 +105,11 @@ func New(cfg Config) *Service {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, store: cfg.Store, logger: logger.With("component", "service"), now: cfg.Now}
+	if cfg.Caches == nil {
+		cfg.Caches = cache.NewGroup(nil)
+	}
+	s := &Service{cfg: cfg, store: cfg.Store, logger: logger.With("component", "service"), now: cfg.Now,
+		routes: cache.New[*WebhookTarget](cfg.Caches, cache.Config{Scope: cache.ScopeWebhooks, MaxEntries: WebhookCacheEntries, TTL: WebhookCacheTTL})}
 	if cfg.Engine != nil {
 		cfg.Engine.SetHost(s)
 	}
@@ -168,6 +187,10 @@ func (s *Service) UpdateWorkflow(ctx context.Context, tenantID, id string, expec
 		return nil, err
 	}
 	w, err := s.store.UpdateWorkflow(ctx, tenantID, id, expectedVersion, def, Routes(g), schedules)
+	if err != nil || w.Active {
+		// An active workflow's routes now point to the new version (or may, after an error).
+		s.routesChanged(tenantID, id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +229,7 @@ func (s *Service) SetActive(ctx context.Context, tenantID, id string, active boo
 	}
 	ctx = identity.Audit(ctx, tenantID, action, "workflow", id, nil)
 	w, err := s.store.SetWorkflowActive(ctx, tenantID, id, active, routes, schedules)
+	s.routesChanged(tenantID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -217,12 +241,24 @@ func (s *Service) SetActive(ctx context.Context, tenantID, id string, active boo
 // executions stay readable.
 func (s *Service) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 	ctx = identity.Audit(ctx, tenantID, "workflow.deleted", "workflow", id, nil)
-	if err := s.store.DeleteWorkflow(ctx, tenantID, id); err != nil {
+	err := s.store.DeleteWorkflow(ctx, tenantID, id)
+	s.routesChanged(tenantID, id)
+	if err != nil {
 		return err
 	}
 	s.schedulesChanged()
 	return nil
 }
+
+// routesChanged drops the cached webhook routes of a workflow, here and in the other processes. It is
+// called after every write that may have changed them, whether it returned an error or not: the
+// cost of one too many is a store read per route.
+func (s *Service) routesChanged(tenantID, workflowID string) {
+	s.cfg.Caches.Changed(cache.Invalidation{Scope: cache.ScopeWebhooks, TenantID: tenantID, Key: workflowID})
+}
+
+// WebhookCacheStats returns the counters of the webhook route cache.
+func (s *Service) WebhookCacheStats() cache.Stats { return s.routes.Stats() }
 
 // schedulesChanged tells the scheduler, if any, to look at the schedules again.
 func (s *Service) schedulesChanged() {

@@ -32,7 +32,8 @@ type WebhookRequest struct {
 	Body    any
 }
 
-// WebhookTarget is the active trigger a webhook request reaches, once authenticated.
+// WebhookTarget is the active trigger a webhook request reaches, once authenticated. It is shared
+// by the requests that reach the same route (cached): it must not be modified.
 type WebhookTarget struct {
 	Route   *store.WebhookRoute
 	Trigger *core.Webhook
@@ -44,19 +45,31 @@ type WebhookTarget struct {
 // core.ErrWebhookUnauthorized (a *core.AuthError saying why, for the log) when the request fails
 // the check. When the trigger's version cannot be read or compiled the request is refused with that
 // error: without the trigger's configuration nobody can tell whether it requires a secret.
+//
+// Routes that exist are cached (ADR 0024): a write that changes a workflow's routes drops them in
+// every process at once, and an entry is served at most WebhookCacheTTL. Paths that answer 404 are
+// not cached, so that requests for random paths cannot fill memory or evict the routes in use.
 func (s *Service) OpenWebhook(ctx context.Context, method, path string, header http.Header, rawBody []byte) (*WebhookTarget, error) {
-	route, err := s.store.LookupWebhook(ctx, strings.ToUpper(method), NormalizePath(path))
-	if err != nil {
+	method, path = strings.ToUpper(method), NormalizePath(path)
+	key := method + " " + path // a method has no space: the key is unambiguous
+	target, ok := s.routes.Get(key)
+	if !ok {
+		ticket := s.routes.Ticket()
+		route, err := s.store.LookupWebhook(ctx, method, path)
+		if err != nil {
+			return nil, err
+		}
+		trigger, err := s.webhookTrigger(ctx, route)
+		if err != nil {
+			return nil, err
+		}
+		target = &WebhookTarget{Route: route, Trigger: trigger}
+		s.routes.Put(ticket, key, route.TenantID, route.WorkflowID, target)
+	}
+	if err := target.Trigger.Authenticate(header, rawBody); err != nil {
 		return nil, err
 	}
-	trigger, err := s.webhookTrigger(ctx, route)
-	if err != nil {
-		return nil, err
-	}
-	if err := trigger.Authenticate(header, rawBody); err != nil {
-		return nil, err
-	}
-	return &WebhookTarget{Route: route, Trigger: trigger}, nil
+	return target, nil
 }
 
 // StartWebhook starts the target's workflow with the request as the trigger's output. When the
