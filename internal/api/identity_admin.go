@@ -145,7 +145,7 @@ func (s *Server) registerAPIKeys(op func(huma.Operation) huma.Operation) {
 		})
 
 	huma.Register(s.api, op(huma.Operation{OperationID: "revoke-api-key", Method: http.MethodDelete, Path: "/api/v1/api-keys/{id}", DefaultStatus: http.StatusNoContent,
-		Summary: "Revoke an API key", Description: "The key stops working at once on this server (within 5 s on other processes).",
+		Summary: "Revoke an API key", Description: "The key stops working at once on this server and, through Redis, on the others (within 5 s should that signal be lost).",
 		Errors: []int{http.StatusNotFound}}),
 		func(ctx context.Context, in *struct {
 			ID string `path:"id" maxLength:"64"`

@@ -40,7 +40,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API key
-         * @description The key stops working at once on this server (within 5 s on other processes). Requires the admin role or above.
+         * @description The key stops working at once on this server and, through Redis, on the others (within 5 s should that signal be lost). Requires the admin role or above.
          */
         delete: operations["revoke-api-key"];
         options?: never;
