@@ -75,6 +75,7 @@ type NodeType struct {
 	Icon         string          `json:"icon,omitempty" doc:"A lucide icon name in kebab case, such as file-text"`
 	Docs         string          `json:"docs" doc:"Documentation in Markdown (no top-level heading): how the configuration is read, the output, limits, error codes and examples"`
 	Trigger      bool            `json:"trigger" doc:"Whether the type starts executions"`
+	Pure         bool            `json:"pure" doc:"Whether the type is pure: deterministic and without effect outside the run, so the engine may recompute it after a crash instead of checkpointing it (ADR 0023)"`
 	Inputs       []node.PortSpec `json:"inputs"`
 	Outputs      []node.PortSpec `json:"outputs"`
 	DynamicPorts bool            `json:"dynamicPorts" doc:"Whether output ports depend on the configuration (flow.switch)"`
@@ -85,7 +86,7 @@ func toNodeType(t *node.Type) NodeType {
 	_, dynamic := t.Info.New().(node.DynamicPorts)
 	return NodeType{
 		Type: string(t.Info.Type), Version: t.Info.Version, Title: t.Info.Title, Category: t.Info.Category,
-		Description: t.Info.Description, Icon: t.Info.Icon, Docs: t.Info.Docs, Trigger: t.IsTrigger(),
+		Description: t.Info.Description, Icon: t.Info.Icon, Docs: t.Info.Docs, Trigger: t.IsTrigger(), Pure: t.Info.Pure,
 		Inputs: nonNil(t.Info.Inputs), Outputs: nonNil(t.Info.Outputs), DynamicPorts: dynamic, ConfigSchema: t.Info.Schema,
 	}
 }

@@ -21,6 +21,7 @@ function apiType(type: string, category: string): NodeTypeFromAPI {
     dynamicPorts: false,
     inputs: category === 'Triggers' ? [] : [{ name: 'in', title: 'Input' }],
     outputs: [{ name: 'out', title: 'Output' }],
+    pure: false,
     title: type,
     trigger: category === 'Triggers',
     type,

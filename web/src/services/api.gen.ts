@@ -1670,6 +1670,8 @@ export interface components {
             icon?: string;
             inputs: components["schemas"]["PortSpec"][] | null;
             outputs: components["schemas"]["PortSpec"][] | null;
+            /** @description Whether the type is pure: deterministic and without effect outside the run, so the engine may recompute it after a crash instead of checkpointing it (ADR 0023) */
+            pure: boolean;
             title: string;
             /** @description Whether the type starts executions */
             trigger: boolean;
