@@ -786,15 +786,18 @@ func (s *Store) ClaimExecution(ctx context.Context, ref store.ExecutionRef, owne
 	if err := checkText("tenant id", ref.TenantID, "execution id", ref.ID, "lease owner", owner); err != nil {
 		return nil, err
 	}
+	until, untilArg := s.clockPlus(lease)
+	now, nowArg := s.clockPlus(0)
+	cond := `(status = ? OR (status = ? AND wake_at <= ` + now + `) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ` + now + ` OR ?)))`
+	condArgs := []any{workflow.ExecutionQueued, workflow.ExecutionWaiting, nowArg, workflow.ExecutionRunning, nowArg, takeover}
+	if s.d.WritableCTEs && s.batch == nil {
+		return s.claimInOneStatement(ctx, ref, owner, until, untilArg, cond, condArgs)
+	}
 	var out *store.Execution
 	err := s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		until, untilArg := s.clockPlus(lease)
-		now, nowArg := s.clockPlus(0)
-		cond := `(status = ? OR (status = ? AND wake_at <= ` + now + `) OR (status = ? AND (lease_expires_at IS NULL OR lease_expires_at < ` + now + ` OR ?)))`
 		res, err := tx.exec(ctx, (`UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ` + until + `, wake_at = NULL
 			WHERE tenant_id = ? AND id = ? AND ` + cond),
-			workflow.ExecutionRunning, owner, untilArg, ref.TenantID, ref.ID,
-			workflow.ExecutionQueued, workflow.ExecutionWaiting, nowArg, workflow.ExecutionRunning, nowArg, takeover)
+			append([]any{workflow.ExecutionRunning, owner, untilArg, ref.TenantID, ref.ID}, condArgs...)...)
 		if err != nil {
 			return fmt.Errorf("claim execution: %w", err)
 		}

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,6 +30,41 @@ import (
 // Steps that need more than that take the transaction's path: one that queues or parks the
 // execution (the dispatcher's RunnableHook inserts a job in the same transaction), one that wakes a
 // parent, and one whose context carries audit entries to write with it.
+
+// claimInOneStatement is ClaimExecution in two autocommit statements instead of a four-round-trip
+// transaction. The conditional update returns the claimed row. It reports whether a signal asked for
+// a wake-up while the execution ran, and clears the request: PostgreSQL's RETURNING sees only the new
+// row, so the old flag comes from a CTE that locks the row first (the UPDATE joins it, which makes it
+// run first), and a signal that arrives meanwhile waits for the statement and sets the flag again.
+// The last event's number is read by a second statement, after the claim has committed: a write of
+// the previous owner that the claim waited for committed before the claim, but after the update's
+// snapshot, which would not see it; once the claim has committed, no write of that owner can.
+func (s *Store) claimInOneStatement(ctx context.Context, ref store.ExecutionRef, owner, until string, untilArg any, cond string, condArgs []any) (*store.Execution, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	q := `WITH prev AS (SELECT wake_requested AS was_woken FROM executions WHERE tenant_id = ? AND id = ? FOR UPDATE)
+		UPDATE executions SET status = ?, lease_owner = ?, lease_expires_at = ` + until + `, wake_at = NULL, wake_requested = ?
+		FROM prev WHERE tenant_id = ? AND id = ? AND ` + cond + `
+		RETURNING ` + executionSummaryColumns + `, input, output, 0, prev.was_woken`
+	args := append([]any{ref.TenantID, ref.ID, workflow.ExecutionRunning, owner, untilArg, false, ref.TenantID, ref.ID}, condArgs...)
+	var woken bool
+	row := s.writeDB.QueryRowContext(context.WithoutCancel(ctx), s.q(q), args...)
+	out, err := scanExecution(row, true, &woken)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s is not claimable: %w", ref.ID, store.ErrConflict)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim execution: %w", err)
+	}
+	out.WakeRequested = woken
+	err = s.writeDB.QueryRowContext(context.WithoutCancel(ctx), s.q(`SELECT COALESCE(MAX(seq), 0) FROM events WHERE tenant_id = ? AND execution_id = ?`),
+		ref.TenantID, ref.ID).Scan(&out.LastSeq)
+	if err != nil {
+		return nil, fmt.Errorf("claim execution: read its last event: %w", err)
+	}
+	return out, nil
+}
 
 // oneStatement reports whether u can be written in one statement: see above. updates says the
 // executions row changes; a step that neither changes nor checks it has nothing to be conditional
