@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,8 +52,21 @@ func main() {
 	var so scheduleOptions
 	flag.IntVar(&so.schedules, "schedules", 100, "schedule: workflows with an @every 1s schedule, active at once")
 	flag.DurationVar(&so.duration, "schedule-duration", 20*time.Second, "schedule: how long the schedules stay active")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,schedule,bombs,bigread,live "+
-		"(live is live.latency,live.idle,live.reconnect,live.webhook)")
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,schedule,bombs,bigread,live,editors,stress,workers,recovery "+
+		"(live is live.latency,live.idle,live.reconnect,live.webhook; workers and recovery need -postgres)")
+	var x extraOptions
+	flag.IntVar(&x.editors.editors, "editors", 100, "editors: simulated editors at once, each with a workflow of its own")
+	flag.DurationVar(&x.editors.duration, "editors-duration", 5*time.Minute, "editors: run length")
+	flag.DurationVar(&x.editors.think, "editors-think", time.Second, "editors: mean pause between an editor's operations (uniform over 0.5–1.5 × this)")
+	flag.IntVar(&x.stress.rate, "stress-rate", 1000, "stress: requests per second (constant arrival rate)")
+	flag.DurationVar(&x.stress.duration, "stress-duration", 10*time.Minute, "stress: run length")
+	flag.IntVar(&x.stress.workflows, "stress-workflows", 20, "stress: workflows read (each saved three times)")
+	flag.IntVar(&x.stress.runsPer, "stress-runs", 10, "stress: executions of each workflow read")
+	flag.StringVar(&x.scale.redis, "redis", "", "workers, recovery: the clusters' Redis URL (CM_REDIS_URL; a prefix of their own); none without it")
+	workerCounts := flag.String("worker-counts", "1,2,3", "workers: the numbers of worker processes measured, one after another")
+	flag.IntVar(&x.scale.executions, "workers-executions", 3000, "workers: the backlog each count of workers drains")
+	flag.IntVar(&x.scale.recoveryExecutions, "recovery-executions", 2000, "recovery: executions in flight at the kill (half parked in flow.delay)")
+	flag.DurationVar(&x.scale.recoveryDelay, "recovery-delay", 10*time.Second, "recovery: how long the parked half waits in flow.delay")
 	var lo liveOptions
 	flag.IntVar(&lo.clients, "live-clients", 500, "live.latency: WebSocket clients subscribed to each measured execution")
 	flag.IntVar(&lo.executions, "live-executions", 20, "live.latency: executions measured, one after another")
@@ -65,12 +79,18 @@ func main() {
 	hookAuth := flag.String("webhook-auth", "", "webhook: the trigger requires authentication, and wrk sends it: header (a shared secret) or hmac (sha256 of the body)")
 	flag.Parse()
 	lo.webhookDur = *webhookDur
+	counts, err := parseCounts(*workerCounts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cmbench: -worker-counts:", err)
+		os.Exit(2)
+	}
+	x.scale.workerCounts = counts
 	if *hookAuth != "" && *hookAuth != "header" && *hookAuth != "hmac" {
 		fmt.Fprintln(os.Stderr, "cmbench: -webhook-auth: want header or hmac")
 		os.Exit(2)
 	}
 	if err := profiled(*cpuProfile, func() error {
-		return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, *hookAuth, lo, so)
+		return run(*bin, *pgAdmin, *webhookDur, *getDur, *getRate, *delays, *only, *hookAuth, lo, so, x)
 	}); err != nil {
 		fmt.Fprintln(os.Stderr, "cmbench:", err)
 		os.Exit(1)
@@ -108,14 +128,23 @@ type bench struct {
 	hookAuth string
 }
 
+// extraOptions size the figures of issue 11: editors and stress on one server (editors.go,
+// stress.go), workers and recovery on a cluster of processes (scale.go).
+type extraOptions struct {
+	editors editorOptions
+	stress  stressOptions
+	scale   scaleOptions
+}
+
 // scheduleOptions size the schedule group (schedule.go).
 type scheduleOptions struct {
 	schedules int
 	duration  time.Duration
 }
 
-func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only, hookAuth string, lo liveOptions, so scheduleOptions) error {
-	want := func(name string) bool { return only == "" || strings.Contains(","+only+",", ","+name+",") }
+func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays int, only, hookAuth string, lo liveOptions, so scheduleOptions, x extraOptions) error {
+	named := func(name string) bool { return strings.Contains(","+only+",", ","+name+",") }
+	want := func(name string) bool { return only == "" || named(name) }
 	// A group's sub-figure is wanted with its group (live) or by its own name (live.latency).
 	wantLive := func(sub string) bool { return want("live") || want("live."+sub) }
 	anyLive := wantLive("latency") || wantLive("idle") || wantLive("reconnect") || wantLive("webhook")
@@ -124,6 +153,21 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// The figures of issue 11 run only when named (together about 20 minutes at their defaults). The
+	// cluster figures start processes of their own, on databases of their own.
+	if named("workers") {
+		if err := workerThroughput(bin, pgAdmin, dir, x.scale); err != nil {
+			return fmt.Errorf("workers: %w", err)
+		}
+	}
+	if named("recovery") {
+		if err := recovery(bin, pgAdmin, dir, x.scale); err != nil {
+			return fmt.Errorf("recovery: %w", err)
+		}
+	}
+	if only != "" && !slices.ContainsFunc(splitComma(only), func(name string) bool { return name != "workers" && name != "recovery" }) {
+		return nil
+	}
 	dbURL := "sqlite://" + filepath.Join(dir, "cm.db")
 	storeName := "SQLite"
 	if pgAdmin != "" {
@@ -166,6 +210,16 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 	if want("schedule") {
 		if err := b.schedules(so.schedules, so.duration); err != nil {
 			return fmt.Errorf("schedules: %w", err)
+		}
+	}
+	if named("editors") {
+		if err := b.editors(x.editors); err != nil {
+			return fmt.Errorf("editors: %w", err)
+		}
+	}
+	if named("stress") {
+		if err := b.stress(x.stress); err != nil {
+			return fmt.Errorf("stress: %w", err)
 		}
 	}
 	if want("bombs") && pgAdmin == "" {
