@@ -44,6 +44,10 @@ if [ -n "$PG_ADMIN" ]; then
   # postgres.query node overhead over a raw pgx query on the same pool (needs the server on 127.0.0.1:5432).
   CM_TEST_DATABASE_URL=$PG_ADMIN go test -run XXX -bench 'PostgresQueryOverhead' -benchtime 2000x ./internal/nodes/sqlnode | figures
   go run ./bench/cmbench -bin "$BIN" -postgres "$PG_ADMIN"
+  # The scale-out figures of issue 11 (about 20 minutes): 1, 2 and 3 worker processes, 100 editors
+  # for 5 min, 1,000 reads/s for 10 min, recovery after SIGKILL of a whole cluster (Redis when it answers).
+  go run ./bench/cmbench -bin "$BIN" -postgres "$PG_ADMIN" -redis "${CM_TEST_REDIS_URL:-}" \
+    -only workers,recovery,editors,stress
   # ?wait= wake-up across processes (API + worker): through Redis vs the polling fallback (ADR 0018).
   CM_TEST_DATABASE_URL=$PG_ADMIN go test -run XXX -bench 'WaitWakeAcrossProcesses' -benchtime 200x -timeout 20m ./cmd/concertmaster | figures
 else

@@ -62,6 +62,7 @@ func main() {
 	flag.DurationVar(&x.stress.duration, "stress-duration", 10*time.Minute, "stress: run length")
 	flag.IntVar(&x.stress.workflows, "stress-workflows", 20, "stress: workflows read (each saved three times)")
 	flag.IntVar(&x.stress.runsPer, "stress-runs", 10, "stress: executions of each workflow read")
+	flag.StringVar(&x.pprof, "pprof", "", "serve the main server's profiling endpoints on this host:port (CM_PPROF_ADDR), e.g. to profile it under -only stress")
 	flag.StringVar(&x.scale.redis, "redis", "", "workers, recovery: the clusters' Redis URL (CM_REDIS_URL; a prefix of their own); none without it")
 	workerCounts := flag.String("worker-counts", "1,2,3", "workers: the numbers of worker processes measured, one after another")
 	flag.IntVar(&x.scale.executions, "workers-executions", 3000, "workers: the backlog each count of workers drains")
@@ -134,6 +135,7 @@ type extraOptions struct {
 	editors editorOptions
 	stress  stressOptions
 	scale   scaleOptions
+	pprof   string
 }
 
 // scheduleOptions size the schedule group (schedule.go).
@@ -179,7 +181,11 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 		defer drop()
 		dbURL, storeName = u, "PostgreSQL"
 	}
-	b, err := start(bin, dbURL, dir)
+	var env []string
+	if x.pprof != "" {
+		env = append(env, "CM_PPROF_ADDR="+x.pprof)
+	}
+	b, err := start(bin, dbURL, dir, env...)
 	if err != nil {
 		return err
 	}

@@ -141,7 +141,8 @@ func workerThroughput(bin, pgAdmin, dir string, o scaleOptions) error {
 	for _, r := range rows {
 		report(fmt.Sprintf("throughput, 10-node chain (9 data.set, 1 http.request), API process + %d worker process(es)", r.workers),
 			"%.0f executions/s", r.rate, "PostgreSQL")
-		fmt.Printf("  over the drain: %s\n", r.use)
+		fmt.Printf("  over the drain: %s; %.2f ms of CPU (ConcertMaster and PostgreSQL) per execution\n",
+			r.use, 1000*(r.use.procs+r.use.pg)/r.rate)
 	}
 	return nil
 }
@@ -309,6 +310,13 @@ func recovery(bin, pgAdmin, dir string, o scaleOptions) error {
 		held).Scan(&othersDone, &heldDone); err != nil {
 		return fmt.Errorf("read completions: %w", err)
 	}
+	// The parked half: how late after its delay each finished (created_at + delay → finished_at).
+	var lateP50, lateP99, lateMax float64
+	if err := c.db.QueryRow(`SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY l), percentile_cont(0.99) WITHIN GROUP (ORDER BY l), max(l)
+		FROM (SELECT extract(epoch FROM finished_at - created_at) - $2 AS l FROM executions WHERE workflow_id = $1) d`,
+		delayed, o.recoveryDelay.Seconds()).Scan(&lateP50, &lateP99, &lateMax); err != nil {
+		return fmt.Errorf("read lateness: %w", err)
+	}
 	since := func(t *time.Time) string {
 		if t == nil {
 			return "none"
@@ -324,6 +332,8 @@ func recovery(bin, pgAdmin, dir string, o scaleOptions) error {
 	effectCalls := effect.calls.Load()
 	fmt.Printf("  after the restart: the %d executions running at the kill (leases held by killed processes) were all done at %s; the queued and parked ones at %s\n",
 		len(held), since(heldDone), since(othersDone))
+	fmt.Printf("  the parked half finished after its %s delay ended (run request → finished, minus the delay): p50 %.2f s, p99 %.2f s, max %.2f s\n",
+		o.recoveryDelay, lateP50, lateP99, lateMax)
 	fmt.Printf("  processes restarted %s after the kill; at the end: %s; loopback calls %d for %d chain executions (%d before the kill, %d after)\n",
 		restarted.Sub(killed).Round(time.Millisecond), describe(final), effectCalls, o.recoveryExecutions-half, callsAtKill, effectCalls-callsAtKill)
 	return nil

@@ -56,10 +56,14 @@ func (b *bench) stress(o stressOptions) error {
 	var firstErr string
 	var mu sync.Mutex
 	var all latency.Recorder
+	// Each window's requests, by scheduled send time: where in the run the latency was.
+	const window = 30 * time.Second
+	windows := make([]latency.Recorder, int((o.duration+window-1)/window))
+	loads := make([]string, len(windows))
 	interval := time.Second / time.Duration(o.rate)
 	total := int(o.duration / interval)
 	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // the mix's order, nothing to guess
-	cpuBefore := b.cpu()
+	cpuBefore, ownBefore := b.cpu(), selfCPU()
 	var wg sync.WaitGroup
 	var behind time.Duration
 	start := time.Now()
@@ -69,6 +73,10 @@ func (b *bench) stress(o stressOptions) error {
 			time.Sleep(wait)
 		} else {
 			behind = max(behind, -wait)
+		}
+		w := int(time.Duration(i) * interval / window)
+		if loads[w] == "" {
+			loads[w] = loadAverage()
 		}
 		kind := weights[rng.IntN(len(weights))]
 		path := mix[kind].path(rng)
@@ -98,6 +106,7 @@ func (b *bench) stress(o stressOptions) error {
 			d := time.Since(at)
 			recs[kind].Add(d)
 			all.Add(d)
+			windows[w].Add(d)
 			if resp.StatusCode != http.StatusOK {
 				fail(fmt.Sprintf("GET %s: %d", path, resp.StatusCode))
 			}
@@ -105,7 +114,7 @@ func (b *bench) stress(o stressOptions) error {
 	}
 	sent := time.Since(start)
 	wg.Wait()
-	cpu := b.cpu() - cpuBefore
+	cpu, own := b.cpu()-cpuBefore, selfCPU()-ownBefore
 	var errTotal int64
 	for _, e := range errs {
 		errTotal += e
@@ -117,8 +126,12 @@ func (b *bench) stress(o stressOptions) error {
 	for i, m := range mix {
 		fmt.Printf("  %-15s %2d %%: %s; %d errors\n", m.name, m.weight, recs[i].Summary(), errs[i])
 	}
-	fmt.Printf("  %.0f requests/s sent (the generator fell behind its schedule by at most %s); server CPU %.2f cores; data: %d workflows, %d executions; load average %s\n",
-		float64(total)/sent.Seconds(), behind.Round(time.Millisecond), cpu.Seconds()/sent.Seconds(), len(wfs), len(execs), loadAverage())
+	for i := range windows {
+		fmt.Printf("  %4.0f–%4.0f s (load average %s): p50 %s, p99 %s\n", (time.Duration(i) * window).Seconds(), (time.Duration(i+1) * window).Seconds(),
+			loads[i], latency.Ms(windows[i].Percentile(50)), latency.Ms(windows[i].Percentile(99)))
+	}
+	fmt.Printf("  %.0f requests/s sent (the generator fell behind its schedule by at most %s); CPU: server %.2f cores, the generator (this process) %.2f cores; data: %d workflows, %d executions; load average %s\n",
+		float64(total)/sent.Seconds(), behind.Round(time.Millisecond), cpu.Seconds()/sent.Seconds(), own.Seconds()/sent.Seconds(), len(wfs), len(execs), loadAverage())
 	return nil
 }
 
