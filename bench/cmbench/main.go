@@ -2,8 +2,11 @@
 // memory idle and under load, webhook throughput (wrk -c64, every execution persisted), GET latency
 // at a constant 1,000 requests/s, 1,000 executions waiting in flow.delay at once, the accuracy of 100
 // schedules firing every second (schedule.go), the read of a 7 MB × 40-node execution (bigread.go),
-// and the live events over WebSocket (live.go). It prints one "figure:" line per measurement with the
-// target it is held to. See bench/README.md.
+// the live events over WebSocket (live.go), and, when named with -only, the scale-out figures of issue
+// 11: simulated editors (editors.go), an open-loop read stress (stress.go), and on a cluster of API
+// and worker processes, throughput with 1–3 workers and recovery after SIGKILL of every process
+// (cluster.go, scale.go). It prints one "figure:" line per measurement with the target it is held
+// to. See bench/README.md.
 package main
 
 import (

@@ -252,20 +252,10 @@ func recovery(bin, pgAdmin, dir string, o scaleOptions) error {
 	}
 	callsAtKill := effect.calls.Load()
 	// The executions a killed process held: they resume when their lease (30 s) has expired.
-	var held []string
-	rows, err := c.db.Query("SELECT id FROM executions WHERE status = 'running'")
+	held, err := c.runningIDs()
 	if err != nil {
-		return fmt.Errorf("read running executions: %w", err)
+		return err
 	}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		held = append(held, id)
-	}
-	rows.Close()
 	fmt.Printf("  at the kill (SIGKILL to the API and both workers at once): %s; load average %s\n", describe(atKill), loadAverage())
 
 	restarted := time.Now()
@@ -337,6 +327,24 @@ func recovery(bin, pgAdmin, dir string, o scaleOptions) error {
 	fmt.Printf("  processes restarted %s after the kill; at the end: %s; loopback calls %d for %d chain executions (%d before the kill, %d after)\n",
 		restarted.Sub(killed).Round(time.Millisecond), describe(final), effectCalls, o.recoveryExecutions-half, callsAtKill, effectCalls-callsAtKill)
 	return nil
+}
+
+// runningIDs returns the IDs of the executions whose status is running.
+func (c *cluster) runningIDs() ([]string, error) {
+	rows, err := c.db.Query("SELECT id FROM executions WHERE status = 'running'")
+	if err != nil {
+		return nil, fmt.Errorf("read running executions: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 // parseCounts reads a comma-separated list of positive counts.
