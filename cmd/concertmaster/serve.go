@@ -66,6 +66,14 @@ func newWorkerCmd(load loader) *cobra.Command {
 		if err != nil {
 			return err
 		}
+		sentry, err := app.NewSentry(c, version)
+		if err != nil {
+			_ = rt.Close(context.Background())
+			return err
+		}
+		// Nodes that panic are reported, as the API reports its own panics and 5xx answers.
+		rt.ReportPanicsTo(sentry)
+		defer sentry.Close(2 * time.Second)
 		if err := rt.Register(cmd.Context(), store.ProcessRoleWorker); err != nil {
 			_ = rt.Close(context.Background())
 			return err

@@ -191,3 +191,38 @@ func TestSentryBadDSN(t *testing.T) {
 	require.Error(t, err)
 	require.NotContains(t, err.Error(), "secretkey")
 }
+
+// TestSentryReportsNodePanics: a node's panic, which the engine recovers (the node fails), is one
+// fatal event naming the node type, with the panic's value redacted.
+func TestSentryReportsNodePanics(t *testing.T) {
+	ingest := &sentryIngest{}
+	sentrySrv := httptest.NewServer(ingest)
+	defer sentrySrv.Close()
+	var redactor credential.Redactor
+	redactor.Add("hunter22-secret")
+	rep, err := telemetry.NewSentry(telemetry.SentryOptions{DSN: "http://publickey@" + strings.TrimPrefix(sentrySrv.URL, "http://") + "/1",
+		Release: "test", Redact: redactor.String})
+	require.NoError(t, err)
+	defer rep.Close(time.Second)
+
+	rep.ReportNodePanic(t.Context(), "misbehave.node", "the vault said hunter22-secret")
+	var events []map[string]any
+	var raw []string
+	require.Eventually(t, func() bool {
+		if !rep.Flush(t.Context()) {
+			return false
+		}
+		e, r := ingest.take()
+		events, raw = append(events, e...), append(raw, r...)
+		return len(events) > 0
+	}, 10*time.Second, 10*time.Millisecond)
+	require.Len(t, events, 1)
+	ev := events[0]
+	require.Equal(t, "fatal", ev["level"])
+	require.Equal(t, "node misbehave.node", ev["transaction"])
+	require.Equal(t, "misbehave.node", ev["tags"].(map[string]any)["node.type"])
+	require.Contains(t, ev["message"], "panic in node misbehave.node: the vault said")
+	for _, r := range raw {
+		require.NotContains(t, r, "hunter22-secret", "the panic's value is redacted")
+	}
+}

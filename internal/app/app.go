@@ -14,6 +14,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/api"
@@ -126,6 +127,8 @@ type Runtime struct {
 	limitHealth *ratelimit.RedisHealth
 	// Telemetry is the process's tracing (off unless OTEL_* configures an exporter); Close flushes it.
 	Telemetry *telemetry.Provider
+	// panics passes the nodes' panics to Sentry (ReportPanicsTo).
+	panics *panicSink
 }
 
 // NewRuntime builds a runtime; call Start to run its workers.
@@ -198,7 +201,8 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 		creds = service.NewCredentials(service.CredentialsConfig{Store: st, Vault: vault, Testers: CredentialTesters(cfg), Logger: logger})
 		loader = creds
 	}
-	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger,
+	panics := &panicSink{}
+	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger, OnPanic: panics.report,
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
 		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader, TracerProvider: tel.TracerProvider()})
 	if err != nil {
@@ -252,7 +256,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	built = true
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: hub, Cluster: cl, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
-		Listeners: listeners, Caches: caches, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
+		Listeners: listeners, Caches: caches, panics: panics, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
 }
 
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
@@ -296,6 +300,19 @@ func newDispatcher(ctx context.Context, cfg config.Config, st *sqlstore.Store, e
 	st.OnRunnable(d.EnqueueAt)
 	return d, nil
 }
+
+// panicSink passes the panics of nodes to the Sentry reporter the process sets up (ReportPanicsTo).
+type panicSink struct {
+	to atomic.Pointer[telemetry.Sentry]
+}
+
+func (p *panicSink) report(ctx context.Context, nodeType string, value any) {
+	p.to.Load().ReportNodePanic(ctx, nodeType, value)
+}
+
+// ReportPanicsTo sends the panics of nodes this runtime runs to s (nil: nowhere). serve and worker
+// call it with the reporter CM_SENTRY_DSN configures.
+func (rt *Runtime) ReportPanicsTo(s *telemetry.Sentry) { rt.panics.to.Store(s) }
 
 // signal leaves one pending signal on c, if there is none yet.
 func signal(c chan struct{}) {
@@ -419,6 +436,7 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		_ = rt.Close(context.Background())
 		return nil, err
 	}
+	rt.ReportPanicsTo(sentry)
 	s := &Server{cfg: cfg, logger: logger, rt: rt, workers: cfg.Role == config.RoleAll, sentry: sentry}
 	s.live = live.New(live.Config{Store: rt.Store, Bus: rt.Bus, Observer: rt.Metrics, Logger: logger, Problem: api.WriteProblem,
 		MaxClients: cfg.LiveMaxClients, Version: version, AllowedOrigins: cfg.CORSOrigins})

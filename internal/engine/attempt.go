@@ -152,6 +152,9 @@ func (e *Engine) runOnce(ctx context.Context, job *attemptJob, env *expression.E
 			// ctx names the execution (and the trace, when tracing is on).
 			e.logger.ErrorContext(ctx, "Node panicked", "node_id", job.n.Spec.ID, "node_type", job.n.Spec.Type, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			err = &node.Error{Message: fmt.Sprintf("node panicked: %v", p), Code: "panic"}
+			if e.cfg.OnPanic != nil {
+				e.cfg.OnPanic(ctx, job.n.Spec.Type, p)
+			}
 		}
 	}()
 	bud := e.cfg.ExpressionBudget

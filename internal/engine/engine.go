@@ -67,7 +67,11 @@ type Config struct {
 	Publisher Publisher
 	// Observer receives metrics callbacks (optional).
 	Observer Observer
-	Logger   *slog.Logger
+	// OnPanic, when set, is told of every node that panicked (the node fails with code panic), from
+	// the function that recovered it, so that a stack taken there holds the panicking frames: the
+	// runtime sends it to Sentry (CM_SENTRY_DSN).
+	OnPanic func(ctx context.Context, nodeType string, value any)
+	Logger  *slog.Logger
 	// MaxOutputBytes caps the JSON size of one node output (default 16 MiB).
 	MaxOutputBytes int64
 	// MaxExecutionBytes is the memory budget of one execution, in bytes (default 256 MiB): the outputs

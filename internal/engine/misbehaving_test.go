@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync/atomic"
@@ -103,7 +104,12 @@ func TestMisbehavingNodes(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.how, func(t *testing.T) {
 			t.Parallel()
-			env := enginetest.Start(t, enginetest.Options{})
+			var panics atomic.Int64
+			var reported atomic.Value
+			env := enginetest.Start(t, enginetest.Options{OnPanic: func(_ context.Context, nodeType string, value any) {
+				reported.Store(nodeType + ": " + fmt.Sprint(value))
+				panics.Add(1)
+			}})
 			var provisioned, cleanedUp atomic.Int64
 			env.Registry.MustRegister(&misbehave{provisioned: &provisioned, cleanedUp: &cleanedUp})
 			w := env.Save(t, `{"name":"misbehave","nodes":[
@@ -120,6 +126,12 @@ func TestMisbehavingNodes(t *testing.T) {
 				require.Equal(t, "bad", exec.Error.NodeID)
 				require.Contains(t, run.Error.Message, tc.message)
 				require.Equal(t, tc.code, run.Error.Code)
+			}
+			if tc.how == "panic" {
+				require.Equal(t, int64(2), panics.Load(), "each attempt's panic is reported")
+				require.Equal(t, "misbehave.node: runtime error: index out of range [3] with length 1", reported.Load())
+			} else {
+				require.Zero(t, panics.Load())
 			}
 			require.Equal(t, provisioned.Load(), cleanedUp.Load(), "every provisioned instance is cleaned up, even when its cleanup fails")
 			require.Positive(t, provisioned.Load())

@@ -114,6 +114,29 @@ func (s *Sentry) Report(ctx context.Context, r ErrorReport) {
 	s.client.CaptureEvent(ev, nil, nil)
 }
 
+// ReportNodePanic sends one event for a node of type nodeType that panicked while it ran (the engine
+// recovers it and fails the node), with the trace id of the span in ctx, the panic's value (redacted,
+// cut to 1 KiB) and the stack: call it from the function that recovered the panic. Nothing of the
+// node's input, configuration or output goes with it.
+func (s *Sentry) ReportNodePanic(ctx context.Context, nodeType string, value any) {
+	if s == nil {
+		return
+	}
+	ev := sentry.NewEvent()
+	ev.Level = sentry.LevelFatal
+	ev.Tags = map[string]string{"node.type": nodeType}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		ev.Tags["trace_id"] = sc.TraceID().String()
+		ev.Contexts["trace"] = sentry.Context{"trace_id": sc.TraceID().String(), "span_id": sc.SpanID().String()}
+	}
+	ev.Transaction = "node " + nodeType
+	text := s.redact(cut(fmt.Sprint(value), maxPanicText))
+	ev.Message = "panic in " + ev.Transaction + ": " + text
+	ev.Exception = []sentry.Exception{{Type: "panic", Value: text, Stacktrace: sentry.NewStacktrace()}}
+	ev.Fingerprint = []string{"{{ default }}", ev.Transaction}
+	s.client.CaptureEvent(ev, nil, nil)
+}
+
 // Flush waits until the events reported so far are sent, or ctx ends; it reports whether they were.
 func (s *Sentry) Flush(ctx context.Context) bool {
 	if s == nil {

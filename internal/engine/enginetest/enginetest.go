@@ -223,6 +223,8 @@ type Options struct {
 	TracerProvider trace.TracerProvider
 	// Observer receives the engine's metrics callbacks (default: none).
 	Observer engine.Observer
+	// OnPanic is the engine's (engine.Config.OnPanic).
+	OnPanic func(ctx context.Context, nodeType string, value any)
 }
 
 // Env is a running runtime.
@@ -280,7 +282,7 @@ func Start(t testing.TB, opts Options) *Env {
 		// budget itself.
 		ExpressionBudget: expression.Budget{Timeout: 10 * time.Second},
 		DrainTimeout:     opts.DrainTimeout, CrashLimit: opts.CrashLimit, MaxExecutionBytes: opts.MaxExecutionBytes,
-		TracerProvider: opts.TracerProvider, Observer: opts.Observer})
+		TracerProvider: opts.TracerProvider, Observer: opts.Observer, OnPanic: opts.OnPanic})
 	require.NoError(t, err)
 	owner := opts.Owner
 	if owner == "" {
