@@ -104,6 +104,8 @@ type Server struct {
 	mux    *http.ServeMux
 	// nodeTypeTags caches the content hashes behind the node types' ETags.
 	nodeTypeTags nodeTypeTags
+	// nodeTypeList keeps the encoded catalogue of node types.
+	nodeTypeList nodeTypeList
 	// tracer is nil when tracing is off.
 	tracer trace.Tracer
 }

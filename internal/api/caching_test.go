@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/concertmaster/concertmaster/internal/api/apitest"
 	"github.com/concertmaster/concertmaster/internal/engine/enginetest"
+	"github.com/concertmaster/concertmaster/internal/node"
 )
 
 const (
@@ -216,3 +218,36 @@ func TestVersionTagsAreStable(t *testing.T) {
 	v3 := get(t, s, "/api/v1/workflows/"+id+"/versions/3", http.StatusOK, ifNoneMatch(v1)).Header.Get("ETag")
 	require.NotEqual(t, v1, v3)
 }
+
+// TestNodeTypeCatalogueIsEncodedOnce: the catalogue is written from the copy encoded for its ETag —
+// the same bytes each time, JSON that decodes to every registered type — and encoded again when a
+// type is registered.
+func TestNodeTypeCatalogueIsEncodedOnce(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, enginetest.Options{})
+	first := get(t, s, "/api/v1/node-types", http.StatusOK, nil)
+	require.Equal(t, "application/json", first.Header.Get("Content-Type"))
+	again := get(t, s, "/api/v1/node-types", http.StatusOK, nil)
+	require.Equal(t, first.Body, again.Body)
+	var list struct {
+		Items []map[string]any `json:"items"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(first.Body), &list))
+	require.Len(t, list.Items, len(s.Env.Registry.List()))
+
+	s.Env.Registry.MustRegister(lateType{})
+	changed := get(t, s, "/api/v1/node-types", http.StatusOK, nil)
+	require.NotEqual(t, first.Header.Get("ETag"), changed.Header.Get("ETag"))
+	require.Contains(t, changed.Body, `"type":"late.type"`)
+}
+
+// lateType is a node type registered while the server runs.
+type lateType struct{}
+
+func (lateType) NodeInfo() node.Info {
+	return node.Info{Type: "late.type", Title: "Late", Category: "Test",
+		Inputs: []node.PortSpec{{Name: "in"}}, Outputs: []node.PortSpec{{Name: "out"}},
+		Schema: json.RawMessage(`{"type":"object"}`), New: func() node.Node { return lateType{} }}
+}
+
+func (lateType) Execute(_ context.Context, in *node.Input) (node.Output, error) { return node.Out(in.Data), nil }

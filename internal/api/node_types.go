@@ -1,9 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
+	"sync"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -18,9 +22,43 @@ type listNodeTypesOutput struct {
 	Status       int
 	ETag         string `header:"ETag" doc:"The catalogue's entity tag, for If-None-Match: it changes when a type is registered, removed or changed"`
 	CacheControl string `header:"Cache-Control" doc:"private, no-cache: a copy may be kept but is revalidated every time"`
-	Body         struct {
-		Items []NodeType `json:"items"`
+	ContentType  string `header:"Content-Type" doc:"application/json"`
+	// Body is the encoded ListNodeTypesOutputBody, kept per catalogue (nodeTypeList): the catalogue
+	// is some 300 kB of JSON that would otherwise be encoded again for every request.
+	Body []byte
+}
+
+// ListNodeTypesOutputBody is the catalogue of node types.
+type ListNodeTypesOutputBody struct {
+	Items []NodeType `json:"items"`
+}
+
+// nodeTypeList keeps the encoded catalogue of the last ETag asked for.
+type nodeTypeList struct {
+	mu   sync.Mutex
+	etag string
+	body []byte
+}
+
+// encoded returns the catalogue types encoded, from the copy kept for etag when there is one.
+func (c *nodeTypeList) encoded(etag string, types []*node.Type) ([]byte, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.etag == etag && c.body != nil {
+		return c.body, nil
 	}
+	list := ListNodeTypesOutputBody{Items: make([]NodeType, 0, len(types))}
+	for _, t := range types {
+		list.Items = append(list.Items, toNodeType(t))
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(list); err != nil {
+		return nil, fmt.Errorf("encode node types: %w", err)
+	}
+	c.etag, c.body = etag, buf.Bytes()
+	return c.body, nil
 }
 
 type getNodeTypeInput struct {
@@ -36,10 +74,13 @@ type getNodeTypeOutput struct {
 }
 
 func (s *Server) registerNodeTypes() {
+	// The body is written as encoded bytes: its schema is declared here, as huma would have derived it.
+	listSchema := s.api.OpenAPI().Components.Schemas.Schema(reflect.TypeFor[ListNodeTypesOutputBody](), true, "")
 	huma.Register(s.api, cacheable(huma.Operation{
 		OperationID: "list-node-types", Method: http.MethodGet, Path: "/api/v1/node-types",
 		Summary: "List node types", Description: "Every registered node type with its ports, its configuration JSON Schema and its documentation (Markdown). " +
 			"Answers an ETag, and 304 to a matching If-None-Match.", Tags: []string{"Node types"},
+		Responses: map[string]*huma.Response{"200": {Content: map[string]*huma.MediaType{"application/json": {Schema: listSchema}}}},
 	}), func(ctx context.Context, in *listNodeTypesInput) (*listNodeTypesOutput, error) {
 		types := s.svc.Registry().List()
 		out := &listNodeTypesOutput{Status: http.StatusOK, ETag: s.nodeTypeTags.listETag(types), CacheControl: cacheRevalidate}
@@ -47,10 +88,11 @@ func (s *Server) registerNodeTypes() {
 			out.Status = http.StatusNotModified
 			return out, nil
 		}
-		out.Body.Items = make([]NodeType, 0, len(types))
-		for _, t := range types {
-			out.Body.Items = append(out.Body.Items, toNodeType(t))
+		body, err := s.nodeTypeList.encoded(out.ETag, types)
+		if err != nil {
+			return nil, err
 		}
+		out.ContentType, out.Body = "application/json", body
 		return out, nil
 	})
 	huma.Register(s.api, cacheable(huma.Operation{
