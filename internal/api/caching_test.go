@@ -233,9 +233,9 @@ func TestNodeTypeCatalogueIsEncodedOnce(t *testing.T) {
 		Items []map[string]any `json:"items"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(first.Body), &list))
-	require.Len(t, list.Items, len(s.Env.Registry.List()))
+	require.Len(t, list.Items, len(s.Registry.List()))
 
-	s.Env.Registry.MustRegister(lateType{})
+	s.Registry.MustRegister(lateType{})
 	changed := get(t, s, "/api/v1/node-types", http.StatusOK, nil)
 	require.NotEqual(t, first.Header.Get("ETag"), changed.Header.Get("ETag"))
 	require.Contains(t, changed.Body, `"type":"late.type"`)
@@ -250,4 +250,6 @@ func (lateType) NodeInfo() node.Info {
 		Schema: json.RawMessage(`{"type":"object"}`), New: func() node.Node { return lateType{} }}
 }
 
-func (lateType) Execute(_ context.Context, in *node.Input) (node.Output, error) { return node.Out(in.Data), nil }
+func (lateType) Execute(_ context.Context, in *node.Input) (node.Output, error) {
+	return node.Out(in.Data), nil
+}
