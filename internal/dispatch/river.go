@@ -283,6 +283,33 @@ func (h *leaderHook) Start(ctx context.Context, _ *rivertype.HookPeriodicJobsSta
 	return nil
 }
 
+// wakeUpLister lists the waiting executions due before a time (store.Store.ListWakeUps).
+type wakeUpLister interface {
+	ListWakeUps(ctx context.Context, before time.Time, limit int) ([]store.WakeUp, error)
+}
+
+// rearm sets a timer for every execution waiting to be due within timerHorizon (at most timersMax),
+// as the process that parked it did: when every process was restarted, those timers died with it,
+// and River's scheduled jobs alone would resume them seconds late (its scheduler runs on the leader,
+// elected again only when the dead leader's term ends). Every starting worker does it; the claim
+// lets one of them run each execution.
+func (d *River) rearm(ctx context.Context, w wakeUpLister) {
+	now := d.cfg.Now()
+	due, err := w.ListWakeUps(ctx, now.Add(timerHorizon), timersMax)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.logger.Warn("Reading the executions due soon failed; River's jobs will resume them", "error", err.Error())
+		}
+		return
+	}
+	for _, wu := range due {
+		d.wakeLater(wu.Ref, max(wu.At.Sub(now), 0))
+	}
+	if len(due) > 0 {
+		d.logger.Info("Timers set for the executions due soon", "executions", len(due))
+	}
+}
+
 // runNowOrEnqueue runs ref at once in this process, or when that cannot be (no slot free after all,
 // the dispatcher stopping), inserts its job.
 func (d *River) runNowOrEnqueue(ref store.ExecutionRef) {
@@ -366,6 +393,9 @@ func (d *River) Start(ctx context.Context) error {
 	d.runCtx, d.cancel = hctx, cancel
 	d.wg.Go(func() { d.runs.keepLeases(hctx, d.done) })
 	d.working.Store(true)
+	if w, ok := d.cfg.Store.(wakeUpLister); ok {
+		d.wg.Go(func() { d.rearm(hctx, w) })
+	}
 	return nil
 }
 

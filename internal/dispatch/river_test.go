@@ -246,3 +246,36 @@ func sweepJobs(t *testing.T, env *enginetest.Env, executionID string) map[string
 	require.NoError(t, rows.Err())
 	return out
 }
+
+// TestRiverRearmsWaitsOnStart: a process that starts sets timers for the executions due soon, whose
+// timers died with the processes that parked them, so they resume on time without River's job.
+func TestRiverRearmsWaitsOnStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := riverEnv(t, enginetest.Options{SuspendThreshold: 10 * time.Millisecond})
+	w := env.Save(t, `{"name":"river-rearm","nodes":[
+		{"id":"start","type":"trigger.manual"},
+		{"id":"wait","type":"flow.delay","config":{"duration":"1500ms"}},
+		{"id":"after","type":"test.work","config":{"key":"river-rearm"}}],
+		"edges":[{"source":"start","target":"wait"},{"source":"wait","target":"after"}]}`)
+	exec := env.Start(t, w.ID, `{}`)
+	env.WaitStatus(t, exec.ID, workflow.ExecutionWaiting)
+	// The process that parked it is gone, and so is the job that would resume it.
+	require.NoError(t, env.Dispatcher.Stop(ctx))
+	_, err := env.Store.DB().ExecContext(ctx, `DELETE FROM river_job WHERE args->>'executionId' = $1`, exec.ID)
+	require.NoError(t, err)
+
+	pool, err := pgxpool.New(ctx, env.PostgresURL)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	next, err := dispatch.NewRiver(dispatch.RiverConfig{DB: env.Store.DB(), Pool: pool, Store: env.Store, Runner: env.Engine,
+		Owner: "next", SweepInterval: time.Hour})
+	require.NoError(t, err)
+	require.NoError(t, next.Start(ctx))
+	t.Cleanup(func() { _ = next.Stop(context.Background()) })
+
+	done := env.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status)
+	require.Equal(t, 1, env.Probe.Calls("river-rearm"))
+	require.Empty(t, riverJobs(t, env, exec.ID), "a timer resumed it, not a job")
+}

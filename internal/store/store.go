@@ -355,6 +355,12 @@ type ExecutionUpdate struct {
 	OnCommit func()
 }
 
+// WakeUp is when a waiting execution is due.
+type WakeUp struct {
+	Ref ExecutionRef
+	At  time.Time
+}
+
 // ExecutionRef names an execution across tenants, for the dispatcher.
 type ExecutionRef struct {
 	TenantID string
@@ -505,6 +511,9 @@ type Store interface {
 	ListRunnable(ctx context.Context, params RunnableParams) ([]ExecutionRef, error)
 	// NextWakeAt returns the earliest wake-up time of a waiting execution, across tenants.
 	NextWakeAt(ctx context.Context) (*time.Time, error)
+	// ListWakeUps lists, across tenants and earliest first, at most limit waiting executions whose
+	// wake-up time is not after before, with that time.
+	ListWakeUps(ctx context.Context, before time.Time, limit int) ([]WakeUp, error)
 	// RenewLeases extends each lease its owner still holds to lease from the database's clock, and
 	// reports those it no longer holds (another worker claimed the execution, it was canceled, or it
 	// finished) and those whose cancel was requested.

@@ -884,6 +884,34 @@ func (s *Store) NextWakeAt(ctx context.Context) (*time.Time, error) {
 	return at.ptr(), nil
 }
 
+// ListWakeUps implements store.Store.
+func (s *Store) ListWakeUps(ctx context.Context, before time.Time, limit int) ([]store.WakeUp, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	// A literal status lets the planners use the partial index on waiting rows.
+	rows, err := s.query(ctx, `SELECT tenant_id, id, wake_at FROM executions WHERE status = 'waiting' AND wake_at <= ? ORDER BY wake_at LIMIT ?`,
+		s.t(before.UTC()), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list wake-ups: %w", err)
+	}
+	defer rows.Close()
+	var out []store.WakeUp
+	for rows.Next() {
+		var w store.WakeUp
+		var at nullTime
+		if err := rows.Scan(&w.Ref.TenantID, &w.Ref.ID, &at); err != nil {
+			return nil, fmt.Errorf("list wake-ups: %w", err)
+		}
+		w.At = at.Time
+		out = append(out, w)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list wake-ups: %w", err)
+	}
+	return out, nil
+}
+
 // RenewLeases implements store.Store: one conditional update per lease, each reporting whether it
 // held and whether a cancel was requested.
 func (s *Store) RenewLeases(ctx context.Context, leases []store.Lease, lease time.Duration) (store.RenewResult, error) {
