@@ -63,6 +63,22 @@ func (s *sentryIngest) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{}`)
 }
 
+// newSentryIngest starts an ingest endpoint and a reporter sending to it that redacts
+// "hunter22-secret"; both stop when the test ends.
+func newSentryIngest(t *testing.T) (*sentryIngest, *telemetry.Sentry) {
+	t.Helper()
+	ingest := &sentryIngest{}
+	srv := httptest.NewServer(ingest)
+	t.Cleanup(srv.Close)
+	var redactor credential.Redactor
+	redactor.Add("hunter22-secret")
+	rep, err := telemetry.NewSentry(telemetry.SentryOptions{DSN: "http://publickey@" + strings.TrimPrefix(srv.URL, "http://") + "/1",
+		Release: "test", Redact: redactor.String})
+	require.NoError(t, err)
+	t.Cleanup(func() { rep.Close(time.Second) })
+	return ingest, rep
+}
+
 func (s *sentryIngest) take() ([]map[string]any, []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -75,15 +91,7 @@ func (s *sentryIngest) take() ([]map[string]any, []string) {
 // with the route, the status and the trace id, and no request data; a 4xx sends none. The panic's
 // value passes through the redactor.
 func TestSentryReports(t *testing.T) {
-	ingest := &sentryIngest{}
-	sentrySrv := httptest.NewServer(ingest)
-	defer sentrySrv.Close()
-	var redactor credential.Redactor
-	redactor.Add("hunter22-secret")
-	rep, err := telemetry.NewSentry(telemetry.SentryOptions{DSN: "http://publickey@" + strings.TrimPrefix(sentrySrv.URL, "http://") + "/1",
-		Release: "test", Redact: redactor.String})
-	require.NoError(t, err)
-	defer rep.Close(time.Second)
+	ingest, rep := newSentryIngest(t)
 
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracetest.NewSpanRecorder()))
 	defer func() { _ = tp.Shutdown(context.Background()) }()
@@ -195,15 +203,7 @@ func TestSentryBadDSN(t *testing.T) {
 // TestSentryReportsNodePanics: a node's panic, which the engine recovers (the node fails), is one
 // fatal event naming the node type, with the panic's value redacted.
 func TestSentryReportsNodePanics(t *testing.T) {
-	ingest := &sentryIngest{}
-	sentrySrv := httptest.NewServer(ingest)
-	defer sentrySrv.Close()
-	var redactor credential.Redactor
-	redactor.Add("hunter22-secret")
-	rep, err := telemetry.NewSentry(telemetry.SentryOptions{DSN: "http://publickey@" + strings.TrimPrefix(sentrySrv.URL, "http://") + "/1",
-		Release: "test", Redact: redactor.String})
-	require.NoError(t, err)
-	defer rep.Close(time.Second)
+	ingest, rep := newSentryIngest(t)
 
 	rep.ReportNodePanic(t.Context(), "misbehave.node", "the vault said hunter22-secret")
 	var events []map[string]any

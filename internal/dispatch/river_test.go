@@ -30,8 +30,13 @@ func riverEnv(t *testing.T, opts enginetest.Options) *enginetest.Env {
 
 func riverJobs(t *testing.T, env *enginetest.Env, executionID string) map[string]int {
 	t.Helper()
-	rows, err := env.Store.DB().QueryContext(context.Background(),
-		`SELECT state, COUNT(*) FROM river_job WHERE args->>'executionId' = $1 GROUP BY state`, executionID)
+	return countJobs(t, env, `SELECT state, COUNT(*) FROM river_job WHERE args->>'executionId' = $1 GROUP BY state`, executionID)
+}
+
+// countJobs runs a query of (state, count) rows and returns the counts by state.
+func countJobs(t *testing.T, env *enginetest.Env, query string, args ...any) map[string]int {
+	t.Helper()
+	rows, err := env.Store.DB().QueryContext(context.Background(), query, args...)
 	require.NoError(t, err)
 	defer rows.Close()
 	out := map[string]int{}
@@ -232,19 +237,7 @@ func TestRiverSweepIsNotHeldUpByAJobItsWorkerLeftRunning(t *testing.T) {
 // sweepJobs counts the sweep's jobs for an execution by state.
 func sweepJobs(t *testing.T, env *enginetest.Env, executionID string) map[string]int {
 	t.Helper()
-	rows, err := env.Store.DB().QueryContext(context.Background(),
-		`SELECT state, COUNT(*) FROM river_job WHERE args->>'executionId' = $1 AND args->>'sweep' = 'true' GROUP BY state`, executionID)
-	require.NoError(t, err)
-	defer rows.Close()
-	out := map[string]int{}
-	for rows.Next() {
-		var state string
-		var n int
-		require.NoError(t, rows.Scan(&state, &n))
-		out[state] = n
-	}
-	require.NoError(t, rows.Err())
-	return out
+	return countJobs(t, env, `SELECT state, COUNT(*) FROM river_job WHERE args->>'executionId' = $1 AND args->>'sweep' = 'true' GROUP BY state`, executionID)
 }
 
 // TestRiverRearmsWaitsOnStart: a process that starts sets timers for the executions due soon, whose
