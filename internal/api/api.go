@@ -83,6 +83,8 @@ type Config struct {
 	TracerProvider trace.TracerProvider
 	// Errors is told about recovered panics and 5xx answers (Sentry); nil reports nothing.
 	Errors ErrorReporter
+	// Plugins serves /api/v1/plugins; nil lists none (CM_PLUGIN_DIR=off).
+	Plugins Plugins
 }
 
 // ErrorReporter reports failed requests; *telemetry.Sentry is one.
@@ -166,6 +168,7 @@ func New(cfg Config) *Server {
 	s.api.UseMiddleware(s.screenParams, s.authorize, s.streamExecutionEvents)
 	s.registerIdentity()
 	s.registerNodeTypes()
+	s.registerPlugins()
 	s.registerWorkflows()
 	s.registerSchedules()
 	s.registerCredentials()

@@ -60,6 +60,10 @@ var policy = map[string]access{
 	"list-node-types": viewer,
 	"get-node-type":   viewer,
 
+	// Plugins: anyone may see them (the editor's palette shows their state); a rescan is an admin's.
+	"list-plugins":   viewer,
+	"reload-plugins": admin,
+
 	// Workflows.
 	"list-workflows":         viewer,
 	"get-workflow":           viewer,

@@ -80,6 +80,15 @@ type NodeType struct {
 	Outputs      []node.PortSpec `json:"outputs"`
 	DynamicPorts bool            `json:"dynamicPorts" doc:"Whether output ports depend on the configuration (flow.switch)"`
 	ConfigSchema json.RawMessage `json:"configSchema" doc:"JSON Schema (2020-12) of the configuration"`
+	Plugin       *NodeTypePlugin `json:"plugin,omitempty" doc:"The plugin that adds the type; absent for built-in types"`
+}
+
+// NodeTypePlugin names the plugin version a node type comes from.
+type NodeTypePlugin struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Kind    string `json:"kind" enum:"wasm,process"`
+	Digest  string `json:"digest" doc:"Identifies the plugin version's content"`
 }
 
 func toNodeType(t *node.Type) NodeType {
@@ -88,7 +97,15 @@ func toNodeType(t *node.Type) NodeType {
 		Type: string(t.Info.Type), Version: t.Info.Version, Title: t.Info.Title, Category: t.Info.Category,
 		Description: t.Info.Description, Icon: t.Info.Icon, Docs: t.Info.Docs, Trigger: t.IsTrigger(), Pure: t.Info.Pure,
 		Inputs: nonNil(t.Info.Inputs), Outputs: nonNil(t.Info.Outputs), DynamicPorts: dynamic, ConfigSchema: t.Info.Schema,
+		Plugin: toNodeTypePlugin(t.Info.Plugin),
 	}
+}
+
+func toNodeTypePlugin(p *node.PluginRef) *NodeTypePlugin {
+	if p == nil {
+		return nil
+	}
+	return &NodeTypePlugin{Name: p.Name, Version: p.Version, Kind: p.Kind, Digest: p.Digest}
 }
 
 // Trigger says what started an execution.

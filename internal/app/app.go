@@ -30,6 +30,7 @@ import (
 	"github.com/concertmaster/concertmaster/internal/live"
 	"github.com/concertmaster/concertmaster/internal/metrics"
 	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/pluginhost"
 	"github.com/concertmaster/concertmaster/internal/nodes/builtin"
 	"github.com/concertmaster/concertmaster/internal/nodes/conn"
 	"github.com/concertmaster/concertmaster/internal/nodes/files"
@@ -116,7 +117,11 @@ type Runtime struct {
 	// Caches are the process's hot-read caches (webhook routes, roles, API keys), invalidated by its
 	// writes and, through Cluster, by the other processes'.
 	Caches *cache.Group
-	Owner  string
+	// Plugins loads the plugins of CM_PLUGIN_DIR and watches it; nil when CM_PLUGIN_DIR=off.
+	Plugins *pluginhost.Manager
+	Owner   string
+
+	plugins *pluginSet
 
 	redisPrefix string
 	redis       bool
@@ -185,6 +190,15 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	if err != nil {
 		return fail(err)
 	}
+	plugins, err := startPlugins(ctx, cfg, reg, logger)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() {
+		if !built && plugins != nil {
+			_ = plugins.close(context.WithoutCancel(ctx))
+		}
+	}()
 	limits := expression.Limits{Cache: expression.NewCache(0)}
 	// Resume URLs are signed, and credentials encrypted, with keys derived from the server secret;
 	// without a secret (PostgreSQL without CM_SECRET_KEY, where serve refuses to start anyway) resume
@@ -204,7 +218,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	panics := &panicSink{}
 	eng, err := engine.New(engine.Config{Store: st, Registry: reg, Publisher: bus, Observer: m, Logger: logger, OnPanic: panics.report,
 		MaxOutputBytes: cfg.MaxOutputBytes, MaxExecutionBytes: cfg.MaxExecutionBytes, ExpressionLimits: limits,
-		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader, TracerProvider: tel.TracerProvider()})
+		DrainTimeout: DrainTimeout(cfg.ShutdownGrace), Credentials: loader, TracerProvider: tel.TracerProvider(), Plugins: plugins.resolver()})
 	if err != nil {
 		return fail(err)
 	}
@@ -256,7 +270,7 @@ func NewRuntime(ctx context.Context, cfg config.Config, logger *slog.Logger) (*R
 	}
 	built = true
 	return &Runtime{Store: st, Registry: reg, Engine: eng, Dispatcher: d, Bus: hub, Cluster: cl, Service: svc, Metrics: m, Pruner: pruner, Scheduler: sched,
-		Listeners: listeners, Caches: caches, panics: panics, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
+		Listeners: listeners, Caches: caches, Plugins: plugins.manager(), plugins: plugins, panics: panics, Owner: owner, redisPrefix: cfg.RedisPrefix, redis: cl != nil, dialect: st.Dialect(), log: logger, Telemetry: tel}, nil
 }
 
 // newDispatcher builds the dispatcher cfg.Dispatcher names: River on PostgreSQL unless told otherwise
@@ -389,7 +403,8 @@ func (rt *Runtime) closeLink(ctx context.Context) error {
 
 // Close stops the scheduler, the pruner, the workers and the Redis link, and closes the store.
 func (rt *Runtime) Close(ctx context.Context) error {
-	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.closeLink(ctx), rt.Store.Close())
+	// Plugins stop after the dispatcher: the runs it lets finish may call them.
+	err := errors.Join(rt.Listeners.Stop(ctx), rt.Scheduler.Stop(ctx), rt.Pruner.Stop(ctx), rt.Dispatcher.Stop(ctx), rt.plugins.close(ctx), rt.closeLink(ctx), rt.Store.Close())
 	rt.Bus.Close()
 	// Last: the spans of the runs that just stopped are exported too.
 	return errors.Join(err, rt.Telemetry.Shutdown(ctx))
@@ -444,7 +459,7 @@ func NewServer(ctx context.Context, cfg config.Config, version string, logger *s
 		Service: rt.Service, Logger: logger, Version: version, Metrics: rt.Metrics, MetricsHandler: rt.Metrics.Handler(),
 		Ready: s, WebhookTimeout: cfg.WebhookTimeout, UI: web.Handler(web.FS()),
 		ListenAddr: cfg.Addr, AllowedHosts: publicHosts(cfg), CORSOrigins: cfg.CORSOrigins,
-		TracerProvider: rt.Telemetry.TracerProvider(), Errors: errorReporter(sentry),
+		TracerProvider: rt.Telemetry.TracerProvider(), Errors: errorReporter(sentry), Plugins: rt.plugins.api(),
 	})
 	s.http = &http.Server{
 		Addr:              cfg.Addr,

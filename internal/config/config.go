@@ -35,6 +35,8 @@ const (
 	AccessTokenTTLDefault          = 15 * time.Minute
 	APIRateLimitDefault            = 200
 	FilesDirDefault                = "./data/files"
+	PluginDirDefault               = "./data/plugins"
+	PluginKeepVersionsDefault      = 4
 	FilesMaxBytesDefault           = 64 << 20
 	CodeTimeoutDefault             = 30 * time.Second
 	CodeMaxMemoryDefault           = 64 << 20
@@ -87,6 +89,12 @@ type Config struct {
 	// DatabaseURL picks and configures the store (CM_DATABASE_URL, --database-url): sqlite://PATH
 	// (default sqlite://./data/concertmaster.db) or postgres://….
 	DatabaseURL string
+	// PluginDir is the folder plugins are loaded from and watched in (CM_PLUGIN_DIR, --plugin-dir;
+	// default ./data/plugins); "off" loads none (docs/plugins.md).
+	PluginDir string
+	// PluginKeepVersions is how many replaced versions of each plugin stay loaded for the executions
+	// that started on them (CM_PLUGIN_KEEP_VERSIONS; default 4).
+	PluginKeepVersions int
 	// FilesDir is the directory file.read, file.write and file.list work in (CM_FILES_DIR,
 	// --files-dir; default ./data/files, created with mode 0700 on first use). No path leaves it.
 	FilesDir string
@@ -177,6 +185,8 @@ func Default() Config {
 		CodeMaxMemory:           CodeMaxMemoryDefault,
 		DatabaseURL:             DatabaseURLDefault,
 		FilesDir:                FilesDirDefault,
+		PluginDir:               PluginDirDefault,
+		PluginKeepVersions:      PluginKeepVersionsDefault,
 		FilesMaxBytes:           FilesMaxBytesDefault,
 		LogFormat:               LogFormatDefault,
 		LogLevel:                LogLevelDefault,
@@ -204,6 +214,8 @@ func (c Config) WithDefaults() Config {
 	c.AccessTokenTTL = cmp.Or(c.AccessTokenTTL, AccessTokenTTLDefault)
 	c.DatabaseURL = cmp.Or(c.DatabaseURL, DatabaseURLDefault)
 	c.FilesDir = cmp.Or(c.FilesDir, FilesDirDefault)
+	c.PluginDir = cmp.Or(c.PluginDir, PluginDirDefault)
+	c.PluginKeepVersions = cmp.Or(c.PluginKeepVersions, PluginKeepVersionsDefault)
 	c.FilesMaxBytes = cmp.Or(c.FilesMaxBytes, FilesMaxBytesDefault)
 	c.Role = cmp.Or(c.Role, RoleAll)
 	c.Dispatcher = cmp.Or(c.Dispatcher, DispatcherAuto)

@@ -202,6 +202,28 @@ func Settings() []Setting {
 			format: func(c *Config) string { return c.HTTPAllowlist },
 		},
 		{
+			Env: "CM_PLUGIN_DIR", Kind: "string", Flag: "plugin-dir",
+			Usage: "folder plugins are loaded from, one folder each, watched for changes (\"off\" loads none)",
+			parse: func(c *Config, raw string) error {
+				if strings.IndexByte(raw, 0) >= 0 {
+					return errors.New("want a directory path or off")
+				}
+				c.PluginDir = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.PluginDir },
+		},
+		{
+			Env: "CM_PLUGIN_KEEP_VERSIONS", Kind: "int", Flag: "plugin-keep-versions",
+			Usage: "replaced versions of each plugin kept loaded for the executions that started on them",
+			parse: func(c *Config, raw string) (err error) {
+				n, err := parseInt(raw, 1, 100)
+				c.PluginKeepVersions = int(n)
+				return err
+			},
+			format: func(c *Config) string { return strconv.Itoa(c.PluginKeepVersions) },
+		},
+		{
 			Env: "CM_FILES_DIR", Kind: "string", Flag: "files-dir",
 			Usage: "directory file.read, file.write and file.list work in (created with mode 0700 on first use); no path leaves it",
 			parse: func(c *Config, raw string) error {

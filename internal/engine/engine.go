@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -100,6 +99,9 @@ type Config struct {
 	Credentials CredentialLoader
 	// TracerProvider makes the spans of runs and node attempts (see tracing.go); nil makes none.
 	TracerProvider trace.TracerProvider
+	// Plugins finds the plugin versions executions started on once the registry has moved on
+	// (plugins.go); nil when plugins are not loaded.
+	Plugins PluginResolver
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -187,8 +189,8 @@ func New(cfg Config) (*Engine, error) {
 
 // Plan returns the compiled graph of a workflow version, compiling and caching it on first use.
 func (e *Engine) Plan(ctx context.Context, tenantID, workflowID string, version int) (*validate.Graph, error) {
-	key := tenantID + "/" + workflowID + "/" + strconv.Itoa(version)
-	if g, ok := e.plans.GetIfPresent(key); ok {
+	key := planKey(tenantID, workflowID, version)
+	if g, ok := e.plans.GetIfPresent(key); ok && (g.Plugins == nil || g.Generation == e.cfg.Registry.Generation()) {
 		return g, nil
 	}
 	v, err := e.cfg.Store.GetWorkflowVersion(ctx, tenantID, workflowID, version)
@@ -205,7 +207,7 @@ func (e *Engine) Plan(ctx context.Context, tenantID, workflowID string, version 
 
 // Remember caches an already compiled graph, such as the one the API compiled when saving.
 func (e *Engine) Remember(tenantID, workflowID string, version int, g *validate.Graph) {
-	e.plans.Set(tenantID+"/"+workflowID+"/"+strconv.Itoa(version), g)
+	e.plans.Set(planKey(tenantID, workflowID, version), g)
 }
 
 // Outcome is how a Run ended.
@@ -239,10 +241,14 @@ func (e *Engine) Run(ctx context.Context, exec *store.Execution, owner string, c
 		ctx, end = e.startRunSpan(ctx, exec)
 		defer func() { end(out, err) }()
 	}
-	g, err := e.Plan(ctx, exec.TenantID, exec.WorkflowID, exec.WorkflowVersion)
-	if err != nil {
-		// A version that no longer compiles (a node type was removed) fails the execution cleanly.
-		return e.failUnrunnable(ctx, exec, owner, err)
+	g, planErr := e.Plan(ctx, exec.TenantID, exec.WorkflowID, exec.WorkflowVersion)
+	if g, err = e.planFor(ctx, exec, g, planErr); err != nil {
+		if isUnrunnable(err) {
+			// A version that no longer compiles (a node type was removed), or the plugin version the
+			// execution started on is gone: it fails cleanly, saying which and why.
+			return e.failUnrunnable(ctx, exec, owner, errors.Unwrap(err))
+		}
+		return Outcome{Status: exec.Status}, err
 	}
 	r, err := newRunner(ctx, e, exec, owner, g)
 	if err != nil {

@@ -75,7 +75,25 @@ type Info struct {
 	Raw []string
 	// New returns a fresh zero value of the type. It must have no side effects.
 	New func() Node
+	// Plugin is set for types a plugin added: which plugin, at which version.
+	Plugin *PluginRef
 }
+
+// PluginRef names the plugin version a node type comes from.
+type PluginRef struct {
+	// Name and Version are the plugin's, as its plugin.json declares them.
+	Name    string
+	Version string
+	// Kind is wasm or process.
+	Kind string
+	// Digest identifies the plugin's content (the first 12 hex digits of a SHA-256): two loads of the
+	// same version with different files differ here.
+	Digest string
+}
+
+// String returns name@version#digest, the reference an execution records to keep running on the
+// plugin version it started with.
+func (p *PluginRef) String() string { return p.Name + "@" + p.Version + "#" + p.Digest }
 
 // Node is a node type's implementation. Its struct is its configuration, unmarshalled from JSON.
 type Node interface {

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -25,6 +26,9 @@ var ErrUnknownType = errors.New("unknown node type")
 type Registry struct {
 	mu    sync.RWMutex
 	types map[TypeName]*Type
+	// generation counts the changes made after start-up registration: plugin types added, replaced
+	// or removed (Swap, Unregister). Compiled graphs record it to know when to look again.
+	generation atomic.Uint64
 }
 
 // NewRegistry returns an empty registry.
@@ -44,18 +48,34 @@ type Type struct {
 // Register adds the type of n. It fails on an empty or malformed name, a nil New, a New that returns
 // nil, a duplicate name, or a schema that does not compile.
 func (r *Registry) Register(n Node) error {
+	t, err := NewType(n)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.types[t.Info.Type]; dup {
+		return fmt.Errorf("node type %q is already registered", t.Info.Type)
+	}
+	r.types[t.Info.Type] = t
+	return nil
+}
+
+// NewType checks n's description and compiles its schema into a Type that is not registered anywhere
+// (plugins build their types first and Swap them in at once). It fails like Register.
+func NewType(n Node) (*Type, error) {
 	if n == nil {
-		return errors.New("register node type: nil node")
+		return nil, errors.New("register node type: nil node")
 	}
 	info := n.NodeInfo()
 	if !typeNamePattern.MatchString(string(info.Type)) {
-		return fmt.Errorf("register node type %q: name must look like family.name in lowercase", info.Type)
+		return nil, fmt.Errorf("register node type %q: name must look like family.name in lowercase", info.Type)
 	}
 	if info.New == nil {
-		return fmt.Errorf("register node type %s: New is nil", info.Type)
+		return nil, fmt.Errorf("register node type %s: New is nil", info.Type)
 	}
 	if info.New() == nil {
-		return fmt.Errorf("register node type %s: New returned nil", info.Type)
+		return nil, fmt.Errorf("register node type %s: New returned nil", info.Type)
 	}
 	schemaDoc := info.Schema
 	if len(schemaDoc) == 0 {
@@ -63,7 +83,7 @@ func (r *Registry) Register(n Node) error {
 	}
 	sch, err := compileSchema(string(info.Type), schemaDoc)
 	if err != nil {
-		return fmt.Errorf("register node type %s: %w", info.Type, err)
+		return nil, fmt.Errorf("register node type %s: %w", info.Type, err)
 	}
 	info.Schema = schemaDoc
 	if info.Version == 0 {
@@ -78,17 +98,11 @@ func (r *Registry) Register(n Node) error {
 	}
 	for _, k := range info.Raw {
 		if t.lazy[k] {
-			return fmt.Errorf("register node type %s: key %q cannot be both Lazy and Raw", info.Type, k)
+			return nil, fmt.Errorf("register node type %s: key %q cannot be both Lazy and Raw", info.Type, k)
 		}
 		t.raw[k] = true
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.types[info.Type]; dup {
-		return fmt.Errorf("node type %q is already registered", info.Type)
-	}
-	r.types[info.Type] = t
-	return nil
+	return t, nil
 }
 
 // MustRegister registers every node and panics on the first error. Registration mistakes are
@@ -107,8 +121,42 @@ func (r *Registry) Unregister(name TypeName) bool {
 	defer r.mu.Unlock()
 	_, ok := r.types[name]
 	delete(r.types, name)
+	if ok {
+		r.generation.Add(1)
+	}
 	return ok
 }
+
+// Swap removes the types named in remove and adds the types in add, at once: a lookup sees either
+// every old type or every new one, never a gap. It fails, changing nothing, when a type in add has the
+// name of a registered type that remove does not name (a built-in, another plugin's type).
+func (r *Registry) Swap(remove []TypeName, add []*Type) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	leaving := make(map[TypeName]bool, len(remove))
+	for _, name := range remove {
+		leaving[name] = true
+	}
+	for _, t := range add {
+		if old, taken := r.types[t.Info.Type]; taken && !leaving[t.Info.Type] {
+			if old.Info.Plugin != nil {
+				return fmt.Errorf("node type %s is already added by plugin %s", t.Info.Type, old.Info.Plugin.Name)
+			}
+			return fmt.Errorf("node type %s is a built-in type; a plugin cannot replace it", t.Info.Type)
+		}
+	}
+	for _, name := range remove {
+		delete(r.types, name)
+	}
+	for _, t := range add {
+		r.types[t.Info.Type] = t
+	}
+	r.generation.Add(1)
+	return nil
+}
+
+// Generation counts the changes made by Swap and Unregister; it starts at zero.
+func (r *Registry) Generation() uint64 { return r.generation.Load() }
 
 // Lookup returns the type registered under name.
 func (r *Registry) Lookup(name TypeName) (*Type, bool) {

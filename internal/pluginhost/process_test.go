@@ -30,33 +30,23 @@ var procBins = map[string]string{}
 // own: no plugin may see it.
 const serverSecret = "server-secret-for-tests"
 
-func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
+// buildProcPlugins builds the test process plugins into dir (TestMain, main_test.go); it sets the
+// server secret the isolation test looks for.
+func buildProcPlugins(dir string) error {
 	if err := os.Setenv("CM_ENCRYPTION_KEY", serverSecret); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return err
 	}
-	dir, err := os.MkdirTemp("", "pluginhost-proc-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	for _, name := range []string{"hello", "rogue"} {
 		bin := filepath.Join(dir, name)
 		out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./testdata/proc/"+name).CombinedOutput()
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "build test plugin %s: %v\n%s", name, err, out)
-			return 1
+			return fmt.Errorf("build test plugin %s: %w\n%s", name, err, out)
 		}
 		procBins[name] = bin
 	}
-	return m.Run()
+	return nil
 }
 
 // logBuffer collects a Process's log lines.

@@ -43,7 +43,7 @@ var (
 	typeNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 	portNamePattern   = regexp.MustCompile(`^[a-z][a-zA-Z0-9_-]{0,31}$`)
 	semverPattern     = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
-	hostPattern       = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$`)
+	hostPattern       = regexp.MustCompile(`^\*$|^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$`)
 )
 
 // Manifest is a plugin folder's plugin.json.
@@ -94,7 +94,7 @@ type ProcessSpec struct {
 // Network is a WebAssembly plugin's network allowlist.
 type Network struct {
 	// Hosts are host names, optionally with a port, that the plugin may call; "*.example.com" matches
-	// every subdomain of example.com.
+	// every subdomain of example.com, and "*" any host (the server's outbound guard still applies).
 	Hosts []string `json:"hosts"`
 }
 

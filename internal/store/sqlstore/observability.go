@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -57,4 +58,61 @@ func (s *Store) QueueDepth(ctx context.Context, now time.Time) (queued, due int6
 		return 0, 0, fmt.Errorf("count due executions: %w", err)
 	}
 	return queued, due, nil
+}
+
+// maxPluginPinsBytes bounds the plugin versions recorded for one execution (a workflow holds at most
+// a few hundred node types).
+const maxPluginPinsBytes = 64 << 10
+
+// PinExecutionPlugins records pins, a map from plugin node type to plugin version, as the plugin
+// versions an execution runs on, unless it has some already, and returns the ones recorded (ADR
+// 0025): the first run of an execution pins, later runs read what it pinned.
+func (s *Store) PinExecutionPlugins(ctx context.Context, tenantID, executionID string, pins map[string]string) (map[string]string, error) {
+	if err := checkText("tenant id", tenantID, "execution id", executionID); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(pins)
+	if err != nil {
+		return nil, fmt.Errorf("encode plugin versions: %w", err)
+	}
+	if len(b) > maxPluginPinsBytes {
+		return nil, fmt.Errorf("plugin versions take %d bytes, over the %d-byte limit", len(b), maxPluginPinsBytes)
+	}
+	var stored sql.NullString
+	err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
+		return tx.queryRow(ctx, `UPDATE executions SET plugin_versions = COALESCE(plugin_versions, ?) WHERE tenant_id = ? AND id = ? RETURNING plugin_versions`,
+			string(b), tenantID, executionID).Scan(&stored)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s: %w", executionID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pin plugin versions: %w", err)
+	}
+	return decodePins(stored)
+}
+
+// ExecutionPlugins returns the plugin versions an execution runs on, or nil when it uses no plugin
+// node type or has not started.
+func (s *Store) ExecutionPlugins(ctx context.Context, tenantID, executionID string) (map[string]string, error) {
+	var stored sql.NullString
+	err := s.queryRow(ctx, `SELECT plugin_versions FROM executions WHERE tenant_id = ? AND id = ?`, tenantID, executionID).Scan(&stored)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("execution %s: %w", executionID, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read plugin versions: %w", err)
+	}
+	return decodePins(stored)
+}
+
+func decodePins(stored sql.NullString) (map[string]string, error) {
+	if !stored.Valid || stored.String == "" {
+		return nil, nil
+	}
+	var pins map[string]string
+	if err := json.Unmarshal([]byte(stored.String), &pins); err != nil {
+		return nil, fmt.Errorf("decode plugin versions: %w", err)
+	}
+	return pins, nil
 }

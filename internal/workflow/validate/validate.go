@@ -21,6 +21,9 @@ import (
 type Options struct {
 	// Limits bound each expression.
 	Limits expression.Limits
+	// Types, when set, is asked for a node type before the registry: an execution that started on
+	// a plugin version that has since been replaced compiles with that version (ADR 0025).
+	Types map[node.TypeName]*node.Type
 }
 
 // Graph is a checked, compiled definition, ready to run. It is immutable and safe to share.
@@ -30,7 +33,13 @@ type Graph struct {
 	Edges []*Edge
 	// Triggers are the nodes of the trigger family, in definition order.
 	Triggers []*Node
-	byID     map[string]*Node
+	// Plugins maps each plugin node type the graph uses to its plugin version (PluginRef.String);
+	// nil when it uses none.
+	Plugins map[string]string
+	// Generation is the registry's generation when the graph was compiled: a graph with Plugins is
+	// compiled again once the registry has changed since.
+	Generation uint64
+	byID       map[string]*Node
 	weight   int64
 }
 
@@ -102,10 +111,20 @@ func Compile(def *workflow.Definition, reg *node.Registry, opts Options) (*Graph
 		opts.Limits.Quota = &expression.Quota{}
 	}
 	c := &checker{def: def, reg: reg, opts: opts, unresolved: map[string]bool{}}
+	generation := reg.Generation()
 	g := c.run()
 	if len(c.errs) > 0 {
 		sort.SliceStable(c.errs, func(i, j int) bool { return pointerLess(c.errs[i].Pointer, c.errs[j].Pointer) })
 		return nil, c.errs
+	}
+	g.Generation = generation
+	for _, n := range g.Nodes {
+		if p := n.Type.Info.Plugin; p != nil {
+			if g.Plugins == nil {
+				g.Plugins = map[string]string{}
+			}
+			g.Plugins[n.Spec.Type] = p.String()
+		}
 	}
 	g.measure()
 	return g, nil
@@ -243,7 +262,10 @@ func (c *checker) node(i int) *Node {
 			c.fail(ptr("retry", "jitter"), "jitter must be between 0 and 1")
 		}
 	}
-	typ, found := c.reg.Lookup(node.TypeName(spec.Type))
+	typ, found := c.opts.Types[node.TypeName(spec.Type)]
+	if !found {
+		typ, found = c.reg.Lookup(node.TypeName(spec.Type))
+	}
 	if !found {
 		if spec.Type == "" {
 			c.fail(ptr("type"), "node type is required, such as http.request or data.set")
