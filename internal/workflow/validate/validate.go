@@ -40,7 +40,7 @@ type Graph struct {
 	// compiled again once the registry has changed since.
 	Generation uint64
 	byID       map[string]*Node
-	weight   int64
+	weight     int64
 }
 
 // Weight estimates the memory the graph holds, in bytes: its definition and compiled expressions
