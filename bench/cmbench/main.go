@@ -55,9 +55,10 @@ func main() {
 	var so scheduleOptions
 	flag.IntVar(&so.schedules, "schedules", 100, "schedule: workflows with an @every 1s schedule, active at once")
 	flag.DurationVar(&so.duration, "schedule-duration", 20*time.Second, "schedule: how long the schedules stay active")
-	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,schedule,bombs,bigread,live,editors,stress,workers,recovery "+
+	only := flag.String("only", "", "comma-separated subset: idle,webhook,get,delay,schedule,bombs,bigread,live,editors,stress,workers,recovery,plugins "+
 		"(live is live.latency,live.idle,live.reconnect,live.webhook; workers and recovery need -postgres)")
 	var x extraOptions
+	flag.IntVar(&x.pluginReloads, "plugin-reloads", 1000, "plugins: times the plugin is replaced under load")
 	flag.IntVar(&x.editors.editors, "editors", 100, "editors: simulated editors at once, each with a workflow of its own")
 	flag.DurationVar(&x.editors.duration, "editors-duration", 5*time.Minute, "editors: run length")
 	flag.DurationVar(&x.editors.think, "editors-think", time.Second, "editors: mean pause between an editor's operations (uniform over 0.5–1.5 × this)")
@@ -135,10 +136,12 @@ type bench struct {
 // extraOptions size the figures of issue 11: editors and stress on one server (editors.go,
 // stress.go), workers and recovery on a cluster of processes (scale.go).
 type extraOptions struct {
-	editors editorOptions
-	stress  stressOptions
-	scale   scaleOptions
-	pprof   string
+	// pluginReloads is how many times -only plugins replaces the plugin under load.
+	pluginReloads int
+	editors       editorOptions
+	stress        stressOptions
+	scale         scaleOptions
+	pprof         string
 }
 
 // scheduleOptions size the schedule group (schedule.go).
@@ -170,7 +173,12 @@ func run(bin, pgAdmin string, webhookDur, getDur time.Duration, getRate, delays 
 			return fmt.Errorf("recovery: %w", err)
 		}
 	}
-	if only != "" && !slices.ContainsFunc(splitComma(only), func(name string) bool { return name != "workers" && name != "recovery" }) {
+	if named("plugins") {
+		if err := pluginFigures(bin, dir, x.pluginReloads); err != nil {
+			return fmt.Errorf("plugins: %w", err)
+		}
+	}
+	if only != "" && !slices.ContainsFunc(splitComma(only), func(name string) bool { return name != "workers" && name != "recovery" && name != "plugins" }) {
 		return nil
 	}
 	dbURL := "sqlite://" + filepath.Join(dir, "cm.db")
@@ -344,7 +352,7 @@ func (b *bench) signIn() error {
 	}
 	b.token = pair.AccessToken
 	var k struct{ Key string }
-	if _, err := b.call("POST", "/api/v1/api-keys", map[string]string{"name": "cmbench", "role": "editor"}, &k); err != nil {
+	if _, err := b.call("POST", "/api/v1/api-keys", map[string]string{"name": "cmbench", "role": "admin"}, &k); err != nil {
 		return fmt.Errorf("create an API key: %w", err)
 	}
 	b.token = k.Key
