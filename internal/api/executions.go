@@ -106,7 +106,17 @@ func (s *Server) readDetail(ctx context.Context, id string) (ExecutionDetail, er
 	if err := s.firstRuns(ctx, &d); err != nil {
 		return ExecutionDetail{}, err
 	}
+	if r, ok := s.svc.Store().(pluginVersionReader); ok && p.Execution.StartedAt != nil {
+		if d.PluginVersions, err = r.ExecutionPlugins(ctx, tenant(ctx), id); err != nil {
+			return ExecutionDetail{}, err
+		}
+	}
 	return d, nil
+}
+
+// pluginVersionReader is implemented by stores that record the plugin versions of executions.
+type pluginVersionReader interface {
+	ExecutionPlugins(ctx context.Context, tenantID, executionID string) (map[string]string, error)
 }
 
 func (s *Server) firstRuns(ctx context.Context, d *ExecutionDetail) error {

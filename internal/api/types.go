@@ -161,15 +161,16 @@ func toExecution(e *store.Execution) Execution {
 // first bytes of its JSON text and its truncated flag is set (ADR 0008).
 type ExecutionDetail struct {
 	Execution
-	Input           json.RawMessage `json:"input,omitempty" doc:"The run's input, when its JSON is at most 4 KiB (otherwise see inputPreview)"`
-	InputPreview    string          `json:"inputPreview,omitempty" doc:"When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text, cut between characters; not valid JSON on its own"`
-	InputTruncated  bool            `json:"inputTruncated" doc:"Whether the input was too large to send: input is left out; GET /api/v1/executions/{id}/input returns it whole"`
-	InputBytes      int64           `json:"inputBytes" minimum:"0" doc:"Size of the input's JSON text in bytes; 0 when there is none"`
-	Output          json.RawMessage `json:"output,omitempty" doc:"The final output, when its JSON is at most 4 KiB (otherwise see outputPreview)"`
-	OutputPreview   string          `json:"outputPreview,omitempty" doc:"When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own"`
-	OutputTruncated bool            `json:"outputTruncated" doc:"Whether the output was too large to send: output is left out; GET /api/v1/executions/{id}/output returns it whole"`
-	OutputBytes     int64           `json:"outputBytes" minimum:"0" doc:"Size of the output's JSON text in bytes; 0 when there is none (yet)"`
-	NodeRuns        []NodeRun       `json:"nodeRuns" doc:"The first page of node runs (at most 50), by node and attempt; the run request without wait leaves it empty"`
+	Input           json.RawMessage   `json:"input,omitempty" doc:"The run's input, when its JSON is at most 4 KiB (otherwise see inputPreview)"`
+	InputPreview    string            `json:"inputPreview,omitempty" doc:"When inputTruncated: the first bytes (at most 4 KiB) of the input's JSON text, cut between characters; not valid JSON on its own"`
+	InputTruncated  bool              `json:"inputTruncated" doc:"Whether the input was too large to send: input is left out; GET /api/v1/executions/{id}/input returns it whole"`
+	InputBytes      int64             `json:"inputBytes" minimum:"0" doc:"Size of the input's JSON text in bytes; 0 when there is none"`
+	Output          json.RawMessage   `json:"output,omitempty" doc:"The final output, when its JSON is at most 4 KiB (otherwise see outputPreview)"`
+	OutputPreview   string            `json:"outputPreview,omitempty" doc:"When outputTruncated: the first bytes (at most 4 KiB) of the output's JSON text; not valid JSON on its own"`
+	OutputTruncated bool              `json:"outputTruncated" doc:"Whether the output was too large to send: output is left out; GET /api/v1/executions/{id}/output returns it whole"`
+	OutputBytes     int64             `json:"outputBytes" minimum:"0" doc:"Size of the output's JSON text in bytes; 0 when there is none (yet)"`
+	NodeRuns        []NodeRun         `json:"nodeRuns" doc:"The first page of node runs (at most 50), by node and attempt; the run request without wait leaves it empty"`
+	PluginVersions  map[string]string `json:"pluginVersions,omitempty" doc:"The plugin versions (name@version#digest) the execution runs on, by node type, recorded by its first run; absent when it uses no plugin node type or has not started"`
 	// NodeRunsNextCursor continues the node runs at GET /api/v1/executions/{id}/node-runs.
 	NodeRunsNextCursor string `json:"nodeRunsNextCursor,omitempty" doc:"Set when the execution has more node runs: pass it as cursor to GET /api/v1/executions/{id}/node-runs"`
 }

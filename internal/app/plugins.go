@@ -29,8 +29,8 @@ func startPlugins(ctx context.Context, cfg config.Config, reg *node.Registry, lo
 	}
 	// Compiled modules are kept next to the plugins, so that a restart does not compile them again;
 	// in memory when there is no plugin folder yet.
-	cacheDir := ""
-	if st, err := os.Stat(cfg.PluginDir); err == nil && st.IsDir() {
+	cacheDir := cfg.PluginCacheDir
+	if st, err := os.Stat(cfg.PluginDir); cacheDir == "" && err == nil && st.IsDir() {
 		cacheDir = filepath.Join(cfg.PluginDir, ".cache")
 	}
 	m, err := pluginhost.NewManager(pluginhost.Config{Dir: cfg.PluginDir, Registry: reg, Policy: cfg.Policy(), Keep: cfg.PluginKeepVersions, Logger: logger,

@@ -75,6 +75,8 @@ func startPluginRuntime(t *testing.T, dir string, keep int) *app.Runtime {
 	cfg := testConfig(t)
 	cfg.PluginDir = dir
 	cfg.PluginKeepVersions = keep
+	// One compile of the module for every test and run (a Go module takes ~40 s to compile under -race).
+	cfg.PluginCacheDir = filepath.Join(os.TempDir(), "concertmaster-test-wazero-cache")
 	ctx := context.Background()
 	rt, err := app.NewRuntime(ctx, cfg, nil)
 	require.NoError(t, err)

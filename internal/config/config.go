@@ -92,6 +92,9 @@ type Config struct {
 	// PluginDir is the folder plugins are loaded from and watched in (CM_PLUGIN_DIR, --plugin-dir;
 	// default ./data/plugins); "off" loads none (docs/plugins.md).
 	PluginDir string
+	// PluginCacheDir keeps the compiled code of WebAssembly plugins across restarts
+	// (CM_PLUGIN_CACHE_DIR; default the .cache folder of PluginDir when that exists).
+	PluginCacheDir string
 	// PluginKeepVersions is how many replaced versions of each plugin stay loaded for the executions
 	// that started on them (CM_PLUGIN_KEEP_VERSIONS; default 4).
 	PluginKeepVersions int

@@ -214,6 +214,18 @@ func Settings() []Setting {
 			format: func(c *Config) string { return c.PluginDir },
 		},
 		{
+			Env: "CM_PLUGIN_CACHE_DIR", Kind: "string", Flag: "plugin-cache-dir", optional: true,
+			Usage: "folder that keeps WebAssembly plugins' compiled code across restarts (default: .cache in CM_PLUGIN_DIR)",
+			parse: func(c *Config, raw string) error {
+				if strings.IndexByte(raw, 0) >= 0 {
+					return errors.New("want a directory path")
+				}
+				c.PluginCacheDir = raw
+				return nil
+			},
+			format: func(c *Config) string { return c.PluginCacheDir },
+		},
+		{
 			Env: "CM_PLUGIN_KEEP_VERSIONS", Kind: "int", Flag: "plugin-keep-versions",
 			Usage: "replaced versions of each plugin kept loaded for the executions that started on them",
 			parse: func(c *Config, raw string) (err error) {

@@ -6,13 +6,14 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/tetratelabs/wazero"
 
 	"github.com/concertmaster/concertmaster/internal/netguard"
 	"github.com/concertmaster/concertmaster/pkg/plugin"
@@ -34,12 +35,17 @@ func newEvil(t testing.TB, extra map[string]any, policy *netguard.Policy) *Wasm 
 	return w
 }
 
-var sharedCache = wazero.NewCompilationCache()
+// sharedCache keeps compiled modules for every test of the package and, on disk, for later runs and
+// other packages' tests (a Go-built module takes ~40 s to compile under -race).
+var sharedCache = CompilationCache(filepath.Join(os.TempDir(), "concertmaster-test-wazero-cache"))
+
+// callLimit is the response limit of the calls the tests make.
+const callLimit = 64 << 10
 
 func call(t testing.TB, w *Wasm, typ string, config any) (*plugin.Response, error) {
 	t.Helper()
 	cfg, _ := json.Marshal(config)
-	return w.Call(context.Background(), &plugin.Request{Type: typ, Config: cfg, Input: json.RawMessage(`{"n":1}`)}, Limits{MaxResponseBytes: 1 << 20})
+	return w.Call(context.Background(), &plugin.Request{Type: typ, Config: cfg, Input: json.RawMessage(`{"n":1}`)}, Limits{MaxResponseBytes: callLimit})
 }
 
 func output(t testing.TB, resp *plugin.Response) map[string]any {
@@ -102,7 +108,7 @@ func TestWasmAttacks(t *testing.T) {
 			require.Empty(t, out["environ"])
 			require.Empty(t, out["home"])
 		}},
-		{name: "AnswersTooMuch", typ: "evil.big", config: map[string]any{"size": 1<<20 + 1}, err: ErrResponseTooLarge},
+		{name: "AnswersTooMuch", typ: "evil.big", config: map[string]any{"size": callLimit + 1}, err: ErrResponseTooLarge},
 		{name: "FloodsStdout", typ: "evil.print", check: func(t *testing.T, resp *plugin.Response) {
 			size := 0
 			for _, l := range resp.Logs {
