@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -43,7 +44,7 @@ var (
 	typeNamePattern   = regexp.MustCompile(`^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$`)
 	portNamePattern   = regexp.MustCompile(`^[a-z][a-zA-Z0-9_-]{0,31}$`)
 	semverPattern     = regexp.MustCompile(`^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$`)
-	hostPattern       = regexp.MustCompile(`^\*$|^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:\d{1,5})?$`)
+	hostPattern       = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*(:(\d{1,5}))?$`)
 )
 
 // Manifest is a plugin folder's plugin.json.
@@ -91,10 +92,15 @@ type ProcessSpec struct {
 	Concurrency int `json:"concurrency,omitempty"`
 }
 
+// AnyHost, as the only entry of Network.Hosts or one of them, lets a plugin call any host.
+const AnyHost = "*"
+
 // Network is a WebAssembly plugin's network allowlist.
 type Network struct {
-	// Hosts are host names, optionally with a port, that the plugin may call; "*.example.com" matches
-	// every subdomain of example.com, and "*" any host (the server's outbound guard still applies).
+	// Hosts are lowercase host names, optionally with a port, that the plugin may call:
+	// "api.example.com", "api.example.com:8443", "*.example.com" (every subdomain of example.com) or
+	// "*" (any host). Whatever the list says, the server's outbound guard still applies: "*" does not
+	// open the private addresses the guard refuses.
 	Hosts []string `json:"hosts"`
 }
 
@@ -119,9 +125,10 @@ type NodeSpec struct {
 	Docs string `json:"docs,omitempty"`
 	// Schema is the JSON Schema (draft 2020-12) of the configuration; absent means no configuration.
 	Schema json.RawMessage `json:"schema,omitempty"`
-	// Inputs default to one port "in"; Outputs to one port "out".
-	Inputs  []Port `json:"inputs,omitempty"`
-	Outputs []Port `json:"outputs,omitempty"`
+	// Inputs default to one port "in"; an empty list means the type takes no input. Outputs default to
+	// one port "out". Neither is omitted when encoded, so that an empty Inputs survives a round trip.
+	Inputs  []Port `json:"inputs"`
+	Outputs []Port `json:"outputs"`
 	// Pure says the node only computes its output from its input and configuration: no calls, no
 	// writes, no waiting. The engine may then skip persisting each of its steps.
 	Pure bool `json:"pure,omitempty"`
@@ -139,7 +146,11 @@ type Problems []Problem
 func (p Problems) Error() string {
 	parts := make([]string, 0, len(p))
 	for _, e := range p {
-		parts = append(parts, e.Pointer+": "+e.Message)
+		if e.Pointer == "" {
+			parts = append(parts, e.Message)
+		} else {
+			parts = append(parts, e.Pointer+": "+e.Message)
+		}
 	}
 	return "invalid plugin.json: " + strings.Join(parts, "; ")
 }
@@ -156,7 +167,7 @@ func ParseManifest(data []byte) (*Manifest, error) {
 	if err := dec.Decode(&m); err != nil {
 		return nil, Problems{{Pointer: "", Message: "plugin.json is not a valid manifest: " + err.Error()}}
 	}
-	if dec.More() {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, Problems{{Pointer: "", Message: "plugin.json holds more than one JSON value"}}
 	}
 	if problems := m.Validate(); len(problems) > 0 {
@@ -179,9 +190,11 @@ func (m *Manifest) Validate() Problems {
 	if !semverPattern.MatchString(m.Version) {
 		fail("/version", "version must be a semantic version such as 1.0.0")
 	}
-	for ptr, s := range map[string]string{"/description": m.Description, "/author": m.Author, "/license": m.License, "/homepage": m.Homepage} {
-		if len(s) > maxTextBytes {
-			fail(ptr, "is %d bytes long, over the %d-byte limit", len(s), maxTextBytes)
+	for _, f := range []struct{ ptr, s string }{
+		{"/description", m.Description}, {"/author", m.Author}, {"/license", m.License}, {"/homepage", m.Homepage},
+	} {
+		if len(f.s) > maxTextBytes {
+			fail(f.ptr, "is %d bytes long, over the %d-byte limit", len(f.s), maxTextBytes)
 		}
 	}
 	switch m.Kind {
@@ -230,8 +243,8 @@ func (m *Manifest) Validate() Problems {
 			fail("/network/hosts", "at most %d hosts", MaxNetworkHosts)
 		}
 		for i, h := range m.Network.Hosts {
-			if !hostPattern.MatchString(h) {
-				fail("/network/hosts/"+strconv.Itoa(i), "%q is not a host name such as api.example.com or *.example.com", h)
+			if !validHost(h) {
+				fail("/network/hosts/"+strconv.Itoa(i), "%q is not a host such as api.example.com, api.example.com:8443, *.example.com or *", h)
 			}
 		}
 	}
@@ -266,9 +279,9 @@ func (n *NodeSpec) validate(ptr string, seen map[string]int, i int, fail func(st
 	if strings.TrimSpace(n.Title) == "" || len(n.Title) > 100 {
 		fail(ptr+"/title", "title is required, at most 100 bytes")
 	}
-	for sub, s := range map[string]string{"/description": n.Description, "/category": n.Category, "/icon": n.Icon} {
-		if len(s) > maxTextBytes {
-			fail(ptr+sub, "is %d bytes long, over the %d-byte limit", len(s), maxTextBytes)
+	for _, f := range []struct{ sub, s string }{{"/description", n.Description}, {"/category", n.Category}, {"/icon", n.Icon}} {
+		if len(f.s) > maxTextBytes {
+			fail(ptr+f.sub, "is %d bytes long, over the %d-byte limit", len(f.s), maxTextBytes)
 		}
 	}
 	if len(n.Docs) > MaxDocsBytes {
@@ -352,6 +365,26 @@ func (m *Manifest) fillDefaults() {
 			n.Outputs = []Port{{Name: "out", Title: "Output"}}
 		}
 	}
+}
+
+// validHost reports whether h is an allowlist entry: AnyHost, or a host name with an optional
+// "*." prefix and an optional port from 1 to 65535.
+func validHost(h string) bool {
+	if h == AnyHost {
+		return true
+	}
+	if len(h) > 260 {
+		return false
+	}
+	m := hostPattern.FindStringSubmatch(h)
+	if m == nil {
+		return false
+	}
+	if port := m[len(m)-1]; port != "" {
+		n, err := strconv.Atoi(port)
+		return err == nil && n >= 1 && n <= 65535
+	}
+	return true
 }
 
 // localFile reports whether name is a relative path that stays inside its folder.
