@@ -9,7 +9,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 HAS_WEB := $(wildcard web/package.json)
 
-.PHONY: build run test test-go test-chaos test-web test-e2e cover bench web fake-assets fmt vet lint clean services
+.PHONY: build run test test-go test-chaos test-web test-e2e cover bench web fake-assets fmt vet lint clean services plugins
 
 build: web
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/concertmaster
@@ -32,6 +32,12 @@ endif
 # was not built.
 fake-assets:
 	mkdir -p web/dist && touch web/dist/.gitkeep
+
+# plugins builds the example plugins (examples/plugins) into bin/plugins/<name>/, each ready to copy
+# into CM_PLUGIN_DIR (docs/plugins.md): WebAssembly modules with GOOS=wasip1, Python process plugins
+# with the helper copied in. It needs Go and python3 (scripts/build-plugins.sh).
+plugins:
+	scripts/build-plugins.sh bin/plugins
 
 # services starts (or installs) PostgreSQL and Redis, starts MariaDB, RabbitMQ, Mosquitto and NATS, and
 # prints the URLs the tests read.

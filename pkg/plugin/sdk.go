@@ -1,6 +1,7 @@
 package plugin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,13 +137,25 @@ func (m *Mux) Serve(ctx context.Context, req *Request) (resp *Response) {
 		resp.Error = errorOf(err)
 		return resp
 	}
-	out, err := json.Marshal(res.Output)
+	out, err := marshal(res.Output)
 	if err != nil {
 		resp.Error = &Error{Message: "encode output: " + err.Error(), Code: "invalid_output", Permanent: true}
 		return resp
 	}
 	resp.Output, resp.Port = out, res.Port
 	return resp
+}
+
+// marshal is json.Marshal without HTML escaping: the server reads the JSON, no browser does, and
+// text such as XML or HTML stays as short as it is.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 func (c *Call) takeLogs() []Log {

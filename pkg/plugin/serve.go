@@ -41,7 +41,7 @@ func ServeProcess(ctx context.Context, m *Mux, r io.Reader, w io.Writer) error {
 	lines := &lineReader{r: bufio.NewReaderSize(r, 64<<10), max: MaxLineBytes}
 	var (
 		wmu sync.Mutex
-		enc = json.NewEncoder(w)
+		enc = newEncoder(w)
 		wg  sync.WaitGroup
 		cmu sync.Mutex
 		// running holds the cancel function of each request in flight, by id.
@@ -104,6 +104,13 @@ func ServeProcess(ctx context.Context, m *Mux, r io.Reader, w io.Writer) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// newEncoder writes one JSON value per line, leaving <, > and & as they are (see marshal).
+func newEncoder(w io.Writer) *json.Encoder {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc
 }
 
 // errLineTooLong is a line over the reader's maximum; the line was read to its end and dropped.

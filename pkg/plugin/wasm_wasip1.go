@@ -39,7 +39,7 @@ func cmCall(ptr, size uint32) uint64 {
 		resp = defaultMux.Serve(context.Background(), &req)
 	}
 	inBuf = nil
-	b, err := json.Marshal(resp)
+	b, err := marshal(resp)
 	if err != nil {
 		b = []byte(`{"error":{"message":"encode response failed","permanent":true}}`)
 	}
@@ -60,7 +60,11 @@ func Main() {
 	} else {
 		resp = defaultMux.Serve(context.Background(), &req)
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(resp)
+	b, err := marshal(resp)
+	if err != nil {
+		b = []byte(`{"error":{"message":"encode response failed","permanent":true}}`)
+	}
+	_, _ = os.Stdout.Write(append(b, '\n'))
 }
 
 //go:wasmimport concertmaster http_request
