@@ -92,7 +92,7 @@ type ProcessSpec struct {
 	Concurrency int `json:"concurrency,omitempty"`
 }
 
-// AnyHost, as the only entry of Network.Hosts or one of them, lets a plugin call any host.
+// AnyHost is the Network.Hosts entry that lets a plugin call any host.
 const AnyHost = "*"
 
 // Network is a WebAssembly plugin's network allowlist.

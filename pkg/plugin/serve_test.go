@@ -49,7 +49,7 @@ func setupServe(t *testing.T) *serveBundle {
 	b := &serveBundle{mux: plugin.NewMux(), stdin: inW, resps: make(chan plugin.Response, 100), done: make(chan error, 1)}
 	go func() {
 		err := plugin.ServeProcess(context.Background(), b.mux, inR, outW)
-		outW.Close()
+		_ = outW.Close()
 		b.done <- err
 	}()
 	go func() {
@@ -64,9 +64,10 @@ func setupServe(t *testing.T) *serveBundle {
 		close(b.resps)
 	}()
 	t.Cleanup(func() {
-		inW.Close()
+		_ = inW.Close()
 		select {
-		case <-b.done:
+		case err := <-b.done:
+			require.NoError(t, err)
 		case <-time.After(waitTimeout):
 			t.Error("ServeProcess did not return after stdin closed")
 		}
@@ -338,16 +339,14 @@ func TestServeProcess(t *testing.T) {
 		b := setupServe(t)
 		b.mux.Handle("test.panic", func(_ context.Context, c *plugin.Call) (plugin.Result, error) {
 			c.Log("info", "about to fail")
-			var m map[string]int
-			m["boom"]++
-			return plugin.Result{}, nil
+			panic("out of coffee")
 		})
 		b.mux.Handle("test.echo", echo)
 		b.request(t, plugin.Request{ID: 5, Type: "test.panic"})
 		resp := b.recv(t)
 		require.Equal(t, uint64(5), resp.ID)
 		require.Equal(t, "plugin_panic", resp.Error.Code)
-		require.Contains(t, resp.Error.Message, "plugin handler panicked: assignment to entry in nil map")
+		require.Contains(t, resp.Error.Message, "plugin handler panicked: out of coffee")
 		require.Equal(t, []plugin.Log{{Level: "info", Message: "about to fail"}}, resp.Logs)
 
 		b.request(t, plugin.Request{ID: 6, Type: "test.echo", Config: json.RawMessage(`true`)})
