@@ -126,9 +126,9 @@ type NodeSpec struct {
 	// Schema is the JSON Schema (draft 2020-12) of the configuration; absent means no configuration.
 	Schema json.RawMessage `json:"schema,omitempty"`
 	// Inputs default to one port "in"; an empty list means the type takes no input. Outputs default to
-	// one port "out". Neither is omitted when encoded, so that an empty Inputs survives a round trip.
-	Inputs  []Port `json:"inputs"`
-	Outputs []Port `json:"outputs"`
+	// one port "out". An empty list is encoded (omitzero, not omitempty), so it survives a round trip.
+	Inputs  []Port `json:"inputs,omitzero"`
+	Outputs []Port `json:"outputs,omitzero"`
 	// Pure says the node only computes its output from its input and configuration: no calls, no
 	// writes, no waiting. The engine may then skip persisting each of its steps.
 	Pure bool `json:"pure,omitempty"`
