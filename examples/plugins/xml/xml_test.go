@@ -339,3 +339,43 @@ func TestErrorsAreMarked(t *testing.T) {
 	_, err := parseXML("<a>", defaultParseOptions())
 	require.True(t, errors.Is(err, errXML) && !errors.Is(err, errJSON))
 }
+
+// orders is an XML document of n orders of three lines each.
+func orders(n int) string {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?><orders>`)
+	for i := range n {
+		id := strconv.Itoa(i)
+		b.WriteString(`<order id="` + id + `" status="paid"><customer>Customer ` + id + `</customer>`)
+		for j := range 3 {
+			b.WriteString(`<line sku="SKU-` + strconv.Itoa(j) + `" qty="2"><price currency="EUR">12.50</price></line>`)
+		}
+		b.WriteString(`</order>`)
+	}
+	b.WriteString(`</orders>`)
+	return b.String()
+}
+
+func BenchmarkParseXML(b *testing.B) {
+	doc := orders(3000) // about 1 MiB
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := parseXML(doc, defaultParseOptions()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBuildXML(b *testing.B) {
+	parsed, err := parseXML(orders(3000), defaultParseOptions())
+	require.NoError(b, err)
+	o := defaultBuildOptions()
+	out, err := buildXML(parsed, o)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(out)))
+	for b.Loop() {
+		if _, err := buildXML(parsed, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

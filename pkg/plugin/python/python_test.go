@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -279,4 +280,32 @@ func TestHelper(t *testing.T) {
 		require.Contains(t, p.Stderr(), "print() in a handler")
 		require.Contains(t, p.Stderr(), "os.write(1) in a handler")
 	})
+}
+
+// BenchmarkHelloPythonRoundTrip measures one hellopy.greet request answered by python3 main.py,
+// sequentially over the pipes: p50 and p95 in microseconds.
+func BenchmarkHelloPythonRoundTrip(b *testing.B) {
+	_, err := exec.LookPath("python3")
+	require.NoError(b, err)
+	dir := b.TempDir()
+	src, err := os.ReadFile("../../../examples/plugins/hello-python/main.py")
+	require.NoError(b, err)
+	require.NoError(b, os.WriteFile(filepath.Join(dir, "main.py"), src, 0o600))
+	require.NoError(b, os.WriteFile(filepath.Join(dir, python.FileName), python.Source(), 0o600))
+	p := plugintest.Start(b, dir, nil, "python3", "main.py")
+	cfg := json.RawMessage(`{"name":"Ada"}`)
+	times := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for i := range b.N {
+		start := time.Now()
+		resp := p.Call(plugin.Request{ID: uint64(i + 1), Type: "hellopy.greet", Config: cfg})
+		times = append(times, time.Since(start))
+		if resp.Error != nil {
+			b.Fatal(resp.Error.Message)
+		}
+	}
+	b.StopTimer()
+	slices.Sort(times)
+	b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(times[len(times)*95/100].Microseconds()), "p95-µs")
 }
