@@ -125,6 +125,7 @@ func newRootEnv(stdout, stderr io.Writer, lookupEnv func(string) (string, bool),
 		newLogoutCmd(lookupEnv),
 		newAdminCmd(load),
 		newCredentialsCmd(load),
+		newPluginCmd(),
 		newVersionCmd(),
 	)
 	return root
