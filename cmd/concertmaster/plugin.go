@@ -146,7 +146,8 @@ func printPlugin(w io.Writer, m *plugin.Manifest, problems plugin.Problems) {
 		if ptr == "" {
 			ptr = "plugin.json"
 		}
-		fmt.Fprintf(w, "  %s: %s\n", ptr, p.Message)
+		// A schema's compile error spans lines: keep them under their pointer.
+		fmt.Fprintf(w, "  %s: %s\n", ptr, strings.ReplaceAll(p.Message, "\n", "\n    "))
 	}
 }
 

@@ -111,6 +111,15 @@ func TestPluginValidateProblems(t *testing.T) {
 	}
 	require.Contains(t, errOut, "plugin "+dir+" has 3 problems")
 
+	bad := `{"name":"x","version":"1.0.0","kind":"process","process":{"command":["./nope"]},"nodes":[{"type":"x.y","title":"Y","schema":{"type":"nonsense"}}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, plugin.ManifestFile), []byte(bad), 0o600))
+	out, errOut, code = execute(t, "plugin", "validate", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "x 1.0.0: process plugin (command ./nope, 4 at once)", "what could be read is shown with the problems")
+	require.Contains(t, out, "  /process/command/0: ./nope is not in the plugin folder\n")
+	require.Regexp(t, `  /nodes/0/schema: compile schema: [^\n]*\n(    [^\n]*\n)+$`, out, "a message's lines stay under its pointer")
+	require.Contains(t, errOut, "has 2 problems")
+
 	out, _, code = execute(t, "plugin", "validate", "--json", dir)
 	require.Equal(t, 1, code)
 	var report struct {
@@ -118,7 +127,11 @@ func TestPluginValidateProblems(t *testing.T) {
 		Problems plugin.Problems  `json:"problems"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &report))
-	require.Nil(t, report.Manifest)
-	require.Len(t, report.Problems, 3)
-	require.Equal(t, "/name", report.Problems[0].Pointer)
+	require.Equal(t, "x", report.Manifest.Name)
+	require.Len(t, report.Problems, 2)
+	require.Equal(t, "/process/command/0", report.Problems[0].Pointer)
+
+	_, errOut, code = execute(t, "plugin", "validate", filepath.Join(dir, "nope"))
+	require.Equal(t, 1, code)
+	require.Contains(t, errOut, "has 1 problem")
 }
