@@ -12,6 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/concertmaster/concertmaster/internal/app"
+	"github.com/concertmaster/concertmaster/internal/config"
 	"github.com/concertmaster/concertmaster/internal/plugin/scaffold"
 	"github.com/concertmaster/concertmaster/internal/pluginhost"
 	"github.com/concertmaster/concertmaster/pkg/plugin"
@@ -79,12 +81,17 @@ func newPluginValidateCmd() *cobra.Command {
 		Use:   "validate DIR",
 		Short: "Check a plugin folder as the server would load it",
 		Long: "Check a plugin folder as the server would load it: plugin.json (every field and bound), each node type's\n" +
-			"configuration schema, and the WebAssembly module (compiled and started) or the process command. Prints\n" +
-			"what the plugin declares and every problem with its JSON pointer into plugin.json; exits with 1 when there\n" +
-			"are problems. Build a WebAssembly plugin before validating it.",
+			"configuration schema, that no type is a built-in one, and the WebAssembly module (compiled and started) or\n" +
+			"the process command. Prints what the plugin declares and every problem with its JSON pointer into\n" +
+			"plugin.json; exits with 1 when there are problems. Build a WebAssembly plugin before validating it.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, problems, err := pluginhost.Check(cmd.Context(), args[0])
+			// The built-in types' names do not depend on the configuration: the defaults give them all.
+			builtins, err := app.Registry(config.Default())
+			if err != nil {
+				return err
+			}
+			m, problems, err := pluginhost.CheckAgainst(cmd.Context(), args[0], builtins)
 			if err != nil {
 				return fmt.Errorf("check plugin %s: %w", args[0], err)
 			}

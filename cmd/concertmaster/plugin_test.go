@@ -134,4 +134,10 @@ func TestPluginValidateProblems(t *testing.T) {
 	_, errOut, code = execute(t, "plugin", "validate", filepath.Join(dir, "nope"))
 	require.Equal(t, 1, code)
 	require.Contains(t, errOut, "has 1 problem")
+
+	clash := `{"name":"x","version":"1.0.0","kind":"process","process":{"command":["python3"]},"nodes":[{"type":"data.set","title":"Mine"}]}`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, plugin.ManifestFile), []byte(clash), 0o600))
+	out, _, code = execute(t, "plugin", "validate", dir)
+	require.Equal(t, 1, code)
+	require.Contains(t, out, "  /nodes/0/type: data.set is a built-in node type; pick another name\n")
 }
