@@ -18,31 +18,32 @@ import (
 // that each replacement is loaded at once) under a steady load of workflows calling it.
 func pluginFigures(bin, dir string, reloads int) error {
 	pdir := filepath.Join(dir, "plugins")
-	if err := os.MkdirAll(pdir, 0o755); err != nil {
+	if err := os.MkdirAll(pdir, 0o750); err != nil {
 		return err
 	}
 	module := filepath.Join(dir, "hello.wasm")
-	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", module, "./examples/plugins/hello-wasm")
+	build := exec.Command("go", //nolint:gosec // go, with the bench's own paths
+		"build", "-buildmode=c-shared", "-o", module, "./examples/plugins/hello-wasm")
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build hello-wasm: %w\n%s", err, out)
 	}
-	wasm, err := os.ReadFile(module)
+	wasm, err := os.ReadFile(module) //nolint:gosec // the module the bench just built
 	if err != nil {
 		return err
 	}
 	// install replaces the plugin's folder at once (a new folder renamed over the old), as a deploy would.
 	install := func(version string) error {
 		tmp := filepath.Join(pdir, ".new-hello")
-		if err := os.MkdirAll(tmp, 0o755); err != nil {
+		if err := os.MkdirAll(tmp, 0o750); err != nil {
 			return err
 		}
 		man, _ := json.Marshal(map[string]any{"name": "hello-wasm", "version": version, "nodes": []any{map[string]any{"type": "hello.greet", "title": "Greet", "pure": true,
 			"schema": map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string"}}}}}})
-		if err := os.WriteFile(filepath.Join(tmp, "plugin.wasm"), wasm, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, "plugin.wasm"), wasm, 0o600); err != nil { //nolint:gosec // the bench's own scratch folder
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(tmp, "plugin.json"), man, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(tmp, "plugin.json"), man, 0o600); err != nil {
 			return err
 		}
 		old := filepath.Join(pdir, ".old-hello")

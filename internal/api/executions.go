@@ -106,7 +106,7 @@ func (s *Server) readDetail(ctx context.Context, id string) (ExecutionDetail, er
 	if err := s.firstRuns(ctx, &d); err != nil {
 		return ExecutionDetail{}, err
 	}
-	if r, ok := s.svc.Store().(pluginVersionReader); ok && p.Execution.StartedAt != nil {
+	if r, ok := s.svc.Store().(pluginVersionReader); ok && p.StartedAt != nil {
 		if d.PluginVersions, err = r.ExecutionPlugins(ctx, tenant(ctx), id); err != nil {
 			return ExecutionDetail{}, err
 		}

@@ -30,7 +30,7 @@ func helloWasm(t *testing.T) []byte {
 	t.Helper()
 	helloOnce.Do(func() {
 		out := filepath.Join(os.TempDir(), "cm-app-test-hello.wasm")
-		cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, "../../examples/plugins/hello-wasm")
+		cmd := exec.CommandContext(context.Background(), "go", "build", "-buildmode=c-shared", "-o", out, "../../examples/plugins/hello-wasm")
 		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 		if b, err := cmd.CombinedOutput(); err != nil {
 			helloErr = &buildError{err: err, out: string(b)}

@@ -21,7 +21,7 @@ func BenchmarkWasmNodeCall(b *testing.B) {
 	reg := node.NewRegistry()
 	m, err := NewManager(Config{Dir: dir, Registry: reg, Cache: sharedCache})
 	require.NoError(b, err)
-	defer m.Close(context.Background())
+	defer func() { _ = m.Close(context.Background()) }()
 	require.NoError(b, m.Reload(context.Background()))
 	typ, ok := reg.Lookup("hello.greet")
 	require.True(b, ok)

@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ func TestMain(m *testing.M) {
 		}
 		for name, pkg := range map[string]string{"hello": "../../examples/plugins/hello-wasm", "evil": "./testdata/wasm/evil"} {
 			out := filepath.Join(dir, name+".wasm")
-			cmd := exec.Command("go", "build", "-buildmode=c-shared", "-o", out, pkg)
+			cmd := exec.CommandContext(context.Background(), "go", "build", "-buildmode=c-shared", "-o", out, pkg)
 			cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
 			if b, err := cmd.CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, b)

@@ -83,9 +83,8 @@ type entry struct {
 	current     *version
 	retired     []*version // newest first
 	// refused is set when the last load failed; problems say why.
-	refused  *refusal
-	changed  time.Time
-	attempts int
+	refused *refusal
+	changed time.Time
 }
 
 type refusal struct {

@@ -157,7 +157,7 @@ func TestManagerWatchLoadsWithinASecond(t *testing.T) {
 	reg := node.NewRegistry()
 	m, err := NewManager(Config{Dir: dir, Registry: reg, Cache: sharedCache, Poll: 50 * time.Millisecond})
 	require.NoError(t, err)
-	defer m.Close(context.Background())
+	defer func() { _ = m.Close(context.Background()) }()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go m.Watch(ctx)

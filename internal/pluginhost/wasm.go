@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -90,7 +89,6 @@ type Wasm struct {
 
 	slots chan struct{}
 	idle  chan *instance
-	seq   atomic.Uint64
 
 	mu      sync.Mutex
 	closed  bool
@@ -310,7 +308,7 @@ func (w *Wasm) callCommand(ctx context.Context, in []byte, limits Limits) (*plug
 		defer func() { _ = mod.Close(context.Background()) }()
 	}
 	var exit *sys.ExitError
-	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 0) {
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 0) {
 		return nil, w.failed(fmt.Errorf("%w: %w", ErrCrashed, describeTrap(ctx, err)))
 	}
 	if out.over {

@@ -65,7 +65,7 @@ func TestWasmHello(t *testing.T) {
 	require.Empty(t, problems)
 	w, err := NewWasm(context.Background(), b.manifest, b.module, WasmOptions{Cache: sharedCache})
 	require.NoError(t, err)
-	defer w.Close(context.Background())
+	defer func() { _ = w.Close(context.Background()) }()
 	resp, err := call(t, w, "hello.greet", map[string]any{"name": "Ada"})
 	require.NoError(t, err)
 	require.Equal(t, map[string]any{"greeting": "Hello, Ada!"}, output(t, resp))
