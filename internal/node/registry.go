@@ -316,6 +316,9 @@ func compileSchema(name string, doc json.RawMessage) (*jsonschema.Schema, error)
 		return nil, fmt.Errorf("parse schema: %w", err)
 	}
 	c := jsonschema.NewCompiler()
+	// A schema may only refer within itself: no file or URL is ever read for a $ref (plugins bring
+	// schemas of their own).
+	c.UseLoader(refusingLoader{})
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	url := "urn:concertmaster:node:" + name
@@ -327,6 +330,13 @@ func compileSchema(name string, doc json.RawMessage) (*jsonschema.Schema, error)
 		return nil, fmt.Errorf("compile schema: %w", err)
 	}
 	return sch, nil
+}
+
+// refusingLoader refuses to load any schema a $ref names outside the schema itself.
+type refusingLoader struct{}
+
+func (refusingLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("$ref %s: schemas may only refer within themselves", url)
 }
 
 // plainJSON reports whether v holds only the types encoding/json decodes into (plus int), so that the

@@ -38,6 +38,8 @@ func TestRegister(t *testing.T) {
 		err  string
 	}{
 		{name: "BadName", n: newFake("Fake", `{}`), err: "family.name"},
+		{name: "FileRef", n: newFake("test.fileref", `{"$ref": "file:///etc/passwd"}`), err: "may only refer within themselves"},
+		{name: "URLRef", n: newFake("test.urlref", `{"$ref": "https://example.com/schema.json"}`), err: "may only refer within themselves"},
 		{name: "LazyAndRaw", n: lazyAndRaw, err: `key "url" cannot be both Lazy and Raw`},
 		{name: "NoFamily", n: newFake("fake", `{}`), err: "family.name"},
 		{name: "BadSchema", n: newFake("test.bad", `{"type": 12}`), err: "schema"},
