@@ -147,6 +147,7 @@ func pluginFigures(bin, dir string, reloads int) error {
 			}
 		}()
 	}
+	rssBefore := b.rss()
 	began := time.Now()
 	var reloadTimes []time.Duration
 	for i := range reloads {
@@ -168,6 +169,7 @@ func pluginFigures(bin, dir string, reloads int) error {
 	fmt.Printf("  plugins: %d reloads in %v (reload p50 %v, p95 %v) under load: %d executions (%.0f/s), %d failed\n", reloads, elapsed.Round(time.Millisecond),
 		reloadTimes[len(reloadTimes)/2].Round(time.Millisecond), reloadTimes[len(reloadTimes)*95/100].Round(time.Millisecond),
 		runs.Load(), float64(runs.Load())/elapsed.Seconds(), failed.Load())
+	fmt.Printf("  plugins: server resident memory %.1f MiB before the reloads, %.1f MiB after\n", rssBefore, b.rss())
 	if f := firstFailure.Load(); f != nil {
 		fmt.Printf("  plugins: first failure: %v\n", f)
 	}
