@@ -28,6 +28,7 @@ const CONFIGS: Record<string, Record<string, unknown>> = {
   'file.write': { content: 'hello', path: 'out.txt' },
   'flow.delay': { duration: '1s' },
   'flow.switch': { cases: [{ condition: '{{ input.total > 100 }}', port: 'big' }] },
+  'hello.greet': { name: 'Ada' }, // the hello-wasm plugin global-setup.ts builds
   'trigger.schedule': { cron: '@daily' },
   'trigger.webhook': { path: `forms/${Date.now()}` },
 };

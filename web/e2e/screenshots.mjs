@@ -1,13 +1,15 @@
 // Takes the screenshots of the main screens for docs/screenshots/ (npm run screenshots), against the
 // real binary with a fresh database seeded here: the workflows list, the editor with a run painted
-// (light and dark), an execution with its timeline, and the node types page with a type's docs open. 1440×900.
+// (light and dark), an execution with its timeline, the node types page with a type's docs open, and the
+// plugins page (the hello-wasm example and a refused folder, plugins.mjs). 1440×900.
 import { createServer } from 'node:http';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { bigWorkflow } from './big-workflow.mjs';
+import { buildPluginDir } from './plugins.mjs';
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium, signInContext, startServer } from './server.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -26,7 +28,8 @@ const flaky = createServer((_req, res) => {
 await new Promise((r) => flaky.listen(0, '127.0.0.1', r));
 const flakyUrl = `http://127.0.0.1:${flaky.address().port}/orders`;
 
-const server = await startServer();
+const plugins = buildPluginDir();
+const server = await startServer({ env: { CM_PLUGIN_DIR: plugins } });
 const browser = await chromium.launch({ args: CHROMIUM_ARGS, executablePath: CHROMIUM });
 try {
   const post = async (path, body) => {
@@ -110,8 +113,12 @@ try {
     await page.locator('[data-testid=node-type-card][data-type="trigger.manual"]').getByText('Documentation').click();
     await page.evaluate(() => document.getElementById('main')?.scrollTo(0, 0));
   });
+  await shoot('light', '/plugins', 'plugins.png', async (page) => {
+    await page.locator('[data-page=plugins][data-ready=true]').waitFor();
+  });
 } finally {
   await browser.close();
   await server.stop();
+  rmSync(plugins, { force: true, recursive: true });
   flaky.close();
 }

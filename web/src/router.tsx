@@ -107,6 +107,7 @@ export const router = createBrowserRouter([
       { lazy: async () => ({ Component: (await import('@routes/CredentialsPage')).CredentialsPage }), path: 'credentials' },
       // Lazy: the page's Markdown renderer (marked, DOMPurify) loads only when the page is opened.
       { lazy: async () => ({ Component: (await import('@routes/NodeTypesPage')).NodeTypesPage }), path: 'node-types' },
+      { lazy: async () => ({ Component: (await import('@routes/PluginsPage')).PluginsPage }), path: 'plugins' },
       {
         children: [
           { index: true, loader: () => redirect('/settings/members') },

@@ -82,4 +82,17 @@ describe('NodeTypesPage', () => {
     const manual = screen.getAllByTestId('node-type-card').find((c) => c.getAttribute('data-type') === 'trigger.manual')!;
     expect(within(manual).getByText('No documentation yet.')).toBeInTheDocument();
   });
+
+  it('opens on the type ?q= names, docs open, with a badge when a plugin adds it', async () => {
+    const plugin = { digest: 'sha256-aaaa', kind: 'wasm', name: 'hello-wasm', version: '1.0.0' };
+    const greet = { ...apiType('hello.greet', 'Plugins', 'Greet', 'Turns a name into a greeting.', '## Example\n\n`{"name": "Ada"}` greets Ada.'), plugin };
+    fakeApi([{ body: { items: [...items, greet] }, path: '/api/v1/node-types' }]);
+    renderRoute(<NodeTypesPage />, '/node-types?q=hello.greet', '/node-types');
+    const docs = await screen.findByRole('document', { name: 'hello.greet documentation' });
+    expect(within(docs).getByRole('heading', { level: 2, name: 'Example' })).toBeInTheDocument();
+    expect(cardTypes()).toEqual(['hello.greet']);
+    expect(screen.getByRole('heading', { level: 2, name: 'Plugins (1)' })).toBeInTheDocument();
+    expect(screen.getByRole('searchbox', { name: 'Filter node types' })).toHaveValue('hello.greet');
+    expect(screen.getByTestId('plugin-badge')).toHaveAttribute('title', 'From plugin hello-wasm@1.0.0 (WebAssembly)');
+  });
 });

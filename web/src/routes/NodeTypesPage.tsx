@@ -1,21 +1,26 @@
 import { useQuery } from '@tanstack/react-query';
 import { ArrowRight, Blocks, Search } from 'lucide-react';
 import { useMemo, useState } from 'react';
+import { useSearchParams } from 'react-router';
 
 import { JsonViewer } from '@components/JsonViewer';
 import { Markdown } from '@components/Markdown';
 import { NodeIcon } from '@components/NodeIcon';
 import { PageHeader } from '@components/PageHeader';
+import { PluginBadge } from '@components/PluginBadge';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { filterTypes, groupByCategory, nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
 
 /**
  * NodeTypesPage lists every registered node type by category, with a search over type, title and
- * description: what each does, its ports, its documentation (Markdown) and its configuration schema.
+ * description that ?q= fills in (other pages link to a type that way): what each does, its ports, its
+ * documentation (Markdown; open from the start when the search names the type exactly) and its
+ * configuration schema. Types that plugins add carry a badge naming the plugin.
  */
 export function NodeTypesPage() {
   const types = useQuery(nodeTypeQueries.list());
-  const [q, setQ] = useState('');
+  const [params] = useSearchParams();
+  const [q, setQ] = useState(() => params.get('q') ?? '');
   const groups = useMemo(() => groupByCategory(filterTypes(types.data ?? [], q)), [types.data, q]);
 
   return (
@@ -39,7 +44,7 @@ export function NodeTypesPage() {
             </h2>
             <div className="grid items-start gap-4 md:grid-cols-2">
               {list.map((t) => (
-                <NodeTypeCard key={t.type} t={t} />
+                <NodeTypeCard key={t.type} named={q.trim() === t.type} t={t} />
               ))}
             </div>
           </section>
@@ -68,19 +73,19 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
   );
 }
 
-/** Docs renders a type's documentation once it is opened (35 types' Markdown is not parsed up front). */
-function Docs({ t }: { t: NodeTypeInfo }) {
-  const [open, setOpen] = useState(false);
+/** Docs renders a type's documentation once it is opened (35 types' Markdown is not parsed up front); it starts open when asked. */
+function Docs({ initiallyOpen, t }: { initiallyOpen: boolean; t: NodeTypeInfo }) {
+  const [open, setOpen] = useState(initiallyOpen);
   if (!t.docs) return <p className="mt-3 text-xs text-zinc-400">No documentation yet.</p>;
   return (
-    <details className="mt-3" onToggle={(e) => setOpen(e.currentTarget.open)}>
+    <details className="mt-3" onToggle={(e) => setOpen(e.currentTarget.open)} open={open}>
       <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Documentation</summary>
       {open && <Markdown className="mt-2" label={`${t.type} documentation`} source={t.docs} />}
     </details>
   );
 }
 
-function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
+function NodeTypeCard({ named, t }: { named: boolean; t: NodeTypeInfo }) {
   return (
     <article
       className="flex flex-col rounded-xl border border-zinc-200 bg-white p-4 dark:border-zinc-800 dark:bg-zinc-900"
@@ -95,6 +100,7 @@ function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
           <div className="font-mono text-xs text-zinc-500">
             {t.type} · v{t.version}
             {t.trigger && <span className="ml-2 rounded bg-amber-100 px-1 text-amber-800 dark:bg-amber-950 dark:text-amber-300">trigger</span>}
+            {t.plugin && <PluginBadge className="ml-2 align-text-bottom" plugin={t.plugin} />}
           </div>
         </div>
       </header>
@@ -104,7 +110,7 @@ function NodeTypeCard({ t }: { t: NodeTypeInfo }) {
         <ArrowRight aria-hidden className="mt-4 size-4 text-zinc-300" />
         <Ports label={t.dynamicPorts ? 'Outputs (one per case, plus these)' : 'Outputs'} ports={t.outputs} />
       </div>
-      <Docs t={t} />
+      <Docs initiallyOpen={named} t={t} />
       <details className="mt-3">
         <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Configuration schema</summary>
         <JsonViewer className="mt-2 max-h-96 overflow-auto" expandDepth={2} label={`${t.type} configuration schema`} value={t.configSchema} />

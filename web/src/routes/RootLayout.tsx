@@ -1,5 +1,5 @@
 import clsx from 'clsx';
-import { Blocks, History, KeyRound, Settings, Workflow } from 'lucide-react';
+import { Blocks, History, KeyRound, Puzzle, Settings, Workflow } from 'lucide-react';
 import { NavLink, Outlet, useNavigation } from 'react-router';
 
 import { LiveIndicator } from '@components/LiveIndicator';
@@ -14,6 +14,7 @@ const NAV = [
   { icon: History, label: 'Executions', to: '/executions' },
   { icon: KeyRound, label: 'Credentials', to: '/credentials' },
   { icon: Blocks, label: 'Node types', to: '/node-types' },
+  { icon: Puzzle, label: 'Plugins', to: '/plugins' },
 ];
 
 const SETTINGS = { icon: Settings, label: 'Settings', to: '/settings' };

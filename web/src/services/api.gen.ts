@@ -732,6 +732,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List plugins
+         * @description Every plugin folder of the plugin directory (CM_PLUGIN_DIR) this process loaded or refused, by folder: its version in service, kind, node types and runtime, and, for a refused folder, why, with JSON pointers into its plugin.json. Empty with CM_PLUGIN_DIR=off. Requires the viewer role or above.
+         */
+        get: operations["list-plugins"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/reload": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reload plugins
+         * @description Looks at the plugin directory now and loads every change at once, instead of within the second the watcher takes; answers the plugins as List plugins does. A refused plugin is not an error of this request: its status says why. It reloads this process only: every process watches its own plugin directory. 503 with CM_PLUGIN_DIR=off. Requires the admin role or above.
+         */
+        post: operations["reload-plugins"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/schedules/preview": {
         parameters: {
             query?: never;
@@ -1513,6 +1553,9 @@ export interface components {
         ListNodeTypesOutputBody: {
             items: components["schemas"]["NodeType"][] | null;
         };
+        ListPluginsOutputBody: {
+            items: components["schemas"]["Plugin"][] | null;
+        };
         ListSchedulesOutputBody: {
             items: components["schemas"]["Schedule"][] | null;
         };
@@ -1670,6 +1713,8 @@ export interface components {
             icon?: string;
             inputs: components["schemas"]["PortSpec"][] | null;
             outputs: components["schemas"]["PortSpec"][] | null;
+            /** @description The plugin that adds the type; absent for built-in types */
+            plugin?: components["schemas"]["NodeTypePlugin"];
             /** @description Whether the type is pure: deterministic and without effect outside the run, so the engine may recompute it after a crash instead of checkpointing it (ADR 0023) */
             pure: boolean;
             title: string;
@@ -1679,6 +1724,14 @@ export interface components {
             type: string;
             /** Format: int64 */
             version: number;
+        };
+        NodeTypePlugin: {
+            /** @description Identifies the plugin version's content */
+            digest: string;
+            /** @enum {string} */
+            kind: "wasm" | "process";
+            name: string;
+            version: string;
         };
         PageOutputAPIKeyBody: {
             items: components["schemas"]["APIKey"][] | null;
@@ -1694,6 +1747,49 @@ export interface components {
             items: components["schemas"]["Member"][] | null;
             /** @description Pass as cursor for the next page; absent on the last page */
             nextCursor?: string;
+        };
+        Plugin: {
+            author?: string;
+            description?: string;
+            /** @description Identifies the content of the version in service */
+            digest?: string;
+            /** @description Why the folder's content was refused, each with a JSON pointer into its plugin.json */
+            errors: components["schemas"]["PluginProblem"][] | null;
+            /** @description The plugin's folder in the plugin directory (CM_PLUGIN_DIR) */
+            folder: string;
+            /**
+             * @description wasm (sandboxed WebAssembly) or process (a trusted executable)
+             * @enum {string}
+             */
+            kind?: "wasm" | "process";
+            /**
+             * Format: date-time
+             * @description When the version in service was loaded
+             */
+            loadedAt?: string;
+            /** @description The plugin's name (the folder's name while no version was ever loaded) */
+            name: string;
+            /** @description The node types the version in service adds */
+            nodeTypes: string[] | null;
+            /** Format: date-time */
+            refusedAt?: string;
+            /** @description The version number the refused content declares, when it could be read */
+            refusedVersion?: string;
+            /** @description Replaced versions (name@version#digest) kept loaded for the executions that started on them */
+            retired: string[] | null;
+            runtime: components["schemas"]["RuntimeStats"];
+            /**
+             * @description active: the folder's content serves; refused: it was refused (errors say why) and the earlier version, if any (version), still serves
+             * @enum {string}
+             */
+            status: "active" | "refused";
+            /** @description The version in service; empty when none is */
+            version?: string;
+        };
+        PluginProblem: {
+            message: string;
+            /** @description JSON pointer into plugin.json; empty for the folder as a whole */
+            pointer: string;
         };
         PortSpec: {
             description?: string;
@@ -1766,6 +1862,21 @@ export interface components {
              * @description Version to run (default: the current one)
              */
             version?: number;
+        };
+        RuntimeStats: {
+            /** Format: int64 */
+            failures: number;
+            /** Format: int64 */
+            inFlight?: number;
+            /** Format: int64 */
+            instances?: number;
+            lastError?: string;
+            mode: string;
+            /** Format: int64 */
+            pid?: number;
+            /** Format: int64 */
+            restarts?: number;
+            running?: boolean;
         };
         Schedule: {
             /** @description Whether the schedule fires: the workflow is active */
@@ -6952,6 +7063,179 @@ export interface operations {
             };
             /** @description Internal Server Error */
             500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPluginsOutputBody"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "reload-plugins": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPluginsOutputBody"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only; or the caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;

@@ -6,6 +6,9 @@ import { request } from './http';
 /** NodeTypeFromAPI is a node type as GET /api/v1/node-types returns it. */
 export type NodeTypeFromAPI = components['schemas']['NodeType'];
 
+/** NodeTypePluginFromAPI names the plugin version a node type comes from. */
+export type NodeTypePluginFromAPI = components['schemas']['NodeTypePlugin'];
+
 /** Port is a named input or output of a node. */
 export interface Port {
   description?: string;
@@ -27,6 +30,8 @@ export interface NodeTypeInfo {
   icon: string;
   inputs: Port[];
   outputs: Port[];
+  /** plugin is the plugin version that adds the type; undefined for built-in types. */
+  plugin?: NodeTypePluginFromAPI;
   title: string;
   trigger: boolean;
   type: string;
@@ -52,6 +57,7 @@ export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
     icon: t.icon ?? '',
     inputs: (t.inputs ?? []).map(toPort),
     outputs: (t.outputs ?? []).map(toPort),
+    plugin: t.plugin,
     title: t.title || t.type,
     trigger: t.trigger,
     type: t.type,
@@ -77,13 +83,13 @@ export interface TypeMatches {
   names: NodeTypeInfo[];
 }
 
-/** searchTypes finds the types whose name, title, category or description holds every word of query, those it names first. */
+/** searchTypes finds the types whose name, title, category, plugin or description holds every word of query, those it names first. */
 export function searchTypes(types: readonly NodeTypeInfo[], query: string): TypeMatches {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (words.length === 0) return { mentions: [], names: [...types] };
   const found: TypeMatches = { mentions: [], names: [] };
   for (const t of types) {
-    const name = `${t.type} ${t.title} ${t.category}`.toLowerCase();
+    const name = `${t.type} ${t.title} ${t.category}${t.plugin ? ` ${t.plugin.name} plugin` : ''}`.toLowerCase();
     if (words.every((w) => name.includes(w))) found.names.push(t);
     else if (words.every((w) => name.includes(w) || t.description.toLowerCase().includes(w))) found.mentions.push(t);
   }
@@ -117,6 +123,11 @@ export const nodeTypeQueries = {
         return sortNodeTypes((res.data.items ?? []).map(nodeTypeFromAPI));
       },
       queryKey: [...nodeTypeQueries.all(), 'list'] as const,
+      // Plugins change the catalogue while the server runs: the Plugins page invalidates it when it
+      // sees them change, and coming back to the tab asks again. That costs a 304 when nothing
+      // changed (the browser revalidates with the catalogue's ETag), and structural sharing keeps
+      // the same data, so nothing re-renders.
+      refetchOnWindowFocus: 'always',
       staleTime: Infinity,
     }),
 };

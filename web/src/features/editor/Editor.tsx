@@ -86,6 +86,13 @@ function applySaveError(store: EditorStore, err: unknown, nodeIds: string[], edg
 
 function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const store = useEditorApi();
+  // The catalogue is read again when plugins change: nodes, forms and connection checks follow it.
+  const catalogTypes = useRef(types);
+  useEffect(() => {
+    if (catalogTypes.current === types) return;
+    catalogTypes.current = types;
+    store.getState().setCatalog(toCatalog(types));
+  }, [store, types]);
   const queryClient = useQueryClient();
   const { fitView, screenToFlowPosition } = useReactFlow();
   const workflowId = useEditorStore((s) => s.workflowId);

@@ -83,6 +83,8 @@ export interface EditorState extends Graph {
   select: (id: string | null) => void;
   selectAll: () => void;
   selectedId: string | null;
+  /** setCatalog replaces the node type catalogue (plugins added, replaced or removed); the graph is left as it is. */
+  setCatalog: (catalog: Catalog) => void;
   setMeta: (patch: Partial<WorkflowMeta>) => void;
   /** showInPanel chooses the node the side panel shows, without changing the selection. */
   showInPanel: (id: string | null) => void;
@@ -390,6 +392,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
         set((s) => ({ nodes: s.nodes.map((n) => (n.selected ? n : { ...n, selected: true })), selectedId: null }));
       },
       selectedId: null,
+      setCatalog: (catalog) => set({ catalog }),
       setMeta: (patch) => {
         change(`meta:${Object.keys(patch).join(',')}`, (s) => ({ meta: { ...s.meta, ...patch } }));
       },

@@ -4,6 +4,7 @@ import { lazy, Suspense, useContext, useMemo, useState } from 'react';
 
 import { IconButton } from '@components/IconButton';
 import { NodeIcon } from '@components/NodeIcon';
+import { PluginBadge } from '@components/PluginBadge';
 import { Spinner } from '@components/States';
 import { NodeRunInspector } from '@features/run/NodeRunInspector';
 
@@ -48,8 +49,11 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
         <NodeIcon category={type?.category ?? ''} icon={type?.icon ?? ''} />
         <div className="min-w-0 flex-1">
           <h2 className="truncate font-semibold">{node.data.name || type?.title || node.data.type}</h2>
-          <div className="truncate font-mono text-xs text-zinc-500">
-            {node.id} · {node.data.type}
+          <div className="flex items-center gap-1.5 font-mono text-xs text-zinc-500">
+            <span className="truncate">
+              {node.id} · {node.data.type}
+            </span>
+            {type?.plugin && <PluginBadge className="font-sans" plugin={type.plugin} />}
           </div>
         </div>
         {!readOnly && (
@@ -68,7 +72,25 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
           <X className="size-4" />
         </IconButton>
       </header>
-      {type?.description && <p className="border-b border-zinc-200 px-4 py-2 text-xs text-zinc-500 dark:border-zinc-800">{type.description}</p>}
+      {type?.description && (
+        <p className="border-b border-zinc-200 px-4 py-2 text-xs text-zinc-500 dark:border-zinc-800">
+          {type.description}
+          {type.docs && (
+            <>
+              {' '}
+              <a
+                className="font-medium text-indigo-600 hover:underline dark:text-indigo-400"
+                data-testid="node-docs-link"
+                href={`/node-types?q=${encodeURIComponent(type.type)}`}
+                rel="noreferrer"
+                target="_blank"
+              >
+                Documentation
+              </a>
+            </>
+          )}
+        </p>
+      )}
       {!type && (
         <p className="flex items-center gap-2 border-b border-amber-200 bg-amber-50 px-4 py-2 text-xs text-amber-800 dark:border-amber-900 dark:bg-amber-950/40 dark:text-amber-200">
           <TriangleExclamationPoint className="size-3.5" /> Unknown node type “{node.data.type}”: is its plugin installed?

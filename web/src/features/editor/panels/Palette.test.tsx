@@ -1,9 +1,9 @@
-import { render, screen } from '@testing-library/react';
+import { render, screen, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { describe, expect, it, vi } from 'vitest';
 
 import { filterTypes, searchTypes, sortNodeTypes } from '@services/nodeTypes';
-import { catalogFactory } from '@test/factories';
+import { catalogFactory, nodeTypeFactory } from '@test/factories';
 
 import { MENTIONS, Palette, paletteRows } from './Palette';
 
@@ -46,6 +46,30 @@ describe('Palette', () => {
     expect(item).toHaveTextContent('Manual trigger');
     expect(item).toHaveTextContent('The trigger.manual node');
     expect(item.getAttribute('title')).toContain('trigger.manual: The trigger.manual node');
+  });
+
+  it('puts plugin types under their own category, with a badge naming the plugin', async () => {
+    const user = userEvent.setup();
+    const plugin = { digest: 'sha256-aaaa', kind: 'wasm' as const, name: 'hello-wasm', version: '1.0.0' };
+    const greet = nodeTypeFactory({ category: 'Plugins', plugin, title: 'Greet', type: 'hello.greet' });
+    const all = sortNodeTypes([...types, greet]);
+    expect(paletteRows(all).at(-2)).toEqual({ category: 'Plugins', kind: 'header' });
+    render(
+      <div style={{ height: 600 }}>
+        <Palette onAdd={vi.fn()} types={all} />
+      </div>,
+    );
+    // A search for the plugin's name finds its types.
+    await user.type(screen.getByRole('searchbox', { name: 'Search node types' }), 'hello-wasm');
+    const item = screen.getAllByTestId('palette-item').find((b) => b.getAttribute('data-type') === 'hello.greet')!;
+    const badge = within(item).getByTestId('plugin-badge');
+    expect(badge).toHaveTextContent('Plugin');
+    expect(badge).toHaveAttribute('title', 'From plugin hello-wasm@1.0.0 (WebAssembly)');
+    expect(item.getAttribute('title')).toContain('From plugin hello-wasm@1.0.0');
+    // Built-in types carry no badge.
+    await user.clear(screen.getByRole('searchbox', { name: 'Search node types' }));
+    const builtIn = screen.getAllByTestId('palette-item').find((b) => b.getAttribute('data-type') === 'trigger.manual')!;
+    expect(within(builtIn).queryByTestId('plugin-badge')).toBeNull();
   });
 
   it('says when no type matches the search', async () => {

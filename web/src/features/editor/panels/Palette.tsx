@@ -3,6 +3,7 @@ import { memo, useMemo, useState, type CSSProperties, type DragEvent } from 'rea
 import { List, type RowComponentProps } from 'react-window';
 
 import { NodeIcon } from '@components/NodeIcon';
+import { PluginBadge, pluginTitle } from '@components/PluginBadge';
 import { searchTypes, type NodeTypeInfo } from '@services/nodeTypes';
 
 import { PALETTE_MIME } from '../Canvas';
@@ -63,12 +64,15 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
         draggable
         onClick={() => onAdd(t.type)}
         onDragStart={(e) => onDragStart(e, t.type)}
-        title={`${t.type}: ${t.description}\nDrag onto the canvas, or press Enter to add.`}
+        title={`${t.type}: ${t.description}${t.plugin ? `\n${pluginTitle(t.plugin)}` : ''}\nDrag onto the canvas, or press Enter to add.`}
         type="button"
       >
         <NodeIcon category={t.category} icon={t.icon} size="sm" />
         <span className="min-w-0">
-          <span className="block truncate text-sm font-medium">{t.title}</span>
+          <span className="flex items-center gap-1.5">
+            <span className="truncate text-sm font-medium">{t.title}</span>
+            {t.plugin && <PluginBadge plugin={t.plugin} />}
+          </span>
           <span className="line-clamp-2 text-[11px] leading-snug text-zinc-500" data-testid="palette-description">
             {t.description}
           </span>
@@ -78,7 +82,7 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
   );
 }
 
-/** Palette lists the node types by category, with search; the list is virtualized (react-window). */
+/** Palette lists the node types by category, with search; the list is virtualized (react-window). Plugin types carry a badge. */
 export const Palette = memo(function Palette({ onAdd, types }: { onAdd: (type: string) => void; types: readonly NodeTypeInfo[] }) {
   const [q, setQ] = useState('');
   const rows = useMemo(() => {
