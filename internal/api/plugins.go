@@ -12,6 +12,7 @@ import (
 
 // Plugins is what the API shows and does of the process's plugins; *pluginhost.Manager is one.
 type Plugins interface {
+	Dir() string
 	List() []pluginhost.Status
 	Reload(ctx context.Context) error
 }
@@ -43,7 +44,9 @@ type PluginProblem struct {
 
 type listPluginsOutput struct {
 	Body struct {
-		Items []Plugin `json:"items"`
+		Enabled bool     `json:"enabled" doc:"Whether this process loads plugins: false with CM_PLUGIN_DIR=off"`
+		Dir     string   `json:"dir,omitempty" doc:"The plugin directory this process watches (CM_PLUGIN_DIR)"`
+		Items   []Plugin `json:"items"`
 	}
 }
 
@@ -70,6 +73,7 @@ func (s *Server) listPlugins() *listPluginsOutput {
 	if s.cfg.Plugins == nil {
 		return out
 	}
+	out.Body.Enabled, out.Body.Dir = true, s.cfg.Plugins.Dir()
 	for _, st := range s.cfg.Plugins.List() {
 		out.Body.Items = append(out.Body.Items, toPlugin(st))
 	}

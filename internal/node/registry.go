@@ -327,9 +327,42 @@ func compileSchema(name string, doc json.RawMessage) (*jsonschema.Schema, error)
 	}
 	sch, err := c.Compile(url)
 	if err != nil {
-		return nil, fmt.Errorf("compile schema: %w", err)
+		return nil, fmt.Errorf("compile schema: %w", plainSchemaError(err))
 	}
 	return sch, nil
+}
+
+// plainSchemaError turns a schema that breaks the JSON Schema metaschema into one line per problem,
+// each at its JSON pointer within the schema, instead of the validator's tree of causes.
+func plainSchemaError(err error) error {
+	var sve *jsonschema.SchemaValidationError
+	if !errors.As(err, &sve) {
+		return err
+	}
+	var verr *jsonschema.ValidationError
+	if !errors.As(sve.Err, &verr) {
+		return err
+	}
+	var parts []string
+	seen := map[string]bool{}
+	collectLeaves(verr, func(e *jsonschema.ValidationError) {
+		msg := "at " + cmpOr(pointerOf(e.InstanceLocation), "the root") + ": " + e.ErrorKind.LocalizedString(messagePrinter)
+		if !seen[msg] && len(parts) < 5 {
+			seen[msg] = true
+			parts = append(parts, msg)
+		}
+	})
+	if len(parts) == 0 {
+		return err
+	}
+	return fmt.Errorf("the schema is not valid JSON Schema: %s", strings.Join(parts, "; "))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 // refusingLoader refuses to load any schema a $ref names outside the schema itself.

@@ -88,9 +88,10 @@ type entry struct {
 }
 
 type refusal struct {
-	version  string
-	problems plugin.Problems
-	at       time.Time
+	// version, kind, description and author are the refused plugin.json's, when it could be read.
+	version, kind, description, author string
+	problems                           plugin.Problems
+	at                                 time.Time
 }
 
 // NewManager returns a Manager; Start loads the folder and watches it.
@@ -236,12 +237,12 @@ func (m *Manager) load(ctx context.Context, e *entry, dir string) {
 		}
 	}
 	if len(problems) > 0 {
-		ver := ""
+		r := &refusal{problems: problems, at: time.Now()}
 		if b != nil {
-			ver = b.manifest.Version
+			r.version, r.kind, r.description, r.author = b.manifest.Version, b.manifest.Kind, b.manifest.Description, b.manifest.Author
 		}
 		m.mu.Lock()
-		e.refused = &refusal{version: ver, problems: problems, at: time.Now()}
+		e.refused = r
 		m.mu.Unlock()
 		attrs := []any{"folder", e.folder, "problems", problems.Error()}
 		if e.current != nil {

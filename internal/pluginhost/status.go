@@ -71,8 +71,12 @@ func (m *Manager) List() []Status {
 		for _, r := range e.retired {
 			s.Retired = append(s.Retired, r.ref.String())
 		}
-		if e.refused != nil {
-			s.State, s.Refused, s.Problems, s.RefusedAt = StateRefused, e.refused.version, e.refused.problems, e.refused.at
+		if r := e.refused; r != nil {
+			s.State, s.Refused, s.Problems, s.RefusedAt = StateRefused, r.version, r.problems, r.at
+			if e.current == nil {
+				// Nothing serves: what could be read of the refused plugin.json describes it.
+				s.Kind, s.Description, s.Author = r.kind, r.description, r.author
+			}
 		}
 		if e.current == nil && e.refused == nil {
 			// Seen but not loaded yet (settling).

@@ -1491,6 +1491,10 @@ export interface components {
             parentExecutionId?: string;
             /** @description For a sub-workflow run: the flow.call node that started it */
             parentNodeId?: string;
+            /** @description The plugin versions (name@version#digest) the execution runs on, by node type, recorded by its first run; absent when it uses no plugin node type or has not started */
+            pluginVersions?: {
+                [key: string]: string;
+            };
             /** @description Execution this one retries */
             retryOf?: string;
             /** Format: date-time */
@@ -1554,6 +1558,10 @@ export interface components {
             items: components["schemas"]["NodeType"][] | null;
         };
         ListPluginsOutputBody: {
+            /** @description The plugin directory this process watches (CM_PLUGIN_DIR) */
+            dir?: string;
+            /** @description Whether this process loads plugins: false with CM_PLUGIN_DIR=off */
+            enabled: boolean;
             items: components["schemas"]["Plugin"][] | null;
         };
         ListSchedulesOutputBody: {
