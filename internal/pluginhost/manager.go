@@ -85,6 +85,9 @@ type entry struct {
 	// refused is set when the last load failed; problems say why.
 	refused *refusal
 	changed time.Time
+	// missing is set when the folder was not there at the last poll: it is removed if it is still not
+	// there at the next, so that a folder replaced by two renames is never taken out in between.
+	missing bool
 }
 
 type refusal struct {
@@ -164,11 +167,25 @@ func (m *Manager) scan(ctx context.Context, force bool) error {
 		m.scanFolder(ctx, d.Name(), force)
 	}
 	for _, folder := range m.folders() {
-		if !seen[folder] {
+		if !seen[folder] && (force || m.markMissing(folder)) {
 			m.remove(ctx, folder)
 		}
 	}
 	return nil
+}
+
+// markMissing records that folder was not there; it reports whether it was already missing at the
+// last poll.
+func (m *Manager) markMissing(folder string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.entries[folder]
+	if e == nil {
+		return false
+	}
+	was := e.missing
+	e.missing = true
+	return was
 }
 
 func (m *Manager) folders() []string {
@@ -194,6 +211,7 @@ func (m *Manager) scanFolder(ctx context.Context, folder string, force bool) {
 		e = &entry{folder: folder}
 		m.entries[folder] = e
 	}
+	e.missing = false
 	if fp == e.fp {
 		e.pending = fp
 		m.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -171,4 +172,52 @@ func TestManagerWatchLoadsWithinASecond(t *testing.T) {
 	writePlugin(t, dir, "hello", helloManifest("1.0.0"), "hello")
 	require.Eventually(t, func() bool { _, ok := reg.Lookup("hello.greet"); return ok }, 10*time.Second, 10*time.Millisecond)
 	t.Logf("loaded %s after the files were written", time.Since(start))
+}
+
+// TestManagerWatchNeverDropsAFolderReplacedByRenames: a deploy that renames the old folder away and
+// the new one into place leaves a moment with no folder; the watcher must not take the plugin out.
+func TestManagerWatchNeverDropsAFolderReplacedByRenames(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	reg := node.NewRegistry()
+	m, err := NewManager(Config{Dir: dir, Registry: reg, Cache: sharedCache, Poll: 20 * time.Millisecond})
+	require.NoError(t, err)
+	defer func() { _ = m.Close(context.Background()) }()
+	writePlugin(t, dir, "hello", helloManifest("1.0.0"), "hello")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	require.NoError(t, m.Reload(ctx))
+	_, ok := reg.Lookup("hello.greet")
+	require.True(t, ok, "%+v", m.List())
+	go m.Watch(ctx)
+	stop := make(chan struct{})
+	gaps := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				gaps <- n
+				return
+			default:
+			}
+			if _, ok := reg.Lookup("hello.greet"); !ok {
+				n++
+			}
+		}
+	}()
+	staged := t.TempDir()
+	// Each replacement leaves the folder out for 5 ms, a quarter of a poll: a watcher that removed a
+	// folder on one poll without it would drop the plugin about every fourth time.
+	for i := range 60 {
+		next := writePlugin(t, staged, "next", helloManifest("1.0."+strconv.Itoa(i)), "")
+		require.NoError(t, os.Link(filepath.Join(dir, "hello", "plugin.wasm"), filepath.Join(next, "plugin.wasm")))
+		require.NoError(t, os.Rename(filepath.Join(dir, "hello"), filepath.Join(staged, "old")))
+		time.Sleep(5 * time.Millisecond)
+		require.NoError(t, os.Rename(next, filepath.Join(dir, "hello")))
+		require.NoError(t, os.RemoveAll(filepath.Join(staged, "old")))
+		time.Sleep(20 * time.Millisecond)
+	}
+	close(stop)
+	require.Zero(t, <-gaps, "the plugin's type was missing while its folder was replaced")
 }
