@@ -96,11 +96,12 @@ func (s *Server) registerPlugins() {
 		Summary: "Reload plugins",
 		Description: "Looks at the plugin directory now and loads every change at once, instead of within the second the watcher takes; " +
 			"answers the plugins as List plugins does. A refused plugin is not an error of this request: its status says why. " +
-			"It reloads this process only: every process watches its own plugin directory. 503 with CM_PLUGIN_DIR=off.",
-		Tags: tags, Errors: []int{http.StatusServiceUnavailable},
+			"It reloads this process only: every process watches its own plugin directory. With CM_PLUGIN_DIR=off there is nothing to load: " +
+			"the answer is the empty list with enabled false.",
+		Tags: tags,
 	}, func(ctx context.Context, _ *struct{}) (*listPluginsOutput, error) {
 		if s.cfg.Plugins == nil {
-			return nil, newError(http.StatusServiceUnavailable, "plugins are off in this process (CM_PLUGIN_DIR=off)")
+			return s.listPlugins(), nil
 		}
 		if err := s.cfg.Plugins.Reload(ctx); err != nil {
 			return nil, err

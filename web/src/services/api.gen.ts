@@ -763,7 +763,7 @@ export interface paths {
         put?: never;
         /**
          * Reload plugins
-         * @description Looks at the plugin directory now and loads every change at once, instead of within the second the watcher takes; answers the plugins as List plugins does. A refused plugin is not an error of this request: its status says why. It reloads this process only: every process watches its own plugin directory. 503 with CM_PLUGIN_DIR=off. Requires the admin role or above.
+         * @description Looks at the plugin directory now and loads every change at once, instead of within the second the watcher takes; answers the plugins as List plugins does. A refused plugin is not an error of this request: its status says why. It reloads this process only: every process watches its own plugin directory. With CM_PLUGIN_DIR=off there is nothing to load: the answer is the empty list with enabled false. Requires the admin role or above.
          */
         post: operations["reload-plugins"];
         delete?: never;
@@ -7231,19 +7231,8 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ErrorModel"];
                 };
             };
-            /** @description Internal Server Error */
+            /** @description Internal error; the detail names the request id to look for in the server log */
             500: {
-                headers: {
-                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["ErrorModel"];
-                };
-            };
-            /** @description Service Unavailable */
-            503: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
                     "X-Request-ID"?: string;
