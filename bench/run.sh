@@ -23,6 +23,11 @@ echo "== Store-independent =="
 go test -run XXX -bench 'HashPassword' -benchtime 20x ./internal/auth | figures
 go test -run XXX -bench 'DummyVerify|VerifyPassword|CheckStrengthWorst|VerifyToken' -benchtime 10x ./internal/auth | grep '^Benchmark' || true
 
+echo "== Plugins (issue 12) =="
+go test -run XXX -bench 'BenchmarkWasmNodeCall|BenchmarkProcessRoundTrip' -benchtime 3s ./internal/pluginhost | grep '^Benchmark' || true
+go test -run '^$' -bench HelloPython -benchtime 2000x ./pkg/plugin/python | grep '^Benchmark' || true
+go run ./bench/cmbench -bin "$BIN" -only plugins
+
 echo "== SQLite =="
 go_benchmarks
 go test -run XXX -bench 'LoadCredential' -benchtime 2000x ./internal/service | figures
