@@ -131,7 +131,7 @@ func TestWasmAttacks(t *testing.T) {
 				require.NoError(t, err)
 				tt.check(t, resp)
 			}
-			require.Less(t, time.Since(start), 10*time.Second)
+			require.Less(t, time.Since(start), 30*time.Second, "the call ends: its deadline is 5 s")
 			// The runtime still serves.
 			resp, err = call(t, w, "evil.echo", nil)
 			require.NoError(t, err)
