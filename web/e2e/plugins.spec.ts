@@ -34,7 +34,7 @@ test('plugins page: hello-wasm active, the refused folder with its reason, reloa
   await expect(refused.getByTestId('plugin-problem')).toHaveCount(1);
   // The pointer into its plugin.json, then the server's reason: the schema breaks the JSON Schema metaschema.
   await expect(refused.getByTestId('plugin-problem')).toContainText(/^\/nodes\/0\/schema — compile schema: /);
-  await expect(refused.getByTestId('plugin-problem')).toContainText("at '/properties/text/type': value must be one of");
+  await expect(refused.getByTestId('plugin-problem')).toContainText('the schema is not valid JSON Schema: at /properties/text/type: value must be one of');
   await expect(refused.getByTestId('plugin-serving')).toHaveText('Nothing from this folder serves until it is fixed.');
 
   // Reload, as the owner (an admin and above): the server looks at the folder now.
