@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/concertmaster/concertmaster/internal/netguard"
+	"github.com/concertmaster/concertmaster/internal/node"
+	"github.com/concertmaster/concertmaster/internal/nodes/httpnode"
 	"github.com/concertmaster/concertmaster/pkg/plugin"
 )
 
@@ -30,6 +32,25 @@ const (
 type fetcher struct {
 	hosts  []string
 	client *http.Client
+	auth   *httpnode.Authorizer
+}
+
+// callCredentials is what a call's outbound requests may use of the vault: the tenant's credentials,
+// and the one credential id the node's configuration names.
+type callCredentials struct {
+	creds node.Credentials
+	id    string
+}
+
+type callCredentialsKey struct{}
+
+// withCredentials lets the outbound requests made during the call in ctx use the credential id (the
+// node's "credential" field) from creds.
+func withCredentials(ctx context.Context, creds node.Credentials, id string) context.Context {
+	if creds == nil || id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, callCredentialsKey{}, &callCredentials{creds: creds, id: id})
 }
 
 // newFetcher returns the fetcher of a plugin allowed to reach hosts (nil: none) through policy.
@@ -38,6 +59,7 @@ func newFetcher(hosts []string, policy *netguard.Policy) *fetcher {
 	if policy == nil {
 		policy = &netguard.Policy{}
 	}
+	f.auth = httpnode.NewAuthorizer(policy)
 	f.client = &http.Client{
 		Transport: policy.Transport(),
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
@@ -47,6 +69,7 @@ func newFetcher(hosts []string, policy *netguard.Policy) *fetcher {
 			if !f.allowed(req.URL) {
 				return fmt.Errorf("redirect to %s, which is not in the plugin's network.hosts", req.URL.Host)
 			}
+			httpnode.StripOnRedirect(req, via)
 			return nil
 		},
 	}
@@ -117,6 +140,15 @@ func (f *fetcher) do(ctx context.Context, raw []byte, n int) plugin.HTTPResponse
 	}
 	for k, v := range req.Headers {
 		hr.Header.Set(k, v)
+	}
+	if req.Credential != "" {
+		cc, _ := ctx.Value(callCredentialsKey{}).(*callCredentials)
+		if cc == nil || cc.id != req.Credential {
+			return plugin.HTTPResponse{Error: "a request may only use the credential the node's configuration names in its credential field"}
+		}
+		if hr, err = f.auth.Authorize(ctx, cc.creds, cc.id, hr); err != nil {
+			return plugin.HTTPResponse{Error: err.Error()}
+		}
 	}
 	res, err := f.client.Do(hr)
 	if err != nil {

@@ -1,6 +1,7 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,6 +114,8 @@ func (n *pluginNode) Execute(ctx context.Context, in *node.Input) (node.Output, 
 		ExecutionID: in.Execution.ExecutionID, WorkflowID: in.Execution.WorkflowID, WorkflowVersion: in.Execution.WorkflowVersion,
 		NodeID: in.Execution.NodeID, Attempt: in.Execution.Attempt,
 	}}
+	// The host's outbound requests may use the one credential the configuration names.
+	ctx = withCredentials(ctx, in.Credentials, n.credentialID())
 	// The answer carries the output plus logs and envelope: allow some room beyond the output's limit.
 	resp, err := n.v.rt.Call(ctx, req, Limits{MaxResponseBytes: maxOut + maxLogs*maxLogBytes + 64<<10})
 	if err != nil {
@@ -152,6 +155,20 @@ func (n *pluginNode) Execute(ctx context.Context, in *node.Input) (node.Output, 
 		port = "out"
 	}
 	return node.Emit(port, value), nil
+}
+
+// credentialID returns the configuration's top-level "credential" string, or "".
+func (n *pluginNode) credentialID() string {
+	var cfg struct {
+		Credential string `json:"credential"`
+	}
+	if len(n.config) == 0 || !bytes.Contains(n.config, []byte(`"credential"`)) {
+		return ""
+	}
+	if err := json.Unmarshal(n.config, &cfg); err != nil {
+		return ""
+	}
+	return cfg.Credential
 }
 
 // runtimeError describes a failure of the plugin's runtime as the node's error.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/concertmaster/concertmaster/internal/netguard"
+	"github.com/concertmaster/concertmaster/internal/node"
 	"github.com/concertmaster/concertmaster/pkg/plugin"
 )
 
@@ -204,4 +205,60 @@ func TestWasmCloseRefusesNewCalls(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the looping call did not end when the runtime closed")
 	}
+}
+
+// vault is the tenant's credentials as an attempt sees them: here one bearer token.
+type vault struct {
+	mu       sync.Mutex
+	redacted []string
+}
+
+func (v *vault) Get(_ context.Context, id string, types ...string) (*node.Credential, error) {
+	if id != "api" {
+		return nil, node.Errorf(node.CodeCredentialNotFound, "credential %s not found", id)
+	}
+	return &node.Credential{ID: id, Name: "API", Type: "httpBearer", Data: map[string]any{"token": "s3cret"}, Secrets: []string{"s3cret"}}, nil
+}
+
+func (v *vault) Redact(values ...string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.redacted = append(v.redacted, values...)
+}
+
+// TestWasmFetchWithCredential: the host sets the header of the credential the node's configuration
+// names; the plugin never holds the secret and cannot use another credential.
+func TestWasmFetchWithCredential(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("auth=" + r.Header.Get("Authorization")))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	man := evilManifest(map[string]any{"network": map[string]any{"hosts": []string{strings.TrimPrefix(srv.URL, "http://")}}})
+	writePlugin(t, dir, "evil", man, "evil")
+	reg := node.NewRegistry()
+	m, err := NewManager(Config{Dir: dir, Registry: reg, Cache: sharedCache, Policy: &netguard.Policy{AllowPrivate: true}})
+	require.NoError(t, err)
+	defer func() { _ = m.Close(context.Background()) }()
+	require.NoError(t, m.Reload(context.Background()))
+	typ, ok := reg.Lookup("evil.fetch")
+	require.True(t, ok, "%+v", m.List())
+	v := &vault{}
+	run := func(config map[string]any) map[string]any {
+		t.Helper()
+		n, err := typ.Instantiate(config, false)
+		require.NoError(t, err)
+		out, err := n.Execute(context.Background(), &node.Input{Credentials: v})
+		require.NoError(t, err)
+		return out.Value.(map[string]any)
+	}
+	out := run(map[string]any{"url": srv.URL, "credential": "api", "useCredential": "api"})
+	require.Equal(t, "auth=Bearer s3cret", out["body"])
+	require.Contains(t, v.redacted, "Bearer s3cret", "the header's value is redacted from what the attempt outputs")
+
+	out = run(map[string]any{"url": srv.URL, "credential": "api", "useCredential": "other"})
+	require.Contains(t, out["error"], "only use the credential the node's configuration names")
+	out = run(map[string]any{"url": srv.URL, "useCredential": "api"})
+	require.Contains(t, out["error"], "only use the credential the node's configuration names")
 }

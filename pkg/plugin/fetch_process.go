@@ -22,6 +22,9 @@ func Fetch(ctx context.Context, req *HTTPRequest) (*HTTPResponse, error) {
 		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMs)*time.Millisecond)
 		defer cancel()
 	}
+	if req.Credential != "" {
+		return nil, &FetchError{Message: "credentials are applied by the server to WebAssembly plugins' requests only; a process plugin is given none"}
+	}
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet

@@ -70,6 +70,11 @@ type HTTPRequest struct {
 	Body string `json:"body,omitempty"`
 	// TimeoutMs bounds the request; the host caps it at the call's own deadline.
 	TimeoutMs int64 `json:"timeoutMs,omitempty"`
+	// Credential, when set, must be the credential the node's configuration names in its
+	// "credential" field: the host reads it from the server's vault and sets its header (a bearer
+	// token, basic auth, an API key header, an OAuth2 access token) on the request. The plugin never
+	// sees the secret. Only WebAssembly plugins' requests carry credentials.
+	Credential string `json:"credential,omitempty"`
 }
 
 // HTTPResponse is the host's answer to an HTTPRequest. Error is set, and the rest empty, when the request

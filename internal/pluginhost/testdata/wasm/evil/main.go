@@ -66,9 +66,12 @@ func init() {
 	plugin.Handle("evil.fetch", func(ctx context.Context, c *plugin.Call) (plugin.Result, error) {
 		var cfg struct {
 			URL string `json:"url"`
+			// UseCredential is the credential id the plugin asks the host for (the node's own
+			// credential field, or another one).
+			UseCredential string `json:"useCredential"`
 		}
 		_ = c.DecodeConfig(&cfg)
-		resp, err := plugin.Fetch(ctx, &plugin.HTTPRequest{Method: "GET", URL: cfg.URL})
+		resp, err := plugin.Fetch(ctx, &plugin.HTTPRequest{Method: "GET", URL: cfg.URL, Credential: cfg.UseCredential})
 		if err != nil {
 			return plugin.Out(map[string]any{"error": err.Error()}), nil
 		}
