@@ -170,6 +170,7 @@ func New(cfg Config) *Server {
 	s.registerNodeTypes()
 	s.registerPlugins()
 	s.registerWorkflows()
+	s.registerWorkflowTags()
 	s.registerSchedules()
 	s.registerCredentials()
 	s.registerTemplates()

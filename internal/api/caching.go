@@ -173,7 +173,7 @@ func versionETag(tenantID string, v *store.WorkflowVersion) string {
 // workflowListETag is the ETag of a page of workflows: the query, and each item's id, version and
 // active flag (which fix the rest of the summary), and the next cursor.
 func workflowListETag(tenantID string, params store.ListWorkflowsParams, page *store.Page[store.Workflow]) string {
-	h := newTagHasher("workflow-list").add(tenantID, params.Name, params.Cursor).addInt(params.Limit)
+	h := newTagHasher("workflow-list").add(tenantID, params.Name, params.Tag, params.Cursor).addInt(params.Limit)
 	for i := range page.Items {
 		w := &page.Items[i]
 		h.add(w.ID).addInt(w.Version).addBool(w.Active)
@@ -182,11 +182,15 @@ func workflowListETag(tenantID string, params store.ListWorkflowsParams, page *s
 }
 
 // versionListETag is the ETag of a page of a workflow's versions: versions never change, so the
-// numbers listed and the next cursor fix the page.
-func versionListETag(tenantID, id string, params store.ListVersionsParams, page *store.Page[store.WorkflowVersion]) string {
+// numbers listed, their authors' names and the next cursor fix the page.
+func versionListETag(tenantID, id string, params store.ListVersionsParams, page *store.Page[store.WorkflowVersion], authors map[string]*Author) string {
 	h := newTagHasher("workflow-version-list").add(tenantID, id, params.Cursor).addInt(params.Limit)
 	for i := range page.Items {
 		h.addInt(page.Items[i].Version)
+		// Authors are shown by name, which their owners may change.
+		if a := authors[page.Items[i].CreatedBy]; a != nil {
+			h.add(a.Kind, a.Name)
+		}
 	}
 	return `"` + h.add(page.NextCursor).sum() + `"`
 }

@@ -42,12 +42,15 @@ type executionActionInput struct {
 }
 
 type listExecutionsInput struct {
-	WorkflowID string `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
-	Status     string `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
-	Parent     string `query:"parentExecutionId" maxLength:"64" doc:"Keep the sub-workflow runs (children) that one execution started"`
-	ParentNode string `query:"parentNodeId" maxLength:"64" doc:"With parentExecutionId: keep the children of this flow.call node"`
-	Limit      int    `query:"limit" minimum:"1" maximum:"500" default:"50"`
-	Cursor     string `query:"cursor" maxLength:"512"`
+	WorkflowID string    `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
+	Status     string    `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
+	Trigger    string    `query:"trigger" enum:"manual,webhook,schedule,retry,call,error,message" doc:"Keep executions started this way"`
+	Since      time.Time `query:"createdAfter" doc:"Keep executions created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z)"`
+	Until      time.Time `query:"createdBefore" doc:"Keep executions created before this time (RFC 3339)"`
+	Parent     string    `query:"parentExecutionId" maxLength:"64" doc:"Keep the sub-workflow runs (children) that one execution started"`
+	ParentNode string    `query:"parentNodeId" maxLength:"64" doc:"With parentExecutionId: keep the children of this flow.call node"`
+	Limit      int       `query:"limit" minimum:"1" maximum:"500" default:"50"`
+	Cursor     string    `query:"cursor" maxLength:"512"`
 }
 
 type decideInput struct {
@@ -231,6 +234,7 @@ func (s *Server) registerExecutions() {
 	}, func(ctx context.Context, in *listExecutionsInput) (*listExecutionsOutput, error) {
 		page, err := s.svc.Store().ListExecutions(ctx, tenant(ctx), store.ListExecutionsParams{
 			WorkflowID: in.WorkflowID, Status: workflow.ExecutionStatus(in.Status), ParentExecutionID: in.Parent, ParentNodeID: in.ParentNode, Limit: in.Limit, Cursor: in.Cursor,
+			TriggerKind: store.TriggerKind(in.Trigger), CreatedAfter: in.Since, CreatedBefore: in.Until,
 		})
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)

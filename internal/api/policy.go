@@ -68,6 +68,7 @@ var policy = map[string]access{
 	"list-workflows":         viewer,
 	"get-workflow":           viewer,
 	"list-workflow-versions": viewer,
+	"list-workflow-tags":     viewer,
 	"get-workflow-version":   viewer,
 	"validate-workflow":      editor,
 	"create-workflow":        editor,

@@ -46,6 +46,7 @@ type WorkflowSummary struct {
 	Active      bool      `json:"active"`
 	Version     int       `json:"version"`
 	NodeCount   int       `json:"nodeCount"`
+	Tags        []string  `json:"tags" doc:"The current version's tags (definition.tags)"`
 	CreatedAt   time.Time `json:"createdAt"`
 	UpdatedAt   time.Time `json:"updatedAt"`
 }
@@ -56,6 +57,7 @@ type WorkflowVersion struct {
 	Version    int                 `json:"version"`
 	Definition workflow.Definition `json:"definition"`
 	CreatedAt  time.Time           `json:"createdAt"`
+	CreatedBy  string              `json:"createdBy,omitempty" doc:"Who saved it: a user id, or apikey:<id> for an API key; absent when unknown (saved before this was recorded, or by the server itself)"`
 }
 
 // WorkflowVersionSummary is a version in a list, without its definition.
@@ -63,6 +65,20 @@ type WorkflowVersionSummary struct {
 	WorkflowID string    `json:"workflowId"`
 	Version    int       `json:"version"`
 	CreatedAt  time.Time `json:"createdAt"`
+	CreatedBy  string    `json:"createdBy,omitempty" doc:"Who saved it: a user id, or apikey:<id> for an API key; absent when unknown"`
+	Author     *Author   `json:"author,omitempty" doc:"Who saved it, for display; absent when unknown"`
+}
+
+// Author names who saved a version, for display.
+type Author struct {
+	Kind string `json:"kind" enum:"user,apikey" doc:"A person or an API key"`
+	Name string `json:"name" doc:"The user's name (their e-mail when they gave none), or the API key's id"`
+}
+
+// WorkflowTag is one tag of the tenant's workflows.
+type WorkflowTag struct {
+	Tag   string `json:"tag"`
+	Count int    `json:"count" doc:"How many workflows carry it"`
 }
 
 // NodeType describes a registered node type.

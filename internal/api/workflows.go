@@ -43,6 +43,7 @@ type definitionInput struct {
 
 type listWorkflowsInput struct {
 	Name   string `query:"name" maxLength:"200" doc:"Keep workflows whose name contains this, ignoring case"`
+	Tag    string `query:"tag" maxLength:"32" doc:"Keep workflows carrying this tag, ignoring case"`
 	Limit  int    `query:"limit" minimum:"1" maximum:"500" default:"50" doc:"Page size"`
 	Cursor string `query:"cursor" maxLength:"512" doc:"Cursor from the previous page's nextCursor"`
 	ConditionalRead
@@ -157,7 +158,7 @@ func (s *Server) registerWorkflows() {
 		OperationID: "list-workflows", Method: http.MethodGet, Path: "/api/v1/workflows",
 		Summary: "List workflows", Description: "Most recently updated first, paged by cursor. Answers an ETag, and 304 to a matching If-None-Match.", Tags: tags,
 	}), func(ctx context.Context, in *listWorkflowsInput) (*listWorkflowsOutput, error) {
-		params := store.ListWorkflowsParams{Name: in.Name, Limit: in.Limit, Cursor: in.Cursor}
+		params := store.ListWorkflowsParams{Name: in.Name, Tag: in.Tag, Limit: in.Limit, Cursor: in.Cursor}
 		page, err := s.svc.Store().ListWorkflows(ctx, tenant(ctx), params)
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
@@ -170,7 +171,7 @@ func (s *Server) registerWorkflows() {
 		out.Body.Items = make([]WorkflowSummary, 0, len(page.Items))
 		for _, w := range page.Items {
 			out.Body.Items = append(out.Body.Items, WorkflowSummary{ID: w.ID, Name: w.Name, Description: w.Description, Active: w.Active,
-				Version: w.Version, NodeCount: w.NodeCount, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
+				Version: w.Version, NodeCount: w.NodeCount, Tags: nonNil(w.Tags), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
 		}
 		out.Body.NextCursor = page.NextCursor
 		return out, nil
@@ -273,14 +274,16 @@ func (s *Server) registerWorkflows() {
 		if err != nil {
 			return nil, toProblem(ctx, s.logger, err)
 		}
-		out := &listVersionsOutput{Status: http.StatusOK, ETag: versionListETag(tenant(ctx), in.ID, params, page), CacheControl: cacheRevalidate}
+		authors := s.authors(ctx, page.Items)
+		out := &listVersionsOutput{Status: http.StatusOK, ETag: versionListETag(tenant(ctx), in.ID, params, page, authors), CacheControl: cacheRevalidate}
 		if in.notModified(out.ETag) {
 			out.Status = http.StatusNotModified
 			return out, nil
 		}
 		out.Body.Items = make([]WorkflowVersionSummary, 0, len(page.Items))
 		for _, v := range page.Items {
-			out.Body.Items = append(out.Body.Items, WorkflowVersionSummary{WorkflowID: v.WorkflowID, Version: v.Version, CreatedAt: v.CreatedAt})
+			out.Body.Items = append(out.Body.Items, WorkflowVersionSummary{WorkflowID: v.WorkflowID, Version: v.Version, CreatedAt: v.CreatedAt,
+				CreatedBy: v.CreatedBy, Author: authors[v.CreatedBy]})
 		}
 		out.Body.NextCursor = page.NextCursor
 		return out, nil

@@ -52,8 +52,12 @@ type Origin struct {
 type principalKey struct{}
 type originKey struct{}
 
-// WithPrincipal returns a context that acts as p.
+// WithPrincipal returns a context that acts as p; the store attributes what it saves to p's actor
+// (store.WithActor).
 func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	if p != nil {
+		ctx = store.WithActor(ctx, p.Actor())
+	}
 	return context.WithValue(ctx, principalKey{}, p)
 }
 

@@ -76,9 +76,11 @@ type Workflow struct {
 	Active      bool
 	Version     int
 	NodeCount   int
-	Definition  workflow.Definition
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// Tags are the current definition's tags.
+	Tags       []string
+	Definition workflow.Definition
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // WorkflowVersion is one immutable saved version. List results leave Definition empty.
@@ -87,6 +89,9 @@ type WorkflowVersion struct {
 	Version    int
 	Definition workflow.Definition
 	CreatedAt  time.Time
+	// CreatedBy is the actor who saved the version (ActorFrom of the saving context): a user id,
+	// "apikey:<id>", or empty when unknown (versions saved before it was recorded, the system).
+	CreatedBy string
 }
 
 // WebhookRoute maps a method and path under /hooks/ to a trigger node of an active workflow.
@@ -112,6 +117,8 @@ type Page[T any] struct {
 type ListWorkflowsParams struct {
 	// Name keeps workflows whose name contains it, case-insensitively.
 	Name string
+	// Tag keeps workflows carrying this tag, compared ignoring case.
+	Tag string
 	// Limit is the page size (1 to 500; 0 means 50).
 	Limit int
 	// Cursor continues a previous page.
@@ -321,8 +328,14 @@ type ListExecutionsParams struct {
 	// its nodes.
 	ParentExecutionID string
 	ParentNodeID      string
-	Limit             int
-	Cursor            string
+	// TriggerKind keeps executions started this way.
+	TriggerKind TriggerKind
+	// CreatedAfter and CreatedBefore, when not zero, keep executions created at or after, and
+	// before, these times.
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	Limit         int
+	Cursor        string
 }
 
 // ExecutionUpdate is one atomic step of an execution: an optional status change with its
@@ -414,6 +427,10 @@ type Store interface {
 	GetWorkflow(ctx context.Context, tenantID, id string) (*Workflow, error)
 	// ListWorkflows pages through workflows, most recently updated first.
 	ListWorkflows(ctx context.Context, tenantID string, params ListWorkflowsParams) (*Page[Workflow], error)
+	// ListWorkflowTags counts the tags of the tenant's workflows, most used first (then by name),
+	// reading at most MaxTaggedWorkflowsScanned tagged workflows. Tags differing only in case count
+	// as one, spelled as the one that sorts first.
+	ListWorkflowTags(ctx context.Context, tenantID string) ([]TagCount, error)
 	// UpdateWorkflow saves def as the next version, provided expectedVersion is current
 	// (ErrVersionMismatch otherwise). When the workflow is active, its webhook routes become routes and
 	// its schedules become schedules (see Schedule.Spec for what a save keeps).
@@ -567,3 +584,26 @@ type Processes interface {
 
 // MaxProcesses bounds the processes HeartbeatProcess returns.
 const MaxProcesses = 1000
+
+// TagCount is one workflow tag and how many workflows carry it.
+type TagCount struct {
+	Tag   string
+	Count int
+}
+
+// MaxTaggedWorkflowsScanned bounds the workflows ListWorkflowTags reads.
+const MaxTaggedWorkflowsScanned = 10_000
+
+type actorKey struct{}
+
+// WithActor returns a context whose writes are attributed to actor (a user id or "apikey:<id>"):
+// the versions it saves record it as CreatedBy.
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// ActorFrom returns the actor WithActor set, or "".
+func ActorFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
+}

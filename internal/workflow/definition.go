@@ -17,6 +17,8 @@ const (
 	MaxNodes = 2000
 	// MaxEdges is the largest number of edges a workflow may hold.
 	MaxEdges = 8000
+	// MaxTags is the most tags a workflow carries.
+	MaxTags = 20
 	// MaxNameLength is the longest workflow name, in bytes.
 	MaxNameLength = 200
 )
@@ -32,12 +34,18 @@ const (
 // `{{ nodes.fetch_orders.output }}` works without any renaming.
 var NodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// TagPattern is the pattern every workflow tag matches: it leaves out quotes, backslashes and
+// percent signs, so that a tag can be searched for in the stored JSON array without escaping.
+var TagPattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,31}$`)
+
 // Definition is the editable body of a workflow: what a user saves and what every version freezes.
 type Definition struct {
 	// Name is the workflow's display name; it need not be unique.
 	Name string `json:"name" doc:"Display name"`
 	// Description is free text shown in lists.
 	Description string `json:"description,omitempty" doc:"Free text"`
+	// Tags label the workflow so that lists can filter on them (TagPattern, at most MaxTags).
+	Tags []string `json:"tags,omitempty" maxItems:"20" doc:"Labels the workflow list filters on: at most 20, each 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit; no two the same ignoring case"`
 	// Nodes are the steps of the graph.
 	Nodes []Node `json:"nodes" doc:"The steps of the graph"`
 	// Edges connect an output port of one node to an input port of another.

@@ -183,7 +183,7 @@ func (s *Store) GetExecution(ctx context.Context, tenantID, id string) (*store.E
 
 // ListExecutions implements store.Store.
 func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.ListExecutionsParams) (*store.Page[store.Execution], error) {
-	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status), "parent execution id", p.ParentExecutionID, "parent node id", p.ParentNodeID); err != nil {
+	if err := checkText("tenant id", tenantID, "workflow id", p.WorkflowID, "status", string(p.Status), "trigger", string(p.TriggerKind), "parent execution id", p.ParentExecutionID, "parent node id", p.ParentNodeID); err != nil {
 		return nil, err
 	}
 	limit := pageLimit(p.Limit)
@@ -197,6 +197,18 @@ func (s *Store) ListExecutions(ctx context.Context, tenantID string, p store.Lis
 	if p.Status != "" {
 		where.WriteString(` AND status = ?`)
 		args = append(args, p.Status)
+	}
+	if p.TriggerKind != "" {
+		where.WriteString(` AND trigger_kind = ?`)
+		args = append(args, p.TriggerKind)
+	}
+	if !p.CreatedAfter.IsZero() {
+		where.WriteString(` AND created_at >= ?`)
+		args = append(args, s.t(p.CreatedAfter.UTC()))
+	}
+	if !p.CreatedBefore.IsZero() {
+		where.WriteString(` AND created_at < ?`)
+		args = append(args, s.t(p.CreatedBefore.UTC()))
 	}
 	if p.ParentExecutionID != "" {
 		where.WriteString(` AND parent_execution_id = ?`)

@@ -1,11 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,12 +33,13 @@ func (s *Store) CreateTenant(ctx context.Context, id, name string) error {
 	})
 }
 
-const workflowColumns = `tenant_id, id, name, description, active, version, node_count, created_at, updated_at`
+const workflowColumns = `tenant_id, id, name, description, active, version, node_count, created_at, updated_at, tags`
 
 func scanWorkflow(row interface{ Scan(...any) error }, def *[]byte) (*store.Workflow, error) {
 	var w store.Workflow
 	var created, updated nullTime
-	dest := []any{&w.TenantID, &w.ID, &w.Name, &w.Description, &w.Active, &w.Version, &w.NodeCount, &created, &updated}
+	var tags string
+	dest := []any{&w.TenantID, &w.ID, &w.Name, &w.Description, &w.Active, &w.Version, &w.NodeCount, &created, &updated, &tags}
 	if def != nil {
 		dest = append(dest, def)
 	}
@@ -44,7 +47,22 @@ func scanWorkflow(row interface{ Scan(...any) error }, def *[]byte) (*store.Work
 		return nil, err
 	}
 	w.CreatedAt, w.UpdatedAt = created.Time, updated.Time
+	if err := json.Unmarshal([]byte(tags), &w.Tags); err != nil {
+		return nil, fmt.Errorf("decode tags of workflow %s: %w", w.ID, err)
+	}
 	return &w, nil
+}
+
+// tagsJSON is the tags column of a definition: its tags as a JSON array, [] when it has none.
+func tagsJSON(def *workflow.Definition) (string, error) {
+	if len(def.Tags) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(def.Tags)
+	if err != nil {
+		return "", fmt.Errorf("marshal tags: %w", err)
+	}
+	return string(b), nil
 }
 
 // CreateWorkflow implements store.Store.
@@ -56,11 +74,15 @@ func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *wo
 	if err != nil {
 		return nil, fmt.Errorf("marshal definition: %w", err)
 	}
+	tags, err := tagsJSON(def)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		if _, err := tx.exec(ctx, (`INSERT INTO workflows (tenant_id, id, name, description, active, version, node_count, definition, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`),
-			tenantID, id, def.Name, def.Description, false, len(def.Nodes), string(body), s.t(now), s.t(now)); err != nil {
+		if _, err := tx.exec(ctx, (`INSERT INTO workflows (tenant_id, id, name, description, active, version, node_count, definition, created_at, updated_at, tags)
+			VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`),
+			tenantID, id, def.Name, def.Description, false, len(def.Nodes), string(body), s.t(now), s.t(now), tags); err != nil {
 			if s.d.IsUniqueViolation(err) {
 				return fmt.Errorf("workflow %s already exists: %w", id, store.ErrConflict)
 			}
@@ -77,12 +99,12 @@ func (s *Store) CreateWorkflow(ctx context.Context, tenantID, id string, def *wo
 		return nil, err
 	}
 	return &store.Workflow{TenantID: tenantID, ID: id, Name: def.Name, Description: def.Description, Version: 1,
-		NodeCount: len(def.Nodes), Definition: *def, CreatedAt: now, UpdatedAt: now}, nil
+		NodeCount: len(def.Nodes), Tags: def.Tags, Definition: *def, CreatedAt: now, UpdatedAt: now}, nil
 }
 
 func (s *Store) insertVersion(ctx context.Context, tx *wtx, tenantID, id string, version int, body []byte, now time.Time) error {
-	_, err := tx.exec(ctx, (`INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition, created_at) VALUES (?, ?, ?, ?, ?)`),
-		tenantID, id, version, string(body), s.t(now))
+	_, err := tx.exec(ctx, (`INSERT INTO workflow_versions (tenant_id, workflow_id, version, definition, created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)`),
+		tenantID, id, version, string(body), s.t(now), store.ActorFrom(ctx))
 	if err != nil {
 		return fmt.Errorf("insert workflow version: %w", err)
 	}
@@ -122,6 +144,15 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 		where.WriteString(` AND LOWER(name) LIKE ? ESCAPE '\'`)
 		args = append(args, "%"+escapeLike(strings.ToLower(params.Name))+"%")
 	}
+	if params.Tag != "" {
+		// A tag never holds a quote or a backslash (workflow.TagPattern), so "tag" appears quoted in
+		// the JSON array exactly when the workflow carries it.
+		if !workflow.TagPattern.MatchString(params.Tag) {
+			return &store.Page[store.Workflow]{}, nil
+		}
+		where.WriteString(` AND LOWER(tags) LIKE ? ESCAPE '\'`)
+		args = append(args, `%"`+escapeLike(strings.ToLower(params.Tag))+`"%`)
+	}
 	if params.Cursor != "" {
 		key, id, err := decodeCursor(params.Cursor)
 		if err != nil {
@@ -150,6 +181,52 @@ func (s *Store) ListWorkflows(ctx context.Context, tenantID string, params store
 		`SELECT `+workflowColumns+` FROM workflows WHERE `+where.String()+` ORDER BY updated_at DESC, id DESC LIMIT ?`, args...)
 }
 
+// ListWorkflowTags implements store.Store.
+func (s *Store) ListWorkflowTags(ctx context.Context, tenantID string) ([]store.TagCount, error) {
+	if err := checkText("tenant id", tenantID); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT tags FROM workflows WHERE tenant_id = ? AND deleted_at IS NULL AND tags <> '[]' LIMIT ?`,
+		tenantID, store.MaxTaggedWorkflowsScanned)
+	if err != nil {
+		return nil, fmt.Errorf("list workflow tags: %w", err)
+	}
+	defer rows.Close()
+	counts := map[string]*store.TagCount{}
+	for rows.Next() {
+		var raw string
+		if err := rows.Scan(&raw); err != nil {
+			return nil, fmt.Errorf("list workflow tags: %w", err)
+		}
+		var tags []string
+		if err := json.Unmarshal([]byte(raw), &tags); err != nil {
+			return nil, fmt.Errorf("list workflow tags: decode %q: %w", raw, err)
+		}
+		for _, tag := range tags {
+			// Tags differing only in case count as one, under the spelling that sorts first (so
+			// that the answer does not depend on the order rows come in).
+			key := strings.ToLower(tag)
+			if c, ok := counts[key]; ok {
+				c.Count++
+				c.Tag = min(c.Tag, tag)
+			} else {
+				counts[key] = &store.TagCount{Tag: tag, Count: 1}
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list workflow tags: %w", err)
+	}
+	out := make([]store.TagCount, 0, len(counts))
+	for _, c := range counts {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b store.TagCount) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(strings.ToLower(a.Tag), strings.ToLower(b.Tag)))
+	})
+	return out, nil
+}
+
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
@@ -169,12 +246,16 @@ func (s *Store) UpdateWorkflow(ctx context.Context, tenantID, id string, expecte
 	if err != nil {
 		return nil, fmt.Errorf("marshal definition: %w", err)
 	}
+	tags, err := tagsJSON(def)
+	if err != nil {
+		return nil, err
+	}
 	now := s.now().UTC().Truncate(time.Microsecond)
 	var out *store.Workflow
 	err = s.write(ctx, func(ctx context.Context, tx *wtx, _ *txHooks) error {
-		res, err := tx.exec(ctx, (`UPDATE workflows SET name = ?, description = ?, version = version + 1, node_count = ?, definition = ?, updated_at = ?
+		res, err := tx.exec(ctx, (`UPDATE workflows SET name = ?, description = ?, version = version + 1, node_count = ?, definition = ?, updated_at = ?, tags = ?
 			WHERE tenant_id = ? AND id = ? AND version = ? AND deleted_at IS NULL`),
-			def.Name, def.Description, len(def.Nodes), string(body), s.t(now), tenantID, id, expectedVersion)
+			def.Name, def.Description, len(def.Nodes), string(body), s.t(now), tags, tenantID, id, expectedVersion)
 		if err != nil {
 			return fmt.Errorf("update workflow: %w", err)
 		}
@@ -274,12 +355,12 @@ func (s *Store) ListWorkflowVersions(ctx context.Context, tenantID, id string, p
 		func(rows *sql.Rows) (store.WorkflowVersion, error) {
 			var v store.WorkflowVersion
 			var created nullTime
-			err := rows.Scan(&v.WorkflowID, &v.Version, &created)
+			err := rows.Scan(&v.WorkflowID, &v.Version, &created, &v.CreatedBy)
 			v.CreatedAt = created.Time
 			return v, err
 		},
 		func(v store.WorkflowVersion) string { return encodeCursor(strconv.Itoa(v.Version), v.WorkflowID) },
-		`SELECT workflow_id, version, created_at FROM workflow_versions
+		`SELECT workflow_id, version, created_at, created_by FROM workflow_versions
 		WHERE tenant_id = ? AND workflow_id = ?`+cond+` ORDER BY version DESC LIMIT ?`, args...)
 }
 
@@ -287,7 +368,7 @@ func scanVersion(row interface{ Scan(...any) error }) (*store.WorkflowVersion, e
 	var v store.WorkflowVersion
 	var body []byte
 	var created nullTime
-	if err := row.Scan(&v.WorkflowID, &v.Version, &body, &created); err != nil {
+	if err := row.Scan(&v.WorkflowID, &v.Version, &body, &created, &v.CreatedBy); err != nil {
 		return nil, err
 	}
 	v.CreatedAt = created.Time
@@ -302,7 +383,7 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, tenantID, id string, ver
 	if err := checkText("tenant id", tenantID, "workflow id", id); err != nil {
 		return nil, err
 	}
-	row := s.queryRow(ctx, (`SELECT workflow_id, version, definition, created_at FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
+	row := s.queryRow(ctx, (`SELECT workflow_id, version, definition, created_at, created_by FROM workflow_versions WHERE tenant_id = ? AND workflow_id = ? AND version = ?`),
 		tenantID, id, version)
 	v, err := scanVersion(row)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -83,6 +83,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"WebhookRoutes", testWebhookRoutes},
 		{"WorkflowCRUD", testWorkflowCRUD},
 		{"WorkflowListPaging", testWorkflowList},
+		{"WorkflowTags", testWorkflowTags},
 		{"Users", testUsers},
 		{"FirstUserAndTenants", testFirstUserAndTenants},
 		{"Memberships", testMemberships},
@@ -210,6 +211,68 @@ func testWorkflowList(t *testing.T, s store.Store) {
 
 	_, err = s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Cursor: "!!not-a-cursor"})
 	require.ErrorIs(t, err, store.ErrInvalidInput)
+}
+
+func testWorkflowTags(t *testing.T, s store.Store) {
+	ctx := store.WithActor(context.Background(), "user-1")
+	const tenant = store.DefaultTenant
+	tagged := func(name string, tags ...string) *workflow.Definition {
+		def := Definition(name)
+		def.Tags = tags
+		return def
+	}
+	billing, err := s.CreateWorkflow(ctx, tenant, NewID(), tagged("billing", "Finance", "nightly"))
+	require.NoError(t, err)
+	require.Equal(t, []string{"Finance", "nightly"}, billing.Tags)
+	_, err = s.CreateWorkflow(ctx, tenant, NewID(), tagged("payroll", "finance"))
+	require.NoError(t, err)
+	_, err = s.CreateWorkflow(ctx, tenant, NewID(), tagged("untagged"))
+	require.NoError(t, err)
+	_, err = s.CreateWorkflow(ctx, tenant, NewID(), tagged("like", "fin_nce"))
+	require.NoError(t, err)
+	other := "other-" + NewID()
+	require.NoError(t, s.CreateTenant(ctx, other, "Other"))
+	_, err = s.CreateWorkflow(ctx, other, NewID(), tagged("elsewhere", "finance", "secret"))
+	require.NoError(t, err)
+
+	names := func(tag string) []string {
+		t.Helper()
+		page, err := s.ListWorkflows(ctx, tenant, store.ListWorkflowsParams{Tag: tag})
+		require.NoError(t, err)
+		var out []string
+		for _, w := range page.Items {
+			out = append(out, w.Name)
+		}
+		return out
+	}
+	require.Equal(t, []string{"payroll", "billing"}, names("FINANCE"), "tags compare ignoring case, within the tenant")
+	require.Equal(t, []string{"billing"}, names("nightly"))
+	require.Empty(t, names("night"), "a tag matches whole, not as a substring")
+	require.Equal(t, []string{"like"}, names("fin_nce"), "an underscore is literal")
+	require.Empty(t, names(`a"b`), "a tag no workflow can carry matches nothing")
+
+	counts, err := s.ListWorkflowTags(ctx, tenant)
+	require.NoError(t, err)
+	require.Equal(t, []store.TagCount{{Tag: "Finance", Count: 2}, {Tag: "fin_nce", Count: 1}, {Tag: "nightly", Count: 1}}, counts)
+
+	// Tags follow the current version; versions record who saved them.
+	def := tagged("billing", "ops")
+	updated, err := s.UpdateWorkflow(store.WithActor(ctx, "apikey:k1"), tenant, billing.ID, 1, def, nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ops"}, updated.Tags)
+	require.Empty(t, names("nightly"))
+	got, err := s.GetWorkflow(ctx, tenant, billing.ID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ops"}, got.Tags)
+	versions, err := s.ListWorkflowVersions(ctx, tenant, billing.ID, store.ListVersionsParams{})
+	require.NoError(t, err)
+	require.Len(t, versions.Items, 2)
+	require.Equal(t, "apikey:k1", versions.Items[0].CreatedBy)
+	require.Equal(t, "user-1", versions.Items[1].CreatedBy)
+	v1, err := s.GetWorkflowVersion(context.Background(), tenant, billing.ID, 1)
+	require.NoError(t, err)
+	require.Equal(t, "user-1", v1.CreatedBy)
+	require.Equal(t, []string{"Finance", "nightly"}, v1.Definition.Tags)
 }
 
 func testWebhookRoutes(t *testing.T, s store.Store) {
@@ -446,15 +509,21 @@ func testListExecutions(t *testing.T, s store.Store) {
 		require.NoError(t, err)
 	}
 	var ids []string
+	var created []*store.Execution
 	for i := range 6 {
 		wf := wfA
 		if i%3 == 2 {
 			wf = wfB
 		}
-		e, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: store.TriggerManual,
+		trigger := store.TriggerManual
+		if i%2 == 1 {
+			trigger = store.TriggerWebhook
+		}
+		e, _, err := s.CreateExecution(ctx, tenant, store.CreateExecutionParams{ID: NewID(), WorkflowID: wf, WorkflowVersion: 1, TriggerKind: trigger,
 			Input: json.RawMessage(`{"large":"payload"}`)})
 		require.NoError(t, err)
 		ids = append(ids, e.ID)
+		created = append(created, e)
 	}
 	_, err := s.RequestCancel(ctx, tenant, ids[0], store.CancelParams{})
 	require.NoError(t, err)
@@ -476,6 +545,37 @@ func testListExecutions(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Len(t, page.Items, 1)
 	require.Equal(t, ids[0], page.Items[0].ID)
+
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{TriggerKind: store.TriggerWebhook})
+	require.NoError(t, err)
+	require.Equal(t, []string{ids[5], ids[3], ids[1]}, executionIDs(page.Items), "the trigger filter keeps webhook runs")
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{WorkflowID: wfA, TriggerKind: store.TriggerManual})
+	require.NoError(t, err)
+	require.Equal(t, []string{ids[4], ids[0]}, executionIDs(page.Items))
+
+	// The time window is [CreatedAfter, CreatedBefore): compare with the times the store gave.
+	after, before := created[2].CreatedAt, created[4].CreatedAt
+	var want []string
+	for i := len(created) - 1; i >= 0; i-- {
+		if at := created[i].CreatedAt; !at.Before(after) && at.Before(before) {
+			want = append(want, created[i].ID)
+		}
+	}
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{CreatedAfter: after, CreatedBefore: before})
+	require.NoError(t, err)
+	require.Equal(t, want, executionIDs(page.Items))
+	require.Contains(t, executionIDs(page.Items), ids[2], "the lower bound is inclusive")
+	page, err = s.ListExecutions(ctx, tenant, store.ListExecutionsParams{CreatedAfter: created[5].CreatedAt.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Empty(t, page.Items)
+}
+
+func executionIDs(items []store.Execution) []string {
+	ids := make([]string, 0, len(items))
+	for _, e := range items {
+		ids = append(ids, e.ID)
+	}
+	return ids
 }
 
 func testCancel(t *testing.T, s store.Store) {

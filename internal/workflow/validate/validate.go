@@ -160,6 +160,29 @@ func (c *checker) exprFail(ptr string, err error) {
 	c.fail(ptr, "%s", exprMessage(err))
 }
 
+// tags checks the workflow's tags: bounded in number, each matching workflow.TagPattern, none twice.
+func (c *checker) tags() {
+	tags := c.def.Tags
+	if len(tags) > workflow.MaxTags {
+		c.fail("/tags", "a workflow carries at most %d tags; this one has %d", workflow.MaxTags, len(tags))
+		return
+	}
+	seen := make(map[string]int, len(tags))
+	for i, tag := range tags {
+		ptr := workflow.Pointer("tags", i)
+		if !workflow.TagPattern.MatchString(tag) {
+			c.fail(ptr, "tag %q must be 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit", truncate(tag, 40))
+			continue
+		}
+		key := strings.ToLower(tag)
+		if j, dup := seen[key]; dup {
+			c.fail(ptr, "tag %q is already tag %d; each tag appears once", tag, j+1)
+			continue
+		}
+		seen[key] = i
+	}
+}
+
 func (c *checker) fail(ptr, format string, args ...any) {
 	c.errs = append(c.errs, workflow.ValidationError{Pointer: ptr, Message: fmt.Sprintf(format, args...)})
 }
@@ -183,6 +206,7 @@ func (c *checker) run() *Graph {
 	case strings.IndexByte(def.Description, 0) >= 0:
 		c.fail("/description", "description must not contain a NUL character (\\u0000)")
 	}
+	c.tags()
 	if len(def.Nodes) > workflow.MaxNodes {
 		c.fail("/nodes", "a workflow holds at most %d nodes; this one has %d", workflow.MaxNodes, len(def.Nodes))
 		return nil
@@ -794,4 +818,15 @@ func pointerLess(a, b string) bool {
 		return ta[i] < tb[i]
 	}
 	return len(ta) < len(tb)
+}
+
+// truncate shortens s to at most n bytes on a rune boundary, marking the cut with "…".
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

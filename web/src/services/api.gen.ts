@@ -872,6 +872,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/workflow-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the tags of the workflows
+         * @description Every tag the tenant's workflows carry, with how many carry it, most used first. Tags are set in a workflow's definition (tags) and filter the workflow list (GET /api/v1/workflows?tag=). Requires the viewer role or above.
+         */
+        get: operations["list-workflow-tags"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/workflows": {
         parameters: {
             query?: never;
@@ -1275,6 +1295,15 @@ export interface components {
             time: string;
             userAgent?: string;
         };
+        Author: {
+            /**
+             * @description A person or an API key
+             * @enum {string}
+             */
+            kind: "user" | "apikey";
+            /** @description The user's name (their e-mail when they gave none), or the API key's id */
+            name: string;
+        };
         "Change-passwordRequest": {
             currentPassword: string;
             newPassword: string;
@@ -1358,6 +1387,8 @@ export interface components {
             nodes: components["schemas"]["Node"][] | null;
             /** @description Execution settings */
             settings?: components["schemas"]["Settings"];
+            /** @description Labels the workflow list filters on: at most 20, each 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit; no two the same ignoring case */
+            tags?: string[] | null;
         };
         Edge: {
             /** @description Source node id */
@@ -1566,6 +1597,9 @@ export interface components {
         };
         ListSchedulesOutputBody: {
             items: components["schemas"]["Schedule"][] | null;
+        };
+        ListTagsOutputBody: {
+            items: components["schemas"]["WorkflowTag"][] | null;
         };
         ListTemplatesOutputBody: {
             items: components["schemas"]["TemplateSummary"][] | null;
@@ -2050,22 +2084,38 @@ export interface components {
             name: string;
             /** Format: int64 */
             nodeCount: number;
+            /** @description The current version's tags (definition.tags) */
+            tags: string[] | null;
             /** Format: date-time */
             updatedAt: string;
             /** Format: int64 */
             version: number;
         };
+        WorkflowTag: {
+            /**
+             * Format: int64
+             * @description How many workflows carry it
+             */
+            count: number;
+            tag: string;
+        };
         WorkflowVersion: {
             /** Format: date-time */
             createdAt: string;
+            /** @description Who saved it: a user id, or apikey:<id> for an API key; absent when unknown (saved before this was recorded, or by the server itself) */
+            createdBy?: string;
             definition: components["schemas"]["Definition"];
             /** Format: int64 */
             version: number;
             workflowId: string;
         };
         WorkflowVersionSummary: {
+            /** @description Who saved it, for display; absent when unknown */
+            author?: components["schemas"]["Author"];
             /** Format: date-time */
             createdAt: string;
+            /** @description Who saved it: a user id, or apikey:<id> for an API key; absent when unknown */
+            createdBy?: string;
             /** Format: int64 */
             version: number;
             workflowId: string;
@@ -4623,6 +4673,12 @@ export interface operations {
                 workflowId?: string;
                 /** @description Keep executions in this status */
                 status?: "queued" | "running" | "waiting" | "succeeded" | "failed" | "canceled";
+                /** @description Keep executions started this way */
+                trigger?: "manual" | "webhook" | "schedule" | "retry" | "call" | "error" | "message";
+                /** @description Keep executions created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z) */
+                createdAfter?: string;
+                /** @description Keep executions created before this time (RFC 3339) */
+                createdBefore?: string;
                 /** @description Keep the sub-workflow runs (children) that one execution started */
                 parentExecutionId?: string;
                 /** @description With parentExecutionId: keep the children of this flow.call node */
@@ -7867,11 +7923,94 @@ export interface operations {
             };
         };
     };
+    "list-workflow-tags": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListTagsOutputBody"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
     "list-workflows": {
         parameters: {
             query?: {
                 /** @description Keep workflows whose name contains this, ignoring case */
                 name?: string;
+                /** @description Keep workflows carrying this tag, ignoring case */
+                tag?: string;
                 /** @description Page size */
                 limit?: number;
                 /** @description Cursor from the previous page's nextCursor */
