@@ -16,6 +16,7 @@ type Workflow struct {
 	Description string            `json:"description,omitempty"`
 	Active      bool              `json:"active" doc:"Whether webhook and schedule triggers are on"`
 	Version     int               `json:"version" doc:"Current version; send it back in If-Match to update"`
+	Tags        []string          `json:"tags" doc:"Labels the workflow list filters on"`
 	Nodes       []workflow.Node   `json:"nodes"`
 	Edges       []workflow.Edge   `json:"edges"`
 	Settings    workflow.Settings `json:"settings"`
@@ -25,7 +26,7 @@ type Workflow struct {
 
 func toWorkflow(w *store.Workflow) *Workflow {
 	return &Workflow{
-		ID: w.ID, Name: w.Name, Description: w.Description, Active: w.Active, Version: w.Version,
+		ID: w.ID, Name: w.Name, Description: w.Description, Active: w.Active, Version: w.Version, Tags: nonNil(w.Definition.Tags),
 		Nodes: nonNil(w.Definition.Nodes), Edges: nonNil(w.Definition.Edges), Settings: w.Definition.Settings,
 		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}

@@ -84,7 +84,7 @@ export const router = createBrowserRouter([
       {
         Component: WorkflowsPage,
         loader: ({ request }) => {
-          const [list, recent] = workflowsPageQueries(new URL(request.url).searchParams.get('q'));
+          const [list, recent] = workflowsPageQueries(new URL(request.url).searchParams);
           // Not awaited: the page shows its own spinner; the reads only start before it mounts.
           void prefetch(queryClient.prefetchQuery(list), queryClient.prefetchQuery(recent));
           return null;

@@ -11,24 +11,40 @@ import { TriggerBadge } from '@components/TriggerBadge';
 import { useCursorPages } from '@hooks/use-cursor-pages';
 import { useExecutionsFeed } from '@hooks/use-live';
 import { formatDuration, formatRelative, shortId } from '@lib/format';
-import { EXECUTION_STATUSES, executionQueries, type ExecutionStatus } from '@services/executions';
+import { EXECUTION_STATUSES, executionQueries, TRIGGER_KINDS, type ExecutionStatus } from '@services/executions';
 import { workflowQueries } from '@services/workflows';
 
 function asStatus(v: string | null): ExecutionStatus | undefined {
   return EXECUTION_STATUSES.find((s) => s === v);
 }
 
-/** ExecutionsPage lists executions, filtered by status and workflow, newest first. */
+function asTrigger(v: string | null) {
+  return TRIGGER_KINDS.find((k) => k === v);
+}
+
+/** toISO turns a datetime-local value (local time, no zone) into RFC 3339, or undefined when empty or invalid. */
+export function toISO(local: string | null): string | undefined {
+  if (!local) return undefined;
+  const d = new Date(local);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+/** ExecutionsPage lists executions, filtered by status, workflow, trigger and creation time, newest first. */
 export function ExecutionsPage() {
   const [params, setParams] = useSearchParams();
   const status = asStatus(params.get('status'));
   const workflowId = params.get('workflowId') ?? undefined;
   const parentExecutionId = params.get('parentExecutionId') ?? undefined;
+  const trigger = asTrigger(params.get('trigger'));
+  const from = params.get('from') ?? '';
+  const to = params.get('to') ?? '';
   const pages = useCursorPages();
   const { reset } = pages;
-  useEffect(() => reset(), [status, workflowId, parentExecutionId, reset]);
+  useEffect(() => reset(), [status, workflowId, parentExecutionId, trigger, from, to, reset]);
 
-  const list = useQuery(executionQueries.list({ cursor: pages.cursor, parentExecutionId, status, workflowId }));
+  const list = useQuery(
+    executionQueries.list({ createdAfter: toISO(from), createdBefore: toISO(to), cursor: pages.cursor, parentExecutionId, status, trigger, workflowId }),
+  );
   useExecutionsFeed({ workflowId });
   const workflows = useQuery(workflowQueries.list({ limit: 200 }));
   const names = useMemo(() => new Map((workflows.data?.items ?? []).map((w) => [w.id, w.name])), [workflows.data]);
@@ -41,7 +57,7 @@ export function ExecutionsPage() {
   };
 
   const items = list.data?.items ?? [];
-  const filtered = Boolean(status || workflowId || parentExecutionId);
+  const filtered = Boolean(status || workflowId || parentExecutionId || trigger || from || to);
   return (
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="executions">
       <PageHeader title="Executions">Every run of every workflow, newest first, live: new runs appear as they start.</PageHeader>
@@ -68,6 +84,25 @@ export function ExecutionsPage() {
               </option>
             ))}
           </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span className="text-zinc-500">Trigger</span>
+          <select className="cm-input w-36" onChange={(e) => setFilter('trigger', e.target.value)} value={trigger ?? ''}>
+            <option value="">Any trigger</option>
+            {TRIGGER_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span className="text-zinc-500">From</span>
+          <input className="cm-input w-52" max={to || undefined} onChange={(e) => setFilter('from', e.target.value)} type="datetime-local" value={from} />
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          <span className="text-zinc-500">To</span>
+          <input className="cm-input w-52" min={from || undefined} onChange={(e) => setFilter('to', e.target.value)} type="datetime-local" value={to} />
         </label>
         {parentExecutionId && (
           <span className="inline-flex items-center gap-1 rounded-full bg-violet-50 py-1 pr-1 pl-3 text-sm text-violet-800 ring-1 ring-violet-200 ring-inset dark:bg-violet-950 dark:text-violet-200 dark:ring-violet-900" data-testid="parent-filter">

@@ -14,8 +14,8 @@ import { MembersPage } from './settings/MembersPage';
 import { SettingsLayout } from './settings/SettingsLayout';
 import { WorkflowsPage } from './WorkflowsPage';
 
-const summary = { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'a', name: 'Orders', nodeCount: 3, updatedAt: '2026-01-01T00:00:00Z', version: 4 };
-const workflow: WorkflowFromAPI = { ...definitionFactory(), active: false, edges: definitionFactory().edges ?? [], createdAt: '2026-01-01T00:00:00Z', id: 'w1', settings: {}, updatedAt: '2026-01-01T00:00:00Z', version: 3 };
+const summary = { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'a', name: 'Orders', nodeCount: 3, tags: [], updatedAt: '2026-01-01T00:00:00Z', version: 4 };
+const workflow: WorkflowFromAPI = { ...definitionFactory(), active: false, edges: definitionFactory().edges ?? [], createdAt: '2026-01-01T00:00:00Z', id: 'w1', settings: {}, tags: [], updatedAt: '2026-01-01T00:00:00Z', version: 3 };
 
 afterEach(() => {
   vi.unstubAllGlobals();

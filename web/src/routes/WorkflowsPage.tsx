@@ -28,6 +28,7 @@ import {
   fetchWorkflow,
   parseImportedWorkflow,
   renameWorkflow,
+  setWorkflowActive,
   toDefinition,
   workflowQueries,
   type WorkflowSummaryFromAPI,
@@ -38,11 +39,14 @@ const PAGE_SIZE = 20;
 const RECENT_RUNS = 100;
 
 /**
- * workflowsPageQueries are the reads the page starts with (for ?q=name): the route's loader starts them
- * while the session and /auth/me are read, so that the first paint waits for one round trip, not two.
+ * workflowsPageQueries are the reads the page starts with (for ?q=name&tag=t): the route's loader starts
+ * them while the session and /auth/me are read, so that the first paint waits for one round trip, not two.
  */
-export function workflowsPageQueries(q: string | null) {
-  return [workflowQueries.list({ cursor: undefined, limit: PAGE_SIZE, name: (q ?? '').trim() }), executionQueries.list({ limit: RECENT_RUNS })] as const;
+export function workflowsPageQueries(params: URLSearchParams) {
+  return [
+    workflowQueries.list({ cursor: undefined, limit: PAGE_SIZE, name: (params.get('q') ?? '').trim(), tag: params.get('tag') ?? '' }),
+    executionQueries.list({ limit: RECENT_RUNS }),
+  ] as const;
 }
 
 /** NEW_WORKFLOW is what "New workflow" creates: a manual trigger to build from. */
@@ -65,6 +69,7 @@ export function WorkflowsPage() {
   const [params, setParams] = useSearchParams();
   const [search, setSearch] = useState(params.get('q') ?? '');
   const name = useDebouncedValue(search.trim(), 250);
+  const tag = params.get('tag') ?? '';
   const pages = useCursorPages();
   const { reset } = pages;
   const queryClient = useQueryClient();
@@ -78,10 +83,39 @@ export function WorkflowsPage() {
 
   useEffect(() => {
     reset();
-    setParams(name ? { q: name } : {}, { replace: true });
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (name) next.set('q', name);
+        else next.delete('q');
+        return next;
+      },
+      { replace: true },
+    );
   }, [name, reset, setParams]);
+  const setTag = (t: string) => {
+    reset();
+    setParams(
+      (prev) => {
+        const next = new URLSearchParams(prev);
+        if (t) next.set('tag', t);
+        else next.delete('tag');
+        return next;
+      },
+      { replace: true },
+    );
+  };
 
-  const list = useQuery(workflowQueries.list({ cursor: pages.cursor, limit: PAGE_SIZE, name }));
+  const list = useQuery(workflowQueries.list({ cursor: pages.cursor, limit: PAGE_SIZE, name, tag }));
+  const tags = useQuery(workflowQueries.tags());
+  const activate = useMutation({
+    mutationFn: ({ active, id }: { active: boolean; id: string }) => setWorkflowActive(id, active),
+    onError: (e) => toast.error(errorMessage(e), { title: 'Could not change the workflow' }),
+    onSuccess: async (wf) => {
+      await invalidate();
+      toast.success(wf.active ? `“${wf.name}” is active: its webhooks and schedules run` : `“${wf.name}” is inactive`);
+    },
+  });
   // The last run of each workflow among the latest executions, kept live by the executions feed.
   const recent = useQuery(executionQueries.list({ limit: RECENT_RUNS }));
   useExecutionsFeed();
@@ -172,16 +206,30 @@ export function WorkflowsPage() {
         Build a graph of steps, run it, and inspect every node’s output.
       </PageHeader>
 
-      <div className="relative mb-4 max-w-sm">
-        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input
-          aria-label="Search workflows by name"
-          className="cm-input pl-8"
-          onChange={(e) => setSearch(e.target.value)}
-          placeholder="Search by name…"
-          type="search"
-          value={search}
-        />
+      <div className="mb-4 flex flex-wrap items-center gap-3">
+        <div className="relative w-full max-w-sm">
+          <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
+          <input
+            aria-label="Search workflows by name"
+            className="cm-input pl-8"
+            onChange={(e) => setSearch(e.target.value)}
+            placeholder="Search by name…"
+            type="search"
+            value={search}
+          />
+        </div>
+        <label className="flex items-center gap-2 text-sm">
+          <span className="text-zinc-500">Tag</span>
+          <select className="cm-input w-48" data-testid="tag-filter" onChange={(e) => setTag(e.target.value)} value={tag}>
+            <option value="">All tags</option>
+            {tag && !(tags.data ?? []).some((t) => t.tag.toLowerCase() === tag.toLowerCase()) && <option value={tag}>{tag}</option>}
+            {(tags.data ?? []).map((t) => (
+              <option key={t.tag} value={t.tag}>
+                {t.tag} ({t.count})
+              </option>
+            ))}
+          </select>
+        </label>
       </div>
 
       {list.isPending ? (
@@ -189,9 +237,9 @@ export function WorkflowsPage() {
       ) : list.isError ? (
         <ErrorState error={list.error} onRetry={() => list.refetch()} title="Workflows could not be loaded" />
       ) : items.length === 0 ? (
-        name ? (
-          <EmptyState icon={<Search className="size-8" />} title={`No workflow matches “${name}”`}>
-            Try another part of the name, or clear the search.
+        name || tag ? (
+          <EmptyState icon={<Search className="size-8" />} title={name ? `No workflow matches “${name}”${tag ? ` with tag “${tag}”` : ''}` : `No workflow has the tag “${tag}”`}>
+            Try another part of the name or another tag, or clear the filters.
           </EmptyState>
         ) : (
           <EmptyState
@@ -220,6 +268,7 @@ export function WorkflowsPage() {
             <thead className="border-b border-zinc-200 bg-zinc-50 text-xs tracking-wide text-zinc-500 uppercase dark:border-zinc-800 dark:bg-zinc-900/60">
               <tr>
                 <th className="px-4 py-2.5 font-medium">Name</th>
+                <th className="px-4 py-2.5 font-medium">Active</th>
                 <th className="px-4 py-2.5 font-medium">Nodes</th>
                 <th className="px-4 py-2.5 font-medium">Version</th>
                 <th className="px-4 py-2.5 font-medium">Updated</th>
@@ -237,6 +286,29 @@ export function WorkflowsPage() {
                       {w.name}
                     </Link>
                     {w.description && <div className="mt-0.5 line-clamp-1 text-xs text-zinc-500">{w.description}</div>}
+                    {(w.tags ?? []).length > 0 && (
+                      <div className="mt-1 flex flex-wrap gap-1" data-testid="workflow-tags">
+                        {(w.tags ?? []).map((t) => (
+                          <button
+                            key={t}
+                            className="rounded-full bg-indigo-50 px-2 py-0.5 text-xs text-indigo-800 hover:bg-indigo-100 dark:bg-indigo-950 dark:text-indigo-200 dark:hover:bg-indigo-900"
+                            onClick={() => setTag(t)}
+                            title={`Show the workflows tagged ${t}`}
+                            type="button"
+                          >
+                            {t}
+                          </button>
+                        ))}
+                      </div>
+                    )}
+                  </td>
+                  <td className="px-4 py-3">
+                    <ActiveSwitch
+                      busy={activate.isPending && activate.variables?.id === w.id}
+                      canEdit={canEdit}
+                      onChange={(active) => activate.mutate({ active, id: w.id })}
+                      workflow={w}
+                    />
                   </td>
                   <td className="px-4 py-3 text-zinc-600 tabular-nums dark:text-zinc-400">{w.nodeCount}</td>
                   <td className="px-4 py-3 text-zinc-600 tabular-nums dark:text-zinc-400">v{w.version}</td>
@@ -308,6 +380,28 @@ export function WorkflowsPage() {
         The workflow and its triggers are removed. Its past executions stay readable.
       </ConfirmDialog>
     </div>
+  );
+}
+
+/** ActiveSwitch shows whether a workflow's webhooks and schedules run, and switches it for editors. */
+function ActiveSwitch({ busy, canEdit, onChange, workflow }: { busy: boolean; canEdit: boolean; onChange: (active: boolean) => void; workflow: WorkflowSummaryFromAPI }) {
+  if (!canEdit) return <span className={workflow.active ? 'text-emerald-700 dark:text-emerald-400' : 'text-zinc-400'}>{workflow.active ? 'Active' : 'Inactive'}</span>;
+  return (
+    <button
+      aria-checked={workflow.active}
+      aria-label={`${workflow.name} active`}
+      className={`relative inline-flex h-5 w-9 shrink-0 items-center rounded-full transition-colors focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:outline-none disabled:opacity-50 ${
+        workflow.active ? 'bg-emerald-600' : 'bg-zinc-300 dark:bg-zinc-700'
+      }`}
+      data-testid="active-switch"
+      disabled={busy}
+      onClick={() => onChange(!workflow.active)}
+      role="switch"
+      title={workflow.active ? 'Active: webhooks and schedules start runs. Click to deactivate.' : 'Inactive: only manual runs. Click to activate.'}
+      type="button"
+    >
+      <span className={`inline-block size-4 rounded-full bg-white shadow transition-transform ${workflow.active ? 'translate-x-4.5' : 'translate-x-0.5'}`} />
+    </button>
   );
 }
 

@@ -2067,6 +2067,8 @@ export interface components {
             name: string;
             nodes: components["schemas"]["Node"][] | null;
             settings: components["schemas"]["Settings"];
+            /** @description Labels the workflow list filters on */
+            tags: string[] | null;
             /** Format: date-time */
             updatedAt: string;
             /**

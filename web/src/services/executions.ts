@@ -50,6 +50,11 @@ export interface ExecutionListParams {
   /** parentExecutionId keeps the sub-workflow runs one execution started. */
   parentExecutionId?: string;
   status?: ExecutionStatus;
+  /** trigger keeps executions started this way (manual, webhook, schedule…). */
+  trigger?: TriggerKind;
+  /** createdAfter and createdBefore (RFC 3339) keep executions created in [after, before). */
+  createdAfter?: string;
+  createdBefore?: string;
   workflowId?: string;
 }
 
@@ -166,7 +171,16 @@ export const executionQueries = {
       placeholderData: keepPreviousData,
       queryFn: async ({ signal }): Promise<ExecutionPage> => {
         const res = await request<components['schemas']['ListExecutionsOutputBody']>('/api/v1/executions', {
-          query: { cursor: params.cursor, limit: params.limit ?? 25, parentExecutionId: params.parentExecutionId, status: params.status, workflowId: params.workflowId },
+          query: {
+            createdAfter: params.createdAfter,
+            createdBefore: params.createdBefore,
+            cursor: params.cursor,
+            limit: params.limit ?? 25,
+            parentExecutionId: params.parentExecutionId,
+            status: params.status,
+            trigger: params.trigger,
+            workflowId: params.workflowId,
+          },
           signal,
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };

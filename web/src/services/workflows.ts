@@ -30,12 +30,15 @@ export interface WorkflowListParams {
   cursor?: string;
   limit?: number;
   name?: string;
+  /** tag keeps workflows carrying this tag (ignoring case). */
+  tag?: string;
 }
 
 /** toDefinition strips a workflow down to the body POST and PUT take. */
 export function toDefinition(w: WorkflowFromAPI | DefinitionFromAPI): DefinitionFromAPI {
   const def: DefinitionFromAPI = { edges: w.edges ?? [], name: w.name, nodes: w.nodes ?? [] };
   if (w.description) def.description = w.description;
+  if (w.tags?.length) def.tags = w.tags;
   if (w.settings && Object.keys(w.settings).length > 0) def.settings = w.settings;
   return def;
 }
@@ -56,12 +59,21 @@ export const workflowQueries = {
       placeholderData: keepPreviousData,
       queryFn: async ({ signal }): Promise<WorkflowPage> => {
         const res = await request<ListBody>('/api/v1/workflows', {
-          query: { cursor: params.cursor, limit: params.limit ?? 20, name: params.name },
+          query: { cursor: params.cursor, limit: params.limit ?? 20, name: params.name, tag: params.tag || undefined },
           signal,
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
       },
       queryKey: [...workflowQueries.all(), 'list', params] as const,
+    }),
+  /** tags lists every tag the workspace's workflows carry, most used first. */
+  tags: () =>
+    queryOptions({
+      queryFn: async ({ signal }) => {
+        const res = await request<components['schemas']['ListTagsOutputBody']>('/api/v1/workflow-tags', { signal });
+        return res.data.items ?? [];
+      },
+      queryKey: [...workflowQueries.all(), 'tags'] as const,
     }),
   version: (id: string, version: number) =>
     queryOptions({
@@ -152,6 +164,7 @@ export function parseImportedWorkflow(text: string): DefinitionFromAPI {
     nodes: o.nodes as NodeFromAPI[],
   };
   if (typeof o.description === 'string') def.description = o.description;
+  if (Array.isArray(o.tags) && o.tags.every((t) => typeof t === 'string')) def.tags = o.tags as string[];
   if (o.settings && typeof o.settings === 'object') def.settings = o.settings as SettingsFromAPI;
   return def;
 }

@@ -23,11 +23,13 @@ export type WorkflowNode = Node<WorkflowNodeData, 'workflow'>;
 /** WorkflowEdge is a React Flow edge of the editor; handle ids are port names. */
 export type WorkflowEdge = Edge;
 
-/** WorkflowMeta is the rest of a definition: name, description and settings. */
+/** WorkflowMeta is the rest of a definition: name, description, tags and settings. */
 export interface WorkflowMeta {
   description: string;
   name: string;
   settings: SettingsFromAPI;
+  /** tags label the workflow for the list's filter. */
+  tags?: string[];
 }
 
 /** Graph is the part of the editor state that describes the workflow. */
@@ -119,7 +121,7 @@ export function graphFromDefinition(def: DefinitionFromAPI): Graph {
     seen.add(edge.id);
     edges.push(edge);
   }
-  return { edges, meta: { description: def.description ?? '', name: def.name, settings: def.settings ?? {} }, nodes };
+  return { edges, meta: { description: def.description ?? '', name: def.name, settings: def.settings ?? {}, tags: def.tags ?? [] }, nodes };
 }
 
 function round(v: number): number {
@@ -152,6 +154,7 @@ export function edgeToAPI(e: WorkflowEdge): EdgeFromAPI {
 export function definitionFromGraph(g: Graph): DefinitionFromAPI {
   const def: DefinitionFromAPI = { edges: g.edges.map(edgeToAPI), name: g.meta.name, nodes: g.nodes.map(nodeToAPI) };
   if (g.meta.description) def.description = g.meta.description;
+  if (g.meta.tags?.length) def.tags = g.meta.tags;
   const s = cleanSettings(g.meta.settings);
   if (Object.keys(s).length > 0) def.settings = s;
   return def;

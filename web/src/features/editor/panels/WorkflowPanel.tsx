@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 
+import { TagsInput } from '@components/TagsInput';
 import { WorkflowPicker } from '@components/WorkflowPicker';
 import { parseJsonSafe } from '@lib/json';
 
@@ -22,7 +23,7 @@ function Errors({ list }: { list: string[] }) {
   );
 }
 
-/** WorkflowPanel edits the workflow itself: name, description and execution settings. */
+/** WorkflowPanel edits the workflow itself: name, description, tags and execution settings. */
 export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
   const store = useEditorApi();
   const meta = useEditorStore((s) => s.meta);
@@ -52,6 +53,13 @@ export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
           Description
         </label>
         <textarea className="cm-input" id="wf-desc" onChange={(e) => setMeta({ description: e.target.value })} rows={2} value={meta.description} />
+      </div>
+      <div>
+        <label className="mb-1 block text-sm font-medium" htmlFor="wf-tags">
+          Tags
+        </label>
+        <TagsInput disabled={readOnly} id="wf-tags" onChange={(tags) => setMeta({ tags })} tags={meta.tags ?? []} />
+        <Errors list={messagesAt(global, '/tags')} />
       </div>
       <div className="grid grid-cols-2 gap-3">
         <div>
