@@ -14,7 +14,7 @@ import { createEditorStore } from '@features/editor/store';
 import { NodeRunInspector, type InspectedNode } from '@features/run/NodeRunInspector';
 import { MoreNodeRuns } from '@features/run/MoreNodeRuns';
 import { StoredValue } from '@features/run/StoredValue';
-import { Timeline } from '@features/run/Timeline';
+import { graphOrder, Timeline } from '@features/run/Timeline';
 import { WAIT_TYPE, WaitingPanel } from '@features/run/WaitingPanel';
 import { useExecutionEvents } from '@hooks/use-live';
 import { useCan } from '@hooks/use-me';
@@ -101,6 +101,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
   const canRun = useCan('editor');
   const wfName = version.data?.definition.name;
   const nodes = useMemo(() => nodesOf(version.data?.definition), [version.data]);
+  const order = useMemo(() => graphOrder(version.data?.definition.nodes ?? [], version.data?.definition.edges ?? []), [version.data]);
   const waiting = useMemo(
     () => [...overlay.values()].filter((r) => r.status === 'waiting' && nodes.get(r.latest.nodeId)?.type === WAIT_TYPE).map((r) => r.latest),
     [overlay, nodes],
@@ -189,7 +190,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
         <EditorStoreContext.Provider value={store}>
           <RunOverlayContext.Provider value={overlay}>
             <ReactFlowProvider>
-              <GraphAndInspector execution={execution} nodeRuns={nodeRuns} nodes={nodes} overlay={overlay} />
+              <GraphAndInspector execution={execution} nodeRuns={nodeRuns} nodes={nodes} order={order} overlay={overlay} />
             </ReactFlowProvider>
           </RunOverlayContext.Provider>
         </EditorStoreContext.Provider>
@@ -217,11 +218,13 @@ function GraphAndInspector({
   execution,
   nodeRuns,
   nodes,
+  order,
   overlay,
 }: {
   execution: ExecutionDetailFromAPI;
   nodeRuns: NodeRuns;
   nodes: ReadonlyMap<string, InspectedNode>;
+  order: ReadonlyMap<string, number>;
   overlay: ReturnType<typeof summarizeRuns>;
 }) {
   const store = useEditorApi();
@@ -254,7 +257,7 @@ function GraphAndInspector({
           <h2 className="text-sm font-semibold">Timeline</h2>
           {nodeRuns.hasMore && <MoreNodeRuns nodeRuns={nodeRuns} />}
         </div>
-        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} runs={nodeRuns.runs} selected={selected} />
+        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} order={order} runs={nodeRuns.runs} selected={selected} />
       </section>
     </>
   );

@@ -19,27 +19,88 @@ export interface TimelineRow {
   runs: NodeRunFromAPI[];
 }
 
-/** timelineRows groups node runs by node, in the order the nodes first started. */
-export function timelineRows(runs: readonly NodeRunFromAPI[]): TimelineRow[] {
+/**
+ * timeKey reads an RFC 3339 time to the nanosecond: Date.parse stops at the millisecond, and node
+ * runs of a fast workflow start within the same one. Missing or unreadable times sort last.
+ */
+export function timeKey(iso: string | undefined): number {
+  if (!iso) return Infinity;
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return Infinity;
+  const frac = /\.(\d+)/.exec(iso)?.[1] ?? '';
+  // The part below the millisecond, in nanoseconds (0–999999): ms * 1e6 would lose precision.
+  return ms + Number(frac.slice(3, 9).padEnd(6, '0')) / 1e6;
+}
+
+/**
+ * graphOrder numbers the nodes of a workflow in run order: a node after every node that feeds it
+ * (a topological order), ties in the order of the definition. Nodes in a cycle, which the server
+ * refuses, come last.
+ */
+export function graphOrder(nodes: readonly { id: string }[], edges: readonly { source: string; target: string }[]): Map<string, number> {
+  const indegree = new Map(nodes.map((n) => [n.id, 0]));
+  const next = new Map<string, string[]>();
+  for (const e of edges) {
+    if (!indegree.has(e.source) || !indegree.has(e.target)) continue;
+    indegree.set(e.target, indegree.get(e.target)! + 1);
+    next.set(e.source, [...(next.get(e.source) ?? []), e.target]);
+  }
+  const order = new Map<string, number>();
+  const ready = nodes.filter((n) => indegree.get(n.id) === 0).map((n) => n.id);
+  const position = new Map(nodes.map((n, i) => [n.id, i]));
+  while (ready.length > 0) {
+    ready.sort((a, b) => position.get(a)! - position.get(b)!);
+    const id = ready.shift()!;
+    order.set(id, order.size);
+    for (const t of next.get(id) ?? []) {
+      const d = indegree.get(t)! - 1;
+      indegree.set(t, d);
+      if (d === 0) ready.push(t);
+    }
+  }
+  for (const n of nodes) if (!order.has(n.id)) order.set(n.id, order.size);
+  return order;
+}
+
+function compare(a: number, b: number): number {
+  return a === b ? 0 : a < b ? -1 : 1;
+}
+
+/**
+ * timelineRows groups node runs by node, in run order: by the time each node first started (to the
+ * nanosecond), then by its place in the workflow's run order (order, from graphOrder) when two
+ * started at once, then by when it finished; the id decides only what nothing else does.
+ */
+export function timelineRows(runs: readonly NodeRunFromAPI[], order?: ReadonlyMap<string, number>): TimelineRow[] {
   const by = new Map<string, NodeRunFromAPI[]>();
   for (const r of runs) by.set(r.nodeId, [...(by.get(r.nodeId) ?? []), r]);
-  const first = (list: NodeRunFromAPI[]) => Math.min(...list.map((r) => Date.parse(r.startedAt ?? r.finishedAt ?? '') || Infinity));
+  const first = (list: NodeRunFromAPI[]) => Math.min(...list.map((r) => timeKey(r.startedAt ?? r.finishedAt)));
+  const finished = (list: NodeRunFromAPI[]) => Math.min(...list.map((r) => timeKey(r.finishedAt)));
+  const place = (id: string) => order?.get(id) ?? Infinity;
   return [...by]
     .map(([nodeId, list]) => ({ nodeId, runs: [...list].sort((a, b) => a.attempt - b.attempt) }))
-    .sort((a, b) => first(a.runs) - first(b.runs) || a.nodeId.localeCompare(b.nodeId));
+    .sort(
+      (a, b) =>
+        compare(first(a.runs), first(b.runs)) ||
+        compare(place(a.nodeId), place(b.nodeId)) ||
+        compare(finished(a.runs), finished(b.runs)) ||
+        a.nodeId.localeCompare(b.nodeId),
+    );
 }
 
 /** TimelineProps are an execution, the node runs loaded so far, and the selection. */
 export interface TimelineProps {
   execution: ExecutionDetailFromAPI;
   onSelect: (nodeId: string) => void;
+  /** order is the workflow's run order (graphOrder): it sorts nodes that started at the same time. */
+  order?: ReadonlyMap<string, number>;
   runs: readonly NodeRunFromAPI[];
   selected: string | null;
 }
 
 /** Timeline draws a bar per node run against the execution's clock; retries are separate bars. */
-export function Timeline({ execution, onSelect, runs, selected }: TimelineProps) {
-  const rows = timelineRows(runs);
+export function Timeline({ execution, onSelect, order, runs, selected }: TimelineProps) {
+  const rows = timelineRows(runs, order);
   const start = Date.parse(execution.startedAt ?? execution.createdAt);
   const ends = runs.map((r) => Date.parse(r.finishedAt ?? '') || 0);
   const end = Math.max(Date.parse(execution.finishedAt ?? '') || 0, ...ends, Date.now() * (execution.finishedAt ? 0 : 1), start + 1);
