@@ -24,6 +24,7 @@ import {
   type CredentialTestFromAPI,
 } from '@services/credentials';
 import { errorMessage } from '@services/http';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 type TestState = { pending: true } | ({ pending: false } & CredentialTestFromAPI);
 
@@ -32,6 +33,7 @@ type TestState = { pending: true } | ({ pending: false } & CredentialTestFromAPI
  * create, edit, test and delete them; viewers read them (never a secret: the API does not send them).
  */
 export function CredentialsPage() {
+  useDocumentTitle('Credentials');
   const [params, setParams] = useSearchParams();
   const filter = params.get('type') ?? '';
   const canEdit = useCan('editor');

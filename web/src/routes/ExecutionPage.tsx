@@ -17,6 +17,7 @@ import { StoredValue } from '@features/run/StoredValue';
 import { graphOrder, Timeline } from '@features/run/Timeline';
 import { WAIT_TYPE, WaitingPanel } from '@features/run/WaitingPanel';
 import { useExecutionEvents } from '@hooks/use-live';
+import { useDocumentTitle } from '@hooks/use-document-title';
 import { useCan } from '@hooks/use-me';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDateTime, formatDuration, shortId } from '@lib/format';
@@ -54,6 +55,7 @@ const linkClass = 'font-mono text-indigo-600 hover:underline dark:text-indigo-40
 export function ExecutionPage() {
   const { id = '' } = useParams();
   const exec = useQuery(executionQueries.detail(id));
+  useDocumentTitle(`Execution ${shortId(id)}`);
   useExecutionEvents(id);
   if (exec.isPending) return <Spinner label="Loading the execution…" />;
   if (exec.isError) {

@@ -13,6 +13,7 @@ import { useExecutionsFeed } from '@hooks/use-live';
 import { formatDuration, formatRelative, shortId } from '@lib/format';
 import { EXECUTION_STATUSES, executionQueries, TRIGGER_KINDS, type ExecutionStatus } from '@services/executions';
 import { workflowQueries } from '@services/workflows';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 function asStatus(v: string | null): ExecutionStatus | undefined {
   return EXECUTION_STATUSES.find((s) => s === v);
@@ -31,6 +32,7 @@ export function toISO(local: string | null): string | undefined {
 
 /** ExecutionsPage lists executions, filtered by status, workflow, trigger and creation time, newest first. */
 export function ExecutionsPage() {
+  useDocumentTitle('Executions');
   const [params, setParams] = useSearchParams();
   const status = asStatus(params.get('status'));
   const workflowId = params.get('workflowId') ?? undefined;

@@ -7,9 +7,11 @@ import { Field, FormError } from '@components/Field';
 import { AuthFrame } from '@features/auth/AuthFrame';
 import { loginError, safeNext } from '@features/auth/messages';
 import { login } from '@services/identity';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** LoginPage signs a user in and returns them to the page they wanted (?next=). */
 export function LoginPage() {
+  useDocumentTitle('Sign in');
   const [params] = useSearchParams();
   const next = safeNext(params.get('next'));
   const navigate = useNavigate();

@@ -10,6 +10,7 @@ import { PageHeader } from '@components/PageHeader';
 import { PluginBadge } from '@components/PluginBadge';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { filterTypes, groupByCategory, nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /**
  * NodeTypesPage lists every registered node type by category, with a search over type, title and
@@ -18,6 +19,7 @@ import { filterTypes, groupByCategory, nodeTypeQueries, type NodeTypeInfo, type 
  * configuration schema. Types that plugins add carry a badge naming the plugin.
  */
 export function NodeTypesPage() {
+  useDocumentTitle('Node types');
   const types = useQuery(nodeTypeQueries.list());
   const [params] = useSearchParams();
   const [q, setQ] = useState(() => params.get('q') ?? '');

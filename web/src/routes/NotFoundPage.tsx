@@ -1,9 +1,11 @@
 import { Link } from 'react-router';
 
 import { EmptyState } from '@components/States';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** NotFoundPage answers unknown client routes. */
 export function NotFoundPage() {
+  useDocumentTitle('Not found');
   return (
     <div className="mx-auto max-w-2xl p-10">
       <EmptyState title="Page not found">

@@ -11,6 +11,7 @@ import { toast } from '@lib/toast';
 import { errorMessage } from '@services/http';
 import { nodeTypeQueries } from '@services/nodeTypes';
 import { catalogOutOfDate, pluginQueries, reloadPlugins, type PluginFromAPI } from '@services/plugins';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** PLUGINS_DOCS is the guide to writing plugins (docs/plugins.md in the repository). */
 export const PLUGINS_DOCS = 'https://github.com/concertmaster/concertmaster/blob/main/docs/plugins.md';
@@ -30,6 +31,7 @@ export function reloadSummary(items: readonly PluginFromAPI[]): string {
  * editor's palette and forms show the new types.
  */
 export function PluginsPage() {
+  useDocumentTitle('Plugins');
   const queryClient = useQueryClient();
   const admin = useCan('admin');
   const list = useQuery(pluginQueries.list());

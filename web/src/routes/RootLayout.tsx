@@ -7,6 +7,7 @@ import { ThemeToggle } from '@components/ThemeToggle';
 import { Toaster } from '@components/Toaster';
 import { UserMenu } from '@features/auth/UserMenu';
 import { WorkspaceSwitcher } from '@features/auth/WorkspaceSwitcher';
+import { PRODUCT } from '@hooks/use-document-title';
 import { useCan, useSessionTenant } from '@hooks/use-me';
 
 const NAV = [
@@ -35,7 +36,7 @@ export function RootLayout() {
         Skip to content
       </a>
       <nav aria-label="Main" className="flex w-[72px] shrink-0 flex-col items-center gap-1 bg-zinc-900 py-3 text-zinc-300 dark:bg-black">
-        <NavLink aria-label="ConcertMaster home" className="mb-3 rounded-lg" to="/workflows">
+        <NavLink aria-label={`${PRODUCT} home`} className="mb-3 rounded-lg" to="/workflows">
           <svg aria-hidden className="size-9" viewBox="0 0 32 32">
             <rect fill="#4f46e5" height="32" rx="8" width="32" />
             <path d="M9 22V10l7 6 7-6v12" fill="none" stroke="white" strokeLinecap="round" strokeLinejoin="round" strokeWidth="3" />
@@ -63,7 +64,12 @@ export function RootLayout() {
       </nav>
       <div className="flex min-w-0 flex-1 flex-col">
         <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900" data-testid="app-header">
-          <WorkspaceSwitcher />
+          <div className="flex min-w-0 items-center gap-3">
+            <span className="text-sm font-semibold tracking-tight text-zinc-900 dark:text-zinc-100" data-testid="product-name">
+              {PRODUCT}
+            </span>
+            <WorkspaceSwitcher />
+          </div>
           <UserMenu />
         </header>
         <main className="relative min-h-0 flex-1 overflow-auto" id="main">

@@ -7,6 +7,7 @@ import { Field, FormError } from '@components/Field';
 import { AuthFrame } from '@features/auth/AuthFrame';
 import { errorMessage, fieldErrors, isApiError } from '@services/http';
 import { setupFirstRun } from '@services/identity';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /**
  * SetupPage is the first run: while the server has no user it creates the owner account and names
@@ -14,6 +15,7 @@ import { setupFirstRun } from '@services/identity';
  * field they are about.
  */
 export function SetupPage() {
+  useDocumentTitle('Set up');
   const navigate = useNavigate();
   const queryClient = useQueryClient();
   const [form, setForm] = useState({ email: '', name: '', password: '', workspace: '' });

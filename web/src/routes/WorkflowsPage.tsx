@@ -33,6 +33,7 @@ import {
   workflowQueries,
   type WorkflowSummaryFromAPI,
 } from '@services/workflows';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 const PAGE_SIZE = 20;
 /** RECENT_RUNS is how many of the latest executions the "Last run" column is drawn from. */
@@ -66,6 +67,7 @@ function problemSummary(err: unknown): string {
 
 /** WorkflowsPage lists workflows with search and pagination, and creates, imports and manages them. */
 export function WorkflowsPage() {
+  useDocumentTitle('Workflows');
   const [params, setParams] = useSearchParams();
   const [search, setSearch] = useState(params.get('q') ?? '');
   const name = useDebouncedValue(search.trim(), 250);

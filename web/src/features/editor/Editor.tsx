@@ -27,6 +27,7 @@ import { Dialog } from '@components/Dialog';
 import { IconButton } from '@components/IconButton';
 import { StatusBadge } from '@components/StatusBadge';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
+import { useDocumentTitle } from '@hooks/use-document-title';
 import { useExecutionEvents, useExecutionsFeed } from '@hooks/use-live';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDuration, shortId } from '@lib/format';
@@ -47,7 +48,7 @@ import { NodePanel } from './panels/NodePanel';
 import { Palette } from './panels/Palette';
 import { QuickAdd } from './panels/QuickAdd';
 import { WorkflowPanel } from './panels/WorkflowPanel';
-import { mapProblems, NO_PROBLEMS } from './problems';
+import { mapProblems, NO_PROBLEMS, problemLabel } from './problems';
 import { TestEventContext, type TestEventListener } from './panels/WebhookUrl';
 import { RunDialog } from './RunDialog';
 import { createEditorStore, isDirty, type Clip, type EditorStore } from './store';
@@ -98,6 +99,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const workflowId = useEditorStore((s) => s.workflowId);
   const version = useEditorStore((s) => s.version);
   const name = useEditorStore((s) => s.meta.name);
+  useDocumentTitle(name || 'Untitled workflow');
   // Read-only (a viewer): nothing that would change the workflow or start a run is offered.
   const readOnly = useEditorStore((s) => s.readOnly);
   const dirty = useEditorStore(isDirty);
@@ -747,6 +749,8 @@ function RunBar({ executionId, nodeRuns, onClose }: { executionId: string; nodeR
 function ProblemsPopover({ onClose }: { onClose: () => void }) {
   const store = useEditorApi();
   const problems = useEditorStore((s) => s.problems);
+  const catalog = useEditorStore((s) => s.catalog);
+  const types = useEditorStore(useShallow((s) => new Map(s.nodes.filter((n) => s.problems.byNode.has(n.id)).map((n) => [n.id, n.data.type]))));
   const { fitView } = useReactFlow();
   return (
     <div className="absolute top-9 left-0 z-50 w-[28rem] rounded-xl border border-zinc-200 bg-white p-2 shadow-xl dark:border-zinc-700 dark:bg-zinc-900" data-testid="problems-list" role="dialog" aria-label="Problems">
@@ -764,7 +768,7 @@ function ProblemsPopover({ onClose }: { onClose: () => void }) {
                 type="button"
               >
                 <span className="font-mono text-xs font-semibold">{id}</span>
-                {p.path.length > 0 && <span className="font-mono text-xs text-zinc-500">.{p.path.join('.')}</span>}
+                {p.path.length > 0 && <span className="text-xs text-zinc-500"> · {problemLabel(p.path, catalog.get(types.get(id) ?? '')?.configSchema)}</span>}
                 <span className="block text-zinc-600 dark:text-zinc-300">{p.message}</span>
               </button>
             </li>

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { configErrorTree, mapProblems } from './problems';
+import { configErrorTree, mapProblems, problemLabel } from './problems';
 
 describe('mapProblems', () => {
   it('places errors on the node and edge at the index of the body that was sent, and the field under it', () => {
@@ -36,5 +36,30 @@ describe('mapProblems', () => {
   it('keeps a problem without errors as one global message', () => {
     const p = mapProblems({ detail: 'nope', status: 422, title: 'Unprocessable Entity', type: 'x' }, [], []);
     expect(p.global).toEqual([{ location: '', message: 'nope' }]);
+  });
+});
+
+describe('problemLabel', () => {
+  const switchSchema = {
+    properties: {
+      cases: {
+        items: { properties: { port: { title: 'Port', type: 'string' }, when: { type: 'string' } }, type: 'object' },
+        title: 'Cases',
+        type: 'array',
+      },
+      value: { title: 'Value' },
+    },
+    type: 'object',
+  };
+  it.each([
+    { path: ['config', 'cases', '0'], want: 'Case 1' },
+    { path: ['config', 'cases', '1', 'port'], want: 'Case 2 › Port' },
+    { path: ['config', 'cases', '2', 'when'], want: 'Case 3 › when' },
+    { path: ['config', 'value'], want: 'Value' },
+    { path: ['config', 'unknown', '0'], want: 'Unknown 1' },
+    { path: ['retry', 'maxAttempts'], want: 'retry › maxAttempts' },
+    { path: [], want: '' },
+  ])('reads $path as "$want"', ({ path, want }) => {
+    expect(problemLabel(path, switchSchema)).toBe(want);
   });
 });

@@ -1,6 +1,8 @@
 import type { ProblemFromAPI } from '@services/http';
 import { parsePointer } from '@lib/pointer';
 
+import { itemTitle } from './panels/schemaForm';
+
 /** FieldProblem is one message about one field of a node, e.g. path ["config", "url"]. */
 export interface FieldProblem {
   message: string;
@@ -83,4 +85,34 @@ export function configErrorTree(problems: readonly FieldProblem[] | undefined): 
 /** fieldMessages returns the messages of the problems whose path starts with prefix. */
 export function fieldMessages(problems: readonly FieldProblem[] | undefined, ...prefix: string[]): string[] {
   return (problems ?? []).filter((p) => prefix.every((k, i) => p.path[i] === k)).map((p) => p.message);
+}
+
+type SchemaNode = Record<string, unknown>;
+
+function asSchema(v: unknown): SchemaNode | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as SchemaNode) : undefined;
+}
+
+/**
+ * problemLabel names the field a problem's path points at the way the form titles it: a property by
+ * its schema title (or name), a list item as "Case 1" (itemTitle, numbered from 1), so that the
+ * pointer /nodes/3/config/cases/0 reads "Case 1" wherever it is shown. configSchema is the node
+ * type's config schema; without it the names in the path are used.
+ */
+export function problemLabel(path: readonly string[], configSchema?: unknown): string {
+  const labels: string[] = [];
+  const inConfig = path[0] === 'config';
+  let cur = inConfig ? asSchema(configSchema) : undefined;
+  for (const [i, token] of path.entries()) {
+    if (inConfig && i === 0) continue;
+    if (/^\d+$/.test(token) && labels.length > 0) {
+      labels.push(itemTitle(labels.pop()!, Number(token)));
+      cur = asSchema(cur?.items);
+      continue;
+    }
+    const prop = asSchema(asSchema(cur?.properties)?.[token]);
+    labels.push(typeof prop?.title === 'string' && prop.title ? prop.title : token);
+    cur = prop;
+  }
+  return labels.join(' › ');
 }

@@ -14,6 +14,7 @@ import { formatDateTime, formatRelative } from '@lib/format';
 import { toast } from '@lib/toast';
 import { errorMessage, fieldErrors, isApiError } from '@services/http';
 import { createApiKey, identityQueries, revokeApiKey, roleRank, ROLES, type ApiKeyFromAPI, type CreatedApiKeyFromAPI, type Role } from '@services/identity';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** keyStatus is a key's state now: revoked, expired or active. */
 export function keyStatus(k: ApiKeyFromAPI, now = Date.now()): 'active' | 'expired' | 'revoked' {
@@ -34,6 +35,7 @@ export function expiryFromDate(date: string): string | undefined {
  * secret once, and revokes them.
  */
 export function ApiKeysPage() {
+  useDocumentTitle('API keys');
   const me = useMe();
   const queryClient = useQueryClient();
   const pages = useCursorPages();

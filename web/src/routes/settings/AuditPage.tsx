@@ -13,6 +13,7 @@ import { formatDateTime } from '@lib/format';
 import { toast } from '@lib/toast';
 import { errorMessage } from '@services/http';
 import { AUDIT_ACTIONS, exportAudit, identityQueries, type AuditEntryFromAPI, type AuditFilters } from '@services/identity';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** localToISO turns a datetime-local value into RFC 3339 (undefined when empty or unreadable). */
 export function localToISO(v: string): string | undefined {
@@ -54,6 +55,7 @@ const EMPTY = { action: '', actor: '', since: '', targetId: '', targetType: '', 
  * a page at a time, each entry's details on demand, and the same selection exported as JSON lines.
  */
 export function AuditPage() {
+  useDocumentTitle('Audit log');
   const [form, setForm] = useState(EMPTY);
   const filters = useDebouncedValue(useMemo(() => toFilters(form), [form]), 300);
   const key = JSON.stringify(filters);

@@ -15,6 +15,7 @@ import { formatRelative } from '@lib/format';
 import { toast } from '@lib/toast';
 import { errorMessage, fieldErrors, isApiError } from '@services/http';
 import { addMember, changeMemberRole, identityQueries, removeMember, ROLES, type MemberFromAPI, type Role } from '@services/identity';
+import { useDocumentTitle } from '@hooks/use-document-title';
 
 /** grantable is the roles a user with role `mine` may give: every role, owner only by an owner. */
 export function grantable(mine: Role | undefined): Role[] {
@@ -26,6 +27,7 @@ export function grantable(mine: Role | undefined): Role[] {
  * members. Nobody edits their own row; only an owner grants or changes the owner role.
  */
 export function MembersPage() {
+  useDocumentTitle('Members');
   const me = useMe();
   const pages = useCursorPages();
   const queryClient = useQueryClient();

@@ -9,6 +9,7 @@ import { formatDuration } from '@lib/format';
 
 import { RunOverlayContext, useEditorStore } from '../EditorContext';
 import { inputPorts, outputPorts, type WorkflowNode } from '../graphModel';
+import { problemLabel } from '../problems';
 
 const STATUS_RING: Record<string, string> = {
   canceled: 'border-zinc-400',
@@ -104,7 +105,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
         <div className="flex items-start gap-1.5 border-t border-red-200 bg-red-50 px-3 py-1.5 text-[11px] text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300" data-testid="node-problem">
           <TriangleExclamationPoint aria-hidden className="mt-px size-3 shrink-0" />
           <span className="cm-detail line-clamp-2">
-            {problems[0]!.path.length > 0 && <b>{problems[0]!.path.join('.')}: </b>}
+            {problems[0]!.path.length > 0 && <b>{problemLabel(problems[0]!.path, type?.configSchema)}: </b>}
             {problems[0]!.message}
             {problems.length > 1 && ` (+${problems.length - 1} more)`}
           </span>

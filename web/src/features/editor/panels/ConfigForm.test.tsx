@@ -193,4 +193,30 @@ describe('ConfigForm of flow.call', () => {
     await user.type(screen.getByRole('searchbox', { name: 'Search workflow' }), 'inv');
     await vi.waitFor(() => expect(calls.map((c) => c.url)).toContain('/api/v1/workflows?limit=50&name=inv'));
   });
+
+  it('shows schema defaults the config lacks, and writes them only when changed (data.set "Keep input")', async () => {
+    const schema: JsonSchema = {
+      properties: {
+        cases: { items: { properties: { port: { title: 'Port', type: 'string' } }, type: 'object' }, title: 'Cases', type: 'array' },
+        keepInput: { default: true, title: 'Keep input', type: 'boolean' },
+        mode: { default: 'merge', enum: ['merge', 'replace'], title: 'Mode', type: 'string' },
+        off: { default: false, title: 'Off by default', type: 'boolean' },
+        timeout: { default: 30, title: 'Timeout', type: 'integer' },
+      },
+      type: 'object',
+    };
+    const onChange = vi.fn();
+    render(<Harness initial={{ cases: [{ port: 'a' }, { port: 'b' }] }} onChange={onChange} schema={schema} />);
+    expect(screen.getByRole('checkbox', { name: /Keep input/ })).toBeChecked();
+    expect(screen.getByRole('checkbox', { name: /Off by default/ })).not.toBeChecked();
+    expect(screen.getByRole('combobox', { name: /Mode/ })).toHaveDisplayValue('merge');
+    expect(screen.getByLabelText(/Timeout/)).toHaveAttribute('placeholder', '30 (default)');
+    // List items are titled after the list, numbered from 1.
+    expect(screen.getByText('Case 1')).toBeInTheDocument();
+    expect(screen.getByText('Case 2')).toBeInTheDocument();
+    expect(screen.queryByText(/Cases-1/)).toBeNull();
+    expect(onChange).not.toHaveBeenCalled();
+    await userEvent.setup().click(screen.getByRole('checkbox', { name: /Keep input/ }));
+    expect(onChange).toHaveBeenLastCalledWith({ cases: [{ port: 'a' }, { port: 'b' }], keepInput: false });
+  });
 });

@@ -1,4 +1,4 @@
-import Form from '@rjsf/core';
+import Form, { getDefaultRegistry } from '@rjsf/core';
 import type { ErrorSchema, FieldProps, FieldTemplateProps, IconButtonProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, WidgetProps } from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
 import clsx from 'clsx';
@@ -301,6 +301,9 @@ function CredentialWidget(props: WidgetProps) {
 /** TextWidget is rjsf's text input, marked as an expression when its value holds one. */
 function TextWidget(props: WidgetProps) {
   const value = props.value === undefined || props.value === null ? '' : String(props.value);
+  const d: unknown = (props.schema as Schema).default;
+  // An empty field means the default: it is shown as the placeholder.
+  const placeholder = props.placeholder || (d !== undefined && d !== null && d !== '' ? `${typeof d === 'string' ? d : JSON.stringify(d)} (default)` : undefined);
   const isNumber = props.schema.type === 'number' || props.schema.type === 'integer';
   if (isNumber) {
     return (
@@ -310,7 +313,7 @@ function TextWidget(props: WidgetProps) {
         id={props.id}
         onBlur={() => props.onBlur(props.id, props.value)}
         onChange={(e) => props.onChange(e.target.value === '' ? undefined : Number(e.target.value))}
-        placeholder={props.placeholder}
+        placeholder={placeholder}
         type="number"
         value={value}
       />
@@ -323,7 +326,7 @@ function TextWidget(props: WidgetProps) {
       invalid={Boolean(props.rawErrors?.length)}
       onBlur={() => props.onBlur(props.id, props.value)}
       onChange={(v) => props.onChange(v === '' ? undefined : v)}
-      placeholder={props.placeholder}
+      placeholder={placeholder}
       value={value}
     />
   );
@@ -335,7 +338,26 @@ const fields: RegistryFieldsType = {
   [FIELD_NAMES.keyValue]: KeyValueField,
   [FIELD_NAMES.workflow]: WorkflowField,
 };
-const widgets: RegistryWidgetsType = { TextWidget, [WIDGET_NAMES.credential]: CredentialWidget, [WIDGET_NAMES.secret]: SecretWidget };
+const base = getDefaultRegistry().widgets;
+/**
+ * withSchemaDefault shows a field's schema default while the config lacks its key: the server uses the
+ * default then, so the form must not say otherwise (data.set's "Keep input" is on by default). The
+ * default is only shown; the config changes only when the user changes the field.
+ */
+export function withSchemaDefault(Widget: React.ComponentType<WidgetProps>) {
+  return function DefaultedWidget(props: WidgetProps) {
+    const d: unknown = (props.schema as Schema).default;
+    return <Widget {...props} value={props.value === undefined && d !== undefined ? d : props.value} />;
+  };
+}
+const widgets: RegistryWidgetsType = {
+  CheckboxWidget: withSchemaDefault(base.CheckboxWidget!),
+  RadioWidget: withSchemaDefault(base.RadioWidget!),
+  SelectWidget: withSchemaDefault(base.SelectWidget!),
+  TextWidget,
+  [WIDGET_NAMES.credential]: CredentialWidget,
+  [WIDGET_NAMES.secret]: SecretWidget,
+};
 /** iconButton makes an rjsf array button: an icon with an accessible name. */
 function iconButton(Icon: LucideIcon, label: string, text?: string) {
   return function ArrayButton({ className, disabled, onClick, style, title }: IconButtonProps) {

@@ -10,7 +10,7 @@ import { NodeRunInspector } from '@features/run/NodeRunInspector';
 
 import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
 import type { WorkflowNodeData } from '../graphModel';
-import { configErrorTree } from '../problems';
+import { configErrorTree, problemLabel } from '../problems';
 import { NodeSettings } from './NodeSettings';
 import { ScheduleTimes } from './ScheduleTimes';
 import { WebhookUrl } from './WebhookUrl';
@@ -98,7 +98,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
       )}
       {otherProblems.map((p) => (
         <p key={p.message} className="border-b border-red-200 bg-red-50 px-4 py-2 text-xs text-red-700 dark:border-red-900 dark:bg-red-950/40 dark:text-red-300" role="alert">
-          {p.path.length > 0 && <b>{p.path.join('.')}: </b>}
+          {p.path.length > 0 && <b>{problemLabel(p.path, type?.configSchema)}: </b>}
           {p.message}
         </p>
       ))}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildUiSchema, dropConditionals, prepareSchema, valueKindOfMap, WIDGET_NAMES } from './schemaForm';
+import { buildUiSchema, dropConditionals, itemTitle, prepareSchema, valueKindOfMap, WIDGET_NAMES, type ItemUiSchema, type UiSchema } from './schemaForm';
 
 describe('schema form preparation', () => {
   it('turns a root oneOf of required sets into a note and drops $schema', () => {
@@ -46,9 +46,10 @@ describe('schema form preparation', () => {
         type: 'object',
       }),
     );
+    expect(((ui.cases as UiSchema).items as ItemUiSchema)({}, 0)).toEqual({ condition: { 'ui:field': 'cmExpression' }, 'ui:title': 'Case 1' });
     expect(ui).toEqual({
       body: { 'ui:field': 'cmJson' },
-      cases: { items: { condition: { 'ui:field': 'cmExpression' } } },
+      cases: { items: expect.any(Function) },
       condition: { 'ui:field': 'cmExpression' },
       fields: { 'ui:field': 'cmKeyValue' },
       headers: { 'ui:field': 'cmKeyValue' },
@@ -78,5 +79,28 @@ describe('dropConditionals', () => {
       type: 'object',
       properties: { auth: { type: 'object', properties: { type: { enum: ['header', 'hmac'] }, if: { type: 'string' } }, allOf: [{ required: ['type'] }] } },
     });
+  });
+});
+
+describe('itemTitle', () => {
+  it.each([
+    { list: 'Cases', index: 0, want: 'Case 1' },
+    { list: 'Cases', index: 1, want: 'Case 2' },
+    { list: 'headers', index: 1, want: 'Header 2' },
+    { list: 'Entries', index: 2, want: 'Entry 3' },
+    { list: 'Boxes', index: 0, want: 'Box 1' },
+    { list: 'Status', index: 0, want: 'Status 1' },
+    { list: '', index: 0, want: 'Item 1' },
+  ])('calls item $index of $list "$want"', ({ index, list, want }) => {
+    expect(itemTitle(list, index)).toBe(want);
+  });
+
+  it('titles the items of every list in the uiSchema after the list', () => {
+    const ui = buildUiSchema({ properties: { cases: { items: { properties: { port: { type: 'string' } }, type: 'object' }, title: 'Cases', type: 'array' }, tags: { items: { type: 'string' }, type: 'array' } }, type: 'object' });
+    const cases = ui.cases as UiSchema;
+    const tags = ui.tags as UiSchema;
+    expect(typeof cases.items).toBe('function');
+    expect((cases.items as ItemUiSchema)({}, 0)['ui:title']).toBe('Case 1');
+    expect((tags.items as ItemUiSchema)('x', 2)['ui:title']).toBe('Tag 3');
   });
 });

@@ -2,7 +2,26 @@ import type { JsonSchema } from '@services/nodeTypes';
 
 /** UiSchema is the part of rjsf's uiSchema this app writes. */
 export interface UiSchema {
-  [key: string]: UiSchema | string | boolean | Record<string, unknown> | undefined;
+  [key: string]: UiSchema | string | boolean | Record<string, unknown> | ItemUiSchema | undefined;
+}
+
+/** ItemUiSchema is rjsf's uiSchema.items given as a function: the uiSchema of the item at index. */
+export type ItemUiSchema = (item: unknown, index: number) => UiSchema;
+
+/**
+ * itemTitle is how the item at index (from 0) of a list is called, in forms and in problems alike:
+ * one numbering from 1, after the list's title in the singular — "Cases" → "Case 1", "headers" →
+ * "Header 2", "entries" → "Entry 3". rjsf's own would be "Cases-1".
+ */
+export function itemTitle(listTitle: string, index: number): string {
+  const t = listTitle.trim();
+  let one = t;
+  if (/ies$/i.test(t)) one = t.slice(0, -3) + 'y';
+  else if (/(ss|us|is)$/i.test(t)) one = t;
+  else if (/(x|ch|sh|ses)es$/i.test(t)) one = t.slice(0, -2);
+  else if (/s$/i.test(t)) one = t.slice(0, -1);
+  one = one ? one.charAt(0).toUpperCase() + one.slice(1) : 'Item';
+  return `${one} ${index + 1}`;
 }
 
 type Schema = Record<string, unknown>;
@@ -164,7 +183,7 @@ export function nodeUiSchema(schema: Schema, nodeType?: string): UiSchema {
  * credential picker for x-credentialTypes, an expression editor for x-cm-expression, a JSON-or-expression box for untyped values, and a
  * key/value editor for free-form maps (objects without properties).
  */
-export function buildUiSchema(schema: Schema): UiSchema {
+export function buildUiSchema(schema: Schema, name?: string): UiSchema {
   const ui: UiSchema = {};
   if (isCredentialSchema(schema)) return { 'ui:widget': WIDGET_NAMES.credential };
   const field = fieldFor(schema, true);
@@ -175,14 +194,17 @@ export function buildUiSchema(schema: Schema): UiSchema {
   if (isSchema(props)) {
     for (const [name, sub] of Object.entries(props)) {
       if (!isSchema(sub)) continue;
-      const child = buildUiSchema(sub);
+      const child = buildUiSchema(sub, name);
       if (Object.keys(child).length > 0) ui[name] = child;
     }
   }
   const items = schema.items;
   if (isSchema(items)) {
     const child = buildUiSchema(items);
-    if (Object.keys(child).length > 0) ui.items = child;
+    // Each item is titled "Case 1", "Case 2"… after the list, as problems about it are (problemLabel).
+    const list = typeof schema.title === 'string' && schema.title ? schema.title : name;
+    if (list) ui.items = (_item: unknown, index: number) => ({ ...child, 'ui:title': itemTitle(list, index) });
+    else if (Object.keys(child).length > 0) ui.items = child;
   }
   return ui;
 }
