@@ -189,6 +189,7 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
       onMoveEnd={big ? onMoveEnd : undefined}
       onMoveStart={big ? onMoveStart : undefined}
       onNodeDragStart={onNodeDragStart}
+      onSelectionDragStart={onNodeDragStart}
       onNodesChange={onNodesChange}
       onSelectionChange={onSelectionChange}
       onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_ABOVE}

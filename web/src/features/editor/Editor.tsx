@@ -75,6 +75,8 @@ export function Editor({ readOnly = false, types, workflow }: EditorProps) {
 }
 
 const VALIDATE_DEBOUNCE_MS = 350;
+/** ARROWS are the arrow keys' directions: they move the selected nodes. */
+const ARROWS: Partial<Record<string, readonly [number, number]>> = { ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1] };
 
 function isClip(v: unknown): v is Clip {
   return typeof v === 'object' && v !== null && Array.isArray((v as Clip).nodes) && Array.isArray((v as Clip).edges);
@@ -362,6 +364,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         s.selectAll();
       } else if (mod || e.altKey) {
         return;
+      } else if (ARROWS[e.key]) {
+        // React Flow moves the selection itself when a selected node has the focus (and says so
+        // with preventDefault); otherwise (after Ctrl+A, a box selection, a click) the editor does.
+        if (e.defaultPrevented) return;
+        const [dx, dy] = ARROWS[e.key]!;
+        const step = e.shiftKey ? 20 : 5;
+        if (s.moveSelection(dx * step, dy * step) > 0) e.preventDefault();
       } else if (key === 'delete' || key === 'backspace') {
         e.preventDefault();
         s.deleteSelection();
@@ -401,10 +410,16 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         // Not ours: the internal clipboard is pasted instead.
       }
     };
+    // A burst of arrow-key moves is one undo step: it ends when the key is let go.
+    const onKeyUp = (e: KeyboardEvent) => {
+      if (ARROWS[e.key]) store.getState().endMove();
+    };
     window.addEventListener('keydown', onKey);
+    window.addEventListener('keyup', onKeyUp);
     document.addEventListener('paste', onPaste);
     return () => {
       window.removeEventListener('keydown', onKey);
+      window.removeEventListener('keyup', onKeyUp);
       document.removeEventListener('paste', onPaste);
     };
   }, [store, saveNow, fitView, autoLayout, quickAdd, screenToFlowPosition]);

@@ -88,6 +88,21 @@ export function outputPorts(type: NodeTypeInfo | undefined, data: WorkflowNodeDa
   return ports;
 }
 
+/**
+ * portLabel is what a port is called on the canvas, for every node type alike: its name ("in", "out",
+ * "true", "error", a switch case's port), the word edges and expressions use. The type's longer title
+ * ("Input", "Result", "Published"…) varies between types and is only a hint (portHint).
+ */
+export function portLabel(p: Port): string {
+  return p.name;
+}
+
+/** portHint is the tooltip of a port: its title and description, when they say more than its name. */
+export function portHint(p: Port): string | undefined {
+  const parts = [p.title && p.title.toLowerCase() !== p.name.toLowerCase() ? p.title : '', p.description ?? ''].filter(Boolean);
+  return parts.length > 0 ? parts.join(': ') : undefined;
+}
+
 /** nodeFromAPI converts a definition node to a React Flow node. */
 export function nodeFromAPI(n: NodeFromAPI, index = 0): WorkflowNode {
   const data: WorkflowNodeData = { config: n.config ?? {}, type: n.type };

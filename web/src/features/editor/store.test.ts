@@ -160,6 +160,41 @@ describe('editor store', () => {
     expect(isDirty(store.getState())).toBe(false);
   });
 
+  it('moves the whole selection with the arrow keys, one undo step per burst', () => {
+    const { store } = setup();
+    store.getState().selectAll();
+    const before = store.getState().nodes.map((n) => n.position);
+    for (let i = 0; i < 4; i++) store.getState().moveSelection(5, 0);
+    store.getState().endMove();
+    expect(store.getState().nodes.map((n) => n.position)).toEqual(before.map((p) => ({ x: p.x + 20, y: p.y })));
+    store.getState().moveSelection(0, -5);
+    store.getState().endMove();
+    expect(store.getState().past).toHaveLength(2);
+    store.getState().undo();
+    expect(store.getState().nodes.map((n) => n.position)).toEqual(before.map((p) => ({ x: p.x + 20, y: p.y })));
+    store.getState().undo();
+    expect(store.getState().nodes.map((n) => n.position)).toEqual(before);
+    expect(isDirty(store.getState())).toBe(false);
+  });
+
+  it('records arrow-key moves React Flow reports (dragging: false without a drag) as undoable', () => {
+    const { store } = setup();
+    const start = store.getState().nodes.find((n) => n.id === 'start')!.position;
+    store.getState().onNodesChange([{ dragging: false, id: 'start', position: { x: start.x + 5, y: start.y }, type: 'position' }]);
+    store.getState().onNodesChange([{ dragging: false, id: 'start', position: { x: start.x + 10, y: start.y }, type: 'position' }]);
+    store.getState().endMove();
+    expect(store.getState().past).toHaveLength(1);
+    store.getState().undo();
+    expect(store.getState().nodes.find((n) => n.id === 'start')!.position).toEqual(start);
+  });
+
+  it('moves nothing when nothing is selected', () => {
+    const { store } = setup();
+    store.getState().select(null);
+    expect(store.getState().moveSelection(5, 0)).toBe(0);
+    expect(store.getState().past).toHaveLength(0);
+  });
+
   it('marks saved at the revision that was sent, so edits made during a save stay dirty', () => {
     const { store } = setup();
     store.getState().addNode('data.set', { x: 0, y: 0 });

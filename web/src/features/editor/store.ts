@@ -32,6 +32,8 @@ export const NODE_WIDTH = 240;
 const HISTORY_LIMIT = 100;
 const COALESCE_MS = 1000;
 const PASTE_OFFSET = 40;
+/** MOVE is the undo key of moves: a burst of them is one step. */
+const MOVE = 'move';
 
 interface Snapshot extends Graph {
   revision: number;
@@ -63,9 +65,15 @@ export interface EditorState extends Graph {
   copySelection: () => Clip | null;
   deleteEdge: (id: string) => void;
   deleteSelection: () => number;
+  /** dragActive is set between beginDrag and the end of that drag (the pointer moving nodes). */
+  dragActive: boolean;
+  /** endMove closes a burst of arrow-key moves: the next move is a new undo step. */
+  endMove: () => void;
   duplicateSelection: () => number;
   future: Snapshot[];
   markSaved: (version: number, revision: number) => void;
+  /** moveSelection moves the selected nodes by (dx, dy), as the arrow keys do; a burst is one undo step. */
+  moveSelection: (dx: number, dy: number) => number;
   /** nextRevision numbers the next change; each distinct content of the graph has its own revision. */
   nextRevision: number;
   onEdgesChange: (changes: EdgeChange<WorkflowEdge>[]) => void;
@@ -213,7 +221,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
       beginDrag: () => {
         const s = get();
         if (s.readOnly) return;
-        set({ future: [], lastChange: null, past: [...s.past, snapshot(s)].slice(-HISTORY_LIMIT) });
+        set({ dragActive: true, future: [], lastChange: null, past: [...s.past, snapshot(s)].slice(-HISTORY_LIMIT) });
       },
       catalog: init.catalog,
       clipboard: null,
@@ -273,11 +281,22 @@ export function createEditorStore(init: EditorInit): EditorStore {
         }));
         return added.length;
       },
+      dragActive: false,
       edges: g.edges,
+      endMove: () => {
+        if (get().lastChange?.key === MOVE) set({ lastChange: null });
+      },
       future: [],
       lastChange: null,
       markSaved: (version, revision) => set({ savedRevision: revision, version }),
       meta: g.meta,
+      moveSelection: (dx, dy) => {
+        const s = get();
+        const n = selectedNodes(s).length;
+        if (n === 0 || s.readOnly) return 0;
+        change(MOVE, (st) => ({ nodes: st.nodes.map((x) => (x.selected ? { ...x, position: { x: x.position.x + dx, y: x.position.y + dy } } : x)) }));
+        return n;
+      },
       nextRevision: 1,
       nodes: g.nodes,
       onEdgesChange: (changes) => {
@@ -307,12 +326,14 @@ export function createEditorStore(init: EditorInit): EditorStore {
           return;
         }
         if (content) {
-          // A drag that ends (dragging: false) was recorded by beginDrag; arrow-key moves are merged.
-          const endOfDrag = changes.some((c) => c.type === 'position' && c.dragging === false);
+          // A drag that ends (dragging: false after beginDrag) was recorded by beginDrag. Other moves
+          // (arrow keys on a focused node, which React Flow also reports with dragging: false) are
+          // merged into one undo step per burst (endMove closes it on keyup).
+          const endOfDrag = s.dragActive && changes.some((c) => c.type === 'position' && c.dragging === false);
           if (endOfDrag) {
-            set({ lastChange: null, nextRevision: s.nextRevision + 1, nodes: applyNodeChanges(changes, s.nodes), revision: s.nextRevision });
+            set({ dragActive: false, lastChange: null, nextRevision: s.nextRevision + 1, nodes: applyNodeChanges(changes, s.nodes), revision: s.nextRevision });
           } else {
-            change('move', (st) => ({ nodes: applyNodeChanges(changes, st.nodes) }));
+            change(MOVE, (st) => ({ nodes: applyNodeChanges(changes, st.nodes) }));
           }
           return;
         }

@@ -51,9 +51,16 @@ describe('WorkflowNodeCard', () => {
     expect(screen.getByLabelText('Output false')).toBeInTheDocument();
   });
 
+  it('labels ports by name for every type, with the longer title as a hint', () => {
+    renderCard('check');
+    const labels = screen.getAllByTestId('port-label');
+    expect(labels.map((l) => l.textContent)).toEqual(['in', 'true', 'false']);
+    expect(labels[0]).toHaveAttribute('title', 'Input');
+  });
+
   it('shows the validation problem on the node', () => {
     renderCard('check');
-    expect(screen.getByTestId('node-problem')).toHaveTextContent('config.condition: condition is required');
+    expect(screen.getByTestId('node-problem')).toHaveTextContent('Condition: condition is required');
   });
 
   it("paints the run: status, attempt and duration of the latest attempt", () => {

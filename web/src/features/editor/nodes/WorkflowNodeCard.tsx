@@ -8,7 +8,7 @@ import { StatusIcon } from '@components/StatusBadge';
 import { formatDuration } from '@lib/format';
 
 import { RunOverlayContext, useEditorStore } from '../EditorContext';
-import { inputPorts, outputPorts, type WorkflowNode } from '../graphModel';
+import { inputPorts, outputPorts, portHint, portLabel, type WorkflowNode } from '../graphModel';
 import { problemLabel } from '../problems';
 
 const STATUS_RING: Record<string, string> = {
@@ -82,13 +82,18 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
         {ins.map((p, i) => (
           <div key={p.name} className="absolute left-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
             <Handle aria-label={`Input ${p.name}`} id={p.name} position={Position.Left} type="target" />
-            <span className="cm-detail pl-3 text-[11px] text-zinc-500">{p.title}</span>
+            <span className="cm-detail pl-3 font-mono text-[11px] text-zinc-500" data-testid="port-label" title={portHint(p)}>
+              {portLabel(p)}
+            </span>
           </div>
         ))}
         {outs.map((p, i) => (
           <div key={p.name} className="absolute right-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
-            <span className={clsx('cm-detail pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}>
-              {p.title}
+            <span className={clsx('cm-detail pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}
+              data-testid="port-label"
+              title={portHint(p)}
+            >
+              {portLabel(p)}
             </span>
             <Handle
               aria-label={`Output ${p.name}`}
