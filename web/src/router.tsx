@@ -14,7 +14,7 @@ import { fetchSetupStatus, followWorkspace, identityQueries } from '@services/id
 import { getLiveClient } from '@services/live';
 import { nodeTypeQueries } from '@services/nodeTypes';
 import { session } from '@services/session';
-import { workflowQueries } from '@services/workflows';
+import { NEW_WORKFLOW_ID, workflowQueries } from '@services/workflows';
 
 import { queryClient } from './queryClient';
 
@@ -93,8 +93,11 @@ export const router = createBrowserRouter([
       },
       {
         lazy: async () => ({ Component: (await import('@routes/EditorPage')).EditorPage }),
+        // workflows/new is a draft, not read from the server (NEW_WORKFLOW_PATH).
         loader: ({ params }) =>
-          prefetch(queryClient.ensureQueryData(workflowQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
+          params.id === NEW_WORKFLOW_ID
+            ? prefetch(queryClient.ensureQueryData(nodeTypeQueries.list()))
+            : prefetch(queryClient.ensureQueryData(workflowQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
         path: 'workflows/:id',
       },
       { Component: ExecutionsPage, path: 'executions' },

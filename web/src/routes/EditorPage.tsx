@@ -1,12 +1,15 @@
 import { useQuery } from '@tanstack/react-query';
 import { useRef } from 'react';
-import { useParams } from 'react-router';
+import { useLocation, useParams } from 'react-router';
 
 import { ErrorState, Spinner } from '@components/States';
 import { Editor } from '@features/editor/Editor';
 import { useCan } from '@hooks/use-me';
 import { nodeTypeQueries } from '@services/nodeTypes';
-import { workflowQueries, type WorkflowFromAPI } from '@services/workflows';
+import { NEW_WORKFLOW_ID, newWorkflowDraft, workflowQueries, type DefinitionFromAPI, type WorkflowFromAPI } from '@services/workflows';
+
+/** Opened is what the editor was opened on: a saved workflow, or a new draft. */
+type Opened = { draft: DefinitionFromAPI; key: string; workflow?: undefined } | { draft?: undefined; key: string; workflow: WorkflowFromAPI };
 
 /**
  * EditorPage loads a workflow and the node types, then opens the editor. The editor starts from a
@@ -15,13 +18,28 @@ import { workflowQueries, type WorkflowFromAPI } from '@services/workflows';
  */
 export function EditorPage() {
   const { id = '' } = useParams();
-  const wf = useQuery(workflowQueries.detail(id));
+  const location = useLocation();
+  const isNew = id === NEW_WORKFLOW_ID;
+  const wf = useQuery({ ...workflowQueries.detail(id), enabled: !isNew });
   const types = useQuery(nodeTypeQueries.list());
   const canEdit = useCan('editor');
-  const opened = useRef<WorkflowFromAPI | null>(null);
-  if (opened.current?.id !== id) opened.current = null;
-  if (!opened.current && wf.data && !wf.isFetching) opened.current = wf.data;
+  const opened = useRef<Opened | null>(null);
+  // A draft that was just created moves to /workflows/<id> (state fromDraft): the same editor stays open.
+  const fromDraft = (location.state as { fromDraft?: string } | null)?.fromDraft === id;
+  if (isNew) {
+    if (opened.current?.key !== NEW_WORKFLOW_ID) opened.current = { draft: newWorkflowDraft(), key: NEW_WORKFLOW_ID };
+  } else if (opened.current?.key !== id && !(opened.current?.draft && fromDraft)) {
+    opened.current = null;
+  }
+  if (!opened.current && wf.data && !wf.isFetching) opened.current = { key: id, workflow: wf.data };
 
+  if (isNew && !canEdit) {
+    return (
+      <div className="p-10">
+        <ErrorState error={new Error('Your role lets you read workflows, not create them.')} title="You cannot create a workflow" />
+      </div>
+    );
+  }
   if (wf.isError && !opened.current) {
     return (
       <div className="p-10">
@@ -37,5 +55,6 @@ export function EditorPage() {
     );
   }
   if (!opened.current || !types.data) return <Spinner label="Opening the workflow…" />;
-  return <Editor key={`${opened.current.id}:${canEdit ? 'edit' : 'read'}`} readOnly={!canEdit} types={types.data} workflow={opened.current} />;
+  const o = opened.current;
+  return <Editor key={`${o.key}:${canEdit ? 'edit' : 'read'}`} draft={o.draft} readOnly={!canEdit} types={types.data} workflow={o.workflow} />;
 }

@@ -23,6 +23,7 @@ import { executionQueries, type ExecutionFromAPI } from '@services/executions';
 import { ApiError, errorMessage } from '@services/http';
 import {
   createWorkflow,
+  NEW_WORKFLOW_PATH,
   deleteWorkflow,
   duplicateWorkflow,
   fetchWorkflow,
@@ -49,13 +50,6 @@ export function workflowsPageQueries(params: URLSearchParams) {
     executionQueries.list({ limit: RECENT_RUNS }),
   ] as const;
 }
-
-/** NEW_WORKFLOW is what "New workflow" creates: a manual trigger to build from. */
-const NEW_WORKFLOW = {
-  edges: [],
-  name: 'Untitled workflow',
-  nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }],
-};
 
 function problemSummary(err: unknown): string {
   if (err instanceof ApiError && err.problem?.errors?.length) {
@@ -128,14 +122,6 @@ export function WorkflowsPage() {
   }, [recent.data]);
   const invalidate = () => queryClient.invalidateQueries({ queryKey: workflowQueries.all() });
 
-  const create = useMutation({
-    mutationFn: () => createWorkflow(NEW_WORKFLOW),
-    onError: (e) => toast.error(errorMessage(e), { title: 'Could not create the workflow' }),
-    onSuccess: async (wf) => {
-      await invalidate();
-      navigate(`/workflows/${wf.id}`);
-    },
-  });
   const importWf = useMutation({
     mutationFn: async (file: File) => createWorkflow(parseImportedWorkflow(await readFileText(file))),
     onError: (e) => toast.error(problemSummary(e), { title: 'Import failed' }),
@@ -197,7 +183,7 @@ export function WorkflowsPage() {
               <Button icon={<LayoutTemplate className="size-4" />} onClick={() => setFromTemplate(true)}>
                 New from template
               </Button>
-              <Button disabled={create.isPending} icon={<Plus className="size-4" />} onClick={() => create.mutate()} variant="primary">
+              <Button icon={<Plus className="size-4" />} onClick={() => navigate(NEW_WORKFLOW_PATH)} variant="primary">
                 New workflow
               </Button>
             </>
@@ -250,7 +236,7 @@ export function WorkflowsPage() {
                 <div className="flex gap-2">
                   <Button onClick={() => fileRef.current?.click()}>Import a file</Button>
                   <Button onClick={() => setFromTemplate(true)}>Start from a template</Button>
-                  <Button onClick={() => create.mutate()} variant="primary">
+                  <Button onClick={() => navigate(NEW_WORKFLOW_PATH)} variant="primary">
                     Create your first workflow
                   </Button>
                 </div>

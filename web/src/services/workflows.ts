@@ -89,6 +89,20 @@ export const workflowQueries = {
     }),
 };
 
+/**
+ * NEW_WORKFLOW_PATH opens the editor on a draft that is not saved yet: the first change (or an
+ * explicit save) creates the workflow and the address becomes /workflows/<id>. Leaving the draft
+ * untouched leaves nothing behind.
+ */
+export const NEW_WORKFLOW_PATH = '/workflows/new';
+/** NEW_WORKFLOW_ID is the :id of NEW_WORKFLOW_PATH; server ids never take that form. */
+export const NEW_WORKFLOW_ID = 'new';
+
+/** newWorkflowDraft is what a new workflow starts as: a manual trigger to build from. */
+export function newWorkflowDraft(): DefinitionFromAPI {
+  return { edges: [], name: 'Untitled workflow', nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] };
+}
+
 /** createWorkflow saves a new workflow (version 1). */
 export async function createWorkflow(def: DefinitionFromAPI): Promise<WorkflowFromAPI> {
   const res = await request<WorkflowFromAPI>('/api/v1/workflows', { body: def, method: 'POST' });

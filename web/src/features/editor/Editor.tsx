@@ -18,7 +18,7 @@ import {
   X,
 } from 'lucide-react';
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
-import { Link, useBlocker } from 'react-router';
+import { Link, useBlocker, useNavigate } from 'react-router';
 import { useShallow } from 'zustand/react/shallow';
 
 import { Button } from '@components/Button';
@@ -37,8 +37,19 @@ import { toast } from '@lib/toast';
 import { executionQueries, isTerminal, runWorkflow, summarizeRuns } from '@services/executions';
 import type { LiveEvent } from '@services/live';
 import { ApiError, errorMessage, isApiError } from '@services/http';
-import { toCatalog, type NodeTypeInfo } from '@services/nodeTypes';
-import { fetchWorkflow, setWorkflowActive, toDefinition, updateWorkflow, validateWorkflow, workflowQueries, type WorkflowFromAPI } from '@services/workflows';
+import { toCatalog, type Catalog, type NodeTypeInfo } from '@services/nodeTypes';
+import {
+  createWorkflow,
+  fetchWorkflow,
+  newWorkflowDraft,
+  setWorkflowActive,
+  toDefinition,
+  updateWorkflow,
+  validateWorkflow,
+  workflowQueries,
+  type DefinitionFromAPI,
+  type WorkflowFromAPI,
+} from '@services/workflows';
 
 import { Canvas } from './Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
@@ -48,22 +59,30 @@ import { NodePanel } from './panels/NodePanel';
 import { Palette } from './panels/Palette';
 import { QuickAdd } from './panels/QuickAdd';
 import { WorkflowPanel } from './panels/WorkflowPanel';
-import { mapProblems, NO_PROBLEMS, problemLabel } from './problems';
+import { mapProblems, NO_PROBLEMS, problemLabel, type Problems } from './problems';
 import { TestEventContext, type TestEventListener } from './panels/WebhookUrl';
 import { RunDialog } from './RunDialog';
 import { createEditorStore, isDirty, type Clip, type EditorStore } from './store';
 
 /** EditorProps are a loaded workflow and the node type catalogue; readOnly opens it for reading only (viewers). */
 export interface EditorProps {
+  /** draft opens a new workflow that is not saved yet (workflowId ''): the first change creates it. */
+  draft?: DefinitionFromAPI;
   readOnly?: boolean;
   types: NodeTypeInfo[];
-  workflow: WorkflowFromAPI;
+  workflow?: WorkflowFromAPI;
 }
 
 /** Editor edits one workflow; it owns one editor store for its lifetime. */
-export function Editor({ readOnly = false, types, workflow }: EditorProps) {
+export function Editor({ draft, readOnly = false, types, workflow }: EditorProps) {
   const [store] = useState(() =>
-    createEditorStore({ catalog: toCatalog(types), definition: toDefinition(workflow), readOnly, version: workflow.version, workflowId: workflow.id }),
+    createEditorStore({
+      catalog: toCatalog(types),
+      definition: workflow ? toDefinition(workflow) : (draft ?? newWorkflowDraft()),
+      readOnly,
+      version: workflow?.version ?? 0,
+      workflowId: workflow?.id ?? DRAFT_ID,
+    }),
   );
   return (
     <EditorStoreContext.Provider value={store}>
@@ -75,11 +94,35 @@ export function Editor({ readOnly = false, types, workflow }: EditorProps) {
 }
 
 const VALIDATE_DEBOUNCE_MS = 350;
+/** DRAFT_ID is the workflowId of a new workflow that is not saved yet. */
+const DRAFT_ID = '';
+/** DRAFT_SAVE_DEBOUNCE_MS is how long after the first change a draft is created on the server. */
+const DRAFT_SAVE_DEBOUNCE_MS = 600;
 /** ARROWS are the arrow keys' directions: they move the selected nodes. */
 const ARROWS: Partial<Record<string, readonly [number, number]>> = { ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1] };
 
 function isClip(v: unknown): v is Clip {
   return typeof v === 'object' && v !== null && Array.isArray((v as Clip).nodes) && Array.isArray((v as Clip).edges);
+}
+
+/** SaveFailed stops a run whose save failed: the save has already told the user why. */
+class SaveFailed extends Error {
+  constructor() {
+    super('The workflow must be saved before it runs.');
+    this.name = 'SaveFailed';
+  }
+}
+
+/** runBlockers lists, in words, what stops the workflow from running: its validation problems. */
+function runBlockers(problems: Problems, catalog: Catalog, typeOf: ReadonlyMap<string, string>): string[] {
+  const out: string[] = [];
+  for (const [id, list] of problems.byNode) {
+    const schema = catalog.get(typeOf.get(id) ?? '')?.configSchema;
+    for (const p of list) out.push(`${id}${p.path.length > 0 ? ` · ${problemLabel(p.path, schema)}` : ''}: ${p.message}`);
+  }
+  for (const [id, list] of problems.byEdge) out.push(`Connection ${id}: ${list.join('; ')}`);
+  for (const g of problems.global) out.push(g.location ? `${g.location}: ${g.message}` : g.message);
+  return out;
 }
 
 /** saveProblems maps a failed save's 422 onto the nodes of the body that was sent. */
@@ -133,35 +176,56 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   }, []);
   const runInputKey = `cm-run-input:${workflowId}`;
 
-  // Saving, with optimistic concurrency: If-Match carries the version the edit started from.
+  // Saving, with optimistic concurrency: If-Match carries the version the edit started from. A draft
+  // is created instead (POST), and the address becomes the new workflow's.
+  const navigate = useNavigate();
+  const isDraft = workflowId === DRAFT_ID;
   const save = useMutation({
-    mutationFn: async () => {
+    mutationFn: async (_opts: { silent?: boolean } = {}) => {
       const s = store.getState();
       const def = definitionFromGraph(s);
-      const sent = { edgeIds: s.edges.map((e) => e.id), nodeIds: s.nodes.map((n) => n.id), revision: s.revision };
+      const sent = { created: s.workflowId === DRAFT_ID, edgeIds: s.edges.map((e) => e.id), nodeIds: s.nodes.map((n) => n.id), revision: s.revision };
       try {
-        return { sent, wf: await updateWorkflow(s.workflowId, def, s.version) };
+        return { sent, wf: sent.created ? await createWorkflow(def) : await updateWorkflow(s.workflowId, def, s.version) };
       } catch (e) {
         applySaveError(store, e, sent.nodeIds, sent.edgeIds);
         throw e;
       }
     },
-    onError: (e) => {
+    onError: (e, opts) => {
+      // A draft saved by itself after a change stays a draft while it is not valid: its problems show
+      // on the nodes as they do while editing; an explicit save says so.
+      if (opts?.silent && isApiError(e, 422)) return;
       if (isApiError(e, 412)) setConflict(true);
       else if (isApiError(e, 422)) toast.error(`${errorMessage(e)}. Fix the highlighted fields and save again.`, { title: 'Not saved' });
       else toast.error(errorMessage(e), { title: 'Not saved' });
     },
     onSuccess: ({ sent, wf }) => {
+      if (sent.created) store.getState().setWorkflowId(wf.id);
       store.getState().markSaved(wf.version, sent.revision);
       queryClient.setQueryData(workflowQueries.detail(wf.id).queryKey, wf);
       void queryClient.invalidateQueries({ queryKey: [...workflowQueries.all(), 'list'] });
-      toast.success(`Saved as version ${wf.version}`);
+      if (sent.created) {
+        navigate(`/workflows/${wf.id}`, { replace: true, state: { fromDraft: wf.id } });
+        toast.success('Workflow created');
+      } else {
+        toast.success(`Saved as version ${wf.version}`);
+      }
     },
   });
+  // A draft is created on its first change, a moment after it (not at once: typing a name is one change).
+  const revision = useEditorStore((s) => s.revision);
+  const draftRevision = useDebouncedValue(revision, DRAFT_SAVE_DEBOUNCE_MS);
+  const triedDraft = useRef<number | null>(null);
+  useEffect(() => {
+    if (!isDraft || readOnly || !dirty || save.isPending || draftRevision !== revision || triedDraft.current === revision) return;
+    triedDraft.current = revision;
+    save.mutate({ silent: true });
+  }, [isDraft, readOnly, dirty, save, draftRevision, revision]);
   const saveNow = useCallback(async () => {
     if (save.isPending || store.getState().readOnly) return false;
     try {
-      await save.mutateAsync();
+      await save.mutateAsync({});
       return true;
     } catch {
       return false;
@@ -193,10 +257,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   // Running: save first when dirty, start, then poll the execution and paint it on the canvas.
   const run = useMutation({
     mutationFn: async (req: { input: unknown; triggerNode?: string }) => {
-      if (isDirty(store.getState()) && !(await saveNow())) throw new Error('The workflow must be saved before it runs.');
+      // A save that fails has said why (one toast); the run then says nothing more.
+      if (isDirty(store.getState()) && !(await saveNow())) throw new SaveFailed();
       return runWorkflow(store.getState().workflowId, req);
     },
-    onError: (e) => toast.error(errorMessage(e), { title: 'Run not started' }),
+    onError: (e) => {
+      if (!(e instanceof SaveFailed)) toast.error(errorMessage(e), { title: 'Run not started' });
+    },
     onSuccess: (exec) => {
       queryClient.setQueryData(executionQueries.detail(exec.id).queryKey, exec);
       void queryClient.invalidateQueries({ queryKey: [...executionQueries.all(), 'list'] });
@@ -229,8 +296,8 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     },
     [follow],
   );
-  useExecutionsFeed({ onEvent: onWorkflowEvent, workflowId });
-  const wf = useQuery({ ...workflowQueries.detail(workflowId), staleTime: Infinity });
+  useExecutionsFeed({ enabled: workflowId !== DRAFT_ID, onEvent: onWorkflowEvent, workflowId });
+  const wf = useQuery({ ...workflowQueries.detail(workflowId), enabled: workflowId !== DRAFT_ID, staleTime: Infinity });
   const activate = useMutation({
     mutationFn: () => setWorkflowActive(workflowId, true),
     onSuccess: (next) => queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) => (old ? { ...old, active: next.active } : next)),
@@ -425,7 +492,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   }, [store, saveNow, fitView, autoLayout, quickAdd, screenToFlowPosition]);
 
   // The unsaved-changes guard: in-app navigation asks, closing the tab warns.
-  const blocker = useBlocker(({ currentLocation, nextLocation }) => dirty && currentLocation.pathname !== nextLocation.pathname);
+  const blocker = useBlocker(
+    ({ currentLocation, nextLocation }) =>
+      dirty && currentLocation.pathname !== nextLocation.pathname && !(nextLocation.state as { fromDraft?: string } | null)?.fromDraft,
+  );
   useEffect(() => {
     if (!dirty) return;
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
@@ -468,8 +538,8 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
               readOnly={readOnly}
               value={name}
             />
-            <span className="text-xs text-zinc-500" data-testid="version">
-              v{version}
+            <span className="text-xs text-zinc-500" data-testid="version" title={isDraft ? 'Not saved yet: the first change saves it' : undefined}>
+              {isDraft ? 'Draft' : `v${version}`}
             </span>
             {dirty && (
               <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="dirty">
@@ -485,7 +555,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                 Read-only
               </span>
             )}
-            {!readOnly && <ValidationBadge />}
+            {!readOnly && <ValidationBadge suppressed={runOpen} />}
             <ActiveToggle readOnly={readOnly} />
             <div className="ml-auto flex items-center gap-0.5">
               {!readOnly && (
@@ -558,6 +628,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
         {runOpen && (
           <RunDialog
+            blockers={runBlockers(store.getState().problems, store.getState().catalog, new Map(store.getState().nodes.map((n) => [n.id, n.data.type])))}
             busy={run.isPending}
             dirty={dirty}
             initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
@@ -618,7 +689,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
 function ActiveToggle({ readOnly }: { readOnly: boolean }) {
   const queryClient = useQueryClient();
   const workflowId = useEditorStore((s) => s.workflowId);
-  const wf = useQuery({ ...workflowQueries.detail(workflowId), staleTime: Infinity });
+  const wf = useQuery({ ...workflowQueries.detail(workflowId), enabled: workflowId !== DRAFT_ID, staleTime: Infinity });
   const hasAutoTrigger = (wf.data?.nodes ?? []).some((n) => n.type === 'trigger.webhook' || n.type === 'trigger.schedule');
   const toggle = useMutation({
     mutationFn: (active: boolean) => setWorkflowActive(workflowId, active),
@@ -660,8 +731,9 @@ function ActiveToggle({ readOnly }: { readOnly: boolean }) {
  * definition, and its problem+json errors are placed on nodes, fields and edges. It lives in its own
  * component so that the editor's frame does not re-render on every change.
  */
-function ValidationBadge() {
+function ValidationBadge({ suppressed }: { suppressed: boolean }) {
   const store = useEditorApi();
+  const wrapper = useRef<HTMLDivElement>(null);
   const workflowId = useEditorStore((s) => s.workflowId);
   const revision = useEditorStore((s) => s.revision);
   const problemCount = useEditorStore((s) => s.problems.count);
@@ -687,11 +759,31 @@ function ValidationBadge() {
     store.getState().setProblems(d.result.valid ? NO_PROBLEMS : mapProblems(d.result.problem, d.nodeIds, d.edgeIds));
   }, [validation.data, store]);
   useEffect(() => {
-    if (problemCount === 0) setOpen(false);
-  }, [problemCount]);
+    // Nothing to list, or a dialog (Run) takes over: the popover closes.
+    if (problemCount === 0 || suppressed) setOpen(false);
+  }, [problemCount, suppressed]);
+  useEffect(() => {
+    if (!open) return;
+    // It closes on Escape and on a click anywhere outside it, as a popover does.
+    const onDown = (e: PointerEvent) => {
+      if (!wrapper.current?.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== 'Escape') return;
+      e.stopPropagation();
+      setOpen(false);
+      wrapper.current?.querySelector<HTMLButtonElement>('[data-testid=validation-status]')?.focus();
+    };
+    document.addEventListener('pointerdown', onDown, true);
+    window.addEventListener('keydown', onKey, true);
+    return () => {
+      document.removeEventListener('pointerdown', onDown, true);
+      window.removeEventListener('keydown', onKey, true);
+    };
+  }, [open]);
   const checking = validation.isFetching || validateRevision !== revision;
   return (
-    <div className="relative ml-2">
+    <div ref={wrapper} className="relative ml-2">
       <button
         aria-expanded={open}
         className={clsx(
@@ -717,7 +809,7 @@ function ValidationBadge() {
           Validation unavailable: {errorMessage(validation.error)}
         </span>
       )}
-      {open && problemCount > 0 && <ProblemsPopover onClose={() => setOpen(false)} />}
+      {open && problemCount > 0 && !suppressed && <ProblemsPopover onClose={() => setOpen(false)} />}
     </div>
   );
 }

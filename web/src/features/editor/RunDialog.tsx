@@ -7,6 +7,8 @@ import { parseJsonSafe } from '@lib/json';
 
 /** RunDialogProps describe the run form: which trigger to start from and the input to give it. */
 export interface RunDialogProps {
+  /** blockers are the problems that stop the workflow from running, in words; none lets it run. */
+  blockers?: string[];
   busy: boolean;
   dirty: boolean;
   initialInput: string;
@@ -17,21 +19,28 @@ export interface RunDialogProps {
 }
 
 /** RunDialog asks for the run's input JSON (and trigger, when there are several) and starts it. */
-export function RunDialog({ busy, dirty, initialInput, onClose, onRun, open, triggers }: RunDialogProps) {
+export function RunDialog({ blockers = [], busy, dirty, initialInput, onClose, onRun, open, triggers }: RunDialogProps) {
+  const blocked = blockers.length > 0;
   const [text, setText] = useState(initialInput);
   const [trigger, setTrigger] = useState(triggers[0] ?? '');
   const parsed = text.trim() === '' ? ({ ok: true, value: {} } as const) : parseJsonSafe(text);
   const submit = () => {
-    if (parsed.ok) onRun(parsed.value, text, triggers.length > 1 ? trigger : undefined);
+    if (parsed.ok && !blocked) onRun(parsed.value, text, triggers.length > 1 ? trigger : undefined);
   };
   return (
     <Dialog
-      description={dirty ? 'Your unsaved changes are saved first: a run always runs a saved version.' : 'The input is available to the trigger and to expressions as trigger and input.'}
+      description={
+        blocked
+          ? `Fix ${blockers.length === 1 ? 'this problem' : `these ${blockers.length} problems`} first: a run always runs a saved version, and a workflow with problems cannot be saved.`
+          : dirty
+            ? 'Your unsaved changes are saved first: a run always runs a saved version.'
+            : 'The input is available to the trigger and to expressions as trigger and input.'
+      }
       footer={
         <>
           <Button onClick={onClose}>Cancel</Button>
-          <Button disabled={!parsed.ok || busy} icon={<Play className="size-4" />} onClick={submit} variant="primary">
-            {dirty ? 'Save and run' : 'Run'}
+          <Button disabled={!parsed.ok || busy || blocked} icon={<Play className="size-4" />} onClick={submit} variant="primary">
+            {dirty && !blocked ? 'Save and run' : 'Run'}
           </Button>
         </>
       }
@@ -39,6 +48,14 @@ export function RunDialog({ busy, dirty, initialInput, onClose, onRun, open, tri
       open={open}
       title="Run workflow"
     >
+      {blocked && (
+        <ul className="mb-3 max-h-40 space-y-1 overflow-auto rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" data-testid="run-blockers" role="alert">
+          {blockers.slice(0, 20).map((b) => (
+            <li key={b}>{b}</li>
+          ))}
+          {blockers.length > 20 && <li>…and {blockers.length - 20} more</li>}
+        </ul>
+      )}
       {triggers.length > 1 && (
         <div className="mb-3">
           <label className="mb-1 block text-sm font-medium" htmlFor="run-trigger">

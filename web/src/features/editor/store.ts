@@ -94,6 +94,8 @@ export interface EditorState extends Graph {
   /** setCatalog replaces the node type catalogue (plugins added, replaced or removed); the graph is left as it is. */
   setCatalog: (catalog: Catalog) => void;
   setMeta: (patch: Partial<WorkflowMeta>) => void;
+  /** setWorkflowId gives a draft the id the server created it with. */
+  setWorkflowId: (id: string) => void;
   /** showInPanel chooses the node the side panel shows, without changing the selection. */
   showInPanel: (id: string | null) => void;
   setProblems: (problems: Problems) => void;
@@ -418,6 +420,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
         change(`meta:${Object.keys(patch).join(',')}`, (s) => ({ meta: { ...s.meta, ...patch } }));
       },
       setProblems: (problems) => set({ problems }),
+      setWorkflowId: (workflowId) => set({ workflowId }),
       showInPanel: (id) => set({ selectedId: id }),
       undo: () => restore('past'),
       updateNodeConfig: (id, config) => {
