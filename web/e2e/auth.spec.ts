@@ -150,11 +150,15 @@ test('a member demoted while the page is open is refused by the server, told why
     // The owner makes them a viewer; the page still shows what an editor may do, until it hears.
     const demoted = await request.patch(`/api/v1/members/${userId}`, { data: { role: 'viewer' } });
     expect(demoted.status(), await demoted.text()).toBe(200);
+    // "New workflow" opens a draft; its first change is refused, said so, and the role is read again.
     await create.click();
+    await expect(page).toHaveURL(/\/workflows\/new$/);
+    await page.getByLabel('Workflow name').fill('Not mine to make');
     await expect(page.getByRole('alert').filter({ hasText: 'Your role (viewer) cannot do this' })).toBeVisible();
     await expect(page.getByTestId('my-role')).toHaveText('viewer');
+    await expect(page.getByRole('heading', { name: 'You cannot create a workflow' })).toBeVisible();
+    await page.goto('/workflows');
     await expect(create).toHaveCount(0);
-    expect(page.url()).toMatch(/\/workflows$/);
   } finally {
     await ctx.close();
   }

@@ -4,7 +4,9 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
   const errors = collectErrors(page);
   await page.goto('/workflows');
   await page.getByRole('button', { name: 'New workflow' }).click();
-  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]+$/);
+  // A draft: nothing is saved until it changes and is valid.
+  await expect(page).toHaveURL(/\/workflows\/new$/);
+  await expect(page.getByTestId('version')).toHaveText('Draft');
   await expect(node(page, 'start')).toBeVisible();
 
   // Drag three node types from the palette onto the canvas, each found with the palette's search (the
@@ -66,8 +68,13 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
   await page.getByLabel('Fields name 1').fill('size');
   await page.getByLabel('Fields value 1').fill('small');
   await expect(page.getByTestId('validation-status')).toHaveText('Valid');
+  // Once valid, the draft saved itself: version 1 at its own address, in the same editor.
+  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]{36}$/);
+  await expect(page.getByTestId('version')).toHaveText('v1');
+  await expect(page.getByTestId('dirty')).toBeHidden();
 
   // Save with Ctrl+S, then reload: the workflow comes back as saved.
+  await page.getByLabel('Workflow name').fill('Branches');
   await page.locator('.react-flow__pane').click({ position: { x: 20, y: 20 } });
   await expect(page.getByTestId('dirty')).toBeVisible();
   await page.keyboard.press('Control+s');

@@ -76,8 +76,7 @@ test('a sub-workflow: pick the child in the editor, run the parent, follow the l
   // The parent is drawn in the editor: a flow.call whose workflow is picked by name.
   await page.goto('/workflows');
   await page.getByRole('button', { name: 'New workflow' }).click();
-  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]+$/);
-  const parentId = page.url().split('/').pop()!;
+  await expect(page).toHaveURL(/\/workflows\/new$/);
   await expect(node(page, 'start')).toBeVisible();
   await page.getByRole('searchbox', { name: 'Search node types' }).fill('flow.call');
   await page.locator('[data-testid=palette-item][data-type="flow.call"]').click();
@@ -93,6 +92,9 @@ test('a sub-workflow: pick the child in the editor, run the parent, follow the l
   await connect(page, ['start', 'out'], ['call', 'in']);
   await expect(page.locator('.react-flow__edge')).toHaveCount(1);
   await expect(page.getByTestId('validation-status')).toHaveText('Valid');
+  // The draft saved itself once valid, and has its own address.
+  await expect(page).toHaveURL(/\/workflows\/[0-9a-f-]{36}$/);
+  const parentId = page.url().split('/').pop()!;
   await page.keyboard.press('Control+s');
   await expect(page.getByText('Saved as version 2')).toBeVisible();
   const saved = await api.get<{ nodes: { config?: Record<string, unknown>; id: string }[] }>(`/api/v1/workflows/${parentId}`);

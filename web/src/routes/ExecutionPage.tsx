@@ -5,7 +5,7 @@ import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 
 import { Button } from '@components/Button';
-import { ErrorState, Spinner } from '@components/States';
+import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
 import { TriggerBadge } from '@components/TriggerBadge';
 import { Canvas } from '@features/editor/Canvas';
@@ -32,7 +32,7 @@ import {
   summarizeRuns,
   type ExecutionDetailFromAPI,
 } from '@services/executions';
-import { errorMessage } from '@services/http';
+import { errorMessage, isApiError } from '@services/http';
 import { nodeTypeQueries, toCatalog } from '@services/nodeTypes';
 import { workflowQueries, type DefinitionFromAPI } from '@services/workflows';
 
@@ -54,10 +54,25 @@ const linkClass = 'font-mono text-indigo-600 hover:underline dark:text-indigo-40
 /** ExecutionPage shows one execution: its graph with node status, a timeline, input and output. */
 export function ExecutionPage() {
   const { id = '' } = useParams();
-  const exec = useQuery(executionQueries.detail(id));
-  useDocumentTitle(`Execution ${shortId(id)}`);
-  useExecutionEvents(id);
+  // The route's loader has read it already: an answer it got (such as a 404) is not asked again on mount.
+  const exec = useQuery({ ...executionQueries.detail(id), retryOnMount: false });
+  const notFound = exec.isError && isApiError(exec.error, 404);
+  useDocumentTitle(notFound ? 'Execution not found' : `Execution ${shortId(id)}`);
+  useExecutionEvents(notFound ? null : id);
   if (exec.isPending) return <Spinner label="Loading the execution…" />;
+  if (notFound) {
+    // Final: no retry, no live subscription, no polling.
+    return (
+      <div className="mx-auto max-w-2xl p-10" data-page="execution-not-found">
+        <EmptyState title="Execution not found">
+          No execution <span className="font-mono">{id}</span> exists in this workspace: it may have been deleted by the retention policy, or the link is wrong.{' '}
+          <Link className="text-indigo-600 hover:underline dark:text-indigo-400" to="/executions">
+            All executions
+          </Link>
+        </EmptyState>
+      </div>
+    );
+  }
   if (exec.isError) {
     return (
       <div className="p-10">

@@ -123,7 +123,12 @@ export function WorkflowsPage() {
   const invalidate = () => queryClient.invalidateQueries({ queryKey: workflowQueries.all() });
 
   const importWf = useMutation({
-    mutationFn: async (file: File) => createWorkflow(parseImportedWorkflow(await readFileText(file))),
+    mutationFn: async (file: File) => {
+      const def = parseImportedWorkflow(await readFileText(file));
+      // Nodes without positions are laid out (dagre, loaded only for them) rather than stacked.
+      const placed = def.nodes?.some((n) => !n.position) ? (await import('@features/editor/layout')).placeUnpositioned(def) : def;
+      return createWorkflow(placed);
+    },
     onError: (e) => toast.error(problemSummary(e), { title: 'Import failed' }),
     onSuccess: async (wf) => {
       await invalidate();

@@ -14,21 +14,35 @@ import {
   type OnSelectionChangeParams,
 } from '@xyflow/react';
 import clsx from 'clsx';
-import { memo, useCallback, useContext, useMemo, type DragEvent, type ReactNode } from 'react';
+import { memo, useCallback, useContext, useEffect, useMemo, type DragEvent, type ReactNode } from 'react';
 
 import { useTheme } from '@lib/theme';
 import { toast } from '@lib/toast';
 
 import { checkConnection } from './connection';
 import { RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
-import type { WorkflowEdge, WorkflowNode } from './graphModel';
+import { inputPorts, outputPorts, type WorkflowEdge, type WorkflowNode } from './graphModel';
 import { WorkflowNodeCard } from './nodes/WorkflowNodeCard';
+import { NODE_WIDTH } from './store';
 
 /** PALETTE_MIME is the drag-and-drop type the palette sets: its value is a node type name. */
 export const PALETTE_MIME = 'application/x-cm-node-type';
 
 const nodeTypes = { workflow: WorkflowNodeCard };
-const fitViewOptions = { maxZoom: 1.2, padding: 0.2 };
+/**
+ * SAFE_INSETS are the edges of the canvas that overlays cover, in pixels: the run bar at the top, the
+ * minimap and zoom controls at the bottom. Zoom to fit leaves them free and a selected node is brought
+ * out from under them, so that every port stays reachable.
+ */
+export const SAFE_INSETS = { bottom: 176, left: 24, right: 24, top: 64 } as const;
+/** FIT_PADDING is the padding of every zoom to fit: SAFE_INSETS. */
+export const FIT_PADDING = {
+  bottom: `${SAFE_INSETS.bottom}px`,
+  left: `${SAFE_INSETS.left}px`,
+  right: `${SAFE_INSETS.right}px`,
+  top: `${SAFE_INSETS.top}px`,
+} as const;
+const fitViewOptions = { maxZoom: 1.2, padding: FIT_PADDING };
 const proOptions = { hideAttribution: true };
 const defaultEdgeOptions = { type: 'smoothstep' as const };
 
@@ -100,8 +114,31 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
     [store],
   );
   const onConnectEnd = useCallback(
-    (_: MouseEvent | TouchEvent, state: FinalConnectionState) => {
-      if (state.isValid || !state.toHandle || !state.fromHandle || !state.fromNode || !state.toNode) return;
+    (event: MouseEvent | TouchEvent, state: FinalConnectionState) => {
+      if (state.isValid || !state.fromHandle || !state.fromNode) return;
+      if (!state.toHandle) {
+        // Dropped on a node's body rather than on a port: connect to its first port of the other
+        // kind, or say why not (a loop, a trigger…). Dropped elsewhere: nothing was meant.
+        const el = event.target instanceof Element ? event.target.closest('.react-flow__node') : null;
+        const other = el?.getAttribute('data-id');
+        if (!other || other === state.fromNode.id) return;
+        const s = store.getState();
+        const target = s.nodes.find((n) => n.id === other);
+        if (!target) return;
+        const fromSource = state.fromHandle.type === 'source';
+        const port = fromSource ? inputPorts(s.catalog.get(target.data.type))[0] : outputPorts(s.catalog.get(target.data.type), target.data)[0];
+        if (!port) {
+          toast.error(fromSource ? `${other} is a trigger: triggers start runs and take no input.` : `${other} has no output.`, { title: 'Connection refused' });
+          return;
+        }
+        const c = fromSource
+          ? { source: state.fromNode.id, sourceHandle: state.fromHandle.id ?? null, target: other, targetHandle: port.name }
+          : { source: other, sourceHandle: port.name, target: state.fromNode.id, targetHandle: state.fromHandle.id ?? null };
+        const r = s.connect(c);
+        if (!r.ok) toast.error(r.reason, { title: 'Connection refused' });
+        return;
+      }
+      if (!state.toNode) return;
       const fromSource = state.fromHandle.type === 'source';
       const c = fromSource
         ? { source: state.fromNode.id, sourceHandle: state.fromHandle.id ?? null, target: state.toNode.id, targetHandle: state.toHandle.id ?? null }
@@ -198,7 +235,48 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
       <Background gap={20} size={1.2} variant={BackgroundVariant.Dots} />
       <MiniMap ariaLabel="Mini map" nodeColor={minimapColor} pannable position="bottom-right" zoomable />
       <Controls aria-label="Zoom controls" position="bottom-left" showInteractive={false} />
+      <RevealSelected />
       {children}
     </ReactFlow>
   );
 });
+
+/**
+ * isInSafeArea reports whether a rectangle on screen (relative to the canvas) lies within the part of
+ * a canvas of the given size that no overlay covers.
+ */
+export function isInSafeArea(r: { bottom: number; left: number; right: number; top: number }, width: number, height: number): boolean {
+  return r.left >= SAFE_INSETS.left && r.top >= SAFE_INSETS.top && r.right <= width - SAFE_INSETS.right && r.bottom <= height - SAFE_INSETS.bottom;
+}
+
+/**
+ * RevealSelected scrolls the node the panel shows into view when it is selected from elsewhere (the
+ * problems list, a search, the timeline) or lies under the minimap or off screen: the view pans, at
+ * the same zoom, to centre it in the uncovered part of the canvas.
+ */
+function RevealSelected() {
+  const selectedId = useEditorStore((s) => s.selectedId);
+  const { getInternalNode, getViewport, setCenter } = useReactFlow<WorkflowNode, WorkflowEdge>();
+  const size = useStore((s) => ({ height: s.height, width: s.width }), shallowSize);
+  useEffect(() => {
+    if (!selectedId || size.width === 0) return;
+    const n = getInternalNode(selectedId);
+    if (!n) return;
+    const { x, y, zoom } = getViewport();
+    const w = n.measured.width ?? NODE_WIDTH;
+    const h = n.measured.height ?? 80;
+    const left = n.internals.positionAbsolute.x * zoom + x;
+    const top = n.internals.positionAbsolute.y * zoom + y;
+    if (isInSafeArea({ bottom: top + h * zoom, left, right: left + w * zoom, top }, size.width, size.height)) return;
+    // The centre of the uncovered area lies (bottom - top) / 2 pixels above the canvas's centre.
+    const shift = (SAFE_INSETS.bottom - SAFE_INSETS.top) / 2 / zoom;
+    void setCenter(n.internals.positionAbsolute.x + w / 2, n.internals.positionAbsolute.y + h / 2 + shift, { duration: 250, zoom });
+    // Only a new selection moves the view; moving around afterwards is the user's.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId]);
+  return null;
+}
+
+function shallowSize(a: { height: number; width: number }, b: { height: number; width: number }): boolean {
+  return a.height === b.height && a.width === b.width;
+}

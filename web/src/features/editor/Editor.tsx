@@ -51,7 +51,7 @@ import {
   type WorkflowFromAPI,
 } from '@services/workflows';
 
-import { Canvas } from './Canvas';
+import { Canvas, FIT_PADDING } from './Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
 import { definitionFromGraph, outputPorts } from './graphModel';
 import { HelpDialog } from './HelpDialog';
@@ -371,7 +371,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       );
       s.applyPositions(pos);
       await new Promise((r) => requestAnimationFrame(r));
-      await fitView({ duration: 250, padding: 0.15 });
+      await fitView({ duration: 250, padding: FIT_PADDING });
     } finally {
       setLayingOut(false);
     }
@@ -397,7 +397,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
           if (clip) void navigator.clipboard?.writeText(JSON.stringify(clip)).catch(() => undefined);
         } else if (!mod && !e.altKey && key === 'f') {
           e.preventDefault();
-          void fitView({ duration: 250, padding: 0.15 });
+          void fitView({ duration: 250, padding: FIT_PADDING });
         } else if (e.key === '?') {
           e.preventDefault();
           setHelpOpen(true);
@@ -451,7 +451,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         setQuickAdd({ flow: pointer.current?.flow ?? screenToFlowPosition(screen), screen });
       } else if (key === 'f') {
         e.preventDefault();
-        void fitView({ duration: 250, padding: 0.15 });
+        void fitView({ duration: 250, padding: FIT_PADDING });
       } else if (key === 'l') {
         e.preventDefault();
         void autoLayout();
@@ -574,7 +574,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                   </IconButton>
                 </>
               )}
-              <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: 0.15 })} shortcut="F">
+              <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
                 <Maximize className="size-4" />
               </IconButton>
               <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
@@ -858,7 +858,6 @@ function ProblemsPopover({ onClose }: { onClose: () => void }) {
   const problems = useEditorStore((s) => s.problems);
   const catalog = useEditorStore((s) => s.catalog);
   const types = useEditorStore(useShallow((s) => new Map(s.nodes.filter((n) => s.problems.byNode.has(n.id)).map((n) => [n.id, n.data.type]))));
-  const { fitView } = useReactFlow();
   return (
     <div className="absolute top-9 left-0 z-50 w-[28rem] rounded-xl border border-zinc-200 bg-white p-2 shadow-xl dark:border-zinc-700 dark:bg-zinc-900" data-testid="problems-list" role="dialog" aria-label="Problems">
       <ul className="max-h-80 space-y-1 overflow-auto text-sm">
@@ -868,8 +867,8 @@ function ProblemsPopover({ onClose }: { onClose: () => void }) {
               <button
                 className="w-full rounded-md px-2 py-1.5 text-left hover:bg-zinc-100 dark:hover:bg-zinc-800"
                 onClick={() => {
+                  // Selecting it brings it into view (the canvas's RevealSelected).
                   store.getState().select(id);
-                  void fitView({ duration: 250, maxZoom: 1.2, nodes: [{ id }] });
                   onClose();
                 }}
                 type="button"

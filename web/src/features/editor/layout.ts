@@ -1,6 +1,8 @@
 import { Graph, layout } from '@dagrejs/dagre';
 import type { XYPosition } from '@xyflow/react';
 
+import type { DefinitionFromAPI } from '@services/workflows';
+
 import { NODE_WIDTH } from './store';
 
 /** LayoutNode is what the layout needs of a node: its id and measured size. */
@@ -44,4 +46,31 @@ export function layoutGraph(nodes: readonly LayoutNode[], edges: readonly Layout
     }
   }
   return out;
+}
+
+/** PLACED_GAP is the space left between the nodes that had positions and those laid out below them. */
+const PLACED_GAP = 120;
+
+/**
+ * placeUnpositioned gives the nodes of a definition that have no position one (an imported or
+ * hand-written file): with dagre's layout of the whole graph when none has one, and otherwise with a
+ * layout of those alone, below the nodes that have one. Nodes are never left stacked on one spot.
+ */
+export function placeUnpositioned(def: DefinitionFromAPI): DefinitionFromAPI {
+  const nodes = def.nodes ?? [];
+  const missing = nodes.filter((n) => !n.position);
+  if (missing.length === 0) return def;
+  const ids = new Set(missing.map((n) => n.id));
+  const edges = (def.edges ?? []).filter((e) => ids.has(e.source) && ids.has(e.target)).map((e) => ({ source: e.source, sourceHandle: e.sourcePort, target: e.target }));
+  const pos = layoutGraph(missing.map((n) => ({ id: n.id })), edges);
+  const placed = nodes.filter((n) => n.position);
+  const dy = placed.length > 0 ? Math.max(...placed.map((n) => n.position!.y)) + 80 + PLACED_GAP : 0;
+  const dx = placed.length > 0 ? Math.min(...placed.map((n) => n.position!.x)) : 0;
+  return {
+    ...def,
+    nodes: nodes.map((n) => {
+      const p = n.position ? undefined : pos.get(n.id);
+      return p ? { ...n, position: { x: p.x + dx, y: p.y + dy } } : n;
+    }),
+  };
 }
