@@ -14,7 +14,7 @@ import {
   type OnSelectionChangeParams,
 } from '@xyflow/react';
 import clsx from 'clsx';
-import { memo, useCallback, useContext, useEffect, useMemo, type DragEvent, type ReactNode } from 'react';
+import { memo, useCallback, useContext, useEffect, useMemo, useRef, type DragEvent, type ReactNode } from 'react';
 
 import { useTheme } from '@lib/theme';
 import { toast } from '@lib/toast';
@@ -258,8 +258,17 @@ function RevealSelected() {
   const selectedId = useEditorStore((s) => s.selectedId);
   const { getInternalNode, getViewport, setCenter } = useReactFlow<WorkflowNode, WorkflowEdge>();
   const size = useStore((s) => ({ height: s.height, width: s.width }), shallowSize);
+  // A node the user just pressed on is where they want it: the view does not move under the pointer.
+  const pressedAt = useRef(0);
   useEffect(() => {
-    if (!selectedId || size.width === 0) return;
+    const onDown = (e: PointerEvent) => {
+      if (e.target instanceof Element && e.target.closest('.react-flow__node')) pressedAt.current = performance.now();
+    };
+    document.addEventListener('pointerdown', onDown, true);
+    return () => document.removeEventListener('pointerdown', onDown, true);
+  }, []);
+  useEffect(() => {
+    if (!selectedId || size.width === 0 || performance.now() - pressedAt.current < PRESS_MS) return;
     const n = getInternalNode(selectedId);
     if (!n) return;
     const { x, y, zoom } = getViewport();
@@ -276,6 +285,9 @@ function RevealSelected() {
   }, [selectedId]);
   return null;
 }
+
+/** PRESS_MS is how long after a press on a node its selection counts as made on the canvas. */
+const PRESS_MS = 1000;
 
 function shallowSize(a: { height: number; width: number }, b: { height: number; width: number }): boolean {
   return a.height === b.height && a.width === b.width;
