@@ -167,7 +167,7 @@ test('nodes are never left under the minimap, and selecting one from the problem
     nodes: [
       { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
       { config: { condition: '{{ true }}' }, id: 'near', position: { x: 300, y: 0 }, type: 'flow.if' },
-      { config: { condition: '{{ true }}' }, id: 'far', position: { x: 2400, y: 1400 }, type: 'flow.if' },
+      { config: { condition: '{{ true }}' }, id: 'far', position: { x: 2400, y: 2400 }, type: 'flow.if' },
     ],
   });
   await page.goto(`/workflows/${wf.id}`);

@@ -74,8 +74,22 @@ describe('WorkflowsPage', () => {
     renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
     await screen.findByText('No workflows yet');
     const input = screen.getByTestId('import-input');
-    await user.upload(input, new File([JSON.stringify({ edges: [], name: 'Imported', nodes: [{ id: 'start', type: 'trigger.manual' }] })], 'wf.json', { type: 'application/json' }));
-    await waitFor(() => expect(calls.find((c) => c.method === 'POST')?.body).toEqual({ edges: [], name: 'Imported', nodes: [{ id: 'start', type: 'trigger.manual' }] }));
+    // Nodes without positions are laid out before the workflow is created, not stacked on one spot.
+    const nodes = [
+      { id: 'start', type: 'trigger.manual' },
+      { id: 'a', type: 'data.set' },
+      { id: 'b', type: 'data.set' },
+    ];
+    const edges = [
+      { source: 'start', target: 'a' },
+      { source: 'a', target: 'b' },
+    ];
+    await user.upload(input, new File([JSON.stringify({ edges, name: 'Imported', nodes })], 'wf.json', { type: 'application/json' }));
+    await waitFor(() => expect(calls.find((c) => c.method === 'POST')).toBeDefined());
+    const sent = calls.find((c) => c.method === 'POST')!.body as { edges: unknown[]; name: string; nodes: { id: string; position?: { x: number; y: number } }[] };
+    expect(sent).toMatchObject({ edges, name: 'Imported', nodes: nodes.map((n) => ({ ...n, position: expect.any(Object) })) });
+    const spots = new Set(sent.nodes.map((n) => `${n.position!.x},${n.position!.y}`));
+    expect(spots.size).toBe(3);
     await user.upload(input, new File(['{"hello": 1}'], 'bad.json', { type: 'application/json' }));
     expect(await screen.findByText(/no "nodes" array/)).toBeInTheDocument();
   });
