@@ -5,6 +5,7 @@ import {
   ArrowLeft,
   CircleCheck,
   CircleQuestionMark,
+  History,
   LayoutGrid,
   LoaderCircle,
   Maximize,
@@ -577,6 +578,17 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
               <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
                 <Maximize className="size-4" />
               </IconButton>
+              {!isDraft && (
+                <Link
+                  aria-label="Executions of this workflow"
+                  className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
+                  data-testid="workflow-executions-link"
+                  title="Executions of this workflow"
+                  to={`/executions?workflowId=${encodeURIComponent(workflowId)}`}
+                >
+                  <History className="size-4" />
+                </Link>
+              )}
               <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
                 <CircleQuestionMark className="size-4" />
               </IconButton>
