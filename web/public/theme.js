@@ -5,5 +5,7 @@
     var t = localStorage.getItem('cm-theme');
     var dark = t === 'dark' || ((!t || t === 'system') && matchMedia('(prefers-color-scheme: dark)').matches);
     if (dark) document.documentElement.classList.add('dark');
-  } catch (e) {}
+  } catch {
+    // Storage may be off (private mode, a sandboxed frame): the light theme is then the start.
+  }
 })();

@@ -77,6 +77,8 @@ export function Menu({ align = 'left', buttonClassName, children, label, name }:
           }}
           role="menu"
         >
+          {/* close reads the button ref only when an item calls it from an event handler, never while rendering. */}
+          {/* eslint-disable-next-line react-hooks/refs */}
           {children(close)}
         </div>
       )}

@@ -138,6 +138,8 @@ export function NodeIcon({ category, icon, size = 'md' }: { category: string; ic
       data-icon={icon}
       data-icon-known={Icon !== Box}
     >
+      {/* Icon comes from the module-level ICONS map, so it is the same component on every render. */}
+      {/* eslint-disable-next-line react-hooks/static-components */}
       <Icon className={size === 'sm' ? 'size-3.5' : 'size-4'} />
     </span>
   );

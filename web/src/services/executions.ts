@@ -147,8 +147,6 @@ export const executionQueries = {
   /** children pages through the sub-workflow runs one node of an execution started, newest first. */
   children: (parentId: string, nodeId: string) =>
     infiniteQueryOptions({
-      getNextPageParam: (last: ExecutionPage) => last.nextCursor || undefined,
-      initialPageParam: '',
       queryFn: async ({ pageParam, signal }): Promise<ExecutionPage> => {
         const res = await request<components['schemas']['ListExecutionsOutputBody']>('/api/v1/executions', {
           query: { cursor: pageParam, limit: CHILDREN_PAGE, parentExecutionId: parentId, parentNodeId: nodeId },
@@ -156,6 +154,8 @@ export const executionQueries = {
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
       },
+      initialPageParam: '',
+      getNextPageParam: (last: ExecutionPage) => last.nextCursor || undefined,
       queryKey: [...executionQueries.all(), 'children', parentId, nodeId] as const,
     }),
   detail: (id: string) =>
@@ -190,8 +190,6 @@ export const executionQueries = {
   /** nodeRuns pages through the node runs after the execution read's own (from its nodeRunsNextCursor). */
   nodeRuns: (id: string, after: string) =>
     infiniteQueryOptions({
-      getNextPageParam: (last: NodeRunPageFromAPI) => last.nextCursor || undefined,
-      initialPageParam: after,
       queryFn: async ({ pageParam, signal }) =>
         (
           await request<NodeRunPageFromAPI>(`/api/v1/executions/${encodeURIComponent(id)}/node-runs`, {
@@ -199,17 +197,21 @@ export const executionQueries = {
             signal,
           })
         ).data,
+      initialPageParam: after,
+      getNextPageParam: (last: NodeRunPageFromAPI) => last.nextCursor || undefined,
       queryKey: [...executionQueries.all(), 'nodeRuns', id, after] as const,
     }),
   /** value loads one whole value; values do not change once written, and large ones leave the cache soon. */
-  value: (ref: ValueRef) =>
-    queryOptions({
+  value: (ref: ValueRef) => {
+    const { attempt, executionId, field, nodeId } = ref;
+    return queryOptions({
       gcTime: 30_000,
-      queryFn: ({ signal }) => fetchValue(ref, signal),
+      queryFn: ({ signal }) => fetchValue({ attempt, executionId, field, nodeId }, signal),
       // Outside all(): invalidating executions after a cancel or retry must not reload large values.
-      queryKey: ['executionValues', ref.executionId, ref.nodeId ?? '', ref.attempt ?? 0, ref.field] as const,
+      queryKey: ['executionValues', executionId, nodeId ?? '', attempt ?? 0, field] as const,
       staleTime: Infinity,
-    }),
+    });
+  },
 };
 
 /** RunRequest is what starting a run takes. */

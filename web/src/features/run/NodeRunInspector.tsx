@@ -94,12 +94,12 @@ export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summ
 
 /** DecisionSummary tells how an approval was decided, from the node's output. */
 function DecisionSummary({ run }: { run: NodeRunFromAPI }) {
+  const me = useMe();
   const out = run.output;
   if (!out || typeof out !== 'object' || Array.isArray(out)) return null;
   const o = out as { approved?: unknown; at?: unknown; by?: unknown; comment?: unknown; decision?: unknown };
   if (typeof o.decision !== 'string') return null;
   const by = o.by && typeof o.by === 'object' ? (o.by as { apiKeyId?: unknown; email?: unknown; userId?: unknown }) : {};
-  const me = useMe();
   const who = me?.user && by.userId === me.user.id ? 'you' : [by.email, by.userId, by.apiKeyId && `API key ${String(by.apiKeyId)}`].find((x) => typeof x === 'string' && x);
   return (
     <section

@@ -1,5 +1,6 @@
 import clsx from 'clsx';
 
+import { useNow } from '@hooks/use-now';
 import { formatDuration } from '@lib/format';
 import type { ExecutionDetailFromAPI, NodeRunFromAPI } from '@services/executions';
 
@@ -102,8 +103,9 @@ export interface TimelineProps {
 export function Timeline({ execution, onSelect, order, runs, selected }: TimelineProps) {
   const rows = timelineRows(runs, order);
   const start = Date.parse(execution.startedAt ?? execution.createdAt);
+  const now = useNow(!execution.finishedAt);
   const ends = runs.map((r) => Date.parse(r.finishedAt ?? '') || 0);
-  const end = Math.max(Date.parse(execution.finishedAt ?? '') || 0, ...ends, Date.now() * (execution.finishedAt ? 0 : 1), start + 1);
+  const end = Math.max(Date.parse(execution.finishedAt ?? '') || 0, ...ends, execution.finishedAt ? 0 : now, start + 1);
   const total = end - start;
   if (rows.length === 0) return <p className="text-sm text-zinc-500">No node has run yet.</p>;
   const pct = (t: number) => `${Math.max(0, Math.min(100, ((t - start) / total) * 100))}%`;
@@ -128,7 +130,7 @@ export function Timeline({ execution, onSelect, order, runs, selected }: Timelin
             <div className="relative h-5 flex-1 rounded bg-zinc-100 dark:bg-zinc-800/60">
               {row.runs.map((r) => {
                 const s = Date.parse(r.startedAt ?? r.finishedAt ?? '') || start;
-                const e = Date.parse(r.finishedAt ?? '') || (execution.finishedAt ? s : Date.now());
+                const e = Date.parse(r.finishedAt ?? '') || (execution.finishedAt ? s : now);
                 return (
                   <button
                     key={r.attempt}

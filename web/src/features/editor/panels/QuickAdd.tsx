@@ -18,7 +18,6 @@ export function QuickAdd({ at, onClose, onPick, types }: QuickAddProps) {
   const [active, setActive] = useState(0);
   const list = useMemo(() => filterTypes(types, q).slice(0, 50), [types, q]);
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => setActive(0), [q]);
   useEffect(() => {
     const onDown = (e: MouseEvent) => {
       if (ref.current && !ref.current.contains(e.target as Node)) onClose();
@@ -43,7 +42,10 @@ export function QuickAdd({ at, onClose, onPick, types }: QuickAddProps) {
         aria-label="Node type to add"
         autoFocus
         className="w-full border-b border-zinc-200 bg-transparent px-3 py-2.5 text-sm outline-none dark:border-zinc-800"
-        onChange={(e) => setQ(e.target.value)}
+        onChange={(e) => {
+          setQ(e.target.value);
+          setActive(0);
+        }}
         onKeyDown={(e) => {
           if (e.key === 'ArrowDown') {
             e.preventDefault();
