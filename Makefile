@@ -73,8 +73,9 @@ test-web test-e2e:
 endif
 
 # cover prints the statement coverage of product code, integration tests counted, per package and in
-# total (scripts/cover.sh; not part of make test: it runs every test again, instrumented).
-cover:
+# total, then the web editor's line coverage (scripts/cover.sh; not part of make test: it runs every
+# test again, instrumented).
+cover: $(if $(HAS_WEB),web/node_modules/.installed)
 	scripts/cover.sh
 
 # bench prints every figure the issues name (see bench/README.md).

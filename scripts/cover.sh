@@ -11,6 +11,9 @@
 # and one total line at the end. Files stay in $COVER_DIR (default bin/cover): profile.txt is the
 # merged profile (go tool cover -html=bin/cover/profile.txt opens it in a browser).
 #
+# Then, when web/ has a package.json, it prints the web editor's line coverage (Vitest with
+# @vitest/coverage-v8, `npm run cover` in web/; the report is in web/coverage/). COVER_WEB=0 skips it.
+#
 # It runs without -race (coverage, not races, is measured here; make test runs -race) and needs
 # PostgreSQL like make test does. A failing test fails the script: the coverage of a failing run
 # is not reported.
@@ -48,3 +51,13 @@ $GO tool covdata percent -i="$dir/data" -pkg="$coverpkg" |
   awk '{ sub(/^github.com\/concertmaster\/concertmaster\//, "", $1); printf "%-34s %s\n", $1, $3 }' |
   sort -k2 -n
 $GO tool cover -func="$dir/profile.txt" | tail -n 1
+
+if [ "${COVER_WEB:-1}" != 0 ] && [ -f web/package.json ]; then
+  if ! (cd web && npm run cover) >"$dir/web.log" 2>&1; then
+    tail -n 100 "$dir/web.log" >&2
+    echo "cover: web tests failed; the whole output is in $dir/web.log" >&2
+    exit 1
+  fi
+  node -e 'const t = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).total.lines;
+console.log(`web (front-end lines, Vitest): ${t.pct}% (${t.covered} of ${t.total} lines)`);' web/coverage/coverage-summary.json
+fi

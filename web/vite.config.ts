@@ -50,6 +50,14 @@ export default defineConfig({
     },
   },
   test: {
+    coverage: {
+      // Line coverage of the app's own code (`npm run cover`; make cover prints the total).
+      exclude: ['src/**/*.test.{ts,tsx}', 'src/test/**', 'src/services/api.gen.ts', 'src/main.tsx'],
+      include: ['src/**/*.{ts,tsx}'],
+      provider: 'v8',
+      reporter: ['text-summary', 'json-summary', 'json'],
+      reportsDirectory: 'coverage',
+    },
     css: false,
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],

@@ -92,7 +92,7 @@ export function MenuItem({ children, disabled, icon, onSelect, selected }: { chi
     <button
       aria-current={selected ? 'true' : undefined}
       className={clsx(
-        'flex w-full items-center gap-2 rounded-md px-2.5 py-1.5 text-left text-sm hover:bg-zinc-100 focus:bg-zinc-100 focus:outline-none disabled:opacity-50 dark:hover:bg-zinc-800 dark:focus:bg-zinc-800',
+        'flex w-full items-center gap-2 rounded-md px-2.5 py-1.5 text-left text-sm hover:bg-zinc-100 focus:bg-zinc-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-inset disabled:opacity-50 dark:hover:bg-zinc-800 dark:focus:bg-zinc-800',
         selected && 'font-semibold',
       )}
       disabled={disabled}
