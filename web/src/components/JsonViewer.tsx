@@ -41,7 +41,7 @@ export function JsonViewer({ className, expandDepth = 2, label, value }: JsonVie
         <Copy className="size-3.5" />
       </button>
       <div className="overflow-auto p-2 pr-8">
-        {value === undefined ? <span className="text-zinc-400 italic">no value</span> : <JsonNode depth={0} expandDepth={expandDepth} value={value} />}
+        {value === undefined ? <span className="text-zinc-500 italic dark:text-zinc-400">no value</span> : <JsonNode depth={0} expandDepth={expandDepth} value={value} />}
       </div>
     </div>
   );
@@ -83,7 +83,7 @@ const JsonNode = memo(function JsonNode({ depth, expandDepth, name, value }: Nod
         {key}
         <span className="text-zinc-500">{openBr}</span>
         {!open && (
-          <span className="text-zinc-400">
+          <span className="text-zinc-500 dark:text-zinc-400">
             {entries.length > 0 ? ` ${summary} ` : ''}
             {closeBr}
           </span>

@@ -61,7 +61,7 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
     <div>
       <div className="text-xs font-medium text-zinc-500">{label}</div>
       {ports.length === 0 ? (
-        <div className="text-xs text-zinc-400">none</div>
+        <div className="text-xs text-zinc-500 dark:text-zinc-400">none</div>
       ) : (
         <ul className="mt-1 flex flex-wrap gap-1">
           {ports.map((p) => (
@@ -78,7 +78,7 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
 /** Docs renders a type's documentation once it is opened (35 types' Markdown is not parsed up front); it starts open when asked. */
 function Docs({ initiallyOpen, t }: { initiallyOpen: boolean; t: NodeTypeInfo }) {
   const [open, setOpen] = useState(initiallyOpen);
-  if (!t.docs) return <p className="mt-3 text-xs text-zinc-400">No documentation yet.</p>;
+  if (!t.docs) return <p className="mt-3 text-xs text-zinc-500 dark:text-zinc-400">No documentation yet.</p>;
   return (
     <details className="mt-3" onToggle={(e) => setOpen(e.currentTarget.open)} open={open}>
       <summary className="cursor-pointer text-sm font-medium text-indigo-600 dark:text-indigo-400">Documentation</summary>

@@ -399,7 +399,7 @@ function ActiveSwitch({ busy, canEdit, onChange, workflow }: { busy: boolean; ca
 }
 
 function LastRun({ execution }: { execution: ExecutionFromAPI | undefined }) {
-  if (!execution) return <span className="text-zinc-400">—</span>;
+  if (!execution) return <span className="text-zinc-500 dark:text-zinc-400">—</span>;
   return (
     <Link className="inline-flex items-center gap-2 text-zinc-600 hover:text-indigo-600 dark:text-zinc-400 dark:hover:text-indigo-400" to={`/executions/${execution.id}`}>
       <StatusBadge status={execution.status} />

@@ -152,7 +152,7 @@ export function PluginCard({ plugin }: { plugin: PluginFromAPI }) {
         <dl className="mt-3 grid gap-3 sm:grid-cols-2 lg:grid-cols-4">
           <Fact label="Node types">
             {nodeTypes.length === 0 ? (
-              <span className="text-zinc-400">none</span>
+              <span className="text-zinc-500 dark:text-zinc-400">none</span>
             ) : (
               <ul className="flex flex-wrap gap-1">
                 {nodeTypes.map((t) => (
@@ -183,7 +183,7 @@ export function PluginCard({ plugin }: { plugin: PluginFromAPI }) {
           </Fact>
           <Fact label="Replaced versions kept">
             {retired.length === 0 ? (
-              <span className="text-zinc-400">none</span>
+              <span className="text-zinc-500 dark:text-zinc-400">none</span>
             ) : (
               <ul className="space-y-0.5" title="Kept loaded for the executions that started on them">
                 {retired.map((r) => (

@@ -181,7 +181,7 @@ function Logs({ logs }: { logs: LogEntryFromAPI[] | null | undefined }) {
     <ol className="space-y-1 font-mono text-xs">
       {logs.map((l, i) => (
         <li key={i} className="rounded bg-zinc-50 px-2 py-1 break-words dark:bg-zinc-950">
-          <span className="text-zinc-400">{new Date(l.time).toLocaleTimeString()}</span>{' '}
+          <span className="text-zinc-500 dark:text-zinc-400">{new Date(l.time).toLocaleTimeString()}</span>{' '}
           <span className={clsx('font-semibold uppercase', l.level === 'error' ? 'text-red-600' : l.level === 'warn' ? 'text-amber-600' : 'text-zinc-500')}>{l.level}</span>{' '}
           {l.message}
           {l.attrs && Object.keys(l.attrs).length > 0 && <span className="text-zinc-500"> {JSON.stringify(l.attrs)}</span>}

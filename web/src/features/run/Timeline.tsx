@@ -111,7 +111,7 @@ export function Timeline({ execution, onSelect, order, runs, selected }: Timelin
   const pct = (t: number) => `${Math.max(0, Math.min(100, ((t - start) / total) * 100))}%`;
   return (
     <div className="text-xs" data-testid="timeline">
-      <div className="mb-1 flex justify-between pl-36 text-[11px] text-zinc-400">
+      <div className="mb-1 flex justify-between pl-36 text-[11px] text-zinc-500 dark:text-zinc-400">
         <span>0</span>
         <span>{formatDuration(total / 2)}</span>
         <span>{formatDuration(total)}</span>

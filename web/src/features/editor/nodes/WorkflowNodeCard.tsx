@@ -63,7 +63,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
           <div className="cm-title truncate text-sm font-semibold">{title}</div>
           <div className="cm-detail truncate font-mono text-[11px] text-zinc-500">
             {id}
-            <span className="text-zinc-400"> · {data.type}</span>
+            <span className="text-zinc-500 dark:text-zinc-400"> · {data.type}</span>
           </div>
         </div>
         {(data.retry?.maxAttempts ?? 0) > 1 && (

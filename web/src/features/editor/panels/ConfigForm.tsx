@@ -132,7 +132,7 @@ function JsonField(props: FieldProps) {
         placeholder='{"key": "value"} or {{ input }}'
         value={text}
       />
-      <p className="mt-0.5 text-[11px] text-zinc-400">JSON is sent as JSON; anything else is text.</p>
+      <p className="mt-0.5 text-[11px] text-zinc-500 dark:text-zinc-400">JSON is sent as JSON; anything else is text.</p>
     </FieldShell>
   );
 }
