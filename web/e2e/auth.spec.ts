@@ -68,7 +68,7 @@ test.describe('signed out', () => {
     expect(cookie).toMatchObject({ httpOnly: true, path: '/api/v1/auth', sameSite: 'Strict' });
 
     // Logging out ends the session: the app asks for a login again, even after a reload.
-    await page.getByRole('button', { name: 'User menu' }).click();
+    await page.getByRole('button', { name: /^User menu:/ }).click();
     await page.getByRole('menuitem', { name: 'Log out' }).click();
     await expect(page).toHaveURL(/\/login$/);
     await page.goto('/workflows');

@@ -111,7 +111,8 @@ async function launch(bin, dir, port, log, extraEnv) {
   child.stderr.on('data', log);
   let exited = false;
   const exit = new Promise((res) => child.on('exit', () => { exited = true; res(undefined); }));
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded machine compiling the WebAssembly plugins alone can take most of a minute.
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (exited) throw new Error('concertmaster exited before it was ready');
     try {
@@ -122,7 +123,7 @@ async function launch(bin, dir, port, log, extraEnv) {
     }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error('concertmaster was not ready within 30s');
+      throw new Error('concertmaster was not ready within 120s');
     }
     await new Promise((r) => setTimeout(r, 100));
   }

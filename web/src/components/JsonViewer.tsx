@@ -27,10 +27,8 @@ export function JsonViewer({ className, expandDepth = 2, label, value }: JsonVie
   };
   return (
     <div
-      aria-label={label}
       className={clsx('group relative rounded-md border border-zinc-200 bg-zinc-50 font-mono text-xs leading-5 dark:border-zinc-800 dark:bg-zinc-950', className)}
       data-testid="json-viewer"
-      role="tree"
     >
       <button
         aria-label={label ? `Copy ${label}` : 'Copy JSON'}
@@ -40,7 +38,8 @@ export function JsonViewer({ className, expandDepth = 2, label, value }: JsonVie
       >
         <Copy className="size-3.5" />
       </button>
-      <div className="overflow-auto p-2 pr-8">
+      {/* The tree holds the values only: a tree may contain tree items and groups, not the copy button. */}
+      <div aria-label={value === undefined ? undefined : label} className="overflow-auto p-2 pr-8" role={value === undefined ? undefined : 'tree'}>
         {value === undefined ? <span className="text-zinc-500 italic dark:text-zinc-400">no value</span> : <JsonNode depth={0} expandDepth={expandDepth} value={value} />}
       </div>
     </div>

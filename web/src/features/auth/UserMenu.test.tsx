@@ -23,7 +23,7 @@ describe('UserMenu', () => {
     ]);
     const user = userEvent.setup();
     renderRoute(<UserMenu />, '/', '/', { me: fakeMe('editor') });
-    await user.click(screen.getByRole('button', { name: 'User menu' }));
+    await user.click(screen.getByRole('button', { name: /^User menu:/ }));
     const menu = screen.getByRole('menu');
     expect(menu).toHaveTextContent('ada@example.com');
     expect(menu).toHaveTextContent('editor in Acme');
@@ -41,7 +41,7 @@ describe('UserMenu', () => {
     const calls = fakeApi([{ body: null, method: 'POST', path: '/api/v1/auth/logout', status: 204 }]);
     const user = userEvent.setup();
     const { router } = renderRoute(<UserMenu />, '/workflows', '/workflows');
-    await user.click(screen.getByRole('button', { name: 'User menu' }));
+    await user.click(screen.getByRole('button', { name: /^User menu:/ }));
     await user.click(screen.getByRole('menuitem', { name: 'Log out' }));
     await waitFor(() => expect(router.state.location.pathname).toBe('/login'));
     expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual(['POST /api/v1/auth/logout']);

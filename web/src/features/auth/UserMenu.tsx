@@ -27,13 +27,14 @@ export function UserMenu() {
         label={
           <>
             <UserRound aria-hidden className="size-4" />
+            {/* Part of the name, so that the name holds the visible text too (WCAG 2.5.3, label in name). */}
+            <span className="sr-only">User menu: </span>
             <span className="max-w-48 truncate">{who}</span>
             <span className="rounded-full bg-zinc-100 px-1.5 py-0.5 text-[11px] font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" data-testid="my-role">
               {me.role}
             </span>
           </>
         }
-        name="User menu"
       >
         {(close) => (
           <>

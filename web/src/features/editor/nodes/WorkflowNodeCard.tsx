@@ -81,7 +81,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
       <div className="relative py-1.5" style={{ height: rows * PORT_ROW + 12 }}>
         {ins.map((p, i) => (
           <div key={p.name} className="absolute left-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
-            <Handle aria-label={`Input ${p.name}`} id={p.name} position={Position.Left} type="target" />
+            <Handle aria-label={`Input ${p.name}`} id={p.name} position={Position.Left} role="img" type="target" />
             <span className="cm-detail pl-3 font-mono text-[11px] text-zinc-500" data-testid="port-label" title={portHint(p)}>
               {portLabel(p)}
             </span>
@@ -100,6 +100,8 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
               className={clsx(p.name === 'error' && '!border-red-500')}
               id={p.name}
               position={Position.Right}
+              // A port is drawn, not operated by keyboard: img is the role that lets it carry its name.
+              role="img"
               type="source"
             />
           </div>
