@@ -63,3 +63,10 @@ if [ -f bench/web.mjs ] && [ -d web/node_modules ]; then
   echo "== Web editor (Chromium) =="
   node bench/web.mjs
 fi
+
+# Lighthouse on the workflows page and the editor (issue 13): performance, accessibility, best
+# practices and SEO scores (npx lighthouse@12.2.3, Debian's Chromium).
+if [ -d web/node_modules ]; then
+  echo "== Lighthouse (Chromium) =="
+  bench/lighthouse.sh || true
+fi
