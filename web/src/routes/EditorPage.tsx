@@ -1,3 +1,6 @@
+/* eslint-disable react-hooks/refs --
+   The page keeps the first fresh read (or the new draft) in a ref on purpose: later refetches must not re-render
+   or re-key the open editor. Moving it to state adjusted while rendering is left for a follow-up (issue 13). */
 import { useQuery } from '@tanstack/react-query';
 import { useRef } from 'react';
 import { useLocation, useParams } from 'react-router';

@@ -1,3 +1,7 @@
+/* eslint-disable @tanstack/query/no-unstable-deps, react-hooks/preserve-manual-memoization, react-hooks/set-state-in-effect --
+   Not yet fixed here: the draft-save and popover code landed with the ESLint configuration in flight (issue 13).
+   The earlier fixes (mutateAsync destructured into the callbacks' dependencies, the popover closed while rendering)
+   are to be carried over; until then these three rules are off in this file only. */
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Panel, ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import clsx from 'clsx';
