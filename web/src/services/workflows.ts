@@ -1,4 +1,4 @@
-import { keepPreviousData, queryOptions } from '@tanstack/react-query';
+import { infiniteQueryOptions, keepPreviousData, queryOptions } from '@tanstack/react-query';
 
 import type { components } from './api.gen';
 import { ApiError, etagVersion, request } from './http';
@@ -17,7 +17,21 @@ export type EdgeFromAPI = components['schemas']['Edge'];
 export type SettingsFromAPI = components['schemas']['Settings'];
 /** RetryPolicyFromAPI is a node's retry policy. */
 export type RetryPolicyFromAPI = components['schemas']['RetryPolicy'];
+/** WorkflowVersionFromAPI is one saved version of a workflow, with its definition. */
+export type WorkflowVersionFromAPI = components['schemas']['WorkflowVersion'];
+/** VersionSummaryFromAPI is a version in the list of a workflow's versions (no definition). */
+export type VersionSummaryFromAPI = components['schemas']['WorkflowVersionSummary'];
 type ListBody = components['schemas']['ListWorkflowsOutputBody'];
+type ListVersionsBody = components['schemas']['ListVersionsOutputBody'];
+
+/** VersionPage is one page of a workflow's versions, newest first. */
+export interface VersionPage {
+  items: VersionSummaryFromAPI[];
+  nextCursor: string | null;
+}
+
+/** VERSIONS_PAGE_SIZE is how many versions one page of the history holds. */
+export const VERSIONS_PAGE_SIZE = 20;
 
 /** WorkflowPage is one page of the workflow list. */
 export interface WorkflowPage {
@@ -74,6 +88,20 @@ export const workflowQueries = {
         return res.data.items ?? [];
       },
       queryKey: [...workflowQueries.all(), 'tags'] as const,
+    }),
+  /** versions pages through a workflow's versions, newest first. */
+  versions: (id: string, pageSize = VERSIONS_PAGE_SIZE) =>
+    infiniteQueryOptions({
+      getNextPageParam: (last: VersionPage) => last.nextCursor ?? undefined,
+      initialPageParam: undefined as string | undefined,
+      queryFn: async ({ pageParam, signal }): Promise<VersionPage> => {
+        const res = await request<ListVersionsBody>(`/api/v1/workflows/${encodeURIComponent(id)}/versions`, {
+          query: { cursor: pageParam, limit: pageSize },
+          signal,
+        });
+        return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
+      },
+      queryKey: [...workflowQueries.all(), 'versions', id, pageSize] as const,
     }),
   version: (id: string, version: number) =>
     queryOptions({

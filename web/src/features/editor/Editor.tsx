@@ -9,6 +9,7 @@ import {
   ArrowLeft,
   CircleCheck,
   CircleQuestionMark,
+  GitCommitVertical,
   History,
   LayoutGrid,
   LoaderCircle,
@@ -63,6 +64,7 @@ import { HelpDialog } from './HelpDialog';
 import { NodePanel } from './panels/NodePanel';
 import { Palette } from './panels/Palette';
 import { QuickAdd } from './panels/QuickAdd';
+import { VersionsPanel } from './panels/VersionsPanel';
 import { WorkflowPanel } from './panels/WorkflowPanel';
 import { mapProblems, NO_PROBLEMS, problemLabel, type Problems } from './problems';
 import { TestEventContext, type TestEventListener } from './panels/WebhookUrl';
@@ -165,6 +167,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const canvasRef = useRef<HTMLDivElement>(null);
   const [quickAdd, setQuickAdd] = useState<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
+  const [historyOpen, setHistoryOpen] = useState(false);
   const [runOpen, setRunOpen] = useState(false);
   const [conflict, setConflict] = useState(false);
   const [executionId, setExecutionId] = useState<string | null>(null);
@@ -593,6 +596,11 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                   <History className="size-4" />
                 </Link>
               )}
+              {!isDraft && (
+                <IconButton active={historyOpen} aria-expanded={historyOpen} label="Version history" onClick={() => setHistoryOpen((o) => !o)}>
+                  <GitCommitVertical className="size-4" />
+                </IconButton>
+              )}
               <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
                 <CircleQuestionMark className="size-4" />
               </IconButton>
@@ -627,6 +635,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                 </div>
               )}
             </aside>
+            {historyOpen && <VersionsPanel onClose={() => setHistoryOpen(false)} />}
           </div>
         </div>
 
