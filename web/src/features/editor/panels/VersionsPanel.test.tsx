@@ -1,4 +1,4 @@
-import { screen, waitFor, within } from '@testing-library/react';
+import { act, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { ReactFlowProvider } from '@xyflow/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -153,6 +153,17 @@ describe('VersionsPanel', () => {
     expect(store.getState().version).toBe(3);
     expect(definitionFromGraph(store.getState())).toEqual(v3);
   }, 15_000);
+
+  it('reads the list again when the editor saves a version it does not list yet', async () => {
+    let newest = 3;
+    fakeApi([{ body: () => ({ items: [summary(newest), summary(2)] }), path: `${W}/versions` }]);
+    const { store } = setup();
+    await screen.findAllByTestId('version-row');
+    newest = 4;
+    act(() => store.getState().markSaved(4, store.getState().revision));
+    await waitFor(() => expect(screen.getAllByTestId('version-row')[0]).toHaveAttribute('data-version', '4'));
+    expect(screen.getAllByTestId('version-row')[0]).toHaveAttribute('aria-current', 'true');
+  });
 
   it('offers no restore to a viewer', async () => {
     fakeApi(routes());

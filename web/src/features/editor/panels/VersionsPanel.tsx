@@ -1,7 +1,7 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import clsx from 'clsx';
 import { GitCompare, RotateCcw, X } from 'lucide-react';
-import { useMemo, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 
 import { Button } from '@components/Button';
 import { ConfirmDialog } from '@components/ConfirmDialog';
@@ -38,6 +38,11 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
   const list = useInfiniteQuery(workflowQueries.versions(workflowId));
   const items = useMemo(() => list.data?.pages.flatMap((p) => p.items) ?? [], [list.data]);
   const numbers = useMemo(() => items.map((v) => v.version), [items]);
+  // A save in the editor (or a reload of someone else's) makes a version the list does not have yet.
+  const newest = items[0]?.version;
+  useEffect(() => {
+    if (newest !== undefined && newest < current) void queryClient.invalidateQueries({ queryKey: [...workflowQueries.all(), 'versions', workflowId] });
+  }, [newest, current, queryClient, workflowId]);
   const [compare, setCompare] = useState<{ a: number; b: number } | null>(null);
   const [restoring, setRestoring] = useState<number | null>(null);
 
@@ -51,7 +56,7 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
     onSuccess: (wf, version) => {
       store.getState().replaceDefinition(toDefinition(wf), wf.version);
       queryClient.setQueryData(workflowQueries.detail(wf.id).queryKey, wf);
-      void queryClient.invalidateQueries({ queryKey: [...workflowQueries.all(), 'versions', wf.id] });
+      // The history is read again by the effect above, now that the current version is not listed.
       void queryClient.invalidateQueries({ queryKey: [...workflowQueries.all(), 'list'] });
       setRestoring(null);
       toast.success(`Restored version ${version} as version ${wf.version}`);
