@@ -197,7 +197,7 @@ function Values({ changes, truncated }: { changes: ValueChange[]; truncated?: bo
           </dd>
         </div>
       ))}
-      {truncated && <p className="text-xs text-zinc-500">More values changed than are listed here.</p>}
+      {truncated && <p className="text-xs text-zinc-600 dark:text-zinc-400">More values changed than are listed here.</p>}
     </dl>
   );
 }
@@ -220,14 +220,14 @@ export function DiffList({ diff }: { diff: VersionDiff }) {
       <Group count={diff.added.length} kind="added" title="Nodes added">
         {diff.added.map((n) => (
           <li key={n.id}>
-            <NodeLink id={n.id} /> <span className="text-xs text-zinc-500">{n.type}</span>
+            <NodeLink id={n.id} /> <span className="text-xs text-zinc-600 dark:text-zinc-400">{n.type}</span>
           </li>
         ))}
       </Group>
       <Group count={diff.removed.length} kind="removed" title="Nodes removed">
         {diff.removed.map((n) => (
           <li key={n.id}>
-            <NodeLink id={n.id} /> <span className="text-xs text-zinc-500">{n.type}</span>
+            <NodeLink id={n.id} /> <span className="text-xs text-zinc-600 dark:text-zinc-400">{n.type}</span>
           </li>
         ))}
       </Group>

@@ -128,7 +128,7 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
                       )}
                     </div>
                   </div>
-                  <div className="text-xs text-zinc-500 dark:text-zinc-400">
+                  <div className="text-xs text-zinc-600 dark:text-zinc-400">
                     <time dateTime={v.createdAt} title={formatDateTime(v.createdAt)}>
                       {formatRelative(v.createdAt)}
                     </time>
