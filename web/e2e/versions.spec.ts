@@ -105,7 +105,9 @@ test('history: three saved versions, the diff of v1 and v3, and v1 restored as v
 
   // Comparing v1 with the restored v4 finds nothing.
   await rows.nth(3).getByRole('button', { name: 'Compare version 1 with the current version' }).click();
-  await expect(page.getByRole('dialog', { name: 'Changes from version 1 to version 4' }).getByTestId('diff-list')).toHaveText('Both versions hold the same workflow.');
+  await expect(page.getByRole('dialog', { name: 'Changes from version 1 to version 4' }).getByTestId('diff-list')).toHaveText(
+    'Both versions hold the same workflow.',
+  );
   await page.keyboard.press('Escape');
   await expect(page.getByRole('dialog')).toHaveCount(0);
   expect(errors).toEqual([]);

@@ -92,7 +92,6 @@ export const workflowQueries = {
   /** versions pages through a workflow's versions, newest first. */
   versions: (id: string, pageSize = VERSIONS_PAGE_SIZE) =>
     infiniteQueryOptions({
-      getNextPageParam: (last: VersionPage) => last.nextCursor ?? undefined,
       initialPageParam: undefined as string | undefined,
       queryFn: async ({ pageParam, signal }): Promise<VersionPage> => {
         const res = await request<ListVersionsBody>(`/api/v1/workflows/${encodeURIComponent(id)}/versions`, {
@@ -101,6 +100,7 @@ export const workflowQueries = {
         });
         return { items: res.data.items ?? [], nextCursor: res.data.nextCursor ?? null };
       },
+      getNextPageParam: (last: VersionPage) => last.nextCursor ?? undefined,
       queryKey: [...workflowQueries.all(), 'versions', id, pageSize] as const,
     }),
   version: (id: string, version: number) =>

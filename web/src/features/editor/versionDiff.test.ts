@@ -47,12 +47,24 @@ describe('diffVersions', () => {
     },
     {
       a: base,
-      b: def([start, set, call], [{ source: 'start', target: 'set' }, { source: 'set', target: 'call' }]),
+      b: def(
+        [start, set, call],
+        [
+          { source: 'start', target: 'set' },
+          { source: 'set', target: 'call' },
+        ],
+      ),
       name: 'node and edge added',
       want: { ...none, added: ['call'], edgesAdded: ['set:out->call:in'] },
     },
     {
-      a: def([start, set, call], [{ source: 'start', target: 'set' }, { source: 'set', target: 'call' }]),
+      a: def(
+        [start, set, call],
+        [
+          { source: 'start', target: 'set' },
+          { source: 'set', target: 'call' },
+        ],
+      ),
       b: base,
       name: 'node and edge removed',
       want: { ...none, edgesRemoved: ['set:out->call:in'], removed: ['call'] },
@@ -94,19 +106,28 @@ describe('diffVersions', () => {
       a: def([call]),
       b: def([{ ...call, config: { method: 'GET' } }]),
       name: 'config key removed',
-      want: { ...none, changed: [{ config: [{ after: undefined, before: 'https://a.example', path: 'url' }], id: 'call', kinds: ['config'], rename: undefined, settings: [] }] },
+      want: {
+        ...none,
+        changed: [{ config: [{ after: undefined, before: 'https://a.example', path: 'url' }], id: 'call', kinds: ['config'], rename: undefined, settings: [] }],
+      },
     },
     {
       a: def([{ ...call, config: { headers: { 'X-Token': 'a', accept: 'json' }, method: 'GET' } }]),
       b: def([{ ...call, config: { headers: { 'X-Token': 'b', accept: 'json' }, method: 'GET' } }]),
       name: 'a key that is not an identifier is quoted in the path',
-      want: { ...none, changed: [{ config: [{ after: 'b', before: 'a', path: 'headers["X-Token"]' }], id: 'call', kinds: ['config'], rename: undefined, settings: [] }] },
+      want: {
+        ...none,
+        changed: [{ config: [{ after: 'b', before: 'a', path: 'headers["X-Token"]' }], id: 'call', kinds: ['config'], rename: undefined, settings: [] }],
+      },
     },
     {
       a: def([{ ...set, config: { list: [1, 2, 3] } }]),
       b: def([{ ...set, config: { list: [1, 2, 4] } }]),
       name: 'arrays are compared whole',
-      want: { ...none, changed: [{ config: [{ after: [1, 2, 4], before: [1, 2, 3], path: 'list' }], id: 'set', kinds: ['config'], rename: undefined, settings: [] }] },
+      want: {
+        ...none,
+        changed: [{ config: [{ after: [1, 2, 4], before: [1, 2, 3], path: 'list' }], id: 'set', kinds: ['config'], rename: undefined, settings: [] }],
+      },
     },
     {
       a: base,
@@ -126,7 +147,15 @@ describe('diffVersions', () => {
       name: 'id renamed and config changed: paired by type and position',
       want: {
         ...none,
-        changed: [{ config: [{ after: 'huge', before: 'big', path: 'fields.size' }], id: 'size', kinds: ['renamed', 'config'], rename: { idBefore: 'set' }, settings: [] }],
+        changed: [
+          {
+            config: [{ after: 'huge', before: 'big', path: 'fields.size' }],
+            id: 'size',
+            kinds: ['renamed', 'config'],
+            rename: { idBefore: 'set' },
+            settings: [],
+          },
+        ],
       },
     },
     {
@@ -162,7 +191,10 @@ describe('diffVersions', () => {
       a: def([{ ...set, retry: { initialInterval: '1s', maxAttempts: 3 } }]),
       b: def([{ ...set, retry: { initialInterval: '1s', maxAttempts: 5 } }]),
       name: 'a retry policy changed inside',
-      want: { ...none, changed: [{ config: [], id: 'set', kinds: ['settings'], rename: undefined, settings: [{ after: 5, before: 3, path: 'retry.maxAttempts' }] }] },
+      want: {
+        ...none,
+        changed: [{ config: [], id: 'set', kinds: ['settings'], rename: undefined, settings: [{ after: 5, before: 3, path: 'retry.maxAttempts' }] }],
+      },
     },
     {
       a: def([set], [], { settings: { timeout: '1m', vars: { rate: 0.2 } } }),
@@ -178,14 +210,20 @@ describe('diffVersions', () => {
       },
     },
     {
-      a: def([{ ...start }, { config: { condition: '{{ true }}' }, id: 'if', type: 'flow.if' }, set], [
-        { source: 'start', target: 'if' },
-        { source: 'if', sourcePort: 'true', target: 'set' },
-      ]),
-      b: def([{ ...start }, { config: { condition: '{{ true }}' }, id: 'if', type: 'flow.if' }, set], [
-        { source: 'start', target: 'if' },
-        { source: 'if', sourcePort: 'false', target: 'set' },
-      ]),
+      a: def(
+        [{ ...start }, { config: { condition: '{{ true }}' }, id: 'if', type: 'flow.if' }, set],
+        [
+          { source: 'start', target: 'if' },
+          { source: 'if', sourcePort: 'true', target: 'set' },
+        ],
+      ),
+      b: def(
+        [{ ...start }, { config: { condition: '{{ true }}' }, id: 'if', type: 'flow.if' }, set],
+        [
+          { source: 'start', target: 'if' },
+          { source: 'if', sourcePort: 'false', target: 'set' },
+        ],
+      ),
       name: 'an edge moved to another port is one removed and one added',
       want: { ...none, edgesAdded: ['if:false->set:in'], edgesRemoved: ['if:true->set:in'] },
     },
@@ -215,7 +253,13 @@ describe('diffVersions', () => {
   }
 
   it('names removed edges of a renamed node by their ends in A, and the picture draws them under B ids', () => {
-    const a = def([start, set, call], [{ source: 'start', target: 'set' }, { source: 'set', target: 'call' }]);
+    const a = def(
+      [start, set, call],
+      [
+        { source: 'start', target: 'set' },
+        { source: 'set', target: 'call' },
+      ],
+    );
     const b = def([start, { ...set, id: 'size' }, call], [{ source: 'start', target: 'size' }]);
     const d = diffVersions(a, b);
     expect(d.renamedIds).toEqual(new Map([['set', 'size']]));
@@ -275,10 +319,23 @@ describe('formatValue', () => {
 
 describe('diffPicture', () => {
   it('draws B with A’s removed nodes and edges, coloured by status', () => {
-    const a = def([start, set, call], [{ source: 'start', target: 'set' }, { source: 'set', target: 'call' }]);
+    const a = def(
+      [start, set, call],
+      [
+        { source: 'start', target: 'set' },
+        { source: 'set', target: 'call' },
+      ],
+    );
     const b = def(
-      [{ ...start, position: { x: 10, y: 10 } }, { ...set, config: { fields: { size: 'small' } } }, { id: 'log', type: 'data.set' }],
-      [{ source: 'start', target: 'set' }, { source: 'set', target: 'log' }],
+      [
+        { ...start, position: { x: 10, y: 10 } },
+        { ...set, config: { fields: { size: 'small' } } },
+        { id: 'log', type: 'data.set' },
+      ],
+      [
+        { source: 'start', target: 'set' },
+        { source: 'set', target: 'log' },
+      ],
     );
     const d = diffVersions(a, b);
     const p = diffPicture(b, d);

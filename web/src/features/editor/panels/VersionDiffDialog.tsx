@@ -40,7 +40,10 @@ export function VersionDiffDialog({ a, b, catalog, current, onChange, onClose, o
   const fromId = useId();
   const toId = useId();
   const options = useMemo(() => [...new Set([...versions, a, b])].sort((x, y) => y - x), [versions, a, b]);
-  const diff = useMemo(() => (va.data && vb.data ? diffVersions(toDefinition(va.data.definition), toDefinition(vb.data.definition)) : null), [va.data, vb.data]);
+  const diff = useMemo(
+    () => (va.data && vb.data ? diffVersions(toDefinition(va.data.definition), toDefinition(vb.data.definition)) : null),
+    [va.data, vb.data],
+  );
   const picture = useMemo(() => (diff && vb.data ? diffPicture(toDefinition(vb.data.definition), diff) : null), [diff, vb.data]);
   const error = va.error ?? vb.error;
   const label = (v: number) => `Version ${v}${v === current ? ' (current)' : ''}`;
@@ -138,7 +141,10 @@ const LEGEND_SWATCH: Record<keyof typeof STATUS_LABEL, string> = {
 
 function Legend() {
   return (
-    <ul aria-label="Legend" className="absolute top-2 left-2 z-10 flex gap-3 rounded-md bg-white/90 px-2 py-1 text-xs text-zinc-600 shadow-sm dark:bg-zinc-900/90 dark:text-zinc-300">
+    <ul
+      aria-label="Legend"
+      className="absolute top-2 left-2 z-10 flex gap-3 rounded-md bg-white/90 px-2 py-1 text-xs text-zinc-600 shadow-sm dark:bg-zinc-900/90 dark:text-zinc-300"
+    >
       {(Object.keys(STATUS_LABEL) as (keyof typeof STATUS_LABEL)[]).map((k) => (
         <li key={k} className="flex items-center gap-1">
           <span aria-hidden className={clsx('inline-block size-3 rounded-sm border-2', LEGEND_SWATCH[k])} />

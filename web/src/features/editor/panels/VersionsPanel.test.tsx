@@ -27,7 +27,10 @@ const v1: DefinitionFromAPI = {
   ],
 };
 const v3: DefinitionFromAPI = {
-  edges: [{ source: 'start', target: 'set' }, { source: 'set', target: 'call' }],
+  edges: [
+    { source: 'start', target: 'set' },
+    { source: 'set', target: 'call' },
+  ],
   name: 'Orders',
   nodes: [
     { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },

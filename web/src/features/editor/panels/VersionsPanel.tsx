@@ -52,7 +52,9 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
       return updateWorkflow(workflowId, toDefinition(old.definition), store.getState().version);
     },
     onError: (e) =>
-      toast.error(isApiError(e, 412) ? 'Someone saved a newer version meanwhile. Reload the workflow, then restore.' : errorMessage(e), { title: 'Not restored' }),
+      toast.error(isApiError(e, 412) ? 'Someone saved a newer version meanwhile. Reload the workflow, then restore.' : errorMessage(e), {
+        title: 'Not restored',
+      }),
     onSuccess: (wf, version) => {
       store.getState().replaceDefinition(toDefinition(wf), wf.version);
       queryClient.setQueryData(workflowQueries.detail(wf.id).queryKey, wf);
@@ -109,14 +111,19 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
                   <div className="flex items-center gap-2">
                     <span className="font-semibold">Version {v.version}</span>
                     {isCurrent && (
-                      <span className="rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-medium text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200" data-testid="current-version">
+                      <span
+                        className="rounded-full bg-indigo-100 px-2 py-0.5 text-xs font-medium text-indigo-700 dark:bg-indigo-900 dark:text-indigo-200"
+                        data-testid="current-version"
+                      >
                         Current
                       </span>
                     )}
                     <div className="ml-auto flex items-center gap-0.5">
                       <IconButton
                         disabled={isCurrent && v.version <= 1}
-                        label={isCurrent ? `Compare version ${v.version} with version ${v.version - 1}` : `Compare version ${v.version} with the current version`}
+                        label={
+                          isCurrent ? `Compare version ${v.version} with version ${v.version - 1}` : `Compare version ${v.version} with the current version`
+                        }
                         onClick={() => openCompare(v.version)}
                       >
                         <GitCompare className="size-4" />
@@ -180,8 +187,7 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
         title={`Restore version ${restoring ?? ''}?`}
       >
         <p>
-          Version {restoring} is saved again as the next version; the versions after it stay in the history, and the editor then shows the restored
-          workflow.
+          Version {restoring} is saved again as the next version; the versions after it stay in the history, and the editor then shows the restored workflow.
         </p>
         {dirty && (
           <p className="mt-2 font-medium text-amber-700 dark:text-amber-400" data-testid="restore-dirty-warning">
