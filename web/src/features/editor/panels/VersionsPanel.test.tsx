@@ -10,7 +10,7 @@ import { fakeApi, renderRoute, type FakeRoute } from '@test/render';
 import { EditorStoreContext } from '../EditorContext';
 import { definitionFromGraph } from '../graphModel';
 import { createEditorStore, isDirty } from '../store';
-import { VersionsPanel } from './VersionsPanel';
+import { author, VersionsPanel } from './VersionsPanel';
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -174,5 +174,22 @@ describe('VersionsPanel', () => {
     await screen.findAllByTestId('version-row');
     expect(screen.queryByRole('button', { name: /Restore/ })).toBeNull();
     expect(screen.getByRole('button', { name: 'Compare version 2 with the current version' })).toBeEnabled();
+  });
+});
+
+describe('author', () => {
+  const tests: { createdBy: Parameters<typeof author>[0]['createdBy']; name: string; want: string | null }[] = [
+    { createdBy: undefined, name: 'not recorded', want: null },
+    { createdBy: { email: 'ada@example.com', id: 'u1', name: 'Ada' }, name: 'a user by name', want: 'Ada' },
+    { createdBy: { email: 'ada@example.com', id: 'u1' }, name: 'a user without a name by e-mail', want: 'ada@example.com' },
+    { createdBy: { apiKey: { id: 'k1', name: 'ci' } }, name: 'an API key by name', want: 'API key ci' },
+    { createdBy: { apiKey: 'deploy' }, name: 'an API key given as its name', want: 'API key deploy' },
+  ];
+  for (const tt of tests) it(tt.name, () => expect(author({ ...summary(1), createdBy: tt.createdBy })).toBe(tt.want));
+
+  it('is shown under the time', async () => {
+    fakeApi([{ body: { items: [{ ...summary(3), createdBy: { email: 'ada@example.com', id: 'u1', name: 'Ada' } }] }, path: `${W}/versions` }]);
+    setup();
+    expect(await screen.findByText('by Ada')).toBeInTheDocument();
   });
 });

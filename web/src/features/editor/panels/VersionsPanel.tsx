@@ -16,10 +16,27 @@ import { useEditorApi, useEditorStore } from '../EditorContext';
 import { isDirty } from '../store';
 import { VersionDiffDialog } from './VersionDiffDialog';
 
-/** author says who saved a version, when the server says so. */
-export function author(v: VersionSummaryFromAPI): string | null {
-  void v;
-  return null;
+/**
+ * VersionAuthor is who saved a version as the server reports it: a user ({id, name, email}) or an API
+ * key ({apiKey: {id, name}}, or its name). Older versions, saved before the server recorded it, have none.
+ */
+export interface VersionAuthor {
+  apiKey?: string | { id?: string; name?: string };
+  email?: string;
+  id?: string;
+  name?: string;
+}
+
+/** author says who saved a version, when the server says so: a user's name or e-mail, or "API key <name>". */
+export function author(v: VersionSummaryFromAPI & { createdBy?: VersionAuthor | string | null }): string | null {
+  const c = v.createdBy;
+  if (!c) return null;
+  if (typeof c === 'string') return c;
+  if (c.apiKey) {
+    const key = typeof c.apiKey === 'string' ? c.apiKey : (c.apiKey.name ?? c.apiKey.id);
+    return key ? `API key ${key}` : 'an API key';
+  }
+  return c.name || c.email || c.id || null;
 }
 
 /**
