@@ -197,15 +197,16 @@ describe('diffVersions', () => {
       },
     },
     {
-      a: def([set], [], { settings: { timeout: '1m', vars: { rate: 0.2 } } }),
-      b: def([set], [], { description: 'Sizes orders', name: 'wf 2', settings: { timeout: '2m', vars: { rate: 0.2 } } }),
-      name: 'workflow name, description and settings',
+      a: def([set], [], { settings: { timeout: '1m', vars: { rate: 0.2 } }, tags: ['orders'] }),
+      b: def([set], [], { description: 'Sizes orders', name: 'wf 2', settings: { timeout: '2m', vars: { rate: 0.2 } }, tags: ['orders', 'billing'] }),
+      name: 'workflow name, description, settings and tags',
       want: {
         ...none,
         workflow: [
           { after: 'Sizes orders', before: '', path: 'description' },
           { after: 'wf 2', before: 'wf', path: 'name' },
           { after: '2m', before: '1m', path: 'settings.timeout' },
+          { after: ['billing', 'orders'], before: ['orders'], path: 'tags' },
         ],
       },
     },
@@ -244,6 +245,12 @@ describe('diffVersions', () => {
       b: def([start]),
       name: 'missing node and edge lists count as empty',
       want: { ...none, added: ['start'], workflow: [{ after: 'wf', before: 'empty', path: 'name' }] },
+    },
+    {
+      a: def([set], [], { tags: ['b', 'a'] }),
+      b: def([set], [], { tags: ['a', 'b'] }),
+      name: 'tags in another order are no change',
+      want: { ...none, empty: true },
     },
   ];
   for (const tt of tests) {

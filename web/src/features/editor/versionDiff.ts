@@ -5,7 +5,7 @@ import { DEFAULT_IN, DEFAULT_OUT, edgeId } from './graphModel';
 /**
  * versionDiff compares two definitions of a workflow (version A, the older, and B, the newer) and says
  * what changed from A to B: nodes added, removed, renamed (id or title), moved, configuration and
- * settings changed, edges added and removed, and the workflow's own name, description and settings.
+ * settings changed, edges added and removed, and the workflow's own name, description, settings and tags.
  * It is pure: no React, no store, no fetch.
  */
 
@@ -65,7 +65,7 @@ export interface VersionDiff {
   removed: NodeFromAPI[];
   /** renamedIds maps A's id to B's id for nodes whose id changed. */
   renamedIds: ReadonlyMap<string, string>;
-  /** workflow lists changes to the workflow's name, description and settings ("settings.timeout"). */
+  /** workflow lists changes to the workflow's name, description, settings ("settings.timeout") and tags. */
   workflow: ValueChange[];
 }
 
@@ -253,7 +253,7 @@ function indexNodes(nodes: readonly NodeFromAPI[] | null | undefined): Map<strin
 }
 
 function workflowFields(d: DefinitionFromAPI): Record<string, Json> {
-  return { description: d.description ?? '', name: d.name, settings: d.settings ?? {} };
+  return { description: d.description ?? '', name: d.name, settings: d.settings ?? {}, tags: [...(d.tags ?? [])].sort() };
 }
 
 /** diffVersions says what changed from definition a (the older) to b (the newer). */

@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { ReactFlowProvider } from '@xyflow/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import type { DefinitionFromAPI } from '@services/workflows';
+import type { DefinitionFromAPI, VersionSummaryFromAPI } from '@services/workflows';
 import { catalogFactory } from '@test/factories';
 import { fakeApi, renderRoute, type FakeRoute } from '@test/render';
 
@@ -178,17 +178,16 @@ describe('VersionsPanel', () => {
 });
 
 describe('author', () => {
-  const tests: { createdBy: Parameters<typeof author>[0]['createdBy']; name: string; want: string | null }[] = [
-    { createdBy: undefined, name: 'not recorded', want: null },
-    { createdBy: { email: 'ada@example.com', id: 'u1', name: 'Ada' }, name: 'a user by name', want: 'Ada' },
-    { createdBy: { email: 'ada@example.com', id: 'u1' }, name: 'a user without a name by e-mail', want: 'ada@example.com' },
-    { createdBy: { apiKey: { id: 'k1', name: 'ci' } }, name: 'an API key by name', want: 'API key ci' },
-    { createdBy: { apiKey: 'deploy' }, name: 'an API key given as its name', want: 'API key deploy' },
+  const tests: { author: VersionSummaryFromAPI['author']; name: string; want: string | null }[] = [
+    { author: undefined, name: 'not recorded', want: null },
+    { author: { kind: 'user', name: 'Ada' }, name: 'a user', want: 'Ada' },
+    { author: { kind: 'apikey', name: 'k1' }, name: 'an API key', want: 'API key k1' },
+    { author: { kind: 'user', name: '' }, name: 'an empty name is no name', want: null },
   ];
-  for (const tt of tests) it(tt.name, () => expect(author({ ...summary(1), createdBy: tt.createdBy })).toBe(tt.want));
+  for (const tt of tests) it(tt.name, () => expect(author({ ...summary(1), author: tt.author })).toBe(tt.want));
 
   it('is shown under the time', async () => {
-    fakeApi([{ body: { items: [{ ...summary(3), createdBy: { email: 'ada@example.com', id: 'u1', name: 'Ada' } }] }, path: `${W}/versions` }]);
+    fakeApi([{ body: { items: [{ ...summary(3), author: { kind: 'user', name: 'Ada' }, createdBy: 'u1' }] }, path: `${W}/versions` }]);
     setup();
     expect(await screen.findByText('by Ada')).toBeInTheDocument();
   });

@@ -16,27 +16,11 @@ import { useEditorApi, useEditorStore } from '../EditorContext';
 import { isDirty } from '../store';
 import { VersionDiffDialog } from './VersionDiffDialog';
 
-/**
- * VersionAuthor is who saved a version as the server reports it: a user ({id, name, email}) or an API
- * key ({apiKey: {id, name}}, or its name). Older versions, saved before the server recorded it, have none.
- */
-export interface VersionAuthor {
-  apiKey?: string | { id?: string; name?: string };
-  email?: string;
-  id?: string;
-  name?: string;
-}
-
-/** author says who saved a version, when the server says so: a user's name or e-mail, or "API key <name>". */
-export function author(v: VersionSummaryFromAPI & { createdBy?: VersionAuthor | string | null }): string | null {
-  const c = v.createdBy;
-  if (!c) return null;
-  if (typeof c === 'string') return c;
-  if (c.apiKey) {
-    const key = typeof c.apiKey === 'string' ? c.apiKey : (c.apiKey.name ?? c.apiKey.id);
-    return key ? `API key ${key}` : 'an API key';
-  }
-  return c.name || c.email || c.id || null;
+/** author says who saved a version: a user's name (or e-mail), or "API key <id>"; null when the server does not know. */
+export function author(v: VersionSummaryFromAPI): string | null {
+  const a = v.author;
+  if (!a?.name) return null;
+  return a.kind === 'apikey' ? `API key ${a.name}` : a.name;
 }
 
 /**
@@ -66,7 +50,8 @@ export function VersionsPanel({ onClose }: { onClose: () => void }) {
   const restore = useMutation({
     mutationFn: async (version: number) => {
       const old = await queryClient.fetchQuery(workflowQueries.version(workflowId, version));
-      return updateWorkflow(workflowId, toDefinition(old.definition), store.getState().version);
+      // The definition goes back as the version holds it (tags and all), not as the editor would rebuild it.
+      return updateWorkflow(workflowId, old.definition, store.getState().version);
     },
     onError: (e) =>
       toast.error(isApiError(e, 412) ? 'Someone saved a newer version meanwhile. Reload the workflow, then restore.' : errorMessage(e), {
