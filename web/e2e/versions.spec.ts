@@ -51,6 +51,8 @@ test('history: three saved versions, the diff of v1 and v3, and v1 restored as v
   await expect(rows.first().getByTestId('current-version')).toHaveText('Current');
   await expect(rows.nth(2)).toContainText('Version 1');
   await expect(rows.nth(2).locator('time')).toHaveText('just now');
+  // Who saved each: these three were saved with the owner's API key.
+  await expect(rows.nth(2)).toContainText('by API key');
 
   // Compare v1 with the current version (v3): the added node and the changed config, in the list and on the canvas.
   await rows.nth(2).getByRole('button', { name: 'Compare version 1 with the current version' }).click();
@@ -93,6 +95,9 @@ test('history: three saved versions, the diff of v1 and v3, and v1 restored as v
   await expect(rows).toHaveCount(4);
   await expect(rows.first()).toHaveAttribute('data-version', '4');
   await expect(rows.first().getByTestId('current-version')).toBeVisible();
+  // Version 4 was saved by the signed-in user, not the API key.
+  await expect(rows.first()).toContainText('by ');
+  await expect(rows.first()).not.toContainText('API key');
   await expect(node(page, 'notify')).toHaveCount(0);
   await expect(page.locator('.react-flow__node')).toHaveCount(2);
   await expect(page.getByTestId('dirty')).toBeHidden();
