@@ -307,3 +307,9 @@ const (
 	EventNodeCanceled       = "node.canceled"
 	EventNodeLog            = "node.log"
 )
+
+// Expressions returns the limits and the budget the engine compiles and evaluates expressions with,
+// so that a preview of an expression runs within the same bounds as a run.
+func (e *Engine) Expressions() (expression.Limits, expression.Budget) {
+	return e.cfg.ExpressionLimits, e.cfg.ExpressionBudget
+}

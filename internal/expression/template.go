@@ -118,9 +118,15 @@ type Error struct {
 	// Pointer, when the template is part of a compiled Value, is its JSON pointer within the value.
 	Pointer string
 	cause   error
+	// unclosed marks an expression that has no "}}": its message then does not quote it in braces,
+	// which would show a closed expression that the text does not hold.
+	unclosed bool
 }
 
 func (e *Error) Error() string {
+	if e.unclosed {
+		return "the expression after {{ " + e.Message
+	}
 	return fmt.Sprintf("expression {{ %s }}: %s", e.Expr, e.Message)
 }
 
@@ -221,7 +227,11 @@ func compile(source string, limits Limits) (*Template, error) {
 			err = pt.err
 		}
 		if err != nil {
-			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: cleanCompileError(err)}
+			msg := cleanCompileError(err)
+			if isEndOfInput(msg) {
+				msg = incomplete(p.src)
+			}
+			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: msg}
 		}
 		if pt.hidden {
 			return nil, &Error{Expr: abbreviate(p.src), Offset: p.offset, Message: "names starting with __ are reserved"}
@@ -490,5 +500,5 @@ func findClose(s string, from int) (int, error) {
 			depth--
 		}
 	}
-	return 0, &Error{Expr: abbreviate(s[from:]), Offset: from - 2, Message: `is not closed: add "}}"`}
+	return 0, &Error{Expr: abbreviate(s[from:]), Offset: from - 2, Message: unclosedMessage(s[from:]), unclosed: true}
 }

@@ -69,9 +69,9 @@ func TestCompileErrors(t *testing.T) {
 		message string
 	}{
 		{name: "Empty", src: "{{ }}", message: "is empty"},
-		{name: "NotClosed", src: "a {{ input.x", message: "is not closed"},
+		{name: "NotClosed", src: "a {{ input.x", message: `is not closed: add "}}" after input.x`},
 		{name: "Reserved", src: "{{ __budget }}", message: "reserved"},
-		{name: "Syntax", src: "{{ input. }}", message: "unexpected"},
+		{name: "Syntax", src: "{{ input.a ) }}", message: "unexpected"},
 		{name: "TooLong", src: "{{ " + strings.Repeat("1+", 100) + "1 }}", limits: Limits{MaxLength: 50}, message: "over the 50-byte limit"},
 		{name: "TooManyNodes", src: "{{ " + strings.Repeat("1+", 100) + "1 }}", limits: Limits{MaxNodes: 20}, message: "exceeds maximum allowed nodes"},
 		{name: "UnknownName", src: "{{ secrets.key }}", message: "unknown name secrets"},
