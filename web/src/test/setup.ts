@@ -3,6 +3,7 @@ import '@testing-library/jest-dom/vitest';
 import { cleanup } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
+import { expressionEditorSettings } from '@components/ExpressionInput';
 import { session } from '@services/session';
 
 afterEach(() => {
@@ -54,3 +55,6 @@ globalThis.WebSocket = InertWebSocket as unknown as typeof WebSocket;
 // Components under test are signed out unless a test signs a session in: no refresh call is made
 // behind the fakes' back (services/session.ts).
 session.end('logout');
+
+// Forms are tested through their text boxes; ExpressionInput.test.tsx turns the CodeMirror editor on.
+expressionEditorSettings.codeEditor = false;

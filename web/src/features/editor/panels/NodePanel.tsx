@@ -2,6 +2,7 @@ import clsx from 'clsx';
 import { Trash, TriangleExclamationPoint, X } from 'lucide-react';
 import { lazy, Suspense, useContext, useMemo, useState } from 'react';
 
+import { ExpressionTargetContext } from '@components/ExpressionScope';
 import { IconButton } from '@components/IconButton';
 import { NodeIcon } from '@components/NodeIcon';
 import { PluginBadge } from '@components/PluginBadge';
@@ -13,6 +14,7 @@ import type { WorkflowNodeData } from '../graphModel';
 import { configErrorTree, problemLabel } from '../problems';
 import { NodeSettings } from './NodeSettings';
 import { ScheduleTimes } from './ScheduleTimes';
+import { useExpressionTarget } from './useExpressionTarget';
 import { WebhookUrl } from './WebhookUrl';
 
 const ConfigForm = lazy(() => import('./ConfigForm'));
@@ -33,6 +35,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
   const run = useContext(RunOverlayContext)?.get(node.id);
   const [tab, setTab] = useState<Tab>(run ? 'output' : 'parameters');
   const errors = useMemo(() => configErrorTree(problems), [problems]);
+  const expressionTarget = useExpressionTarget(node.id);
   const settingsProblems = (problems ?? []).filter((p) => p.path[0] !== 'config').length;
   const configProblems = (problems ?? []).length - settingsProblems;
   const otherProblems = (problems ?? []).filter((p) => p.path.length === 0 || p.path[0] === 'type');
@@ -124,6 +127,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
           </button>
         ))}
       </div>
+      <ExpressionTargetContext.Provider value={expressionTarget}>
       <div aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1 overflow-auto p-4" id={`panel-${tab}`} role="tabpanel">
         {tab === 'parameters' && node.data.type === 'trigger.webhook' && <WebhookUrl config={node.data.config} />}
         {tab === 'parameters' && node.data.type === 'trigger.schedule' && <ScheduleTimes config={node.data.config} />}
@@ -148,6 +152,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
         {tab === 'settings' && <NodeSettings key={node.id} node={node} readOnly={readOnly} />}
         {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} node={node.data} summary={run} />}
       </div>
+      </ExpressionTargetContext.Provider>
     </div>
   );
 }
