@@ -258,6 +258,9 @@ type patcher struct {
 	err     error
 	// visited counts the syntax nodes, to estimate the compiled program's weight.
 	visited int
+	// nodesNames and nodesMembers count the uses of the name nodes and of nodes.<x>: more names than
+	// members means nodes is read whole ({{ keys(nodes) }}), so any node may be read.
+	nodesNames, nodesMembers int
 }
 
 func call(name string, at ast.Node, args ...ast.Node) ast.Node {
@@ -273,8 +276,12 @@ func (p *patcher) Visit(node *ast.Node) {
 		if strings.HasPrefix(n.Value, "__") {
 			p.hidden = true
 		}
+		if n.Value == "nodes" {
+			p.nodesNames++
+		}
 	case *ast.MemberNode:
 		if id, ok := n.Node.(*ast.IdentifierNode); ok && id.Value == "nodes" {
+			p.nodesMembers++
 			if s, ok := n.Property.(*ast.StringNode); ok {
 				p.ids = append(p.ids, s.Value)
 			} else {

@@ -238,7 +238,7 @@ func compile(source string, limits Limits) (*Template, error) {
 		}
 		p.program = prog
 		t.refs = append(t.refs, pt.ids...)
-		t.dynamic = t.dynamic || pt.dynamic
+		t.dynamic = t.dynamic || pt.dynamic || pt.nodesNames > pt.nodesMembers
 		t.weight += programWeight(p.src, prog, pt.visited)
 		t.srcBytes += len(p.src)
 		t.astNodes += pt.visited

@@ -129,6 +129,14 @@ func TestNodeRefs(t *testing.T) {
 	require.NoError(t, err)
 	_, dynamic = tmpl.NodeRefs()
 	require.True(t, dynamic)
+
+	// nodes read whole may read any node.
+	for _, src := range []string{`{{ keys(nodes) }}`, `{{ nodes }}`, `{{ nodes.a.output }} {{ len(nodes) }}`} {
+		tmpl, err = Compile(src, Limits{})
+		require.NoError(t, err)
+		_, dynamic = tmpl.NodeRefs()
+		require.True(t, dynamic, src)
+	}
 }
 
 func TestRuntimeErrorNamesExpression(t *testing.T) {
