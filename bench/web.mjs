@@ -20,6 +20,7 @@ const { bigWorkflow } = await import(join(web, 'e2e', 'big-workflow.mjs'));
 const COLD_LOADS = Number(process.env.CM_BENCH_COLD_LOADS || 5);
 const ADDS = Number(process.env.CM_BENCH_ADDS || 10);
 const DRAG_STEPS = Number(process.env.CM_BENCH_DRAG_STEPS || 40);
+const PREVIEWS = Number(process.env.CM_BENCH_PREVIEWS || 50);
 const PAN_ZOOM_MS = Number(process.env.CM_BENCH_PAN_ZOOM_MS || 4000);
 const VIEWPORT = { height: 900, width: 1440 };
 
@@ -56,7 +57,7 @@ try {
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
-  await api('/api/v1/workflows', JSON.parse(readFileSync(join(root, 'examples', 'orders.json'), 'utf8')));
+  const orders = await api('/api/v1/workflows', JSON.parse(readFileSync(join(root, 'examples', 'orders.json'), 'utf8')));
 
   const loads = [];
   let initialGz = 0;
@@ -258,6 +259,19 @@ try {
   }
   const adds = await page.evaluate(() => window.__cmLatencies.splice(0));
   report(`200-node workflow: add a node, input to paint (median of ${ADDS}; p95 ${p95(adds).toFixed(1)} ms)`, median(adds).toFixed(1), 'ms', '50 ms', median(adds) <= 50);
+
+  // Expression preview round trip: what the field's live preview asks the server, against a real run
+  // of examples/orders.json (compile, build the node's data from the stored run, evaluate, answer).
+  const run = await api(`/api/v1/workflows/${orders.id}/executions?wait=30s`, { input: { customer: 'ada', total: 150 } });
+  const previewNode = 'tax'; // examples/orders.json's node after the if
+  const trips = [];
+  for (let i = 0; i < PREVIEWS; i++) {
+    const t0 = performance.now();
+    const res = await api('/api/v1/expressions/evaluate', { executionId: run.id, expression: `{{ upper(trigger.customer) }} #${i}: {{ trigger.total * 2 }}`, nodeId: previewNode, workflowId: orders.id });
+    trips.push(performance.now() - t0);
+    if (res.error) throw new Error(`preview failed: ${res.error.message}`);
+  }
+  report(`expression preview round trip (p95 of ${PREVIEWS}; median ${median(trips).toFixed(1)} ms)`, p95(trips).toFixed(1), 'ms', '50 ms', p95(trips) <= 50);
 
   report('JS heap with a 200-node workflow open (after GC)', heapMB.toFixed(1), 'MB', '150 MB', heapMB <= 150, `[opened and painted in ${openMs} ms]`);
   await ctx.close();

@@ -174,6 +174,7 @@ func New(cfg Config) *Server {
 	s.registerSchedules()
 	s.registerCredentials()
 	s.registerTemplates()
+	s.registerExpressions()
 	s.registerExecutions()
 	s.registerLive()
 	s.registerHealth()

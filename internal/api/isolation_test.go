@@ -62,9 +62,14 @@ func TestTenantIsolation(t *testing.T) {
 				v["id"] = exec.ID
 			case strings.HasPrefix(op.path, "/api/v1/api-keys/{id}"):
 				v["id"] = key.ID
+			case op.id == "evaluate-expression":
+				v["id"] = exec.ID
 			}
 			path := fill(op.path, v)
 			body := bodies[op.id]
+			if op.id == "evaluate-expression" {
+				body = `{"expression":"{{ input }}","executionId":"` + exec.ID + `","nodeId":"set"}`
+			}
 			if body == "" && op.body {
 				body = "{}"
 			}

@@ -81,6 +81,9 @@ var policy = map[string]access{
 	"list-templates":       viewer,
 	"get-template":         viewer,
 	"instantiate-template": editor,
+	// Expressions: a preview runs user code against a run's data, as saving and running would.
+	"evaluate-expression":       editor,
+	"list-expression-functions": viewer,
 	// Schedules: reads, though the preview is a POST (its body is the expression).
 	"list-workflow-schedules": viewer,
 	"preview-schedule":        viewer,

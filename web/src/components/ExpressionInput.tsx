@@ -30,8 +30,9 @@ export interface ExpressionInputProps extends Omit<TextareaHTMLAttributes<HTMLTe
 
 /** formatPreview shows a value in one short line: strings as they are, anything else as JSON. */
 export function formatPreview(res: ExpressionResultFromAPI, max = 200): string {
-  let text = res.truncated || typeof res.value === 'string' ? String(res.value) : JSON.stringify(res.value);
-  if (res.type === 'string' && !res.truncated) text = JSON.stringify(res.value);
+  const value = res.value ?? null;
+  let text = res.truncated || typeof value === 'string' ? String(value) : JSON.stringify(value);
+  if (res.type === 'string' && !res.truncated) text = JSON.stringify(value);
   if (text.length > max || res.truncated) text = `${text.slice(0, max)}…`;
   return text;
 }

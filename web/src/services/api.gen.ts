@@ -644,6 +644,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/expressions/evaluate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Evaluate an expression
+         * @description Previews a configuration string as a run would evaluate it, with the engine's limits and budgets (length, syntax nodes, time, size of values). With executionId (and nodeId), the data is that run's, as the engine gave it to the node: trigger, input (the node's input, or what its incoming edges carried), nodes.<id>.output, vars, execution and workflow; with only workflowId, vars and workflow are the workflow's; context overrides any part. An expression that does not compile or fails answers 200 with error (plain words and the position of the failing {{ }}), never a 4xx: it is a preview of what someone types. An unknown workflow or execution answers 404 at its pointer. Requires the editor role or above.
+         */
+        post: operations["evaluate-expression"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/expressions/functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List expression functions
+         * @description Every function an expression may call — expr-lang's builtins and ConcertMaster's own — with its signature and one line of documentation, read from the compiler's configuration. Requires the viewer role or above.
+         */
+        get: operations["list-expression-functions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/members": {
         parameters: {
             query?: never;
@@ -1443,6 +1483,21 @@ export interface components {
              */
             type: string;
         };
+        EvaluateExpressionInputBody: {
+            /** @description Overrides parts of the data; a field given here wins */
+            context?: components["schemas"]["ExpressionContext"];
+            /** @description A run of the workflow whose data the expression is evaluated against, as the engine gives it to nodeId */
+            executionId?: string;
+            /**
+             * @description A configuration string: text with zero or more {{ }} expressions
+             * @example Hello {{ upper(input.name) }}
+             */
+            expression: string;
+            /** @description The node whose configuration holds the expression: its input in that run is input */
+            nodeId?: string;
+            /** @description The workflow the expression belongs to: gives vars and workflow */
+            workflowId?: string;
+        };
         Event: {
             /** Format: int64 */
             attempt?: number;
@@ -1547,6 +1602,79 @@ export interface components {
             message: string;
             nodeId?: string;
         };
+        ExpressionContext: {
+            /** @description id, startedAt, trigger */
+            execution?: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: int64
+             * @description The element's position inside a fan-out
+             */
+            index?: number;
+            /** @description The node's input */
+            input?: unknown;
+            /** @description The element inside a fan-out */
+            item?: unknown;
+            /** @description Finished nodes by id, each {output, status} */
+            nodes?: {
+                [key: string]: unknown;
+            };
+            /** @description The trigger's output */
+            trigger?: unknown;
+            /** @description The workflow's constants */
+            vars?: {
+                [key: string]: unknown;
+            };
+            /** @description id, name, version */
+            workflow?: {
+                [key: string]: unknown;
+            };
+        };
+        ExpressionError: {
+            /**
+             * @description What is wrong, in plain words
+             * @example the expression after {{ is incomplete: input. needs a field name
+             */
+            message: string;
+            position?: components["schemas"]["ExpressionPosition"];
+        };
+        ExpressionPosition: {
+            /**
+             * Format: int64
+             * @description Offset just after its }} (or the end of the string when it is not closed)
+             */
+            end: number;
+            /**
+             * Format: int64
+             * @description Offset of its {{
+             */
+            start: number;
+        };
+        ExpressionResult: {
+            /**
+             * Format: double
+             * @description Time spent compiling and evaluating, in milliseconds
+             */
+            durationMs: number;
+            /** @description Set when the expression does not compile or its evaluation failed; value is then null */
+            error?: components["schemas"]["ExpressionError"];
+            /** @description The value's JSON is over 64 KiB: value holds its start, as text */
+            truncated?: boolean;
+            /**
+             * @description The value's JSON type
+             * @enum {string}
+             */
+            type: "null" | "boolean" | "number" | "string" | "array" | "object";
+            /** @description The value (left out when null or when error is set): typed for a string that is exactly one expression, otherwise a string. With truncated, the start of its JSON text */
+            value?: unknown;
+        };
+        FunctionDoc: {
+            doc: string;
+            name: string;
+            own: boolean;
+            signature: string;
+        };
         "Get-setup-statusResponse": {
             required: boolean;
         };
@@ -1580,6 +1708,9 @@ export interface components {
         ListExecutionsOutputBody: {
             items: components["schemas"]["Execution"][] | null;
             nextCursor?: string;
+        };
+        ListFunctionsOutputBody: {
+            items: components["schemas"]["FunctionDoc"][] | null;
         };
         ListNodeRunsOutputBody: {
             items: components["schemas"]["NodeRun"][] | null;
@@ -6365,6 +6496,249 @@ export interface operations {
                 };
             };
             /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "evaluate-expression": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EvaluateExpressionInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExpressionResult"];
+                };
+            };
+            /** @description The body is not valid JSON */
+            400: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description A browser sent this request from a page on another site (Sec-Fetch-Site, or Origin against Host): state-changing requests are accepted from the ConcertMaster app and from programs only; or the caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body did not arrive in time */
+            408: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The body is not JSON: send Content-Type: application/json */
+            415: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+        };
+    };
+    "list-expression-functions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListFunctionsOutputBody"];
+                };
+            };
+            /** @description No credential, or a malformed, expired, revoked or unknown one */
+            401: {
+                headers: {
+                    /** @description Bearer, with error="invalid_token" and a description */
+                    "WWW-Authenticate"?: string;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The caller's role (or kind: person or API key) may not do this */
+            403: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description The Host header names neither an address of this server, localhost, nor a name in CM_ALLOWED_HOSTS (a defence against DNS rebinding) */
+            421: {
+                headers: {
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Too many requests from this caller (CM_API_RATE_LIMIT); Retry-After says when to retry */
+            429: {
+                headers: {
+                    /** @description Seconds to wait */
+                    "Retry-After"?: number;
+                    /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ErrorModel"];
+                };
+            };
+            /** @description Internal error; the detail names the request id to look for in the server log */
             500: {
                 headers: {
                     /** @description The request's id: the client's X-Request-ID when it sent one of at most 64 bytes, else a new one; the server log carries it */

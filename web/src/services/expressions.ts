@@ -19,7 +19,8 @@ export interface ExpressionResultFromAPI {
   error?: { message: string; position?: { end: number; start: number } };
   truncated?: boolean;
   type: 'array' | 'boolean' | 'null' | 'number' | 'object' | 'string';
-  value: unknown;
+  /** value is left out when it is null. */
+  value?: unknown;
 }
 
 /** evaluateExpression previews an expression on the server, against a run's data when one is named. */

@@ -1,0 +1,55 @@
+import { collectErrors, e2eBase, expect, node, test } from './fixtures';
+
+// The expression editor: completion from the last run's data, a live preview evaluated by the server,
+// and plain words for a bad expression — against the real server and its real last run.
+// fixme: every step below passes (run 2026-12-01 against bin/concertmaster), but the auto CSP fixture
+// fails the test: CodeMirror's base theme is a <style> element (style-mod) and its content carries a
+// style attribute (tab-size), both refused by AppCSP's style-src 'self'. Needs a per-page nonce in the
+// CSP and EditorView.cspNonce (or style-src-attr), a decision for web/embed.go.
+test.fixme('expression field: completion from the last run, preview of the value, plain error', async ({ api, page, request }) => {
+  const errors = collectErrors(page);
+  const wf = await api.createWorkflow({
+    edges: [
+      { source: 'start', target: 'enrich' },
+      { source: 'enrich', target: 'notify' },
+    ],
+    name: 'Expressions e2e',
+    nodes: [
+      { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
+      { config: { fields: { vip: '{{ input.total > 100 }}' }, keepInput: true }, id: 'enrich', position: { x: 300, y: 0 }, type: 'data.set' },
+      { config: { fields: { note: 'hello' } }, id: 'notify', position: { x: 600, y: 0 }, type: 'data.set' },
+    ],
+  });
+  const run = await request.post(`${e2eBase()}/api/v1/workflows/${wf.id}/executions?wait=30s`, { data: { input: { customer: 'ada', total: 150 } } });
+  expect(run.ok(), await run.text()).toBe(true);
+  expect(((await run.json()) as { status: string }).status).toBe('succeeded');
+
+  await page.goto(`/workflows/${wf.id}`);
+  await node(page, 'notify').click();
+  const value = page.getByRole('textbox', { name: 'Fields value 1' });
+  await expect(value).toHaveAttribute('contenteditable', 'true');
+
+  // Type {{ input. : the list offers the fields notify's input had in the last run.
+  await value.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type('{{ input.');
+  const list = page.getByRole('listbox');
+  await expect(list).toBeVisible();
+  await expect(list.getByRole('option', { name: /customer/ })).toBeVisible();
+  await expect(list.getByRole('option', { name: /vip/ })).toBeVisible();
+  await list.getByRole('option', { name: /customer/ }).click();
+  await expect(value).toContainText('{{ input.customer');
+
+  // The preview shows the value from the last run.
+  const preview = page.getByTestId('node-panel').getByTestId('expression-preview-value');
+  await expect(preview).toContainText('"ada"');
+
+  // A bad expression shows the server's error in plain words.
+  await value.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.type('{{ input.total +');
+  // (the editor closes the braces it opens, so the expression is closed and ends in +)
+  await expect(page.getByTestId('node-panel').getByTestId('expression-preview-error')).toContainText('is incomplete: + at the end needs a value after it');
+  expect(errors).toEqual([]);
+});
