@@ -43,7 +43,14 @@ export function formatPreview(res: ExpressionResultFromAPI, max = 200): string {
  * "fx" badge, and — inside a node's form — a live preview of the value under the field, evaluated by
  * the server against the node's data in the workflow's last run.
  */
-export function ExpressionInput({ className, disabled, expressionOnly, id, invalid, onBlur, onChange, placeholder, readOnly, value, ...rest }: ExpressionInputProps) {
+export function ExpressionInput(props: ExpressionInputProps) {
+  const target = useContext(ExpressionTargetContext);
+  // Outside a node's form and without the code editor there is nothing to ask the server.
+  if (!expressionEditorSettings.codeEditor && target === null) return <PlainExpressionInput {...props} />;
+  return <RichExpressionInput {...props} />;
+}
+
+function RichExpressionInput({ className, disabled, expressionOnly, id, invalid, onBlur, onChange, placeholder, readOnly, value, ...rest }: ExpressionInputProps) {
   const isExpr = hasExpression(value);
   const lines = Math.min(8, Math.max(1, value.split('\n').length));
   const target = useContext(ExpressionTargetContext);
@@ -153,6 +160,47 @@ export function ExpressionInput({ className, disabled, expressionOnly, id, inval
             </span>
           )}
         </p>
+      )}
+    </div>
+  );
+}
+
+/** PlainExpressionInput is the text box alone, with its "fx" badge. */
+function PlainExpressionInput({ className, expressionOnly, invalid, onBlur, onChange, value, ...rest }: ExpressionInputProps) {
+  const isExpr = hasExpression(value);
+  const lines = Math.min(8, Math.max(1, value.split('\n').length));
+  // field-sizing grows the box with its text, wrapped lines included (Chromium); rows is the fallback.
+  return (
+    <div className="relative">
+      <textarea
+        className={clsx(
+          'cm-input max-h-60 min-h-[34px] resize-y pr-10 [field-sizing:content]',
+          (isExpr || expressionOnly) && 'font-mono text-[13px]',
+          isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
+          invalid && 'cm-invalid',
+          className,
+        )}
+        data-expression={isExpr ? 'true' : 'false'}
+        onBlur={onBlur ? () => onBlur() : undefined}
+        onChange={(e) => onChange(e.target.value)}
+        rows={lines}
+        spellCheck={false}
+        value={value}
+        {...rest}
+      />
+      {(isExpr || expressionOnly) && (
+        <span
+          aria-label={isExpr ? 'Expression' : 'Takes an expression'}
+          className={clsx(
+            'pointer-events-none absolute top-1.5 right-1.5 rounded px-1 py-px font-mono text-[10px] font-bold italic',
+            isExpr ? 'bg-violet-600 text-white' : 'bg-zinc-200 text-zinc-500 dark:bg-zinc-700 dark:text-zinc-300',
+          )}
+          data-testid="expression-badge"
+          role="img"
+          title={isExpr ? 'This value is an expression, evaluated at run time' : 'Write an expression such as {{ input.total > 100 }}'}
+        >
+          fx
+        </span>
       )}
     </div>
   );
