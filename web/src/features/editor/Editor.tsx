@@ -374,7 +374,12 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       const { layoutGraph } = await import('./layout');
       const s = store.getState();
       const pos = layoutGraph(
-        s.nodes.map((n) => ({ height: n.measured?.height, id: n.id, width: n.measured?.width })),
+        s.nodes.map((n) => ({
+          height: n.measured?.height,
+          id: n.id,
+          ports: outputPorts(s.catalog.get(n.data.type), n.data).map((p) => p.name),
+          width: n.measured?.width,
+        })),
         s.edges,
       );
       s.applyPositions(pos);

@@ -58,3 +58,65 @@ describe('placeUnpositioned', () => {
     expect(placeUnpositioned(def)).toBe(def);
   });
 });
+
+describe('layoutGraph branch order', () => {
+  const ifPorts = ['true', 'false'];
+  const cases: { edges: { source: string; sourceHandle: string; target: string }[]; name: string; nodes: { id: string; ports?: string[] }[]; order: string[] }[] = [
+    {
+      edges: [
+        { source: 'check', sourceHandle: 'false', target: 'no' },
+        { source: 'check', sourceHandle: 'true', target: 'yes' },
+      ],
+      name: 'true above false when the false edge comes first',
+      nodes: [{ id: 'check', ports: ifPorts }, { id: 'no' }, { id: 'yes' }],
+      order: ['yes', 'no'],
+    },
+    {
+      edges: [
+        { source: 'check', sourceHandle: 'true', target: 'yes' },
+        { source: 'check', sourceHandle: 'false', target: 'no' },
+      ],
+      name: 'true above false when the true edge comes first',
+      nodes: [{ id: 'check', ports: ifPorts }, { id: 'yes' }, { id: 'no' }],
+      order: ['yes', 'no'],
+    },
+    {
+      edges: [
+        { source: 'route', sourceHandle: 'default', target: 'd' },
+        { source: 'route', sourceHandle: 'b', target: 'bb' },
+        { source: 'route', sourceHandle: 'a', target: 'aa' },
+        { source: 'route', sourceHandle: 'c', target: 'cc' },
+      ],
+      name: 'switch cases follow their port order, default last',
+      nodes: [{ id: 'route', ports: ['a', 'b', 'c', 'default'] }, { id: 'd' }, { id: 'cc' }, { id: 'bb' }, { id: 'aa' }],
+      order: ['aa', 'bb', 'cc', 'd'],
+    },
+    {
+      edges: [
+        { source: 'start', sourceHandle: 'out', target: 'check' },
+        { source: 'check', sourceHandle: 'false', target: 'no' },
+        { source: 'check', sourceHandle: 'true', target: 'yes' },
+        { source: 'no', sourceHandle: 'out', target: 'no2' },
+        { source: 'yes', sourceHandle: 'out', target: 'yes2' },
+      ],
+      name: 'branches with tails keep their order',
+      nodes: [{ id: 'start' }, { id: 'no2' }, { id: 'no' }, { id: 'check', ports: ifPorts }, { id: 'yes' }, { id: 'yes2' }],
+      order: ['yes', 'no'],
+    },
+  ];
+  it.each(cases)('$name', ({ edges, nodes, order }) => {
+    const pos = layoutGraph(
+      nodes.map((n) => ({ ...n, height: 80 })),
+      edges,
+    );
+    const ys = order.map((id) => pos.get(id)!.y);
+    for (let i = 1; i < ys.length; i++) expect(ys[i]!).toBeGreaterThanOrEqual(ys[i - 1]! + 80);
+    // Nodes of one layer never overlap.
+    const all = [...pos.entries()];
+    for (const [a, pa] of all) {
+      for (const [b, pb] of all) {
+        if (a < b && pa.x === pb.x) expect(Math.abs(pa.y - pb.y)).toBeGreaterThanOrEqual(80);
+      }
+    }
+  });
+});
