@@ -20,6 +20,7 @@ type Workflow struct {
 	Nodes       []workflow.Node   `json:"nodes"`
 	Edges       []workflow.Edge   `json:"edges"`
 	Settings    workflow.Settings `json:"settings"`
+	Notes       []workflow.Note   `json:"notes,omitempty" doc:"Sticky notes on the canvas"`
 	CreatedAt   time.Time         `json:"createdAt"`
 	UpdatedAt   time.Time         `json:"updatedAt"`
 }
@@ -28,7 +29,7 @@ func toWorkflow(w *store.Workflow) *Workflow {
 	return &Workflow{
 		ID: w.ID, Name: w.Name, Description: w.Description, Active: w.Active, Version: w.Version, Tags: nonNil(w.Definition.Tags),
 		Nodes: nonNil(w.Definition.Nodes), Edges: nonNil(w.Definition.Edges), Settings: w.Definition.Settings,
-		CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
+		Notes: w.Definition.Notes, CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt,
 	}
 }
 

@@ -21,6 +21,16 @@ const (
 	MaxTags = 20
 	// MaxNameLength is the longest workflow name, in bytes.
 	MaxNameLength = 200
+	// MaxNodeNameLength is the longest node display name, in bytes.
+	MaxNodeNameLength = 200
+	// MaxNotes is the largest number of sticky notes a workflow may hold.
+	MaxNotes = 200
+	// MaxNoteTextLength is the longest text of one sticky note, in bytes.
+	MaxNoteTextLength = 10 * 1024
+	// MaxNoteSize is the largest width or height of a sticky note, in canvas units.
+	MaxNoteSize = 4000
+	// MinNoteSize is the smallest width or height of a sticky note, in canvas units.
+	MinNoteSize = 40
 )
 
 // Default port names. An edge whose sourcePort or targetPort is empty uses these.
@@ -38,6 +48,9 @@ var NodeIDPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 // percent signs, so that a tag can be searched for in the stored JSON array without escaping.
 var TagPattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,31}$`)
 
+// NoteIDPattern is the pattern every sticky note id matches.
+var NoteIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
 // Definition is the editable body of a workflow: what a user saves and what every version freezes.
 type Definition struct {
 	// Name is the workflow's display name; it need not be unique.
@@ -52,6 +65,26 @@ type Definition struct {
 	Edges []Edge `json:"edges" required:"false" doc:"Connections between node ports"`
 	// Settings tune how executions of the workflow run.
 	Settings Settings `json:"settings,omitzero" doc:"Execution settings"`
+	// Notes are sticky notes on the canvas; the engine ignores them.
+	Notes []Note `json:"notes,omitempty" doc:"Sticky notes on the canvas (markdown); executions ignore them" maxItems:"200"`
+}
+
+// NoteColors are the colours a sticky note may take; empty means the first.
+var NoteColors = []string{"yellow", "blue", "green", "pink", "purple", "gray"}
+
+// Note is a sticky note on the canvas: markdown text in a box. Executions ignore it.
+type Note struct {
+	// ID identifies the note within its workflow.
+	ID string `json:"id" doc:"Identifier, unique among the workflow's notes" maxLength:"64"`
+	// Text is the note's markdown.
+	Text string `json:"text" required:"false" doc:"Markdown text (at most 10 kB)" maxLength:"10240"`
+	// Position is the note's top-left corner on the canvas.
+	Position Position `json:"position" required:"false" doc:"Canvas position of the top-left corner"`
+	// Width and Height are the note's size on the canvas; zero means the default.
+	Width  float64 `json:"width,omitempty" doc:"Width on the canvas (40 to 4000; default 240)"`
+	Height float64 `json:"height,omitempty" doc:"Height on the canvas (40 to 4000; default 160)"`
+	// Color is one of NoteColors; empty means yellow.
+	Color string `json:"color,omitempty" doc:"yellow (default), blue, green, pink, purple or gray" enum:"yellow,blue,green,pink,purple,gray"`
 }
 
 // Node is one step of a workflow: an instance of a registered node type with its configuration.

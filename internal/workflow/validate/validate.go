@@ -215,6 +215,7 @@ func (c *checker) run() *Graph {
 		c.fail("/edges", "a workflow holds at most %d edges; this one has %d", workflow.MaxEdges, len(def.Edges))
 		return nil
 	}
+	c.notes()
 	for i := range def.Nodes {
 		if n := c.node(i); n != nil {
 			g.Nodes = append(g.Nodes, n)
@@ -257,6 +258,50 @@ func (c *checker) run() *Graph {
 	return g
 }
 
+// notes checks the sticky notes: bounded in number, text and size, with unique ids. The engine never
+// reads them, so nothing else about them matters.
+func (c *checker) notes() {
+	notes := c.def.Notes
+	if len(notes) > workflow.MaxNotes {
+		c.fail("/notes", "a workflow holds at most %d notes; this one has %d", workflow.MaxNotes, len(notes))
+		return
+	}
+	seen := make(map[string]int, len(notes))
+	for i := range notes {
+		n := &notes[i]
+		ptr := func(field string) string { return workflow.Pointer("notes", i, field) }
+		switch {
+		case !workflow.NoteIDPattern.MatchString(n.ID):
+			c.fail(ptr("id"), "note id %q must be 1 to 64 letters, digits, _ or -", n.ID)
+		default:
+			if prev, dup := seen[n.ID]; dup {
+				c.fail(ptr("id"), "note id %q is already used by /notes/%d; give each note its own id", n.ID, prev)
+			} else {
+				seen[n.ID] = i
+			}
+		}
+		switch {
+		case len(n.Text) > workflow.MaxNoteTextLength:
+			c.fail(ptr("text"), "note text is %d bytes long, over the %d-byte limit; shorten it", len(n.Text), workflow.MaxNoteTextLength)
+		case !utf8.ValidString(n.Text):
+			c.fail(ptr("text"), "note text must be valid UTF-8")
+		case strings.IndexByte(n.Text, 0) >= 0:
+			c.fail(ptr("text"), "note text must not contain a NUL character (\\u0000)")
+		}
+		for _, d := range [...]struct {
+			field string
+			v     float64
+		}{{"width", n.Width}, {"height", n.Height}} {
+			if d.v != 0 && (d.v < workflow.MinNoteSize || d.v > workflow.MaxNoteSize || math.IsNaN(d.v)) {
+				c.fail(ptr(d.field), "note %s must be between %d and %d, or 0 for the default", d.field, workflow.MinNoteSize, workflow.MaxNoteSize)
+			}
+		}
+		if n.Color != "" && !slices.Contains(workflow.NoteColors, n.Color) {
+			c.fail(ptr("color"), "note color %q is not one of %s", n.Color, strings.Join(workflow.NoteColors, ", "))
+		}
+	}
+}
+
 func (c *checker) node(i int) *Node {
 	spec := &c.def.Nodes[i]
 	ptr := func(tokens ...any) string { return workflow.Pointer(append([]any{"nodes", i}, tokens...)...) }
@@ -267,6 +312,12 @@ func (c *checker) node(i int) *Node {
 		c.fail(ptr("id"), "node id %q is %d characters long; shorten it to at most %d", spec.ID, len(spec.ID), maxNodeIDLength)
 	case !workflow.NodeIDPattern.MatchString(spec.ID):
 		c.fail(ptr("id"), "node id %q must start with a lowercase letter and hold only lowercase letters, digits and _ (at most 63)", spec.ID)
+	}
+	switch {
+	case len(spec.Name) > workflow.MaxNodeNameLength:
+		c.fail(ptr("name"), "node name is %d bytes long, over the %d-byte limit; shorten it", len(spec.Name), workflow.MaxNodeNameLength)
+	case !utf8.ValidString(spec.Name):
+		c.fail(ptr("name"), "node name must be valid UTF-8")
 	}
 	if !spec.OnError.Valid() {
 		c.fail(ptr("onError"), "onError %q is not valid: use fail, continue or errorPort", spec.OnError)

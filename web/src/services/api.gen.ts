@@ -1425,6 +1425,8 @@ export interface components {
             name: string;
             /** @description The steps of the graph */
             nodes: components["schemas"]["Node"][] | null;
+            /** @description Sticky notes on the canvas (markdown); executions ignore them */
+            notes?: components["schemas"]["Note"][] | null;
             /** @description Execution settings */
             settings?: components["schemas"]["Settings"];
             /** @description Labels the workflow list filters on: at most 20, each 1 to 32 letters, digits, spaces, dots, dashes or underscores, starting with a letter or digit; no two the same ignoring case */
@@ -1906,6 +1908,29 @@ export interface components {
             name: string;
             version: string;
         };
+        Note: {
+            /**
+             * @description yellow (default), blue, green, pink, purple or gray
+             * @enum {string}
+             */
+            color?: "yellow" | "blue" | "green" | "pink" | "purple" | "gray";
+            /**
+             * Format: double
+             * @description Height on the canvas (40 to 4000; default 160)
+             */
+            height?: number;
+            /** @description Identifier, unique among the workflow's notes */
+            id: string;
+            /** @description Canvas position of the top-left corner */
+            position?: components["schemas"]["Position"];
+            /** @description Markdown text (at most 10 kB) */
+            text?: string;
+            /**
+             * Format: double
+             * @description Width on the canvas (40 to 4000; default 240)
+             */
+            width?: number;
+        };
         PageOutputAPIKeyBody: {
             items: components["schemas"]["APIKey"][] | null;
             /** @description Pass as cursor for the next page; absent on the last page */
@@ -2197,6 +2222,8 @@ export interface components {
             id: string;
             name: string;
             nodes: components["schemas"]["Node"][] | null;
+            /** @description Sticky notes on the canvas */
+            notes?: components["schemas"]["Note"][] | null;
             settings: components["schemas"]["Settings"];
             /** @description Labels the workflow list filters on */
             tags: string[] | null;

@@ -13,6 +13,8 @@ export type DefinitionFromAPI = components['schemas']['Definition'];
 export type NodeFromAPI = components['schemas']['Node'];
 /** EdgeFromAPI is one edge of a definition. */
 export type EdgeFromAPI = components['schemas']['Edge'];
+/** NoteFromAPI is a sticky note on the canvas. */
+export type NoteFromAPI = components['schemas']['Note'];
 /** SettingsFromAPI is a workflow's execution settings. */
 export type SettingsFromAPI = components['schemas']['Settings'];
 /** RetryPolicyFromAPI is a node's retry policy. */
@@ -54,6 +56,7 @@ export function toDefinition(w: WorkflowFromAPI | DefinitionFromAPI): Definition
   if (w.description) def.description = w.description;
   if (w.tags?.length) def.tags = w.tags;
   if (w.settings && Object.keys(w.settings).length > 0) def.settings = w.settings;
+  if (w.notes && w.notes.length > 0) def.notes = w.notes;
   return def;
 }
 
