@@ -38,7 +38,7 @@ import { workflowQueries, type DefinitionFromAPI } from '@services/workflows';
 
 /** nodesOf indexes the nodes of the workflow version that ran by id: their type and config. */
 function nodesOf(def: DefinitionFromAPI | undefined): ReadonlyMap<string, InspectedNode> {
-  return new Map((def?.nodes ?? []).map((n) => [n.id, { config: n.config ?? undefined, type: n.type }]));
+  return new Map((def?.nodes ?? []).map((n) => [n.id, { config: n.config ?? undefined, name: n.name || undefined, type: n.type }]));
 }
 
 /** failedExecutionOf reads, from an error workflow run's input, the execution whose failure started it. */
@@ -191,7 +191,7 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
       </header>
       {execution.error && (
         <div className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" role="alert">
-          <b>{execution.error.nodeId ? `${execution.error.nodeId} failed: ` : 'Failed: '}</b>
+          <b>{execution.error.nodeId ? `${nodes.get(execution.error.nodeId)?.name || execution.error.nodeId} failed: ` : 'Failed: '}</b>
           {execution.error.message}
           {execution.error.code && <span className="ml-2 font-mono text-xs">({execution.error.code})</span>}
         </div>
@@ -259,11 +259,19 @@ function GraphAndInspector({
             <p className="text-sm text-zinc-500">Click a node or a timeline bar to see its input, output, error and logs.</p>
           ) : !run ? (
             <p className="text-sm text-zinc-500">
-              <span className="font-mono">{selected}</span> {nodeRuns.hasMore ? 'has no run among those loaded so far.' : 'did not run in this execution.'}
+              <span className={nodes.get(selected)?.name ? undefined : 'font-mono'}>{nodes.get(selected)?.name || selected}</span> {nodeRuns.hasMore ? 'has no run among those loaded so far.' : 'did not run in this execution.'}
             </p>
           ) : (
             <>
-              <h2 className="mb-3 font-mono text-sm font-semibold">{selected}</h2>
+              <h2 className="mb-3 text-sm font-semibold" data-testid="inspected-node">
+                {nodes.get(selected)?.name ? (
+                  <>
+                    {nodes.get(selected)?.name} <span className="font-mono text-xs font-normal text-zinc-500">{selected}</span>
+                  </>
+                ) : (
+                  <span className="font-mono">{selected}</span>
+                )}
+              </h2>
               <NodeRunInspector key={`${selected}-${run.latest.attempt}`} node={nodes.get(selected)} summary={run} />
             </>
           )}
@@ -274,7 +282,7 @@ function GraphAndInspector({
           <h2 className="text-sm font-semibold">Timeline</h2>
           {nodeRuns.hasMore && <MoreNodeRuns nodeRuns={nodeRuns} />}
         </div>
-        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} order={order} runs={nodeRuns.runs} selected={selected} />
+        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} order={order} runs={nodeRuns.runs} selected={selected} titleOf={(id) => nodes.get(id)?.name} />
       </section>
     </>
   );

@@ -21,14 +21,15 @@ import { toast } from '@lib/toast';
 
 import { checkConnection } from './connection';
 import { RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
-import { inputPorts, outputPorts, type WorkflowEdge, type WorkflowNode } from './graphModel';
+import { inputPorts, isNoteId, outputPorts, type WorkflowEdge } from './graphModel';
+import { NoteCard } from './nodes/NoteCard';
 import { WorkflowNodeCard } from './nodes/WorkflowNodeCard';
-import { NODE_WIDTH } from './store';
+import { NODE_WIDTH, type CanvasNode } from './store';
 
 /** PALETTE_MIME is the drag-and-drop type the palette sets: its value is a node type name. */
 export const PALETTE_MIME = 'application/x-cm-node-type';
 
-const nodeTypes = { workflow: WorkflowNodeCard };
+const nodeTypes = { note: NoteCard, workflow: WorkflowNodeCard };
 /**
  * SAFE_INSETS are the edges of the canvas that overlays cover, in pixels: the run bar at the top, the
  * minimap and zoom controls at the bottom. Zoom to fit leaves them free and a selected node is brought
@@ -66,23 +67,46 @@ const MINIMAP_COLORS: Record<string, string> = {
 };
 
 /** CanvasProps configure the canvas; readOnly shows a graph without letting it be edited. */
+/** MenuTarget is what a context menu was opened on. */
+export type MenuTarget = { kind: 'edge'; id: string } | { kind: 'node'; id: string } | { kind: 'note'; id: string } | { kind: 'pane' };
+
+/** ConnectionDrop is a connection dragged from a port and dropped on empty canvas. */
+export interface ConnectionDrop {
+  handleId: string | null;
+  handleType: 'source' | 'target';
+  nodeId: string;
+}
+
+/** CanvasPoint is a point both on screen and in flow coordinates. */
+export interface CanvasPoint {
+  flow: { x: number; y: number };
+  screen: { x: number; y: number };
+}
+
 export interface CanvasProps {
   children?: ReactNode;
+  /** onConnectionDrop is told of a connection dropped on empty canvas (to add a node there). */
+  onConnectionDrop?: (drop: ConnectionDrop, at: CanvasPoint) => void;
+  /** onMenu opens the context menu for what was right-clicked. */
+  onMenu?: (target: MenuTarget, at: CanvasPoint) => void;
   /** onPointerMove reports where the pointer is over the canvas, on screen and in flow coordinates. */
   onPointerMove?: (p: { flow: { x: number; y: number }; screen: { x: number; y: number } }) => void;
   readOnly?: boolean;
 }
 
 /** Canvas is the React Flow surface of the editor and of the execution page. */
-export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly = false }: CanvasProps) {
+export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu, onPointerMove, readOnly = false }: CanvasProps) {
   const store = useEditorApi();
-  const nodes = useEditorStore((s) => s.nodes);
+  const workflowNodes = useEditorStore((s) => s.nodes);
+  const notes = useEditorStore((s) => s.notes);
+  // Notes are drawn first, under the nodes.
+  const nodes = useMemo<CanvasNode[]>(() => (notes.length === 0 ? workflowNodes : [...notes, ...workflowNodes]), [notes, workflowNodes]);
   const rawEdges = useEditorStore((s) => s.edges);
   const edgeProblems = useEditorStore((s) => s.problems.byEdge);
   const onNodesChange = useEditorStore((s) => s.onNodesChange);
   const onEdgesChange = useEditorStore((s) => s.onEdgesChange);
   const overlay = useContext(RunOverlayContext);
-  const { screenToFlowPosition } = useReactFlow<WorkflowNode, WorkflowEdge>();
+  const { screenToFlowPosition } = useReactFlow<CanvasNode, WorkflowEdge>();
   const { resolved } = useTheme();
   const lod = useStore((s) => (s.transform[2] < LOD_FAR_ZOOM ? 'cm-lod cm-lod-far' : s.transform[2] < LOD_ZOOM ? 'cm-lod' : ''));
 
@@ -121,6 +145,16 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
         // kind, or say why not (a loop, a trigger…). Dropped elsewhere: nothing was meant.
         const el = event.target instanceof Element ? event.target.closest('.react-flow__node') : null;
         const other = el?.getAttribute('data-id');
+        if (!other && onConnectionDrop) {
+          // Dropped on empty canvas: offer the node picker there.
+          const p = 'changedTouches' in event ? event.changedTouches[0] : event;
+          if (!p) return;
+          const screen = { x: p.clientX, y: p.clientY };
+          const under = document.elementFromPoint(screen.x, screen.y);
+          if (!under?.closest('.react-flow') || under.closest('.react-flow__node, .react-flow__panel, .react-flow__controls, .react-flow__minimap')) return;
+          onConnectionDrop({ handleId: state.fromHandle.id ?? null, handleType: state.fromHandle.type, nodeId: state.fromNode.id }, { flow: screenToFlowPosition(screen), screen });
+          return;
+        }
         if (!other || other === state.fromNode.id) return;
         const s = store.getState();
         const target = s.nodes.find((n) => n.id === other);
@@ -153,11 +187,30 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
       const r = checkConnection(s, s.catalog, c);
       if (!r.ok) toast.error(r.reason, { title: 'Connection refused' });
     },
-    [store],
+    [store, onConnectionDrop, screenToFlowPosition],
   );
+  const menuAt = useCallback(
+    (e: MouseEvent | React.MouseEvent, target: MenuTarget) => {
+      if (!onMenu) return;
+      e.preventDefault();
+      const screen = { x: e.clientX, y: e.clientY };
+      onMenu(target, { flow: screenToFlowPosition(screen), screen });
+    },
+    [onMenu, screenToFlowPosition],
+  );
+  const onPaneContextMenu = useCallback((e: MouseEvent | React.MouseEvent) => menuAt(e, { kind: 'pane' }), [menuAt]);
+  const onNodeContextMenu = useCallback(
+    (e: React.MouseEvent, n: CanvasNode) => {
+      if (!n.selected) store.getState().select(isNoteId(n.id) ? null : n.id);
+      menuAt(e, isNoteId(n.id) ? { id: n.id, kind: 'note' } : { id: n.id, kind: 'node' });
+    },
+    [menuAt, store],
+  );
+  const onEdgeContextMenu = useCallback((e: React.MouseEvent, edge: Edge) => menuAt(e, { id: edge.id, kind: 'edge' }), [menuAt]);
   const onSelectionChange = useCallback(
-    ({ nodes: sel }: OnSelectionChangeParams) => {
+    ({ nodes: all }: OnSelectionChangeParams) => {
       const s = store.getState();
+      const sel = all.filter((n) => !isNoteId(n.id));
       if (sel.length === 1) {
         if (s.selectedId !== sel[0]!.id) s.showInPanel(sel[0]!.id);
       } else if (sel.length === 0 && s.selectedId !== null) {
@@ -190,7 +243,7 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
     [onPointerMove, screenToFlowPosition],
   );
   // On large graphs the minimap is hidden while the view moves: it would be redrawn on every frame.
-  const big = nodes.length > VISIBLE_ONLY_ABOVE;
+  const big = workflowNodes.length > VISIBLE_ONLY_ABOVE;
   const onMoveStart = useCallback((e: MouseEvent | TouchEvent | null) => {
     if (e) (e.target as Element | null)?.closest('.react-flow')?.classList.add('cm-moving');
   }, []);
@@ -200,7 +253,7 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
   const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa' : '#a1a1aa'), [overlay]);
 
   return (
-    <ReactFlow<WorkflowNode, WorkflowEdge>
+    <ReactFlow<CanvasNode, WorkflowEdge>
       aria-label="Workflow canvas"
       className={clsx(big && 'cm-big', big && lod)}
       colorMode={resolved}
@@ -221,6 +274,9 @@ export const Canvas = memo(function Canvas({ children, onPointerMove, readOnly =
       onConnectEnd={onConnectEnd}
       onDragOver={onDragOver}
       onDrop={onDrop}
+      onEdgeContextMenu={onMenu ? onEdgeContextMenu : undefined}
+      onNodeContextMenu={onMenu ? onNodeContextMenu : undefined}
+      onPaneContextMenu={onMenu ? onPaneContextMenu : undefined}
       onEdgesChange={onEdgesChange}
       onMouseMove={onPointerMove ? onMouseMove : undefined}
       onMoveEnd={big ? onMoveEnd : undefined}
@@ -256,7 +312,7 @@ export function isInSafeArea(r: { bottom: number; left: number; right: number; t
  */
 function RevealSelected() {
   const selectedId = useEditorStore((s) => s.selectedId);
-  const { getInternalNode, getViewport, setCenter } = useReactFlow<WorkflowNode, WorkflowEdge>();
+  const { getInternalNode, getViewport, setCenter } = useReactFlow<CanvasNode, WorkflowEdge>();
   const size = useStore((s) => ({ height: s.height, width: s.width }), shallowSize);
   // A node the user just pressed on is where they want it: the view does not move under the pointer.
   const pressedAt = useRef(0);

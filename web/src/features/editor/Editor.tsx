@@ -9,6 +9,9 @@ import {
   ArrowLeft,
   CircleCheck,
   CircleQuestionMark,
+  ClipboardPaste,
+  Copy,
+  Files,
   GitCommitVertical,
   History,
   LayoutGrid,
@@ -18,9 +21,15 @@ import {
   Play,
   Radio,
   Redo2,
+  Pencil,
   Save,
+  Search,
+  SquareDashedMousePointer,
+  StickyNote,
+  Trash,
   TriangleExclamationPoint,
   Undo2,
+  Plus,
   X,
 } from 'lucide-react';
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
@@ -57,10 +66,12 @@ import {
   type WorkflowFromAPI,
 } from '@services/workflows';
 
-import { Canvas, FIT_PADDING } from './Canvas';
+import { Canvas, FIT_PADDING, type CanvasPoint, type ConnectionDrop, type MenuTarget } from './Canvas';
 import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
-import { definitionFromGraph, outputPorts } from './graphModel';
+import { definitionFromGraph, inputPorts, outputPorts } from './graphModel';
 import { HelpDialog } from './HelpDialog';
+import { ContextMenu, type ContextMenuItem } from './panels/ContextMenu';
+import { FindNode } from './panels/FindNode';
 import { NodePanel } from './panels/NodePanel';
 import { Palette } from './panels/Palette';
 import { QuickAdd } from './panels/QuickAdd';
@@ -147,7 +158,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     store.getState().setCatalog(toCatalog(types));
   }, [store, types]);
   const queryClient = useQueryClient();
-  const { fitView, screenToFlowPosition } = useReactFlow();
+  const { fitView, flowToScreenPosition, getZoom, screenToFlowPosition, setCenter } = useReactFlow();
   const workflowId = useEditorStore((s) => s.workflowId);
   const version = useEditorStore((s) => s.version);
   const name = useEditorStore((s) => s.meta.name);
@@ -165,7 +176,9 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
 
   const pointer = useRef<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
   const canvasRef = useRef<HTMLDivElement>(null);
-  const [quickAdd, setQuickAdd] = useState<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
+  const [quickAdd, setQuickAdd] = useState<(CanvasPoint & { from?: ConnectionDrop }) | null>(null);
+  const [findOpen, setFindOpen] = useState(false);
+  const [menu, setMenu] = useState<{ at: CanvasPoint; target: MenuTarget } | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [runOpen, setRunOpen] = useState(false);
@@ -346,8 +359,27 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   }, [finished]);
 
   const addAt = useCallback(
-    (type: string, flow?: { x: number; y: number }) => {
+    (type: string, flow?: { x: number; y: number }, drop?: ConnectionDrop) => {
       const s = store.getState();
+      if (drop) {
+        // A connection dropped on empty canvas: the new node takes the dragged port's other end.
+        const id = s.addNode(type, drop.handleType === 'source' ? { x: (flow?.x ?? 0) + 120, y: flow?.y ?? 0 } : { x: (flow?.x ?? 0) - 120, y: flow?.y ?? 0 });
+        const st = store.getState();
+        const added = st.nodes.find((n) => n.id === id);
+        const other = st.nodes.find((n) => n.id === drop.nodeId);
+        if (!added || !other) return id;
+        const c =
+          drop.handleType === 'source'
+            ? { source: drop.nodeId, sourceHandle: drop.handleId ?? 'out', target: id, targetHandle: inputPorts(st.catalog.get(type))[0]?.name ?? null }
+            : { source: id, sourceHandle: outputPorts(st.catalog.get(type), added.data)[0]?.name ?? null, target: drop.nodeId, targetHandle: drop.handleId ?? 'in' };
+        if (c.sourceHandle === null || c.targetHandle === null) {
+          toast.info(`${drop.handleType === 'source' ? 'The new node takes no input' : 'The new node has no output'}: it is not connected.`);
+          return id;
+        }
+        const r = st.connect(c);
+        if (!r.ok) toast.error(r.reason, { title: 'Connection refused' });
+        return id;
+      }
       let where = flow;
       if (!where) {
         const r = canvasRef.current?.getBoundingClientRect();
@@ -390,6 +422,51 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     }
   }, [store, fitView]);
 
+  const addNoteAt = useCallback(
+    (flow?: { x: number; y: number }) => {
+      let where = flow;
+      if (!where) {
+        const r = canvasRef.current?.getBoundingClientRect();
+        where = r ? screenToFlowPosition({ x: r.left + r.width / 2 - 120, y: r.top + r.height / 2 - 80 }) : { x: 0, y: 0 };
+      }
+      if (store.getState().addNote(where) === null) toast.error('A workflow holds at most 200 notes.', { title: 'Note not added' });
+    },
+    [store, screenToFlowPosition],
+  );
+
+  /** focusNode selects a node and centres the view on it, keeping the zoom. */
+  const focusNode = useCallback(
+    (id: string) => {
+      const s = store.getState();
+      const n = s.nodes.find((x) => x.id === id);
+      if (!n) return;
+      s.select(id);
+      const w = n.measured?.width ?? 240;
+      const h = n.measured?.height ?? 80;
+      void setCenter(n.position.x + w / 2, n.position.y + h / 2, { duration: 250, zoom: Math.max(getZoom(), 0.8) });
+      requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus());
+    },
+    [store, setCenter, getZoom],
+  );
+
+  /** openMenuFor opens the context menu of the selected node (Shift+F10, the menu key), or the canvas's. */
+  const openMenuForSelection = useCallback(() => {
+    const s = store.getState();
+    const sel = s.nodes.filter((n) => n.selected);
+    const r = canvasRef.current?.getBoundingClientRect();
+    if (sel.length === 1) {
+      const n = sel[0]!;
+      const screen = flowToScreenPosition({ x: n.position.x + 24, y: n.position.y + 24 });
+      setMenu({ at: { flow: { x: n.position.x + 24, y: n.position.y + 24 }, screen }, target: { id: n.id, kind: 'node' } });
+      return;
+    }
+    const screen = pointer.current?.screen ?? (r ? { x: r.left + r.width / 2, y: r.top + r.height / 2 } : { x: 200, y: 200 });
+    setMenu({ at: { flow: pointer.current?.flow ?? screenToFlowPosition(screen), screen }, target: { kind: 'pane' } });
+  }, [store, flowToScreenPosition, screenToFlowPosition]);
+
+  const onMenu = useCallback((target: MenuTarget, at: CanvasPoint) => setMenu({ at, target }), []);
+  const onConnectionDrop = useCallback((drop: ConnectionDrop, at: CanvasPoint) => setQuickAdd({ ...at, from: drop }), []);
+
   // Keyboard shortcuts (listed in the help dialog).
   useEffect(() => {
     let pasteHandled = false;
@@ -401,8 +478,18 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         void saveNow();
         return;
       }
-      if (document.querySelector('dialog[open]') || isEditableTarget(e.target) || quickAdd) return;
+      if (document.querySelector('dialog[open]') || isEditableTarget(e.target) || quickAdd || findOpen || menu) return;
       const s = store.getState();
+      if (mod && key === 'f' && !e.altKey && !e.shiftKey) {
+        e.preventDefault();
+        setFindOpen(true);
+        return;
+      }
+      if (!s.readOnly && ((e.shiftKey && e.key === 'F10') || e.key === 'ContextMenu')) {
+        e.preventDefault();
+        openMenuForSelection();
+        return;
+      }
       if (s.readOnly) {
         // Reading only: move around, copy, ask for help; nothing that changes the graph or runs it.
         if (mod && key === 'c') {
@@ -465,6 +552,19 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       } else if (key === 'f') {
         e.preventDefault();
         void fitView({ duration: 250, padding: FIT_PADDING });
+      } else if (e.key === 'F2') {
+        const sel = s.nodes.filter((n) => n.selected);
+        const note = s.notes.filter((n) => n.selected);
+        if (sel.length === 1 && note.length === 0) {
+          e.preventDefault();
+          s.setEditing(sel[0]!.id);
+        } else if (note.length === 1 && sel.length === 0) {
+          e.preventDefault();
+          s.setEditing(note[0]!.id);
+        }
+      } else if (key === 'n') {
+        e.preventDefault();
+        addNoteAt(pointer.current?.flow);
       } else if (key === 'l') {
         e.preventDefault();
         void autoLayout();
@@ -502,7 +602,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       window.removeEventListener('keyup', onKeyUp);
       document.removeEventListener('paste', onPaste);
     };
-  }, [store, saveNow, fitView, autoLayout, quickAdd, screenToFlowPosition]);
+  }, [store, saveNow, fitView, autoLayout, quickAdd, findOpen, menu, screenToFlowPosition, openMenuForSelection, addNoteAt]);
 
   // The unsaved-changes guard: in-app navigation asks, closing the tab warns.
   const blocker = useBlocker(
@@ -531,6 +631,50 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       ) : null,
     [executionId, listening, nodeRuns, stopListening],
   );
+
+  const menuItems = (target: MenuTarget, at: CanvasPoint): ContextMenuItem[] => {
+    const s = store.getState();
+    switch (target.kind) {
+      case 'pane':
+        return [
+          { icon: <Plus className="size-4" />, label: 'Add node here', onSelect: () => setQuickAdd({ flow: at.flow, screen: at.screen }), shortcut: 'A' },
+          { icon: <StickyNote className="size-4" />, label: 'Add note here', onSelect: () => addNoteAt(at.flow), shortcut: 'N' },
+          { disabled: !s.clipboard, icon: <ClipboardPaste className="size-4" />, label: 'Paste', onSelect: () => store.getState().paste(at.flow), shortcut: `${modKey}+V` },
+          { icon: <SquareDashedMousePointer className="size-4" />, label: 'Select all', onSelect: () => store.getState().selectAll(), shortcut: `${modKey}+A` },
+          { icon: <LayoutGrid className="size-4" />, label: 'Auto-layout', onSelect: () => void autoLayout(), shortcut: 'L' },
+        ];
+      case 'edge':
+        return [{ icon: <Trash className="size-4" />, label: 'Delete connection', onSelect: () => store.getState().deleteEdge(target.id), shortcut: 'Delete' }];
+      case 'note':
+        return [
+          { icon: <Pencil className="size-4" />, label: 'Edit note', onSelect: () => store.getState().setEditing(target.id), shortcut: 'F2' },
+          {
+            icon: <Trash className="size-4" />,
+            label: 'Delete note',
+            onSelect: () => {
+              const st = store.getState();
+              st.onNodesChange([{ id: target.id, type: 'remove' }]);
+            },
+            shortcut: 'Delete',
+          },
+        ];
+      case 'node':
+        return [
+          { icon: <Pencil className="size-4" />, label: 'Rename', onSelect: () => store.getState().setEditing(target.id), shortcut: 'F2' },
+          { icon: <Files className="size-4" />, label: 'Duplicate', onSelect: () => store.getState().duplicateSelection(), shortcut: 'D' },
+          {
+            icon: <Copy className="size-4" />,
+            label: 'Copy',
+            onSelect: () => {
+              const clip = store.getState().copySelection();
+              if (clip) void navigator.clipboard?.writeText(JSON.stringify(clip)).catch(() => undefined);
+            },
+            shortcut: `${modKey}+C`,
+          },
+          { icon: <Trash className="size-4" />, label: 'Delete', onSelect: () => store.getState().deleteSelection(), shortcut: 'Delete' },
+        ];
+    }
+  };
 
   const onPointerMove = useCallback((p: { flow: { x: number; y: number }; screen: { x: number; y: number } }) => {
     pointer.current = p;
@@ -585,8 +729,14 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                   <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
                     <LayoutGrid className="size-4" />
                   </IconButton>
+                  <IconButton label="Add a note" onClick={() => addNoteAt()} shortcut="N">
+                    <StickyNote className="size-4" />
+                  </IconButton>
                 </>
               )}
+              <IconButton label="Find a node" onClick={() => setFindOpen(true)} shortcut={`${modKey}+F`}>
+                <Search className="size-4" />
+              </IconButton>
               <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
                 <Maximize className="size-4" />
               </IconButton>
@@ -626,9 +776,23 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
           <div className="flex min-h-0 flex-1">
             {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
             <div ref={canvasRef} className="relative min-w-0 flex-1">
-              <Canvas onPointerMove={onPointerMove} readOnly={readOnly}>
+              <Canvas
+                onConnectionDrop={readOnly ? undefined : onConnectionDrop}
+                onMenu={readOnly ? undefined : onMenu}
+                onPointerMove={onPointerMove}
+                readOnly={readOnly}
+              >
                 {runPanel}
               </Canvas>
+              {findOpen && (
+                <FindNode
+                  onClose={() => setFindOpen(false)}
+                  onPick={(id) => {
+                    setFindOpen(false);
+                    focusNode(id);
+                  }}
+                />
+              )}
             </div>
             <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
               {selectedId && selectedData ? (
@@ -649,10 +813,18 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
             at={quickAdd.screen}
             onClose={() => setQuickAdd(null)}
             onPick={(t) => {
-              addAt(t, quickAdd.flow);
+              addAt(t, quickAdd.flow, quickAdd.from);
               setQuickAdd(null);
             }}
             types={types}
+          />
+        )}
+        {menu && (
+          <ContextMenu
+            at={menu.at.screen}
+            items={menuItems(menu.target, menu.at)}
+            label={menu.target.kind === 'pane' ? 'Canvas menu' : menu.target.kind === 'edge' ? 'Connection menu' : menu.target.kind === 'note' ? 'Note menu' : 'Node menu'}
+            onClose={() => setMenu(null)}
           />
         )}
         <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />

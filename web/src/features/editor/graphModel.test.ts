@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { catalogFactory } from '@test/factories';
 
-import { baseIdFor, definitionFromGraph, graphFromDefinition, outputPorts, uniqueNodeId } from './graphModel';
+import { baseIdFor, definitionFromGraph, graphFromDefinition, outputPorts, uniqueNodeId, uniqueTitle } from './graphModel';
 
 describe('graphModel', () => {
   it('round-trips a definition, filling and then dropping default ports', () => {
@@ -36,5 +36,20 @@ describe('graphModel', () => {
     expect(baseIdFor('acme.2fa-Check')).toBe('n_2fa_check');
     expect(uniqueNodeId('request', new Set(['request', 'request_2']))).toBe('request_3');
     expect(uniqueNodeId('fetch_7', new Set(['fetch_7']))).toBe('fetch_8');
+  });
+});
+
+describe('uniqueTitle', () => {
+  it.each([
+    { base: 'Set fields', taken: [], want: 'Set fields' },
+    { base: 'Set fields', taken: ['Set fields'], want: 'Set fields 2' },
+    { base: 'Set fields', taken: ['Set fields', 'Set fields 2', 'Set fields 3'], want: 'Set fields 4' },
+    { base: 'Set fields 2', taken: ['Set fields', 'Set fields 2'], want: 'Set fields 3' },
+    { base: 'Step 9', taken: ['Step 9', 'Step 10'], want: 'Step 11' },
+    { base: '  Trimmed  ', taken: [], want: 'Trimmed' },
+    { base: '', taken: [], want: 'Node' },
+    { base: 'x'.repeat(300), taken: [], want: 'x'.repeat(194) },
+  ])('$base with $taken.length taken → $want', ({ base, taken, want }) => {
+    expect(uniqueTitle(base, new Set(taken))).toBe(want);
   });
 });

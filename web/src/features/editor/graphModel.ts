@@ -1,7 +1,7 @@
 import type { Edge, Node } from '@xyflow/react';
 
 import type { Catalog, NodeTypeInfo, Port } from '@services/nodeTypes';
-import type { DefinitionFromAPI, EdgeFromAPI, NodeFromAPI, RetryPolicyFromAPI, SettingsFromAPI } from '@services/workflows';
+import type { DefinitionFromAPI, EdgeFromAPI, NodeFromAPI, NoteFromAPI, RetryPolicyFromAPI, SettingsFromAPI } from '@services/workflows';
 
 /** OnError is what a node failure does once its retries are exhausted. */
 export type OnError = 'continue' | 'errorPort' | 'fail';
@@ -32,11 +32,79 @@ export interface WorkflowMeta {
   tags?: string[];
 }
 
+/** NoteColor is one of the colours a sticky note may take. */
+export type NoteColor = NonNullable<NoteFromAPI['color']>;
+/** NOTE_COLORS lists the note colours, the default first. */
+export const NOTE_COLORS: readonly NoteColor[] = ['yellow', 'blue', 'green', 'pink', 'purple', 'gray'];
+/** NoteData is a sticky note's content: markdown text and colour. */
+export type NoteData = { color?: NoteColor; text: string };
+/** NoteNode is a sticky note on the canvas; its React Flow id is NOTE_PREFIX + the note's id. */
+export type NoteNode = Node<NoteData, 'note'>;
+/** NOTE_PREFIX starts the React Flow id of every note; node ids never hold a colon. */
+export const NOTE_PREFIX = 'note:';
+/** Default and limit sizes of a note, in canvas units (the server's bounds). */
+export const NOTE_WIDTH = 240;
+export const NOTE_HEIGHT = 160;
+export const NOTE_MIN_SIZE = 40;
+export const NOTE_MAX_SIZE = 4000;
+/** MAX_NOTES and MAX_NOTE_TEXT are the server's bounds on notes (count, and text in bytes). */
+export const MAX_NOTES = 200;
+export const MAX_NOTE_TEXT = 10 * 1024;
+
+/** isNoteId tells a note's React Flow id from a node's. */
+export function isNoteId(id: string): boolean {
+  return id.startsWith(NOTE_PREFIX);
+}
+
+/** noteFromAPI converts a definition note to a canvas note. */
+export function noteFromAPI(n: NoteFromAPI): NoteNode {
+  const data: NoteData = { text: n.text ?? '' };
+  if (n.color) data.color = n.color;
+  return {
+    data,
+    height: n.height || NOTE_HEIGHT,
+    id: NOTE_PREFIX + n.id,
+    position: n.position ? { x: n.position.x, y: n.position.y } : { x: 0, y: 0 },
+    type: 'note',
+    width: n.width || NOTE_WIDTH,
+    zIndex: -1,
+  };
+}
+
+function clampSize(v: number | undefined, dflt: number): number {
+  if (v === undefined || !Number.isFinite(v)) return dflt;
+  return Math.min(NOTE_MAX_SIZE, Math.max(NOTE_MIN_SIZE, Math.round(v)));
+}
+
+/** noteToAPI converts a canvas note back, leaving out defaults. */
+export function noteToAPI(n: NoteNode): NoteFromAPI {
+  const out: NoteFromAPI = {
+    id: n.id.slice(NOTE_PREFIX.length),
+    position: { x: round(n.position.x), y: round(n.position.y) },
+    text: n.data.text,
+  };
+  const w = clampSize(n.width ?? n.measured?.width, NOTE_WIDTH);
+  const h = clampSize(n.height ?? n.measured?.height, NOTE_HEIGHT);
+  if (w !== NOTE_WIDTH) out.width = w;
+  if (h !== NOTE_HEIGHT) out.height = h;
+  if (n.data.color && n.data.color !== 'yellow') out.color = n.data.color;
+  return out;
+}
+
+/** newNoteId returns a note id not in taken: n1, n2… */
+export function newNoteId(taken: readonly NoteNode[]): string {
+  const ids = new Set(taken.map((n) => n.id));
+  for (let i = 1; ; i++) {
+    if (!ids.has(`${NOTE_PREFIX}n${i}`)) return `n${i}`;
+  }
+}
+
 /** Graph is the part of the editor state that describes the workflow. */
 export interface Graph {
   edges: WorkflowEdge[];
   meta: WorkflowMeta;
   nodes: WorkflowNode[];
+  notes: NoteNode[];
 }
 
 /** NODE_ID_PATTERN is the server's rule for node ids: they are expression identifiers. */
@@ -136,7 +204,8 @@ export function graphFromDefinition(def: DefinitionFromAPI): Graph {
     seen.add(edge.id);
     edges.push(edge);
   }
-  return { edges, meta: { description: def.description ?? '', name: def.name, settings: def.settings ?? {}, tags: def.tags ?? [] }, nodes };
+  const notes = (def.notes ?? []).map(noteFromAPI);
+  return { edges, meta: { description: def.description ?? '', name: def.name, settings: def.settings ?? {}, tags: def.tags ?? [] }, nodes, notes };
 }
 
 function round(v: number): number {
@@ -172,6 +241,7 @@ export function definitionFromGraph(g: Graph): DefinitionFromAPI {
   if (g.meta.tags?.length) def.tags = g.meta.tags;
   const s = cleanSettings(g.meta.settings);
   if (Object.keys(s).length > 0) def.settings = s;
+  if (g.notes.length > 0) def.notes = g.notes.map(noteToAPI);
   return def;
 }
 
@@ -247,4 +317,35 @@ function requiredDefaults(type: NodeTypeInfo): Record<string, unknown> {
 /** typeLabel is how a node is titled: its own name, or its type's title. */
 export function typeLabel(catalog: Catalog, data: WorkflowNodeData): string {
   return data.name || catalog.get(data.type)?.title || data.type;
+}
+
+/** MAX_TITLE_LENGTH is the longest node title the server takes, in bytes (as UTF-16 units here, a lower bound). */
+export const MAX_TITLE_LENGTH = 200;
+
+/** nodeTitle is how a node is titled on the canvas: its name, its type's title, or its type. */
+export function nodeTitle(catalog: Catalog, n: Pick<WorkflowNode, 'data'>): string {
+  return typeLabel(catalog, n.data);
+}
+
+/**
+ * uniqueTitle returns base when no node is titled so, else "base 2", "base 3"… the first free one; a
+ * base that already ends in a number counts on from it. taken holds the titles in use.
+ */
+export function uniqueTitle(base: string, taken: ReadonlySet<string>): string {
+  const trimmed = base.trim().slice(0, MAX_TITLE_LENGTH - 6) || 'Node';
+  if (!taken.has(trimmed)) return trimmed;
+  const m = /^(.*\S)\s+(\d{1,6})$/.exec(trimmed);
+  const root = m ? m[1]! : trimmed;
+  const from = m ? Number(m[2]) + 1 : 2;
+  // taken.size + 1 numbers always hold a free one.
+  for (let i = from; i <= from + taken.size; i++) {
+    const t = `${root} ${i}`;
+    if (!taken.has(t)) return t;
+  }
+  return `${root} ${from + taken.size + 1}`;
+}
+
+/** takenTitles lists the titles the nodes show. */
+export function takenTitles(catalog: Catalog, nodes: readonly Pick<WorkflowNode, 'data'>[]): Set<string> {
+  return new Set(nodes.map((n) => nodeTitle(catalog, n)));
 }

@@ -37,6 +37,21 @@ describe('editor store', () => {
     expect(isDirty(s)).toBe(true);
   });
 
+  it('gives new and copied nodes unique default titles', () => {
+    const { store } = setup();
+    const title = (id: string) => store.getState().nodes.find((n) => n.id === id)!.data.name;
+    // a and b (data.set) already show the type's title.
+    const id1 = store.getState().addNode('data.set', { x: 0, y: 0 });
+    const id2 = store.getState().addNode('data.set', { x: 0, y: 100 });
+    expect([title(id1), title(id2)]).toEqual(['Set fields 2', 'Set fields 3']);
+    const t = store.getState().addNode('trigger.webhook', { x: 0, y: 200 });
+    expect(title(t)).toBeUndefined();
+    store.getState().select(id2);
+    expect(store.getState().duplicateSelection()).toBe(1);
+    const copy = store.getState().selectedId!;
+    expect(title(copy)).toBe('Set fields 4');
+  });
+
   it('undoes and redoes changes, and undoing back to the saved state makes it clean again', () => {
     const { store } = setup();
     store.getState().addNode('data.set', { x: 0, y: 0 });
@@ -252,6 +267,50 @@ describe('webhook triggers', () => {
     const before = store.getState().nodes.length;
     store.getState().addNode('trigger.webhook', { x: 0, y: 0 });
     expect(store.getState().nodes).toHaveLength(before);
+    expect(isDirty(store.getState())).toBe(false);
+  });
+});
+
+describe('editor store notes', () => {
+  it('adds, edits, moves, deletes and undoes notes, and saves them with the workflow', () => {
+    const { store } = setup();
+    const id = store.getState().addNote({ x: 10, y: 20 })!;
+    expect(id).toBe('note:n1');
+    expect(store.getState().editing).toBe(id);
+    store.getState().setEditing(null);
+    store.getState().updateNote(id, { text: '# Hi' });
+    store.getState().updateNote(id, { color: 'green' });
+    expect(definitionFromGraph(store.getState()).notes).toEqual([{ color: 'green', id: 'n1', position: { x: 10, y: 20 }, text: '# Hi' }]);
+    // A finished resize is a change; the note's size is saved, bounded.
+    store.getState().beginDrag();
+    store.getState().onNodesChange([{ dimensions: { height: 9000, width: 300 }, id, resizing: false, setAttributes: true, type: 'dimensions' }]);
+    expect(definitionFromGraph(store.getState()).notes![0]).toMatchObject({ height: 4000, width: 300 });
+    store.getState().undo();
+    expect(definitionFromGraph(store.getState()).notes![0]!.width).toBeUndefined();
+    // Delete removes selected notes with the nodes; undo brings it back.
+    store.getState().selectAll();
+    store.getState().deleteSelection();
+    expect(store.getState().notes).toEqual([]);
+    expect(store.getState().nodes).toEqual([]);
+    store.getState().undo();
+    expect(store.getState().notes.map((n) => n.id)).toEqual([id]);
+    expect(store.getState().addNote({ x: 0, y: 0 })).toBe('note:n2');
+  });
+
+  it('loads notes from the definition and keeps them apart from nodes', () => {
+    const store = createEditorStore({
+      catalog: catalogFactory(),
+      definition: definitionFactory({ notes: [{ height: 300, id: 'keep', position: { x: 1, y: 2 }, text: 'x', width: 500 }] }),
+      version: 1,
+      workflowId: 'wf',
+    });
+    const s = store.getState();
+    expect(s.notes.map((n) => [n.id, n.width, n.height])).toEqual([['note:keep', 500, 300]]);
+    expect(s.nodes.map((n) => n.id)).not.toContain('note:keep');
+    expect(definitionFromGraph(s).notes).toEqual([{ height: 300, id: 'keep', position: { x: 1, y: 2 }, text: 'x', width: 500 }]);
+    // Selecting a note does not show it in the node panel.
+    store.getState().onNodesChange([{ id: 'note:keep', selected: true, type: 'select' }]);
+    expect(store.getState().notes[0]!.selected).toBe(true);
     expect(isDirty(store.getState())).toBe(false);
   });
 });

@@ -12,13 +12,24 @@ import {
   edgeId,
   type Graph,
   graphFromDefinition,
+  isNoteId,
   makeEdge,
+  MAX_NOTES,
+  newNoteId,
+  NOTE_HEIGHT,
+  NOTE_PREFIX,
+  NOTE_WIDTH,
+  type NoteData,
+  type NoteNode,
   NODE_ID_PATTERN,
   nodeFromAPI,
   nodeToAPI,
   outputPorts,
   randomWebhookPath,
+  takenTitles,
+  typeLabel,
   uniqueNodeId,
+  uniqueTitle,
   WEBHOOK_TYPE,
   type WorkflowEdge,
   type WorkflowMeta,
@@ -57,6 +68,13 @@ export interface EditorInit {
 /** EditorState is one editor instance: the graph, selection, history and dirty tracking. */
 export interface EditorState extends Graph {
   addNode: (type: string, center: XYPosition) => string;
+  /** addNote puts an empty sticky note with its top-left corner at a point and returns its React Flow id, or null at the limit. */
+  addNote: (at: XYPosition) => string | null;
+  /** editing is the node whose title, or the note whose text, is being edited in place. */
+  editing: string | null;
+  setEditing: (id: string | null) => void;
+  /** updateNote changes a note's text or colour. */
+  updateNote: (id: string, patch: Partial<NoteData>) => void;
   applyPositions: (positions: ReadonlyMap<string, XYPosition>) => void;
   beginDrag: () => void;
   catalog: Catalog;
@@ -77,7 +95,7 @@ export interface EditorState extends Graph {
   /** nextRevision numbers the next change; each distinct content of the graph has its own revision. */
   nextRevision: number;
   onEdgesChange: (changes: EdgeChange<WorkflowEdge>[]) => void;
-  onNodesChange: (changes: NodeChange<WorkflowNode>[]) => void;
+  onNodesChange: (changes: NodeChange<CanvasNode>[]) => void;
   past: Snapshot[];
   paste: (at?: XYPosition | null, clip?: Clip | null) => number;
   problems: Problems;
@@ -108,6 +126,14 @@ export interface EditorState extends Graph {
   lastChange: { at: number; key: string } | null;
 }
 
+/** CanvasNode is anything React Flow draws as a node: a workflow node or a sticky note. */
+export type CanvasNode = WorkflowNode | NoteNode;
+
+/** isNoteChange tells the changes React Flow makes to notes from those to nodes. */
+function isNoteChange(c: NodeChange<CanvasNode>): c is NodeChange<NoteNode> {
+  return 'id' in c ? isNoteId(c.id) : c.item.type === 'note';
+}
+
 /** EditorStore is the vanilla store of one editor. */
 export type EditorStore = StoreApi<EditorState>;
 
@@ -117,7 +143,7 @@ export function isDirty(s: Pick<EditorState, 'revision' | 'savedRevision'>): boo
 }
 
 function snapshot(s: EditorState): Snapshot {
-  return { edges: s.edges, meta: s.meta, nodes: s.nodes, revision: s.revision };
+  return { edges: s.edges, meta: s.meta, nodes: s.nodes, notes: s.notes, revision: s.revision };
 }
 
 /** selectedNodes returns the nodes that are selected. */
@@ -164,6 +190,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
         lastChange: null,
         meta: target.meta,
         nodes: target.nodes,
+        notes: target.notes,
         past: from === 'past' ? rest : [...s.past, current],
         revision: target.revision,
         selectedId: s.selectedId && ids.has(s.selectedId) ? s.selectedId : null,
@@ -174,14 +201,19 @@ export function createEditorStore(init: EditorInit): EditorStore {
 
     const insertClip = (s: EditorState, clip: Clip, offset: XYPosition) => {
       const taken = takenIds(s.nodes);
+      const titles = takenTitles(s.catalog, s.nodes);
       const rename = new Map<string, string>();
       const added: WorkflowNode[] = clip.nodes.map((n, i) => {
         const id = uniqueNodeId(n.id, taken);
         taken.add(id);
         rename.set(n.id, id);
+        // Copies get titles of their own: "Set fields 2" next to "Set fields".
+        const title = typeLabel(s.catalog, { config: {}, name: n.name, type: n.type });
+        const name = titles.has(title) ? uniqueTitle(title, titles) : n.name;
+        titles.add(name ?? title);
         // A webhook path is unique on the server: a copied webhook trigger gets a new one.
         const config = n.type === WEBHOOK_TYPE ? { ...(n.config ?? {}), path: randomWebhookPath() } : n.config;
-        const node = nodeFromAPI({ ...n, config, id }, i);
+        const node = nodeFromAPI({ ...n, config, id, name }, i);
         return { ...node, position: { x: node.position.x + offset.x, y: node.position.y + offset.y }, selected: true };
       });
       const edges: WorkflowEdge[] = [];
@@ -193,14 +225,49 @@ export function createEditorStore(init: EditorInit): EditorStore {
       return { added, edges };
     };
 
+    /**
+     * applyNoteChanges applies React Flow's changes to notes: a move or resize that ends, or a removal,
+     * is a content change (a drag was recorded by beginDrag); selection and measuring are not.
+     */
+    const applyNoteChanges = (changes: NodeChange<NoteNode>[]) => {
+      const s = get();
+      let content = false;
+      let ended = false;
+      for (const c of changes) {
+        if (c.type === 'remove' || c.type === 'add' || c.type === 'replace') content = true;
+        else if (c.type === 'position' && c.position) {
+          if (c.dragging === false) ended = true;
+          else if (!c.dragging) content = true;
+        } else if (c.type === 'dimensions' && c.setAttributes && c.resizing === false) ended = true;
+      }
+      if (s.readOnly && (content || ended || changes.some((c) => c.type === 'position' || (c.type === 'dimensions' && c.setAttributes)))) {
+        set({ notes: applyNodeChanges(changes.filter((c) => c.type === 'select'), s.notes) });
+        return;
+      }
+      if (ended) {
+        // The drag or resize was recorded when it began (beginDrag).
+        set({ lastChange: null, nextRevision: s.nextRevision + 1, notes: applyNodeChanges(changes, s.notes), revision: s.nextRevision });
+      } else if (content) {
+        const key = changes.find((c) => 'id' in c)?.id ?? '';
+        change(`notegeom:${key}`, (st) => ({ notes: applyNodeChanges(changes, st.notes) }));
+      } else {
+        set({ notes: applyNodeChanges(changes, s.notes) });
+      }
+    };
+
     return {
       ...g,
       addNode: (type, center) => {
         const s = get();
         const info = s.catalog.get(type);
         const id = uniqueNodeId(baseIdFor(type), takenIds(s.nodes));
+        const data: WorkflowNodeData = { config: defaultConfig(info), type };
+        // Default titles are unique: the second "Set fields" is named "Set fields 2".
+        const titles = takenTitles(s.catalog, s.nodes);
+        const title = typeLabel(s.catalog, data);
+        if (titles.has(title)) data.name = uniqueTitle(title, titles);
         const node: WorkflowNode = {
-          data: { config: defaultConfig(info), type },
+          data,
           id,
           position: { x: center.x - NODE_WIDTH / 2, y: center.y - 30 },
           selected: true,
@@ -209,6 +276,19 @@ export function createEditorStore(init: EditorInit): EditorStore {
         change(null, (st) => ({
           nodes: [...st.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)), node],
           selectedId: id,
+        }));
+        return id;
+      },
+      addNote: (at) => {
+        const s = get();
+        if (s.readOnly || s.notes.length >= MAX_NOTES) return null;
+        const id = NOTE_PREFIX + newNoteId(s.notes);
+        const note: NoteNode = { data: { text: '' }, height: NOTE_HEIGHT, id, position: { x: at.x, y: at.y }, selected: true, type: 'note', width: NOTE_WIDTH, zIndex: -1 };
+        change(null, (st) => ({
+          editing: id,
+          nodes: st.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)),
+          notes: [...st.notes.map((n) => (n.selected ? { ...n, selected: false } : n)), note],
+          selectedId: null,
         }));
         return id;
       },
@@ -256,13 +336,15 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const s = get();
         const ids = new Set(selectedNodes(s).map((n) => n.id));
         const edgeIds = new Set(s.edges.filter((e) => e.selected).map((e) => e.id));
-        if (ids.size === 0 && edgeIds.size === 0) return 0;
+        const noteIds = new Set(s.notes.filter((n) => n.selected).map((n) => n.id));
+        if (ids.size === 0 && edgeIds.size === 0 && noteIds.size === 0) return 0;
         change(null, (st) => ({
           edges: st.edges.filter((e) => !edgeIds.has(e.id) && !ids.has(e.source) && !ids.has(e.target)),
           nodes: st.nodes.filter((n) => !ids.has(n.id)),
+          notes: noteIds.size > 0 ? st.notes.filter((n) => !noteIds.has(n.id)) : st.notes,
           selectedId: st.selectedId && ids.has(st.selectedId) ? null : st.selectedId,
         }));
-        return ids.size + edgeIds.size;
+        return ids.size + edgeIds.size + noteIds.size;
       },
       duplicateSelection: () => {
         const s = get();
@@ -285,6 +367,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
       },
       dragActive: false,
       edges: g.edges,
+      editing: null,
       endMove: () => {
         if (get().lastChange?.key === MOVE) set({ lastChange: null });
       },
@@ -301,6 +384,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
       },
       nextRevision: 1,
       nodes: g.nodes,
+      notes: g.notes,
       onEdgesChange: (changes) => {
         const s = get();
         const removes = changes.filter((c) => c.type === 'remove');
@@ -311,7 +395,12 @@ export function createEditorStore(init: EditorInit): EditorStore {
         }
         set({ edges: applyEdgeChanges(changes, s.edges) });
       },
-      onNodesChange: (changes) => {
+      onNodesChange: (all) => {
+        // Notes share the canvas with nodes: their changes go to the notes.
+        const noteChanges = all.filter(isNoteChange);
+        if (noteChanges.length > 0) applyNoteChanges(noteChanges);
+        const changes = noteChanges.length > 0 ? all.filter((c): c is NodeChange<WorkflowNode> => !isNoteChange(c)) : (all as NodeChange<WorkflowNode>[]);
+        if (changes.length === 0) return;
         const s = get();
         let content = false;
         let dragging = false;
@@ -389,6 +478,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const s = get();
         set({
           ...next,
+          editing: null,
           future: [],
           lastChange: null,
           nextRevision: s.nextRevision + 1,
@@ -412,10 +502,15 @@ export function createEditorStore(init: EditorInit): EditorStore {
         }));
       },
       selectAll: () => {
-        set((s) => ({ nodes: s.nodes.map((n) => (n.selected ? n : { ...n, selected: true })), selectedId: null }));
+        set((s) => ({
+          nodes: s.nodes.map((n) => (n.selected ? n : { ...n, selected: true })),
+          notes: s.notes.map((n) => (n.selected ? n : { ...n, selected: true })),
+          selectedId: null,
+        }));
       },
       selectedId: null,
       setCatalog: (catalog) => set({ catalog }),
+      setEditing: (id) => set({ editing: id }),
       setMeta: (patch) => {
         change(`meta:${Object.keys(patch).join(',')}`, (s) => ({ meta: { ...s.meta, ...patch } }));
       },
@@ -423,6 +518,11 @@ export function createEditorStore(init: EditorInit): EditorStore {
       setWorkflowId: (workflowId) => set({ workflowId }),
       showInPanel: (id) => set({ selectedId: id }),
       undo: () => restore('past'),
+      updateNote: (id, patch) => {
+        change(`note:${id}:${Object.keys(patch).join(',')}`, (s) => ({
+          notes: s.notes.map((n) => (n.id === id ? { ...n, data: { ...n.data, ...patch } } : n)),
+        }));
+      },
       updateNodeConfig: (id, config) => {
         // Edges on ports that vanish while a switch case is being renamed are kept: the server's
         // validation points at them, and finishing the rename brings them back.

@@ -17,6 +17,8 @@ import { WAIT_TYPE, WaitingPanel, waitModeOf } from './WaitingPanel';
 /** InspectedNode is the node of the workflow version that ran: its type and configuration. */
 export interface InspectedNode {
   config: Record<string, unknown> | undefined;
+  /** name is the node's title in the version that ran, when it has one. */
+  name?: string;
   type: string;
 }
 

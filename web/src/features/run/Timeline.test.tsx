@@ -87,3 +87,13 @@ describe('timelineRows', () => {
     expect(timeKey('not a time')).toBe(Infinity);
   });
 });
+
+describe('Timeline titles', () => {
+  it('names nodes by their title and falls back to the id', () => {
+    const titles: Record<string, string> = { fetch: 'Fetch orders' };
+    render(<Timeline execution={execution} onSelect={vi.fn()} runs={execution.nodeRuns!} selected={null} titleOf={(id) => titles[id]} />);
+    expect(screen.getAllByTestId('timeline-node').map((b) => b.textContent)).toEqual(['start', 'Fetch orders', 'other']);
+    expect(screen.getByTitle('Fetch orders (fetch)')).toBeInTheDocument();
+    expect(screen.getByRole('button', { name: /^Fetch orders attempt 2: succeeded/ })).toBeInTheDocument();
+  });
+});

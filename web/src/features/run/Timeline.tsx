@@ -97,10 +97,12 @@ export interface TimelineProps {
   order?: ReadonlyMap<string, number>;
   runs: readonly NodeRunFromAPI[];
   selected: string | null;
+  /** titleOf names a node by its title; without one (or a title) the node's id is shown. */
+  titleOf?: (nodeId: string) => string | undefined;
 }
 
 /** Timeline draws a bar per node run against the execution's clock; retries are separate bars. */
-export function Timeline({ execution, onSelect, order, runs, selected }: TimelineProps) {
+export function Timeline({ execution, onSelect, order, runs, selected, titleOf }: TimelineProps) {
   const rows = timelineRows(runs, order);
   const start = Date.parse(execution.startedAt ?? execution.createdAt);
   const now = useNow(!execution.finishedAt);
@@ -117,15 +119,19 @@ export function Timeline({ execution, onSelect, order, runs, selected }: Timelin
         <span>{formatDuration(total)}</span>
       </div>
       <ul className="space-y-1">
-        {rows.map((row) => (
+        {rows.map((row) => {
+          const title = titleOf?.(row.nodeId) || undefined;
+          const label = title ?? row.nodeId;
+          return (
           <li key={row.nodeId} className="flex items-center gap-2">
             <button
-              className={clsx('w-34 shrink-0 truncate rounded px-1 text-left font-mono hover:bg-zinc-100 dark:hover:bg-zinc-800', selected === row.nodeId && 'bg-indigo-50 font-semibold dark:bg-indigo-950')}
+              className={clsx('w-34 shrink-0 truncate rounded px-1 text-left hover:bg-zinc-100 dark:hover:bg-zinc-800', !title && 'font-mono', selected === row.nodeId && 'bg-indigo-50 font-semibold dark:bg-indigo-950')}
+              data-testid="timeline-node"
               onClick={() => onSelect(row.nodeId)}
-              title={row.nodeId}
+              title={title ? `${title} (${row.nodeId})` : row.nodeId}
               type="button"
             >
-              {row.nodeId}
+              {label}
             </button>
             <div className="relative h-5 flex-1 rounded bg-zinc-100 dark:bg-zinc-800/60">
               {row.runs.map((r) => {
@@ -134,7 +140,7 @@ export function Timeline({ execution, onSelect, order, runs, selected }: Timelin
                 return (
                   <button
                     key={r.attempt}
-                    aria-label={`${row.nodeId} attempt ${r.attempt}: ${r.status}, ${formatDuration(r.durationMs ?? e - s)}`}
+                    aria-label={`${label} attempt ${r.attempt}: ${r.status}, ${formatDuration(r.durationMs ?? e - s)}`}
                     className={clsx('absolute top-0.5 bottom-0.5 min-w-[4px] rounded-sm ring-white hover:ring-2 dark:ring-zinc-900', BAR[r.status])}
                     data-status={r.status}
                     data-testid="timeline-bar"
@@ -151,7 +157,8 @@ export function Timeline({ execution, onSelect, order, runs, selected }: Timelin
               {formatDuration(row.runs[row.runs.length - 1]?.durationMs)}
             </span>
           </li>
-        ))}
+          );
+        })}
       </ul>
     </div>
   );

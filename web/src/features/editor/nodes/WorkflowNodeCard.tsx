@@ -1,14 +1,14 @@
 import clsx from 'clsx';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
 import { Repeat, RotateCcw, TriangleExclamationPoint } from 'lucide-react';
-import { memo, useContext } from 'react';
+import { memo, useContext, useEffect, useRef, useState } from 'react';
 
 import { NodeIcon } from '@components/NodeIcon';
 import { StatusIcon } from '@components/StatusBadge';
 import { formatDuration } from '@lib/format';
 
-import { RunOverlayContext, useEditorStore } from '../EditorContext';
-import { inputPorts, outputPorts, portHint, portLabel, type WorkflowNode } from '../graphModel';
+import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
+import { inputPorts, MAX_TITLE_LENGTH, outputPorts, portHint, portLabel, type WorkflowNode } from '../graphModel';
 import { problemLabel } from '../problems';
 
 const STATUS_RING: Record<string, string> = {
@@ -60,7 +60,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
       <div className="flex items-center gap-2.5 border-b border-zinc-100 px-3 py-2 dark:border-zinc-800">
         <NodeIcon category={type?.category ?? ''} icon={type?.icon ?? ''} />
         <div className="min-w-0 flex-1">
-          <div className="cm-title truncate text-sm font-semibold">{title}</div>
+          <NodeTitle id={id} name={data.name} title={title} />
           <div className="cm-detail truncate font-mono text-[11px] text-zinc-500">
             {id}
             <span className="text-zinc-500 dark:text-zinc-400"> · {data.type}</span>
@@ -133,3 +133,68 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
     </div>
   );
 });
+
+/**
+ * NodeTitle is a node's title; double-clicking it (or F2, or Rename in the node's menu) edits the
+ * node's name in place: Enter or a click outside keeps it, Escape cancels, an empty name falls back to
+ * the type's title.
+ */
+function NodeTitle({ id, name, title }: { id: string; name: string | undefined; title: string }) {
+  const store = useEditorApi();
+  const editing = useEditorStore((s) => s.editing === id && !s.readOnly);
+  const [draft, setDraft] = useState(title);
+  const input = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    if (!editing) return;
+    setDraft(title);
+    requestAnimationFrame(() => input.current?.select());
+    // Only when the edit starts.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [editing]);
+  const done = (keep: boolean) => {
+    const s = store.getState();
+    if (s.editing !== id) return;
+    s.setEditing(null);
+    const next = draft.trim();
+    if (keep && next !== (name ?? '') && next !== title) s.updateNodeData(id, { name: next || undefined });
+    // Focus goes back to the node, so that the keyboard carries on from it.
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`.react-flow__node[data-id="${CSS.escape(id)}"]`)?.focus());
+  };
+  if (editing) {
+    return (
+      <input
+        ref={input}
+        aria-label="Node title"
+        className="nodrag w-full rounded border border-indigo-500 bg-white px-1 text-sm font-semibold outline-none dark:bg-zinc-900"
+        maxLength={MAX_TITLE_LENGTH}
+        onBlur={() => done(true)}
+        onChange={(e) => setDraft(e.target.value)}
+        onKeyDown={(e) => {
+          e.stopPropagation();
+          if (e.key === 'Enter') {
+            e.preventDefault();
+            done(true);
+          } else if (e.key === 'Escape') {
+            e.preventDefault();
+            done(false);
+          }
+        }}
+        value={draft}
+      />
+    );
+  }
+  return (
+    <div
+      className="cm-title truncate text-sm font-semibold"
+      data-testid="node-title"
+      onDoubleClick={(e) => {
+        if (store.getState().readOnly) return;
+        e.stopPropagation();
+        store.getState().setEditing(id);
+      }}
+      title={title}
+    >
+      {title}
+    </div>
+  );
+}
