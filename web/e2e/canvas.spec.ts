@@ -9,7 +9,11 @@ test('a sticky note is added, written in Markdown, saved and still there after a
   await page.goto(`/workflows/${wf.id}`);
   await expect(node(page, 'start')).toBeVisible();
 
-  await page.getByRole('button', { name: 'Add a note' }).click();
+  // Right-click → Add note here, away from the node (the toolbar's button and N add one too).
+  const pane = page.locator('.react-flow__pane');
+  const canvas = (await pane.boundingBox())!;
+  await pane.click({ button: 'right', position: { x: 60, y: canvas.height - 260 } });
+  await page.getByRole('menu', { name: 'Canvas menu' }).getByRole('menuitem', { name: /Add note here/ }).click();
   const text = page.getByLabel('Note text (Markdown)');
   await expect(text).toBeFocused();
   await text.fill('# Read me\n\nCall **support** first.');

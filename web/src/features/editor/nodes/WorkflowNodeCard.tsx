@@ -142,6 +142,7 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
 function NodeTitle({ id, name, title }: { id: string; name: string | undefined; title: string }) {
   const store = useEditorApi();
   const editing = useEditorStore((s) => s.editing === id && !s.readOnly);
+  const readOnly = useEditorStore((s) => s.readOnly);
   const [draft, setDraft] = useState(title);
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
@@ -165,7 +166,7 @@ function NodeTitle({ id, name, title }: { id: string; name: string | undefined; 
       <input
         ref={input}
         aria-label="Node title"
-        className="nodrag w-full rounded border border-indigo-500 bg-white px-1 text-sm font-semibold outline-none dark:bg-zinc-900"
+        className="cm-editable nodrag w-full rounded border border-indigo-500 bg-white px-1 text-sm font-semibold outline-none dark:bg-zinc-900"
         maxLength={MAX_TITLE_LENGTH}
         onBlur={() => done(true)}
         onChange={(e) => setDraft(e.target.value)}
@@ -185,7 +186,7 @@ function NodeTitle({ id, name, title }: { id: string; name: string | undefined; 
   }
   return (
     <div
-      className="cm-title truncate text-sm font-semibold"
+      className={clsx('cm-title truncate text-sm font-semibold', !readOnly && 'cm-editable')}
       data-testid="node-title"
       onDoubleClick={(e) => {
         if (store.getState().readOnly) return;

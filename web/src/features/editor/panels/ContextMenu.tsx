@@ -1,4 +1,4 @@
-import { useEffect, useRef, type ReactNode } from 'react';
+import { useEffect, useLayoutEffect, useRef, type ReactNode } from 'react';
 
 /** ContextMenuItem is one entry of a context menu. */
 export interface ContextMenuItem {
@@ -24,11 +24,16 @@ export interface ContextMenuProps {
  */
 export function ContextMenu({ at, items, label, onClose }: ContextMenuProps) {
   const ref = useRef<HTMLDivElement>(null);
+  // The parent passes a new onClose on each render: the effect below must run once, on opening.
+  const close = useRef(onClose);
+  useLayoutEffect(() => {
+    close.current = onClose;
+  });
   useEffect(() => {
     const back = document.activeElement instanceof HTMLElement ? document.activeElement : null;
     ref.current?.querySelector<HTMLElement>('[role=menuitem]:not([disabled])')?.focus();
     const onDown = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) onClose();
+      if (ref.current && !ref.current.contains(e.target as Node)) close.current();
     };
     window.addEventListener('mousedown', onDown);
     return () => {
@@ -37,7 +42,7 @@ export function ContextMenu({ at, items, label, onClose }: ContextMenuProps) {
       const now = document.activeElement;
       if (back?.isConnected && (now === null || now === document.body)) back.focus();
     };
-  }, [onClose]);
+  }, []);
   const left = Math.max(4, Math.min(at.x, window.innerWidth - 236));
   const top = Math.max(4, Math.min(at.y, window.innerHeight - (items.length * 34 + 12)));
   return (
