@@ -133,8 +133,9 @@ test('a connection dropped on empty canvas opens the node picker there and conne
   const from = (await handle(page, 'start', 'out').boundingBox())!;
   await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
   await page.mouse.down();
-  await page.mouse.move(from.x + 150, from.y + 60, { steps: 5 });
-  await page.mouse.move(from.x + 300, from.y + 80, { steps: 5 });
+  // Right of the node and below it, on the canvas (the details panel starts a little further right).
+  await page.mouse.move(from.x + 80, from.y + 60, { steps: 5 });
+  await page.mouse.move(from.x + 140, from.y + 120, { steps: 5 });
   await page.mouse.up();
   await expect(page.getByTestId('quick-add')).toBeVisible();
   await page.getByLabel('Node type to add').fill('data.set');
@@ -143,7 +144,7 @@ test('a connection dropped on empty canvas opens the node picker there and conne
   await expect(page.locator('.react-flow__edge')).toHaveCount(1);
   await expect(page.locator('.react-flow__edge[data-id="start:out->set:in"]')).toHaveCount(1);
   const box = (await node(page, 'set').boundingBox())!;
-  expect(Math.abs(box.x - (from.x + 300))).toBeLessThan(40);
+  expect(Math.abs(box.x - (from.x + 140))).toBeLessThan(40);
 });
 
 test('a renamed node is shown by its title in the run timeline and inspector', async ({ api, page }) => {
