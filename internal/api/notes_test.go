@@ -34,7 +34,7 @@ func TestNotes(t *testing.T) {
 			ExpectedContent: []string{`"status":"succeeded"`}},
 		{Name: "NoNotes", Method: "GET", URL: "/api/v1/workflows/" + create(t, s, orderFlow)["id"].(string), ExpectedStatus: 200, NotExpectedContent: []string{`"notes"`}},
 		{Name: "BadNotes", Method: "POST", URL: "/api/v1/workflows/validate", ExpectedStatus: 422,
-			Body: noteOf(`{"id":"a","text":"x","width":5},{"id":"a","height":99999},{"id":"b c"}`, ""),
+			Body:            noteOf(`{"id":"a","text":"x","width":5},{"id":"a","height":99999},{"id":"b c"}`, ""),
 			ExpectedContent: []string{`"location":"/notes/0/width"`, `"location":"/notes/1/id"`, `"location":"/notes/1/height"`, `"location":"/notes/2/id"`}},
 		{Name: "NoteTextTooLong", Method: "POST", URL: "/api/v1/workflows/validate", ExpectedStatus: 422,
 			Body: noteOf(`{"id":"a","text":"`+strings.Repeat("é", 6000)+`"}`, ""), ExpectedContent: []string{`"location":"/notes/0/text"`, "10240-byte limit"}},
