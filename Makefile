@@ -90,11 +90,10 @@ vet:
 
 # lint runs golangci-lint v2 (fetched through the module proxy on first use) with .golangci.yaml, then
 # the web editor's ESLint (web/eslint.config.js: typescript-eslint, react-hooks, TanStack Query).
-# `npm run lint` also runs `prettier --check`; make lint runs only ESLint (`lint:code`) until the tree
-# has been formatted once with `cd web && npm run format` (issue 13): then it runs `npm run lint`.
+# The web lint is ESLint and `prettier --check` (`cd web && npm run format` rewrites the files).
 lint: $(if $(HAS_WEB),web/node_modules/.installed)
 	$(GO) run github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0 run ./...
-	$(if $(HAS_WEB),cd web && npm run lint:code)
+	$(if $(HAS_WEB),cd web && npm run lint)
 
 clean:
 	rm -rf bin web/dist/assets web/dist/index.html web/dist/theme.js

@@ -5,7 +5,10 @@
 package web
 
 import (
+	"bytes"
+	"crypto/rand"
 	"embed"
+	"encoding/base64"
 	"io/fs"
 	"net/http"
 	"path"
@@ -15,13 +18,42 @@ import (
 //go:embed all:dist
 var dist embed.FS
 
-// AppCSP is the Content-Security-Policy of the app's pages. Scripts, styles, fonts and API calls
-// (fetch, WebSocket, EventSource) come from the server itself only, with no inline script, no inline
-// <style> and no eval: the built app needs none (its theme bootstrap is /theme.js, React and React Flow
-// set styles through the DOM, which CSP does not restrict). Images may also be data: URLs (the
-// favicon, SVG icons). Nothing may frame the app, and forms and <base> cannot point elsewhere.
+// AppCSP is the Content-Security-Policy of the app's files. Scripts, styles, fonts and API calls
+// (fetch, WebSocket, EventSource) come from the server itself only, with no inline script and no eval
+// (the theme bootstrap is /theme.js). Images may also be data: URLs (the favicon, SVG icons). Nothing
+// may frame the app, and forms and <base> cannot point elsewhere. Pages get PageCSP, which adds what
+// the expression editor (CodeMirror) needs for its styles.
 const AppCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; " +
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+// PageCSP is AppCSP for one page view, with its nonce (ADR 0026): a <style> element may be inline
+// only with the nonce (CodeMirror writes its theme into one, given EditorView.cspNonce), and style
+// attributes may be inline (CodeMirror sets some; React and React Flow set styles through the DOM,
+// which CSP does not restrict). Scripts stay 'self' only.
+func PageCSP(nonce string) string {
+	return strings.Replace(AppCSP, "style-src 'self';", "style-src 'self' 'nonce-"+nonce+"'; style-src-attr 'unsafe-inline';", 1)
+}
+
+// newNonce returns 128 random bits, base64-encoded, for one page's PageCSP.
+func newNonce() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// withNonce puts nonce into index.html as <meta name="csp-nonce">, which the app reads and hands to
+// the code editor.
+func withNonce(index []byte, nonce string) []byte {
+	meta := []byte(`<meta name="csp-nonce" content="` + nonce + `">`)
+	i := bytes.Index(index, []byte("</head>"))
+	if i < 0 {
+		return append(append([]byte{}, meta...), index...)
+	}
+	out := make([]byte, 0, len(index)+len(meta))
+	out = append(out, index[:i]...)
+	out = append(out, meta...)
+	return append(out, index[i:]...)
+}
 
 // notBuiltCSP is the policy of the page shown when the app was not built: no script, one inline
 // style attribute.
@@ -71,10 +103,11 @@ func Handler(fsys fs.FS) http.Handler {
 				return
 			}
 		}
+		nonce := newNonce()
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
-		w.Header().Set("Content-Security-Policy", AppCSP)
-		_, _ = w.Write(index)
+		w.Header().Set("Content-Security-Policy", PageCSP(nonce))
+		_, _ = w.Write(withNonce(index, nonce))
 	})
 }
 

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -63,9 +65,38 @@ func TestHandler(t *testing.T) {
 				require.Contains(t, csp, "frame-ancestors 'none'")
 				require.NotContains(t, csp, "unsafe-eval")
 				if tt.name != "NotBuiltExplains" {
-					require.Equal(t, AppCSP, csp)
+					requireAppCSP(t, csp, rec.Body.String())
 				}
 			}
 		})
+	}
+}
+
+// requireAppCSP checks a response's policy: AppCSP for a file, PageCSP with a fresh nonce for a page,
+// whose HTML then carries the same nonce.
+func requireAppCSP(t *testing.T, csp, body string) {
+	t.Helper()
+	if csp == AppCSP {
+		return
+	}
+	m := regexp.MustCompile(`'nonce-([A-Za-z0-9+/]{22}==)'`).FindStringSubmatch(csp)
+	require.NotNil(t, m, "a page's policy carries a nonce: %s", csp)
+	require.Equal(t, PageCSP(m[1]), csp)
+	require.Contains(t, body, `<meta name="csp-nonce" content="`+m[1]+`">`)
+}
+
+func TestPageNonceIsFreshEachTime(t *testing.T) {
+	t.Parallel()
+	fsys := fstest.MapFS{"index.html": {Data: []byte("<!doctype html><html><head><title>x</title></head><body></body></html>")}}
+	seen := map[string]bool{}
+	for range 3 {
+		rec := httptest.NewRecorder()
+		Handler(fsys).ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/workflows", nil))
+		csp := rec.Header().Get("Content-Security-Policy")
+		requireAppCSP(t, csp, rec.Body.String())
+		require.NotContains(t, csp, "script-src 'self' 'nonce", "scripts never take the nonce")
+		require.False(t, seen[csp], "each page view gets its own nonce")
+		seen[csp] = true
+		require.True(t, strings.Index(rec.Body.String(), "csp-nonce") < strings.Index(rec.Body.String(), "</head>"), "the nonce sits in the head")
 	}
 }

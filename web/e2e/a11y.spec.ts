@@ -37,7 +37,10 @@ async function audit(page: Page): Promise<string[]> {
   });
   return violations
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => `${n.target.join(' ')}${n.failureSummary ? ` — ${n.failureSummary.replace(/\s+/g, ' ')}` : ''}`).join('; ')}`);
+    .map(
+      (v) =>
+        `${v.impact} ${v.id} (${v.help}): ${v.nodes.map((n) => `${n.target.join(' ')}${n.failureSummary ? ` — ${n.failureSummary.replace(/\s+/g, ' ')}` : ''}`).join('; ')}`,
+    );
 }
 
 /** settle waits for the page's ready element and for every loading spinner to go. */
@@ -60,7 +63,10 @@ let workflowId = '';
 let executionId = '';
 
 test.beforeAll(async ({ playwright }) => {
-  const api = await playwright.request.newContext({ baseURL: process.env.CM_E2E_BASE_URL, extraHTTPHeaders: { Authorization: `Bearer ${process.env.CM_E2E_API_KEY}` } });
+  const api = await playwright.request.newContext({
+    baseURL: process.env.CM_E2E_BASE_URL,
+    extraHTTPHeaders: { Authorization: `Bearer ${process.env.CM_E2E_API_KEY}` },
+  });
   const created = await api.post('/api/v1/workflows', {
     data: {
       edges: [{ source: 'start', target: 'greet' }],
@@ -150,9 +156,11 @@ test('keyboard: Tab reaches every control of the workflows page, each with a vis
   await settle(page, page.locator('[data-page=workflows][data-ready=true]'));
   const controls = await page.evaluate(
     () =>
-      [...document.querySelectorAll<HTMLElement>('a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])')].filter(
-        (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden',
-      ).length,
+      [
+        ...document.querySelectorAll<HTMLElement>(
+          'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])',
+        ),
+      ].filter((el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden').length,
   );
   expect(controls).toBeGreaterThan(3);
   const seen = new Set<string>();
@@ -166,7 +174,8 @@ test('keyboard: Tab reaches every control of the workflows page, each with a vis
       const s = getComputedStyle(el);
       const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0) || /rgb|#/.test(s.boxShadow);
       const path: string[] = [];
-      for (let e: Element | null = el; e && e !== document.body; e = e.parentElement) path.unshift(`${e.tagName.toLowerCase()}:${[...(e.parentElement?.children ?? [])].indexOf(e)}`);
+      for (let e: Element | null = el; e && e !== document.body; e = e.parentElement)
+        path.unshift(`${e.tagName.toLowerCase()}:${[...(e.parentElement?.children ?? [])].indexOf(e)}`);
       return { id: path.join('>'), label: el.getAttribute('aria-label') || el.textContent?.trim().slice(0, 40) || el.tagName, ring };
     });
     if (!focused) continue;

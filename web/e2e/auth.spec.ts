@@ -37,7 +37,9 @@ test.describe('signed out', () => {
       await expect(page.getByTestId('current-workspace')).toHaveText('Analytical Engines');
       await page.goto('/setup');
       await expect(page).toHaveURL(/\/workflows$/);
-      const again = await page.request.post('/api/v1/auth/setup', { data: { email: 'eve@example.com', password: 'the analytical engine weaves algebraic patterns' } });
+      const again = await page.request.post('/api/v1/auth/setup', {
+        data: { email: 'eve@example.com', password: 'the analytical engine weaves algebraic patterns' },
+      });
       expect(again.status()).toBe(409);
       expect(errors).toEqual([]);
     } finally {
@@ -219,7 +221,10 @@ test('the audit log lists the sign-in and the workflow change, with details, and
   const download = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Export JSON lines' }).click();
   const file = await (await download).path();
-  const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { action: string; targetId: string });
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { action: string; targetId: string });
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatchObject({ action: 'workflow.updated', targetId: wf.id });
   expect(errors).toEqual([]);

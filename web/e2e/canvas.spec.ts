@@ -13,7 +13,10 @@ test('a sticky note is added, written in Markdown, saved and still there after a
   const pane = page.locator('.react-flow__pane');
   const canvas = (await pane.boundingBox())!;
   await pane.click({ button: 'right', position: { x: 60, y: canvas.height - 260 } });
-  await page.getByRole('menu', { name: 'Canvas menu' }).getByRole('menuitem', { name: /Add note here/ }).click();
+  await page
+    .getByRole('menu', { name: 'Canvas menu' })
+    .getByRole('menuitem', { name: /Add note here/ })
+    .click();
   const text = page.getByLabel('Note text (Markdown)');
   await expect(text).toBeFocused();
   await text.fill('# Read me\n\nCall **support** first.');
@@ -51,8 +54,20 @@ test('a sticky note is added, written in Markdown, saved and still there after a
 
 test('Ctrl+F finds a node by its title and centres the view on it', async ({ api, page }) => {
   const nodes = [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }];
-  for (let i = 0; i < 30; i++) nodes.push({ config: { fields: { i } }, id: `set_${i}`, position: { x: 300 + (i % 6) * 300, y: Math.floor(i / 6) * 200 }, type: 'data.set' } as (typeof nodes)[number]);
-  nodes.push({ config: { fields: { paid: true } }, id: 'charge', name: 'Charge the card', position: { x: 6000, y: 4000 }, type: 'data.set' } as (typeof nodes)[number]);
+  for (let i = 0; i < 30; i++)
+    nodes.push({
+      config: { fields: { i } },
+      id: `set_${i}`,
+      position: { x: 300 + (i % 6) * 300, y: Math.floor(i / 6) * 200 },
+      type: 'data.set',
+    } as (typeof nodes)[number]);
+  nodes.push({
+    config: { fields: { paid: true } },
+    id: 'charge',
+    name: 'Charge the card',
+    position: { x: 6000, y: 4000 },
+    type: 'data.set',
+  } as (typeof nodes)[number]);
   const wf = await api.createWorkflow({ name: 'Find', nodes });
   await page.goto(`/workflows/${wf.id}`);
   await expect(node(page, 'start')).toBeVisible();
@@ -122,7 +137,10 @@ test('the right-click menu adds a node where it was opened, and works from the k
   await expect(node(page, 'tag_2').getByTestId('node-title')).toHaveText('Set fields 2');
 
   await node(page, 'tag_2').click({ button: 'right' });
-  await page.getByRole('menu', { name: 'Node menu' }).getByRole('menuitem', { name: /Delete/ }).click();
+  await page
+    .getByRole('menu', { name: 'Node menu' })
+    .getByRole('menuitem', { name: /Delete/ })
+    .click();
   await expect(node(page, 'tag_2')).toHaveCount(0);
 });
 

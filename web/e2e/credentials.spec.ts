@@ -38,12 +38,16 @@ async function secretInPage(page: Page): Promise<string[]> {
   return page.evaluate((token) => {
     const out: string[] = [];
     if (document.documentElement.outerHTML.includes(token)) out.push('markup');
-    for (const el of document.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input, textarea')) if (el.value.includes(token)) out.push(el.outerHTML.slice(0, 120));
+    for (const el of document.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>('input, textarea'))
+      if (el.value.includes(token)) out.push(el.outerHTML.slice(0, 120));
     return out;
   }, TOKEN);
 }
 
-test('a credential is created, listed, renamed keeping its secret, tested, picked in an http.request node, and refused deletion while used', async ({ page, request }) => {
+test('a credential is created, listed, renamed keeping its secret, tested, picked in an http.request node, and refused deletion while used', async ({
+  page,
+  request,
+}) => {
   const errors = collectErrors(page);
   const seen = watchResponses(page);
   const name = `E2E token ${Date.now().toString(36)}`;
@@ -78,7 +82,9 @@ test('a credential is created, listed, renamed keeping its secret, tested, picke
   await expect(edit).toBeHidden();
   const renamed = `${name} renamed`;
   await expect(page.getByTestId('credential-row').filter({ hasText: renamed })).toBeVisible();
-  const list = (await (await request.get('/api/v1/credentials?type=httpBearer')).json()) as { items: { data: Record<string, unknown>; id: string; name: string }[] };
+  const list = (await (await request.get('/api/v1/credentials?type=httpBearer')).json()) as {
+    items: { data: Record<string, unknown>; id: string; name: string }[];
+  };
   const cred = list.items.find((c) => c.name === renamed)!;
   expect(cred.data).toEqual({ token: '[stored]' });
 
@@ -156,7 +162,17 @@ function dummyData(t: CredentialTypeFromAPI): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const n of names) {
     const p = props[n] ?? {};
-    out[n] = p.enum ? p.enum[0] : p.type === 'integer' || p.type === 'number' ? 1 : p.type === 'boolean' ? false : p.type === 'array' ? ['localhost:9092'] : n.toLowerCase().includes('url') ? 'https://example.com/x' : 'example';
+    out[n] = p.enum
+      ? p.enum[0]
+      : p.type === 'integer' || p.type === 'number'
+        ? 1
+        : p.type === 'boolean'
+          ? false
+          : p.type === 'array'
+            ? ['localhost:9092']
+            : n.toLowerCase().includes('url')
+              ? 'https://example.com/x'
+              : 'example';
   }
   return out;
 }
@@ -176,7 +192,12 @@ test('New from template: pick the template, one credential per type, and land in
   const types = (await (await request.get('/api/v1/credential-types')).json()) as { items: CredentialTypeFromAPI[] };
   const suffix = Date.now().toString(36);
   const names: Record<string, string> = {};
-  for (const t of tpl.credentialTypes ?? []) names[t] = await credentialFor(request, types.items.find((x) => x.name === t)!, suffix);
+  for (const t of tpl.credentialTypes ?? [])
+    names[t] = await credentialFor(
+      request,
+      types.items.find((x) => x.name === t)!,
+      suffix,
+    );
 
   await page.goto('/workflows');
   await page.getByRole('button', { name: 'New from template' }).click();

@@ -135,7 +135,8 @@ test('a connection dropped on a node that would close a loop is refused with the
 
 test('"New workflow" opens a draft: leaving it untouched saves nothing, the first change saves it at its own address', async ({ api, page }) => {
   const count = async () => (await api.get<{ items: { name: string }[] }>('/api/v1/workflows?limit=200')).items.filter((w) => w.name === 'Draft test').length;
-  const untitled = async () => (await api.get<{ items: { name: string }[] }>('/api/v1/workflows?limit=200')).items.filter((w) => w.name === 'Untitled workflow').length;
+  const untitled = async () =>
+    (await api.get<{ items: { name: string }[] }>('/api/v1/workflows?limit=200')).items.filter((w) => w.name === 'Untitled workflow').length;
   const before = await untitled();
   await page.goto('/workflows');
   await page.getByRole('button', { name: 'New workflow' }).click();

@@ -2,11 +2,7 @@ import { collectErrors, e2eBase, expect, node, test } from './fixtures';
 
 // The expression editor: completion from the last run's data, a live preview evaluated by the server,
 // and plain words for a bad expression — against the real server and its real last run.
-// fixme: every step below passes (run 2026-12-01 against bin/concertmaster), but the auto CSP fixture
-// fails the test: CodeMirror's base theme is a <style> element (style-mod) and its content carries a
-// style attribute (tab-size), both refused by AppCSP's style-src 'self'. Needs a per-page nonce in the
-// CSP and EditorView.cspNonce (or style-src-attr), a decision for web/embed.go.
-test.fixme('expression field: completion from the last run, preview of the value, plain error', async ({ api, page, request }) => {
+test('expression field: completion from the last run, preview of the value, plain error', async ({ api, page, request }) => {
   const errors = collectErrors(page);
   const wf = await api.createWorkflow({
     edges: [

@@ -27,7 +27,12 @@ export async function signIn(context: BrowserContext, session: OwnerSession, bas
 }
 
 /** loginAs signs a browser context in with an e-mail and a password (a real login: rate limited). */
-export async function loginAs(request: APIRequestContext, email: string, password: string, baseURL = e2eBase()): Promise<{ accessToken: string; tenantId: string }> {
+export async function loginAs(
+  request: APIRequestContext,
+  email: string,
+  password: string,
+  baseURL = e2eBase(),
+): Promise<{ accessToken: string; tenantId: string }> {
   const r = await request.post(`${baseURL}/api/v1/auth/login`, { data: { email, password } });
   expect(r.status(), await r.text()).toBe(200);
   return (await r.json()) as { accessToken: string; tenantId: string };
@@ -75,7 +80,7 @@ export const test = base.extend<{ api: Api; contentSecurityPolicy: void; signedI
         expect(r.status(), await r.text()).toBe(201);
         return (await r.json()) as { id: string; version: number };
       },
-      get: async <T,>(path: string) => (await (await ctx.get(path)).json()) as T,
+      get: async <T>(path: string) => (await (await ctx.get(path)).json()) as T,
       put: async (path, body, headers) => (await ctx.put(path, { data: body, headers })).status(),
     });
     await ctx.dispose();

@@ -18,7 +18,12 @@ test('an approval: the execution page asks, Approve with a comment resumes the r
     name: 'Refund approval',
     nodes: [
       { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
-      { config: { message: 'Refund {{ input.amount }} EUR to {{ input.customer }}?', mode: 'approval' }, id: 'ask', position: { x: 300, y: 0 }, type: 'flow.wait' },
+      {
+        config: { message: 'Refund {{ input.amount }} EUR to {{ input.customer }}?', mode: 'approval' },
+        id: 'ask',
+        position: { x: 300, y: 0 },
+        type: 'flow.wait',
+      },
       {
         config: { fields: { approved: '{{ input.approved }}', comment: '{{ input.comment }}' }, keepInput: false },
         id: 'after',
@@ -137,7 +142,11 @@ test('a sub-workflow: pick the child in the editor, run the parent, follow the l
 test('an error workflow: chosen in the workflow settings, started by a failed run, and linked to it', async ({ api, page, request }) => {
   const errors = collectErrors(page);
   const stamp = Date.now();
-  const plain = await api.createWorkflow({ edges: [], name: `Not a handler ${stamp}`, nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] });
+  const plain = await api.createWorkflow({
+    edges: [],
+    name: `Not a handler ${stamp}`,
+    nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }],
+  });
   const handler = await api.createWorkflow({
     edges: [{ source: 'failed', target: 'note' }],
     name: `Page on-call ${stamp}`,

@@ -12,7 +12,12 @@ test('workflows: tags set in the editor filter the list, and the Active switch t
     tags: ['Finance'],
   };
   const tagged = await api.createWorkflow(hook);
-  const plain = await api.createWorkflow({ ...hook, name: `${unique} plain`, nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }], tags: [] });
+  const plain = await api.createWorkflow({
+    ...hook,
+    name: `${unique} plain`,
+    nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }],
+    tags: [],
+  });
 
   // A tag added in the editor's workflow panel is saved with the workflow.
   await page.goto(`/workflows/${plain.id}`);
@@ -34,7 +39,10 @@ test('workflows: tags set in the editor filter the list, and the Active switch t
   expect(page.url()).toContain(`tag=${unique}-ops`);
   await page.getByTestId('tag-filter').selectOption('');
   await expect(rows).toHaveCount(2);
-  await rows.filter({ hasText: `${unique} hook` }).getByRole('button', { name: 'Finance' }).click();
+  await rows
+    .filter({ hasText: `${unique} hook` })
+    .getByRole('button', { name: 'Finance' })
+    .click();
   await expect(rows).toHaveCount(1);
   await expect(rows.first()).toContainText(`${unique} hook`);
 
@@ -52,7 +60,7 @@ test('workflows: tags set in the editor filter the list, and the Active switch t
   expect(errors).toEqual([]);
 });
 
-test('executions: the editor links to its workflow\'s runs, which filter by trigger and time', async ({ api, page, request }) => {
+test("executions: the editor links to its workflow's runs, which filter by trigger and time", async ({ api, page, request }) => {
   const errors = collectErrors(page);
   const wf = await api.createWorkflow({
     edges: [{ source: 'start', target: 'set' }],

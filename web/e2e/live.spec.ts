@@ -52,7 +52,10 @@ test('(a) a run with a delay paints node states live on the canvas, without poll
   // No polling: over a run of more than 1.5 s, the page read the execution a bounded number of times
   // (the start, once when it finished) instead of every 400 ms; nothing at all while it waited.
   await page.waitForLoadState('networkidle');
-  expect(calls.filter((c) => !c.startsWith('GET')), calls.join('\n')).toEqual([]);
+  expect(
+    calls.filter((c) => !c.startsWith('GET')),
+    calls.join('\n'),
+  ).toEqual([]);
   expect(calls.length, calls.join('\n')).toBeLessThanOrEqual(3);
   expect(calls.length - whileWaiting, calls.join('\n')).toBeLessThanOrEqual(2);
   expect(errors).toEqual([]);
@@ -60,7 +63,9 @@ test('(a) a run with a delay paints node states live on the canvas, without poll
 
 test('(b) a webhook run appears in the executions list without a reload, and finishes there', async ({ api, page, request }) => {
   const path = `live-${Date.now()}`;
-  const wf = await api.createWorkflow(delayWorkflow('Live webhook', '800ms', { config: { path }, id: 'hook', position: { x: 0, y: 0 }, type: 'trigger.webhook' }));
+  const wf = await api.createWorkflow(
+    delayWorkflow('Live webhook', '800ms', { config: { path }, id: 'hook', position: { x: 0, y: 0 }, type: 'trigger.webhook' }),
+  );
   expect((await request.post(`/api/v1/workflows/${wf.id}/activate`)).ok()).toBeTruthy();
   await page.goto(`/executions?workflowId=${wf.id}`);
   await expect(page.getByText('No execution matches these filters')).toBeVisible();
@@ -69,7 +74,11 @@ test('(b) a webhook run appears in the executions list without a reload, and fin
   page.on('load', () => loads.push(page.url()));
 
   // The webhook answers when the run is over: the row shows up, running, before that.
-  const call = fetch(`${process.env.CM_E2E_BASE_URL}/hooks/${path}`, { body: JSON.stringify({ order: 1 }), headers: { 'Content-Type': 'application/json' }, method: 'POST' });
+  const call = fetch(`${process.env.CM_E2E_BASE_URL}/hooks/${path}`, {
+    body: JSON.stringify({ order: 1 }),
+    headers: { 'Content-Type': 'application/json' },
+    method: 'POST',
+  });
   const row = page.getByTestId('execution-row');
   await expect(row).toHaveCount(1);
   await expect(row).toContainText('webhook');
@@ -107,14 +116,19 @@ test('(c) after a server restart the client reconnects and catches up on what it
     await page.exposeFunction('liveState', (s: string) => states.push(s));
     await page.evaluate(() => {
       const el = document.querySelector('[data-testid=live-indicator]')!;
-      new MutationObserver(() => (window as unknown as { liveState: (s: string) => void }).liveState(el.getAttribute('data-live-state') ?? '')).observe(el, { attributes: true });
+      new MutationObserver(() => (window as unknown as { liveState: (s: string) => void }).liveState(el.getAttribute('data-live-state') ?? '')).observe(el, {
+        attributes: true,
+      });
     });
     await server.restart();
     const quick = await page.request.post('/api/v1/workflows', {
       data: { edges: [], name: 'Across a restart, quick', nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] },
       headers,
     });
-    const second = await page.request.post(`/api/v1/workflows/${((await quick.json()) as { id: string }).id}/executions?wait=10s`, { data: { input: {} }, headers });
+    const second = await page.request.post(`/api/v1/workflows/${((await quick.json()) as { id: string }).id}/executions?wait=10s`, {
+      data: { input: {} },
+      headers,
+    });
     expect(((await second.json()) as { status: string }).status).toBe('succeeded');
 
     await expect(indicator).toHaveAttribute('data-live-state', 'live', { timeout: 8000 });
@@ -135,7 +149,9 @@ test('(c) after a server restart the client reconnects and catches up on what it
 test('(d) listen for test event: the webhook run called from outside shows live on the canvas', async ({ api, page }) => {
   const errors = collectErrors(page);
   const path = `listen-${Date.now()}`;
-  const wf = await api.createWorkflow(delayWorkflow('Listen here', '800ms', { config: { method: 'PUT', path }, id: 'hook', position: { x: 0, y: 0 }, type: 'trigger.webhook' }));
+  const wf = await api.createWorkflow(
+    delayWorkflow('Listen here', '800ms', { config: { method: 'PUT', path }, id: 'hook', position: { x: 0, y: 0 }, type: 'trigger.webhook' }),
+  );
   await page.goto(`/workflows/${wf.id}`);
   await node(page, 'hook').click();
   const url = `${process.env.CM_E2E_BASE_URL}/hooks/${path}`;
@@ -174,6 +190,9 @@ test('(e) without a WebSocket the page falls back to Server-Sent Events and stay
   await page.getByRole('dialog', { name: 'Run workflow' }).getByRole('button', { name: 'Run' }).click();
   await expect(status(page, 'wait')).toHaveAttribute('data-status', 'waiting');
   await expect(status(page, 'done')).toHaveAttribute('data-status', 'succeeded', { timeout: 8000 });
-  expect(streams.some((p) => /^\/api\/v1\/executions\/[^/]+\/events$/.test(p)), streams.join('\n')).toBe(true);
+  expect(
+    streams.some((p) => /^\/api\/v1\/executions\/[^/]+\/events$/.test(p)),
+    streams.join('\n'),
+  ).toBe(true);
   expect(errors).toEqual([]);
 });

@@ -25,7 +25,10 @@ test('executions: list with filters, an execution page with its timeline and ret
   const service = await flakyService();
   try {
     const ok = await api.createWorkflow({
-      edges: [{ source: 'start', target: 'fetch' }, { source: 'fetch', target: 'count' }],
+      edges: [
+        { source: 'start', target: 'fetch' },
+        { source: 'fetch', target: 'count' },
+      ],
       name: 'Count orders',
       nodes: [
         { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
@@ -133,7 +136,9 @@ test('workflows page: search, rename, duplicate, export, import, delete; activat
   expect(exported.name).toBe('Alpha renamed');
   expect(exported.nodes).toHaveLength(1);
 
-  await page.getByTestId('import-input').setInputFiles({ buffer: Buffer.from(JSON.stringify({ ...exported, name: 'Alpha imported' })), mimeType: 'application/json', name: 'alpha.json' });
+  await page
+    .getByTestId('import-input')
+    .setInputFiles({ buffer: Buffer.from(JSON.stringify({ ...exported, name: 'Alpha imported' })), mimeType: 'application/json', name: 'alpha.json' });
   await expect(page.getByText('Imported “Alpha imported”')).toBeVisible();
   await expect(rows.filter({ hasText: 'Alpha imported' })).toHaveCount(1);
 

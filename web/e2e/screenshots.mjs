@@ -23,7 +23,15 @@ let calls = 0;
 const flaky = createServer((_req, res) => {
   calls++;
   if (calls === 1) res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"error":"warming up"}');
-  else res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ orders: [{ id: 1, total: 120 }, { id: 2, total: 40 }] }));
+  else
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(
+      JSON.stringify({
+        orders: [
+          { id: 1, total: 120 },
+          { id: 2, total: 40 },
+        ],
+      }),
+    );
 });
 await new Promise((r) => flaky.listen(0, '127.0.0.1', r));
 const flakyUrl = `http://127.0.0.1:${flaky.address().port}/orders`;
@@ -33,14 +41,22 @@ const server = await startServer({ env: { CM_PLUGIN_DIR: plugins } });
 const browser = await chromium.launch({ args: CHROMIUM_ARGS, executablePath: CHROMIUM });
 try {
   const post = async (path, body) => {
-    const r = await fetch(server.baseURL + path, { body: JSON.stringify(body), headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' }, method: 'POST' });
+    const r = await fetch(server.baseURL + path, {
+      body: JSON.stringify(body),
+      headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
+      method: 'POST',
+    });
     if (!r.ok) throw new Error(`${path}: ${r.status} ${await r.text()}`);
     return r.json();
   };
   const at = (x, y) => ({ x, y });
   await post('/api/v1/workflows', bigWorkflow(200));
   await post('/api/v1/workflows', {
-    edges: [{ source: 'hook', target: 'route' }, { source: 'route', sourcePort: 'vip', target: 'welcome_vip' }, { source: 'route', sourcePort: 'default', target: 'welcome' }],
+    edges: [
+      { source: 'hook', target: 'route' },
+      { source: 'route', sourcePort: 'vip', target: 'welcome_vip' },
+      { source: 'route', sourcePort: 'default', target: 'welcome' },
+    ],
     name: 'New signups',
     description: 'Greets every new user; VIPs get a personal welcome.',
     nodes: [
@@ -51,7 +67,11 @@ try {
     ],
   });
   const count = await post('/api/v1/workflows', {
-    edges: [{ source: 'start', target: 'fetch' }, { source: 'fetch', target: 'big_ones' }, { source: 'big_ones', target: 'summary' }],
+    edges: [
+      { source: 'start', target: 'fetch' },
+      { source: 'fetch', target: 'big_ones' },
+      { source: 'big_ones', target: 'summary' },
+    ],
     name: 'Nightly order report',
     description: 'Fetches the day’s orders and keeps the big ones.',
     nodes: [

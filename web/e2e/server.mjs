@@ -15,7 +15,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const CHROMIUM = process.env.CM_E2E_CHROMIUM || '/usr/bin/chromium';
 
 /** CHROMIUM_ARGS are the flags Chromium needs on a machine with no network and no GPU. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 /**
  * requireChromium makes sure Debian's Chromium is there: as root it installs the package (never a
@@ -35,7 +44,9 @@ export function requireChromium() {
     }
     if (existsSync(CHROMIUM)) return;
   }
-  throw new Error(`Browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with:\n\n    ${cmd}\n\n(never a downloaded browser: do not run "npx playwright install").`);
+  throw new Error(
+    `Browser tests need Debian's Chromium at ${CHROMIUM}, which is missing. Install it with:\n\n    ${cmd}\n\n(never a downloaded browser: do not run "npx playwright install").`,
+  );
 }
 
 /** OWNER is the account an e2e server is set up with. */
@@ -110,7 +121,12 @@ async function launch(bin, dir, port, log, extraEnv) {
   child.stdout.on('data', log);
   child.stderr.on('data', log);
   let exited = false;
-  const exit = new Promise((res) => child.on('exit', () => { exited = true; res(undefined); }));
+  const exit = new Promise((res) =>
+    child.on('exit', () => {
+      exited = true;
+      res(undefined);
+    }),
+  );
   // Generous: on a loaded machine compiling the WebAssembly plugins alone can take most of a minute.
   const deadline = Date.now() + 120_000;
   for (;;) {

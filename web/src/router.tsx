@@ -103,8 +103,7 @@ export const router = createBrowserRouter([
       { Component: ExecutionsPage, path: 'executions' },
       {
         lazy: async () => ({ Component: (await import('@routes/ExecutionPage')).ExecutionPage }),
-        loader: ({ params }) =>
-          prefetch(queryClient.ensureQueryData(executionQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
+        loader: ({ params }) => prefetch(queryClient.ensureQueryData(executionQueries.detail(params.id!)), queryClient.ensureQueryData(nodeTypeQueries.list())),
         path: 'executions/:id',
       },
       { lazy: async () => ({ Component: (await import('@routes/CredentialsPage')).CredentialsPage }), path: 'credentials' },

@@ -57,12 +57,7 @@ export function Dialog({ children, className, description, footer, onClose, open
               </p>
             )}
           </div>
-          <button
-            aria-label="Close"
-            className="rounded-md p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800"
-            onClick={onClose}
-            type="button"
-          >
+          <button aria-label="Close" className="rounded-md p-1 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" onClick={onClose} type="button">
             <X className="size-4" />
           </button>
         </div>

@@ -1,8 +1,16 @@
-import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap, startCompletion, type CompletionContext, type CompletionResult as CMCompletionResult } from '@codemirror/autocomplete';
+import {
+  autocompletion,
+  closeBrackets,
+  closeBracketsKeymap,
+  completionKeymap,
+  startCompletion,
+  type CompletionContext,
+  type CompletionResult as CMCompletionResult,
+} from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap } from '@codemirror/commands';
 import { Compartment, EditorState, RangeSetBuilder } from '@codemirror/state';
 import { Decoration, EditorView, keymap, placeholder as placeholderExt, ViewPlugin, type DecorationSet, type ViewUpdate } from '@codemirror/view';
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useLayoutEffect } from 'react';
 
 import { completeAt, tokenize, type ExpressionScope, type TokenKind } from '@lib/expressionLang';
 
@@ -24,7 +32,10 @@ export interface ExpressionEditorProps {
 }
 
 const marks: Record<TokenKind, Decoration> = Object.fromEntries(
-  (['bool', 'brace', 'function', 'keyword', 'nil', 'number', 'operator', 'property', 'punctuation', 'string', 'variable'] as const).map((k) => [k, Decoration.mark({ class: `cmx-${k}` })]),
+  (['bool', 'brace', 'function', 'keyword', 'nil', 'number', 'operator', 'property', 'punctuation', 'string', 'variable'] as const).map((k) => [
+    k,
+    Decoration.mark({ class: `cmx-${k}` }),
+  ]),
 ) as Record<TokenKind, Decoration>;
 const region = Decoration.mark({ class: 'cmx-region' });
 
@@ -80,11 +91,26 @@ const regions = ViewPlugin.fromClass(
 );
 
 /** ExpressionEditor is a CodeMirror 6 editor for a configuration string with {{ expressions }}: highlighting, completion inside the braces, history. Loaded lazily by ExpressionInput. */
-export default function ExpressionEditor({ ariaDescribedBy, ariaLabel, disabled, id, invalid, isExpression, onBlur, onChange, placeholder, scope, value }: ExpressionEditorProps) {
+export default function ExpressionEditor({
+  ariaDescribedBy,
+  ariaLabel,
+  disabled,
+  id,
+  invalid,
+  isExpression,
+  onBlur,
+  onChange,
+  placeholder,
+  scope,
+  value,
+}: ExpressionEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const handlers = useRef({ onBlur, onChange, scope });
-  handlers.current = { onBlur, onChange, scope };
+  // The editor's listeners read the latest props through the ref, updated after each render.
+  useLayoutEffect(() => {
+    handlers.current = { onBlur, onChange, scope };
+  });
   const editable = useRef(new Compartment());
   const attrs = useRef(new Compartment());
 
@@ -103,6 +129,8 @@ export default function ExpressionEditor({ ariaDescribedBy, ariaLabel, disabled,
       state: EditorState.create({
         doc: value,
         extensions: [
+          // The page's Content-Security-Policy admits CodeMirror's <style> only with its nonce (ADR 0026).
+          EditorView.cspNonce.of(cspNonce()),
           history(),
           closeBrackets(),
           keymap.of([...closeBracketsKeymap, ...completionKeymap, ...defaultKeymap, ...historyKeymap]),
@@ -157,4 +185,9 @@ export default function ExpressionEditor({ ariaDescribedBy, ariaLabel, disabled,
   }, [ariaDescribedBy, ariaLabel, disabled, id, invalid, isExpression]);
 
   return <div className="cmx-host" data-invalid={invalid ? 'true' : undefined} ref={host} />;
+}
+
+/** cspNonce is the nonce the server put in the page (<meta name="csp-nonce">) for its style policy. */
+function cspNonce(): string {
+  return document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? '';
 }

@@ -55,7 +55,12 @@ describe('ExpressionInput', { timeout: 30_000 }, () => {
     fakeApi([
       { body: { items: [] }, path: '/api/v1/expressions/functions' },
       {
-        body: { durationMs: 0, error: { message: 'the expression after {{ is incomplete: input. needs a field name', position: { end: 9, start: 0 } }, type: 'null', value: null },
+        body: {
+          durationMs: 0,
+          error: { message: 'the expression after {{ is incomplete: input. needs a field name', position: { end: 9, start: 0 } },
+          type: 'null',
+          value: null,
+        },
         method: 'POST',
         path: '/api/v1/expressions/evaluate',
       },

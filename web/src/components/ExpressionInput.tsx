@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
-import { lazy, Suspense, useCallback, useContext, useId, useRef, type TextareaHTMLAttributes } from 'react';
+import { lazy, Suspense, useCallback, useContext, useId, useRef, type TextareaHTMLAttributes, useLayoutEffect } from 'react';
 
 import { useDebouncedValue } from '@hooks/use-debounced-value';
 import type { ExpressionScope } from '@lib/expressionLang';
@@ -50,14 +50,29 @@ export function ExpressionInput(props: ExpressionInputProps) {
   return <RichExpressionInput {...props} />;
 }
 
-function RichExpressionInput({ className, disabled, expressionOnly, id, invalid, onBlur, onChange, placeholder, readOnly, value, ...rest }: ExpressionInputProps) {
+function RichExpressionInput({
+  className,
+  disabled,
+  expressionOnly,
+  id,
+  invalid,
+  onBlur,
+  onChange,
+  placeholder,
+  readOnly,
+  value,
+  ...rest
+}: ExpressionInputProps) {
   const isExpr = hasExpression(value);
   const lines = Math.min(8, Math.max(1, value.split('\n').length));
   const target = useContext(ExpressionTargetContext);
   const previewId = useId();
   const functions = useQuery({ ...expressionQueries.functions(), enabled: expressionEditorSettings.codeEditor && (isExpr || !!expressionOnly) });
   const scopeRef = useRef<ExpressionScope>({});
-  scopeRef.current = { ...(target?.scope ?? {}), functions: functions.data ?? [] };
+  // Completion reads the latest scope through the ref, updated after each render.
+  useLayoutEffect(() => {
+    scopeRef.current = { ...(target?.scope ?? {}), functions: functions.data ?? [] };
+  });
   const scope = useCallback(() => scopeRef.current, []);
 
   const debounced = useDebouncedValue(value, PREVIEW_DEBOUNCE_MS);
@@ -66,7 +81,10 @@ function RichExpressionInput({ className, disabled, expressionOnly, id, invalid,
   const preview = useQuery({
     enabled: previewOn,
     queryFn: ({ signal }) =>
-      evaluateExpression({ executionId: target?.executionId ?? undefined, expression: debounced, nodeId: target?.nodeId, workflowId: target?.workflowId || undefined }, signal),
+      evaluateExpression(
+        { executionId: target?.executionId ?? undefined, expression: debounced, nodeId: target?.nodeId, workflowId: target?.workflowId || undefined },
+        signal,
+      ),
     queryKey: [...expressionQueries.all(), 'preview', target?.workflowId, target?.executionId, target?.nodeId, debounced] as const,
     retry: false,
     staleTime: 30_000,
@@ -75,7 +93,7 @@ function RichExpressionInput({ className, disabled, expressionOnly, id, invalid,
   const textarea = (
     <textarea
       className={clsx(
-        'cm-input max-h-60 min-h-[34px] resize-y pr-10 [field-sizing:content]',
+        'cm-input [field-sizing:content] max-h-60 min-h-[34px] resize-y pr-10',
         (isExpr || expressionOnly) && 'font-mono text-[13px]',
         isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
         invalid && 'cm-invalid',
@@ -174,7 +192,7 @@ function PlainExpressionInput({ className, expressionOnly, invalid, onBlur, onCh
     <div className="relative">
       <textarea
         className={clsx(
-          'cm-input max-h-60 min-h-[34px] resize-y pr-10 [field-sizing:content]',
+          'cm-input [field-sizing:content] max-h-60 min-h-[34px] resize-y pr-10',
           (isExpr || expressionOnly) && 'font-mono text-[13px]',
           isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
           invalid && 'cm-invalid',

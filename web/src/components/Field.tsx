@@ -34,7 +34,19 @@ export function Field({ className, error, hint, label, ...rest }: FieldProps) {
 }
 
 /** SelectField is a labelled select. */
-export function SelectField({ children, label, onChange, value, disabled }: { children: ReactNode; disabled?: boolean; label: ReactNode; onChange: (v: string) => void; value: string }) {
+export function SelectField({
+  children,
+  label,
+  onChange,
+  value,
+  disabled,
+}: {
+  children: ReactNode;
+  disabled?: boolean;
+  label: ReactNode;
+  onChange: (v: string) => void;
+  value: string;
+}) {
   const id = useId();
   return (
     <div>
@@ -52,7 +64,10 @@ export function SelectField({ children, label, onChange, value, disabled }: { ch
 export function FormError({ children }: { children: ReactNode }) {
   if (!children) return null;
   return (
-    <div className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" role="alert">
+    <div
+      className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200"
+      role="alert"
+    >
       {children}
     </div>
   );

@@ -27,12 +27,15 @@ export function JsonViewer({ className, expandDepth = 2, label, value }: JsonVie
   };
   return (
     <div
-      className={clsx('group relative rounded-md border border-zinc-200 bg-zinc-50 font-mono text-xs leading-5 dark:border-zinc-800 dark:bg-zinc-950', className)}
+      className={clsx(
+        'group relative rounded-md border border-zinc-200 bg-zinc-50 font-mono text-xs leading-5 dark:border-zinc-800 dark:bg-zinc-950',
+        className,
+      )}
       data-testid="json-viewer"
     >
       <button
         aria-label={label ? `Copy ${label}` : 'Copy JSON'}
-        className="absolute top-1.5 right-1.5 rounded p-1 text-zinc-400 opacity-60 hover:bg-zinc-200 hover:text-zinc-700 group-hover:opacity-100 focus:opacity-100 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
+        className="absolute top-1.5 right-1.5 rounded p-1 text-zinc-400 opacity-60 group-hover:opacity-100 hover:bg-zinc-200 hover:text-zinc-700 focus:opacity-100 dark:hover:bg-zinc-800 dark:hover:text-zinc-200"
         onClick={copy}
         type="button"
       >
@@ -40,7 +43,11 @@ export function JsonViewer({ className, expandDepth = 2, label, value }: JsonVie
       </button>
       {/* The tree holds the values only: a tree may contain tree items and groups, not the copy button. */}
       <div aria-label={value === undefined ? undefined : label} className="overflow-auto p-2 pr-8" role={value === undefined ? undefined : 'tree'}>
-        {value === undefined ? <span className="text-zinc-500 italic dark:text-zinc-400">no value</span> : <JsonNode depth={0} expandDepth={expandDepth} value={value} />}
+        {value === undefined ? (
+          <span className="text-zinc-500 italic dark:text-zinc-400">no value</span>
+        ) : (
+          <JsonNode depth={0} expandDepth={expandDepth} value={value} />
+        )}
       </div>
     </div>
   );
@@ -61,7 +68,7 @@ const JsonNode = memo(function JsonNode({ depth, expandDepth, name, value }: Nod
   const key = name !== undefined && <span className="text-violet-700 dark:text-violet-300">{isArrayIndex(name) ? name : JSON.stringify(name)}: </span>;
   if (!isObj) {
     return (
-      <div className="whitespace-pre-wrap break-all" role="treeitem" style={{ paddingLeft: depth ? 14 : 0 }}>
+      <div className="break-all whitespace-pre-wrap" role="treeitem" style={{ paddingLeft: depth ? 14 : 0 }}>
         {key}
         <Scalar value={value} />
       </div>

@@ -87,7 +87,19 @@ export function Menu({ align = 'left', buttonClassName, children, label, name }:
 }
 
 /** MenuItem is one entry of a Menu. */
-export function MenuItem({ children, disabled, icon, onSelect, selected }: { children: ReactNode; disabled?: boolean; icon?: ReactNode; onSelect: () => void; selected?: boolean }) {
+export function MenuItem({
+  children,
+  disabled,
+  icon,
+  onSelect,
+  selected,
+}: {
+  children: ReactNode;
+  disabled?: boolean;
+  icon?: ReactNode;
+  onSelect: () => void;
+  selected?: boolean;
+}) {
   return (
     <button
       aria-current={selected ? 'true' : undefined}

@@ -30,7 +30,10 @@ export function EmptyState({ action, children, icon, title }: { action?: ReactNo
 /** ErrorState shows an API error's detail, with a retry button when one is given. */
 export function ErrorState({ error, onRetry, title = 'Something went wrong' }: { error: unknown; onRetry?: () => void; title?: string }) {
   return (
-    <div className="flex flex-col items-center gap-2 rounded-xl border border-red-200 bg-red-50 px-6 py-10 text-center dark:border-red-900 dark:bg-red-950/40" role="alert">
+    <div
+      className="flex flex-col items-center gap-2 rounded-xl border border-red-200 bg-red-50 px-6 py-10 text-center dark:border-red-900 dark:bg-red-950/40"
+      role="alert"
+    >
       <TriangleExclamationPoint aria-hidden className="size-6 text-red-500" />
       <h2 className="font-semibold text-red-800 dark:text-red-200">{title}</h2>
       <p className="max-w-lg text-sm text-red-700 dark:text-red-300">{errorMessage(error)}</p>

@@ -13,7 +13,13 @@ describe('addTag', () => {
     { error: /1 to 32/, name: 'refuses a quote', raw: 'a"b', tags: [], want: [] },
     { error: /1 to 32/, name: 'refuses a leading dash', raw: '-x', tags: [], want: [] },
     { name: 'accepts unicode letters', raw: 'Ünïcode v1.2', tags: [], want: ['Ünïcode v1.2'] },
-    { error: /at most 20/, name: 'refuses a 21st tag', raw: 'one more', tags: Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`), want: Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`) },
+    {
+      error: /at most 20/,
+      name: 'refuses a 21st tag',
+      raw: 'one more',
+      tags: Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`),
+      want: Array.from({ length: MAX_TAGS }, (_, i) => `t${i}`),
+    },
   ])('$name', ({ error, raw, tags, want }) => {
     const got = addTag(tags, raw);
     expect(got.tags).toEqual(want);

@@ -32,10 +32,18 @@ export function TagsInput({ disabled, id, onChange, tags }: { disabled?: boolean
     <div>
       <div className="cm-input flex min-h-9 flex-wrap items-center gap-1 py-1" data-testid="tags-input">
         {tags.map((t) => (
-          <span key={t} className="inline-flex items-center gap-0.5 rounded-full bg-indigo-50 py-0.5 pr-0.5 pl-2 text-xs text-indigo-800 dark:bg-indigo-950 dark:text-indigo-200">
+          <span
+            key={t}
+            className="inline-flex items-center gap-0.5 rounded-full bg-indigo-50 py-0.5 pr-0.5 pl-2 text-xs text-indigo-800 dark:bg-indigo-950 dark:text-indigo-200"
+          >
             {t}
             {!disabled && (
-              <button aria-label={`Remove tag ${t}`} className="rounded-full p-0.5 hover:bg-indigo-100 dark:hover:bg-indigo-900" onClick={() => onChange(tags.filter((x) => x !== t))} type="button">
+              <button
+                aria-label={`Remove tag ${t}`}
+                className="rounded-full p-0.5 hover:bg-indigo-100 dark:hover:bg-indigo-900"
+                onClick={() => onChange(tags.filter((x) => x !== t))}
+                type="button"
+              >
                 <X aria-hidden className="size-3" />
               </button>
             )}

@@ -37,7 +37,12 @@ export function Toaster() {
               </button>
             )}
           </div>
-          <button aria-label="Dismiss" className="rounded p-0.5 text-zinc-400 hover:text-zinc-700 dark:hover:text-zinc-200" onClick={() => dismissToast(t.id)} type="button">
+          <button
+            aria-label="Dismiss"
+            className="rounded p-0.5 text-zinc-400 hover:text-zinc-700 dark:hover:text-zinc-200"
+            onClick={() => dismissToast(t.id)}
+            type="button"
+          >
             <X className="size-3.5" />
           </button>
         </div>

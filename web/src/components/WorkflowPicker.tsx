@@ -67,9 +67,7 @@ export function WorkflowPicker({ disabled, exclude, id, invalid, label, none, on
         value={value ?? ''}
       >
         <option value="">{none}</option>
-        {value && !listed && (
-          <option value={value}>{missing ? `Deleted workflow (${shortId(value)})` : (currentName ?? shortId(value))}</option>
-        )}
+        {value && !listed && <option value={value}>{missing ? `Deleted workflow (${shortId(value)})` : (currentName ?? shortId(value))}</option>}
         {items.map((w) => (
           <option key={w.id} value={w.id}>
             {w.name}

@@ -24,5 +24,9 @@ export function useCan(min: Role): boolean {
 
 /** useSessionTenant is the workspace the tab's token is for (changes when the user switches). */
 export function useSessionTenant(): string | null {
-  return useSyncExternalStore(session.subscribe, () => session.tenantId(), () => session.tenantId());
+  return useSyncExternalStore(
+    session.subscribe,
+    () => session.tenantId(),
+    () => session.tenantId(),
+  );
 }

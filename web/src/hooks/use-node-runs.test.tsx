@@ -31,7 +31,10 @@ describe('useNodeRuns', () => {
   it('starts from the execution read and pages on from its cursor when asked', async () => {
     const calls = fakeApi([
       { body: { items: [nodeRunFactory({ nodeId: 'd' })] }, path: '/api/v1/executions/e1/node-runs?cursor=c2' },
-      { body: { items: [nodeRunFactory({ nodeId: 'b' }), nodeRunFactory({ nodeId: 'c' })], nextCursor: 'c2' }, path: '/api/v1/executions/e1/node-runs?cursor=c1' },
+      {
+        body: { items: [nodeRunFactory({ nodeId: 'b' }), nodeRunFactory({ nodeId: 'c' })], nextCursor: 'c2' },
+        path: '/api/v1/executions/e1/node-runs?cursor=c1',
+      },
     ]);
     const user = userEvent.setup();
     renderRoute(<Runs execution={executionFactory({ nodeRuns: [nodeRunFactory({ nodeId: 'a' })], nodeRunsNextCursor: 'c1' })} />);

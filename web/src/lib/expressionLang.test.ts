@@ -30,11 +30,19 @@ describe('tokenize', () => {
 
   it.each([
     ['text outside is not tokenized', 'Hi {{ input.name }}!', ['brace:{{', 'variable:input', 'punctuation:.', 'property:name', 'brace:}}']],
-    ['call and literals', '{{ upper("x") + 1.5 }}', ['brace:{{', 'function:upper', 'punctuation:(', 'string:"x"', 'punctuation:)', 'operator:+', 'number:1.5', 'brace:}}']],
+    [
+      'call and literals',
+      '{{ upper("x") + 1.5 }}',
+      ['brace:{{', 'function:upper', 'punctuation:(', 'string:"x"', 'punctuation:)', 'operator:+', 'number:1.5', 'brace:}}'],
+    ],
     ['keywords', '{{ a and not true or nil }}', ['brace:{{', 'property:a', 'keyword:and', 'keyword:not', 'bool:true', 'keyword:or', 'nil:nil', 'brace:}}']],
     ['range', '{{ 1..3 }}', ['brace:{{', 'number:1', 'operator:..', 'number:3', 'brace:}}']],
     ['optional chaining', '{{ input?.a }}', ['brace:{{', 'variable:input', 'punctuation:?.', 'property:a', 'brace:}}']],
-    ['predicate', '{{ filter(xs, # > 1) }}', ['brace:{{', 'function:filter', 'punctuation:(', 'property:xs', 'punctuation:,', 'variable:#', 'operator:>', 'number:1', 'punctuation:)', 'brace:}}']],
+    [
+      'predicate',
+      '{{ filter(xs, # > 1) }}',
+      ['brace:{{', 'function:filter', 'punctuation:(', 'property:xs', 'punctuation:,', 'variable:#', 'operator:>', 'number:1', 'punctuation:)', 'brace:}}'],
+    ],
     ['unclosed has no closing brace', '{{ input.', ['brace:{{', 'variable:input', 'punctuation:.']],
   ])('%s', (_name, text, want) => {
     expect(kinds(text)).toEqual(want);
@@ -62,7 +70,9 @@ describe('completeAt', () => {
   it('proposes the roots and the functions at the start', () => {
     const res = completeAt('{{ up', 5, scope)!;
     expect(res.from).toBe(3);
-    expect(res.items.map((i) => i.label)).toEqual(expect.arrayContaining(['input', 'nodes', 'trigger', 'vars', 'execution', 'workflow', 'item', 'index', 'upper']));
+    expect(res.items.map((i) => i.label)).toEqual(
+      expect.arrayContaining(['input', 'nodes', 'trigger', 'vars', 'execution', 'workflow', 'item', 'index', 'upper']),
+    );
     expect(res.items.find((i) => i.label === 'upper')).toMatchObject({ detail: 'upper(s string) string', info: 's in upper case', type: 'function' });
     expect(res.items.find((i) => i.label === 'input')?.detail).toBe('object');
   });

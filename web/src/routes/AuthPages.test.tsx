@@ -17,7 +17,14 @@ afterEach(() => {
 
 describe('LoginPage', () => {
   it('says "Invalid e-mail or password" when the server refuses the login', async () => {
-    const calls = fakeApi([{ body: { detail: 'invalid e-mail or password', status: 401, title: 'Unauthorized', type: 'x' }, method: 'POST', path: '/api/v1/auth/login', status: 401 }]);
+    const calls = fakeApi([
+      {
+        body: { detail: 'invalid e-mail or password', status: 401, title: 'Unauthorized', type: 'x' },
+        method: 'POST',
+        path: '/api/v1/auth/login',
+        status: 401,
+      },
+    ]);
     const user = userEvent.setup();
     renderRoute(<LoginPage />, '/login', '/login', { me: null });
     await user.type(screen.getByLabelText('E-mail'), 'ada@example.com');
@@ -31,7 +38,13 @@ describe('LoginPage', () => {
   it('tells how long to wait when rate limited (Retry-After)', async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ detail: 'too many requests', status: 429, title: 'Too Many Requests', type: 'x' }), { headers: { 'Retry-After': '42' }, status: 429 })),
+      vi.fn(
+        async () =>
+          new Response(JSON.stringify({ detail: 'too many requests', status: 429, title: 'Too Many Requests', type: 'x' }), {
+            headers: { 'Retry-After': '42' },
+            status: 429,
+          }),
+      ),
     );
     const user = userEvent.setup();
     renderRoute(<LoginPage />, '/login', '/login', { me: null });

@@ -46,7 +46,13 @@ describe('CredentialsPage', { timeout: 15_000 }, () => {
 
   it('tests a credential and shows the message, green when it works and red when not', async () => {
     let ok = true;
-    api([{ body: () => (ok ? { message: 'Connected to PostgreSQL 15.19 as app', ok } : { message: 'password authentication failed', ok }), method: 'POST', path: '/api/v1/credentials/c2/test' }]);
+    api([
+      {
+        body: () => (ok ? { message: 'Connected to PostgreSQL 15.19 as app', ok } : { message: 'password authentication failed', ok }),
+        method: 'POST',
+        path: '/api/v1/credentials/c2/test',
+      },
+    ]);
     const user = userEvent.setup();
     renderRoute(<CredentialsPage />, '/credentials', '/credentials');
     await user.click(await screen.findByRole('button', { name: 'Test Warehouse' }));

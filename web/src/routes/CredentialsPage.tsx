@@ -15,14 +15,7 @@ import { CredentialDialog } from '@features/credentials/CredentialDialog';
 import { useCan } from '@hooks/use-me';
 import { formatRelative } from '@lib/format';
 import { toast } from '@lib/toast';
-import {
-  credentialQueries,
-  deleteCredential,
-  testCredential,
-  workflowsUsing,
-  type CredentialFromAPI,
-  type CredentialTestFromAPI,
-} from '@services/credentials';
+import { credentialQueries, deleteCredential, testCredential, workflowsUsing, type CredentialFromAPI, type CredentialTestFromAPI } from '@services/credentials';
 import { errorMessage } from '@services/http';
 import { useDocumentTitle } from '@hooks/use-document-title';
 
@@ -110,9 +103,8 @@ export function CredentialsPage() {
             icon={<KeyRound className="size-8" />}
             title="No credentials yet"
           >
-            A credential holds what a node needs to sign in somewhere — a database password, an API token, a
-            broker login — encrypted on the server and never shown again. Nodes refer to it by name, so
-            workflows never contain the secret itself, and one change here updates every workflow that uses it.
+            A credential holds what a node needs to sign in somewhere — a database password, an API token, a broker login — encrypted on the server and never
+            shown again. Nodes refer to it by name, so workflows never contain the secret itself, and one change here updates every workflow that uses it.
             {!canEdit && ' Your role lets you see which credentials exist; an editor creates them.'}
           </EmptyState>
         )
@@ -136,7 +128,11 @@ export function CredentialsPage() {
                 return (
                   <tr key={c.id} className="border-b border-zinc-100 align-top last:border-0 dark:border-zinc-800" data-testid="credential-row">
                     <td className="px-4 py-3">
-                      <button className="text-left font-medium text-zinc-900 hover:text-indigo-600 dark:text-zinc-100 dark:hover:text-indigo-400" onClick={() => setOpen(c)} type="button">
+                      <button
+                        className="text-left font-medium text-zinc-900 hover:text-indigo-600 dark:text-zinc-100 dark:hover:text-indigo-400"
+                        onClick={() => setOpen(c)}
+                        type="button"
+                      >
                         {c.name}
                       </button>
                       {test && (
@@ -149,7 +145,12 @@ export function CredentialsPage() {
                           data-testid="credential-test-result"
                           role="status"
                         >
-                          {!test.pending && (test.ok ? <CircleCheck aria-hidden className="mt-px size-3.5 shrink-0" /> : <CircleX aria-hidden className="mt-px size-3.5 shrink-0" />)}
+                          {!test.pending &&
+                            (test.ok ? (
+                              <CircleCheck aria-hidden className="mt-px size-3.5 shrink-0" />
+                            ) : (
+                              <CircleX aria-hidden className="mt-px size-3.5 shrink-0" />
+                            ))}
                           <span>{test.pending ? 'Testing…' : test.message || (test.ok ? 'It works.' : 'The test failed.')}</span>
                         </p>
                       )}
@@ -240,8 +241,8 @@ function DeleteCredentialDialog({ credential, onClose }: { credential: Credentia
       {users ? (
         <div className="space-y-2 text-sm" data-testid="credential-in-use" role="alert">
           <p className="text-red-700 dark:text-red-300">
-            {users.length === 1 ? 'A workflow uses' : `${users.length} workflows use`} this credential: change {users.length === 1 ? 'it' : 'them'} to use another one, then
-            delete it.
+            {users.length === 1 ? 'A workflow uses' : `${users.length} workflows use`} this credential: change {users.length === 1 ? 'it' : 'them'} to use
+            another one, then delete it.
           </p>
           <ul className="list-disc space-y-1 pl-5">
             {users.map((w) => (

@@ -51,7 +51,12 @@ function renderExecution(exec: ExecutionDetailFromAPI, nodes: ReturnType<typeof 
 
 describe('ExecutionPage', () => {
   it('links a sub-workflow run to the execution and node that called it, with a call badge', async () => {
-    const child = executionFactory({ id: 'child-0001', parentExecutionId: 'parent-00000042', parentNodeId: 'invoice', trigger: { kind: 'call', node: 'start' } });
+    const child = executionFactory({
+      id: 'child-0001',
+      parentExecutionId: 'parent-00000042',
+      parentNodeId: 'invoice',
+      trigger: { kind: 'call', node: 'start' },
+    });
     renderExecution(child, [nodeFactory('start', 'trigger.manual')]);
     const link = await screen.findByTestId('parent-link');
     expect(link).toHaveTextContent('Called by execution 00000042 (node invoice)');
@@ -60,7 +65,11 @@ describe('ExecutionPage', () => {
   });
 
   it('links an error workflow run to the execution whose failure started it', async () => {
-    const run = executionFactory({ id: 'handler-1', input: { execution: { id: 'failed-00000007' }, node: { id: 'boom' } }, trigger: { kind: 'error', node: 'failed' } });
+    const run = executionFactory({
+      id: 'handler-1',
+      input: { execution: { id: 'failed-00000007' }, node: { id: 'boom' } },
+      trigger: { kind: 'error', node: 'failed' },
+    });
     renderExecution(run, [nodeFactory('failed', 'trigger.manual')]);
     const link = await screen.findByTestId('failed-link');
     expect(within(link).getByRole('link')).toHaveAttribute('href', '/executions/failed-00000007');
@@ -69,7 +78,11 @@ describe('ExecutionPage', () => {
   });
 
   it('puts a waiting approval in a banner at the top, with the buttons for an editor and none for a viewer', async () => {
-    const nodes = [nodeFactory('start', 'trigger.manual'), nodeFactory('ask', 'flow.wait', { config: { message: 'Ship order 7?', mode: 'approval' } }), nodeFactory('after', 'data.set')];
+    const nodes = [
+      nodeFactory('start', 'trigger.manual'),
+      nodeFactory('ask', 'flow.wait', { config: { message: 'Ship order 7?', mode: 'approval' } }),
+      nodeFactory('after', 'data.set'),
+    ];
     const exec = executionFactory({
       nodeRuns: [nodeRunFactory({ nodeId: 'start' }), nodeRunFactory({ nodeId: 'ask', status: 'waiting' })],
       status: 'waiting',

@@ -93,7 +93,13 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
   const store = useMemo(
     () =>
       version.data && types.data
-        ? createEditorStore({ catalog: toCatalog(types.data), definition: version.data.definition, readOnly: true, version: version.data.version, workflowId: execution.workflowId })
+        ? createEditorStore({
+            catalog: toCatalog(types.data),
+            definition: version.data.definition,
+            readOnly: true,
+            version: version.data.version,
+            workflowId: execution.workflowId,
+          })
         : null,
     [version.data, types.data, execution.workflowId],
   );
@@ -127,7 +133,10 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
 
   return (
     <div className="mx-auto max-w-7xl px-8 py-6" data-page="execution">
-      <Link className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100" to={`/executions?workflowId=${execution.workflowId}`}>
+      <Link
+        className="mb-3 inline-flex items-center gap-1 text-sm text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100"
+        to={`/executions?workflowId=${execution.workflowId}`}
+      >
         <ArrowLeft className="size-4" /> Executions
       </Link>
       <header className="mb-4 flex flex-wrap items-start justify-between gap-4">
@@ -142,7 +151,8 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
               {wfName ?? shortId(execution.workflowId)}
             </Link>{' '}
             v{execution.workflowVersion} · {execution.trigger.kind}
-            {execution.trigger.node && ` from ${execution.trigger.node}`} · started {formatDateTime(execution.startedAt ?? execution.createdAt)} · {formatDuration(execution.durationMs)}
+            {execution.trigger.node && ` from ${execution.trigger.node}`} · started {formatDateTime(execution.startedAt ?? execution.createdAt)} ·{' '}
+            {formatDuration(execution.durationMs)}
             {execution.retryOf && (
               <>
                 {' '}
@@ -183,14 +193,22 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
             <Button disabled={terminal || cancel.isPending} icon={<Ban className="size-4" />} onClick={() => cancel.mutate()}>
               Cancel
             </Button>
-            <Button disabled={!terminal || execution.status === 'succeeded' || retry.isPending} icon={<RotateCcw className="size-4" />} onClick={() => retry.mutate()} variant="primary">
+            <Button
+              disabled={!terminal || execution.status === 'succeeded' || retry.isPending}
+              icon={<RotateCcw className="size-4" />}
+              onClick={() => retry.mutate()}
+              variant="primary"
+            >
               Retry
             </Button>
           </div>
         )}
       </header>
       {execution.error && (
-        <div className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" role="alert">
+        <div
+          className="mb-4 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200"
+          role="alert"
+        >
           <b>{execution.error.nodeId ? `${nodes.get(execution.error.nodeId)?.name || execution.error.nodeId} failed: ` : 'Failed: '}</b>
           {execution.error.message}
           {execution.error.code && <span className="ml-2 font-mono text-xs">({execution.error.code})</span>}
@@ -259,7 +277,8 @@ function GraphAndInspector({
             <p className="text-sm text-zinc-500">Click a node or a timeline bar to see its input, output, error and logs.</p>
           ) : !run ? (
             <p className="text-sm text-zinc-500">
-              <span className={nodes.get(selected)?.name ? undefined : 'font-mono'}>{nodes.get(selected)?.name || selected}</span> {nodeRuns.hasMore ? 'has no run among those loaded so far.' : 'did not run in this execution.'}
+              <span className={nodes.get(selected)?.name ? undefined : 'font-mono'}>{nodes.get(selected)?.name || selected}</span>{' '}
+              {nodeRuns.hasMore ? 'has no run among those loaded so far.' : 'did not run in this execution.'}
             </p>
           ) : (
             <>
@@ -282,7 +301,14 @@ function GraphAndInspector({
           <h2 className="text-sm font-semibold">Timeline</h2>
           {nodeRuns.hasMore && <MoreNodeRuns nodeRuns={nodeRuns} />}
         </div>
-        <Timeline execution={execution} onSelect={(id) => store.getState().select(id)} order={order} runs={nodeRuns.runs} selected={selected} titleOf={(id) => nodes.get(id)?.name} />
+        <Timeline
+          execution={execution}
+          onSelect={(id) => store.getState().select(id)}
+          order={order}
+          runs={nodeRuns.runs}
+          selected={selected}
+          titleOf={(id) => nodes.get(id)?.name}
+        />
       </section>
     </>
   );

@@ -23,14 +23,24 @@ const execution = (id: string, extra: Partial<ExecutionFromAPI> = {}): Execution
   ...extra,
 });
 
-const workflows = { body: { items: [{ active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf1', name: 'Orders', nodeCount: 2, updatedAt: '2026-01-01T00:00:00Z', version: 3 }] }, path: '/api/v1/workflows' };
+const workflows = {
+  body: {
+    items: [{ active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf1', name: 'Orders', nodeCount: 2, updatedAt: '2026-01-01T00:00:00Z', version: 3 }],
+  },
+  path: '/api/v1/workflows',
+};
 
 describe('ExecutionsPage', () => {
   it('lists executions with their workflow names, retries and parents', async () => {
     fakeApi([
       workflows,
       {
-        body: { items: [execution('0190aaaa-0000-7000-8000-000000000001', { retryOf: '0190bbbb-0000-7000-8000-000000000002' }), execution('e2', { parentExecutionId: 'p1', parentNodeId: 'call', status: 'failed', workflowId: 'gone' })] },
+        body: {
+          items: [
+            execution('0190aaaa-0000-7000-8000-000000000001', { retryOf: '0190bbbb-0000-7000-8000-000000000002' }),
+            execution('e2', { parentExecutionId: 'p1', parentNodeId: 'call', status: 'failed', workflowId: 'gone' }),
+          ],
+        },
         path: '/api/v1/executions',
       },
     ]);

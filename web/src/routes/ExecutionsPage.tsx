@@ -107,12 +107,20 @@ export function ExecutionsPage() {
           <input className="cm-input w-52" min={from || undefined} onChange={(e) => setFilter('to', e.target.value)} type="datetime-local" value={to} />
         </label>
         {parentExecutionId && (
-          <span className="inline-flex items-center gap-1 rounded-full bg-violet-50 py-1 pr-1 pl-3 text-sm text-violet-800 ring-1 ring-violet-200 ring-inset dark:bg-violet-950 dark:text-violet-200 dark:ring-violet-900" data-testid="parent-filter">
+          <span
+            className="inline-flex items-center gap-1 rounded-full bg-violet-50 py-1 pr-1 pl-3 text-sm text-violet-800 ring-1 ring-violet-200 ring-inset dark:bg-violet-950 dark:text-violet-200 dark:ring-violet-900"
+            data-testid="parent-filter"
+          >
             Sub-workflow runs of{' '}
             <Link className="font-mono text-xs font-medium hover:underline" to={`/executions/${parentExecutionId}`}>
               {shortId(parentExecutionId)}
             </Link>
-            <button aria-label="Show every execution" className="rounded-full p-0.5 hover:bg-violet-100 dark:hover:bg-violet-900" onClick={() => setFilter('parentExecutionId', '')} type="button">
+            <button
+              aria-label="Show every execution"
+              className="rounded-full p-0.5 hover:bg-violet-100 dark:hover:bg-violet-900"
+              onClick={() => setFilter('parentExecutionId', '')}
+              type="button"
+            >
               <X aria-hidden className="size-3.5" />
             </button>
           </span>
@@ -141,7 +149,11 @@ export function ExecutionsPage() {
             </thead>
             <tbody className={list.isPlaceholderData ? 'opacity-60' : undefined}>
               {items.map((e) => (
-                <tr key={e.id} className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40" data-testid="execution-row">
+                <tr
+                  key={e.id}
+                  className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40"
+                  data-testid="execution-row"
+                >
                   <td className="px-4 py-2.5">
                     <StatusBadge status={e.status} />
                   </td>
@@ -162,7 +174,11 @@ export function ExecutionsPage() {
                     {e.parentExecutionId && (
                       <span className="ml-2 text-xs text-zinc-500">
                         from{' '}
-                        <Link className="font-mono text-indigo-600 hover:underline dark:text-indigo-400" title={e.parentNodeId ? `Started by node ${e.parentNodeId}` : undefined} to={`/executions/${e.parentExecutionId}`}>
+                        <Link
+                          className="font-mono text-indigo-600 hover:underline dark:text-indigo-400"
+                          title={e.parentNodeId ? `Started by node ${e.parentNodeId}` : undefined}
+                          to={`/executions/${e.parentExecutionId}`}
+                        >
                           {shortId(e.parentExecutionId)}
                         </Link>
                       </span>

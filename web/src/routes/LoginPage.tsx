@@ -40,7 +40,15 @@ export function LoginPage() {
       <form className="space-y-4" data-page="login" noValidate onSubmit={submit}>
         <FormError>{error}</FormError>
         <Field autoComplete="username" autoFocus label="E-mail" name="email" onChange={(e) => setEmail(e.target.value)} required type="email" value={email} />
-        <Field autoComplete="current-password" label="Password" name="password" onChange={(e) => setPassword(e.target.value)} required type="password" value={password} />
+        <Field
+          autoComplete="current-password"
+          label="Password"
+          name="password"
+          onChange={(e) => setPassword(e.target.value)}
+          required
+          type="password"
+          value={password}
+        />
         <Button className="w-full" disabled={busy || !email.trim() || !password} type="submit" variant="primary">
           {busy ? 'Signing in…' : 'Sign in'}
         </Button>

@@ -22,7 +22,13 @@ const apiType = (type: string, category: string, title: string, description: str
 });
 
 const items = [
-  apiType('http.request', 'HTTP', 'HTTP request', 'Sends an HTTP request.', '## Errors\n\n| code | when |\n|---|---|\n| `timeout` | too slow |\n\n<script>alert(1)</script>'),
+  apiType(
+    'http.request',
+    'HTTP',
+    'HTTP request',
+    'Sends an HTTP request.',
+    '## Errors\n\n| code | when |\n|---|---|\n| `timeout` | too slow |\n\n<script>alert(1)</script>',
+  ),
   apiType('data.set', 'Data', 'Set fields', 'Adds fields to the input object.', '## Configuration\n\n`fields` maps names to values.'),
   apiType('trigger.manual', 'Triggers', 'Manual trigger', 'Starts the workflow by hand.'),
   apiType('flow.if', 'Flow', 'If', 'Routes on a condition.', '## Output\n\nThe input, on `true` or `false`.'),

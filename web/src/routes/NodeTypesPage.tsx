@@ -30,7 +30,14 @@ export function NodeTypesPage() {
       <PageHeader title="Node types">The steps a workflow can use: what each does, its ports, the configuration it takes and how it behaves.</PageHeader>
       <div className="relative mb-6 max-w-sm">
         <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input aria-label="Filter node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Filter by type, title or description…" type="search" value={q} />
+        <input
+          aria-label="Filter node types"
+          className="cm-input pl-8"
+          onChange={(e) => setQ(e.target.value)}
+          placeholder="Filter by type, title or description…"
+          type="search"
+          value={q}
+        />
       </div>
       {types.isPending ? (
         <Spinner label="Loading node types…" />
@@ -65,7 +72,11 @@ function Ports({ label, ports }: { label: string; ports: Port[] }) {
       ) : (
         <ul className="mt-1 flex flex-wrap gap-1">
           {ports.map((p) => (
-            <li key={p.name} className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs dark:bg-zinc-800" title={p.description ? `${p.title}: ${p.description}` : p.title}>
+            <li
+              key={p.name}
+              className="rounded bg-zinc-100 px-1.5 py-0.5 font-mono text-xs dark:bg-zinc-800"
+              title={p.description ? `${p.title}: ${p.description}` : p.title}
+            >
               {p.name}
             </li>
           ))}

@@ -44,9 +44,11 @@ describe('PluginsPage', () => {
     const refusal = within(c).getByTestId('plugin-refusal');
     expect(refusal).toHaveTextContent('Version 0.1.0 was refused');
     const why = within(refusal).getByRole('list', { name: 'Why broken was refused' });
-    expect(within(why).getAllByRole('listitem').map((li) => li.textContent)).toEqual([
-      '/nodes/0/schema — type must be one of object, array, string, number, integer, boolean, null',
-    ]);
+    expect(
+      within(why)
+        .getAllByRole('listitem')
+        .map((li) => li.textContent),
+    ).toEqual(['/nodes/0/schema — type must be one of object, array, string, number, integer, boolean, null']);
     expect(within(c).getByTestId('plugin-serving')).toHaveTextContent('Nothing from this folder serves until it is fixed.');
     // Nothing serves: no runtime facts to show.
     expect(within(c).queryByTestId('plugin-runtime')).toBeNull();

@@ -69,8 +69,8 @@ export function PluginsPage() {
         }
         title="Plugins"
       >
-        Node types added while the server runs, from the folders of its plugin directory: WebAssembly modules run sandboxed, processes
-        are trusted programs. Changes to the folder take effect within a second.
+        Node types added while the server runs, from the folders of its plugin directory: WebAssembly modules run sandboxed, processes are trusted programs.
+        Changes to the folder take effect within a second.
       </PageHeader>
       {list.isPending ? (
         <Spinner label="Loading plugins…" />
@@ -79,9 +79,8 @@ export function PluginsPage() {
       ) : items.length === 0 ? (
         <EmptyState icon={<Puzzle className="size-8" />} title="No plugins loaded">
           <p>
-            The server loads each folder of its plugin directory, <code>CM_PLUGIN_DIR</code> (<code>./data/plugins</code> unless set;{' '}
-            <code>off</code> loads none): a <code>plugin.json</code> with a WebAssembly module or a program beside it. Put one there and it
-            shows here within a second.
+            The server loads each folder of its plugin directory, <code>CM_PLUGIN_DIR</code> (<code>./data/plugins</code> unless set; <code>off</code> loads
+            none): a <code>plugin.json</code> with a WebAssembly module or a program beside it. Put one there and it shows here within a second.
           </p>
           <p className="mt-2">
             <a className="font-medium text-indigo-600 hover:underline dark:text-indigo-400" href={PLUGINS_DOCS} rel="noreferrer" target="_blank">

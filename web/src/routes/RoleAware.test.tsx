@@ -14,8 +14,27 @@ import { MembersPage } from './settings/MembersPage';
 import { SettingsLayout } from './settings/SettingsLayout';
 import { WorkflowsPage } from './WorkflowsPage';
 
-const summary = { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'a', name: 'Orders', nodeCount: 3, tags: [], updatedAt: '2026-01-01T00:00:00Z', version: 4 };
-const workflow: WorkflowFromAPI = { ...definitionFactory(), active: false, edges: definitionFactory().edges ?? [], createdAt: '2026-01-01T00:00:00Z', id: 'w1', settings: {}, tags: [], updatedAt: '2026-01-01T00:00:00Z', version: 3 };
+const summary = {
+  active: false,
+  createdAt: '2026-01-01T00:00:00Z',
+  id: 'a',
+  name: 'Orders',
+  nodeCount: 3,
+  tags: [],
+  updatedAt: '2026-01-01T00:00:00Z',
+  version: 4,
+};
+const workflow: WorkflowFromAPI = {
+  ...definitionFactory(),
+  active: false,
+  edges: definitionFactory().edges ?? [],
+  createdAt: '2026-01-01T00:00:00Z',
+  id: 'w1',
+  settings: {},
+  tags: [],
+  updatedAt: '2026-01-01T00:00:00Z',
+  version: 3,
+};
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -23,7 +42,10 @@ afterEach(() => {
 
 describe('role-aware UI', () => {
   it('a viewer sees the workflows but nothing that would change them', async () => {
-    fakeApi([{ body: { items: [summary] }, path: '/api/v1/workflows' }, { body: { items: [] }, path: '/api/v1/executions' }]);
+    fakeApi([
+      { body: { items: [summary] }, path: '/api/v1/workflows' },
+      { body: { items: [] }, path: '/api/v1/executions' },
+    ]);
     renderRoute(<WorkflowsPage />, '/workflows', '/workflows', { me: fakeMe('viewer') });
     expect(await screen.findByRole('link', { name: 'Orders' })).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'Export Orders' })).toBeInTheDocument();
@@ -33,21 +55,30 @@ describe('role-aware UI', () => {
   });
 
   it('an editor gets the buttons', async () => {
-    fakeApi([{ body: { items: [summary] }, path: '/api/v1/workflows' }, { body: { items: [] }, path: '/api/v1/executions' }]);
+    fakeApi([
+      { body: { items: [summary] }, path: '/api/v1/workflows' },
+      { body: { items: [] }, path: '/api/v1/executions' },
+    ]);
     renderRoute(<WorkflowsPage />, '/workflows', '/workflows', { me: fakeMe('editor') });
     expect(await screen.findByRole('button', { name: 'Delete Orders' })).toBeInTheDocument();
     expect(screen.getByRole('button', { name: 'New workflow' })).toBeInTheDocument();
   });
 
   it('until the role is known, nothing that changes a workflow is offered', async () => {
-    fakeApi([{ body: { items: [] }, path: '/api/v1/workflows' }, { body: { items: [] }, path: '/api/v1/executions' }]);
+    fakeApi([
+      { body: { items: [] }, path: '/api/v1/workflows' },
+      { body: { items: [] }, path: '/api/v1/executions' },
+    ]);
     renderRoute(<WorkflowsPage />, '/workflows', '/workflows', { me: null });
     expect(await screen.findByText('No workflows yet')).toBeInTheDocument();
     expect(screen.queryByRole('button', { name: 'Create your first workflow' })).toBeNull();
   });
 
   it('the editor opens read-only for a viewer: no run, save, palette or undo', async () => {
-    fakeApi([{ body: workflow, path: '/api/v1/workflows/w1' }, { body: { items: [] }, path: '/api/v1/executions' }]);
+    fakeApi([
+      { body: workflow, path: '/api/v1/workflows/w1' },
+      { body: { items: [] }, path: '/api/v1/executions' },
+    ]);
     const types = [...catalogFactory().values()];
     renderRoute(<Editor readOnly types={types} workflow={workflow} />, '/workflows/w1', '/workflows/:id', { me: fakeMe('viewer') });
     expect(await screen.findByTestId('read-only')).toHaveTextContent('Read-only');
@@ -122,5 +153,4 @@ describe('role-aware UI', () => {
     await observer.execute(undefined).catch(() => undefined);
     await waitFor(() => expect(screen.getByRole('alert')).toHaveTextContent('Your role (viewer) cannot do this'));
   });
-
 });

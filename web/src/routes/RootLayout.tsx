@@ -63,7 +63,10 @@ export function RootLayout() {
         </div>
       </nav>
       <div className="flex min-w-0 flex-1 flex-col">
-        <header className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900" data-testid="app-header">
+        <header
+          className="flex h-11 shrink-0 items-center justify-between gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900"
+          data-testid="app-header"
+        >
           <div className="flex min-w-0 items-center gap-3">
             <span className="text-sm font-semibold tracking-tight text-zinc-900 dark:text-zinc-100" data-testid="product-name">
               {PRODUCT}

@@ -45,7 +45,9 @@ describe('WorkflowsPage', () => {
   });
 
   it("shows the API problem's detail when the list fails", async () => {
-    fakeApi([{ body: { detail: 'the database is locked', status: 503, title: 'Service Unavailable', type: 'about:blank' }, path: '/api/v1/workflows', status: 503 }]);
+    fakeApi([
+      { body: { detail: 'the database is locked', status: 503, title: 'Service Unavailable', type: 'about:blank' }, path: '/api/v1/workflows', status: 503 },
+    ]);
     renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
     const alert = await screen.findByRole('alert');
     expect(alert).toHaveTextContent('the database is locked');
@@ -86,7 +88,11 @@ describe('WorkflowsPage', () => {
     ];
     await user.upload(input, new File([JSON.stringify({ edges, name: 'Imported', nodes })], 'wf.json', { type: 'application/json' }));
     await waitFor(() => expect(calls.find((c) => c.method === 'POST')).toBeDefined());
-    const sent = calls.find((c) => c.method === 'POST')!.body as { edges: unknown[]; name: string; nodes: { id: string; position?: { x: number; y: number } }[] };
+    const sent = calls.find((c) => c.method === 'POST')!.body as {
+      edges: unknown[];
+      name: string;
+      nodes: { id: string; position?: { x: number; y: number } }[];
+    };
     expect(sent).toMatchObject({ edges, name: 'Imported', nodes: nodes.map((n) => ({ ...n, position: expect.any(Object) })) });
     const spots = new Set(sent.nodes.map((n) => `${n.position!.x},${n.position!.y}`));
     expect(spots.size).toBe(3);

@@ -155,7 +155,11 @@ export function WorkflowsPage() {
   const exportWf = async (w: WorkflowSummaryFromAPI) => {
     try {
       const full = await fetchWorkflow(w.id);
-      const slug = full.name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '') || 'workflow';
+      const slug =
+        full.name
+          .toLowerCase()
+          .replace(/[^a-z0-9]+/g, '-')
+          .replace(/^-|-$/g, '') || 'workflow';
       downloadJson(`${slug}.json`, toDefinition(full));
     } catch (e) {
       toast.error(errorMessage(e), { title: 'Export failed' });
@@ -231,7 +235,10 @@ export function WorkflowsPage() {
         <ErrorState error={list.error} onRetry={() => list.refetch()} title="Workflows could not be loaded" />
       ) : items.length === 0 ? (
         name || tag ? (
-          <EmptyState icon={<Search className="size-8" />} title={name ? `No workflow matches “${name}”${tag ? ` with tag “${tag}”` : ''}` : `No workflow has the tag “${tag}”`}>
+          <EmptyState
+            icon={<Search className="size-8" />}
+            title={name ? `No workflow matches “${name}”${tag ? ` with tag “${tag}”` : ''}` : `No workflow has the tag “${tag}”`}
+          >
             Try another part of the name or another tag, or clear the filters.
           </EmptyState>
         ) : (
@@ -273,7 +280,11 @@ export function WorkflowsPage() {
             </thead>
             <tbody className={list.isPlaceholderData ? 'opacity-60' : undefined}>
               {items.map((w) => (
-                <tr key={w.id} className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40" data-testid="workflow-row">
+                <tr
+                  key={w.id}
+                  className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40"
+                  data-testid="workflow-row"
+                >
                   <td className="px-4 py-3">
                     <Link className="font-medium text-zinc-900 hover:text-indigo-600 dark:text-zinc-100 dark:hover:text-indigo-400" to={`/workflows/${w.id}`}>
                       {w.name}
@@ -377,8 +388,19 @@ export function WorkflowsPage() {
 }
 
 /** ActiveSwitch shows whether a workflow's webhooks and schedules run, and switches it for editors. */
-function ActiveSwitch({ busy, canEdit, onChange, workflow }: { busy: boolean; canEdit: boolean; onChange: (active: boolean) => void; workflow: WorkflowSummaryFromAPI }) {
-  if (!canEdit) return <span className={workflow.active ? 'text-emerald-700 dark:text-emerald-400' : 'text-zinc-400'}>{workflow.active ? 'Active' : 'Inactive'}</span>;
+function ActiveSwitch({
+  busy,
+  canEdit,
+  onChange,
+  workflow,
+}: {
+  busy: boolean;
+  canEdit: boolean;
+  onChange: (active: boolean) => void;
+  workflow: WorkflowSummaryFromAPI;
+}) {
+  if (!canEdit)
+    return <span className={workflow.active ? 'text-emerald-700 dark:text-emerald-400' : 'text-zinc-400'}>{workflow.active ? 'Active' : 'Inactive'}</span>;
   return (
     <button
       aria-checked={workflow.active}
@@ -401,7 +423,10 @@ function ActiveSwitch({ busy, canEdit, onChange, workflow }: { busy: boolean; ca
 function LastRun({ execution }: { execution: ExecutionFromAPI | undefined }) {
   if (!execution) return <span className="text-zinc-500 dark:text-zinc-400">—</span>;
   return (
-    <Link className="inline-flex items-center gap-2 text-zinc-600 hover:text-indigo-600 dark:text-zinc-400 dark:hover:text-indigo-400" to={`/executions/${execution.id}`}>
+    <Link
+      className="inline-flex items-center gap-2 text-zinc-600 hover:text-indigo-600 dark:text-zinc-400 dark:hover:text-indigo-400"
+      to={`/executions/${execution.id}`}
+    >
       <StatusBadge status={execution.status} />
       <span className="text-xs" title={new Date(execution.startedAt ?? execution.createdAt).toLocaleString()}>
         {formatRelative(execution.startedAt ?? execution.createdAt)}

@@ -88,33 +88,41 @@ describe('patchBody', () => {
 
 describe('credentialFieldErrors', () => {
   it('maps body.data.<field> and /data/<field> to the field', () => {
-    const err = new ApiError(422, {
-      detail: 'validation failed',
-      errors: [
-        { location: 'body.data.port', message: 'must be between 1 and 65535' },
-        { location: '/data/host', message: 'is required' },
-        { location: 'body.name', message: 'is taken' },
-      ],
-      status: 422,
-      title: 'Unprocessable Entity',
-      type: 'about:blank',
-    }, 'x');
+    const err = new ApiError(
+      422,
+      {
+        detail: 'validation failed',
+        errors: [
+          { location: 'body.data.port', message: 'must be between 1 and 65535' },
+          { location: '/data/host', message: 'is required' },
+          { location: 'body.name', message: 'is taken' },
+        ],
+        status: 422,
+        title: 'Unprocessable Entity',
+        type: 'about:blank',
+      },
+      'x',
+    );
     expect(credentialFieldErrors(err)).toEqual({ host: 'is required', name: 'is taken', port: 'must be between 1 and 65535' });
   });
 });
 
 describe('workflowsUsing', () => {
   it('reads the workflows of a 409, and nothing from other errors', () => {
-    const err = new ApiError(409, {
-      detail: 'the credential is used by 2 workflows: Orders, Report',
-      errors: [
-        { location: 'workflows/w1', message: 'used by workflow "Orders"', value: 'w1' },
-        { location: '/workflows/w2', message: 'used by workflow "Nightly "report""' },
-      ],
-      status: 409,
-      title: 'Conflict',
-      type: 'about:blank',
-    }, 'x');
+    const err = new ApiError(
+      409,
+      {
+        detail: 'the credential is used by 2 workflows: Orders, Report',
+        errors: [
+          { location: 'workflows/w1', message: 'used by workflow "Orders"', value: 'w1' },
+          { location: '/workflows/w2', message: 'used by workflow "Nightly "report""' },
+        ],
+        status: 409,
+        title: 'Conflict',
+        type: 'about:blank',
+      },
+      'x',
+    );
     expect(workflowsUsing(err)).toEqual([
       { id: 'w1', name: 'Orders' },
       { id: 'w2', name: 'Nightly "report"' },

@@ -148,7 +148,10 @@ export function parseFieldValue(f: CredentialField, v: unknown): unknown {
   if (f.kind === 'boolean') return v === true;
   const text = typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v);
   if (f.kind === 'list') {
-    const items = text.split(/\r?\n|,/).map((s) => s.trim()).filter(Boolean);
+    const items = text
+      .split(/\r?\n|,/)
+      .map((s) => s.trim())
+      .filter(Boolean);
     return items.length > 0 ? items : undefined;
   }
   if (text.trim() === '') return undefined;
@@ -269,7 +272,10 @@ export const credentialQueries = {
     // eslint-disable-next-line @tanstack/query/exhaustive-deps
     return queryOptions({
       queryFn: async ({ signal }) => {
-        const res = await request<Schemas['ListCredentialsOutputBody']>('/api/v1/credentials', { query: { type: sorted.length === 1 ? sorted[0] : undefined }, signal });
+        const res = await request<Schemas['ListCredentialsOutputBody']>('/api/v1/credentials', {
+          query: { type: sorted.length === 1 ? sorted[0] : undefined },
+          signal,
+        });
         const items = (res.data.items ?? []).filter((c) => sorted.length === 0 || sorted.includes(c.type));
         return items.sort((a, b) => a.name.localeCompare(b.name));
       },

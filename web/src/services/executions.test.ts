@@ -46,11 +46,10 @@ describe('stored values', () => {
   });
 
   it('merges pages of node runs, each attempt once', () => {
-    const merged = mergeNodeRuns([run('a', 1, 'succeeded'), run('b', 1, 'failed')], [
-      { items: [run('b', 1, 'failed'), run('b', 2, 'succeeded')], nextCursor: 'x' },
-      { items: null },
-      { items: [run('c', 1, 'skipped')] },
-    ]);
+    const merged = mergeNodeRuns(
+      [run('a', 1, 'succeeded'), run('b', 1, 'failed')],
+      [{ items: [run('b', 1, 'failed'), run('b', 2, 'succeeded')], nextCursor: 'x' }, { items: null }, { items: [run('c', 1, 'skipped')] }],
+    );
     expect(merged.map((r) => `${r.nodeId}#${r.attempt}`)).toEqual(['a#1', 'b#1', 'b#2', 'c#1']);
   });
 });

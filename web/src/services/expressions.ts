@@ -37,7 +37,8 @@ export function scopeFromResult(res: ExpressionResultFromAPI): ExpressionScope {
   const v = res.value as Record<string, unknown>;
   const nodes: Record<string, unknown> = {};
   if (v.nodes && typeof v.nodes === 'object') {
-    for (const [id, n] of Object.entries(v.nodes as Record<string, unknown>)) nodes[id] = n && typeof n === 'object' ? (n as Record<string, unknown>).output : undefined;
+    for (const [id, n] of Object.entries(v.nodes as Record<string, unknown>))
+      nodes[id] = n && typeof n === 'object' ? (n as Record<string, unknown>).output : undefined;
   }
   return { execution: v.execution, input: v.input, nodes, trigger: v.trigger, vars: v.vars, workflow: v.workflow };
 }
@@ -55,7 +56,12 @@ export const expressionQueries = {
   scope: (workflowId: string, executionId: string | null, nodeId: string) =>
     queryOptions({
       queryFn: async ({ signal }) =>
-        scopeFromResult(await evaluateExpression({ executionId: executionId ?? undefined, expression: SCOPE_EXPRESSION, nodeId, workflowId: workflowId || undefined }, signal)),
+        scopeFromResult(
+          await evaluateExpression(
+            { executionId: executionId ?? undefined, expression: SCOPE_EXPRESSION, nodeId, workflowId: workflowId || undefined },
+            signal,
+          ),
+        ),
       queryKey: [...expressionQueries.all(), 'scope', workflowId, executionId, nodeId] as const,
       retry: false,
       staleTime: 60_000,

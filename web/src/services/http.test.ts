@@ -8,8 +8,12 @@ describe('request and HTTP caching', () => {
   });
 
   it('leaves caching to the browser: fetch keeps its default cache mode, so ETag + no-cache revalidate by themselves', async () => {
-    const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) =>
-      new Response(JSON.stringify({ items: [] }), { headers: { 'Cache-Control': 'private, no-cache', 'Content-Type': 'application/json', ETag: '"abc"' }, status: 200 }),
+    const fetchMock = vi.fn(
+      async (_url: string, _init?: RequestInit) =>
+        new Response(JSON.stringify({ items: [] }), {
+          headers: { 'Cache-Control': 'private, no-cache', 'Content-Type': 'application/json', ETag: '"abc"' },
+          status: 200,
+        }),
     );
     vi.stubGlobal('fetch', fetchMock);
     const res = await request<{ items: unknown[] }>('/api/v1/node-types');
@@ -20,7 +24,10 @@ describe('request and HTTP caching', () => {
   });
 
   it('treats a 304 as a success without data, not as an error', async () => {
-    vi.stubGlobal('fetch', vi.fn(async () => new Response(null, { headers: { ETag: '"3-0123456789abcdef"' }, status: 304 })));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response(null, { headers: { ETag: '"3-0123456789abcdef"' }, status: 304 })),
+    );
     const res = await request<unknown>('/api/v1/workflows/w1', { headers: { 'If-None-Match': '"3-0123456789abcdef"' } });
     expect(res).toEqual({ data: undefined, etag: '"3-0123456789abcdef"', status: 304 });
   });
@@ -28,7 +35,13 @@ describe('request and HTTP caching', () => {
   it('still throws ApiError on a 4xx', async () => {
     vi.stubGlobal(
       'fetch',
-      vi.fn(async () => new Response(JSON.stringify({ detail: 'gone', status: 404, title: 'Not Found' }), { headers: { 'Content-Type': 'application/problem+json' }, status: 404 })),
+      vi.fn(
+        async () =>
+          new Response(JSON.stringify({ detail: 'gone', status: 404, title: 'Not Found' }), {
+            headers: { 'Content-Type': 'application/problem+json' },
+            status: 404,
+          }),
+      ),
     );
     await expect(request('/api/v1/workflows/nope')).rejects.toBeInstanceOf(ApiError);
   });

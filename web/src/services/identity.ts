@@ -238,13 +238,21 @@ export const identityQueries = {
     queryOptions({
       placeholderData: keepPreviousData,
       queryFn: async ({ signal }) =>
-        page((await request<PageBody<ApiKeyFromAPI>>('/api/v1/api-keys', { query: { cursor: params.cursor, includeRevoked: params.includeRevoked || undefined, limit: params.limit ?? 50 }, signal })).data),
+        page(
+          (
+            await request<PageBody<ApiKeyFromAPI>>('/api/v1/api-keys', {
+              query: { cursor: params.cursor, includeRevoked: params.includeRevoked || undefined, limit: params.limit ?? 50 },
+              signal,
+            })
+          ).data,
+        ),
       queryKey: ['api-keys', params] as const,
     }),
   audit: (params: AuditFilters & { cursor?: string; limit?: number }) =>
     queryOptions({
       placeholderData: keepPreviousData,
-      queryFn: async ({ signal }) => page((await request<PageBody<AuditEntryFromAPI>>('/api/v1/audit', { query: { ...params, limit: params.limit ?? 50 }, signal })).data),
+      queryFn: async ({ signal }) =>
+        page((await request<PageBody<AuditEntryFromAPI>>('/api/v1/audit', { query: { ...params, limit: params.limit ?? 50 }, signal })).data),
       queryKey: ['audit', params] as const,
     }),
   me: () =>
@@ -260,7 +268,8 @@ export const identityQueries = {
   members: (params: { cursor?: string; limit?: number }) =>
     queryOptions({
       placeholderData: keepPreviousData,
-      queryFn: async ({ signal }) => page((await request<PageBody<MemberFromAPI>>('/api/v1/members', { query: { cursor: params.cursor, limit: params.limit ?? 50 }, signal })).data),
+      queryFn: async ({ signal }) =>
+        page((await request<PageBody<MemberFromAPI>>('/api/v1/members', { query: { cursor: params.cursor, limit: params.limit ?? 50 }, signal })).data),
       queryKey: ['members', params] as const,
     }),
 };

@@ -71,7 +71,16 @@ export const EXECUTION_EVENT_TYPES = [
 ] as const;
 
 /** NODE_EVENT_TYPES are the node-level event types. */
-export const NODE_EVENT_TYPES = ['node.started', 'node.succeeded', 'node.failed', 'node.retrying', 'node.waiting', 'node.skipped', 'node.canceled', 'node.log'] as const;
+export const NODE_EVENT_TYPES = [
+  'node.started',
+  'node.succeeded',
+  'node.failed',
+  'node.retrying',
+  'node.waiting',
+  'node.skipped',
+  'node.canceled',
+  'node.log',
+] as const;
 
 /** backoffDelay is the wait before reconnect attempt n (0-based): full jitter, random in [0, min(cap, base·2ⁿ)). */
 export function backoffDelay(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {

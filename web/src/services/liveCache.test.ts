@@ -113,7 +113,9 @@ describe('ExecutionOverlay', () => {
     expect(d.status).toBe('failed');
     expect(d.error).toEqual(fetched.error);
     expect(d.nodeRuns![0]).toEqual(fetched.nodeRuns![0]);
-    expect(o.patch(executionFactory({ nodeRuns: [nodeRunFactory({ logsTruncated: true, nodeId: 'a', status: 'running' })] })).nodeRuns![0]!.logs).toBeUndefined();
+    expect(
+      o.patch(executionFactory({ nodeRuns: [nodeRunFactory({ logsTruncated: true, nodeId: 'a', status: 'running' })] })).nodeRuns![0]!.logs,
+    ).toBeUndefined();
   });
 });
 
@@ -125,7 +127,14 @@ describe('patchList', () => {
     const queued = ev('execution.queued', { executionId: 'new', payload: { trigger: 'webhook', triggerNode: 'hook', workflowVersion: 3 } });
     const r = patchList(p, { limit: 2 }, [queued]);
     expect(r.refetch).toBe(false);
-    expect(r.page.items[0]).toEqual({ createdAt: queued.time, id: 'new', status: 'queued', trigger: { kind: 'webhook', node: 'hook' }, workflowId: 'w', workflowVersion: 3 });
+    expect(r.page.items[0]).toEqual({
+      createdAt: queued.time,
+      id: 'new',
+      status: 'queued',
+      trigger: { kind: 'webhook', node: 'hook' },
+      workflowId: 'w',
+      workflowVersion: 3,
+    });
     const r2 = patchList(r.page, { limit: 2 }, [ev('execution.queued', { executionId: 'newer' }), ev('execution.queued', { executionId: 'newer' })]);
     expect(r2.page.items.map((x) => x.id)).toEqual(['newer', 'new']);
     expect(r2.refetch).toBe(true);
@@ -141,8 +150,14 @@ describe('patchList', () => {
 
   it('keeps the call and error trigger kinds and the parent of a sub-workflow run, and lists it only under its parent', () => {
     const p = page([]);
-    const child = ev('execution.queued', { executionId: 'kid', payload: { parentExecutionId: 'p1', parentNodeId: 'each', trigger: 'call', triggerNode: 'start', workflowVersion: 2 } });
-    const handler = ev('execution.queued', { executionId: 'h', payload: { failedExecutionId: 'f', trigger: 'error', triggerNode: 'failed', workflowVersion: 1 } });
+    const child = ev('execution.queued', {
+      executionId: 'kid',
+      payload: { parentExecutionId: 'p1', parentNodeId: 'each', trigger: 'call', triggerNode: 'start', workflowVersion: 2 },
+    });
+    const handler = ev('execution.queued', {
+      executionId: 'h',
+      payload: { failedExecutionId: 'f', trigger: 'error', triggerNode: 'failed', workflowVersion: 1 },
+    });
     const all = patchList(p, {}, [child, handler]).page.items;
     expect(all.map((x) => [x.id, x.trigger.kind, x.parentExecutionId, x.parentNodeId])).toEqual([
       ['h', 'error', undefined, undefined],

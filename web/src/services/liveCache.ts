@@ -348,7 +348,6 @@ export function applyToLists(queryClient: QueryClient, events: readonly LiveEven
   return refetch;
 }
 
-
 // --- following an execution -----------------------------------------------------------------------
 
 /** REFETCH_INTERVAL_MS is the least time between two refetches a burst of events causes. */

@@ -68,7 +68,10 @@ function json(status: number, body: unknown): Response {
 }
 
 function problem(status: number, detail: string, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify({ detail, status, title: 'x', type: 'about:blank' }), { headers: { 'Content-Type': 'application/problem+json', ...headers }, status });
+  return new Response(JSON.stringify({ detail, status, title: 'x', type: 'about:blank' }), {
+    headers: { 'Content-Type': 'application/problem+json', ...headers },
+    status,
+  });
 }
 
 let server: FakeAuthServer;
@@ -215,7 +218,12 @@ describe('request with a session', () => {
     expect(results.map((r) => r.data.path)).toEqual(['/api/v1/things/a', '/api/v1/things/b', '/api/v1/things/c', '/api/v1/things/d']);
     expect(server.refreshes()).toBe(2);
     // Each request was sent twice: with the old token, then once with the new one.
-    expect(server.of('/api/v1/things').map((c) => c.auth).sort()).toEqual([...Array(4).fill('Bearer t1'), ...Array(4).fill('Bearer t2')].sort());
+    expect(
+      server
+        .of('/api/v1/things')
+        .map((c) => c.auth)
+        .sort(),
+    ).toEqual([...Array(4).fill('Bearer t1'), ...Array(4).fill('Bearer t2')].sort());
   });
 
   it('retries only once: a second 401 is the answer', async () => {

@@ -109,10 +109,7 @@ export const workflowQueries = {
   version: (id: string, version: number) =>
     queryOptions({
       queryFn: async ({ signal }) => {
-        const res = await request<components['schemas']['WorkflowVersion']>(
-          `/api/v1/workflows/${encodeURIComponent(id)}/versions/${version}`,
-          { signal },
-        );
+        const res = await request<components['schemas']['WorkflowVersion']>(`/api/v1/workflows/${encodeURIComponent(id)}/versions/${version}`, { signal });
         return res.data;
       },
       queryKey: [...workflowQueries.all(), 'version', id, version] as const,
@@ -177,9 +174,7 @@ export async function duplicateWorkflow(id: string): Promise<WorkflowFromAPI> {
 }
 
 /** ValidationResult is the answer of POST /workflows/validate: valid, or the 422 problem. */
-export type ValidationResult =
-  | { valid: true }
-  | { problem: components['schemas']['ErrorModel']; valid: false };
+export type ValidationResult = { valid: true } | { problem: components['schemas']['ErrorModel']; valid: false };
 
 /** validateWorkflow checks a definition without saving it. A 422 is a result, not an error. */
 export async function validateWorkflow(def: DefinitionFromAPI, signal?: AbortSignal): Promise<ValidationResult> {

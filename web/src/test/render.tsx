@@ -26,8 +26,23 @@ export function renderRoute(element: ReactElement, path = '/', routePath = '/', 
   const client = new QueryClient({ defaultOptions: { queries: { retry: false } } });
   const me = options.me === undefined ? fakeMe() : options.me;
   if (me) client.setQueryData(identityQueries.me().queryKey, me);
-  const router = createMemoryRouter([{ element, path: routePath }, { element: <div>elsewhere</div>, path: '*' }], { initialEntries: [path] });
-  return { client, router, ...render(<QueryClientProvider client={client}><RouterProvider router={router} /><Toaster /></QueryClientProvider>) };
+  const router = createMemoryRouter(
+    [
+      { element, path: routePath },
+      { element: <div>elsewhere</div>, path: '*' },
+    ],
+    { initialEntries: [path] },
+  );
+  return {
+    client,
+    router,
+    ...render(
+      <QueryClientProvider client={client}>
+        <RouterProvider router={router} />
+        <Toaster />
+      </QueryClientProvider>,
+    ),
+  };
 }
 
 /** FakeRoute answers one method and path prefix of the API. */

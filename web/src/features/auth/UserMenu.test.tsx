@@ -15,7 +15,13 @@ describe('UserMenu', () => {
   it('shows who is signed in with their role, and puts the server’s reasons on the password fields', async () => {
     const calls = fakeApi([
       {
-        body: { detail: 'validation failed', errors: [{ location: '/currentPassword', message: 'the current password is wrong' }], status: 422, title: 'x', type: 'x' },
+        body: {
+          detail: 'validation failed',
+          errors: [{ location: '/currentPassword', message: 'the current password is wrong' }],
+          status: 422,
+          title: 'x',
+          type: 'x',
+        },
         method: 'PUT',
         path: '/api/v1/auth/password',
         status: 422,

@@ -30,7 +30,10 @@ export function UserMenu() {
             {/* Part of the name, so that the name holds the visible text too (WCAG 2.5.3, label in name). */}
             <span className="sr-only">User menu: </span>
             <span className="max-w-48 truncate">{who}</span>
-            <span className="rounded-full bg-zinc-100 px-1.5 py-0.5 text-[11px] font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300" data-testid="my-role">
+            <span
+              className="rounded-full bg-zinc-100 px-1.5 py-0.5 text-[11px] font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
+              data-testid="my-role"
+            >
               {me.role}
             </span>
           </>
@@ -96,7 +99,8 @@ function ChangePasswordDialog({ onClose }: { onClose: () => void }) {
   });
   const byField = isApiError(change.error) ? fieldErrors(change.error.problem) : {};
   const mismatch = repeat !== '' && repeat !== next ? 'The two new passwords differ.' : null;
-  const currentError = byField.currentPassword ?? (isApiError(change.error, 401) || isApiError(change.error, 403) ? 'The current password is not right.' : null);
+  const currentError =
+    byField.currentPassword ?? (isApiError(change.error, 401) || isApiError(change.error, 403) ? 'The current password is not right.' : null);
   const general = change.error && !byField.currentPassword && !byField.newPassword && !currentError ? errorMessage(change.error) : null;
   return (
     <Dialog
@@ -125,9 +129,31 @@ function ChangePasswordDialog({ onClose }: { onClose: () => void }) {
             {general}
           </p>
         )}
-        <Field autoComplete="current-password" autoFocus error={currentError} label="Current password" onChange={(e) => setCurrent(e.target.value)} type="password" value={current} />
-        <Field autoComplete="new-password" error={byField.newPassword} label="New password" onChange={(e) => setNext(e.target.value)} type="password" value={next} />
-        <Field autoComplete="new-password" error={mismatch} label="New password, again" onChange={(e) => setRepeat(e.target.value)} type="password" value={repeat} />
+        <Field
+          autoComplete="current-password"
+          autoFocus
+          error={currentError}
+          label="Current password"
+          onChange={(e) => setCurrent(e.target.value)}
+          type="password"
+          value={current}
+        />
+        <Field
+          autoComplete="new-password"
+          error={byField.newPassword}
+          label="New password"
+          onChange={(e) => setNext(e.target.value)}
+          type="password"
+          value={next}
+        />
+        <Field
+          autoComplete="new-password"
+          error={mismatch}
+          label="New password, again"
+          onChange={(e) => setRepeat(e.target.value)}
+          type="password"
+          value={repeat}
+        />
       </form>
     </Dialog>
   );

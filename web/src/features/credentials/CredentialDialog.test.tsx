@@ -37,7 +37,9 @@ describe('CredentialDialog', { timeout: 15_000 }, () => {
   });
 
   it('keeps a secret left blank: the update sends no data, only the new name', async () => {
-    const calls = api([{ body: (_: string, b: { name?: string }) => ({ ...bearer, name: b.name ?? bearer.name }), method: 'PATCH', path: '/api/v1/credentials/c1' }]);
+    const calls = api([
+      { body: (_: string, b: { name?: string }) => ({ ...bearer, name: b.name ?? bearer.name }), method: 'PATCH', path: '/api/v1/credentials/c1' },
+    ]);
     const onSaved = vi.fn();
     const user = userEvent.setup();
     renderRoute(<CredentialDialog credential={bearer} onClose={vi.fn()} onSaved={onSaved} />);
@@ -95,7 +97,13 @@ describe('CredentialDialog', { timeout: 15_000 }, () => {
   });
 
   it("shows the server's 422 errors on their fields", async () => {
-    const problem = { detail: 'validation failed', errors: [{ location: 'body.data.port', message: 'must be between 1 and 65535' }], status: 422, title: 'Unprocessable Entity', type: 'about:blank' };
+    const problem = {
+      detail: 'validation failed',
+      errors: [{ location: 'body.data.port', message: 'must be between 1 and 65535' }],
+      status: 422,
+      title: 'Unprocessable Entity',
+      type: 'about:blank',
+    };
     api([{ body: problem, method: 'PATCH', path: '/api/v1/credentials/c2', status: 422 }]);
     const user = userEvent.setup();
     renderRoute(<CredentialDialog credential={pg} onClose={vi.fn()} />);

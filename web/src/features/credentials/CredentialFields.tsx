@@ -40,7 +40,15 @@ export function CredentialFields({ disabled, errors, fields, onChange, state, st
                 onChange={(s) => setSecret(f.name, s)}
               />
             ) : (
-              <PlainInput described={described} disabled={disabled} field={f} id={id} invalid={Boolean(errors[f.name])} onChange={(v) => setValue(f.name, v)} value={state.values[f.name]} />
+              <PlainInput
+                described={described}
+                disabled={disabled}
+                field={f}
+                id={id}
+                invalid={Boolean(errors[f.name])}
+                onChange={(v) => setValue(f.name, v)}
+                value={state.values[f.name]}
+              />
             )
           }
         </FieldRow>
@@ -49,7 +57,15 @@ export function CredentialFields({ disabled, errors, fields, onChange, state, st
   );
 }
 
-function FieldRow({ children, error, field }: { children: (id: string, described: string | undefined) => React.ReactNode; error?: string; field: CredentialField }) {
+function FieldRow({
+  children,
+  error,
+  field,
+}: {
+  children: (id: string, described: string | undefined) => React.ReactNode;
+  error?: string;
+  field: CredentialField;
+}) {
   const id = useId();
   const hint = field.kind === 'list' ? [field.description, 'One per line.'].filter(Boolean).join(' ') : field.description;
   const described = [hint ? `${id}-hint` : '', error ? `${id}-error` : ''].filter(Boolean).join(' ') || undefined;
@@ -170,7 +186,15 @@ function SecretInput({
   // secret is kept unless something is typed, or cleared.
   const editing = isStored !== undefined;
   const clearing = edit.kind === 'clear';
-  const placeholder = clearing ? 'Cleared when you save' : isStored ? 'Stored — leave blank to keep' : editing ? 'Not set' : field.example ? `e.g. ${field.example}` : undefined;
+  const placeholder = clearing
+    ? 'Cleared when you save'
+    : isStored
+      ? 'Stored — leave blank to keep'
+      : editing
+        ? 'Not set'
+        : field.example
+          ? `e.g. ${field.example}`
+          : undefined;
   return (
     <div className="flex items-center gap-1.5">
       <input

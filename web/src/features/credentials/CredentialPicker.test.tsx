@@ -107,7 +107,11 @@ describe('CredentialPicker', { timeout: 15_000 }, () => {
     await user.selectOptions(screen.getByRole('combobox', { name: 'Credential' }), 'Create new credential…');
     const dialog = await screen.findByRole('dialog', { name: 'New credential' });
     const type = within(dialog).getByLabelText('Type');
-    expect(within(type).getAllByRole('option').map((o) => o.textContent)).toEqual(['MySQL / MariaDB', 'PostgreSQL']);
+    expect(
+      within(type)
+        .getAllByRole('option')
+        .map((o) => o.textContent),
+    ).toEqual(['MySQL / MariaDB', 'PostgreSQL']);
   });
 
   it('warns when the saved credential no longer exists', async () => {

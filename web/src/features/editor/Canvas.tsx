@@ -152,7 +152,10 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
           const screen = { x: p.clientX, y: p.clientY };
           const under = document.elementFromPoint(screen.x, screen.y);
           if (!under?.closest('.react-flow') || under.closest('.react-flow__node, .react-flow__panel, .react-flow__controls, .react-flow__minimap')) return;
-          onConnectionDrop({ handleId: state.fromHandle.id ?? null, handleType: state.fromHandle.type, nodeId: state.fromNode.id }, { flow: screenToFlowPosition(screen), screen });
+          onConnectionDrop(
+            { handleId: state.fromHandle.id ?? null, handleType: state.fromHandle.type, nodeId: state.fromNode.id },
+            { flow: screenToFlowPosition(screen), screen },
+          );
           return;
         }
         if (!other || other === state.fromNode.id) return;
@@ -162,7 +165,9 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
         const fromSource = state.fromHandle.type === 'source';
         const port = fromSource ? inputPorts(s.catalog.get(target.data.type))[0] : outputPorts(s.catalog.get(target.data.type), target.data)[0];
         if (!port) {
-          toast.error(fromSource ? `${other} is a trigger: triggers start runs and take no input.` : `${other} has no output.`, { title: 'Connection refused' });
+          toast.error(fromSource ? `${other} is a trigger: triggers start runs and take no input.` : `${other} has no output.`, {
+            title: 'Connection refused',
+          });
           return;
         }
         const c = fromSource
@@ -250,7 +255,7 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
   const onMoveEnd = useCallback(() => {
     document.querySelectorAll('.react-flow.cm-moving').forEach((el) => el.classList.remove('cm-moving'));
   }, []);
-  const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa' : '#a1a1aa'), [overlay]);
+  const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? (MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa') : '#a1a1aa'), [overlay]);
 
   return (
     <ReactFlow<CanvasNode, WorkflowEdge>

@@ -172,7 +172,9 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   // canvas first; it reads the node's data, which a drag does not change.
   const selectedId = useDeferredValue(useEditorStore((s) => s.selectedId));
   const selectedData = useEditorStore((s) => (selectedId ? s.nodes.find((n) => n.id === selectedId)?.data : undefined));
-  const triggers = useEditorStore(useShallow((s) => s.nodes.filter((n) => s.catalog.get(n.data.type)?.trigger && n.data.type === 'trigger.manual').map((n) => n.id)));
+  const triggers = useEditorStore(
+    useShallow((s) => s.nodes.filter((n) => s.catalog.get(n.data.type)?.trigger && n.data.type === 'trigger.manual').map((n) => n.id)),
+  );
 
   const pointer = useRef<{ flow: { x: number; y: number }; screen: { x: number; y: number } } | null>(null);
   const canvasRef = useRef<HTMLDivElement>(null);
@@ -251,7 +253,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     } catch {
       return false;
     }
-  }, [save]);
+  }, [save, store]);
 
   const reloadTheirs = async () => {
     try {
@@ -321,7 +323,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const wf = useQuery({ ...workflowQueries.detail(workflowId), enabled: workflowId !== DRAFT_ID, staleTime: Infinity });
   const activate = useMutation({
     mutationFn: () => setWorkflowActive(workflowId, true),
-    onSuccess: (next) => queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) => (old ? { ...old, active: next.active } : next)),
+    onSuccess: (next) =>
+      queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) =>
+        old ? { ...old, active: next.active } : next,
+      ),
   });
   const listen = useCallback(async () => {
     try {
@@ -354,7 +359,8 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
     if (!finished || announced.current === finished.id) return;
     announced.current = finished.id;
     if (finished.status === 'succeeded') toast.success(`Run finished in ${formatDuration(finished.durationMs)}`);
-    else if (finished.status === 'failed') toast.error(finished.error?.message ?? 'The run failed', { title: `Run failed${finished.error?.nodeId ? ` at ${finished.error.nodeId}` : ''}` });
+    else if (finished.status === 'failed')
+      toast.error(finished.error?.message ?? 'The run failed', { title: `Run failed${finished.error?.nodeId ? ` at ${finished.error.nodeId}` : ''}` });
     else toast.info('The run was canceled');
   }, [finished]);
 
@@ -371,7 +377,12 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         const c =
           drop.handleType === 'source'
             ? { source: drop.nodeId, sourceHandle: drop.handleId ?? 'out', target: id, targetHandle: inputPorts(st.catalog.get(type))[0]?.name ?? null }
-            : { source: id, sourceHandle: outputPorts(st.catalog.get(type), added.data)[0]?.name ?? null, target: drop.nodeId, targetHandle: drop.handleId ?? 'in' };
+            : {
+                source: id,
+                sourceHandle: outputPorts(st.catalog.get(type), added.data)[0]?.name ?? null,
+                target: drop.nodeId,
+                targetHandle: drop.handleId ?? 'in',
+              };
         if (c.sourceHandle === null || c.targetHandle === null) {
           toast.info(`${drop.handleType === 'source' ? 'The new node takes no input' : 'The new node has no output'}: it is not connected.`);
           return id;
@@ -639,7 +650,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         return [
           { icon: <Plus className="size-4" />, label: 'Add node here', onSelect: () => setQuickAdd({ flow: at.flow, screen: at.screen }), shortcut: 'A' },
           { icon: <StickyNote className="size-4" />, label: 'Add note here', onSelect: () => addNoteAt(at.flow), shortcut: 'N' },
-          { disabled: !s.clipboard, icon: <ClipboardPaste className="size-4" />, label: 'Paste', onSelect: () => store.getState().paste(at.flow), shortcut: `${modKey}+V` },
+          {
+            disabled: !s.clipboard,
+            icon: <ClipboardPaste className="size-4" />,
+            label: 'Paste',
+            onSelect: () => store.getState().paste(at.flow),
+            shortcut: `${modKey}+V`,
+          },
           { icon: <SquareDashedMousePointer className="size-4" />, label: 'Select all', onSelect: () => store.getState().selectAll(), shortcut: `${modKey}+A` },
           { icon: <LayoutGrid className="size-4" />, label: 'Auto-layout', onSelect: () => void autoLayout(), shortcut: 'L' },
         ];
@@ -690,7 +707,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
             </Link>
             <input
               aria-label="Workflow name"
-              className="min-w-0 max-w-xs flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
+              className="max-w-xs min-w-0 flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
               onChange={(e) => store.getState().setMeta({ name: e.target.value })}
               readOnly={readOnly}
               value={name}
@@ -699,7 +716,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
               {isDraft ? 'Draft' : `v${version}`}
             </span>
             {dirty && (
-              <span className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300" data-testid="dirty">
+              <span
+                className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300"
+                data-testid="dirty"
+              >
                 Unsaved changes
               </span>
             )}
@@ -765,7 +785,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
                   <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
                     Run
                   </Button>
-                  <Button disabled={save.isPending || !dirty} icon={<Save className="size-4" />} onClick={() => void saveNow()} title={`Save (${modKey}+S)`} variant="primary">
+                  <Button
+                    disabled={save.isPending || !dirty}
+                    icon={<Save className="size-4" />}
+                    onClick={() => void saveNow()}
+                    title={`Save (${modKey}+S)`}
+                    variant="primary"
+                  >
                     {save.isPending ? 'Saving…' : 'Save'}
                   </Button>
                 </>
@@ -823,7 +849,15 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
           <ContextMenu
             at={menu.at.screen}
             items={menuItems(menu.target, menu.at)}
-            label={menu.target.kind === 'pane' ? 'Canvas menu' : menu.target.kind === 'edge' ? 'Connection menu' : menu.target.kind === 'note' ? 'Note menu' : 'Node menu'}
+            label={
+              menu.target.kind === 'pane'
+                ? 'Canvas menu'
+                : menu.target.kind === 'edge'
+                  ? 'Connection menu'
+                  : menu.target.kind === 'note'
+                    ? 'Note menu'
+                    : 'Node menu'
+            }
             onClose={() => setMenu(null)}
           />
         )}
@@ -897,7 +931,9 @@ function ActiveToggle({ readOnly }: { readOnly: boolean }) {
     mutationFn: (active: boolean) => setWorkflowActive(workflowId, active),
     onError: (e) => toast.error(errorMessage(e), { title: 'Could not change activation' }),
     onSuccess: (next) => {
-      queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) => (old ? { ...old, active: next.active } : next));
+      queryClient.setQueryData(workflowQueries.detail(workflowId).queryKey, (old: WorkflowFromAPI | undefined) =>
+        old ? { ...old, active: next.active } : next,
+      );
       toast.success(next.active ? 'Active: webhook and schedule triggers are on' : 'Inactive: triggers are off');
     },
   });
@@ -1018,7 +1054,11 @@ function ValidationBadge({ suppressed }: { suppressed: boolean }) {
 
 function ListeningBar({ onStop }: { onStop: () => void }) {
   return (
-    <div className="flex items-center gap-3 rounded-full border border-indigo-200 bg-indigo-50 py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-indigo-900 dark:bg-indigo-950" data-testid="listening-bar" role="status">
+    <div
+      className="flex items-center gap-3 rounded-full border border-indigo-200 bg-indigo-50 py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-indigo-900 dark:bg-indigo-950"
+      data-testid="listening-bar"
+      role="status"
+    >
       <Radio aria-hidden className="size-4 animate-pulse text-indigo-600 dark:text-indigo-400" />
       <span>Listening for a test event: call the webhook URL</span>
       <Button onClick={onStop} size="sm" variant="ghost">
@@ -1033,7 +1073,10 @@ function RunBar({ executionId, nodeRuns, onClose }: { executionId: string; nodeR
   const d = exec.data;
   const ran = nodeRuns.runs.filter((r) => r.status !== 'pending').length;
   return (
-    <div className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-zinc-700 dark:bg-zinc-900" data-testid="run-bar">
+    <div
+      className="flex items-center gap-3 rounded-full border border-zinc-200 bg-white py-1 pr-1 pl-3 text-sm whitespace-nowrap shadow-md dark:border-zinc-700 dark:bg-zinc-900"
+      data-testid="run-bar"
+    >
       {d ? <StatusBadge status={d.status} /> : <LoaderCircle className="size-4 animate-spin" />}
       <span className="text-zinc-600 dark:text-zinc-300">
         Run <span className="font-mono text-xs">{shortId(executionId)}</span>
@@ -1041,7 +1084,12 @@ function RunBar({ executionId, nodeRuns, onClose }: { executionId: string; nodeR
         {nodeRuns.hasMore && '+'} node run{ran === 1 && !nodeRuns.hasMore ? '' : 's'}
       </span>
       {nodeRuns.hasMore && (
-        <button className="text-xs font-medium text-indigo-600 hover:underline disabled:opacity-50 dark:text-indigo-400" disabled={nodeRuns.loading} onClick={nodeRuns.loadMore} type="button">
+        <button
+          className="text-xs font-medium text-indigo-600 hover:underline disabled:opacity-50 dark:text-indigo-400"
+          disabled={nodeRuns.loading}
+          onClick={nodeRuns.loadMore}
+          type="button"
+        >
           {nodeRuns.loading ? 'Loading…' : 'Load more'}
         </button>
       )}
@@ -1061,7 +1109,12 @@ function ProblemsPopover({ onClose }: { onClose: () => void }) {
   const catalog = useEditorStore((s) => s.catalog);
   const types = useEditorStore(useShallow((s) => new Map(s.nodes.filter((n) => s.problems.byNode.has(n.id)).map((n) => [n.id, n.data.type]))));
   return (
-    <div className="absolute top-9 left-0 z-50 w-[28rem] rounded-xl border border-zinc-200 bg-white p-2 shadow-xl dark:border-zinc-700 dark:bg-zinc-900" data-testid="problems-list" role="dialog" aria-label="Problems">
+    <div
+      className="absolute top-9 left-0 z-50 w-[28rem] rounded-xl border border-zinc-200 bg-white p-2 shadow-xl dark:border-zinc-700 dark:bg-zinc-900"
+      data-testid="problems-list"
+      role="dialog"
+      aria-label="Problems"
+    >
       <ul className="max-h-80 space-y-1 overflow-auto text-sm">
         {[...problems.byNode].flatMap(([id, list]) =>
           list.map((p, i) => (

@@ -49,7 +49,11 @@ export function RunDialog({ blockers = [], busy, dirty, initialInput, onClose, o
       title="Run workflow"
     >
       {blocked && (
-        <ul className="mb-3 max-h-40 space-y-1 overflow-auto rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" data-testid="run-blockers" role="alert">
+        <ul
+          className="mb-3 max-h-40 space-y-1 overflow-auto rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200"
+          data-testid="run-blockers"
+          role="alert"
+        >
           {blockers.slice(0, 20).map((b) => (
             <li key={b}>{b}</li>
           ))}

@@ -7,7 +7,10 @@ import { baseIdFor, definitionFromGraph, graphFromDefinition, outputPorts, uniqu
 describe('graphModel', () => {
   it('round-trips a definition, filling and then dropping default ports', () => {
     const def = {
-      edges: [{ source: 'a', target: 'b' }, { source: 'a', sourcePort: 'error', target: 'c' }],
+      edges: [
+        { source: 'a', target: 'b' },
+        { source: 'a', sourcePort: 'error', target: 'c' },
+      ],
       name: 'x',
       nodes: [
         { config: { x: 1 }, id: 'a', onError: 'errorPort' as const, position: { x: 1, y: 2 }, retry: { maxAttempts: 3 }, timeout: '5s', type: 'data.set' },
@@ -17,7 +20,10 @@ describe('graphModel', () => {
       settings: { outputNode: 'b', retention: { maxAge: '24h', maxExecutions: 100 } },
     };
     const g = graphFromDefinition(def);
-    expect(g.edges.map((e) => [e.sourceHandle, e.targetHandle])).toEqual([['out', 'in'], ['error', 'in']]);
+    expect(g.edges.map((e) => [e.sourceHandle, e.targetHandle])).toEqual([
+      ['out', 'in'],
+      ['error', 'in'],
+    ]);
     expect(definitionFromGraph(g)).toEqual(def);
   });
 

@@ -259,7 +259,10 @@ function cleanSettings(s: SettingsFromAPI): SettingsFromAPI {
 /** baseIdFor turns a type name into a node id stem: http.request → request. */
 export function baseIdFor(type: string): string {
   const last = type.split('.').pop() ?? type;
-  let id = last.toLowerCase().replace(/[^a-z0-9_]+/g, '_').replace(/^_+|_+$/g, '');
+  let id = last
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, '_')
+    .replace(/^_+|_+$/g, '');
   if (!/^[a-z]/.test(id)) id = `n_${id}`;
   return id.slice(0, 50) || 'node';
 }

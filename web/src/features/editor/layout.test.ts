@@ -6,7 +6,11 @@ describe('layoutGraph', () => {
   it('lays a chain out left to right and branches one above the other', () => {
     const pos = layoutGraph(
       [{ id: 'a' }, { id: 'b' }, { id: 'c' }, { id: 'd' }],
-      [{ source: 'a', target: 'b' }, { source: 'b', target: 'c' }, { source: 'b', target: 'd' }],
+      [
+        { source: 'a', target: 'b' },
+        { source: 'b', target: 'c' },
+        { source: 'b', target: 'd' },
+      ],
     );
     const a = pos.get('a')!;
     const b = pos.get('b')!;
@@ -61,7 +65,12 @@ describe('placeUnpositioned', () => {
 
 describe('layoutGraph branch order', () => {
   const ifPorts = ['true', 'false'];
-  const cases: { edges: { source: string; sourceHandle: string; target: string }[]; name: string; nodes: { id: string; ports?: string[] }[]; order: string[] }[] = [
+  const cases: {
+    edges: { source: string; sourceHandle: string; target: string }[];
+    name: string;
+    nodes: { id: string; ports?: string[] }[];
+    order: string[];
+  }[] = [
     {
       edges: [
         { source: 'check', sourceHandle: 'false', target: 'no' },

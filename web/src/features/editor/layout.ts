@@ -72,8 +72,13 @@ export function placeUnpositioned(def: DefinitionFromAPI): DefinitionFromAPI {
   const missing = nodes.filter((n) => !n.position);
   if (missing.length === 0) return def;
   const ids = new Set(missing.map((n) => n.id));
-  const edges = (def.edges ?? []).filter((e) => ids.has(e.source) && ids.has(e.target)).map((e) => ({ source: e.source, sourceHandle: e.sourcePort, target: e.target }));
-  const pos = layoutGraph(missing.map((n) => ({ id: n.id })), edges);
+  const edges = (def.edges ?? [])
+    .filter((e) => ids.has(e.source) && ids.has(e.target))
+    .map((e) => ({ source: e.source, sourceHandle: e.sourcePort, target: e.target }));
+  const pos = layoutGraph(
+    missing.map((n) => ({ id: n.id })),
+    edges,
+  );
   const placed = nodes.filter((n) => n.position);
   const dy = placed.length > 0 ? Math.max(...placed.map((n) => n.position!.y)) + 80 + PLACED_GAP : 0;
   const dx = placed.length > 0 ? Math.min(...placed.map((n) => n.position!.x)) : 0;

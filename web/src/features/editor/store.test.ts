@@ -17,9 +17,11 @@ describe('editor store', () => {
     expect(s.nodes.map((n) => n.id)).toEqual(['start', 'check', 'a', 'b']);
     expect(s.edges).toHaveLength(3);
     expect(isDirty(s)).toBe(false);
-    expect(definitionFromGraph(s)).toEqual(definitionFactory({
-      nodes: definitionFactory().nodes!.map((n) => (n.id === 'start' ? { id: 'start', position: n.position, type: n.type } : n)),
-    }));
+    expect(definitionFromGraph(s)).toEqual(
+      definitionFactory({
+        nodes: definitionFactory().nodes!.map((n) => (n.id === 'start' ? { id: 'start', position: n.position, type: n.type } : n)),
+      }),
+    );
   });
 
   it('adds a node with a unique id at the given centre and selects it', () => {
@@ -258,7 +260,10 @@ describe('webhook triggers', () => {
     expect(copy.data.config.path).toMatch(PATH);
     const clip = store.getState().copySelection()!;
     store.getState().paste(null, clip);
-    const paths = store.getState().nodes.filter((n) => n.data.type === 'trigger.webhook').map((n) => n.data.config.path);
+    const paths = store
+      .getState()
+      .nodes.filter((n) => n.data.type === 'trigger.webhook')
+      .map((n) => n.data.config.path);
     expect(new Set(paths).size).toBe(3);
   });
 

@@ -241,7 +241,12 @@ export function createEditorStore(init: EditorInit): EditorStore {
         } else if (c.type === 'dimensions' && c.setAttributes && c.resizing === false) ended = true;
       }
       if (s.readOnly && (content || ended || changes.some((c) => c.type === 'position' || (c.type === 'dimensions' && c.setAttributes)))) {
-        set({ notes: applyNodeChanges(changes.filter((c) => c.type === 'select'), s.notes) });
+        set({
+          notes: applyNodeChanges(
+            changes.filter((c) => c.type === 'select'),
+            s.notes,
+          ),
+        });
         return;
       }
       if (ended) {
@@ -283,7 +288,16 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const s = get();
         if (s.readOnly || s.notes.length >= MAX_NOTES) return null;
         const id = NOTE_PREFIX + newNoteId(s.notes);
-        const note: NoteNode = { data: { text: '' }, height: NOTE_HEIGHT, id, position: { x: at.x, y: at.y }, selected: true, type: 'note', width: NOTE_WIDTH, zIndex: -1 };
+        const note: NoteNode = {
+          data: { text: '' },
+          height: NOTE_HEIGHT,
+          id,
+          position: { x: at.x, y: at.y },
+          selected: true,
+          type: 'note',
+          width: NOTE_WIDTH,
+          zIndex: -1,
+        };
         change(null, (st) => ({
           editing: id,
           nodes: st.nodes.map((n) => (n.selected ? { ...n, selected: false } : n)),
@@ -466,8 +480,7 @@ export function createEditorStore(init: EditorInit): EditorStore {
             const target = e.target === id ? next : e.target;
             return { ...e, id: edgeId(source, e.sourceHandle ?? 'out', target, e.targetHandle ?? 'in'), source, target };
           }),
-          meta:
-            st.meta.settings.outputNode === id ? { ...st.meta, settings: { ...st.meta.settings, outputNode: next } } : st.meta,
+          meta: st.meta.settings.outputNode === id ? { ...st.meta, settings: { ...st.meta.settings, outputNode: next } } : st.meta,
           nodes: st.nodes.map((n) => (n.id === id ? { ...n, id: next } : n)),
           selectedId: st.selectedId === id ? next : st.selectedId,
         }));

@@ -67,7 +67,10 @@ function Refusal({ plugin }: { plugin: PluginFromAPI }) {
   const errors = plugin.errors ?? [];
   const what = plugin.refusedVersion ? `Version ${plugin.refusedVersion} was refused` : 'The folder’s content was refused';
   return (
-    <div className="mt-3 rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200" data-testid="plugin-refusal">
+    <div
+      className="mt-3 rounded-lg border border-red-200 bg-red-50 p-3 text-sm text-red-800 dark:border-red-900 dark:bg-red-950/40 dark:text-red-200"
+      data-testid="plugin-refusal"
+    >
       <p className="flex items-start gap-1.5 font-medium">
         <TriangleExclamationPoint aria-hidden className="mt-0.5 size-4 shrink-0" />
         <span>
@@ -117,9 +120,11 @@ export function PluginCard({ plugin }: { plugin: PluginFromAPI }) {
   const retired = plugin.retired ?? [];
   const rt = plugin.runtime;
   // The kind and author are the version in service's: a folder refused before any version served has neither.
-  const subtitle = [plugin.kind && KIND_LABELS[plugin.kind], plugin.author && `by ${plugin.author}`, plugin.folder !== plugin.name && `folder ${plugin.folder}`].filter(
-    (x): x is string => Boolean(x),
-  );
+  const subtitle = [
+    plugin.kind && KIND_LABELS[plugin.kind],
+    plugin.author && `by ${plugin.author}`,
+    plugin.folder !== plugin.name && `folder ${plugin.folder}`,
+  ].filter((x): x is string => Boolean(x));
   return (
     <article
       aria-labelledby={`plugin-${plugin.folder}`}

@@ -77,18 +77,31 @@ export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summ
       </dl>
       {run.error && <RunError key={run.attempt} executionId={summary.executionId} run={run} />}
       {isWait && waitModeOf(node.config) === 'approval' && <DecisionSummary run={run} />}
-      {node?.type === CALL_TYPE && <ChildExecutions config={node.config} executionId={summary.executionId} nodeId={summary.latest.nodeId} runStatus={summary.latest.status} />}
+      {node?.type === CALL_TYPE && (
+        <ChildExecutions config={node.config} executionId={summary.executionId} nodeId={summary.latest.nodeId} runStatus={summary.latest.status} />
+      )}
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Output</h3>
         <StoredValue key={run.attempt} empty="No output." label="Output" stored={outputOf(run)} valueRef={ref(summary.executionId, run, 'output')} />
       </section>
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Input</h3>
-        <StoredValue key={run.attempt} empty="No input." expandDepth={1} label="Input" stored={inputOf(run)} valueRef={ref(summary.executionId, run, 'input')} />
+        <StoredValue
+          key={run.attempt}
+          empty="No input."
+          expandDepth={1}
+          label="Input"
+          stored={inputOf(run)}
+          valueRef={ref(summary.executionId, run, 'input')}
+        />
       </section>
       <section>
         <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Logs</h3>
-        {run.logsTruncated ? <LargeLogs key={run.attempt} bytes={run.logsBytes ?? 0} valueRef={ref(summary.executionId, run, 'logs')} /> : <Logs logs={run.logs} />}
+        {run.logsTruncated ? (
+          <LargeLogs key={run.attempt} bytes={run.logsBytes ?? 0} valueRef={ref(summary.executionId, run, 'logs')} />
+        ) : (
+          <Logs logs={run.logs} />
+        )}
       </section>
     </div>
   );
@@ -102,13 +115,18 @@ function DecisionSummary({ run }: { run: NodeRunFromAPI }) {
   const o = out as { approved?: unknown; at?: unknown; by?: unknown; comment?: unknown; decision?: unknown };
   if (typeof o.decision !== 'string') return null;
   const by = o.by && typeof o.by === 'object' ? (o.by as { apiKeyId?: unknown; email?: unknown; userId?: unknown }) : {};
-  const who = me?.user && by.userId === me.user.id ? 'you' : [by.email, by.userId, by.apiKeyId && `API key ${String(by.apiKeyId)}`].find((x) => typeof x === 'string' && x);
+  const who =
+    me?.user && by.userId === me.user.id
+      ? 'you'
+      : [by.email, by.userId, by.apiKeyId && `API key ${String(by.apiKeyId)}`].find((x) => typeof x === 'string' && x);
   return (
     <section
       aria-label="Decision"
       className={clsx(
         'rounded-md border p-3 text-sm',
-        o.approved === true ? 'border-emerald-200 bg-emerald-50 dark:border-emerald-900 dark:bg-emerald-950/40' : 'border-red-200 bg-red-50 dark:border-red-900 dark:bg-red-950/40',
+        o.approved === true
+          ? 'border-emerald-200 bg-emerald-50 dark:border-emerald-900 dark:bg-emerald-950/40'
+          : 'border-red-200 bg-red-50 dark:border-red-900 dark:bg-red-950/40',
       )}
       data-testid="decision"
     >
@@ -184,7 +202,9 @@ function Logs({ logs }: { logs: LogEntryFromAPI[] | null | undefined }) {
       {logs.map((l, i) => (
         <li key={i} className="rounded bg-zinc-50 px-2 py-1 break-words dark:bg-zinc-950">
           <span className="text-zinc-500 dark:text-zinc-400">{new Date(l.time).toLocaleTimeString()}</span>{' '}
-          <span className={clsx('font-semibold uppercase', l.level === 'error' ? 'text-red-600' : l.level === 'warn' ? 'text-amber-600' : 'text-zinc-500')}>{l.level}</span>{' '}
+          <span className={clsx('font-semibold uppercase', l.level === 'error' ? 'text-red-600' : l.level === 'warn' ? 'text-amber-600' : 'text-zinc-500')}>
+            {l.level}
+          </span>{' '}
           {l.message}
           {l.attrs && Object.keys(l.attrs).length > 0 && <span className="text-zinc-500"> {JSON.stringify(l.attrs)}</span>}
         </li>

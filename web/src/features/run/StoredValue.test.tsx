@@ -44,9 +44,22 @@ describe('StoredValue', () => {
   });
 
   it('says why the whole value could not be loaded', async () => {
-    fakeApi([{ body: { detail: 'execution e1: not found', status: 404, title: 'Not Found', type: 'urn:concertmaster:problem:not-found' }, path: '/api/v1/executions/e1/input', status: 404 }]);
+    fakeApi([
+      {
+        body: { detail: 'execution e1: not found', status: 404, title: 'Not Found', type: 'urn:concertmaster:problem:not-found' },
+        path: '/api/v1/executions/e1/input',
+        status: 404,
+      },
+    ]);
     const user = userEvent.setup();
-    renderRoute(<StoredValue empty="No input." label="Trigger input" stored={{ bytes: 5000, preview: '{"a":', truncated: true }} valueRef={{ executionId: 'e1', field: 'input' }} />);
+    renderRoute(
+      <StoredValue
+        empty="No input."
+        label="Trigger input"
+        stored={{ bytes: 5000, preview: '{"a":', truncated: true }}
+        valueRef={{ executionId: 'e1', field: 'input' }}
+      />,
+    );
     await user.click(screen.getByRole('button', { name: /Load the whole trigger input/ }));
     expect(await screen.findByRole('alert')).toHaveTextContent('execution e1: not found');
     expect(screen.getByTestId('value-preview')).toBeInTheDocument();

@@ -35,7 +35,9 @@ export function StoredValue({ empty, expandDepth, label, stored, valueRef }: Sto
   if (full.data !== undefined) {
     return (
       <div>
-        <p className="mb-1 text-xs text-zinc-500">The whole {label.toLowerCase()}, {formatBytes(stored.bytes)}.</p>
+        <p className="mb-1 text-xs text-zinc-500">
+          The whole {label.toLowerCase()}, {formatBytes(stored.bytes)}.
+        </p>
         <JsonViewer expandDepth={expandDepth} label={label} value={full.data} />
       </div>
     );

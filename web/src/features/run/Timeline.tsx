@@ -123,40 +123,44 @@ export function Timeline({ execution, onSelect, order, runs, selected, titleOf }
           const title = titleOf?.(row.nodeId) || undefined;
           const label = title ?? row.nodeId;
           return (
-          <li key={row.nodeId} className="flex items-center gap-2">
-            <button
-              className={clsx('w-34 shrink-0 truncate rounded px-1 text-left hover:bg-zinc-100 dark:hover:bg-zinc-800', !title && 'font-mono', selected === row.nodeId && 'bg-indigo-50 font-semibold dark:bg-indigo-950')}
-              data-testid="timeline-node"
-              onClick={() => onSelect(row.nodeId)}
-              title={title ? `${title} (${row.nodeId})` : row.nodeId}
-              type="button"
-            >
-              {label}
-            </button>
-            <div className="relative h-5 flex-1 rounded bg-zinc-100 dark:bg-zinc-800/60">
-              {row.runs.map((r) => {
-                const s = Date.parse(r.startedAt ?? r.finishedAt ?? '') || start;
-                const e = Date.parse(r.finishedAt ?? '') || (execution.finishedAt ? s : now);
-                return (
-                  <button
-                    key={r.attempt}
-                    aria-label={`${label} attempt ${r.attempt}: ${r.status}, ${formatDuration(r.durationMs ?? e - s)}`}
-                    className={clsx('absolute top-0.5 bottom-0.5 min-w-[4px] rounded-sm ring-white hover:ring-2 dark:ring-zinc-900', BAR[r.status])}
-                    data-status={r.status}
-                    data-testid="timeline-bar"
-                    onClick={() => onSelect(row.nodeId)}
-                    style={{ left: pct(s), width: `calc(${pct(e)} - ${pct(s)})` }}
-                    title={`Attempt ${r.attempt} · ${r.status} · ${formatDuration(r.durationMs ?? e - s)}${r.error ? ` · ${r.error.message}` : ''}`}
-                    type="button"
-                  />
-                );
-              })}
-            </div>
-            <span className="w-20 shrink-0 text-right text-zinc-500 tabular-nums">
-              {row.runs.length > 1 && <span className="mr-1 text-amber-600">×{row.runs.length}</span>}
-              {formatDuration(row.runs[row.runs.length - 1]?.durationMs)}
-            </span>
-          </li>
+            <li key={row.nodeId} className="flex items-center gap-2">
+              <button
+                className={clsx(
+                  'w-34 shrink-0 truncate rounded px-1 text-left hover:bg-zinc-100 dark:hover:bg-zinc-800',
+                  !title && 'font-mono',
+                  selected === row.nodeId && 'bg-indigo-50 font-semibold dark:bg-indigo-950',
+                )}
+                data-testid="timeline-node"
+                onClick={() => onSelect(row.nodeId)}
+                title={title ? `${title} (${row.nodeId})` : row.nodeId}
+                type="button"
+              >
+                {label}
+              </button>
+              <div className="relative h-5 flex-1 rounded bg-zinc-100 dark:bg-zinc-800/60">
+                {row.runs.map((r) => {
+                  const s = Date.parse(r.startedAt ?? r.finishedAt ?? '') || start;
+                  const e = Date.parse(r.finishedAt ?? '') || (execution.finishedAt ? s : now);
+                  return (
+                    <button
+                      key={r.attempt}
+                      aria-label={`${label} attempt ${r.attempt}: ${r.status}, ${formatDuration(r.durationMs ?? e - s)}`}
+                      className={clsx('absolute top-0.5 bottom-0.5 min-w-[4px] rounded-sm ring-white hover:ring-2 dark:ring-zinc-900', BAR[r.status])}
+                      data-status={r.status}
+                      data-testid="timeline-bar"
+                      onClick={() => onSelect(row.nodeId)}
+                      style={{ left: pct(s), width: `calc(${pct(e)} - ${pct(s)})` }}
+                      title={`Attempt ${r.attempt} · ${r.status} · ${formatDuration(r.durationMs ?? e - s)}${r.error ? ` · ${r.error.message}` : ''}`}
+                      type="button"
+                    />
+                  );
+                })}
+              </div>
+              <span className="w-20 shrink-0 text-right text-zinc-500 tabular-nums">
+                {row.runs.length > 1 && <span className="mr-1 text-amber-600">×{row.runs.length}</span>}
+                {formatDuration(row.runs[row.runs.length - 1]?.durationMs)}
+              </span>
+            </li>
           );
         })}
       </ul>

@@ -68,7 +68,12 @@ describe('WaitingPanel', () => {
   it('explains a 409 (decided already, or the run moved on) and keeps the buttons', async () => {
     fakeApi([
       {
-        body: { detail: 'node ask of execution e1 was already decided, or the execution has finished: conflict', status: 409, title: 'Conflict', type: 'about:blank' },
+        body: {
+          detail: 'node ask of execution e1 was already decided, or the execution has finished: conflict',
+          status: 409,
+          title: 'Conflict',
+          type: 'about:blank',
+        },
         method: 'POST',
         path: approvePath,
         status: 409,

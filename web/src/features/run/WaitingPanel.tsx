@@ -80,7 +80,13 @@ function shell(variant: WaitingPanelProps['variant']) {
 function ResumeUrlWait({ nodeId, run, variant }: WaitingPanelProps) {
   const until = timeoutAt(run);
   return (
-    <section aria-label={`${nodeId} is waiting`} className={shell(variant)} data-testid="waiting-panel" data-variant={variant ?? 'inspector'} data-wait-mode="webhook">
+    <section
+      aria-label={`${nodeId} is waiting`}
+      className={shell(variant)}
+      data-testid="waiting-panel"
+      data-variant={variant ?? 'inspector'}
+      data-wait-mode="webhook"
+    >
       <h3 className="flex items-center gap-2 font-semibold">
         <Link2 aria-hidden className="size-4 shrink-0" />
         Waiting for a request to the execution’s resume URL
@@ -88,7 +94,8 @@ function ResumeUrlWait({ nodeId, run, variant }: WaitingPanelProps) {
       </h3>
       <p className="mt-1 text-xs text-amber-900/80 dark:text-amber-200/80">
         A GET or POST to the URL resumes the run, and <span className="font-mono">{nodeId}</span> outputs the request. The workflow reads the URL as{' '}
-        <code className="rounded bg-amber-100 px-1 font-mono dark:bg-amber-900/60">{'{{ execution.resumeUrl }}'}</code>: a node before this one sends it to whoever should call it.
+        <code className="rounded bg-amber-100 px-1 font-mono dark:bg-amber-900/60">{'{{ execution.resumeUrl }}'}</code>: a node before this one sends it to
+        whoever should call it.
         {until && <> It times out {formatDateTime(until)}.</>}
       </p>
     </section>
@@ -135,7 +142,13 @@ function ApprovalWait({ config, executionId, nodeId, run, variant }: WaitingPane
     decide.mutate({ approve, comment });
   };
   return (
-    <section aria-label={`Approval: ${nodeId}`} className={shell(variant)} data-testid="waiting-panel" data-variant={variant ?? 'inspector'} data-wait-mode="approval">
+    <section
+      aria-label={`Approval: ${nodeId}`}
+      className={shell(variant)}
+      data-testid="waiting-panel"
+      data-variant={variant ?? 'inspector'}
+      data-wait-mode="approval"
+    >
       <h3 className="flex items-center gap-2 font-semibold">
         <Hand aria-hidden className="size-4 shrink-0" />
         Waiting for approval

@@ -24,8 +24,30 @@ const templates = [
 ];
 
 const nodeTypes = [
-  { category: 'Triggers', description: '', dynamicPorts: false, icon: 'play', inputs: [], outputs: [], title: 'Manual trigger', trigger: true, type: 'trigger.manual', version: 1 },
-  { category: 'HTTP', description: '', dynamicPorts: false, icon: 'globe', inputs: [], outputs: [], title: 'HTTP request', trigger: false, type: 'http.request', version: 1 },
+  {
+    category: 'Triggers',
+    description: '',
+    dynamicPorts: false,
+    icon: 'play',
+    inputs: [],
+    outputs: [],
+    title: 'Manual trigger',
+    trigger: true,
+    type: 'trigger.manual',
+    version: 1,
+  },
+  {
+    category: 'HTTP',
+    description: '',
+    dynamicPorts: false,
+    icon: 'globe',
+    inputs: [],
+    outputs: [],
+    title: 'HTTP request',
+    trigger: false,
+    type: 'http.request',
+    version: 1,
+  },
 ];
 
 function api(instantiate: { body: unknown; status?: number }) {
@@ -61,7 +83,10 @@ describe('NewFromTemplateDialog', { timeout: 15_000 }, () => {
     const create = within(setup).getByRole('button', { name: 'Create workflow' });
     expect(create).toBeDisabled();
     fireEvent.change(within(setup).getByLabelText('Workflow name'), { target: { value: 'My orders' } });
-    await user.selectOptions(await within(setup).findByLabelText('HTTP bearer token'), await within(setup).findByRole('option', { name: 'Shop token (HTTP bearer token)' }));
+    await user.selectOptions(
+      await within(setup).findByLabelText('HTTP bearer token'),
+      await within(setup).findByRole('option', { name: 'Shop token (HTTP bearer token)' }),
+    );
     expect(create).toBeDisabled();
     await user.selectOptions(within(setup).getByLabelText('PostgreSQL'), await within(setup).findByRole('option', { name: 'Warehouse (PostgreSQL)' }));
     expect(create).toBeEnabled();

@@ -62,7 +62,14 @@ function TemplateGallery({ onChoose }: { onChoose: (t: TemplateFromAPI) => void 
     <div className="space-y-3" data-testid="template-gallery">
       <div className="relative">
         <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input aria-label="Search templates" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Search by name, tag or node…" type="search" value={q} />
+        <input
+          aria-label="Search templates"
+          className="cm-input pl-8"
+          onChange={(e) => setQ(e.target.value)}
+          placeholder="Search by name, tag or node…"
+          type="search"
+          value={q}
+        />
       </div>
       {items.length === 0 && <p className="py-6 text-center text-sm text-zinc-500">No template matches “{q}”.</p>}
       <ul className="grid gap-2 sm:grid-cols-2">
@@ -119,7 +126,10 @@ export function templateCredentialErrors(err: unknown): { byType: Record<string,
   if (!(err instanceof ApiError)) return { byType, other: err ? errorMessage(err) : '' };
   const rest: string[] = [];
   for (const e of err.problem?.errors ?? []) {
-    const loc = (e.location ?? '').replace(/^body\./, '').replace(/^\/(body\/)?/, '').replace(/\//g, '.');
+    const loc = (e.location ?? '')
+      .replace(/^body\./, '')
+      .replace(/^\/(body\/)?/, '')
+      .replace(/\//g, '.');
     const m = /^credentials\.(.+)$/.exec(loc);
     if (m && !(m[1]! in byType)) byType[m[1]!] = e.message ?? 'invalid';
     else rest.push(e.message ?? '');
@@ -170,7 +180,13 @@ export function TemplateSetup({ onBack, onCreated, template }: { onBack: () => v
                   <CredentialTypeIcon icon={type?.icon} size="sm" />
                   {type?.title ?? t}
                 </label>
-                <CredentialPicker id={id} invalid={Boolean(errs.byType[t])} onChange={(v) => setPicked((p) => ({ ...p, [t]: v }))} types={[t]} value={picked[t]} />
+                <CredentialPicker
+                  id={id}
+                  invalid={Boolean(errs.byType[t])}
+                  onChange={(v) => setPicked((p) => ({ ...p, [t]: v }))}
+                  types={[t]}
+                  value={picked[t]}
+                />
                 {errs.byType[t] && <p className="mt-1 text-xs text-red-600 dark:text-red-400">{errs.byType[t]}</p>}
               </div>
             );

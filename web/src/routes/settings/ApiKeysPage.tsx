@@ -204,7 +204,15 @@ function CreateKeyDialog({ mine, onClose, onCreated }: { mine: Role | undefined;
             {general}
           </p>
         )}
-        <Field autoFocus error={byField.name} hint="What uses it, e.g. “CI deploys”." label="Name" maxLength={100} onChange={(e) => setForm({ ...form, name: e.target.value })} value={form.name} />
+        <Field
+          autoFocus
+          error={byField.name}
+          hint="What uses it, e.g. “CI deploys”."
+          label="Name"
+          maxLength={100}
+          onChange={(e) => setForm({ ...form, name: e.target.value })}
+          value={form.name}
+        />
         <SelectField label="Role" onChange={(v) => setForm({ ...form, role: v as Role })} value={form.role}>
           {roles.map((r) => (
             <option key={r} value={r}>
@@ -212,7 +220,15 @@ function CreateKeyDialog({ mine, onClose, onCreated }: { mine: Role | undefined;
             </option>
           ))}
         </SelectField>
-        <Field error={byField.expiresAt} hint="Leave empty for a key that does not expire." label="Expires on (optional)" min={min} onChange={(e) => setForm({ ...form, expires: e.target.value })} type="date" value={form.expires} />
+        <Field
+          error={byField.expiresAt}
+          hint="Leave empty for a key that does not expire."
+          label="Expires on (optional)"
+          min={min}
+          onChange={(e) => setForm({ ...form, expires: e.target.value })}
+          type="date"
+          value={form.expires}
+        />
       </form>
     </Dialog>
   );
@@ -239,12 +255,18 @@ function NewKeyDialog({ created, onClose }: { created: CreatedApiKeyFromAPI; onC
       title={`API key “${created.name}” created`}
     >
       <div className="space-y-3">
-        <div className="flex items-start gap-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200" role="note">
+        <div
+          className="flex items-start gap-2 rounded-md border border-amber-300 bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:border-amber-800 dark:bg-amber-950/50 dark:text-amber-200"
+          role="note"
+        >
           <TriangleAlert aria-hidden className="mt-0.5 size-4 shrink-0" />
           <span>Copy the key now: this is the only time it is shown. Store it as a secret; anyone holding it acts as a {created.role} in this workspace.</span>
         </div>
         <div className="flex items-center gap-2">
-          <code className="min-w-0 flex-1 rounded-md border border-zinc-200 bg-zinc-50 px-2 py-1.5 font-mono text-xs break-all select-all dark:border-zinc-700 dark:bg-zinc-950" data-testid="new-api-key">
+          <code
+            className="min-w-0 flex-1 rounded-md border border-zinc-200 bg-zinc-50 px-2 py-1.5 font-mono text-xs break-all select-all dark:border-zinc-700 dark:bg-zinc-950"
+            data-testid="new-api-key"
+          >
             {created.key}
           </code>
           <Button icon={<Copy className="size-4" />} onClick={() => void copy()}>

@@ -57,7 +57,10 @@ const EMPTY = { action: '', actor: '', since: '', targetId: '', targetType: '', 
 export function AuditPage() {
   useDocumentTitle('Audit log');
   const [form, setForm] = useState(EMPTY);
-  const filters = useDebouncedValue(useMemo(() => toFilters(form), [form]), 300);
+  const filters = useDebouncedValue(
+    useMemo(() => toFilters(form), [form]),
+    300,
+  );
   const key = JSON.stringify(filters);
   const pages = useCursorPages();
   const { reset } = pages;
@@ -147,7 +150,10 @@ export function AuditPage() {
             <tbody className={list.isPlaceholderData ? 'opacity-60' : undefined}>
               {items.map((e) => (
                 <Fragment key={e.id}>
-                  <tr className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40" data-testid="audit-row">
+                  <tr
+                    className="border-b border-zinc-100 last:border-0 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-800/40"
+                    data-testid="audit-row"
+                  >
                     <td className="px-2 py-1.5">
                       <button
                         aria-expanded={open === e.id}
@@ -212,7 +218,11 @@ function EntryDetails({ entry }: { entry: AuditEntryFromAPI }) {
         <dt className="text-zinc-500">User agent</dt>
         <dd className="break-all">{entry.userAgent || '—'}</dd>
       </dl>
-      {entry.details !== undefined && entry.details !== null ? <JsonViewer expandDepth={3} label="Details" value={entry.details} /> : <p className="text-zinc-500">No details.</p>}
+      {entry.details !== undefined && entry.details !== null ? (
+        <JsonViewer expandDepth={3} label="Details" value={entry.details} />
+      ) : (
+        <p className="text-zinc-500">No details.</p>
+      )}
     </div>
   );
 }

@@ -105,7 +105,12 @@ describe('MembersPage', () => {
     await user.click(submit);
     await waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     await screen.findByText('Added Newcomer as viewer');
-    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({ email: 'new@example.com', name: 'Newcomer', password: 'a long enough passphrase', role: 'viewer' });
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({
+      email: 'new@example.com',
+      name: 'Newcomer',
+      password: 'a long enough passphrase',
+      role: 'viewer',
+    });
   });
 
   it('shows the problem when the list fails', async () => {

@@ -186,7 +186,12 @@ function AddMemberDialog({ mine, onAdded, onClose }: { mine: Role | undefined; o
   });
   const err = add.error;
   const byField = isApiError(err) ? fieldErrors(err.problem) : {};
-  const general = err && !byField.email && !byField.password && !byField.role ? (isApiError(err, 404) ? `No user has the e-mail ${form.email.trim()}: give an initial password to create them.` : errorMessage(err)) : null;
+  const general =
+    err && !byField.email && !byField.password && !byField.role
+      ? isApiError(err, 404)
+        ? `No user has the e-mail ${form.email.trim()}: give an initial password to create them.`
+        : errorMessage(err)
+      : null;
   return (
     <Dialog
       footer={
@@ -222,7 +227,13 @@ function AddMemberDialog({ mine, onAdded, onClose }: { mine: Role | undefined; o
             </option>
           ))}
         </SelectField>
-        <Field error={byField.name} hint="For a new user." label="Name (optional)" onChange={(e) => setForm({ ...form, name: e.target.value })} value={form.name} />
+        <Field
+          error={byField.name}
+          hint="For a new user."
+          label="Name (optional)"
+          onChange={(e) => setForm({ ...form, name: e.target.value })}
+          value={form.name}
+        />
         <Field
           autoComplete="new-password"
           error={byField.password}

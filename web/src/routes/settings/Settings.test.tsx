@@ -87,7 +87,10 @@ describe('AuditPage', () => {
     const calls = fakeApi([
       { body: { items: [entry] }, path: '/api/v1/audit?action=workflow.updated' },
       { body: { items: [entry, { ...entry, action: 'auth.login', id: 'a0', targetId: '', targetType: '' }] }, path: '/api/v1/audit' },
-      { body: { items: [{ createdAt: '2026-01-01T00:00:00Z', disabled: false, email: 'ada@example.com', name: 'Ada', role: 'owner', userId: 'u1' }] }, path: '/api/v1/members' },
+      {
+        body: { items: [{ createdAt: '2026-01-01T00:00:00Z', disabled: false, email: 'ada@example.com', name: 'Ada', role: 'owner', userId: 'u1' }] },
+        path: '/api/v1/members',
+      },
     ]);
     const created = vi.fn((_b: Blob) => 'blob:x');
     vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: created, revokeObjectURL: vi.fn() }));
@@ -111,7 +114,10 @@ describe('AuditPage', () => {
   });
 
   it('turns the filter form into query parameters, leaving out the empty ones', () => {
-    expect(toFilters({ action: '', actor: ' user:u1 ', since: '', targetId: '', targetType: 'workflow', until: '' })).toEqual({ actor: 'user:u1', targetType: 'workflow' });
+    expect(toFilters({ action: '', actor: ' user:u1 ', since: '', targetId: '', targetType: 'workflow', until: '' })).toEqual({
+      actor: 'user:u1',
+      targetType: 'workflow',
+    });
     const f = toFilters({ action: 'auth.login', actor: '', since: '2026-01-01T10:00', targetId: '', targetType: '', until: 'nonsense' });
     expect(f.action).toBe('auth.login');
     expect(new Date(f.since!).getTime()).toBe(new Date('2026-01-01T10:00').getTime());

@@ -35,7 +35,9 @@ export function SettingsLayout() {
                 className={({ isActive }) =>
                   clsx(
                     '-mb-px border-b-2 px-3 py-2 text-sm font-medium',
-                    isActive ? 'border-indigo-600 text-indigo-600 dark:text-indigo-400' : 'border-transparent text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100',
+                    isActive
+                      ? 'border-indigo-600 text-indigo-600 dark:text-indigo-400'
+                      : 'border-transparent text-zinc-500 hover:text-zinc-900 dark:hover:text-zinc-100',
                   )
                 }
                 to={t.to}

@@ -51,7 +51,12 @@ export const NoteCard = memo(function NoteCard({ data, id, selected }: NodeProps
   };
   return (
     <div
-      aria-label={`Note: ${data.text.split('\n')[0]?.replace(/^#+\s*/, '').slice(0, 60) || 'empty'}`}
+      aria-label={`Note: ${
+        data.text
+          .split('\n')[0]
+          ?.replace(/^#+\s*/, '')
+          .slice(0, 60) || 'empty'
+      }`}
       className={clsx('h-full w-full overflow-hidden rounded-lg border shadow-sm', COLOR[color], selected && 'ring-2 ring-indigo-500')}
       data-testid="note"
       onDoubleClick={(e) => {

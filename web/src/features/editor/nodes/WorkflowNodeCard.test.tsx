@@ -12,12 +12,22 @@ import { WorkflowNodeCard } from './WorkflowNodeCard';
 
 function renderCard(id: string, withRun = false) {
   const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), version: 1, workflowId: 'w' });
-  store.getState().setProblems(mapProblems({ errors: [{ location: '/nodes/1/config/condition', message: 'condition is required' }], status: 422, title: 'Unprocessable Entity', type: 'x' }, ['start', 'check'], []));
+  store
+    .getState()
+    .setProblems(
+      mapProblems(
+        { errors: [{ location: '/nodes/1/config/condition', message: 'condition is required' }], status: 422, title: 'Unprocessable Entity', type: 'x' },
+        ['start', 'check'],
+        [],
+      ),
+    );
   const n = store.getState().nodes.find((x) => x.id === id)!;
-  const overlay = withRun ? summarizeRuns('e1', [
+  const overlay = withRun
+    ? summarizeRuns('e1', [
         nodeRunFactory({ attempt: 1, nodeId: 'check', status: 'failed' }),
         nodeRunFactory({ attempt: 2, durationMs: 42, nodeId: 'check', port: 'true', status: 'succeeded' }),
-      ]) : null;
+      ])
+    : null;
   render(
     <EditorStoreContext.Provider value={store}>
       <RunOverlayContext.Provider value={overlay}>
@@ -63,7 +73,7 @@ describe('WorkflowNodeCard', () => {
     expect(screen.getByTestId('node-problem')).toHaveTextContent('Condition: condition is required');
   });
 
-  it("paints the run: status, attempt and duration of the latest attempt", () => {
+  it('paints the run: status, attempt and duration of the latest attempt', () => {
     renderCard('check', true);
     const badge = screen.getByTestId('node-status');
     expect(badge).toHaveTextContent('succeeded');

@@ -89,7 +89,12 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
         ))}
         {outs.map((p, i) => (
           <div key={p.name} className="absolute right-0 flex items-center" style={{ top: 6 + i * PORT_ROW, height: PORT_ROW }}>
-            <span className={clsx('cm-detail pr-3 text-[11px]', p.name === 'error' ? 'text-red-500' : 'text-zinc-500', run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400')}
+            <span
+              className={clsx(
+                'cm-detail pr-3 text-[11px]',
+                p.name === 'error' ? 'text-red-500' : 'text-zinc-500',
+                run?.latest.port === p.name && 'font-semibold text-emerald-600 dark:text-emerald-400',
+              )}
               data-testid="port-label"
               title={portHint(p)}
             >
@@ -109,7 +114,10 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
       </div>
 
       {problems && (
-        <div className="flex items-start gap-1.5 border-t border-red-200 bg-red-50 px-3 py-1.5 text-[11px] text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300" data-testid="node-problem">
+        <div
+          className="flex items-start gap-1.5 border-t border-red-200 bg-red-50 px-3 py-1.5 text-[11px] text-red-700 dark:border-red-900 dark:bg-red-950/50 dark:text-red-300"
+          data-testid="node-problem"
+        >
           <TriangleExclamationPoint aria-hidden className="mt-px size-3 shrink-0" />
           <span className="cm-detail line-clamp-2">
             {problems[0]!.path.length > 0 && <b>{problemLabel(problems[0]!.path, type?.configSchema)}: </b>}
@@ -121,7 +129,11 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
 
       {run && (
         <div
-          className={clsx('absolute -top-3 right-2 flex items-center gap-1 rounded-full border bg-white px-2 py-0.5 text-[11px] font-medium shadow-sm dark:bg-zinc-900', STATUS_TEXT[run.status], 'border-current/30')}
+          className={clsx(
+            'absolute -top-3 right-2 flex items-center gap-1 rounded-full border bg-white px-2 py-0.5 text-[11px] font-medium shadow-sm dark:bg-zinc-900',
+            STATUS_TEXT[run.status],
+            'border-current/30',
+          )}
           data-testid="node-status"
         >
           <StatusIcon status={run.status} />
@@ -144,13 +156,15 @@ function NodeTitle({ id, name, title }: { id: string; name: string | undefined; 
   const editing = useEditorStore((s) => s.editing === id && !s.readOnly);
   const readOnly = useEditorStore((s) => s.readOnly);
   const [draft, setDraft] = useState(title);
+  // When an edit starts, the draft starts from the current title (state adjusted while rendering).
+  const [wasEditing, setWasEditing] = useState(editing);
+  if (editing !== wasEditing) {
+    setWasEditing(editing);
+    if (editing) setDraft(title);
+  }
   const input = useRef<HTMLInputElement>(null);
   useEffect(() => {
-    if (!editing) return;
-    setDraft(title);
-    requestAnimationFrame(() => input.current?.select());
-    // Only when the edit starts.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    if (editing) requestAnimationFrame(() => input.current?.select());
   }, [editing]);
   const done = (keep: boolean) => {
     const s = store.getState();

@@ -176,7 +176,15 @@ describe('ConfigForm of flow.call', () => {
       {
         body: {
           items: [
-            { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf-invoice', name: 'Invoice one order', nodeCount: 3, updatedAt: '2026-01-01T00:00:00Z', version: 2 },
+            {
+              active: false,
+              createdAt: '2026-01-01T00:00:00Z',
+              id: 'wf-invoice',
+              name: 'Invoice one order',
+              nodeCount: 3,
+              updatedAt: '2026-01-01T00:00:00Z',
+              version: 2,
+            },
             { active: false, createdAt: '2026-01-01T00:00:00Z', id: 'wf-refund', name: 'Refund', nodeCount: 3, updatedAt: '2026-01-01T00:00:00Z', version: 1 },
           ],
         },

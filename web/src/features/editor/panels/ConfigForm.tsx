@@ -1,5 +1,14 @@
 import Form, { getDefaultRegistry } from '@rjsf/core';
-import type { ErrorSchema, FieldProps, FieldTemplateProps, IconButtonProps, RegistryFieldsType, RegistryWidgetsType, RJSFSchema, WidgetProps } from '@rjsf/utils';
+import type {
+  ErrorSchema,
+  FieldProps,
+  FieldTemplateProps,
+  IconButtonProps,
+  RegistryFieldsType,
+  RegistryWidgetsType,
+  RJSFSchema,
+  WidgetProps,
+} from '@rjsf/utils';
 import validator from '@rjsf/validator-ajv8';
 import clsx from 'clsx';
 import { ArrowDown, ArrowUp, Copy, Plus, X, type LucideIcon } from 'lucide-react';
@@ -34,7 +43,21 @@ function schemaOf(props: FieldProps): Schema {
 }
 
 /** FieldShell is the label and description of a custom field; FieldTemplate adds its errors. */
-function FieldShell({ children, description, group, id, required, title }: { children: React.ReactNode; description?: string; group?: boolean; id: string; required?: boolean; title: string }) {
+function FieldShell({
+  children,
+  description,
+  group,
+  id,
+  required,
+  title,
+}: {
+  children: React.ReactNode;
+  description?: string;
+  group?: boolean;
+  id: string;
+  required?: boolean;
+  title: string;
+}) {
   const text = (
     <>
       {title}
@@ -119,7 +142,9 @@ function ExpressionField(props: FieldProps) {
 /** JsonField edits an untyped property: a JSON value, or text (expressions included). */
 function JsonField(props: FieldProps) {
   const id = props.fieldPathId.$id;
-  const [text, setText] = useState(() => (props.formData === undefined ? '' : typeof props.formData === 'string' ? props.formData : JSON.stringify(props.formData, null, 2)));
+  const [text, setText] = useState(() =>
+    props.formData === undefined ? '' : typeof props.formData === 'string' ? props.formData : JSON.stringify(props.formData, null, 2),
+  );
   return (
     <FieldShell description={descriptionOf(props)} id={id} required={props.required} title={titleOf(props)}>
       <ExpressionInput
@@ -230,7 +255,15 @@ function WorkflowField(props: FieldProps) {
       {asText ? (
         <ExpressionInput disabled={disabled} id={id} onChange={set} placeholder="{{ input.workflowId }}" value={value ?? ''} />
       ) : (
-        <WorkflowPicker disabled={disabled} id={id} invalid={Boolean(props.rawErrors?.length)} label={titleOf(props)} none="Choose a workflow…" onChange={set} value={value} />
+        <WorkflowPicker
+          disabled={disabled}
+          id={id}
+          invalid={Boolean(props.rawErrors?.length)}
+          label={titleOf(props)}
+          none="Choose a workflow…"
+          onChange={set}
+          value={value}
+        />
       )}
       {!disabled && (
         <button className="mt-1 text-[11px] text-indigo-600 hover:underline dark:text-indigo-400" onClick={() => setAsText(!asText)} type="button">
@@ -303,7 +336,8 @@ function TextWidget(props: WidgetProps) {
   const value = props.value === undefined || props.value === null ? '' : String(props.value);
   const d: unknown = (props.schema as Schema).default;
   // An empty field means the default: it is shown as the placeholder.
-  const placeholder = props.placeholder || (d !== undefined && d !== null && d !== '' ? `${typeof d === 'string' ? d : JSON.stringify(d)} (default)` : undefined);
+  const placeholder =
+    props.placeholder || (d !== undefined && d !== null && d !== '' ? `${typeof d === 'string' ? d : JSON.stringify(d)} (default)` : undefined);
   const isNumber = props.schema.type === 'number' || props.schema.type === 'integer';
   if (isNumber) {
     return (
@@ -411,30 +445,30 @@ export default function ConfigForm({ errors, idPrefix, nodeType, onChange, readO
   if (!hasFields) return <p className="text-sm text-zinc-500">This node type takes no configuration.</p>;
   return (
     <div onChangeCapture={touch} onClickCapture={touch} onInputCapture={touch} onKeyDownCapture={touch}>
-    <Form
-      className="cm-form"
-      disabled={readOnly}
-      experimental_defaultFormStateBehavior={defaultsBehavior}
-      // ErrorTree is rjsf's ErrorSchema written without rjsf's types, which problems.ts does not import.
-      extraErrors={errors as ErrorSchema}
-      fields={fields}
-      formData={value}
-      idPrefix={idPrefix}
-      liveValidate={false}
-      noHtml5Validate
-      noValidate
-      onChange={(e) => {
-        const next = (e.formData ?? {}) as Record<string, unknown>;
-        if (touched.current && JSON.stringify(next) !== JSON.stringify(value)) onChange(next);
-      }}
-      schema={prepared as RJSFSchema}
-      showErrorList={false}
-      tagName="div"
-      templates={templates}
-      uiSchema={uiSchema}
-      validator={validator}
-      widgets={widgets}
-    />
+      <Form
+        className="cm-form"
+        disabled={readOnly}
+        experimental_defaultFormStateBehavior={defaultsBehavior}
+        // ErrorTree is rjsf's ErrorSchema written without rjsf's types, which problems.ts does not import.
+        extraErrors={errors as ErrorSchema}
+        fields={fields}
+        formData={value}
+        idPrefix={idPrefix}
+        liveValidate={false}
+        noHtml5Validate
+        noValidate
+        onChange={(e) => {
+          const next = (e.formData ?? {}) as Record<string, unknown>;
+          if (touched.current && JSON.stringify(next) !== JSON.stringify(value)) onChange(next);
+        }}
+        schema={prepared as RJSFSchema}
+        showErrorList={false}
+        tagName="div"
+        templates={templates}
+        uiSchema={uiSchema}
+        validator={validator}
+        widgets={widgets}
+      />
     </div>
   );
 }

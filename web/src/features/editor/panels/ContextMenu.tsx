@@ -63,7 +63,8 @@ export function ContextMenu({ at, items, label, onClose }: ContextMenuProps) {
         e.preventDefault();
         const list = [...(ref.current?.querySelectorAll<HTMLElement>('[role=menuitem]:not([disabled])') ?? [])];
         const i = list.indexOf(document.activeElement as HTMLElement);
-        const next = e.key === 'Home' ? 0 : e.key === 'End' ? list.length - 1 : e.key === 'ArrowDown' ? (i + 1) % list.length : (i - 1 + list.length) % list.length;
+        const next =
+          e.key === 'Home' ? 0 : e.key === 'End' ? list.length - 1 : e.key === 'ArrowDown' ? (i + 1) % list.length : (i - 1 + list.length) % list.length;
         list[next]?.focus();
       }}
       role="menu"

@@ -23,7 +23,6 @@ export function FindNode({ onClose, onPick }: FindNodeProps) {
   const catalog = useEditorStore((s) => s.catalog);
   const list = useMemo(() => findNodes(nodes, catalog, q), [nodes, catalog, q]);
   const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => setActive(0), [q]);
   useEffect(() => {
     const onDown = (e: MouseEvent) => {
       if (ref.current && !ref.current.contains(e.target as Node)) onClose();
@@ -49,7 +48,10 @@ export function FindNode({ onClose, onPick }: FindNodeProps) {
         aria-label="Find a node by title, id or type"
         autoFocus
         className="w-full border-b border-zinc-200 bg-transparent px-3 py-2.5 text-sm outline-none dark:border-zinc-800"
-        onChange={(e) => setQ(e.target.value)}
+        onChange={(e) => {
+          setQ(e.target.value);
+          setActive(0);
+        }}
         onKeyDown={(e) => {
           e.stopPropagation();
           if (e.key === 'ArrowDown') {

@@ -100,7 +100,11 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
         </p>
       )}
       {otherProblems.map((p) => (
-        <p key={p.message} className="border-b border-red-200 bg-red-50 px-4 py-2 text-xs text-red-700 dark:border-red-900 dark:bg-red-950/40 dark:text-red-300" role="alert">
+        <p
+          key={p.message}
+          className="border-b border-red-200 bg-red-50 px-4 py-2 text-xs text-red-700 dark:border-red-900 dark:bg-red-950/40 dark:text-red-300"
+          role="alert"
+        >
           {p.path.length > 0 && <b>{problemLabel(p.path, type?.configSchema)}: </b>}
           {p.message}
         </p>
@@ -113,7 +117,9 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
             aria-selected={tab === t.id}
             className={clsx(
               '-mb-px flex items-center gap-1.5 border-b-2 px-2.5 py-2 text-sm font-medium disabled:opacity-40',
-              tab === t.id ? 'border-indigo-600 text-indigo-600 dark:border-indigo-400 dark:text-indigo-400' : 'border-transparent text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100',
+              tab === t.id
+                ? 'border-indigo-600 text-indigo-600 dark:border-indigo-400 dark:text-indigo-400'
+                : 'border-transparent text-zinc-600 hover:text-zinc-900 dark:text-zinc-400 dark:hover:text-zinc-100',
             )}
             disabled={t.disabled}
             id={`tab-${t.id}`}
@@ -123,37 +129,40 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
           >
             {t.label}
             {t.count ? <span className="rounded-full bg-red-500 px-1.5 text-[10px] font-bold text-white">{t.count}</span> : null}
-            {t.id === 'output' && run && <span className={clsx('size-2 rounded-full', run.status === 'failed' ? 'bg-red-500' : run.status === 'succeeded' ? 'bg-emerald-500' : 'bg-zinc-400')} />}
+            {t.id === 'output' && run && (
+              <span
+                className={clsx('size-2 rounded-full', run.status === 'failed' ? 'bg-red-500' : run.status === 'succeeded' ? 'bg-emerald-500' : 'bg-zinc-400')}
+              />
+            )}
           </button>
         ))}
       </div>
       <ExpressionTargetContext.Provider value={expressionTarget}>
-      <div aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1 overflow-auto p-4" id={`panel-${tab}`} role="tabpanel">
-        {tab === 'parameters' && node.data.type === 'trigger.webhook' && <WebhookUrl config={node.data.config} />}
-        {tab === 'parameters' && node.data.type === 'trigger.schedule' && <ScheduleTimes config={node.data.config} />}
-        {tab === 'parameters' && (
-          <Suspense fallback={<Spinner label="Loading form…" />}>
-            {type ? (
-              <ConfigForm
-                key={node.id}
-                errors={errors}
-                idPrefix={`cfg-${node.id}`}
-                nodeType={node.data.type}
-                onChange={(config) => store.getState().updateNodeConfig(node.id, config)}
-                readOnly={readOnly}
-                schema={type.configSchema}
-                value={node.data.config}
-              />
-            ) : (
-              <pre className="text-xs">{JSON.stringify(node.data.config, null, 2)}</pre>
-            )}
-          </Suspense>
-        )}
-        {tab === 'settings' && <NodeSettings key={node.id} node={node} readOnly={readOnly} />}
-        {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} node={node.data} summary={run} />}
-      </div>
+        <div aria-labelledby={`tab-${tab}`} className="min-h-0 flex-1 overflow-auto p-4" id={`panel-${tab}`} role="tabpanel">
+          {tab === 'parameters' && node.data.type === 'trigger.webhook' && <WebhookUrl config={node.data.config} />}
+          {tab === 'parameters' && node.data.type === 'trigger.schedule' && <ScheduleTimes config={node.data.config} />}
+          {tab === 'parameters' && (
+            <Suspense fallback={<Spinner label="Loading form…" />}>
+              {type ? (
+                <ConfigForm
+                  key={node.id}
+                  errors={errors}
+                  idPrefix={`cfg-${node.id}`}
+                  nodeType={node.data.type}
+                  onChange={(config) => store.getState().updateNodeConfig(node.id, config)}
+                  readOnly={readOnly}
+                  schema={type.configSchema}
+                  value={node.data.config}
+                />
+              ) : (
+                <pre className="text-xs">{JSON.stringify(node.data.config, null, 2)}</pre>
+              )}
+            </Suspense>
+          )}
+          {tab === 'settings' && <NodeSettings key={node.id} node={node} readOnly={readOnly} />}
+          {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} node={node.data} summary={run} />}
+        </div>
       </ExpressionTargetContext.Provider>
     </div>
   );
 }
-

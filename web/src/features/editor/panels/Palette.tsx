@@ -49,7 +49,11 @@ function Row({ ariaAttributes, index, onAdd, rows, style }: RowComponentProps<Ro
   const row = rows[index]!;
   if (row.kind === 'header') {
     return (
-      <div {...ariaAttributes} className="flex items-end px-3 pb-1 text-[11px] font-semibold tracking-wide text-zinc-500 uppercase" style={style as CSSProperties}>
+      <div
+        {...ariaAttributes}
+        className="flex items-end px-3 pb-1 text-[11px] font-semibold tracking-wide text-zinc-500 uppercase"
+        style={style as CSSProperties}
+      >
         {row.category}
       </div>
     );
@@ -91,18 +95,34 @@ export const Palette = memo(function Palette({ onAdd, types }: { onAdd: (type: s
   }, [types, q]);
   const rowProps = useMemo(() => ({ onAdd, rows }), [onAdd, rows]);
   return (
-    <aside aria-label="Node palette" className="flex h-full w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50">
+    <aside
+      aria-label="Node palette"
+      className="flex h-full w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50"
+    >
       <div className="p-3">
         <div className="relative">
           <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-          <input aria-label="Search node types" className="cm-input pl-8" onChange={(e) => setQ(e.target.value)} placeholder="Search nodes…" type="search" value={q} />
+          <input
+            aria-label="Search node types"
+            className="cm-input pl-8"
+            onChange={(e) => setQ(e.target.value)}
+            placeholder="Search nodes…"
+            type="search"
+            value={q}
+          />
         </div>
       </div>
       <div className="min-h-0 flex-1">
         {rows.length === 0 ? (
           <p className="px-4 text-sm text-zinc-500">No node type matches “{q}”.</p>
         ) : (
-          <List rowComponent={Row} rowCount={rows.length} rowHeight={(i) => (rows[i]?.kind === 'header' ? HEADER : ITEM)} rowProps={rowProps} style={{ height: '100%' }} />
+          <List
+            rowComponent={Row}
+            rowCount={rows.length}
+            rowHeight={(i) => (rows[i]?.kind === 'header' ? HEADER : ITEM)}
+            rowProps={rowProps}
+            style={{ height: '100%' }}
+          />
         )}
       </div>
       <p className="border-t border-zinc-200 px-3 py-2 text-[11px] text-zinc-500 dark:border-zinc-800">

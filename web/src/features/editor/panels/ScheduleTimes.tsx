@@ -53,7 +53,11 @@ export function ScheduleTimes({ config }: { config: Record<string, unknown> }) {
   if (!cron) {
     body = <p className="text-xs text-zinc-500">Write a cron expression to see when it fires.</p>;
   } else if (templated) {
-    body = <p className="text-xs text-red-600 dark:text-red-400" role="alert">A schedule cannot use {'{{ expressions }}'}: write the expression itself.</p>;
+    body = (
+      <p className="text-xs text-red-600 dark:text-red-400" role="alert">
+        A schedule cannot use {'{{ expressions }}'}: write the expression itself.
+      </p>
+    );
   } else if (preview.isError) {
     body = (
       <p className="text-xs text-red-600 dark:text-red-400" role="alert">
@@ -76,7 +80,11 @@ export function ScheduleTimes({ config }: { config: Record<string, unknown> }) {
     );
   }
   return (
-    <section aria-busy={typing || preview.isFetching} aria-label="Next fire times" className="mb-4 rounded-lg border border-zinc-200 bg-zinc-50 p-3 dark:border-zinc-800 dark:bg-zinc-900/60">
+    <section
+      aria-busy={typing || preview.isFetching}
+      aria-label="Next fire times"
+      className="mb-4 rounded-lg border border-zinc-200 bg-zinc-50 p-3 dark:border-zinc-800 dark:bg-zinc-900/60"
+    >
       <div className="mb-1 flex items-center gap-1.5 text-xs font-medium text-zinc-500">
         <CalendarClock aria-hidden className="size-3.5" />
         Next fire times ({zone})

@@ -41,7 +41,9 @@ export function WebhookUrl({ config }: { config: Record<string, unknown> }) {
     <section aria-label="Webhook URL" className="mb-4 rounded-lg border border-zinc-200 bg-zinc-50 p-3 dark:border-zinc-800 dark:bg-zinc-900/60">
       <div className="mb-1 text-xs font-medium text-zinc-500">Webhook URL</div>
       <div className="flex items-center gap-2">
-        <span className="rounded bg-indigo-100 px-1.5 py-0.5 font-mono text-[11px] font-semibold text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">{method}</span>
+        <span className="rounded bg-indigo-100 px-1.5 py-0.5 font-mono text-[11px] font-semibold text-indigo-700 dark:bg-indigo-950 dark:text-indigo-300">
+          {method}
+        </span>
         <code className="min-w-0 flex-1 truncate font-mono text-xs select-all" data-testid="webhook-url" title={url}>
           {url}
         </code>

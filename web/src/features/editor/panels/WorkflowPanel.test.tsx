@@ -14,7 +14,15 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-const summary = (id: string, name: string) => ({ active: false, createdAt: '2026-01-01T00:00:00Z', id, name, nodeCount: 2, updatedAt: '2026-01-01T00:00:00Z', version: 1 });
+const summary = (id: string, name: string) => ({
+  active: false,
+  createdAt: '2026-01-01T00:00:00Z',
+  id,
+  name,
+  nodeCount: 2,
+  updatedAt: '2026-01-01T00:00:00Z',
+  version: 1,
+});
 
 describe('WorkflowPanel', () => {
   it('chooses the error workflow among the workspace’s workflows (not this one), by name, into settings.errorWorkflow', async () => {

@@ -81,7 +81,13 @@ export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
           <label className="mb-1 block text-sm font-medium" htmlFor="wf-timeout">
             Run timeout
           </label>
-          <input className="cm-input" id="wf-timeout" onChange={(e) => setSettings({ timeout: e.target.value })} placeholder="10m" value={meta.settings.timeout ?? ''} />
+          <input
+            className="cm-input"
+            id="wf-timeout"
+            onChange={(e) => setSettings({ timeout: e.target.value })}
+            placeholder="10m"
+            value={meta.settings.timeout ?? ''}
+          />
           <Errors list={messagesAt(global, '/settings/timeout')} />
         </div>
       </div>
@@ -104,7 +110,8 @@ export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
           Error workflow
         </label>
         <p className="mb-1 text-xs text-zinc-500">
-          Started when a run of this workflow fails, with the failed execution, node and error as its input. It needs a <span className="font-mono">trigger.error</span> node.
+          Started when a run of this workflow fails, with the failed execution, node and error as its input. It needs a{' '}
+          <span className="font-mono">trigger.error</span> node.
         </p>
         <WorkflowPicker
           disabled={readOnly}

@@ -96,7 +96,13 @@ describe('itemTitle', () => {
   });
 
   it('titles the items of every list in the uiSchema after the list', () => {
-    const ui = buildUiSchema({ properties: { cases: { items: { properties: { port: { type: 'string' } }, type: 'object' }, title: 'Cases', type: 'array' }, tags: { items: { type: 'string' }, type: 'array' } }, type: 'object' });
+    const ui = buildUiSchema({
+      properties: {
+        cases: { items: { properties: { port: { type: 'string' } }, type: 'object' }, title: 'Cases', type: 'array' },
+        tags: { items: { type: 'string' }, type: 'array' },
+      },
+      type: 'object',
+    });
     const cases = ui.cases as UiSchema;
     const tags = ui.tags as UiSchema;
     expect(typeof cases.items).toBe('function');
