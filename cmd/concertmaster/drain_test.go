@@ -109,6 +109,9 @@ type stepServer struct {
 	delay    time.Duration
 	hangOnce string
 	arrived  chan string
+	// release holds the first request of step 2 until it is closed, so that the test decides when
+	// the step may finish (during the drain), however slowly a loaded machine starts the processes.
+	release chan struct{}
 
 	mu        sync.Mutex
 	arrivals  map[string]int
@@ -116,7 +119,8 @@ type stepServer struct {
 }
 
 func newStepServer(delay time.Duration, hangOnce string) *stepServer {
-	return &stepServer{delay: delay, hangOnce: hangOnce, arrived: make(chan string, 1024), arrivals: map[string]int{}, completed: map[string]int{}}
+	return &stepServer{delay: delay, hangOnce: hangOnce, arrived: make(chan string, 1024), release: make(chan struct{}),
+		arrivals: map[string]int{}, completed: map[string]int{}}
 }
 
 func (s *stepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -126,6 +130,13 @@ func (s *stepServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	first := s.arrivals[step] == 1
 	s.mu.Unlock()
 	s.arrived <- step
+	if first && step == "2" {
+		select {
+		case <-s.release:
+		case <-r.Context().Done():
+			return
+		}
+	}
 	wait := s.delay
 	if first && step == s.hangOnce {
 		wait = time.Hour
@@ -201,6 +212,8 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 			second := startProcess(t, "worker 2", env, "worker")
 			second.waitLog(t, "Worker is running")
 
+			// Step 2 may finish now: 500 ms later, inside the drain.
+			close(steps.release)
 			code, took := first.terminate(t, grace+10*time.Second)
 			require.Equal(t, 0, code, first.logs.String())
 			require.Less(t, took, grace+2*time.Second, "the worker exits within its grace")

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -90,10 +89,10 @@ func TestEvaluateExpression(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			started := time.Now()
+			// A budget stops the slow and huge cases (their errors say which): the assertions are on
+			// the answer, not the wall clock, which a loaded -race run stretches several-fold.
 			r, got := evaluate(t, s, tt.body, nil)
 			require.Equal(t, http.StatusOK, r.Status, r.Body)
-			require.Less(t, time.Since(started), 5*time.Second, "a budget stops the evaluation")
 			if len(tt.wantOneOf) > 0 {
 				require.NotNil(t, got.Error, r.Body)
 				require.True(t, strings.Contains(got.Error.Message, tt.wantOneOf[0]) || strings.Contains(got.Error.Message, tt.wantOneOf[1]), got.Error.Message)
