@@ -240,13 +240,16 @@ type recorder struct {
 	calls    map[string]int
 	failFunc func(value string, call int) bool
 	changed  chan struct{}
+	// holdAfter, when set, makes fire block (until its context ends) once that many distinct
+	// records were fired, so that a stop lands mid-stream however fast the consumer runs.
+	holdAfter int
 }
 
 func newRecorder() *recorder {
 	return &recorder{counts: map[string]int{}, calls: map[string]int{}, changed: make(chan struct{}, 1)}
 }
 
-func (r *recorder) fire(_ context.Context, data any) error {
+func (r *recorder) fire(ctx context.Context, data any) error {
 	m := data.(map[string]any)
 	key := fmt.Sprint(m["value"])
 	r.mu.Lock()
@@ -256,6 +259,7 @@ func (r *recorder) fire(_ context.Context, data any) error {
 		r.fired = append(r.fired, m)
 		r.counts[key]++
 	}
+	hold := r.holdAfter > 0 && len(r.counts) >= r.holdAfter
 	r.mu.Unlock()
 	select {
 	case r.changed <- struct{}{}:
@@ -263,6 +267,10 @@ func (r *recorder) fire(_ context.Context, data any) error {
 	}
 	if fail {
 		return errors.New("store unavailable")
+	}
+	if hold {
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	return nil
 }
@@ -326,10 +334,14 @@ func TestTrigger(t *testing.T) {
 		tr.Credential, tr.Topics, tr.StartOffset = b.credID, []string{b.topic}, startEarliest
 		const n = 500
 		b.produceN(t, 0, n)
+		r.holdAfter = 50
 		stop := host(tr, b.env(r))
 		r.waitDistinct(t, 50, 20*time.Second)
 		require.Empty(t, stop())
 		require.Less(t, r.distinct(), n, "stopped too late to be mid-stream")
+		r.mu.Lock()
+		r.holdAfter = 0
+		r.mu.Unlock()
 		stop = host(tr, b.env(r))
 		r.waitDistinct(t, n, 30*time.Second)
 		require.Empty(t, stop())
