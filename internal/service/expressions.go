@@ -203,7 +203,7 @@ func (s *Service) executionEnv(ctx context.Context, tenantID string, p EvaluateP
 	}
 	dec := &boundedDecoder{left: MaxPreviewDataBytes}
 	// The trigger: the start node's output once it succeeded, otherwise the execution's input.
-	trigger := json.RawMessage(exec.Input)
+	trigger := exec.Input
 	if r := last[exec.TriggerNode]; r != nil && r.Status == workflow.NodeRunSucceeded && len(r.Output) > 0 {
 		trigger = r.Output
 	}
