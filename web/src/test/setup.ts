@@ -1,6 +1,6 @@
 import '@testing-library/jest-dom/vitest';
 
-import { cleanup } from '@testing-library/react';
+import { cleanup, configure } from '@testing-library/react';
 import { afterEach } from 'vitest';
 
 import { expressionEditorSettings } from '@components/ExpressionInput';
@@ -9,6 +9,10 @@ import { session } from '@services/session';
 afterEach(() => {
   cleanup();
 });
+
+// findBy* and waitFor wait up to 5 s, not 1 s: a loaded 2-core CI machine renders a lazy form or a
+// fetched list slower than that, and a passing wait still returns as soon as its element appears.
+configure({ asyncUtilTimeout: 5000 });
 
 // jsdom lacks these browser APIs that React Flow and the app touch.
 class ResizeObserverStub {
