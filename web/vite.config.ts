@@ -62,5 +62,7 @@ export default defineConfig({
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
     setupFiles: ['src/test/setup.ts'],
+    // A test may wait 5 s for an element (asyncUtilTimeout in setup.ts) on a loaded machine.
+    testTimeout: 15_000,
   },
 });
