@@ -165,7 +165,11 @@ func TestPluginExecutionsFinishOnTheirVersion(t *testing.T) {
 	// Two more versions after the one an execution started on: it drops out of the one kept.
 	installHello(t, dir, "3.0.0", false)
 	require.NoError(t, rt.Plugins.Reload(ctx))
-	dropped := run(t, rt, wf.ID, "Cy")
+	// The next executions wait long enough for the reloads to land first, however loaded the machine
+	// (two reloads once took over 3 s under -race beside other packages).
+	slow, err := rt.Service.CreateWorkflow(ctx, store.DefaultTenant, greetWorkflow("12s"))
+	require.NoError(t, err)
+	dropped := run(t, rt, slow.ID, "Cy")
 	waitStarted(dropped.ID)
 	installHello(t, dir, "4.0.0", false)
 	require.NoError(t, rt.Plugins.Reload(ctx))
@@ -178,7 +182,7 @@ func TestPluginExecutionsFinishOnTheirVersion(t *testing.T) {
 	require.Contains(t, exec.Error.Message, "is no longer loaded")
 
 	// Removed while an execution waits: it fails saying the plugin was removed.
-	removed := run(t, rt, wf.ID, "Di")
+	removed := run(t, rt, slow.ID, "Di")
 	waitStarted(removed.ID)
 	require.NoError(t, os.RemoveAll(filepath.Join(dir, "hello")))
 	require.NoError(t, rt.Plugins.Reload(ctx))
