@@ -584,7 +584,10 @@ func (c *cluster) restartExited() {
 			run := w.logText()
 			run = run[max(0, strings.LastIndex(run, "==== "+w.name+" started")):]
 			c.mu.Lock()
-			c.exits = append(c.exits, exitRecord{at: time.Now(), noDatabase: strings.Contains(run, "connect to postgres"),
+			// A worker starting as PostgreSQL goes down fails to connect, or loses the connection
+			// while registering ("register this process: begin transaction: conn closed").
+			noDatabase := strings.Contains(run, "connect to postgres") || strings.Contains(run, "register this process: begin transaction: conn closed")
+			c.exits = append(c.exits, exitRecord{at: time.Now(), noDatabase: noDatabase,
 				text: fmt.Sprintf("%s exited on its own at %s (%v):\n%s", w.name, time.Now().Format("15:04:05.000"), w.cmd.ProcessState, w.tail(15))})
 			c.mu.Unlock()
 		}
@@ -596,7 +599,8 @@ func (c *cluster) restartExited() {
 type exitRecord struct {
 	at   time.Time
 	text string
-	// noDatabase: the worker could not connect to PostgreSQL at start, and exited saying so.
+	// noDatabase: the worker could not connect to PostgreSQL at start (or lost it while registering),
+	// and exited saying so.
 	noDatabase bool
 }
 
