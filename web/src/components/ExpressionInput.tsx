@@ -174,7 +174,7 @@ function RichExpressionInput({
                 {target?.executionId ? '= ' : '≈ '}
               </span>
               {formatPreview(preview.data)}
-              <span className="ml-1 text-zinc-400">({preview.data.type})</span>
+              <span className="ml-1 text-zinc-500 dark:text-zinc-400">({preview.data.type})</span>
             </span>
           )}
         </p>
