@@ -33,7 +33,7 @@ test('the app is served with strict security headers and works under them', asyn
   const h = resp!.headers();
   expect(h['content-security-policy']).toContain("script-src 'self';");
   // Inline style attributes are allowed for the code editor (ADR 0026); scripts and <style> never are.
-  expect(h['content-security-policy'].replace("style-src-attr 'unsafe-inline'", '')).not.toContain('unsafe-inline');
+  expect((h['content-security-policy'] ?? '').replace("style-src-attr 'unsafe-inline'", '')).not.toContain('unsafe-inline');
   expect(h['content-security-policy']).toMatch(/style-src 'self' 'nonce-[A-Za-z0-9+/]+=*';/);
   expect(h['content-security-policy']).not.toContain('unsafe-eval');
   expect(h['content-security-policy']).toContain("frame-ancestors 'none'");
