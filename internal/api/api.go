@@ -171,6 +171,7 @@ func New(cfg Config) *Server {
 	s.registerPlugins()
 	s.registerWorkflows()
 	s.registerWorkflowTags()
+	s.registerPins()
 	s.registerSchedules()
 	s.registerCredentials()
 	s.registerTemplates()

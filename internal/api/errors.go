@@ -264,6 +264,7 @@ func toProblem(ctx context.Context, logger *slog.Logger, err error) error {
 	var statusErr huma.StatusError
 	var fieldErr *identity.FieldError
 	var inUse *service.CredentialInUseError
+	var notFound *service.NotFoundError
 	if se, h, ok := authProblem(err); ok {
 		if len(h) > 0 {
 			return huma.ErrorWithHeaders(se, h)
@@ -281,6 +282,8 @@ func toProblem(ctx context.Context, logger *slog.Logger, err error) error {
 			details[i] = &ErrorDetail{Location: v.Pointer, Message: v.Message}
 		}
 		return newError(http.StatusUnprocessableEntity, validationSummary(len(verrs)), details...)
+	case errors.As(err, &notFound):
+		return newError(http.StatusNotFound, notFound.Message, &ErrorDetail{Location: notFound.Pointer, Message: notFound.Message})
 	case errors.As(err, &inputErr):
 		return newError(http.StatusUnprocessableEntity, inputErr.Message, &ErrorDetail{Location: inputErr.Pointer, Message: inputErr.Message})
 	case errors.As(err, &route):

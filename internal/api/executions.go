@@ -44,7 +44,7 @@ type executionActionInput struct {
 type listExecutionsInput struct {
 	WorkflowID string    `query:"workflowId" maxLength:"64" doc:"Keep one workflow's executions"`
 	Status     string    `query:"status" enum:"queued,running,waiting,succeeded,failed,canceled" doc:"Keep executions in this status"`
-	Trigger    string    `query:"trigger" enum:"manual,webhook,schedule,retry,call,error,message" doc:"Keep executions started this way"`
+	Trigger    string    `query:"trigger" enum:"manual,webhook,schedule,retry,call,error,message,test" doc:"Keep executions started this way"`
 	Since      time.Time `query:"createdAfter" doc:"Keep executions created at or after this time (RFC 3339, e.g. 2026-12-01T00:00:00Z)"`
 	Until      time.Time `query:"createdBefore" doc:"Keep executions created before this time (RFC 3339)"`
 	Parent     string    `query:"parentExecutionId" maxLength:"64" doc:"Keep the sub-workflow runs (children) that one execution started"`

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"runtime"
 	"time"
@@ -117,10 +116,6 @@ func (s *Server) registerExpressions() {
 		}
 		res, err := s.svc.Evaluate(ctx, tenant(ctx), p)
 		if err != nil {
-			var nf *service.NotFoundError
-			if errors.As(err, &nf) {
-				return nil, newError(http.StatusNotFound, nf.Message, &ErrorDetail{Location: nf.Pointer, Message: nf.Message})
-			}
 			return nil, toProblem(ctx, s.logger, err)
 		}
 		return &evaluateExpressionOutput{Body: expressionResult(in.Body.Expression, res)}, nil

@@ -38,9 +38,12 @@ func TestTenantIsolation(t *testing.T) {
 
 	values := map[string]string{"version": "1", "nodeId": "set", "attempt": "1", "userId": memberID, "type": "data.set", "path": "x"}
 	bodies := map[string]string{
-		"update-workflow": `{"name":"hijacked","nodes":[{"id":"start","type":"trigger.manual"}]}`,
-		"run-workflow":    `{"input":{}}`,
-		"update-member":   `{"role":"viewer"}`,
+		"update-workflow":    `{"name":"hijacked","nodes":[{"id":"start","type":"trigger.manual"}]}`,
+		"run-workflow":       `{"input":{}}`,
+		"update-member":      `{"role":"viewer"}`,
+		"pin-output":         `{"data":{"x":1}}`,
+		"pin-from-execution": `{"executionId":"` + exec.ID + `"}`,
+		"start-test-run":     `{"node":"set","mode":"node","executionId":"` + exec.ID + `"}`,
 	}
 	for _, op := range operations(t, s) {
 		switch op.id {

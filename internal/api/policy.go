@@ -76,6 +76,11 @@ var policy = map[string]access{
 	"delete-workflow":        editor,
 	"activate-workflow":      editor,
 	"deactivate-workflow":    editor,
+	// Pinned outputs: read with the workflow; pinning changes what test runs do.
+	"list-pins":          viewer,
+	"pin-output":         editor,
+	"unpin-output":       editor,
+	"pin-from-execution": editor,
 
 	// Templates: the gallery is public to the workspace; instantiating creates a workflow.
 	"list-templates":       viewer,
@@ -99,6 +104,7 @@ var policy = map[string]access{
 	"test-credential":       editor,
 	// Executions.
 	"run-workflow":             editor,
+	"start-test-run":           editor,
 	"cancel-execution":         editor,
 	"approve-execution-node":   editor,
 	"reject-execution-node":    editor,

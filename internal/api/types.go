@@ -128,7 +128,7 @@ func toNodeTypePlugin(p *node.PluginRef) *NodeTypePlugin {
 
 // Trigger says what started an execution.
 type Trigger struct {
-	Kind string `json:"kind" enum:"manual,webhook,schedule,retry,call,error,message" doc:"What started the run: manual (or the API), webhook, schedule, retry, call (a flow.call of a parent run), error (an error workflow) or message (a queue, stream or topic trigger)"`
+	Kind string `json:"kind" enum:"manual,webhook,schedule,retry,call,error,message,test" doc:"What started the run: manual (or the API), webhook, schedule, retry, call (a flow.call of a parent run), error (an error workflow), message (a queue, stream or topic trigger) or test (a test run from the editor, which uses pinned outputs)"`
 	Node string `json:"node,omitempty" doc:"Trigger node the run started from"`
 }
 

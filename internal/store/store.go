@@ -144,6 +144,9 @@ const (
 	TriggerError    TriggerKind = "error"
 	// TriggerMessage is a message a listening trigger received (trigger.amqp, trigger.kafka…).
 	TriggerMessage TriggerKind = "message"
+	// TriggerTest is a test run started from the editor: it runs a part of the workflow and uses
+	// pinned outputs (ADR 0028).
+	TriggerTest TriggerKind = "test"
 )
 
 // ExecutionError is why an execution failed.
@@ -435,8 +438,8 @@ type Store interface {
 	// (ErrVersionMismatch otherwise). When the workflow is active, its webhook routes become routes and
 	// its schedules become schedules (see Schedule.Spec for what a save keeps).
 	UpdateWorkflow(ctx context.Context, tenantID, id string, expectedVersion int, def *workflow.Definition, routes []WebhookRoute, schedules []Schedule) (*Workflow, error)
-	// DeleteWorkflow removes a workflow from lists and drops its routes and schedules; its versions
-	// and executions stay readable.
+	// DeleteWorkflow removes a workflow from lists and drops its routes, schedules and pins; its
+	// versions and executions stay readable.
 	DeleteWorkflow(ctx context.Context, tenantID, id string) error
 	// ListWorkflowVersions pages through a workflow's versions, newest first, without definitions,
 	// also of a deleted workflow.
@@ -452,6 +455,16 @@ type Store interface {
 	// ActiveWorkflowsAfter pages through the active workflows of every tenant, with their definitions,
 	// ordered by (tenant, id) after the given pair; at most limit (1 to 500; 0 means 100).
 	ActiveWorkflowsAfter(ctx context.Context, tenantID, id string, limit int) ([]Workflow, error)
+	// ListPins returns a workflow's pinned outputs, by node id (at most MaxPins). A deleted workflow has
+	// none.
+	ListPins(ctx context.Context, tenantID, workflowID string) ([]Pin, error)
+	// PutPins saves pins (each replaces the pin of its node) in one transaction, provided the workflow
+	// exists and is not deleted (ErrNotFound) and it would not have more than MaxPins afterwards
+	// (ErrTooManyPins). Each pin's UpdatedAt is set to now and UpdatedBy to ActorFrom(ctx).
+	PutPins(ctx context.Context, tenantID, workflowID string, pins []Pin) error
+	// DeletePin removes the pin of one node; ErrNotFound when it has none.
+	DeletePin(ctx context.Context, tenantID, workflowID, nodeID string) error
+
 	// LookupWebhook finds the route for a method and path, across tenants.
 	LookupWebhook(ctx context.Context, method, path string) (*WebhookRoute, error)
 
@@ -590,6 +603,25 @@ type TagCount struct {
 	Tag   string
 	Count int
 }
+
+// Pin is a node output pinned in the editor: test runs use it instead of running the node, and
+// production runs never read it (ADR 0028).
+type Pin struct {
+	WorkflowID string
+	NodeID     string
+	// Port is the output port the pinned data leaves by.
+	Port      string
+	Data      json.RawMessage
+	UpdatedAt time.Time
+	// UpdatedBy is the actor who pinned it (see WithActor).
+	UpdatedBy string
+}
+
+// MaxPins bounds the pins of one workflow.
+const MaxPins = 100
+
+// ErrTooManyPins is returned when a write would give a workflow more than MaxPins pins.
+var ErrTooManyPins = fmt.Errorf("a workflow has at most %d pinned outputs: unpin one first: %w", MaxPins, ErrInvalidInput)
 
 // MaxTaggedWorkflowsScanned bounds the workflows ListWorkflowTags reads.
 const MaxTaggedWorkflowsScanned = 10_000

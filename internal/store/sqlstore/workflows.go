@@ -316,6 +316,9 @@ func (s *Store) DeleteWorkflow(ctx context.Context, tenantID, id string) error {
 		if err := s.replaceRoutes(ctx, tx, tenantID, id, 0, nil); err != nil {
 			return err
 		}
+		if _, err := tx.exec(ctx, `DELETE FROM workflow_pins WHERE tenant_id = ? AND workflow_id = ?`, tenantID, id); err != nil {
+			return fmt.Errorf("delete workflow pins: %w", err)
+		}
 		return s.replaceSchedules(ctx, tx, tenantID, id, 0, nil)
 	})
 }

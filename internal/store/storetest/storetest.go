@@ -84,6 +84,7 @@ func Run(t *testing.T, newStore NewStoreFunc) {
 		{"WorkflowCRUD", testWorkflowCRUD},
 		{"WorkflowListPaging", testWorkflowList},
 		{"WorkflowTags", testWorkflowTags},
+		{"Pins", testPins},
 		{"Users", testUsers},
 		{"FirstUserAndTenants", testFirstUserAndTenants},
 		{"Memberships", testMemberships},

@@ -1,5 +1,5 @@
 import clsx from 'clsx';
-import { Clock, Inbox, MousePointerClick, RotateCcw, Siren, Webhook, Workflow, type LucideIcon } from 'lucide-react';
+import { Clock, FlaskConical, Inbox, MousePointerClick, RotateCcw, Siren, Webhook, Workflow, type LucideIcon } from 'lucide-react';
 
 import type { TriggerKind } from '@services/executions';
 
@@ -39,6 +39,12 @@ const KINDS: Record<TriggerKind, { icon: LucideIcon; label: string; style: strin
     label: 'schedule',
     style: 'bg-zinc-50 text-zinc-600 ring-zinc-200 dark:bg-zinc-900 dark:text-zinc-300 dark:ring-zinc-700',
     title: 'Started by a schedule trigger',
+  },
+  test: {
+    icon: FlaskConical,
+    label: 'test',
+    style: 'bg-amber-50 text-amber-800 ring-amber-200 dark:bg-amber-950 dark:text-amber-300 dark:ring-amber-900',
+    title: 'A test run from the editor: a part of the workflow, using pinned outputs',
   },
   webhook: {
     icon: Webhook,

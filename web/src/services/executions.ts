@@ -21,7 +21,7 @@ export type NodeRunStatus = NodeRunFromAPI['status'];
 export type TriggerKind = ExecutionFromAPI['trigger']['kind'];
 
 /** TRIGGER_KINDS lists every trigger kind. */
-export const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'webhook', 'schedule', 'message', 'retry', 'call', 'error'];
+export const TRIGGER_KINDS: readonly TriggerKind[] = ['manual', 'webhook', 'schedule', 'message', 'retry', 'call', 'error', 'test'];
 
 /** asTriggerKind reads a trigger kind out of an event payload (manual when unknown). */
 export function asTriggerKind(v: unknown): TriggerKind {
