@@ -98,6 +98,7 @@ type NodeType struct {
 	Outputs      []node.PortSpec `json:"outputs"`
 	DynamicPorts bool            `json:"dynamicPorts" doc:"Whether output ports depend on the configuration (flow.switch)"`
 	ConfigSchema json.RawMessage `json:"configSchema" doc:"JSON Schema (2020-12) of the configuration"`
+	OutputSchema json.RawMessage `json:"outputSchema,omitempty" doc:"JSON Schema of what the node emits on its first output port, when it can be told before a run (the editor's completion uses it). x-cm-passthrough: the input's shape; x-cm-fields: the keys of that configuration object (with x-cm-keep-input: and the input's, unless that flag is false)"`
 	Plugin       *NodeTypePlugin `json:"plugin,omitempty" doc:"The plugin that adds the type; absent for built-in types"`
 }
 
@@ -115,7 +116,7 @@ func toNodeType(t *node.Type) NodeType {
 		Type: string(t.Info.Type), Version: t.Info.Version, Title: t.Info.Title, Category: t.Info.Category,
 		Description: t.Info.Description, Icon: t.Info.Icon, Docs: t.Info.Docs, Trigger: t.IsTrigger(), Pure: t.Info.Pure,
 		Inputs: nonNil(t.Info.Inputs), Outputs: nonNil(t.Info.Outputs), DynamicPorts: dynamic, ConfigSchema: t.Info.Schema,
-		Plugin: toNodeTypePlugin(t.Info.Plugin),
+		OutputSchema: t.Info.Output, Plugin: toNodeTypePlugin(t.Info.Plugin),
 	}
 }
 

@@ -53,6 +53,13 @@ type Info struct {
 	Outputs []PortSpec
 	// Schema is the configuration's JSON Schema (draft 2020-12).
 	Schema json.RawMessage
+	// Output is a JSON Schema of what the node emits on its first output port, for the editor's
+	// completion before a run has shown real data; empty when it cannot be told in advance. Two
+	// keywords describe outputs that follow the node's input or configuration: "x-cm-passthrough":
+	// true (the output has the input's shape, see PassThrough) and "x-cm-fields": "<key>" (the
+	// output's fields are the keys of the object in configuration key <key>; with
+	// "x-cm-keep-input": "<flag key>", the input's fields too when that flag is not false).
+	Output json.RawMessage
 	// Signals marks types that wait for something outside the run (an approval, a callback, a child
 	// execution) by suspending: the engine resumes their waiting attempts early when the execution is
 	// woken by a signal, and Execute must then check whether what it waits for happened and suspend
@@ -301,3 +308,7 @@ func Errorf(code, format string, args ...any) *Error {
 type InputPolicy interface {
 	WaitForAny() bool
 }
+
+// PassThrough is the Output schema of a node that emits its input, or a part of it, unchanged in
+// shape (a condition, a filter, a delay).
+var PassThrough = json.RawMessage(`{"x-cm-passthrough":true}`)

@@ -86,6 +86,9 @@ func NewType(n Node) (*Type, error) {
 		return nil, fmt.Errorf("register node type %s: %w", info.Type, err)
 	}
 	info.Schema = schemaDoc
+	if len(info.Output) > 0 && !json.Valid(info.Output) {
+		return nil, fmt.Errorf("register node type %s: its Output schema is not JSON", info.Type)
+	}
 	if info.Version == 0 {
 		info.Version = 1
 	}

@@ -17,6 +17,7 @@ type NoOp struct{}
 func (*NoOp) NodeInfo() node.Info {
 	return node.Info{
 		Type: "flow.noop", Pure: true, Title: "No operation", Category: "Flow", Icon: "circle-dot",
+		Output:      node.PassThrough,
 		Description: "Passes its input on unchanged: a junction, a placeholder or a named point in the graph.",
 		Inputs:      portIn, Outputs: portOut,
 		Schema: json.RawMessage(`{"type":"object","additionalProperties":false,"properties":{}}`),
@@ -226,6 +227,7 @@ type ErrorTrigger struct{}
 func (*ErrorTrigger) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.error", Title: "Error trigger", Category: "Triggers", Icon: "siren",
+		Output: json.RawMessage(`{"type":"object","properties":{"execution":{"type":"object","properties":{"id":{"type":"string"},"workflowId":{"type":"string"},"workflowName":{"type":"string"},"workflowVersion":{"type":"integer"},"trigger":{"type":"string"},"retryOf":{"type":"string"},"startedAt":{"type":"string"},"finishedAt":{"type":"string"}}},"node":{"type":"object","properties":{"id":{"type":"string"},"type":{"type":"string"}}},"error":{"type":"object","properties":{"message":{"type":"string"},"code":{"type":"string"}}}}}`),
 		Description: "Starts this workflow when a run of a workflow whose settings name this one as errorWorkflow fails. " +
 			"Its output describes the failed execution, node and error.",
 		Outputs: portOut,

@@ -20,6 +20,7 @@ type Set struct {
 func (*Set) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.set", Pure: true, Title: "Set fields", Category: "Data", Icon: "pencil",
+		Output: json.RawMessage(`{"type":"object","x-cm-fields":"fields","x-cm-keep-input":"keepInput"}`),
 		Description: "Outputs the input object with the given fields added or replaced. A field name with dots " +
 			"(customer.address.city) sets a nested value. Values may be {{ expressions }}.",
 		Docs:   docsSet,
@@ -113,6 +114,7 @@ type Filter struct {
 func (*Filter) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.filter", Pure: true, Title: "Filter", Category: "Data", Icon: "filter",
+		Output:      node.PassThrough,
 		Description: "Keeps the elements of an array for which the condition holds. The condition sees each element as item and its position as index.",
 		Docs:        docsFilter,
 		Inputs:      portIn, Outputs: portOut,

@@ -19,6 +19,7 @@ type If struct {
 func (*If) NodeInfo() node.Info {
 	return node.Info{
 		Type: "flow.if", Pure: true, Title: "If", Category: "Flow", Icon: "split",
+		Output: node.PassThrough,
 		Description: "Sends its input to the true port when the condition holds, to the false port otherwise. " +
 			"The branch not taken is skipped.",
 		Docs:   docsIf,
@@ -66,6 +67,7 @@ const SwitchDefaultPort = "default"
 func (*Switch) NodeInfo() node.Info {
 	return node.Info{
 		Type: "flow.switch", Pure: true, Title: "Switch", Category: "Flow", Icon: "route",
+		Output: node.PassThrough,
 		Description: "Sends its input to the port of the first case whose condition holds, or to the default port. " +
 			"Each case names its own output port.",
 		Docs:    docsSwitch,
@@ -193,6 +195,7 @@ type Delay struct {
 func (*Delay) NodeInfo() node.Info {
 	return node.Info{
 		Type: "flow.delay", Title: "Delay", Category: "Flow", Icon: "hourglass",
+		Output: node.PassThrough,
 		Description: "Waits for a duration (30s, 5m, 2h) or until a time (RFC 3339), then passes its input on. " +
 			"The wait survives restarts.",
 		Docs:   docsDelay,

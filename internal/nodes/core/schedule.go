@@ -47,6 +47,7 @@ type Schedule struct {
 func (*Schedule) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.schedule", Pure: true, Title: "Schedule", Category: "Triggers", Icon: "clock",
+		Output: json.RawMessage(`{"type":"object","properties":{"scheduledAt":{"type":"string"},"firedAt":{"type":"string"},"timezone":{"type":"string"}}}`),
 		Description: "Starts the workflow at the times a cron expression names (5 fields, 6 with seconds, @daily-style " +
 			"descriptors or @every 10m), in a time zone, while the workflow is active. Its output is the scheduled and the actual fire time.",
 		Outputs: portOut,

@@ -105,6 +105,7 @@ func (w *Webhook) redactsExtra(name string) bool {
 func (*Webhook) NodeInfo() node.Info {
 	return node.Info{
 		Type: "trigger.webhook", Pure: true, Title: "Webhook", Category: "Triggers", Icon: "webhook",
+		Output: json.RawMessage(`{"type":"object","properties":{"method":{"type":"string"},"path":{"type":"string"},"headers":{"type":"object"},"query":{"type":"object"},"body":{}}}`),
 		Description: "Starts the workflow when an HTTP request reaches /hooks/{path} while the workflow is active. " +
 			"Its output is the request (method, path, headers, query and body), with the headers that carry credentials stored as [redacted].",
 		Docs:    docsWebhook,

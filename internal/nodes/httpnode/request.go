@@ -197,6 +197,7 @@ func (r *Request) NodeInfo() node.Info {
 	return node.Info{
 		Type:        TypeName,
 		Version:     1,
+		Output:      json.RawMessage(`{"type":"object","properties":{"status":{"type":"integer"},"statusText":{"type":"string"},"headers":{"type":"object"},"body":{},"url":{"type":"string"}}}`),
 		Title:       "HTTP request",
 		Category:    "HTTP",
 		Description: "Sends an HTTP request and emits the response's status, headers and body.",

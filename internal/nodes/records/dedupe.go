@@ -37,6 +37,7 @@ var dedupeDocs string
 func (*Dedupe) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.dedupe", Pure: true, Title: "Remove duplicates", Category: "Data", Icon: "copy-minus",
+		Output:      node.PassThrough,
 		Description: "Removes duplicate elements of an array, comparing whole elements, some of their fields or an expression per element.",
 		Docs:        dedupeDocs,
 		Inputs:      portIn, Outputs: []node.PortSpec{{Name: "out", Title: "Unique", Description: "The elements without duplicates"}},

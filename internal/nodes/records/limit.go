@@ -35,6 +35,7 @@ var limitDocs string
 func (*Limit) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.limit", Pure: true, Title: "Limit", Category: "Data", Icon: "list-end",
+		Output:      node.PassThrough,
 		Description: "Keeps at most max elements of an array, after skipping offset, from its start or its end.",
 		Docs:        limitDocs,
 		Inputs:      portIn, Outputs: []node.PortSpec{{Name: "out", Title: "Kept", Description: "The kept elements, in their order"}},

@@ -52,6 +52,7 @@ var sortDocs string
 func (*Sort) NodeInfo() node.Info {
 	return node.Info{
 		Type: "data.sort", Pure: true, Title: "Sort", Category: "Data", Icon: "arrow-down-wide-narrow",
+		Output:      node.PassThrough,
 		Description: "Sorts an array stably by one or more fields, or by an expression per element.",
 		Docs:        sortDocs,
 		Inputs:      portIn, Outputs: []node.PortSpec{{Name: "out", Title: "Sorted", Description: "The sorted array"}},

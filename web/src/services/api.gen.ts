@@ -1971,6 +1971,8 @@ export interface components {
             /** @description A lucide icon name in kebab case, such as file-text */
             icon?: string;
             inputs: components["schemas"]["PortSpec"][] | null;
+            /** @description JSON Schema of what the node emits on its first output port, when it can be told before a run (the editor's completion uses it). x-cm-passthrough: the input's shape; x-cm-fields: the keys of that configuration object (with x-cm-keep-input: and the input's, unless that flag is false) */
+            outputSchema?: unknown;
             outputs: components["schemas"]["PortSpec"][] | null;
             /** @description The plugin that adds the type; absent for built-in types */
             plugin?: components["schemas"]["NodeTypePlugin"];

@@ -30,6 +30,8 @@ export interface NodeTypeInfo {
   icon: string;
   inputs: Port[];
   outputs: Port[];
+  /** outputSchema describes what the node emits before a run shows real data (see lib/outputShape); undefined when unknown. */
+  outputSchema?: JsonSchema;
   /** plugin is the plugin version that adds the type; undefined for built-in types. */
   plugin?: NodeTypePluginFromAPI;
   title: string;
@@ -57,6 +59,7 @@ export function nodeTypeFromAPI(t: NodeTypeFromAPI): NodeTypeInfo {
     icon: t.icon ?? '',
     inputs: (t.inputs ?? []).map(toPort),
     outputs: (t.outputs ?? []).map(toPort),
+    outputSchema: t.outputSchema && typeof t.outputSchema === 'object' ? (t.outputSchema as JsonSchema) : undefined,
     plugin: t.plugin,
     title: t.title || t.type,
     trigger: t.trigger,
