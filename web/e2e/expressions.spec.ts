@@ -49,3 +49,35 @@ test('expression field: completion from the last run, preview of the value, plai
   await expect(page.getByTestId('node-panel').getByTestId('expression-preview-error')).toContainText('is incomplete: + at the end needs a value after it');
   expect(errors).toEqual([]);
 });
+
+// Before any run, completion offers what the upstream node types say they output: a webhook's
+// request fields, through a condition, and the fields a data.set names.
+test('expression field: completion before a run, from the upstream output schemas', async ({ api, page }) => {
+  const errors = collectErrors(page);
+  const wf = await api.createWorkflow({
+    edges: [
+      { source: 'hook', target: 'check' },
+      { source: 'check', sourcePort: 'true', target: 'tag' },
+      { source: 'tag', target: 'notify' },
+    ],
+    name: 'Schema completion e2e',
+    nodes: [
+      { config: { path: 'schema-completion-e2e' }, id: 'hook', position: { x: 0, y: 0 }, type: 'trigger.webhook' },
+      { config: { condition: '{{ true }}' }, id: 'check', position: { x: 300, y: 0 }, type: 'flow.if' },
+      { config: { fields: { vip: true } }, id: 'tag', position: { x: 600, y: 0 }, type: 'data.set' },
+      { config: { fields: { note: 'hello' } }, id: 'notify', position: { x: 900, y: 0 }, type: 'data.set' },
+    ],
+  });
+  await page.goto(`/workflows/${wf.id}`);
+  await node(page, 'notify').click();
+  const value = page.getByRole('textbox', { name: 'Fields value 1' });
+  await expect(value).toHaveAttribute('contenteditable', 'true');
+  await value.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type('{{ input.');
+  const list = page.getByRole('listbox');
+  await expect(list).toBeVisible();
+  for (const field of ['body', 'headers', 'method', 'vip']) await expect(list.getByRole('option', { name: new RegExp(field) })).toBeVisible();
+  expect(errors).toEqual([]);
+});

@@ -74,6 +74,12 @@ describe('outputShapes', () => {
     });
   });
 
+  it('treats null as not shown (the server answers null without a run)', () => {
+    const got = outputShapes({ input: null, nodes: { hook: null } }, 'tag', nodes, edges, schemaOf);
+    expect(got.input).toEqual({ body: null, headers: {}, method: '', query: {} });
+    expect(got.nodes?.hook).toEqual({ body: null, headers: {}, method: '', query: {} });
+  });
+
   it('keeps what the run showed and builds on it', () => {
     const got = outputShapes({ input: { real: 1 }, nodes: { hook: { body: { order: 7 } } } }, 'tag', nodes, edges, schemaOf);
     expect(got.input).toEqual({ real: 1 });

@@ -74,7 +74,8 @@ export function shapeOf(schema: Schema | undefined, config: Record<string, unkno
 /**
  * outputShapes fills, in scope, what a run has not shown for the node's expressions: the outputs of
  * the workflow's nodes and the node's input, derived from the output schemas of the node types in
- * graph order. What the run shows is kept as it is.
+ * graph order. What the run shows is kept as it is; null counts as not shown (the server answers null
+ * for what no run gave).
  */
 export function outputShapes(
   scope: ExpressionScope,
@@ -91,7 +92,7 @@ export function outputShapes(
   const visiting = new Set<string>();
   // Depth-first over inputs, memoized; a loop (refused on save, possible while drawing) stops at undefined.
   const shape = (id: string): unknown => {
-    if (known[id] !== undefined) return known[id];
+    if (known[id] !== undefined && known[id] !== null) return known[id];
     if (shapes.has(id)) return shapes.get(id);
     const n = byId.get(id);
     if (!n || visiting.has(id)) return undefined;
@@ -104,7 +105,7 @@ export function outputShapes(
   };
   let filled = false;
   for (const n of nodes) {
-    if (n.id === nodeId || known[n.id] !== undefined) continue;
+    if (n.id === nodeId || (known[n.id] !== undefined && known[n.id] !== null)) continue;
     const s = shape(n.id);
     if (s !== undefined) {
       known[n.id] = s;
@@ -113,7 +114,8 @@ export function outputShapes(
   }
   let input = scope.input;
   const first = incoming.get(nodeId)?.[0];
-  if (input === undefined && first !== undefined) {
+  // A run that did not reach the node, or no run, leaves its input null or undefined.
+  if ((input === undefined || input === null) && first !== undefined) {
     input = shape(first);
     filled ||= input !== undefined;
   }
