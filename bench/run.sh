@@ -16,6 +16,7 @@ go_benchmarks() {
   go test -run XXX -bench 'CreateWorkflow200|RunToFirstNodeStarted' -benchtime 300x ./internal/api | figures
   go test -run XXX -bench 'SubWorkflowCall|ApprovalRoundTrip' -benchtime 300x ./internal/api | figures
   go test -run XXX -bench 'ForEachCall1000' -benchtime 3x ./internal/api | figures
+  go test -run XXX -bench 'TestNode500' -benchtime 100x ./internal/api | figures
   go test -run XXX -bench 'ListPages' -benchtime 100x -timeout 60m ./internal/api | figures
 }
 
