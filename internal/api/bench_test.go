@@ -34,6 +34,17 @@ func storeName() string {
 	return "sqlite"
 }
 
+// reportLatency reports rec's p50 and p95 as the benchmark's metrics and, once there are enough
+// samples, prints the figure line bench/run.sh collects: "figure: <what> (<store>): <summary> — <target>".
+func reportLatency(b *testing.B, rec *latency.Recorder, what, target string) {
+	b.ReportMetric(float64(rec.Percentile(50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(rec.Percentile(95).Microseconds())/1000, "p95-ms")
+	b.ReportMetric(0, "ns/op")
+	if b.N >= 10 {
+		fmt.Printf("figure: %s (%s): %s — %s\n", what, storeName(), rec.Summary(), target)
+	}
+}
+
 // bigWorkflow returns a valid 200-node workflow: a trigger fanning out to 199 data.set nodes in
 // chains of ten, each with an expression.
 func bigWorkflow(n int) string {
@@ -67,12 +78,7 @@ func BenchmarkCreateWorkflow200(b *testing.B) {
 			b.Fatalf("status %d: %s", resp.Status, resp.Body)
 		}
 	}
-	b.ReportMetric(float64(rec.Percentile(50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(rec.Percentile(95).Microseconds())/1000, "p95-ms")
-	b.ReportMetric(0, "ns/op")
-	if b.N >= 10 {
-		fmt.Printf("figure: create + validate a 200-node workflow via the API (%s): %s — target p95 ≤ 20 ms\n", storeName(), rec.Summary())
-	}
+	reportLatency(b, &rec, "create + validate a 200-node workflow via the API", "target p95 ≤ 20 ms")
 }
 
 // BenchmarkRunToFirstNodeStarted measures the time from sending a run request to the first node's
@@ -98,12 +104,7 @@ func BenchmarkRunToFirstNodeStarted(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(rec.Percentile(50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(rec.Percentile(95).Microseconds())/1000, "p95-ms")
-	b.ReportMetric(0, "ns/op")
-	if b.N >= 10 {
-		fmt.Printf("figure: run request → first node started (%s): %s — target p95 ≤ 5 ms\n", storeName(), rec.Summary())
-	}
+	reportLatency(b, &rec, "run request → first node started", "target p95 ≤ 5 ms")
 }
 
 // BenchmarkListPages stores 10,000 workflows and 100,000 executions and measures list pages:
@@ -286,10 +287,5 @@ func BenchmarkTestNode500(b *testing.B) {
 		rec.Add(time.Since(start))
 	}
 	b.StopTimer()
-	b.ReportMetric(float64(rec.Percentile(50).Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(rec.Percentile(95).Microseconds())/1000, "p95-ms")
-	b.ReportMetric(0, "ns/op")
-	if b.N >= 10 {
-		fmt.Printf("figure: test one node of a 500-node workflow with the last run's data, request → finished (%s): %s — target p95 ≤ 100 ms\n", storeName(), rec.Summary())
-	}
+	reportLatency(b, &rec, "test one node of a 500-node workflow with the last run's data, request → finished", "target p95 ≤ 100 ms")
 }

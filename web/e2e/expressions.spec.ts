@@ -1,4 +1,19 @@
+import type { Page } from '@playwright/test';
+
 import { collectErrors, e2eBase, expect, node, test } from './fixtures';
+
+/** typeInNotify opens the workflow, selects its notify node and replaces its first field value with text, returning that field. */
+async function typeInNotify(page: Page, url: string, text: string) {
+  await page.goto(url);
+  await node(page, 'notify').click();
+  const value = page.getByRole('textbox', { name: 'Fields value 1' });
+  await expect(value).toHaveAttribute('contenteditable', 'true');
+  await value.click();
+  await page.keyboard.press('ControlOrMeta+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.type(text);
+  return value;
+}
 
 // The expression editor: completion from the last run's data, a live preview evaluated by the server,
 // and plain words for a bad expression — against the real server and its real last run.
@@ -20,16 +35,8 @@ test('expression field: completion from the last run, preview of the value, plai
   expect(run.ok(), await run.text()).toBe(true);
   expect(((await run.json()) as { status: string }).status).toBe('succeeded');
 
-  await page.goto(`/workflows/${wf.id}`);
-  await node(page, 'notify').click();
-  const value = page.getByRole('textbox', { name: 'Fields value 1' });
-  await expect(value).toHaveAttribute('contenteditable', 'true');
-
   // Type {{ input. : the list offers the fields notify's input had in the last run.
-  await value.click();
-  await page.keyboard.press('ControlOrMeta+a');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('{{ input.');
+  const value = await typeInNotify(page, `/workflows/${wf.id}`, '{{ input.');
   const list = page.getByRole('listbox');
   await expect(list).toBeVisible();
   await expect(list.getByRole('option', { name: /customer/ })).toBeVisible();
@@ -68,14 +75,7 @@ test('expression field: completion before a run, from the upstream output schema
       { config: { fields: { note: 'hello' } }, id: 'notify', position: { x: 900, y: 0 }, type: 'data.set' },
     ],
   });
-  await page.goto(`/workflows/${wf.id}`);
-  await node(page, 'notify').click();
-  const value = page.getByRole('textbox', { name: 'Fields value 1' });
-  await expect(value).toHaveAttribute('contenteditable', 'true');
-  await value.click();
-  await page.keyboard.press('ControlOrMeta+a');
-  await page.keyboard.press('Delete');
-  await page.keyboard.type('{{ input.');
+  await typeInNotify(page, `/workflows/${wf.id}`, '{{ input.');
   const list = page.getByRole('listbox');
   await expect(list).toBeVisible();
   for (const field of ['body', 'headers', 'method', 'vip']) await expect(list.getByRole('option', { name: new RegExp(field) })).toBeVisible();
