@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -256,4 +257,27 @@ func TestPinsRoles(t *testing.T) {
 		r := s.Do(t, req[0], req[1], req[2], auth)
 		require.Equal(t, http.StatusForbidden, r.Status, "%s %s: %s", req[0], req[1], r.Body)
 	}
+}
+
+// TestFailedTestRunStartsNoErrorWorkflow: a test run that fails is the editor's business; the error
+// workflow that alerts on production failures does not start, as it does for a manual run.
+func TestFailedTestRunStartsNoErrorWorkflow(t *testing.T) {
+	t.Parallel()
+	s := apitest.Start(t, enginetest.Options{})
+	alerts := s.Save(t, `{"name":"alerts","nodes":[{"id":"oops","type":"trigger.error"}]}`)
+	w := s.Save(t, `{"name":"fails","settings":{"errorWorkflow":"`+alerts.ID+`"},"nodes":[{"id":"start","type":"trigger.manual"},
+		{"id":"boom","type":"flow.fail","config":{"message":"no stock"}}],"edges":[{"source":"start","target":"boom"}]}`)
+	exec, _ := startTest(t, s, w.ID, `{"node":"boom"}`)
+	require.Equal(t, workflow.ExecutionFailed, exec.Status)
+	prod := s.Env.Run(t, w.ID, `{}`)
+	require.Equal(t, workflow.ExecutionFailed, prod.Status)
+
+	var list struct {
+		Items []struct{ Trigger struct{ Kind string } }
+	}
+	require.Eventually(t, func() bool {
+		s.Do(t, http.MethodGet, "/api/v1/executions?workflowId="+alerts.ID, "", nil).JSON(t, &list)
+		return len(list.Items) > 0
+	}, 10*time.Second, 20*time.Millisecond, "the production failure starts the error workflow")
+	require.Len(t, list.Items, 1, "only the production failure did")
 }

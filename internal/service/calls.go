@@ -189,7 +189,9 @@ func (s *Service) ExecutionFinished(ctx context.Context, exec *store.Execution, 
 		return
 	}
 	s.cancelChildren(ctx, exec.TenantID, exec.ID)
-	if status == workflow.ExecutionFailed && exec.TriggerKind != store.TriggerError {
+	// An error workflow's own failure starts no other (no loops), and a test run from the editor is
+	// not a production failure to alert on.
+	if status == workflow.ExecutionFailed && exec.TriggerKind != store.TriggerError && exec.TriggerKind != store.TriggerTest {
 		if err := s.startErrorWorkflow(ctx, exec, failure); err != nil {
 			s.logger.Warn("Starting the error workflow failed", "execution_id", exec.ID, "workflow_id", exec.WorkflowID, "error", err.Error())
 		}
