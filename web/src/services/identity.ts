@@ -60,6 +60,8 @@ export const AUDIT_ACTIONS = [
   'workflow.deleted',
   'workflow.activated',
   'workflow.deactivated',
+  'workflow.pinned',
+  'workflow.unpinned',
   'execution.started',
   'execution.canceled',
   'execution.retried',
