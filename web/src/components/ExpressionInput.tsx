@@ -64,7 +64,6 @@ function RichExpressionInput({
   ...rest
 }: ExpressionInputProps) {
   const isExpr = hasExpression(value);
-  const lines = Math.min(8, Math.max(1, value.split('\n').length));
   const target = useContext(ExpressionTargetContext);
   const previewId = useId();
   const functions = useQuery({ ...expressionQueries.functions(), enabled: expressionEditorSettings.codeEditor && (isExpr || !!expressionOnly) });
@@ -91,23 +90,16 @@ function RichExpressionInput({
   });
 
   const textarea = (
-    <textarea
-      className={clsx(
-        'cm-input [field-sizing:content] max-h-60 min-h-[34px] resize-y pr-10',
-        (isExpr || expressionOnly) && 'font-mono text-[13px]',
-        isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
-        invalid && 'cm-invalid',
-        className,
-      )}
-      data-expression={isExpr ? 'true' : 'false'}
+    <ExpressionTextarea
+      className={className}
       disabled={disabled}
+      expressionOnly={expressionOnly}
       id={id}
-      onBlur={onBlur ? () => onBlur() : undefined}
-      onChange={(e) => onChange(e.target.value)}
+      invalid={invalid}
+      onBlur={onBlur}
+      onChange={onChange}
       placeholder={placeholder}
       readOnly={readOnly}
-      rows={lines}
-      spellCheck={false}
       value={value}
       {...rest}
     />
@@ -143,20 +135,7 @@ function RichExpressionInput({
         ) : (
           textarea
         )}
-        {(isExpr || expressionOnly) && (
-          <span
-            aria-label={isExpr ? 'Expression' : 'Takes an expression'}
-            className={clsx(
-              'pointer-events-none absolute top-1.5 right-1.5 z-10 rounded px-1 py-px font-mono text-[10px] font-bold italic',
-              isExpr ? 'bg-violet-600 text-white' : 'bg-zinc-200 text-zinc-500 dark:bg-zinc-700 dark:text-zinc-300',
-            )}
-            data-testid="expression-badge"
-            role="img"
-            title={isExpr ? 'This value is an expression, evaluated at run time' : 'Write an expression such as {{ input.total > 100 }}'}
-          >
-            fx
-          </span>
-        )}
+        {(isExpr || expressionOnly) && <ExpressionBadge isExpression={isExpr} />}
       </div>
       {previewOn && (
         <p aria-live="polite" className="mt-1 min-h-4 font-mono text-[11px] break-all" data-testid="expression-preview" id={previewId}>
@@ -184,42 +163,57 @@ function RichExpressionInput({
 }
 
 /** PlainExpressionInput is the text box alone, with its "fx" badge. */
-function PlainExpressionInput({ className, expressionOnly, invalid, onBlur, onChange, value, ...rest }: ExpressionInputProps) {
+function PlainExpressionInput(props: ExpressionInputProps) {
+  return (
+    <div className="relative">
+      <ExpressionTextarea {...props} />
+      {(hasExpression(props.value) || props.expressionOnly) && <ExpressionBadge isExpression={hasExpression(props.value)} />}
+    </div>
+  );
+}
+
+/**
+ * ExpressionTextarea is the plain text box of an expression field (and the code editor's stand-in while
+ * it loads): monospace for expressions, violet while the value holds one.
+ */
+function ExpressionTextarea({ className, expressionOnly, invalid, onBlur, onChange, value, ...rest }: ExpressionInputProps) {
   const isExpr = hasExpression(value);
   const lines = Math.min(8, Math.max(1, value.split('\n').length));
   // field-sizing grows the box with its text, wrapped lines included (Chromium); rows is the fallback.
   return (
-    <div className="relative">
-      <textarea
-        className={clsx(
-          'cm-input [field-sizing:content] max-h-60 min-h-[34px] resize-y pr-10',
-          (isExpr || expressionOnly) && 'font-mono text-[13px]',
-          isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
-          invalid && 'cm-invalid',
-          className,
-        )}
-        data-expression={isExpr ? 'true' : 'false'}
-        onBlur={onBlur ? () => onBlur() : undefined}
-        onChange={(e) => onChange(e.target.value)}
-        rows={lines}
-        spellCheck={false}
-        value={value}
-        {...rest}
-      />
-      {(isExpr || expressionOnly) && (
-        <span
-          aria-label={isExpr ? 'Expression' : 'Takes an expression'}
-          className={clsx(
-            'pointer-events-none absolute top-1.5 right-1.5 rounded px-1 py-px font-mono text-[10px] font-bold italic',
-            isExpr ? 'bg-violet-600 text-white' : 'bg-zinc-200 text-zinc-500 dark:bg-zinc-700 dark:text-zinc-300',
-          )}
-          data-testid="expression-badge"
-          role="img"
-          title={isExpr ? 'This value is an expression, evaluated at run time' : 'Write an expression such as {{ input.total > 100 }}'}
-        >
-          fx
-        </span>
+    <textarea
+      className={clsx(
+        'cm-input [field-sizing:content] max-h-60 min-h-[34px] resize-y pr-10',
+        (isExpr || expressionOnly) && 'font-mono text-[13px]',
+        isExpr && 'border-violet-300 bg-violet-50/60 dark:border-violet-800 dark:bg-violet-950/30',
+        invalid && 'cm-invalid',
+        className,
       )}
-    </div>
+      data-expression={isExpr ? 'true' : 'false'}
+      onBlur={onBlur ? () => onBlur() : undefined}
+      onChange={(e) => onChange(e.target.value)}
+      rows={lines}
+      spellCheck={false}
+      value={value}
+      {...rest}
+    />
+  );
+}
+
+/** ExpressionBadge is the "fx" in the field's corner: violet over an expression, grey where one is expected. */
+function ExpressionBadge({ isExpression }: { isExpression: boolean }) {
+  return (
+    <span
+      aria-label={isExpression ? 'Expression' : 'Takes an expression'}
+      className={clsx(
+        'pointer-events-none absolute top-1.5 right-1.5 z-10 rounded px-1 py-px font-mono text-[10px] font-bold italic',
+        isExpression ? 'bg-violet-600 text-white' : 'bg-zinc-200 text-zinc-500 dark:bg-zinc-700 dark:text-zinc-300',
+      )}
+      data-testid="expression-badge"
+      role="img"
+      title={isExpression ? 'This value is an expression, evaluated at run time' : 'Write an expression such as {{ input.total > 100 }}'}
+    >
+      fx
+    </span>
   );
 }

@@ -1,5 +1,4 @@
 import { useQuery } from '@tanstack/react-query';
-import { Search } from 'lucide-react';
 import { useId, useState } from 'react';
 import { Link } from 'react-router';
 
@@ -7,6 +6,8 @@ import { useDebouncedValue } from '@hooks/use-debounced-value';
 import { shortId } from '@lib/format';
 import { isApiError } from '@services/http';
 import { workflowQueries } from '@services/workflows';
+
+import { SearchInput } from './SearchInput';
 
 /** WORKFLOW_PICKER_LIMIT is how many workflows one search lists. */
 export const WORKFLOW_PICKER_LIMIT = 50;
@@ -45,18 +46,7 @@ export function WorkflowPicker({ disabled, exclude, id, invalid, label, none, on
   const currentName = current.data?.name;
   return (
     <div className="space-y-1.5" data-testid="workflow-picker">
-      <div className="relative">
-        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input
-          aria-label={`Search ${label.toLowerCase()}`}
-          className="cm-input pl-8"
-          disabled={disabled}
-          onChange={(e) => setQ(e.target.value)}
-          placeholder="Search workflows by name…"
-          type="search"
-          value={q}
-        />
-      </div>
+      <SearchInput disabled={disabled} label={`Search ${label.toLowerCase()}`} onChange={setQ} placeholder="Search workflows by name…" value={q} />
       <select
         aria-invalid={invalid || missing ? true : undefined}
         aria-label={id ? undefined : label}

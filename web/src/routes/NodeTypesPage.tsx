@@ -1,5 +1,5 @@
 import { useQuery } from '@tanstack/react-query';
-import { ArrowRight, Blocks, Search } from 'lucide-react';
+import { ArrowRight, Blocks } from 'lucide-react';
 import { useMemo, useState } from 'react';
 import { useSearchParams } from 'react-router';
 
@@ -8,6 +8,7 @@ import { Markdown } from '@components/Markdown';
 import { NodeIcon } from '@components/NodeIcon';
 import { PageHeader } from '@components/PageHeader';
 import { PluginBadge } from '@components/PluginBadge';
+import { SearchInput } from '@components/SearchInput';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { filterTypes, groupByCategory, nodeTypeQueries, type NodeTypeInfo, type Port } from '@services/nodeTypes';
 import { useDocumentTitle } from '@hooks/use-document-title';
@@ -28,17 +29,7 @@ export function NodeTypesPage() {
   return (
     <div className="mx-auto max-w-6xl px-8 py-8" data-page="node-types">
       <PageHeader title="Node types">The steps a workflow can use: what each does, its ports, the configuration it takes and how it behaves.</PageHeader>
-      <div className="relative mb-6 max-w-sm">
-        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input
-          aria-label="Filter node types"
-          className="cm-input pl-8"
-          onChange={(e) => setQ(e.target.value)}
-          placeholder="Filter by type, title or description…"
-          type="search"
-          value={q}
-        />
-      </div>
+      <SearchInput className="mb-6 max-w-sm" label="Filter node types" onChange={setQ} placeholder="Filter by type, title or description…" value={q} />
       {types.isPending ? (
         <Spinner label="Loading node types…" />
       ) : types.isError ? (

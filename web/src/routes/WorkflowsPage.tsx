@@ -9,6 +9,7 @@ import { Dialog } from '@components/Dialog';
 import { IconButton } from '@components/IconButton';
 import { PageHeader } from '@components/PageHeader';
 import { Pager } from '@components/Pager';
+import { SearchInput } from '@components/SearchInput';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { StatusBadge } from '@components/StatusBadge';
 import { NewFromTemplateDialog } from '@features/templates/NewFromTemplateDialog';
@@ -204,17 +205,7 @@ export function WorkflowsPage() {
       </PageHeader>
 
       <div className="mb-4 flex flex-wrap items-center gap-3">
-        <div className="relative w-full max-w-sm">
-          <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-          <input
-            aria-label="Search workflows by name"
-            className="cm-input pl-8"
-            onChange={(e) => setSearch(e.target.value)}
-            placeholder="Search by name…"
-            type="search"
-            value={search}
-          />
-        </div>
+        <SearchInput className="w-full max-w-sm" label="Search workflows by name" onChange={setSearch} placeholder="Search by name…" value={search} />
         <label className="flex items-center gap-2 text-sm">
           <span className="text-zinc-500">Tag</span>
           <select className="cm-input w-48" data-testid="tag-filter" onChange={(e) => setTag(e.target.value)} value={tag}>

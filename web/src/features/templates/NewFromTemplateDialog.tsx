@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { ArrowLeft, LayoutTemplate, Search } from 'lucide-react';
+import { ArrowLeft, LayoutTemplate } from 'lucide-react';
 import { useId, useMemo, useState } from 'react';
 
 import { Button } from '@components/Button';
@@ -7,6 +7,7 @@ import { CredentialTypeIcon } from '@components/CredentialTypeIcon';
 import { Dialog } from '@components/Dialog';
 import { FormError } from '@components/Field';
 import { NodeIcon } from '@components/NodeIcon';
+import { SearchInput } from '@components/SearchInput';
 import { EmptyState, ErrorState, Spinner } from '@components/States';
 import { CredentialPicker } from '@features/credentials/CredentialPicker';
 import { credentialQueries } from '@services/credentials';
@@ -60,17 +61,7 @@ function TemplateGallery({ onChoose }: { onChoose: (t: TemplateFromAPI) => void 
   }
   return (
     <div className="space-y-3" data-testid="template-gallery">
-      <div className="relative">
-        <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-        <input
-          aria-label="Search templates"
-          className="cm-input pl-8"
-          onChange={(e) => setQ(e.target.value)}
-          placeholder="Search by name, tag or node…"
-          type="search"
-          value={q}
-        />
-      </div>
+      <SearchInput label="Search templates" onChange={setQ} placeholder="Search by name, tag or node…" value={q} />
       {items.length === 0 && <p className="py-6 text-center text-sm text-zinc-500">No template matches “{q}”.</p>}
       <ul className="grid gap-2 sm:grid-cols-2">
         {items.map((t) => (

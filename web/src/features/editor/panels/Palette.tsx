@@ -1,9 +1,9 @@
-import { Search } from 'lucide-react';
 import { memo, useMemo, useState, type CSSProperties, type DragEvent } from 'react';
 import { List, type RowComponentProps } from 'react-window';
 
 import { NodeIcon } from '@components/NodeIcon';
 import { PluginBadge, pluginTitle } from '@components/PluginBadge';
+import { SearchInput } from '@components/SearchInput';
 import { searchTypes, type NodeTypeInfo } from '@services/nodeTypes';
 
 import { PALETTE_MIME } from '../Canvas';
@@ -100,17 +100,7 @@ export const Palette = memo(function Palette({ onAdd, types }: { onAdd: (type: s
       className="flex h-full w-60 shrink-0 flex-col border-r border-zinc-200 bg-zinc-50 dark:border-zinc-800 dark:bg-zinc-900/50"
     >
       <div className="p-3">
-        <div className="relative">
-          <Search aria-hidden className="pointer-events-none absolute top-2.5 left-2.5 size-4 text-zinc-400" />
-          <input
-            aria-label="Search node types"
-            className="cm-input pl-8"
-            onChange={(e) => setQ(e.target.value)}
-            placeholder="Search nodes…"
-            type="search"
-            value={q}
-          />
-        </div>
+        <SearchInput label="Search node types" onChange={setQ} placeholder="Search nodes…" value={q} />
       </div>
       <div className="min-h-0 flex-1">
         {rows.length === 0 ? (

@@ -212,6 +212,46 @@ function edgeText(e: EdgeRef): string {
   return `${e.source}.${e.sourcePort} → ${e.target}.${e.targetPort}`;
 }
 
+/** NodesGroup lists nodes added or removed: id (a link to the canvas) and type. */
+function NodesGroup({ kind, nodes, title }: { kind: string; nodes: readonly { id: string; type: string }[]; title: string }) {
+  return (
+    <Group count={nodes.length} kind={kind} title={title}>
+      {nodes.map((n) => (
+        <li key={n.id}>
+          <NodeLink id={n.id} /> <span className="text-xs text-zinc-600 dark:text-zinc-400">{n.type}</span>
+        </li>
+      ))}
+    </Group>
+  );
+}
+
+/** ValuesGroup lists the nodes whose values changed, each with its changes before and after. */
+function ValuesGroup({ kind, rows, title }: { kind: string; rows: { changes: ValueChange[]; id: string; truncated?: boolean }[]; title: string }) {
+  return (
+    <Group count={rows.length} kind={kind} title={title}>
+      {rows.map((r) => (
+        <li key={r.id}>
+          <NodeLink id={r.id} />
+          <Values changes={r.changes} truncated={r.truncated} />
+        </li>
+      ))}
+    </Group>
+  );
+}
+
+/** EdgesGroup lists connections added or removed as source.port → target.port. */
+function EdgesGroup({ edges, kind, title }: { edges: readonly EdgeRef[]; kind: string; title: string }) {
+  return (
+    <Group count={edges.length} kind={kind} title={title}>
+      {edges.map((e) => (
+        <li key={e.id} className="font-mono text-xs">
+          {edgeText(e)}
+        </li>
+      ))}
+    </Group>
+  );
+}
+
 /** DiffList lists the changes from A to B grouped by kind. */
 export function DiffList({ diff }: { diff: VersionDiff }) {
   if (diff.empty) return <p className="text-sm text-zinc-600 dark:text-zinc-300">Both versions hold the same workflow.</p>;
@@ -223,20 +263,8 @@ export function DiffList({ diff }: { diff: VersionDiff }) {
   const pos = (p?: { x: number; y: number }) => (p ? `(${Math.round(p.x)}, ${Math.round(p.y)})` : '(none)');
   return (
     <>
-      <Group count={diff.added.length} kind="added" title="Nodes added">
-        {diff.added.map((n) => (
-          <li key={n.id}>
-            <NodeLink id={n.id} /> <span className="text-xs text-zinc-600 dark:text-zinc-400">{n.type}</span>
-          </li>
-        ))}
-      </Group>
-      <Group count={diff.removed.length} kind="removed" title="Nodes removed">
-        {diff.removed.map((n) => (
-          <li key={n.id}>
-            <NodeLink id={n.id} /> <span className="text-xs text-zinc-600 dark:text-zinc-400">{n.type}</span>
-          </li>
-        ))}
-      </Group>
+      <NodesGroup kind="added" nodes={diff.added} title="Nodes added" />
+      <NodesGroup kind="removed" nodes={diff.removed} title="Nodes removed" />
       <Group count={renamed.length} kind="renamed" title="Renamed">
         {renamed.map((c) => (
           <li key={c.id} className="text-xs">
@@ -260,22 +288,8 @@ export function DiffList({ diff }: { diff: VersionDiff }) {
           </li>
         ))}
       </Group>
-      <Group count={config.length} kind="config" title="Configuration changed">
-        {config.map((c) => (
-          <li key={c.id}>
-            <NodeLink id={c.id} />
-            <Values changes={c.config} truncated={c.configTruncated} />
-          </li>
-        ))}
-      </Group>
-      <Group count={settings.length} kind="settings" title="Node settings changed">
-        {settings.map((c) => (
-          <li key={c.id}>
-            <NodeLink id={c.id} />
-            <Values changes={c.settings} />
-          </li>
-        ))}
-      </Group>
+      <ValuesGroup kind="config" rows={config.map((c) => ({ changes: c.config, id: c.id, truncated: c.configTruncated }))} title="Configuration changed" />
+      <ValuesGroup kind="settings" rows={settings.map((c) => ({ changes: c.settings, id: c.id }))} title="Node settings changed" />
       <Group count={moved.length} kind="moved" title="Moved">
         {moved.map((c) => (
           <li key={c.id} className="text-xs">
@@ -283,20 +297,8 @@ export function DiffList({ diff }: { diff: VersionDiff }) {
           </li>
         ))}
       </Group>
-      <Group count={diff.edgesAdded.length} kind="edges-added" title="Edges added">
-        {diff.edgesAdded.map((e) => (
-          <li key={e.id} className="font-mono text-xs">
-            {edgeText(e)}
-          </li>
-        ))}
-      </Group>
-      <Group count={diff.edgesRemoved.length} kind="edges-removed" title="Edges removed">
-        {diff.edgesRemoved.map((e) => (
-          <li key={e.id} className="font-mono text-xs">
-            {edgeText(e)}
-          </li>
-        ))}
-      </Group>
+      <EdgesGroup edges={diff.edgesAdded} kind="edges-added" title="Edges added" />
+      <EdgesGroup edges={diff.edgesRemoved} kind="edges-removed" title="Edges removed" />
       <Group count={diff.workflow.length} kind="workflow" title="Workflow">
         <li>
           <Values changes={diff.workflow} />
