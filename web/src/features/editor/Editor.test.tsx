@@ -1,0 +1,394 @@
+import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+
+import { newWorkflowDraft, type WorkflowFromAPI } from '@services/workflows';
+import { catalogFactory, definitionFactory, executionFactory, nodeFactory, nodeRunFactory } from '@test/factories';
+import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
+
+import { Editor } from './Editor';
+
+const types = [...catalogFactory().values()];
+
+function workflowFactory(overrides: Partial<WorkflowFromAPI> = {}): WorkflowFromAPI {
+  return {
+    ...definitionFactory(),
+    active: false,
+    createdAt: '2026-01-01T00:00:00Z',
+    edges: definitionFactory().edges ?? [],
+    id: 'w1',
+    settings: {},
+    tags: [],
+    updatedAt: '2026-01-01T00:00:00Z',
+    version: 3,
+    ...overrides,
+  };
+}
+
+/** BASE answers what every open editor reads: the workflow, the executions list, validation. */
+function routes(extra: FakeRoute[] = [], workflow = workflowFactory()): FakeRoute[] {
+  return [
+    ...extra,
+    { body: workflow, path: '/api/v1/workflows/w1' },
+    { body: { items: [] }, path: '/api/v1/executions' },
+    { body: { valid: true }, method: 'POST', path: '/api/v1/workflows/validate' },
+  ];
+}
+
+function openEditor(workflow = workflowFactory(), options: { readOnly?: boolean } = {}) {
+  const user = userEvent.setup();
+  const view = renderRoute(<Editor readOnly={options.readOnly} types={types} workflow={workflow} />, `/workflows/${workflow.id}`, '/workflows/:id', {
+    me: fakeMe(options.readOnly ? 'viewer' : 'editor'),
+  });
+  return { user, ...view };
+}
+
+const nodeCards = () => screen.queryAllByTestId('workflow-node');
+const nameBox = () => screen.getByRole<HTMLInputElement>('textbox', { name: 'Workflow name' });
+/** headerOf returns the If-Match header of the fetch call made for the nth PUT. */
+function ifMatchOfPut(n = 0): string | undefined {
+  const puts = vi.mocked(fetch).mock.calls.filter(([, init]) => init?.method === 'PUT');
+  return (puts[n]?.[1]?.headers as Record<string, string> | undefined)?.['If-Match'];
+}
+
+/**
+ * refuseFirst makes the first request of method answer status with a problem (the fakes answer the
+ * rest): the same path can fail once and then succeed.
+ */
+function refuseFirst(method: string, status: number, extra: object = {}) {
+  const answer = vi.mocked(fetch).getMockImplementation()!;
+  let refused = false;
+  vi.mocked(fetch).mockImplementation(async (url: string | URL | Request, init?: RequestInit) => {
+    if (!refused && init?.method === method) {
+      refused = true;
+      const problem = { detail: `refused with ${status}`, status, title: 'Refused', type: 'about:blank', ...extra };
+      return new Response(JSON.stringify(problem), { headers: { 'Content-Type': 'application/problem+json' }, status });
+    }
+    return answer(url as string, init);
+  });
+}
+
+beforeEach(() => {
+  localStorage.clear();
+});
+
+afterEach(() => {
+  vi.unstubAllGlobals();
+});
+
+describe('Editor: saving', () => {
+  it('saves a change with the version it was opened at, then shows the new version', async () => {
+    const calls = fakeApi(routes([{ body: (_url: string, body: object) => ({ ...workflowFactory(), ...body, version: 4 }), method: 'PUT', path: '/api/v1/workflows/w1' }]));
+    const { user } = openEditor();
+    expect(await screen.findByTestId('version')).toHaveTextContent('v3');
+    expect(screen.getByRole('button', { name: 'Save' })).toBeDisabled();
+    await user.clear(nameBox());
+    await user.type(nameBox(), 'Orders');
+    expect(screen.getByTestId('dirty')).toHaveTextContent('Unsaved changes');
+    expect(document.title).toContain('Orders');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText('Saved as version 4')).toBeInTheDocument();
+    const put = calls.find((c) => c.method === 'PUT')!;
+    expect(put.url).toBe('/api/v1/workflows/w1');
+    expect(put.body).toMatchObject({ name: 'Orders', nodes: expect.arrayContaining([expect.objectContaining({ id: 'check', type: 'flow.if' })]) });
+    expect(ifMatchOfPut()).toBe('"3"');
+    expect(screen.getByTestId('version')).toHaveTextContent('v4');
+    expect(screen.queryByTestId('dirty')).toBeNull();
+  });
+
+  it('on a conflict (412) asks, and "Reload their version" replaces the edit with theirs', async () => {
+    const theirs = workflowFactory({ name: 'Their name', version: 5 });
+    fakeApi([
+      { body: { detail: 'version 3 is not the latest', status: 412, title: 'Precondition Failed', type: 'about:blank' }, method: 'PUT', path: '/api/v1/workflows/w1', status: 412 },
+      ...routes([], theirs),
+    ]);
+    const { user } = openEditor();
+    await user.type(nameBox(), ' (mine)');
+    // Ctrl+S saves from anywhere, even while typing in a field.
+    await user.keyboard('{Control>}s{/Control}');
+    const dialog = await screen.findByRole('dialog', { name: 'This workflow changed' });
+    await user.click(within(dialog).getByRole('button', { name: 'Reload their version' }));
+    expect(await screen.findByText('Reloaded version 5')).toBeInTheDocument();
+    expect(nameBox()).toHaveValue('Their name');
+    expect(screen.getByTestId('version')).toHaveTextContent('v5');
+    expect(screen.queryByRole('dialog', { name: 'This workflow changed' })).toBeNull();
+  });
+
+  it('"Overwrite with mine" saves again on top of the version now stored', async () => {
+    const calls = fakeApi(
+      routes(
+        [{ body: (_url: string, body: object) => ({ ...workflowFactory(), ...body, version: 6 }), method: 'PUT', path: '/api/v1/workflows/w1' }],
+        workflowFactory({ name: 'Their name', version: 5 }),
+      ),
+    );
+    refuseFirst('PUT', 412);
+    const { user } = openEditor();
+    await user.type(nameBox(), ' (mine)');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    const dialog = await screen.findByRole('dialog', { name: 'This workflow changed' });
+    await user.click(within(dialog).getByRole('button', { name: 'Overwrite with mine' }));
+    expect(await screen.findByText('Saved as version 6')).toBeInTheDocument();
+    expect(ifMatchOfPut(0)).toBe('"3"');
+    expect(ifMatchOfPut(1)).toBe('"5"');
+    expect(calls.filter((c) => c.method === 'PUT').at(-1)!.body).toMatchObject({ name: 'Test workflow (mine)' });
+    expect(nameBox()).toHaveValue('Test workflow (mine)');
+  });
+
+  it('a refused save (422) says to fix the highlighted fields and marks the node', async () => {
+    const problem = { detail: 'invalid', errors: [{ location: '/nodes/1/config/condition', message: 'is required' }], status: 422, title: 'Unprocessable', type: 'about:blank' };
+    // The check as one edits agrees with the save: neither clears what the other marked.
+    fakeApi([{ body: problem, method: 'POST', path: '/api/v1/workflows/validate', status: 422 }, ...routes()]);
+    refuseFirst('PUT', 422, { errors: problem.errors });
+    const { user } = openEditor();
+    await user.type(nameBox(), '!');
+    await user.click(screen.getByRole('button', { name: 'Save' }));
+    expect(await screen.findByText(/Fix the highlighted fields and save again/)).toBeInTheDocument();
+    expect(screen.getByLabelText(/\(check\), 1 problem/)).toBeInTheDocument();
+    expect(screen.getByTestId('dirty')).toBeInTheDocument();
+  });
+});
+
+describe('Editor: a new draft', () => {
+  it('is created on the server a moment after its first change, and the address becomes the new workflow', async () => {
+    const calls = fakeApi([
+      { body: (_url: string, body: object) => ({ ...workflowFactory({ id: 'w9', version: 1 }), ...body }), method: 'POST', path: '/api/v1/workflows/validate' },
+      { body: (_url: string, body: object) => ({ ...workflowFactory({ id: 'w9', version: 1 }), ...body }), method: 'POST', path: '/api/v1/workflows' },
+      ...routes(),
+    ]);
+    const { router } = renderRoute(<Editor draft={newWorkflowDraft()} types={types} />, '/workflows/new', '/workflows/:id', { me: fakeMe('editor') });
+    expect(screen.getByTestId('version')).toHaveTextContent('Draft');
+    // A draft has no history or executions yet.
+    expect(screen.queryByRole('button', { name: 'Version history' })).toBeNull();
+    expect(screen.queryByTestId('workflow-executions-link')).toBeNull();
+    // One change (typing is one change a key: the draft waits for a pause).
+    fireEvent.change(nameBox(), { target: { value: 'Invoices' } });
+    await waitFor(() => expect(router.state.location.pathname).toBe('/workflows/w9'));
+    const created = calls.filter((c) => c.method === 'POST' && c.url === '/api/v1/workflows');
+    expect(created).toHaveLength(1);
+    expect(created[0]!.body).toMatchObject({ name: 'Invoices' });
+    expect(await screen.findByText('Workflow created')).toBeInTheDocument();
+  });
+});
+
+describe('Editor: running', () => {
+  it('saves the unsaved change first, starts the run, paints it and says how it ended', async () => {
+    const done = executionFactory({
+      durationMs: 1500,
+      id: 'e1',
+      nodeRuns: [nodeRunFactory({ nodeId: 'start' }), nodeRunFactory({ nodeId: 'check', port: 'true' }), nodeRunFactory({ nodeId: 'a' })],
+      workflowId: 'w1',
+    });
+    const calls = fakeApi(
+      routes([
+        { body: (_url: string, body: object) => ({ ...workflowFactory(), ...body, version: 4 }), method: 'PUT', path: '/api/v1/workflows/w1' },
+        { body: done, method: 'POST', path: '/api/v1/workflows/w1/executions' },
+        { body: done, path: '/api/v1/executions/e1' },
+      ]),
+    );
+    const { user } = openEditor();
+    await user.type(nameBox(), '!');
+    await user.click(screen.getByRole('button', { name: 'Run' }));
+    const dialog = await screen.findByRole('dialog', { name: 'Run workflow' });
+    expect(within(dialog).getByText(/Your unsaved changes are saved first/)).toBeInTheDocument();
+    const input = within(dialog).getByRole('textbox');
+    await user.clear(input);
+    fireEvent.change(input, { target: { value: '{"total": 120}' } });
+    await user.click(within(dialog).getByRole('button', { name: 'Save and run' }));
+    expect(await screen.findByText('Run finished in 1.50 s')).toBeInTheDocument();
+    const methods = calls.filter((c) => c.method !== 'GET').map((c) => `${c.method} ${c.url}`);
+    expect(methods.indexOf('PUT /api/v1/workflows/w1')).toBeLessThan(methods.indexOf('POST /api/v1/workflows/w1/executions'));
+    expect(calls.find((c) => c.url === '/api/v1/workflows/w1/executions')!.body).toEqual({ input: { total: 120 } });
+    const bar = screen.getByTestId('run-bar');
+    expect(bar).toHaveTextContent('3 node runs');
+    expect(within(bar).getByRole('link', { name: 'Details' })).toHaveAttribute('href', '/executions/e1');
+    expect(screen.getByLabelText(/\(a\), succeeded/)).toBeInTheDocument();
+    // The input is offered again next time.
+    expect(localStorage.getItem('cm-run-input:w1')).toBe('{"total": 120}');
+    await user.click(within(bar).getByRole('button', { name: 'Hide the run' }));
+    expect(screen.queryByTestId('run-bar')).toBeNull();
+  });
+
+  it('says where a run failed, and that a refused start did not start', async () => {
+    const failed = executionFactory({ error: { message: 'boom', nodeId: 'a' }, id: 'e2', status: 'failed' });
+    fakeApi(routes([{ body: failed, method: 'POST', path: '/api/v1/workflows/w1/executions' }, { body: failed, path: '/api/v1/executions/e2' }]));
+    const { user } = openEditor();
+    await screen.findByTestId('version');
+    await user.keyboard('{Control>}{Enter}{/Control}');
+    await user.click(within(await screen.findByRole('dialog', { name: 'Run workflow' })).getByRole('button', { name: 'Run' }));
+    expect(await screen.findByText('Run failed at a')).toBeInTheDocument();
+    expect(screen.getByText('boom')).toBeInTheDocument();
+
+    refuseFirst('POST', 429);
+    await user.click(screen.getByRole('button', { name: 'Run' }));
+    await user.click(within(await screen.findByRole('dialog', { name: 'Run workflow' })).getByRole('button', { name: 'Run' }));
+    expect(await screen.findByText('Run not started')).toBeInTheDocument();
+  });
+});
+
+describe('Editor: validation as one edits', () => {
+  it('counts the problems; the list names each and brings its node up', async () => {
+    const problem = {
+      detail: 'invalid',
+      errors: [
+        { location: '/nodes/1/config/condition', message: 'is required' },
+        { location: '/name', message: 'is too long' },
+      ],
+      status: 422,
+      title: 'Unprocessable',
+      type: 'about:blank',
+    };
+    fakeApi([{ body: problem, method: 'POST', path: '/api/v1/workflows/validate', status: 422 }, ...routes()]);
+    const { user } = openEditor();
+    const badge = await screen.findByRole('button', { name: '2 problems' });
+    await user.click(badge);
+    const list = screen.getByRole('dialog', { name: 'Problems' });
+    expect(within(list).getByText('is too long')).toBeInTheDocument();
+    expect(within(list).getByText('/name')).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('dialog', { name: 'Problems' })).toBeNull();
+    expect(badge).toHaveFocus();
+    await user.click(badge);
+    await user.click(within(screen.getByRole('dialog', { name: 'Problems' })).getByRole('button', { name: /check.*is required/ }));
+    expect(screen.queryByRole('dialog', { name: 'Problems' })).toBeNull();
+    // The node's panel opens on it.
+    expect(await screen.findByRole('button', { name: 'Close panel' })).toBeInTheDocument();
+    expect(screen.getByRole('complementary', { name: 'Details' })).toHaveTextContent('If');
+
+    // A run is blocked by the problems, and the dialog lists them.
+    await user.click(screen.getByRole('button', { name: 'Run' }));
+    const blockers = within(await screen.findByRole('dialog', { name: 'Run workflow' })).getByTestId('run-blockers');
+    expect(blockers).toHaveTextContent('check · Condition: is required');
+    expect(blockers).toHaveTextContent('/name: is too long');
+  });
+
+  it('says when validation cannot be reached', async () => {
+    fakeApi([{ body: { detail: 'down', status: 503, title: 'Unavailable', type: 'about:blank' }, method: 'POST', path: '/api/v1/workflows/validate', status: 503 }, ...routes()]);
+    openEditor();
+    expect(await screen.findByText(/Validation unavailable: down/)).toBeInTheDocument();
+  });
+});
+
+describe('Editor: keyboard', () => {
+  it('adds with A, a note with N, undoes and redoes, selects all, duplicates and deletes', async () => {
+    fakeApi(routes());
+    const { user } = openEditor();
+    await screen.findByTestId('version');
+    expect(nodeCards()).toHaveLength(4);
+    await user.keyboard('a');
+    const quick = screen.getByRole('combobox', { name: 'Node type to add' });
+    await user.type(quick, 'http{Enter}');
+    expect(nodeCards()).toHaveLength(5);
+    expect(screen.queryByRole('dialog', { name: 'Add a node' })).toBeNull();
+    await user.keyboard('n');
+    expect(await screen.findAllByTestId('note')).toHaveLength(1);
+    // The new note is open for typing: the toolbar undoes it.
+    await user.click(screen.getByRole('button', { name: 'Undo' }));
+    expect(screen.queryAllByTestId('note')).toHaveLength(0);
+    await user.keyboard('{Control>}z{/Control}');
+    expect(nodeCards()).toHaveLength(4);
+    await user.keyboard('{Control>}y{/Control}');
+    expect(nodeCards()).toHaveLength(5);
+    await user.keyboard('{Control>}a{/Control}');
+    await user.keyboard('{Control>}c{/Control}');
+    expect(await screen.findByText('Copied 5 nodes')).toBeInTheDocument();
+    await user.keyboard('d');
+    expect(nodeCards()).toHaveLength(10);
+    await user.keyboard('{Control>}a{/Control}{Delete}');
+    expect(nodeCards()).toHaveLength(0);
+    await user.keyboard('{Control>}v{/Control}');
+    await waitFor(() => expect(nodeCards()).toHaveLength(5));
+  });
+
+  it('finds a node with Ctrl+F and opens it; ? lists the shortcuts', async () => {
+    fakeApi(routes());
+    const { user } = openEditor();
+    await screen.findByTestId('version');
+    await user.keyboard('{Control>}f{/Control}');
+    const find = screen.getByRole('combobox', { name: 'Find a node by title, id or type' });
+    await user.type(find, 'check');
+    expect(within(screen.getByTestId('find-node')).getAllByRole('option')).toHaveLength(1);
+    await user.keyboard('{Enter}');
+    expect(screen.queryByTestId('find-node')).toBeNull();
+    expect(await screen.findByRole('button', { name: 'Close panel' })).toBeInTheDocument();
+    await user.keyboard('{Escape}');
+    await waitFor(() => expect(screen.queryByRole('button', { name: 'Close panel' })).toBeNull());
+    await user.keyboard('?');
+    expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+  });
+});
+
+describe('Editor: context menu', () => {
+  it('offers to add a node or a note on the canvas, and to duplicate or delete a node', async () => {
+    fakeApi(routes());
+    const { container, user } = openEditor();
+    await screen.findByTestId('version');
+    fireEvent.contextMenu(container.querySelector('.react-flow__pane')!, { clientX: 300, clientY: 200 });
+    const menu = screen.getByRole('menu', { name: 'Canvas menu' });
+    expect(within(menu).getByRole('menuitem', { name: /Paste/ })).toBeDisabled();
+    await user.click(within(menu).getByRole('menuitem', { name: /Add note here/ }));
+    expect(await screen.findAllByTestId('note')).toHaveLength(1);
+
+    fireEvent.contextMenu(container.querySelector('.react-flow__node[data-id="a"]')!, { clientX: 300, clientY: 200 });
+    await user.click(within(screen.getByRole('menu', { name: 'Node menu' })).getByRole('menuitem', { name: /Duplicate/ }));
+    expect(nodeCards()).toHaveLength(5);
+    fireEvent.contextMenu(container.querySelector('.react-flow__node[data-id="a"]')!, { clientX: 300, clientY: 200 });
+    await user.click(within(screen.getByRole('menu', { name: 'Node menu' })).getByRole('menuitem', { name: /Delete/ }));
+    expect(container.querySelector('.react-flow__node[data-id="a"]')).toBeNull();
+
+    fireEvent.contextMenu(container.querySelector('.react-flow__pane')!, { clientX: 300, clientY: 200 });
+    await user.click(within(screen.getByRole('menu', { name: 'Canvas menu' })).getByRole('menuitem', { name: /Add node here/ }));
+    await user.click(screen.getByRole('option', { name: /Webhook/ }));
+    expect(screen.getByLabelText(/\(webhook\)/)).toBeInTheDocument();
+  });
+});
+
+describe('Editor: around the canvas', () => {
+  it('asks before leaving with unsaved changes', async () => {
+    fakeApi(routes());
+    const { router, user } = openEditor();
+    await user.type(nameBox(), '!');
+    await user.click(screen.getByRole('link', { name: 'Back to workflows' }));
+    const ask = await screen.findByRole('dialog', { name: 'Leave with unsaved changes?' });
+    await user.click(within(ask).getByRole('button', { name: 'Stay' }));
+    expect(router.state.location.pathname).toBe('/workflows/w1');
+    await user.click(screen.getByRole('link', { name: 'Back to workflows' }));
+    await user.click(within(await screen.findByRole('dialog', { name: 'Leave with unsaved changes?' })).getByRole('button', { name: 'Leave without saving' }));
+    expect(await screen.findByText('elsewhere')).toBeInTheDocument();
+  });
+
+  it('hides the palette and remembers it; opens the version history', async () => {
+    fakeApi(routes([{ body: { items: [] }, path: '/api/v1/workflows/w1/versions' }]));
+    const { user } = openEditor();
+    expect(screen.getByRole('complementary', { name: 'Node palette' })).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Node palette' }));
+    expect(screen.queryByRole('complementary', { name: 'Node palette' })).toBeNull();
+    expect(localStorage.getItem('cm-palette')).toBe('closed');
+    const history = screen.getByRole('button', { name: 'Version history' });
+    await user.click(history);
+    expect(history).toHaveAttribute('aria-expanded', 'true');
+  });
+
+  it('switches a webhook workflow on and off', async () => {
+    const hooked = workflowFactory({ nodes: [nodeFactory('hook', 'trigger.webhook', { config: { path: 'orders' } })], edges: [] });
+    const calls = fakeApi(routes([{ body: { ...hooked, active: true }, method: 'POST', path: '/api/v1/workflows/w1/activate' }], hooked));
+    const { user } = openEditor(hooked);
+    const toggle = await screen.findByRole('switch', { name: /Inactive/ });
+    await user.click(toggle);
+    expect(await screen.findByText('Active: webhook and schedule triggers are on')).toBeInTheDocument();
+    expect(screen.getByRole('switch', { name: /Active/ })).toHaveAttribute('aria-checked', 'true');
+    expect(calls.some((c) => c.method === 'POST' && c.url === '/api/v1/workflows/w1/activate')).toBe(true);
+  });
+
+  it('read-only: shows the state of the triggers, and keys only look around', async () => {
+    const hooked = workflowFactory({ active: true, nodes: [nodeFactory('hook', 'trigger.webhook', { config: { path: 'orders' } })], edges: [] });
+    fakeApi(routes([], hooked));
+    const { user } = openEditor(hooked, { readOnly: true });
+    expect(await screen.findByTestId('active-state')).toHaveTextContent('Active');
+    await user.keyboard('a');
+    expect(screen.queryByRole('dialog', { name: 'Add a node' })).toBeNull();
+    await user.keyboard('{Control>}a{/Control}{Delete}');
+    expect(nodeCards()).toHaveLength(1);
+    await user.keyboard('?');
+    expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+  });
+});
