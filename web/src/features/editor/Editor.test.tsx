@@ -78,7 +78,9 @@ afterEach(() => {
 
 describe('Editor: saving', () => {
   it('saves a change with the version it was opened at, then shows the new version', async () => {
-    const calls = fakeApi(routes([{ body: (_url: string, body: object) => ({ ...workflowFactory(), ...body, version: 4 }), method: 'PUT', path: '/api/v1/workflows/w1' }]));
+    const calls = fakeApi(
+      routes([{ body: (_url: string, body: object) => ({ ...workflowFactory(), ...body, version: 4 }), method: 'PUT', path: '/api/v1/workflows/w1' }]),
+    );
     const { user } = openEditor();
     expect(await screen.findByTestId('version')).toHaveTextContent('v3');
     expect(screen.getByRole('button', { name: 'Save' })).toBeDisabled();
@@ -99,7 +101,12 @@ describe('Editor: saving', () => {
   it('on a conflict (412) asks, and "Reload their version" replaces the edit with theirs', async () => {
     const theirs = workflowFactory({ name: 'Their name', version: 5 });
     fakeApi([
-      { body: { detail: 'version 3 is not the latest', status: 412, title: 'Precondition Failed', type: 'about:blank' }, method: 'PUT', path: '/api/v1/workflows/w1', status: 412 },
+      {
+        body: { detail: 'version 3 is not the latest', status: 412, title: 'Precondition Failed', type: 'about:blank' },
+        method: 'PUT',
+        path: '/api/v1/workflows/w1',
+        status: 412,
+      },
       ...routes([], theirs),
     ]);
     const { user } = openEditor();
@@ -135,7 +142,13 @@ describe('Editor: saving', () => {
   });
 
   it('a refused save (422) says to fix the highlighted fields and marks the node', async () => {
-    const problem = { detail: 'invalid', errors: [{ location: '/nodes/1/config/condition', message: 'is required' }], status: 422, title: 'Unprocessable', type: 'about:blank' };
+    const problem = {
+      detail: 'invalid',
+      errors: [{ location: '/nodes/1/config/condition', message: 'is required' }],
+      status: 422,
+      title: 'Unprocessable',
+      type: 'about:blank',
+    };
     // The check as one edits agrees with the save: neither clears what the other marked.
     fakeApi([{ body: problem, method: 'POST', path: '/api/v1/workflows/validate', status: 422 }, ...routes()]);
     refuseFirst('PUT', 422, { errors: problem.errors });
@@ -210,7 +223,12 @@ describe('Editor: running', () => {
 
   it('says where a run failed, and that a refused start did not start', async () => {
     const failed = executionFactory({ error: { message: 'boom', nodeId: 'a' }, id: 'e2', status: 'failed' });
-    fakeApi(routes([{ body: failed, method: 'POST', path: '/api/v1/workflows/w1/executions' }, { body: failed, path: '/api/v1/executions/e2' }]));
+    fakeApi(
+      routes([
+        { body: failed, method: 'POST', path: '/api/v1/workflows/w1/executions' },
+        { body: failed, path: '/api/v1/executions/e2' },
+      ]),
+    );
     const { user } = openEditor();
     await screen.findByTestId('version');
     await user.keyboard('{Control>}{Enter}{/Control}');
@@ -262,7 +280,10 @@ describe('Editor: validation as one edits', () => {
   });
 
   it('says when validation cannot be reached', async () => {
-    fakeApi([{ body: { detail: 'down', status: 503, title: 'Unavailable', type: 'about:blank' }, method: 'POST', path: '/api/v1/workflows/validate', status: 503 }, ...routes()]);
+    fakeApi([
+      { body: { detail: 'down', status: 503, title: 'Unavailable', type: 'about:blank' }, method: 'POST', path: '/api/v1/workflows/validate', status: 503 },
+      ...routes(),
+    ]);
     openEditor();
     expect(await screen.findByText(/Validation unavailable: down/)).toBeInTheDocument();
   });
@@ -390,5 +411,79 @@ describe('Editor: around the canvas', () => {
     expect(nodeCards()).toHaveLength(1);
     await user.keyboard('?');
     expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+  });
+});
+
+describe('Editor: more from the keyboard and menus', () => {
+  it('moves the selection with the arrows, renames with F2, and opens the menu with Shift+F10', async () => {
+    fakeApi(routes());
+    const { container, user } = openEditor();
+    await screen.findByTestId('version');
+    const node = () => container.querySelector<HTMLElement>('.react-flow__node[data-id="a"]')!;
+    const before = node().style.transform;
+    await user.keyboard('{Control>}a{/Control}');
+    await user.keyboard('{Shift>}{ArrowRight}{/Shift}{ArrowDown}');
+    await waitFor(() => expect(node().style.transform).not.toBe(before));
+    expect(screen.getByTestId('dirty')).toBeInTheDocument();
+    // With several selected, Shift+F10 opens the canvas's menu; with one, that node's.
+    await user.keyboard('{Shift>}{F10}{/Shift}');
+    const pane = screen.getByRole('menu', { name: 'Canvas menu' });
+    await user.click(within(pane).getByRole('menuitem', { name: /Select all/ }));
+    await user.keyboard('{Escape}');
+    // A click selects (a pointer press would start React Flow's drag, which jsdom cannot follow).
+    fireEvent.click(node());
+    await user.keyboard('{Shift>}{F10}{/Shift}');
+    await user.click(within(screen.getByRole('menu', { name: 'Node menu' })).getByRole('menuitem', { name: /Rename/ }));
+    // Nodes jsdom cannot measure stay hidden to the role queries: the title box is found by its label.
+    const title = await screen.findByLabelText('Node title');
+    await user.clear(title);
+    await user.type(title, 'Big order{Enter}');
+    expect(screen.getByLabelText(/Big order \(a\)/)).toBeInTheDocument();
+    await user.keyboard('{F2}');
+    expect(await screen.findByLabelText('Node title')).toHaveValue('Big order');
+  });
+
+  it('pastes nodes copied from another workflow (clipboard JSON), and deletes a note from its menu', async () => {
+    fakeApi(routes());
+    const { container, user } = openEditor();
+    await screen.findByTestId('version');
+    const clip = { edges: [], nodes: [nodeFactory('fetch', 'http.request', { config: { url: 'https://example.com' } })] };
+    fireEvent.paste(document, { clipboardData: { getData: () => JSON.stringify(clip) } });
+    await waitFor(() => expect(nodeCards()).toHaveLength(5));
+    expect(screen.getByLabelText(/\(fetch\)/)).toBeInTheDocument();
+    // Text that is not a clip is not pasted.
+    fireEvent.paste(document, { clipboardData: { getData: () => 'hello' } });
+    expect(nodeCards()).toHaveLength(5);
+
+    await user.click(screen.getByRole('button', { name: 'Add a note' }));
+    const note = await screen.findByTestId('note');
+    fireEvent.contextMenu(note.closest('.react-flow__node')!, { clientX: 100, clientY: 100 });
+    await user.click(within(screen.getByRole('menu', { name: 'Note menu' })).getByRole('menuitem', { name: /Delete note/ }));
+    expect(screen.queryByTestId('note')).toBeNull();
+  });
+
+  it('lays the graph out again from the toolbar', async () => {
+    fakeApi(routes());
+    const { container, user } = openEditor();
+    await screen.findByTestId('version');
+    const node = () => container.querySelector<HTMLElement>('.react-flow__node[data-id="b"]')!;
+    const before = node().style.transform;
+    await user.click(screen.getByRole('button', { name: 'Auto-layout' }));
+    await waitFor(() => expect(node().style.transform).not.toBe(before));
+    expect(screen.getByTestId('dirty')).toBeInTheDocument();
+  });
+
+  it('listens for a test event on a webhook: activates the workflow first, then shows the listening bar until stopped', async () => {
+    const hooked = workflowFactory({ edges: [], nodes: [nodeFactory('hook', 'trigger.webhook', { config: { path: 'orders' } })] });
+    fakeApi(routes([{ body: { ...hooked, active: true }, method: 'POST', path: '/api/v1/workflows/w1/activate' }], hooked));
+    const { container, user } = openEditor(hooked);
+    await screen.findByTestId('version');
+    fireEvent.click(container.querySelector<HTMLElement>('.react-flow__node[data-id="hook"]')!);
+    await user.click(await screen.findByRole('button', { name: 'Activate and listen for test event' }));
+    expect(await screen.findByText('Activated: webhook and schedule triggers are on')).toBeInTheDocument();
+    const bar = await screen.findByTestId('listening-bar');
+    expect(bar).toHaveTextContent('Listening for a test event');
+    await user.click(within(bar).getByRole('button', { name: 'Stop' }));
+    expect(screen.queryByTestId('listening-bar')).toBeNull();
   });
 });
