@@ -445,7 +445,7 @@ describe('Editor: more from the keyboard and menus', () => {
 
   it('pastes nodes copied from another workflow (clipboard JSON), and deletes a note from its menu', async () => {
     fakeApi(routes());
-    const { container, user } = openEditor();
+    const { user } = openEditor();
     await screen.findByTestId('version');
     const clip = { edges: [], nodes: [nodeFactory('fetch', 'http.request', { config: { url: 'https://example.com' } })] };
     fireEvent.paste(document, { clipboardData: { getData: () => JSON.stringify(clip) } });
