@@ -2,6 +2,7 @@ import { screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
+import { readFileText } from '@lib/json';
 import { fakeApi, renderRoute } from '@test/render';
 
 import { WorkflowsPage } from './WorkflowsPage';
@@ -98,5 +99,117 @@ describe('WorkflowsPage', () => {
     expect(spots.size).toBe(3);
     await user.upload(input, new File(['{"hello": 1}'], 'bad.json', { type: 'application/json' }));
     expect(await screen.findByText(/no "nodes" array/)).toBeInTheDocument();
+  });
+});
+
+describe('WorkflowsPage: managing workflows', () => {
+  const full = (id: string, name: string) => ({ ...summary(id, name), createdAt: '2026-01-01T00:00:00Z', edges: [], nodes: [], settings: {}, tags: [] });
+
+  it('renames through the dialog with the version it read, and duplicates as “(copy)”', async () => {
+    const calls = fakeApi([
+      { body: (_url: string, body: { name: string }) => ({ ...full('a', body.name), version: 5 }), method: 'PUT', path: '/api/v1/workflows/a' },
+      { body: (_url: string, body: { name: string }) => full('c', body.name), method: 'POST', path: '/api/v1/workflows' },
+      { body: full('a', 'Orders'), path: '/api/v1/workflows/a' },
+      { body: { items: [summary('a', 'Orders')] }, path: '/api/v1/workflows' },
+    ]);
+    const user = userEvent.setup();
+    renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
+    await user.click(await screen.findByRole('button', { name: 'Rename Orders' }));
+    const dialog = screen.getByRole('dialog', { name: 'Rename workflow' });
+    const box = within(dialog).getByLabelText('Name');
+    expect(box).toHaveValue('Orders');
+    await user.clear(box);
+    expect(within(dialog).getByRole('button', { name: 'Rename' })).toBeDisabled();
+    await user.type(box, '  Big orders  {Enter}');
+    expect(await screen.findByText('Renamed')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'PUT')!.body).toMatchObject({ name: 'Big orders' });
+    const put = vi.mocked(fetch).mock.calls.find(([, init]) => init?.method === 'PUT')!;
+    expect((put[1]!.headers as Record<string, string>)['If-Match']).toBe('"4"');
+    expect(screen.queryByRole('dialog', { name: 'Rename workflow' })).toBeNull();
+
+    await user.click(screen.getByRole('button', { name: 'Duplicate Orders' }));
+    expect(await screen.findByText('Created “Orders (copy)”')).toBeInTheDocument();
+    expect(calls.find((c) => c.method === 'POST')!.body).toMatchObject({ name: 'Orders (copy)' });
+  });
+
+  it('switches a workflow on, and says when that fails', async () => {
+    const calls = fakeApi([
+      { body: { ...full('a', 'Orders'), active: true }, method: 'POST', path: '/api/v1/workflows/a/activate' },
+      {
+        body: { detail: 'the schedule is invalid', status: 422, title: 'Unprocessable', type: 'about:blank' },
+        method: 'POST',
+        path: '/api/v1/workflows/b/activate',
+        status: 422,
+      },
+      { body: { items: [summary('a', 'Orders'), summary('b', 'Nightly')] }, path: '/api/v1/workflows' },
+    ]);
+    const user = userEvent.setup();
+    renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
+    const orders = await screen.findByRole('switch', { name: 'Orders active' });
+    expect(orders).toHaveAttribute('aria-checked', 'false');
+    await user.click(orders);
+    expect(await screen.findByText('“Orders” is active: its webhooks and schedules run')).toBeInTheDocument();
+    await user.click(screen.getByRole('switch', { name: 'Nightly active' }));
+    expect(await screen.findByText('the schedule is invalid')).toBeInTheDocument();
+    expect(calls.filter((c) => c.method === 'POST').map((c) => c.url)).toEqual(['/api/v1/workflows/a/activate', '/api/v1/workflows/b/activate']);
+  });
+
+  it('exports the stored definition as a file named after the workflow', async () => {
+    fakeApi([
+      { body: { ...full('a', 'Orders: EU / 2026'), nodes: [{ id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }] }, path: '/api/v1/workflows/a' },
+      { body: { items: [summary('a', 'Orders: EU / 2026')] }, path: '/api/v1/workflows' },
+    ]);
+    const blobs: Blob[] = [];
+    vi.stubGlobal('URL', Object.assign(URL, { createObjectURL: (b: Blob) => (blobs.push(b), 'blob:x'), revokeObjectURL: () => undefined }));
+    const downloads: string[] = [];
+    const click = vi.spyOn(HTMLAnchorElement.prototype, 'click').mockImplementation(function (this: HTMLAnchorElement) {
+      downloads.push(this.download);
+    });
+    try {
+      const user = userEvent.setup();
+      renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
+      await user.click(await screen.findByRole('button', { name: 'Export Orders: EU / 2026' }));
+      await waitFor(() => expect(downloads).toEqual(['orders-eu-2026.json']));
+      expect(JSON.parse(await readFileText(blobs[0] as File))).toMatchObject({ name: 'Orders: EU / 2026', nodes: [{ id: 'start', type: 'trigger.manual' }] });
+    } finally {
+      click.mockRestore();
+    }
+  });
+
+  it('filters by tag and by name, saying what matched nothing; shows each workflow’s last run', async () => {
+    const calls = fakeApi([
+      { body: { items: [] }, path: '/api/v1/workflows?limit=20&tag=billing' },
+      { body: { items: [] }, path: '/api/v1/workflows?limit=20&name=zzz' },
+      { body: { items: [{ count: 2, tag: 'billing' }] }, path: '/api/v1/workflow-tags' },
+      {
+        body: { items: [{ createdAt: '2026-01-01T00:00:00Z', id: 'e7', status: 'failed', trigger: { kind: 'manual' }, workflowId: 'a', workflowVersion: 4 }] },
+        path: '/api/v1/executions',
+      },
+      { body: { items: [{ ...summary('a', 'Orders'), tags: ['billing'] }] }, path: '/api/v1/workflows' },
+    ]);
+    const user = userEvent.setup();
+    const { router } = renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
+    const lastRun = await screen.findByTestId('last-run');
+    await waitFor(() => expect(within(lastRun).getByRole('link')).toHaveAttribute('href', '/executions/e7'));
+    await user.click(within(screen.getByTestId('workflow-tags')).getByRole('button', { name: 'billing' }));
+    expect(await screen.findByText('No workflow has the tag “billing”')).toBeInTheDocument();
+    expect(router.state.location.search).toBe('?tag=billing');
+    await user.selectOptions(screen.getByTestId('tag-filter'), '');
+    await user.type(await screen.findByRole('searchbox', { name: 'Search workflows by name' }), 'zzz');
+    expect(await screen.findByText('No workflow matches “zzz”')).toBeInTheDocument();
+    expect(router.state.location.search).toBe('?q=zzz');
+    expect(calls.some((c) => c.url === '/api/v1/workflows?limit=20&name=zzz')).toBe(true);
+  });
+
+  it('opens the template gallery from the empty list', async () => {
+    fakeApi([
+      { body: { items: [] }, path: '/api/v1/templates' },
+      { body: { items: [] }, path: '/api/v1/workflows' },
+    ]);
+    const user = userEvent.setup();
+    renderRoute(<WorkflowsPage />, '/workflows', '/workflows');
+    await user.click(await screen.findByRole('button', { name: 'Start from a template' }));
+    const dialog = await screen.findByRole('dialog', { name: 'New from template' });
+    expect(await within(dialog).findByText('No templates')).toBeInTheDocument();
   });
 });
