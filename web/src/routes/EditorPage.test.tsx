@@ -1,25 +1,13 @@
 import { screen } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
-import type { WorkflowFromAPI } from '@services/workflows';
-import { catalogFactory, definitionFactory } from '@test/factories';
+import { catalogFactory, problemFactory, workflowFactory } from '@test/factories';
 import { fakeApi, fakeMe, renderRoute } from '@test/render';
 
 import { EditorPage } from './EditorPage';
 
-const workflow: WorkflowFromAPI = {
-  ...definitionFactory({ name: 'Orders' }),
-  active: false,
-  createdAt: '2026-01-01T00:00:00Z',
-  edges: definitionFactory().edges ?? [],
-  id: 'w1',
-  settings: {},
-  tags: [],
-  updatedAt: '2026-01-01T00:00:00Z',
-  version: 7,
-};
+const workflow = workflowFactory({ name: 'Orders', version: 7 });
 const types = { body: { items: [...catalogFactory().values()] }, path: '/api/v1/node-types' };
-const problem = (status: number, detail: string) => ({ detail, status, title: 'x', type: 'about:blank' });
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -58,14 +46,17 @@ describe('EditorPage', () => {
   });
 
   it("says why a workflow or the node types could not be read (the problem's detail)", async () => {
-    fakeApi([types, { body: problem(404, 'no workflow w2'), path: '/api/v1/workflows/w2', status: 404 }]);
+    fakeApi([types, { body: problemFactory(404, 'no workflow w2'), path: '/api/v1/workflows/w2', status: 404 }]);
     const missing = renderRoute(<EditorPage />, '/workflows/w2', '/workflows/:id');
     expect(await screen.findByText('This workflow could not be opened')).toBeInTheDocument();
     expect(screen.getByText(/no workflow w2/)).toBeInTheDocument();
     missing.unmount();
     vi.unstubAllGlobals();
 
-    fakeApi([{ body: problem(503, 'plugins are reloading'), path: '/api/v1/node-types', status: 503 }, { body: workflow, path: '/api/v1/workflows/w1' }]);
+    fakeApi([
+      { body: problemFactory(503, 'plugins are reloading'), path: '/api/v1/node-types', status: 503 },
+      { body: workflow, path: '/api/v1/workflows/w1' },
+    ]);
     renderRoute(<EditorPage />, '/workflows/w1', '/workflows/:id');
     expect(await screen.findByText('Node types could not be loaded')).toBeInTheDocument();
     expect(screen.getByText(/plugins are reloading/)).toBeInTheDocument();

@@ -2,30 +2,15 @@ import { fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
-import { newWorkflowDraft, type WorkflowFromAPI } from '@services/workflows';
-import { catalogFactory, definitionFactory, executionFactory, nodeFactory, nodeRunFactory } from '@test/factories';
+import { newWorkflowDraft } from '@services/workflows';
+import { catalogFactory, executionFactory, nodeFactory, nodeRunFactory, problemFactory, workflowFactory } from '@test/factories';
 import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
 
 import { Editor } from './Editor';
 
 const types = [...catalogFactory().values()];
 
-function workflowFactory(overrides: Partial<WorkflowFromAPI> = {}): WorkflowFromAPI {
-  return {
-    ...definitionFactory(),
-    active: false,
-    createdAt: '2026-01-01T00:00:00Z',
-    edges: definitionFactory().edges ?? [],
-    id: 'w1',
-    settings: {},
-    tags: [],
-    updatedAt: '2026-01-01T00:00:00Z',
-    version: 3,
-    ...overrides,
-  };
-}
-
-/** BASE answers what every open editor reads: the workflow, the executions list, validation. */
+/** routes answers what every open editor reads: the workflow, the executions list, validation. */
 function routes(extra: FakeRoute[] = [], workflow = workflowFactory()): FakeRoute[] {
   return [
     ...extra,
@@ -43,6 +28,20 @@ function openEditor(workflow = workflowFactory(), options: { readOnly?: boolean 
   return { user, ...view };
 }
 
+/** openReady opens w1 with the usual fakes and waits until its header is drawn. */
+async function openReady() {
+  fakeApi(routes());
+  const view = openEditor();
+  await screen.findByTestId('version');
+  return view;
+}
+
+/** expectHelpOnQuestionMark presses ? and expects the shortcuts dialog, which every mode offers. */
+async function expectHelpOnQuestionMark(user: ReturnType<typeof userEvent.setup>) {
+  await user.keyboard('?');
+  expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+}
+
 const nodeCards = () => screen.queryAllByTestId('workflow-node');
 const nameBox = () => screen.getByRole<HTMLInputElement>('textbox', { name: 'Workflow name' });
 /** headerOf returns the If-Match header of the fetch call made for the nth PUT. */
@@ -55,17 +54,24 @@ function ifMatchOfPut(n = 0): string | undefined {
  * refuseFirst makes the first request of method answer status with a problem (the fakes answer the
  * rest): the same path can fail once and then succeed.
  */
-function refuseFirst(method: string, status: number, extra: object = {}) {
+function refuseFirst(method: string, status: number, errors?: { location: string; message: string }[]) {
   const answer = vi.mocked(fetch).getMockImplementation()!;
   let refused = false;
   vi.mocked(fetch).mockImplementation(async (url: string | URL | Request, init?: RequestInit) => {
     if (!refused && init?.method === method) {
       refused = true;
-      const problem = { detail: `refused with ${status}`, status, title: 'Refused', type: 'about:blank', ...extra };
-      return new Response(JSON.stringify(problem), { headers: { 'Content-Type': 'application/problem+json' }, status });
+      return new Response(JSON.stringify(problemFactory(status, `refused with ${status}`, errors)), {
+        headers: { 'Content-Type': 'application/problem+json' },
+        status,
+      });
     }
     return answer(url as string, init);
   });
+}
+
+/** refusedValidation answers the check as one edits with a problem: 422 lists errors, 503 is down. */
+function refusedValidation(status: number, errors?: { location: string; message: string }[]): FakeRoute {
+  return { body: problemFactory(status, status === 503 ? 'down' : 'invalid', errors), method: 'POST', path: '/api/v1/workflows/validate', status };
 }
 
 beforeEach(() => {
@@ -100,15 +106,7 @@ describe('Editor: saving', () => {
 
   it('on a conflict (412) asks, and "Reload their version" replaces the edit with theirs', async () => {
     const theirs = workflowFactory({ name: 'Their name', version: 5 });
-    fakeApi([
-      {
-        body: { detail: 'version 3 is not the latest', status: 412, title: 'Precondition Failed', type: 'about:blank' },
-        method: 'PUT',
-        path: '/api/v1/workflows/w1',
-        status: 412,
-      },
-      ...routes([], theirs),
-    ]);
+    fakeApi([{ body: problemFactory(412, 'version 3 is not the latest'), method: 'PUT', path: '/api/v1/workflows/w1', status: 412 }, ...routes([], theirs)]);
     const { user } = openEditor();
     await user.type(nameBox(), ' (mine)');
     // Ctrl+S saves from anywhere, even while typing in a field.
@@ -142,16 +140,10 @@ describe('Editor: saving', () => {
   });
 
   it('a refused save (422) says to fix the highlighted fields and marks the node', async () => {
-    const problem = {
-      detail: 'invalid',
-      errors: [{ location: '/nodes/1/config/condition', message: 'is required' }],
-      status: 422,
-      title: 'Unprocessable',
-      type: 'about:blank',
-    };
+    const errors = [{ location: '/nodes/1/config/condition', message: 'is required' }];
     // The check as one edits agrees with the save: neither clears what the other marked.
-    fakeApi([{ body: problem, method: 'POST', path: '/api/v1/workflows/validate', status: 422 }, ...routes()]);
-    refuseFirst('PUT', 422, { errors: problem.errors });
+    fakeApi([refusedValidation(422, errors), ...routes()]);
+    refuseFirst('PUT', 422, errors);
     const { user } = openEditor();
     await user.type(nameBox(), '!');
     await user.click(screen.getByRole('button', { name: 'Save' }));
@@ -245,17 +237,11 @@ describe('Editor: running', () => {
 
 describe('Editor: validation as one edits', () => {
   it('counts the problems; the list names each and brings its node up', async () => {
-    const problem = {
-      detail: 'invalid',
-      errors: [
-        { location: '/nodes/1/config/condition', message: 'is required' },
-        { location: '/name', message: 'is too long' },
-      ],
-      status: 422,
-      title: 'Unprocessable',
-      type: 'about:blank',
-    };
-    fakeApi([{ body: problem, method: 'POST', path: '/api/v1/workflows/validate', status: 422 }, ...routes()]);
+    const errors = [
+      { location: '/nodes/1/config/condition', message: 'is required' },
+      { location: '/name', message: 'is too long' },
+    ];
+    fakeApi([refusedValidation(422, errors), ...routes()]);
     const { user } = openEditor();
     const badge = await screen.findByRole('button', { name: '2 problems' });
     await user.click(badge);
@@ -280,10 +266,7 @@ describe('Editor: validation as one edits', () => {
   });
 
   it('says when validation cannot be reached', async () => {
-    fakeApi([
-      { body: { detail: 'down', status: 503, title: 'Unavailable', type: 'about:blank' }, method: 'POST', path: '/api/v1/workflows/validate', status: 503 },
-      ...routes(),
-    ]);
+    fakeApi([refusedValidation(503), ...routes()]);
     openEditor();
     expect(await screen.findByText(/Validation unavailable: down/)).toBeInTheDocument();
   });
@@ -291,9 +274,7 @@ describe('Editor: validation as one edits', () => {
 
 describe('Editor: keyboard', () => {
   it('adds with A, a note with N, undoes and redoes, selects all, duplicates and deletes', async () => {
-    fakeApi(routes());
-    const { user } = openEditor();
-    await screen.findByTestId('version');
+    const { user } = await openReady();
     expect(nodeCards()).toHaveLength(4);
     await user.keyboard('a');
     const quick = screen.getByRole('combobox', { name: 'Node type to add' });
@@ -321,9 +302,7 @@ describe('Editor: keyboard', () => {
   });
 
   it('finds a node with Ctrl+F and opens it; ? lists the shortcuts', async () => {
-    fakeApi(routes());
-    const { user } = openEditor();
-    await screen.findByTestId('version');
+    const { user } = await openReady();
     await user.keyboard('{Control>}f{/Control}');
     const find = screen.getByRole('combobox', { name: 'Find a node by title, id or type' });
     await user.type(find, 'check');
@@ -333,16 +312,13 @@ describe('Editor: keyboard', () => {
     expect(await screen.findByRole('button', { name: 'Close panel' })).toBeInTheDocument();
     await user.keyboard('{Escape}');
     await waitFor(() => expect(screen.queryByRole('button', { name: 'Close panel' })).toBeNull());
-    await user.keyboard('?');
-    expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+    await expectHelpOnQuestionMark(user);
   });
 });
 
 describe('Editor: context menu', () => {
   it('offers to add a node or a note on the canvas, and to duplicate or delete a node', async () => {
-    fakeApi(routes());
-    const { container, user } = openEditor();
-    await screen.findByTestId('version');
+    const { container, user } = await openReady();
     fireEvent.contextMenu(container.querySelector('.react-flow__pane')!, { clientX: 300, clientY: 200 });
     const menu = screen.getByRole('menu', { name: 'Canvas menu' });
     expect(within(menu).getByRole('menuitem', { name: /Paste/ })).toBeDisabled();
@@ -409,16 +385,13 @@ describe('Editor: around the canvas', () => {
     expect(screen.queryByRole('dialog', { name: 'Add a node' })).toBeNull();
     await user.keyboard('{Control>}a{/Control}{Delete}');
     expect(nodeCards()).toHaveLength(1);
-    await user.keyboard('?');
-    expect(screen.getByRole('dialog', { name: 'Keyboard shortcuts' })).toBeInTheDocument();
+    await expectHelpOnQuestionMark(user);
   });
 });
 
 describe('Editor: more from the keyboard and menus', () => {
   it('moves the selection with the arrows, renames with F2, and opens the menu with Shift+F10', async () => {
-    fakeApi(routes());
-    const { container, user } = openEditor();
-    await screen.findByTestId('version');
+    const { container, user } = await openReady();
     const node = () => container.querySelector<HTMLElement>('.react-flow__node[data-id="a"]')!;
     const before = node().style.transform;
     await user.keyboard('{Control>}a{/Control}');
@@ -444,9 +417,7 @@ describe('Editor: more from the keyboard and menus', () => {
   });
 
   it('pastes nodes copied from another workflow (clipboard JSON), and deletes a note from its menu', async () => {
-    fakeApi(routes());
-    const { user } = openEditor();
-    await screen.findByTestId('version');
+    const { user } = await openReady();
     const clip = { edges: [], nodes: [nodeFactory('fetch', 'http.request', { config: { url: 'https://example.com' } })] };
     fireEvent.paste(document, { clipboardData: { getData: () => JSON.stringify(clip) } });
     await waitFor(() => expect(nodeCards()).toHaveLength(5));
@@ -463,9 +434,7 @@ describe('Editor: more from the keyboard and menus', () => {
   });
 
   it('lays the graph out again from the toolbar', async () => {
-    fakeApi(routes());
-    const { container, user } = openEditor();
-    await screen.findByTestId('version');
+    const { container, user } = await openReady();
     const node = () => container.querySelector<HTMLElement>('.react-flow__node[data-id="b"]')!;
     const before = node().style.transform;
     await user.click(screen.getByRole('button', { name: 'Auto-layout' }));

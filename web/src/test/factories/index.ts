@@ -1,7 +1,7 @@
 import type { ExecutionDetailFromAPI, NodeRunFromAPI } from '@services/executions';
 import type { Catalog, NodeTypeInfo } from '@services/nodeTypes';
 import { toCatalog } from '@services/nodeTypes';
-import type { DefinitionFromAPI, NodeFromAPI } from '@services/workflows';
+import type { DefinitionFromAPI, NodeFromAPI, WorkflowFromAPI } from '@services/workflows';
 
 /** nodeTypeFactory builds a node type with sensible defaults. */
 export function nodeTypeFactory(overrides: Partial<NodeTypeInfo> & Pick<NodeTypeInfo, 'type'>): NodeTypeInfo {
@@ -154,4 +154,26 @@ export function executionFactory(overrides: Partial<ExecutionDetailFromAPI> = {}
     workflowVersion: 1,
     ...overrides,
   };
+}
+
+/** workflowFactory builds a stored workflow (w1, version 3) around definitionFactory's graph. */
+export function workflowFactory(overrides: Partial<WorkflowFromAPI> = {}): WorkflowFromAPI {
+  const def = definitionFactory();
+  return {
+    ...def,
+    active: false,
+    createdAt: '2026-01-01T00:00:00Z',
+    edges: def.edges ?? [],
+    id: 'w1',
+    settings: {},
+    tags: [],
+    updatedAt: '2026-01-01T00:00:00Z',
+    version: 3,
+    ...overrides,
+  };
+}
+
+/** problemFactory builds the problem+json body of a refused request, with its field errors. */
+export function problemFactory(status: number, detail: string, errors?: { location: string; message: string }[]) {
+  return { detail, status, title: 'Refused', type: 'about:blank', ...(errors ? { errors } : {}) };
 }

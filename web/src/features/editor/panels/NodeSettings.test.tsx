@@ -3,7 +3,7 @@ import userEvent from '@testing-library/user-event';
 import { describe, expect, it } from 'vitest';
 import { useStore } from 'zustand';
 
-import { catalogFactory, definitionFactory } from '@test/factories';
+import { catalogFactory, definitionFactory, problemFactory } from '@test/factories';
 
 import { EditorStoreContext } from '../EditorContext';
 import { definitionFromGraph } from '../graphModel';
@@ -25,7 +25,7 @@ function renderSettings(id = 'check', readOnly = false) {
       <Panel id={id} readOnly={readOnly} store={store} />
     </EditorStoreContext.Provider>,
   );
-  const sent = () => definitionFromGraph(store.getState()).nodes.find((n) => n.id === id);
+  const sent = () => definitionFromGraph(store.getState()).nodes?.find((n) => n.id === id);
   return { sent, store, user };
 }
 
@@ -85,14 +85,10 @@ describe('NodeSettings', () => {
     act(() =>
       s.setProblems(
         mapProblems(
-          {
-            errors: [
-              { location: '/nodes/1/timeout', message: 'not a duration' },
-              { location: '/nodes/1/retry/maxAttempts', message: 'must be at least 1' },
-            ],
-            status: 422,
-            title: 'Unprocessable',
-          },
+          problemFactory(422, 'invalid', [
+            { location: '/nodes/1/timeout', message: 'not a duration' },
+            { location: '/nodes/1/retry/maxAttempts', message: 'must be at least 1' },
+          ]),
           s.nodes.map((n) => n.id),
           s.edges.map((e) => e.id),
         ),
