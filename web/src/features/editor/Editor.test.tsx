@@ -6,6 +6,7 @@ import { newWorkflowDraft } from '@services/workflows';
 import { catalogFactory, executionFactory, nodeFactory, nodeRunFactory, problemFactory, workflowFactory } from '@test/factories';
 import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
 
+import { PALETTE_MIME } from './Canvas';
 import { Editor } from './Editor';
 
 const types = [...catalogFactory().values()];
@@ -454,5 +455,39 @@ describe('Editor: more from the keyboard and menus', () => {
     expect(bar).toHaveTextContent('Listening for a test event');
     await user.click(within(bar).getByRole('button', { name: 'Stop' }));
     expect(screen.queryByTestId('listening-bar')).toBeNull();
+  });
+});
+
+describe('Editor: the palette and the menu keys', () => {
+  it('adds a node type dropped from the palette; other drops are ignored', async () => {
+    const { container } = await openReady();
+    const flow = container.querySelector<HTMLElement>('.react-flow')!;
+    const dataTransfer = (type: string, value: string) => ({ dropEffect: 'none', getData: (t: string) => (t === type ? value : ''), types: [type] });
+    const over = dataTransfer(PALETTE_MIME, 'http.request');
+    fireEvent.dragOver(flow, { dataTransfer: over });
+    expect(over.dropEffect).toBe('copy');
+    fireEvent.drop(flow, { clientX: 400, clientY: 300, dataTransfer: dataTransfer(PALETTE_MIME, 'http.request') });
+    expect(nodeCards()).toHaveLength(5);
+    expect(screen.getByLabelText(/^HTTP request \(/)).toBeInTheDocument();
+    fireEvent.drop(flow, { dataTransfer: dataTransfer('text/plain', 'hello') });
+    expect(nodeCards()).toHaveLength(5);
+  });
+
+  it('moves through the context menu with the arrows, and closes it with Escape', async () => {
+    const { container, user } = await openReady();
+    fireEvent.contextMenu(container.querySelector('.react-flow__pane')!, { clientX: 300, clientY: 200 });
+    const items = within(screen.getByRole('menu', { name: 'Canvas menu' })).getAllByRole('menuitem');
+    expect(items[0]).toHaveFocus();
+    await user.keyboard('{ArrowDown}');
+    expect(items[1]).toHaveFocus();
+    // Paste is disabled (nothing copied): the arrows pass over it.
+    await user.keyboard('{ArrowDown}');
+    expect(items[3]).toHaveFocus();
+    await user.keyboard('{End}');
+    expect(items.at(-1)).toHaveFocus();
+    await user.keyboard('{ArrowDown}');
+    expect(items[0]).toHaveFocus();
+    await user.keyboard('{Escape}');
+    expect(screen.queryByRole('menu')).toBeNull();
   });
 });
