@@ -491,3 +491,22 @@ describe('Editor: the palette and the menu keys', () => {
     expect(screen.queryByRole('menu')).toBeNull();
   });
 });
+
+describe('Editor: notes', () => {
+  it('writes a new note in Markdown, recolours it while editing, and shows it rendered', async () => {
+    const { user } = await openReady();
+    await user.keyboard('n');
+    const text = await screen.findByLabelText('Note text (Markdown)');
+    await waitFor(() => expect(text).toHaveFocus());
+    await user.type(text, '# Ask finance{Enter}before **Friday**');
+    await user.click(screen.getByLabelText('blue'));
+    expect(screen.getByLabelText('blue')).toHaveAttribute('aria-checked', 'true');
+    await user.keyboard('{Escape}');
+    const note = screen.getByLabelText('Note: Ask finance');
+    expect(within(note).getByText('Friday').tagName).toBe('STRONG');
+    expect(screen.queryByLabelText('Note text (Markdown)')).toBeNull();
+    // A double-click edits it again, from its text.
+    fireEvent.doubleClick(note);
+    expect(await screen.findByLabelText('Note text (Markdown)')).toHaveValue('# Ask finance\nbefore **Friday**');
+  });
+});
