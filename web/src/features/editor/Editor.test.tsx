@@ -1,7 +1,9 @@
-import { fireEvent, screen, waitFor, within } from '@testing-library/react';
+import { act, fireEvent, screen, waitFor, within } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { LiveClientContext } from '@hooks/use-live';
+import { LiveClient, type WebSocketLike } from '@services/live';
 import { newWorkflowDraft } from '@services/workflows';
 import { catalogFactory, executionFactory, nodeFactory, nodeRunFactory, problemFactory, workflowFactory } from '@test/factories';
 import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
@@ -508,5 +510,92 @@ describe('Editor: notes', () => {
     // A double-click edits it again, from its text.
     fireEvent.doubleClick(note);
     expect(await screen.findByLabelText('Note text (Markdown)')).toHaveValue('# Ask finance\nbefore **Friday**');
+  });
+});
+
+/** FeedSocket is the live client's socket, driven by the test: it says hello and delivers events. */
+class FeedSocket implements WebSocketLike {
+  static all: FeedSocket[] = [];
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: { data: unknown }) => void) | null = null;
+  onopen: ((ev: unknown) => void) | null = null;
+  sent: Record<string, unknown>[] = [];
+  constructor() {
+    FeedSocket.all.push(this);
+  }
+  close(): void {}
+  send(data: string): void {
+    this.sent.push(JSON.parse(data) as Record<string, unknown>);
+  }
+  receive(msg: unknown): void {
+    act(() => this.onmessage?.({ data: JSON.stringify(msg) }));
+  }
+}
+
+describe('Editor: runs started elsewhere', () => {
+  let client: LiveClient;
+  afterEach(() => {
+    client.stop();
+    FeedSocket.all = [];
+  });
+
+  /** openLive opens w1 with a live client whose socket is connected and subscribed to the workflow. */
+  async function openLive(workflow = workflowFactory(), extra: FakeRoute[] = []) {
+    const calls = fakeApi(routes(extra, workflow));
+    client = new LiveClient({ EventSource: undefined, origin: 'http://x', random: () => 0.5, WebSocket: FeedSocket });
+    const user = userEvent.setup();
+    renderRoute(
+      <LiveClientContext.Provider value={client}>
+        <Editor types={types} workflow={workflow} />
+      </LiveClientContext.Provider>,
+      '/workflows/w1',
+      '/workflows/:id',
+      { me: fakeMe('editor') },
+    );
+    await screen.findByTestId('version');
+    const socket = FeedSocket.all[0]!;
+    act(() => socket.onopen?.({}));
+    socket.receive({ heartbeatSeconds: 20, maxSubscriptions: 64, type: 'hello', version: 'test' });
+    const sub = await vi.waitFor(() => {
+      const s = socket.sent.find((m) => m.type === 'subscribe' && m.workflowId === 'w1');
+      expect(s).toBeDefined();
+      return s!;
+    });
+    const queued = (executionId: string, trigger: string) =>
+      socket.receive({
+        executionId,
+        payload: { trigger },
+        seq: 1,
+        subscription: sub.id,
+        time: '2026-01-01T00:00:00Z',
+        type: 'execution.queued',
+        workflowId: 'w1',
+      });
+    return { calls, queued, user };
+  }
+
+  it('follows the latest run of the workflow on the canvas', async () => {
+    const e5 = executionFactory({ id: 'e5', nodeRuns: [nodeRunFactory({ nodeId: 'start' })], status: 'running', workflowId: 'w1' });
+    const { queued } = await openLive(workflowFactory(), [{ body: e5, path: '/api/v1/executions/e5' }]);
+    expect(screen.queryByTestId('run-bar')).toBeNull();
+    queued('e5', 'schedule');
+    const bar = await screen.findByTestId('run-bar');
+    expect(within(bar).getByRole('link', { name: 'Details' })).toHaveAttribute('href', '/executions/e5');
+  });
+
+  it('shows the run of the test event a webhook received while listening', async () => {
+    const hooked = workflowFactory({ active: true, edges: [], nodes: [nodeFactory('hook', 'trigger.webhook', { config: { path: 'orders' } })] });
+    const e6 = executionFactory({ id: 'e6', status: 'running', trigger: { kind: 'webhook' }, workflowId: 'w1' });
+    const { calls, queued, user } = await openLive(hooked, [{ body: e6, path: '/api/v1/executions/e6' }]);
+    fireEvent.click(document.querySelector<HTMLElement>('.react-flow__node[data-id="hook"]')!);
+    // Already active: listening activates nothing.
+    await user.click(await screen.findByRole('button', { name: 'Listen for test event' }));
+    expect(await screen.findByTestId('listening-bar')).toBeInTheDocument();
+    queued('e6', 'webhook');
+    expect(await screen.findByText('Test event received: the run is on the canvas')).toBeInTheDocument();
+    expect(screen.queryByTestId('listening-bar')).toBeNull();
+    expect(within(await screen.findByTestId('run-bar')).getByRole('link', { name: 'Details' })).toHaveAttribute('href', '/executions/e6');
+    expect(calls.some((c) => c.url.endsWith('/activate'))).toBe(false);
   });
 });
