@@ -164,10 +164,11 @@ function RichExpressionInput({
 
 /** PlainExpressionInput is the text box alone, with its "fx" badge. */
 function PlainExpressionInput(props: ExpressionInputProps) {
+  const isExpr = hasExpression(props.value);
   return (
     <div className="relative">
       <ExpressionTextarea {...props} />
-      {(hasExpression(props.value) || props.expressionOnly) && <ExpressionBadge isExpression={hasExpression(props.value)} />}
+      {(isExpr || props.expressionOnly) && <ExpressionBadge isExpression={isExpr} />}
     </div>
   );
 }
