@@ -3,22 +3,10 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { LiveClientContext } from '@hooks/use-live';
-import { LiveClient, type WebSocketLike } from '@services/live';
+import { LiveClient } from '@services/live';
+import { FakeSocket as Socket } from '@test/fakeSocket';
 
 import { LiveIndicator } from './LiveIndicator';
-
-class Socket implements WebSocketLike {
-  static all: Socket[] = [];
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onopen: ((ev: unknown) => void) | null = null;
-  constructor() {
-    Socket.all.push(this);
-  }
-  close(): void {}
-  send(): void {}
-}
 
 const clients: LiveClient[] = [];
 afterEach(() => {

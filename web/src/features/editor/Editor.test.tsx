@@ -3,9 +3,10 @@ import userEvent from '@testing-library/user-event';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { LiveClientContext } from '@hooks/use-live';
-import { LiveClient, type WebSocketLike } from '@services/live';
+import { LiveClient } from '@services/live';
 import { newWorkflowDraft } from '@services/workflows';
 import { catalogFactory, executionFactory, nodeFactory, nodeRunFactory, problemFactory, workflowFactory } from '@test/factories';
+import { FakeSocket } from '@test/fakeSocket';
 import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
 
 import { PALETTE_MIME } from './Canvas';
@@ -513,37 +514,17 @@ describe('Editor: notes', () => {
   });
 });
 
-/** FeedSocket is the live client's socket, driven by the test: it says hello and delivers events. */
-class FeedSocket implements WebSocketLike {
-  static all: FeedSocket[] = [];
-  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: { data: unknown }) => void) | null = null;
-  onopen: ((ev: unknown) => void) | null = null;
-  sent: Record<string, unknown>[] = [];
-  constructor() {
-    FeedSocket.all.push(this);
-  }
-  close(): void {}
-  send(data: string): void {
-    this.sent.push(JSON.parse(data) as Record<string, unknown>);
-  }
-  receive(msg: unknown): void {
-    act(() => this.onmessage?.({ data: JSON.stringify(msg) }));
-  }
-}
-
 describe('Editor: runs started elsewhere', () => {
   let client: LiveClient;
   afterEach(() => {
     client.stop();
-    FeedSocket.all = [];
+    FakeSocket.all = [];
   });
 
   /** openLive opens w1 with a live client whose socket is connected and subscribed to the workflow. */
   async function openLive(workflow = workflowFactory(), extra: FakeRoute[] = []) {
     const calls = fakeApi(routes(extra, workflow));
-    client = new LiveClient({ EventSource: undefined, origin: 'http://x', random: () => 0.5, WebSocket: FeedSocket });
+    client = new LiveClient({ EventSource: undefined, origin: 'http://x', random: () => 0.5, WebSocket: FakeSocket });
     const user = userEvent.setup();
     renderRoute(
       <LiveClientContext.Provider value={client}>
@@ -554,24 +535,27 @@ describe('Editor: runs started elsewhere', () => {
       { me: fakeMe('editor') },
     );
     await screen.findByTestId('version');
-    const socket = FeedSocket.all[0]!;
-    act(() => socket.onopen?.({}));
-    socket.receive({ heartbeatSeconds: 20, maxSubscriptions: 64, type: 'hello', version: 'test' });
+    const socket = FakeSocket.all[0]!;
+    act(() => {
+      socket.connect();
+    });
     const sub = await vi.waitFor(() => {
       const s = socket.sent.find((m) => m.type === 'subscribe' && m.workflowId === 'w1');
       expect(s).toBeDefined();
       return s!;
     });
     const queued = (executionId: string, trigger: string) =>
-      socket.receive({
-        executionId,
-        payload: { trigger },
-        seq: 1,
-        subscription: sub.id,
-        time: '2026-01-01T00:00:00Z',
-        type: 'execution.queued',
-        workflowId: 'w1',
-      });
+      act(() =>
+        socket.receive({
+          executionId,
+          payload: { trigger },
+          seq: 1,
+          subscription: sub.id,
+          time: '2026-01-01T00:00:00Z',
+          type: 'execution.queued',
+          workflowId: 'w1',
+        }),
+      );
     return { calls, queued, user };
   }
 
