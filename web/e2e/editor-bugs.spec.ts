@@ -75,7 +75,10 @@ test('the problems popover closes on Esc, outside and for Run; Run on an invalid
   });
   await page.goto(`/workflows/${wf.id}`);
   await node(page, 'check').click();
-  await page.getByLabel('Condition').fill('');
+  // Filled once the code editor has replaced the plain text box (a fill in between is lost).
+  const condition = page.getByTestId('node-panel').getByRole('textbox', { name: 'Condition' });
+  await expect(condition).toHaveAttribute('contenteditable', 'true');
+  await condition.fill('');
   const status = page.getByTestId('validation-status');
   await expect(status).toHaveText('1 problem');
   const popover = page.getByTestId('problems-list');
@@ -161,11 +164,9 @@ test('"New workflow" opens a draft: leaving it untouched saves nothing, the firs
   expect(await untitled()).toBe(before);
 });
 
-// fixme (issue 13, next session): passed on its own branch; after the canvas, versions and expression
-// editor work merged, the last poll (the far node fully inside the canvas and clear of the minimap after
-// picking its problem) timed out in the whole-suite run. The first half (nothing under the minimap at
-// load) is unchanged; find out whether the pan now lands under the node panel or merely lags.
-test.fixme('nodes are never left under the minimap, and selecting one from the problems list brings it into view', async ({ api, page }) => {
+// The reveal was once skipped for a second after any press on a node (meant for the pressed node
+// alone), so picking a problem right after clicking another node left the view where it was.
+test('nodes are never left under the minimap, and selecting one from the problems list brings it into view', async ({ api, page }) => {
   const wf = await api.createWorkflow({
     edges: [],
     name: 'Far apart',
@@ -175,32 +176,46 @@ test.fixme('nodes are never left under the minimap, and selecting one from the p
       { config: { condition: '{{ true }}' }, id: 'far', position: { x: 2400, y: 2400 }, type: 'flow.if' },
     ],
   });
+  // The page's clock is Playwright's, so that the click on near and the pick below happen at one
+  // instant of the page's time however slow the machine (the regression needed them within a second).
+  await page.clock.install();
   await page.goto(`/workflows/${wf.id}`);
   await viewportSettled(page);
-  const minimap = (await page.locator('.react-flow__minimap').boundingBox())!;
-  const overlaps = (a: { height: number; width: number; x: number; y: number }, b: typeof a) =>
-    a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  type Box = { height: number; width: number; x: number; y: number };
+  const box = async (selector: string) => (await page.locator(selector).boundingBox()) as Box;
+  const overlaps = (a: Box, b: Box) => a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+  const minimap = await box('.react-flow__minimap');
   for (const id of ['start', 'near', 'far']) expect(overlaps((await node(page, id).boundingBox())!, minimap), `${id} under the minimap`).toBe(false);
+  /** inView: far lies wholly inside the canvas as it is now (the node panel narrows it) and clear of the minimap. */
+  const inView = async () => {
+    const b = (await node(page, 'far').boundingBox())!;
+    const c = await box('.react-flow');
+    return b.x >= c.x && b.y >= c.y && b.x + b.width <= c.x + c.width && b.y + b.height <= c.y + c.height && !overlaps(b, await box('.react-flow__minimap'));
+  };
 
-  // Zoomed in on the first two, the far node is off screen; picking its problem brings it back.
+  // Zoomed in on near, the far node is out of view; picking its problem brings it back, also right
+  // after a click on near.
   await node(page, 'far').click();
-  await page.getByLabel('Condition').fill('');
-  await node(page, 'near').click();
+  // The code editor replaces the plain text box once its chunk has loaded: a fill in between is lost.
+  const condition = page.getByTestId('node-panel').getByRole('textbox', { name: 'Condition' });
+  await expect(condition).toHaveAttribute('contenteditable', 'true');
+  await condition.fill('');
+  await expect(page.getByTestId('validation-status')).toHaveText('1 problem');
   await page.keyboard.press('Escape');
-  await page.getByRole('button', { name: 'Zoom in' }).click();
-  await page.getByRole('button', { name: 'Zoom in' }).click();
-  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
-  const canvas = (await page.locator('.react-flow').boundingBox())!;
+  // The wheel zooms in around the pointer, which stays on near.
+  const n = (await node(page, 'near').boundingBox())!;
+  await page.mouse.move(n.x + n.width / 2, n.y + n.height / 2);
+  for (let i = 0; i < 4; i++) await page.mouse.wheel(0, -200);
+  await viewportSettled(page);
+  await page.clock.pauseAt(await page.evaluate(() => Date.now() + 100));
+  await node(page, 'near').click();
+  await expect(page.getByTestId('node-panel')).toBeVisible();
+  expect(await inView(), 'far is out of view before it is picked').toBe(false);
   await page.getByTestId('validation-status').click();
   await page.getByTestId('problems-list').getByRole('button', { name: /far/ }).click();
-  await expect(page.getByTestId('node-panel')).toBeVisible();
-  await expect
-    .poll(async () => {
-      const b = (await node(page, 'far').boundingBox())!;
-      const m = (await page.locator('.react-flow__minimap').boundingBox())!;
-      return b.x >= canvas.x && b.y >= canvas.y && b.x + b.width <= canvas.x + canvas.width && b.y + b.height <= canvas.y + canvas.height && !overlaps(b, m);
-    })
-    .toBe(true);
+  await expect(page.getByTestId('node-panel')).toContainText('far · flow.if');
+  await page.clock.resume();
+  await expect.poll(inView).toBe(true);
 });
 
 test('the product name is in the header and every document title', async ({ api, page }) => {

@@ -320,16 +320,20 @@ function RevealSelected() {
   const { getInternalNode, getViewport, setCenter } = useReactFlow<CanvasNode, WorkflowEdge>();
   const size = useStore((s) => ({ height: s.height, width: s.width }), shallowSize);
   // A node the user just pressed on is where they want it: the view does not move under the pointer.
-  const pressedAt = useRef(0);
+  // Only that node: the last press is remembered with its node (or none), so a node selected from
+  // elsewhere right after a press on another one (the problems list, a search) is still revealed.
+  const pressed = useRef<{ at: number; id: string | null }>({ at: 0, id: null });
   useEffect(() => {
     const onDown = (e: PointerEvent) => {
-      if (e.target instanceof Element && e.target.closest('.react-flow__node')) pressedAt.current = performance.now();
+      const hit = e.target instanceof Element ? e.target.closest('.react-flow__node') : null;
+      pressed.current = { at: performance.now(), id: hit?.getAttribute('data-id') ?? null };
     };
     document.addEventListener('pointerdown', onDown, true);
     return () => document.removeEventListener('pointerdown', onDown, true);
   }, []);
   useEffect(() => {
-    if (!selectedId || size.width === 0 || performance.now() - pressedAt.current < PRESS_MS) return;
+    if (!selectedId || size.width === 0) return;
+    if (pressed.current.id === selectedId && performance.now() - pressed.current.at < PRESS_MS) return;
     const n = getInternalNode(selectedId);
     if (!n) return;
     const { x, y, zoom } = getViewport();
@@ -347,7 +351,7 @@ function RevealSelected() {
   return null;
 }
 
-/** PRESS_MS is how long after a press on a node its selection counts as made on the canvas. */
+/** PRESS_MS is how long after a press on a node the selection of that node counts as made on the canvas. */
 const PRESS_MS = 1000;
 
 function shallowSize(a: { height: number; width: number }, b: { height: number; width: number }): boolean {
