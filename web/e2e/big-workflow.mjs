@@ -3,14 +3,15 @@
 // laid out on a grid.
 
 /**
- * bigWorkflow returns a definition with exactly `count` nodes (count >= 4).
+ * bigWorkflow returns a definition with exactly `count` nodes (count >= 4) in `lanes` rows (default
+ * 10; the benchmark lays 500 nodes out in 20 so that zoom to fit shows them all, as it does 200 in 10).
  * @param {number} count
+ * @param {{lanes?: number}} [options]
  * @returns {{name: string, nodes: Array<Record<string, unknown>>, edges: Array<Record<string, string>>}}
  */
-export function bigWorkflow(count = 200) {
+export function bigWorkflow(count = 200, { lanes = 10 } = {}) {
   const nodes = [{ id: 'start', type: 'trigger.manual', position: { x: 0, y: 0 } }];
   const edges = [];
-  const lanes = 10;
   let prevInLane = new Array(lanes).fill('start');
   let i = 1;
   let col = 1;
