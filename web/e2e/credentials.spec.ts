@@ -226,3 +226,42 @@ test('New from template: pick the template, one credential per type, and land in
   for (const c of used) expect(chosen.has(c), `credential ${c} is one of those chosen`).toBe(true);
   expect(errors).toEqual([]);
 });
+
+test('"Create new credential…" in a node\'s picker makes one of the types the node takes and picks it', async ({ api, page, request }) => {
+  const errors = collectErrors(page);
+  const name = `Picked new ${Date.now().toString(36)}`;
+  const wf = await api.createWorkflow({
+    edges: [{ source: 'start', target: 'call' }],
+    name,
+    nodes: [
+      { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' },
+      { config: { method: 'GET', url: 'https://api.example.com/orders' }, id: 'call', position: { x: 300, y: 0 }, type: 'http.request' },
+    ],
+  });
+  await page.goto(`/workflows/${wf.id}`);
+  await node(page, 'call').click();
+  const picker = page.getByTestId('node-panel').getByLabel(/^Credential/);
+  await picker.selectOption({ label: 'Create new credential…' });
+  const create = page.getByRole('dialog', { name: 'New credential' });
+  // Only the types an http.request node takes are offered.
+  const offered = await create.getByLabel('Type').locator('option').allTextContents();
+  expect(offered.filter((t) => t.trim() !== '' && !/^Choose/i.test(t)).sort()).toEqual(
+    ['HTTP basic auth', 'HTTP bearer token', 'HTTP header', 'OAuth2 client credentials'].sort(),
+  );
+  await create.getByLabel('Type').selectOption({ label: 'HTTP bearer token' });
+  await create.getByLabel(/^Name/).fill(name);
+  await create.getByLabel(/^Token/).fill(TOKEN);
+  await create.getByRole('button', { name: 'Create' }).click();
+  await expect(create).toBeHidden();
+
+  // The new credential is picked, and saved with the node.
+  const creds = (await (await request.get('/api/v1/credentials?limit=200')).json()) as { items: { id: string; name: string }[] };
+  const made = creds.items.find((c) => c.name === name);
+  expect(made).toBeDefined();
+  await expect(picker).toHaveValue(made!.id);
+  await page.keyboard.press('Control+s');
+  await expect(page.getByText(/Saved as version 2/)).toBeVisible();
+  const saved = (await (await request.get(`/api/v1/workflows/${wf.id}`)).json()) as { nodes: { config?: Record<string, unknown>; id: string }[] };
+  expect(saved.nodes.find((n) => n.id === 'call')?.config?.credential).toBe(made!.id);
+  expect(errors).toEqual([]);
+});
