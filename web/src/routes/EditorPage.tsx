@@ -3,7 +3,7 @@
    or re-key the open editor. Moving it to state adjusted while rendering is left for a follow-up (issue 13). */
 import { useQuery } from '@tanstack/react-query';
 import { useRef } from 'react';
-import { useLocation, useParams } from 'react-router';
+import { useLocation, useParams, useSearchParams } from 'react-router';
 
 import { ErrorState, Spinner } from '@components/States';
 import { Editor } from '@features/editor/Editor';
@@ -17,11 +17,14 @@ type Opened = { draft: DefinitionFromAPI; key: string; workflow?: undefined } | 
 /**
  * EditorPage loads a workflow and the node types, then opens the editor. The editor starts from a
  * fresh read (not a stale cached one), so that its If-Match version is the current one; later
- * refetches do not reset the open editor.
+ * refetches do not reset the open editor. ?execution=<id> opens it with that run on the canvas.
  */
 export function EditorPage() {
   const { id = '' } = useParams();
   const location = useLocation();
+  // ?execution=<id> shows that run on the canvas (debug in editor, links from an execution).
+  const [search] = useSearchParams();
+  const executionId = search.get('execution') || undefined;
   const isNew = id === NEW_WORKFLOW_ID;
   const wf = useQuery({ ...workflowQueries.detail(id), enabled: !isNew });
   const types = useQuery(nodeTypeQueries.list());
@@ -59,5 +62,14 @@ export function EditorPage() {
   }
   if (!opened.current || !types.data) return <Spinner label="Opening the workflow…" />;
   const o = opened.current;
-  return <Editor key={`${o.key}:${canEdit ? 'edit' : 'read'}`} draft={o.draft} readOnly={!canEdit} types={types.data} workflow={o.workflow} />;
+  return (
+    <Editor
+      key={`${o.key}:${canEdit ? 'edit' : 'read'}`}
+      draft={o.draft}
+      executionId={executionId}
+      readOnly={!canEdit}
+      types={types.data}
+      workflow={o.workflow}
+    />
+  );
 }

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ReactFlowProvider } from '@xyflow/react';
-import { ArrowLeft, Ban, CornerLeftUp, RotateCcw, Siren } from 'lucide-react';
+import { ArrowLeft, Ban, Bug, CornerLeftUp, RotateCcw, Siren } from 'lucide-react';
 import { useMemo } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 
@@ -19,6 +19,7 @@ import { WAIT_TYPE, WaitingPanel } from '@features/run/WaitingPanel';
 import { useExecutionEvents } from '@hooks/use-live';
 import { useDocumentTitle } from '@hooks/use-document-title';
 import { useCan } from '@hooks/use-me';
+import { usePinFromExecution } from '@hooks/use-pins';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
 import { formatDateTime, formatDuration, shortId } from '@lib/format';
 import { toast } from '@lib/toast';
@@ -120,6 +121,19 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
       navigate(`/executions/${next.id}`);
     },
   });
+  // Debug in editor: the trigger's data of this run is pinned, then the editor opens with the run on the canvas.
+  const debug = usePinFromExecution(execution.workflowId);
+  const debugInEditor = () =>
+    debug.mutate(
+      { executionId: execution.id },
+      {
+        onError: (e) => toast.error(errorMessage(e), { title: 'Could not debug in the editor' }),
+        onSuccess: () => {
+          toast.success('The trigger data of this run is pinned: test runs start from it');
+          navigate(`/workflows/${encodeURIComponent(execution.workflowId)}?execution=${encodeURIComponent(execution.id)}`);
+        },
+      },
+    );
   const terminal = isTerminal(execution.status);
   const canRun = useCan('editor');
   const wfName = version.data?.definition.name;
@@ -190,6 +204,14 @@ function ExecutionView({ execution }: { execution: ExecutionDetailFromAPI }) {
         </div>
         {canRun && (
           <div className="flex gap-2">
+            <Button
+              disabled={debug.isPending}
+              icon={<Bug className="size-4" />}
+              onClick={debugInEditor}
+              title="Pin this run's trigger data and open the workflow with this run on the canvas"
+            >
+              {debug.isPending ? 'Opening…' : 'Debug in editor'}
+            </Button>
             <Button disabled={terminal || cancel.isPending} icon={<Ban className="size-4" />} onClick={() => cancel.mutate()}>
               Cancel
             </Button>
@@ -291,7 +313,7 @@ function GraphAndInspector({
                   <span className="font-mono">{selected}</span>
                 )}
               </h2>
-              <NodeRunInspector key={`${selected}-${run.latest.attempt}`} node={nodes.get(selected)} summary={run} />
+              <NodeRunInspector key={`${selected}-${run.latest.attempt}`} node={nodes.get(selected)} summary={run} workflowId={execution.workflowId} />
             </>
           )}
         </aside>

@@ -12,13 +12,17 @@ import {
   ClipboardPaste,
   Copy,
   Files,
+  FlaskConical,
   GitCommitVertical,
   History,
   LayoutGrid,
   LoaderCircle,
   Maximize,
   PanelLeft,
+  Pin,
+  PinOff,
   Play,
+  StepForward,
   Radio,
   Redo2,
   Pencil,
@@ -45,13 +49,15 @@ import { useDebouncedValue } from '@hooks/use-debounced-value';
 import { useDocumentTitle } from '@hooks/use-document-title';
 import { useExecutionEvents, useExecutionsFeed } from '@hooks/use-live';
 import { useNodeRuns, type NodeRuns } from '@hooks/use-node-runs';
+import { usePins, useUnpin } from '@hooks/use-pins';
 import { formatDuration, shortId } from '@lib/format';
 import { isEditableTarget, modKey } from '@lib/keys';
 import { Throttle } from '@lib/throttle';
 import { toast } from '@lib/toast';
-import { executionQueries, isTerminal, runWorkflow, summarizeRuns } from '@services/executions';
+import { executionQueries, isTerminal, runWorkflow, summarizeRuns, type NodeRunSummary } from '@services/executions';
 import type { LiveEvent } from '@services/live';
 import { ApiError, errorMessage, isApiError } from '@services/http';
+import { isTestRun, startTestRun, type PinFromAPI, type TestRunRequest } from '@services/pins';
 import { toCatalog, type Catalog, type NodeTypeInfo } from '@services/nodeTypes';
 import {
   createWorkflow,
@@ -67,9 +73,10 @@ import {
 } from '@services/workflows';
 
 import { Canvas, FIT_PADDING, type CanvasPoint, type ConnectionDrop, type MenuTarget } from './Canvas';
-import { EditorStoreContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
+import { EditorStoreContext, PinsContext, RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
 import { definitionFromGraph, inputPorts, outputPorts } from './graphModel';
 import { HelpDialog } from './HelpDialog';
+import { PinDialog } from './PinDialog';
 import { ContextMenu, type ContextMenuItem } from './panels/ContextMenu';
 import { FindNode } from './panels/FindNode';
 import { NodePanel } from './panels/NodePanel';
@@ -86,13 +93,15 @@ import { createEditorStore, isDirty, type Clip, type EditorStore } from './store
 export interface EditorProps {
   /** draft opens a new workflow that is not saved yet (workflowId ''): the first change creates it. */
   draft?: DefinitionFromAPI;
+  /** executionId is a run to show on the canvas from the start (the address's ?execution=). */
+  executionId?: string;
   readOnly?: boolean;
   types: NodeTypeInfo[];
   workflow?: WorkflowFromAPI;
 }
 
 /** Editor edits one workflow; it owns one editor store for its lifetime. */
-export function Editor({ draft, readOnly = false, types, workflow }: EditorProps) {
+export function Editor({ draft, executionId, readOnly = false, types, workflow }: EditorProps) {
   const [store] = useState(() =>
     createEditorStore({
       catalog: toCatalog(types),
@@ -105,7 +114,7 @@ export function Editor({ draft, readOnly = false, types, workflow }: EditorProps
   return (
     <EditorStoreContext.Provider value={store}>
       <ReactFlowProvider>
-        <EditorShell types={types} />
+        <EditorShell initialExecutionId={executionId ?? null} types={types} />
       </ReactFlowProvider>
     </EditorStoreContext.Provider>
   );
@@ -148,7 +157,7 @@ function applySaveError(store: EditorStore, err: unknown, nodeIds: string[], edg
   if (err instanceof ApiError && err.status === 422 && err.problem) store.getState().setProblems(mapProblems(err.problem, nodeIds, edgeIds));
 }
 
-function EditorShell({ types }: { types: NodeTypeInfo[] }) {
+function EditorShell({ initialExecutionId, types }: { initialExecutionId: string | null; types: NodeTypeInfo[] }) {
   const store = useEditorApi();
   // The catalogue is read again when plugins change: nodes, forms and connection checks follow it.
   const catalogTypes = useRef(types);
@@ -185,7 +194,15 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   const [historyOpen, setHistoryOpen] = useState(false);
   const [runOpen, setRunOpen] = useState(false);
   const [conflict, setConflict] = useState(false);
-  const [executionId, setExecutionId] = useState<string | null>(null);
+  const [executionId, setExecutionId] = useState<string | null>(initialExecutionId);
+  // The address's ?execution= (debug in editor, a link) shows that run on the canvas, also when it
+  // changes while the editor is open.
+  const [shownInitial, setShownInitial] = useState(initialExecutionId);
+  if (initialExecutionId !== shownInitial) {
+    setShownInitial(initialExecutionId);
+    if (initialExecutionId) setExecutionId(initialExecutionId);
+  }
+  const [pinTarget, setPinTarget] = useState<string | null>(null);
   const [paletteOpen, setPaletteOpen] = useState(() => localStorage.getItem('cm-palette') !== 'closed');
   const togglePalette = useCallback(() => {
     setPaletteOpen((o) => {
@@ -294,7 +311,41 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       setRunOpen(false);
     },
   });
+  // Test runs: like a run (save first when dirty, then follow it on the canvas), but pinned nodes do
+  // not run and one node can be tested alone or with what it needs.
+  const testRun = useMutation({
+    mutationFn: async (req: TestRunRequest) => {
+      if (isDirty(store.getState()) && !(await saveNow())) throw new SaveFailed();
+      return startTestRun(store.getState().workflowId, req);
+    },
+    onError: (e) => {
+      // A 422 says, in the server's words, what is missing (such as "run the workflow once or pin the output of X").
+      if (!(e instanceof SaveFailed)) toast.error(errorMessage(e), { title: 'Test run not started' });
+    },
+    onSuccess: (exec) => {
+      queryClient.setQueryData(executionQueries.detail(exec.id).queryKey, exec);
+      void queryClient.invalidateQueries({ queryKey: [...executionQueries.all(), 'list'] });
+      setExecutionId(exec.id);
+    },
+  });
   const execution = useQuery({ ...executionQueries.detail(executionId ?? ''), enabled: executionId !== null });
+  const pins = usePins(workflowId);
+  const unpin = useUnpin(workflowId);
+  /**
+   * testNode starts a test run of one node: mode "node" runs it alone, "upTo" with the ancestors it
+   * needs. The nodes that do not run take their output from their pin, else from the run shown on the
+   * canvas (unless that is itself a test run, where most nodes did not run), else the latest run.
+   */
+  const testNode = useCallback(
+    (node: string, mode: 'node' | 'upTo') => {
+      const shown = execution.data && !isTestRun(execution.data) ? execution.data.id : undefined;
+      testRun.mutate(shown ? { executionId: shown, mode, node } : { mode, node });
+    },
+    [execution.data, testRun],
+  );
+  const testWorkflow = useCallback(() => {
+    if (!testRun.isPending && !store.getState().readOnly) testRun.mutate({});
+  }, [testRun, store]);
   useExecutionEvents(executionId, { inspecting: selectedId });
 
   // The canvas shows the latest run of this workflow, whatever started it: each new run is followed
@@ -358,10 +409,13 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   useEffect(() => {
     if (!finished || announced.current === finished.id) return;
     announced.current = finished.id;
-    if (finished.status === 'succeeded') toast.success(`Run finished in ${formatDuration(finished.durationMs)}`);
+    const what = isTestRun(finished) ? 'Test run' : 'Run';
+    if (finished.status === 'succeeded') toast.success(`${what} finished in ${formatDuration(finished.durationMs)}`);
     else if (finished.status === 'failed')
-      toast.error(finished.error?.message ?? 'The run failed', { title: `Run failed${finished.error?.nodeId ? ` at ${finished.error.nodeId}` : ''}` });
-    else toast.info('The run was canceled');
+      toast.error(finished.error?.message ?? `The ${what.toLowerCase()} failed`, {
+        title: `${what} failed${finished.error?.nodeId ? ` at ${finished.error.nodeId}` : ''}`,
+      });
+    else toast.info(`The ${what.toLowerCase()} was canceled`);
   }, [finished]);
 
   const addAt = useCallback(
@@ -517,7 +571,10 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
         }
         return;
       }
-      if (mod && key === 'enter') {
+      if (mod && key === 'enter' && e.shiftKey) {
+        e.preventDefault();
+        testWorkflow();
+      } else if (mod && key === 'enter') {
         e.preventDefault();
         setRunOpen(true);
       } else if (mod && key === 'z' && !e.shiftKey) {
@@ -613,7 +670,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
       window.removeEventListener('keyup', onKeyUp);
       document.removeEventListener('paste', onPaste);
     };
-  }, [store, saveNow, fitView, autoLayout, quickAdd, findOpen, menu, screenToFlowPosition, openMenuForSelection, addNoteAt]);
+  }, [store, saveNow, fitView, autoLayout, quickAdd, findOpen, menu, screenToFlowPosition, openMenuForSelection, addNoteAt, testWorkflow]);
 
   // The unsaved-changes guard: in-app navigation asks, closing the tab warns.
   const blocker = useBlocker(
@@ -675,8 +732,32 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
             shortcut: 'Delete',
           },
         ];
-      case 'node':
+      case 'node': {
+        const pin = pins.get(target.id);
+        const busy = testRun.isPending || run.isPending;
         return [
+          { disabled: busy, icon: <FlaskConical className="size-4" />, label: 'Test node', onSelect: () => testNode(target.id, 'node') },
+          { disabled: busy, icon: <StepForward className="size-4" />, label: 'Execute up to here', onSelect: () => testNode(target.id, 'upTo') },
+          {
+            // A pin belongs to a saved workflow: a draft is saved by its first change.
+            disabled: isDraft,
+            icon: <Pin className="size-4" />,
+            label: pin ? 'Edit pinned output…' : 'Pin output…',
+            onSelect: () => setPinTarget(target.id),
+          },
+          ...(pin
+            ? [
+                {
+                  icon: <PinOff className="size-4" />,
+                  label: 'Unpin',
+                  onSelect: () =>
+                    unpin.mutate(target.id, {
+                      onError: (e) => toast.error(errorMessage(e), { title: 'Not unpinned' }),
+                      onSuccess: () => toast.success(`Output of ${target.id} unpinned: test runs run the node again`),
+                    }),
+                },
+              ]
+            : []),
           { icon: <Pencil className="size-4" />, label: 'Rename', onSelect: () => store.getState().setEditing(target.id), shortcut: 'F2' },
           { icon: <Files className="size-4" />, label: 'Duplicate', onSelect: () => store.getState().duplicateSelection(), shortcut: 'D' },
           {
@@ -690,6 +771,7 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
           },
           { icon: <Trash className="size-4" />, label: 'Delete', onSelect: () => store.getState().deleteSelection(), shortcut: 'Delete' },
         ];
+      }
     }
   };
 
@@ -700,219 +782,233 @@ function EditorShell({ types }: { types: NodeTypeInfo[] }) {
   return (
     <TestEventContext.Provider value={testEvents}>
       <RunOverlayContext.Provider value={overlay}>
-        <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
-          <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
-            <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
-              <ArrowLeft className="size-4" />
-            </Link>
-            <input
-              aria-label="Workflow name"
-              className="max-w-xs min-w-0 flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
-              onChange={(e) => store.getState().setMeta({ name: e.target.value })}
-              readOnly={readOnly}
-              value={name}
-            />
-            <span className="text-xs text-zinc-500" data-testid="version" title={isDraft ? 'Not saved yet: the first change saves it' : undefined}>
-              {isDraft ? 'Draft' : `v${version}`}
-            </span>
-            {dirty && (
-              <span
-                className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300"
-                data-testid="dirty"
-              >
-                Unsaved changes
-              </span>
-            )}
-            {readOnly && (
-              <span
-                className="rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
-                data-testid="read-only"
-                title="Your role lets you read this workflow, not change or run it"
-              >
-                Read-only
-              </span>
-            )}
-            {!readOnly && <ValidationBadge suppressed={runOpen} />}
-            <ActiveToggle readOnly={readOnly} />
-            <div className="ml-auto flex items-center gap-0.5">
-              {!readOnly && (
-                <>
-                  <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
-                    <PanelLeft className="size-4" />
-                  </IconButton>
-                  <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
-                    <Undo2 className="size-4" />
-                  </IconButton>
-                  <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
-                    <Redo2 className="size-4" />
-                  </IconButton>
-                  <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
-                    <LayoutGrid className="size-4" />
-                  </IconButton>
-                  <IconButton label="Add a note" onClick={() => addNoteAt()} shortcut="N">
-                    <StickyNote className="size-4" />
-                  </IconButton>
-                </>
-              )}
-              <IconButton label="Find a node" onClick={() => setFindOpen(true)} shortcut={`${modKey}+F`}>
-                <Search className="size-4" />
-              </IconButton>
-              <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
-                <Maximize className="size-4" />
-              </IconButton>
-              {!isDraft && (
-                <Link
-                  aria-label="Executions of this workflow"
-                  className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
-                  data-testid="workflow-executions-link"
-                  title="Executions of this workflow"
-                  to={`/executions?workflowId=${encodeURIComponent(workflowId)}`}
-                >
-                  <History className="size-4" />
-                </Link>
-              )}
-              {!isDraft && (
-                <IconButton active={historyOpen} aria-expanded={historyOpen} label="Version history" onClick={() => setHistoryOpen((o) => !o)}>
-                  <GitCommitVertical className="size-4" />
-                </IconButton>
-              )}
-              <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
-                <CircleQuestionMark className="size-4" />
-              </IconButton>
-              {!readOnly && (
-                <>
-                  <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
-                  <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
-                    Run
-                  </Button>
-                  <Button
-                    disabled={save.isPending || !dirty}
-                    icon={<Save className="size-4" />}
-                    onClick={() => void saveNow()}
-                    title={`Save (${modKey}+S)`}
-                    variant="primary"
-                  >
-                    {save.isPending ? 'Saving…' : 'Save'}
-                  </Button>
-                </>
-              )}
-            </div>
-          </header>
-
-          <div className="flex min-h-0 flex-1">
-            {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
-            <div ref={canvasRef} className="relative min-w-0 flex-1">
-              <Canvas
-                onConnectionDrop={readOnly ? undefined : onConnectionDrop}
-                onMenu={readOnly ? undefined : onMenu}
-                onPointerMove={onPointerMove}
+        <PinsContext.Provider value={pins}>
+          <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
+            <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
+              <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
+                <ArrowLeft className="size-4" />
+              </Link>
+              <input
+                aria-label="Workflow name"
+                className="max-w-xs min-w-0 flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
+                onChange={(e) => store.getState().setMeta({ name: e.target.value })}
                 readOnly={readOnly}
-              >
-                {runPanel}
-              </Canvas>
-              {findOpen && (
-                <FindNode
-                  onClose={() => setFindOpen(false)}
-                  onPick={(id) => {
-                    setFindOpen(false);
-                    focusNode(id);
-                  }}
-                />
+                value={name}
+              />
+              <span className="text-xs text-zinc-500" data-testid="version" title={isDraft ? 'Not saved yet: the first change saves it' : undefined}>
+                {isDraft ? 'Draft' : `v${version}`}
+              </span>
+              {dirty && (
+                <span
+                  className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300"
+                  data-testid="dirty"
+                >
+                  Unsaved changes
+                </span>
               )}
-            </div>
-            <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
-              {selectedId && selectedData ? (
-                <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} readOnly={readOnly} />
-              ) : (
-                <div className="h-full overflow-auto p-4">
-                  <h2 className="mb-3 font-semibold">Workflow</h2>
-                  <WorkflowPanel key={version} readOnly={readOnly} />
-                </div>
+              {readOnly && (
+                <span
+                  className="rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
+                  data-testid="read-only"
+                  title="Your role lets you read this workflow, not change or run it"
+                >
+                  Read-only
+                </span>
               )}
-            </aside>
-            {historyOpen && <VersionsPanel onClose={() => setHistoryOpen(false)} />}
-          </div>
-        </div>
+              {!readOnly && <ValidationBadge suppressed={runOpen} />}
+              <ActiveToggle readOnly={readOnly} />
+              <div className="ml-auto flex items-center gap-0.5">
+                {!readOnly && (
+                  <>
+                    <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
+                      <PanelLeft className="size-4" />
+                    </IconButton>
+                    <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
+                      <Undo2 className="size-4" />
+                    </IconButton>
+                    <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
+                      <Redo2 className="size-4" />
+                    </IconButton>
+                    <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
+                      <LayoutGrid className="size-4" />
+                    </IconButton>
+                    <IconButton label="Add a note" onClick={() => addNoteAt()} shortcut="N">
+                      <StickyNote className="size-4" />
+                    </IconButton>
+                  </>
+                )}
+                <IconButton label="Find a node" onClick={() => setFindOpen(true)} shortcut={`${modKey}+F`}>
+                  <Search className="size-4" />
+                </IconButton>
+                <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
+                  <Maximize className="size-4" />
+                </IconButton>
+                {!isDraft && (
+                  <Link
+                    aria-label="Executions of this workflow"
+                    className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
+                    data-testid="workflow-executions-link"
+                    title="Executions of this workflow"
+                    to={`/executions?workflowId=${encodeURIComponent(workflowId)}`}
+                  >
+                    <History className="size-4" />
+                  </Link>
+                )}
+                {!isDraft && (
+                  <IconButton active={historyOpen} aria-expanded={historyOpen} label="Version history" onClick={() => setHistoryOpen((o) => !o)}>
+                    <GitCommitVertical className="size-4" />
+                  </IconButton>
+                )}
+                <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
+                  <CircleQuestionMark className="size-4" />
+                </IconButton>
+                {!readOnly && (
+                  <>
+                    <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
+                    <Button
+                      disabled={testRun.isPending || run.isPending}
+                      icon={testRun.isPending ? <LoaderCircle className="size-4 animate-spin" /> : <FlaskConical className="size-4" />}
+                      onClick={testWorkflow}
+                      title={`Test workflow: pinned nodes use their pinned output${dirty ? '; your unsaved changes are saved first' : ''} (${modKey}+Shift+Enter)`}
+                    >
+                      Test workflow
+                    </Button>
+                    <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
+                      Run
+                    </Button>
+                    <Button
+                      disabled={save.isPending || !dirty}
+                      icon={<Save className="size-4" />}
+                      onClick={() => void saveNow()}
+                      title={`Save (${modKey}+S)`}
+                      variant="primary"
+                    >
+                      {save.isPending ? 'Saving…' : 'Save'}
+                    </Button>
+                  </>
+                )}
+              </div>
+            </header>
 
-        {quickAdd && (
-          <QuickAdd
-            at={quickAdd.screen}
-            onClose={() => setQuickAdd(null)}
-            onPick={(t) => {
-              addAt(t, quickAdd.flow, quickAdd.from);
-              setQuickAdd(null);
-            }}
-            types={types}
-          />
-        )}
-        {menu && (
-          <ContextMenu
-            at={menu.at.screen}
-            items={menuItems(menu.target, menu.at)}
-            label={
-              menu.target.kind === 'pane'
-                ? 'Canvas menu'
-                : menu.target.kind === 'edge'
-                  ? 'Connection menu'
-                  : menu.target.kind === 'note'
-                    ? 'Note menu'
-                    : 'Node menu'
-            }
-            onClose={() => setMenu(null)}
-          />
-        )}
-        <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
-        {runOpen && (
-          <RunDialog
-            blockers={runBlockers(store.getState().problems, store.getState().catalog, new Map(store.getState().nodes.map((n) => [n.id, n.data.type])))}
-            busy={run.isPending}
-            dirty={dirty}
-            initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
-            onClose={() => setRunOpen(false)}
-            onRun={(input, text, triggerNode) => {
-              try {
-                localStorage.setItem(runInputKey, text);
-              } catch {
-                // The input is only a convenience for the next run.
+            <div className="flex min-h-0 flex-1">
+              {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
+              <div ref={canvasRef} className="relative min-w-0 flex-1">
+                <Canvas
+                  onConnectionDrop={readOnly ? undefined : onConnectionDrop}
+                  onMenu={readOnly ? undefined : onMenu}
+                  onPointerMove={onPointerMove}
+                  readOnly={readOnly}
+                >
+                  {runPanel}
+                </Canvas>
+                {findOpen && (
+                  <FindNode
+                    onClose={() => setFindOpen(false)}
+                    onPick={(id) => {
+                      setFindOpen(false);
+                      focusNode(id);
+                    }}
+                  />
+                )}
+              </div>
+              <aside
+                aria-label="Details"
+                className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900"
+              >
+                {selectedId && selectedData ? (
+                  <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} readOnly={readOnly} />
+                ) : (
+                  <div className="h-full overflow-auto p-4">
+                    <h2 className="mb-3 font-semibold">Workflow</h2>
+                    <WorkflowPanel key={version} readOnly={readOnly} />
+                  </div>
+                )}
+              </aside>
+              {historyOpen && <VersionsPanel onClose={() => setHistoryOpen(false)} />}
+            </div>
+          </div>
+
+          {quickAdd && (
+            <QuickAdd
+              at={quickAdd.screen}
+              onClose={() => setQuickAdd(null)}
+              onPick={(t) => {
+                addAt(t, quickAdd.flow, quickAdd.from);
+                setQuickAdd(null);
+              }}
+              types={types}
+            />
+          )}
+          {menu && (
+            <ContextMenu
+              at={menu.at.screen}
+              items={menuItems(menu.target, menu.at)}
+              label={
+                menu.target.kind === 'pane'
+                  ? 'Canvas menu'
+                  : menu.target.kind === 'edge'
+                    ? 'Connection menu'
+                    : menu.target.kind === 'note'
+                      ? 'Note menu'
+                      : 'Node menu'
               }
-              run.mutate(triggerNode ? { input, triggerNode } : { input });
-            }}
-            open
-            triggers={triggers}
-          />
-        )}
-        <Dialog
-          description="Someone else saved a newer version of this workflow while you were editing."
-          footer={
-            <>
-              <Button onClick={() => setConflict(false)}>Keep editing</Button>
-              <Button onClick={() => void overwrite()} variant="danger">
-                Overwrite with mine
-              </Button>
-              <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
-                Reload their version
-              </Button>
-            </>
-          }
-          onClose={() => setConflict(false)}
-          open={conflict}
-          title="This workflow changed"
-        >
-          <p className="text-sm text-zinc-600 dark:text-zinc-300">
-            Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
-          </p>
-        </Dialog>
-        <ConfirmDialog
-          cancelLabel="Stay"
-          confirmLabel="Leave without saving"
-          danger
-          onCancel={() => blocker.reset?.()}
-          onConfirm={() => blocker.proceed?.()}
-          open={blocker.state === 'blocked'}
-          title="Leave with unsaved changes?"
-        >
-          Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
-        </ConfirmDialog>
+              onClose={() => setMenu(null)}
+            />
+          )}
+          <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
+          {pinTarget && <PinTargetDialog nodeId={pinTarget} onClose={() => setPinTarget(null)} overlay={overlay} pins={pins} />}
+          {runOpen && (
+            <RunDialog
+              blockers={runBlockers(store.getState().problems, store.getState().catalog, new Map(store.getState().nodes.map((n) => [n.id, n.data.type])))}
+              busy={run.isPending}
+              dirty={dirty}
+              initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
+              onClose={() => setRunOpen(false)}
+              onRun={(input, text, triggerNode) => {
+                try {
+                  localStorage.setItem(runInputKey, text);
+                } catch {
+                  // The input is only a convenience for the next run.
+                }
+                run.mutate(triggerNode ? { input, triggerNode } : { input });
+              }}
+              open
+              triggers={triggers}
+            />
+          )}
+          <Dialog
+            description="Someone else saved a newer version of this workflow while you were editing."
+            footer={
+              <>
+                <Button onClick={() => setConflict(false)}>Keep editing</Button>
+                <Button onClick={() => void overwrite()} variant="danger">
+                  Overwrite with mine
+                </Button>
+                <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
+                  Reload their version
+                </Button>
+              </>
+            }
+            onClose={() => setConflict(false)}
+            open={conflict}
+            title="This workflow changed"
+          >
+            <p className="text-sm text-zinc-600 dark:text-zinc-300">
+              Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
+            </p>
+          </Dialog>
+          <ConfirmDialog
+            cancelLabel="Stay"
+            confirmLabel="Leave without saving"
+            danger
+            onCancel={() => blocker.reset?.()}
+            onConfirm={() => blocker.proceed?.()}
+            open={blocker.state === 'blocked'}
+            title="Leave with unsaved changes?"
+          >
+            Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
+          </ConfirmDialog>
+        </PinsContext.Provider>
       </RunOverlayContext.Provider>
     </TestEventContext.Provider>
   );
@@ -1052,6 +1148,40 @@ function ValidationBadge({ suppressed }: { suppressed: boolean }) {
   );
 }
 
+/**
+ * PinTargetDialog opens the pin editor on one node of the editor: its ports, its pin, and (for a new
+ * pin) the output it had in the run shown on the canvas, when that came whole.
+ */
+function PinTargetDialog({
+  nodeId,
+  onClose,
+  overlay,
+  pins,
+}: {
+  nodeId: string;
+  onClose: () => void;
+  overlay: ReadonlyMap<string, NodeRunSummary> | null;
+  pins: ReadonlyMap<string, PinFromAPI>;
+}) {
+  const workflowId = useEditorStore((s) => s.workflowId);
+  const node = useEditorStore((s) => s.nodes.find((n) => n.id === nodeId));
+  const type = useEditorStore((s) => (node ? s.catalog.get(node.data.type) : undefined));
+  if (!node) return null;
+  const last = overlay?.get(nodeId)?.latest;
+  const initialData = last?.status === 'succeeded' && !last.outputTruncated ? last.output : undefined;
+  return (
+    <PinDialog
+      initialData={initialData}
+      nodeId={nodeId}
+      nodeTitle={node.data.name || type?.title || nodeId}
+      onClose={onClose}
+      pin={pins.get(nodeId)}
+      ports={outputPorts(type, node.data).map((p) => p.name)}
+      workflowId={workflowId}
+    />
+  );
+}
+
 function ListeningBar({ onStop }: { onStop: () => void }) {
   return (
     <div
@@ -1079,7 +1209,7 @@ function RunBar({ executionId, nodeRuns, onClose }: { executionId: string; nodeR
     >
       {d ? <StatusBadge status={d.status} /> : <LoaderCircle className="size-4 animate-spin" />}
       <span className="text-zinc-600 dark:text-zinc-300">
-        Run <span className="font-mono text-xs">{shortId(executionId)}</span>
+        {d && isTestRun(d) ? 'Test run' : 'Run'} <span className="font-mono text-xs">{shortId(executionId)}</span>
         {d?.durationMs !== undefined && ` · ${formatDuration(d.durationMs)}`} · {ran}
         {nodeRuns.hasMore && '+'} node run{ran === 1 && !nodeRuns.hasMore ? '' : 's'}
       </span>

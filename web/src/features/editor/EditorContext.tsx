@@ -2,6 +2,7 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 
 import type { NodeRunSummary } from '@services/executions';
+import type { PinFromAPI } from '@services/pins';
 
 import type { EditorState, EditorStore } from './store';
 
@@ -25,3 +26,9 @@ export function useEditorStore<T>(selector: (s: EditorState) => T): T {
  * derived overlay: node status is never written into the editor graph.
  */
 export const RunOverlayContext = createContext<ReadonlyMap<string, NodeRunSummary> | null>(null);
+
+/**
+ * PinsContext holds the workflow's pinned outputs by node id, for the canvas to mark pinned nodes
+ * (null where pins do not apply, such as an execution's read-only graph).
+ */
+export const PinsContext = createContext<ReadonlyMap<string, PinFromAPI> | null>(null);

@@ -4,6 +4,7 @@ import { modKey } from '@lib/keys';
 export const SHORTCUTS: { keys: string[]; what: string }[] = [
   { keys: [`${modKey}+S`], what: 'Save' },
   { keys: [`${modKey}+Enter`], what: 'Run…' },
+  { keys: [`${modKey}+Shift+Enter`], what: 'Test the workflow (pinned nodes use their pinned output)' },
   { keys: [`${modKey}+Z`], what: 'Undo' },
   { keys: [`${modKey}+Shift+Z`, `${modKey}+Y`], what: 'Redo' },
   { keys: [`${modKey}+C`, `${modKey}+V`], what: 'Copy / paste the selected nodes' },

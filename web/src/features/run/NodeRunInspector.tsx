@@ -1,14 +1,17 @@
 import { useQuery } from '@tanstack/react-query';
 import clsx from 'clsx';
+import { Pin } from 'lucide-react';
 import { useState } from 'react';
 
 import { Button } from '@components/Button';
 import { JsonViewer } from '@components/JsonViewer';
 import { StatusBadge } from '@components/StatusBadge';
-import { useMe } from '@hooks/use-me';
+import { useCan, useMe } from '@hooks/use-me';
+import { usePinFromExecution, usePins } from '@hooks/use-pins';
 import { formatBytes, formatDateTime, formatDuration } from '@lib/format';
 import { executionQueries, inputOf, outputOf, type LogEntryFromAPI, type NodeRunFromAPI, type NodeRunSummary, type ValueRef } from '@services/executions';
 import { errorMessage } from '@services/http';
+import { toast } from '@lib/toast';
 
 import { CALL_TYPE, ChildExecutions } from './ChildExecutions';
 import { StoredValue } from './StoredValue';
@@ -26,8 +29,10 @@ export interface InspectedNode {
  * NodeRunInspector shows one node's runs: status, attempt, timing, input, output, error and logs.
  * Given the node (its type and config in the version that ran), it also shows what a waiting
  * flow.wait waits for (with Approve / Reject), an approval's decision, and a flow.call's sub-workflow runs.
+ * Given the workflow, an editor can pin a succeeded run's output ("Pin this output"): the server copies
+ * it from the execution, so that test runs use it instead of running the node.
  */
-export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summary: NodeRunSummary }) {
+export function NodeRunInspector({ node, summary, workflowId }: { node?: InspectedNode; summary: NodeRunSummary; workflowId?: string }) {
   const [attempt, setAttempt] = useState(summary.latest.attempt);
   const run = summary.runs.find((r) => r.attempt === attempt) ?? summary.latest;
   const isWait = node?.type === WAIT_TYPE;
@@ -81,7 +86,10 @@ export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summ
         <ChildExecutions config={node.config} executionId={summary.executionId} nodeId={summary.latest.nodeId} runStatus={summary.latest.status} />
       )}
       <section>
-        <h3 className="mb-1 text-xs font-semibold tracking-wide text-zinc-500 uppercase">Output</h3>
+        <div className="mb-1 flex items-center justify-between gap-2">
+          <h3 className="text-xs font-semibold tracking-wide text-zinc-500 uppercase">Output</h3>
+          {workflowId && run.status === 'succeeded' && <PinThisOutput executionId={summary.executionId} nodeId={run.nodeId} workflowId={workflowId} />}
+        </div>
         <StoredValue key={run.attempt} empty="No output." label="Output" stored={outputOf(run)} valueRef={ref(summary.executionId, run, 'output')} />
       </section>
       <section>
@@ -104,6 +112,37 @@ export function NodeRunInspector({ node, summary }: { node?: InspectedNode; summ
         )}
       </section>
     </div>
+  );
+}
+
+/**
+ * PinThisOutput pins the node's output from this execution (its last succeeded attempt), for editors;
+ * the data goes from the stored run to the pin on the server, not through the browser.
+ */
+function PinThisOutput({ executionId, nodeId, workflowId }: { executionId: string; nodeId: string; workflowId: string }) {
+  const canEdit = useCan('editor');
+  const pins = usePins(canEdit ? workflowId : '');
+  const pin = usePinFromExecution(workflowId);
+  if (!canEdit) return null;
+  const pinned = pins.has(nodeId);
+  return (
+    <Button
+      disabled={pin.isPending}
+      icon={<Pin className="size-3.5" />}
+      onClick={() =>
+        pin.mutate(
+          { executionId, nodes: [nodeId] },
+          {
+            onError: (e) => toast.error(errorMessage(e), { title: 'Output not pinned' }),
+            onSuccess: () => toast.success(`Output of ${nodeId} pinned: test runs use it instead of running the node`),
+          },
+        )
+      }
+      size="sm"
+      title={pinned ? 'The node has a pin: this output replaces it' : 'Test runs will use this output instead of running the node'}
+    >
+      {pin.isPending ? 'Pinning…' : pinned ? 'Pin this output instead' : 'Pin this output'}
+    </Button>
   );
 }
 

@@ -1,16 +1,18 @@
-import { render, screen } from '@testing-library/react';
+import { cleanup, render, screen } from '@testing-library/react';
 import { ReactFlowProvider } from '@xyflow/react';
 import { describe, expect, it } from 'vitest';
 
 import { summarizeRuns } from '@services/executions';
 import { catalogFactory, definitionFactory, nodeRunFactory } from '@test/factories';
 
-import { EditorStoreContext, RunOverlayContext } from '../EditorContext';
+import type { PinFromAPI } from '@services/pins';
+
+import { EditorStoreContext, PinsContext, RunOverlayContext } from '../EditorContext';
 import { mapProblems } from '../problems';
 import { createEditorStore } from '../store';
 import { WorkflowNodeCard } from './WorkflowNodeCard';
 
-function renderCard(id: string, withRun = false) {
+function renderCard(id: string, withRun = false, pins: ReadonlyMap<string, PinFromAPI> | null = null) {
   const store = createEditorStore({ catalog: catalogFactory(), definition: definitionFactory(), version: 1, workflowId: 'w' });
   store
     .getState()
@@ -31,28 +33,42 @@ function renderCard(id: string, withRun = false) {
   render(
     <EditorStoreContext.Provider value={store}>
       <RunOverlayContext.Provider value={overlay}>
-        <ReactFlowProvider>
-          <WorkflowNodeCard
-            data={n.data}
-            deletable
-            draggable
-            dragging={false}
-            id={n.id}
-            isConnectable
-            positionAbsoluteX={0}
-            positionAbsoluteY={0}
-            selectable
-            selected={false}
-            type="workflow"
-            zIndex={0}
-          />
-        </ReactFlowProvider>
+        <PinsContext.Provider value={pins}>
+          <ReactFlowProvider>
+            <WorkflowNodeCard
+              data={n.data}
+              deletable
+              draggable
+              dragging={false}
+              id={n.id}
+              isConnectable
+              positionAbsoluteX={0}
+              positionAbsoluteY={0}
+              selectable
+              selected={false}
+              type="workflow"
+              zIndex={0}
+            />
+          </ReactFlowProvider>
+        </PinsContext.Provider>
       </RunOverlayContext.Provider>
     </EditorStoreContext.Provider>,
   );
 }
 
 describe('WorkflowNodeCard', () => {
+  it('marks a pinned node with a named pin badge, and only that node', () => {
+    const pins = new Map([['check', { bytes: 9, data: { a: 1 }, nodeId: 'check', port: 'false', updatedAt: '2026-12-01T00:00:00Z' }]]);
+    renderCard('check', false, pins);
+    const badge = screen.getByRole('img', { name: 'Pinned output' });
+    expect(badge).toHaveAttribute('title', expect.stringContaining('port false'));
+    expect(screen.getByTestId('workflow-node')).toHaveAttribute('aria-label', expect.stringContaining('output pinned'));
+    cleanup();
+    renderCard('start', false, pins);
+    expect(screen.queryByRole('img', { name: 'Pinned output' })).not.toBeInTheDocument();
+    expect(screen.getByTestId('workflow-node')).not.toHaveAttribute('data-pinned');
+  });
+
   it('shows the title, id, type and one labelled handle per port', () => {
     renderCard('check');
     expect(screen.getByText('If')).toBeInTheDocument();

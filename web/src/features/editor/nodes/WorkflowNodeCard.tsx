@@ -1,13 +1,13 @@
 import clsx from 'clsx';
 import { Handle, Position, type NodeProps } from '@xyflow/react';
-import { Repeat, RotateCcw, TriangleExclamationPoint } from 'lucide-react';
+import { Pin, Repeat, RotateCcw, TriangleExclamationPoint } from 'lucide-react';
 import { memo, useContext, useEffect, useRef, useState } from 'react';
 
 import { NodeIcon } from '@components/NodeIcon';
 import { StatusIcon } from '@components/StatusBadge';
 import { formatDuration } from '@lib/format';
 
-import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
+import { PinsContext, RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
 import { inputPorts, MAX_TITLE_LENGTH, outputPorts, portHint, portLabel, type WorkflowNode } from '../graphModel';
 import { problemLabel } from '../problems';
 
@@ -34,12 +34,13 @@ const PORT_ROW = 22;
 /**
  * WorkflowNodeCard renders every node, whatever its type, from the node type catalogue: icon, title,
  * id and type, one labelled handle per port (handle id = port name), validation problems, and the
- * status of the run painted on the canvas.
+ * status of the run painted on the canvas, and a pin badge when its output is pinned.
  */
 export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: NodeProps<WorkflowNode>) {
   const type = useEditorStore((s) => s.catalog.get(data.type));
   const problems = useEditorStore((s) => s.problems.byNode.get(id));
   const run = useContext(RunOverlayContext)?.get(id);
+  const pin = useContext(PinsContext)?.get(id);
   const ins = inputPorts(type);
   const outs = outputPorts(type, data);
   const rows = Math.max(ins.length, outs.length, 1);
@@ -48,12 +49,13 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
 
   return (
     <div
-      aria-label={`${title} (${id})${status ? `, ${status}` : ''}${problems ? `, ${problems.length} problem${problems.length > 1 ? 's' : ''}` : ''}`}
+      aria-label={`${title} (${id})${status ? `, ${status}` : ''}${pin ? ', output pinned' : ''}${problems ? `, ${problems.length} problem${problems.length > 1 ? 's' : ''}` : ''}`}
       className={clsx(
         'relative w-[240px] rounded-xl border-2 bg-white text-left dark:bg-zinc-900',
         problems ? 'border-red-500' : status ? STATUS_RING[status] : 'border-zinc-200 dark:border-zinc-700',
       )}
       data-node-id={id}
+      data-pinned={pin ? 'true' : undefined}
       data-status={status}
       data-testid="workflow-node"
     >
@@ -66,6 +68,17 @@ export const WorkflowNodeCard = memo(function WorkflowNodeCard({ data, id }: Nod
             <span className="text-zinc-500 dark:text-zinc-400"> · {data.type}</span>
           </div>
         </div>
+        {pin && (
+          <span
+            aria-label="Pinned output"
+            className="inline-flex shrink-0 rounded-full bg-violet-100 p-1 text-violet-700 dark:bg-violet-950 dark:text-violet-300"
+            data-testid="pin-badge"
+            role="img"
+            title={`Pinned output (port ${pin.port}): test runs use it instead of running the node; production runs never do`}
+          >
+            <Pin aria-hidden className="size-3" />
+          </span>
+        )}
         {(data.retry?.maxAttempts ?? 0) > 1 && (
           <span title={`Retries: up to ${data.retry?.maxAttempts} attempts`}>
             <RotateCcw aria-hidden className="size-3.5 text-zinc-400" />

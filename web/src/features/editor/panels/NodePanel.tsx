@@ -33,6 +33,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
   const type = useEditorStore((s) => s.catalog.get(node.data.type));
   const problems = useEditorStore((s) => s.problems.byNode.get(node.id));
   const run = useContext(RunOverlayContext)?.get(node.id);
+  const workflowId = useEditorStore((s) => s.workflowId);
   const [tab, setTab] = useState<Tab>(run ? 'output' : 'parameters');
   const errors = useMemo(() => configErrorTree(problems), [problems]);
   const expressionTarget = useExpressionTarget(node.id);
@@ -160,7 +161,14 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
             </Suspense>
           )}
           {tab === 'settings' && <NodeSettings key={node.id} node={node} readOnly={readOnly} />}
-          {tab === 'output' && run && <NodeRunInspector key={`${node.id}-${run.latest.attempt}`} node={node.data} summary={run} />}
+          {tab === 'output' && run && (
+            <NodeRunInspector
+              key={`${node.id}-${run.latest.attempt}`}
+              node={node.data}
+              summary={run}
+              workflowId={readOnly ? undefined : workflowId || undefined}
+            />
+          )}
         </div>
       </ExpressionTargetContext.Provider>
     </div>
