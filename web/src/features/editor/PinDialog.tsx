@@ -42,9 +42,16 @@ export function PinDialog({ initialData, nodeId, nodeTitle, onClose, pin, ports,
   const bytes = new TextEncoder().encode(parsed.ok ? JSON.stringify(parsed.value) : text).length;
   const tooLarge = bytes > MAX_PIN_BYTES;
   const serverErrors = save.error instanceof ApiError && save.error.status === 422 ? fieldErrors(save.error.problem) : {};
+  // What the fields below do not show goes at the top: another field's error (such as /path/nodeId,
+  // a node the saved version lacks), or the problem's detail (such as the limit of 100 pins).
+  const others = Object.entries(serverErrors)
+    .filter(([k]) => k !== 'data' && k !== 'port')
+    .map(([, m]) => m);
   const general =
     save.error && !serverErrors.data && !serverErrors.port
-      ? (serverErrors.nodeId ?? errorMessage(save.error))
+      ? others.length > 0
+        ? others.join(' ')
+        : errorMessage(save.error)
       : unpin.error && !isApiError(unpin.error, 404)
         ? errorMessage(unpin.error)
         : null;
@@ -137,7 +144,11 @@ export function PinDialog({ initialData, nodeId, nodeTitle, onClose, pin, ports,
         autoFocus
         className="cm-input h-72 font-mono text-[13px]"
         id={`${ids}-data`}
-        onChange={(e) => setText(e.target.value)}
+        onChange={(e) => {
+          setText(e.target.value);
+          // The server's verdict was on the text it was sent.
+          if (save.error) save.reset();
+        }}
         onKeyDown={(e) => {
           if ((e.ctrlKey || e.metaKey) && e.key === 'Enter') {
             e.preventDefault();
