@@ -1,10 +1,11 @@
-import { screen, within } from '@testing-library/react';
+import { screen, waitFor, within } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { ExecutionDetailFromAPI } from '@services/executions';
 import type { NodeTypeFromAPI } from '@services/nodeTypes';
 import { executionFactory, nodeFactory, nodeRunFactory } from '@test/factories';
-import { fakeApi, fakeMe, renderRoute } from '@test/render';
+import { fakeApi, fakeMe, renderRoute, type FakeRoute } from '@test/render';
 
 import { ExecutionPage } from './ExecutionPage';
 
@@ -40,13 +41,14 @@ function version(nodes: ReturnType<typeof nodeFactory>[]) {
   };
 }
 
-function renderExecution(exec: ExecutionDetailFromAPI, nodes: ReturnType<typeof nodeFactory>[], role: 'editor' | 'viewer' = 'editor') {
-  fakeApi([
+function renderExecution(exec: ExecutionDetailFromAPI, nodes: ReturnType<typeof nodeFactory>[], role: 'editor' | 'viewer' = 'editor', extra: FakeRoute[] = []) {
+  const calls = fakeApi([
+    ...extra,
     { body: exec, path: `/api/v1/executions/${exec.id}` },
     { body: version(nodes), path: '/api/v1/workflows/w/versions/1' },
     { body: types, path: '/api/v1/node-types' },
   ]);
-  return renderRoute(<ExecutionPage />, `/executions/${exec.id}`, '/executions/:id', { me: fakeMe(role) });
+  return { calls, ...renderRoute(<ExecutionPage />, `/executions/${exec.id}`, '/executions/:id', { me: fakeMe(role) }) };
 }
 
 describe('ExecutionPage', () => {
@@ -98,5 +100,39 @@ describe('ExecutionPage', () => {
     const seen = await screen.findByRole('region', { name: 'Approval: ask' });
     expect(within(seen).queryByRole('button', { name: 'Approve' })).toBeNull();
     expect(within(seen).queryByRole('button', { name: 'Reject' })).toBeNull();
+  });
+
+  it('Debug in editor pins the run trigger data, then opens the editor on the run; a viewer has no such button', async () => {
+    const exec = executionFactory({ id: 'e7', nodeRuns: [nodeRunFactory({ nodeId: 'start' })] });
+    const pinned = { bytes: 2, data: {}, nodeId: 'start', port: 'out', updatedAt: '2026-12-01T00:00:00Z' };
+    const { calls, router, unmount } = renderExecution(exec, [nodeFactory('start', 'trigger.manual')], 'editor', [
+      { body: { items: [pinned] }, method: 'POST', path: '/api/v1/workflows/w/pins/from-execution' },
+    ]);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Debug in editor' }));
+    await waitFor(() => expect(router.state.location.pathname).toBe('/workflows/w'));
+    expect(router.state.location.search).toBe('?execution=e7');
+    expect(calls.filter((c) => c.method === 'POST')).toEqual([{ body: { executionId: 'e7' }, method: 'POST', url: '/api/v1/workflows/w/pins/from-execution' }]);
+    unmount();
+
+    renderExecution(exec, [nodeFactory('start', 'trigger.manual')], 'viewer');
+    expect(await screen.findByTestId('trigger-badge')).toBeInTheDocument();
+    expect(screen.queryByRole('button', { name: 'Debug in editor' })).toBeNull();
+  });
+
+  it('Debug in editor stays on the page and says why when the server refuses', async () => {
+    const exec = executionFactory({ id: 'e8' });
+    const { router } = renderExecution(exec, [nodeFactory('start', 'trigger.manual')], 'editor', [
+      {
+        body: { detail: 'execution e8 has no succeeded trigger output', status: 422, title: 'x', type: 'x' },
+        method: 'POST',
+        path: '/api/v1/workflows/w/pins/from-execution',
+        status: 422,
+      },
+    ]);
+    const user = userEvent.setup();
+    await user.click(await screen.findByRole('button', { name: 'Debug in editor' }));
+    expect(await screen.findByRole('alert')).toHaveTextContent('execution e8 has no succeeded trigger output');
+    expect(router.state.location.pathname).toBe('/executions/e8');
   });
 });
