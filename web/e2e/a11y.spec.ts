@@ -82,6 +82,9 @@ test.beforeAll(async ({ playwright }) => {
   const run = await api.post(`/api/v1/workflows/${workflowId}/executions?wait=20s`, { data: { input: { name: 'Ada' } } });
   expect(run.ok(), await run.text()).toBeTruthy();
   executionId = ((await run.json()) as { id: string }).id;
+  // A pinned trigger: the editor pages show its pin badge in both themes.
+  const pin = await api.put(`/api/v1/workflows/${workflowId}/pins/start`, { data: { data: { name: 'Ada' } } });
+  expect(pin.status(), await pin.text()).toBe(200);
   await api.dispose();
 });
 
@@ -95,6 +98,17 @@ const PAGES: { name: string; path: () => string; prepare?: (page: Page) => Promi
     prepare: async (p) => {
       await node(p, 'greet').click();
       await expect(p.getByTestId('node-panel')).toBeVisible();
+    },
+    ready: (p) => node(p, 'greet'),
+  },
+  {
+    name: 'editor with the pin dialog',
+    path: () => `/workflows/${workflowId}`,
+    prepare: async (p) => {
+      await expect(p.getByRole('img', { name: 'Pinned output' })).toBeVisible();
+      await node(p, 'greet').click({ button: 'right' });
+      await p.getByRole('menuitem', { name: 'Pin output…' }).click();
+      await expect(p.getByRole('dialog', { name: /^Pin output of / })).toBeVisible();
     },
     ready: (p) => node(p, 'greet'),
   },
