@@ -38,6 +38,7 @@ import {
 } from 'lucide-react';
 import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useBlocker, useNavigate } from 'react-router';
+import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 
 import { Button } from '@components/Button';
@@ -111,11 +112,15 @@ export function Editor({ draft, executionId, readOnly = false, types, workflow }
       workflowId: workflow?.id ?? DRAFT_ID,
     }),
   );
+  // The workflow's pins mark nodes on the canvas; a draft has none until it is saved.
+  const pins = usePins(useStore(store, (s) => s.workflowId));
   return (
     <EditorStoreContext.Provider value={store}>
-      <ReactFlowProvider>
-        <EditorShell initialExecutionId={executionId ?? null} types={types} />
-      </ReactFlowProvider>
+      <PinsContext.Provider value={pins}>
+        <ReactFlowProvider>
+          <EditorShell initialExecutionId={executionId ?? null} pins={pins} types={types} />
+        </ReactFlowProvider>
+      </PinsContext.Provider>
     </EditorStoreContext.Provider>
   );
 }
@@ -157,7 +162,7 @@ function applySaveError(store: EditorStore, err: unknown, nodeIds: string[], edg
   if (err instanceof ApiError && err.status === 422 && err.problem) store.getState().setProblems(mapProblems(err.problem, nodeIds, edgeIds));
 }
 
-function EditorShell({ initialExecutionId, types }: { initialExecutionId: string | null; types: NodeTypeInfo[] }) {
+function EditorShell({ initialExecutionId, pins, types }: { initialExecutionId: string | null; pins: ReadonlyMap<string, PinFromAPI>; types: NodeTypeInfo[] }) {
   const store = useEditorApi();
   // The catalogue is read again when plugins change: nodes, forms and connection checks follow it.
   const catalogTypes = useRef(types);
@@ -329,7 +334,6 @@ function EditorShell({ initialExecutionId, types }: { initialExecutionId: string
     },
   });
   const execution = useQuery({ ...executionQueries.detail(executionId ?? ''), enabled: executionId !== null });
-  const pins = usePins(workflowId);
   const unpin = useUnpin(workflowId);
   /**
    * testNode starts a test run of one node: mode "node" runs it alone, "upTo" with the ancestors it
@@ -782,233 +786,228 @@ function EditorShell({ initialExecutionId, types }: { initialExecutionId: string
   return (
     <TestEventContext.Provider value={testEvents}>
       <RunOverlayContext.Provider value={overlay}>
-        <PinsContext.Provider value={pins}>
-          <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
-            <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
-              <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
-                <ArrowLeft className="size-4" />
-              </Link>
-              <input
-                aria-label="Workflow name"
-                className="max-w-xs min-w-0 flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
-                onChange={(e) => store.getState().setMeta({ name: e.target.value })}
-                readOnly={readOnly}
-                value={name}
-              />
-              <span className="text-xs text-zinc-500" data-testid="version" title={isDraft ? 'Not saved yet: the first change saves it' : undefined}>
-                {isDraft ? 'Draft' : `v${version}`}
-              </span>
-              {dirty && (
-                <span
-                  className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300"
-                  data-testid="dirty"
-                >
-                  Unsaved changes
-                </span>
-              )}
-              {readOnly && (
-                <span
-                  className="rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
-                  data-testid="read-only"
-                  title="Your role lets you read this workflow, not change or run it"
-                >
-                  Read-only
-                </span>
-              )}
-              {!readOnly && <ValidationBadge suppressed={runOpen} />}
-              <ActiveToggle readOnly={readOnly} />
-              <div className="ml-auto flex items-center gap-0.5">
-                {!readOnly && (
-                  <>
-                    <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
-                      <PanelLeft className="size-4" />
-                    </IconButton>
-                    <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
-                      <Undo2 className="size-4" />
-                    </IconButton>
-                    <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
-                      <Redo2 className="size-4" />
-                    </IconButton>
-                    <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
-                      <LayoutGrid className="size-4" />
-                    </IconButton>
-                    <IconButton label="Add a note" onClick={() => addNoteAt()} shortcut="N">
-                      <StickyNote className="size-4" />
-                    </IconButton>
-                  </>
-                )}
-                <IconButton label="Find a node" onClick={() => setFindOpen(true)} shortcut={`${modKey}+F`}>
-                  <Search className="size-4" />
-                </IconButton>
-                <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
-                  <Maximize className="size-4" />
-                </IconButton>
-                {!isDraft && (
-                  <Link
-                    aria-label="Executions of this workflow"
-                    className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
-                    data-testid="workflow-executions-link"
-                    title="Executions of this workflow"
-                    to={`/executions?workflowId=${encodeURIComponent(workflowId)}`}
-                  >
-                    <History className="size-4" />
-                  </Link>
-                )}
-                {!isDraft && (
-                  <IconButton active={historyOpen} aria-expanded={historyOpen} label="Version history" onClick={() => setHistoryOpen((o) => !o)}>
-                    <GitCommitVertical className="size-4" />
-                  </IconButton>
-                )}
-                <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
-                  <CircleQuestionMark className="size-4" />
-                </IconButton>
-                {!readOnly && (
-                  <>
-                    <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
-                    <Button
-                      disabled={testRun.isPending || run.isPending}
-                      icon={testRun.isPending ? <LoaderCircle className="size-4 animate-spin" /> : <FlaskConical className="size-4" />}
-                      onClick={testWorkflow}
-                      title={`Test workflow: pinned nodes use their pinned output${dirty ? '; your unsaved changes are saved first' : ''} (${modKey}+Shift+Enter)`}
-                    >
-                      Test workflow
-                    </Button>
-                    <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
-                      Run
-                    </Button>
-                    <Button
-                      disabled={save.isPending || !dirty}
-                      icon={<Save className="size-4" />}
-                      onClick={() => void saveNow()}
-                      title={`Save (${modKey}+S)`}
-                      variant="primary"
-                    >
-                      {save.isPending ? 'Saving…' : 'Save'}
-                    </Button>
-                  </>
-                )}
-              </div>
-            </header>
-
-            <div className="flex min-h-0 flex-1">
-              {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
-              <div ref={canvasRef} className="relative min-w-0 flex-1">
-                <Canvas
-                  onConnectionDrop={readOnly ? undefined : onConnectionDrop}
-                  onMenu={readOnly ? undefined : onMenu}
-                  onPointerMove={onPointerMove}
-                  readOnly={readOnly}
-                >
-                  {runPanel}
-                </Canvas>
-                {findOpen && (
-                  <FindNode
-                    onClose={() => setFindOpen(false)}
-                    onPick={(id) => {
-                      setFindOpen(false);
-                      focusNode(id);
-                    }}
-                  />
-                )}
-              </div>
-              <aside
-                aria-label="Details"
-                className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900"
+        <div className="flex h-full flex-col" data-layout={layingOut ? 'running' : 'idle'} data-page="editor" data-ready="true">
+          <header className="flex h-14 shrink-0 items-center gap-2 border-b border-zinc-200 bg-white px-3 dark:border-zinc-800 dark:bg-zinc-900">
+            <Link aria-label="Back to workflows" className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 dark:hover:bg-zinc-800" to="/workflows">
+              <ArrowLeft className="size-4" />
+            </Link>
+            <input
+              aria-label="Workflow name"
+              className="max-w-xs min-w-0 flex-1 rounded-md border border-transparent bg-transparent px-2 py-1 text-base font-semibold hover:border-zinc-200 focus:border-indigo-500 focus:outline-none dark:hover:border-zinc-700"
+              onChange={(e) => store.getState().setMeta({ name: e.target.value })}
+              readOnly={readOnly}
+              value={name}
+            />
+            <span className="text-xs text-zinc-500" data-testid="version" title={isDraft ? 'Not saved yet: the first change saves it' : undefined}>
+              {isDraft ? 'Draft' : `v${version}`}
+            </span>
+            {dirty && (
+              <span
+                className="rounded-full bg-amber-100 px-2 py-0.5 text-xs font-medium text-amber-800 dark:bg-amber-950 dark:text-amber-300"
+                data-testid="dirty"
               >
-                {selectedId && selectedData ? (
-                  <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} readOnly={readOnly} />
-                ) : (
-                  <div className="h-full overflow-auto p-4">
-                    <h2 className="mb-3 font-semibold">Workflow</h2>
-                    <WorkflowPanel key={version} readOnly={readOnly} />
-                  </div>
-                )}
-              </aside>
-              {historyOpen && <VersionsPanel onClose={() => setHistoryOpen(false)} />}
+                Unsaved changes
+              </span>
+            )}
+            {readOnly && (
+              <span
+                className="rounded-full bg-zinc-100 px-2 py-0.5 text-xs font-medium text-zinc-600 dark:bg-zinc-800 dark:text-zinc-300"
+                data-testid="read-only"
+                title="Your role lets you read this workflow, not change or run it"
+              >
+                Read-only
+              </span>
+            )}
+            {!readOnly && <ValidationBadge suppressed={runOpen} />}
+            <ActiveToggle readOnly={readOnly} />
+            <div className="ml-auto flex items-center gap-0.5">
+              {!readOnly && (
+                <>
+                  <IconButton active={paletteOpen} aria-pressed={paletteOpen} label="Node palette" onClick={togglePalette}>
+                    <PanelLeft className="size-4" />
+                  </IconButton>
+                  <IconButton disabled={!canUndo} label="Undo" onClick={() => store.getState().undo()} shortcut={`${modKey}+Z`}>
+                    <Undo2 className="size-4" />
+                  </IconButton>
+                  <IconButton disabled={!canRedo} label="Redo" onClick={() => store.getState().redo()} shortcut={`${modKey}+Shift+Z`}>
+                    <Redo2 className="size-4" />
+                  </IconButton>
+                  <IconButton label="Auto-layout" onClick={() => void autoLayout()} shortcut="L">
+                    <LayoutGrid className="size-4" />
+                  </IconButton>
+                  <IconButton label="Add a note" onClick={() => addNoteAt()} shortcut="N">
+                    <StickyNote className="size-4" />
+                  </IconButton>
+                </>
+              )}
+              <IconButton label="Find a node" onClick={() => setFindOpen(true)} shortcut={`${modKey}+F`}>
+                <Search className="size-4" />
+              </IconButton>
+              <IconButton label="Zoom to fit" onClick={() => void fitView({ duration: 250, padding: FIT_PADDING })} shortcut="F">
+                <Maximize className="size-4" />
+              </IconButton>
+              {!isDraft && (
+                <Link
+                  aria-label="Executions of this workflow"
+                  className="rounded-md p-1.5 text-zinc-500 hover:bg-zinc-100 hover:text-zinc-900 dark:hover:bg-zinc-800 dark:hover:text-zinc-100"
+                  data-testid="workflow-executions-link"
+                  title="Executions of this workflow"
+                  to={`/executions?workflowId=${encodeURIComponent(workflowId)}`}
+                >
+                  <History className="size-4" />
+                </Link>
+              )}
+              {!isDraft && (
+                <IconButton active={historyOpen} aria-expanded={historyOpen} label="Version history" onClick={() => setHistoryOpen((o) => !o)}>
+                  <GitCommitVertical className="size-4" />
+                </IconButton>
+              )}
+              <IconButton label="Keyboard shortcuts" onClick={() => setHelpOpen(true)} shortcut="?">
+                <CircleQuestionMark className="size-4" />
+              </IconButton>
+              {!readOnly && (
+                <>
+                  <div className="mx-1.5 h-6 w-px bg-zinc-200 dark:bg-zinc-700" />
+                  <Button
+                    disabled={testRun.isPending || run.isPending}
+                    icon={testRun.isPending ? <LoaderCircle className="size-4 animate-spin" /> : <FlaskConical className="size-4" />}
+                    onClick={testWorkflow}
+                    title={`Test workflow: pinned nodes use their pinned output${dirty ? '; your unsaved changes are saved first' : ''} (${modKey}+Shift+Enter)`}
+                  >
+                    Test workflow
+                  </Button>
+                  <Button disabled={run.isPending} icon={<Play className="size-4" />} onClick={() => setRunOpen(true)} title={`Run (${modKey}+Enter)`}>
+                    Run
+                  </Button>
+                  <Button
+                    disabled={save.isPending || !dirty}
+                    icon={<Save className="size-4" />}
+                    onClick={() => void saveNow()}
+                    title={`Save (${modKey}+S)`}
+                    variant="primary"
+                  >
+                    {save.isPending ? 'Saving…' : 'Save'}
+                  </Button>
+                </>
+              )}
             </div>
-          </div>
+          </header>
 
-          {quickAdd && (
-            <QuickAdd
-              at={quickAdd.screen}
-              onClose={() => setQuickAdd(null)}
-              onPick={(t) => {
-                addAt(t, quickAdd.flow, quickAdd.from);
-                setQuickAdd(null);
-              }}
-              types={types}
-            />
-          )}
-          {menu && (
-            <ContextMenu
-              at={menu.at.screen}
-              items={menuItems(menu.target, menu.at)}
-              label={
-                menu.target.kind === 'pane'
-                  ? 'Canvas menu'
-                  : menu.target.kind === 'edge'
-                    ? 'Connection menu'
-                    : menu.target.kind === 'note'
-                      ? 'Note menu'
-                      : 'Node menu'
-              }
-              onClose={() => setMenu(null)}
-            />
-          )}
-          <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
-          {pinTarget && <PinTargetDialog nodeId={pinTarget} onClose={() => setPinTarget(null)} overlay={overlay} pins={pins} />}
-          {runOpen && (
-            <RunDialog
-              blockers={runBlockers(store.getState().problems, store.getState().catalog, new Map(store.getState().nodes.map((n) => [n.id, n.data.type])))}
-              busy={run.isPending}
-              dirty={dirty}
-              initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
-              onClose={() => setRunOpen(false)}
-              onRun={(input, text, triggerNode) => {
-                try {
-                  localStorage.setItem(runInputKey, text);
-                } catch {
-                  // The input is only a convenience for the next run.
-                }
-                run.mutate(triggerNode ? { input, triggerNode } : { input });
-              }}
-              open
-              triggers={triggers}
-            />
-          )}
-          <Dialog
-            description="Someone else saved a newer version of this workflow while you were editing."
-            footer={
-              <>
-                <Button onClick={() => setConflict(false)}>Keep editing</Button>
-                <Button onClick={() => void overwrite()} variant="danger">
-                  Overwrite with mine
-                </Button>
-                <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
-                  Reload their version
-                </Button>
-              </>
+          <div className="flex min-h-0 flex-1">
+            {paletteOpen && !readOnly && <Palette onAdd={addAt} types={types} />}
+            <div ref={canvasRef} className="relative min-w-0 flex-1">
+              <Canvas
+                onConnectionDrop={readOnly ? undefined : onConnectionDrop}
+                onMenu={readOnly ? undefined : onMenu}
+                onPointerMove={onPointerMove}
+                readOnly={readOnly}
+              >
+                {runPanel}
+              </Canvas>
+              {findOpen && (
+                <FindNode
+                  onClose={() => setFindOpen(false)}
+                  onPick={(id) => {
+                    setFindOpen(false);
+                    focusNode(id);
+                  }}
+                />
+              )}
+            </div>
+            <aside aria-label="Details" className="w-[380px] shrink-0 overflow-hidden border-l border-zinc-200 bg-white dark:border-zinc-800 dark:bg-zinc-900">
+              {selectedId && selectedData ? (
+                <NodePanel key={selectedId} node={{ data: selectedData, id: selectedId }} readOnly={readOnly} />
+              ) : (
+                <div className="h-full overflow-auto p-4">
+                  <h2 className="mb-3 font-semibold">Workflow</h2>
+                  <WorkflowPanel key={version} readOnly={readOnly} />
+                </div>
+              )}
+            </aside>
+            {historyOpen && <VersionsPanel onClose={() => setHistoryOpen(false)} />}
+          </div>
+        </div>
+
+        {quickAdd && (
+          <QuickAdd
+            at={quickAdd.screen}
+            onClose={() => setQuickAdd(null)}
+            onPick={(t) => {
+              addAt(t, quickAdd.flow, quickAdd.from);
+              setQuickAdd(null);
+            }}
+            types={types}
+          />
+        )}
+        {menu && (
+          <ContextMenu
+            at={menu.at.screen}
+            items={menuItems(menu.target, menu.at)}
+            label={
+              menu.target.kind === 'pane'
+                ? 'Canvas menu'
+                : menu.target.kind === 'edge'
+                  ? 'Connection menu'
+                  : menu.target.kind === 'note'
+                    ? 'Note menu'
+                    : 'Node menu'
             }
-            onClose={() => setConflict(false)}
-            open={conflict}
-            title="This workflow changed"
-          >
-            <p className="text-sm text-zinc-600 dark:text-zinc-300">
-              Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
-            </p>
-          </Dialog>
-          <ConfirmDialog
-            cancelLabel="Stay"
-            confirmLabel="Leave without saving"
-            danger
-            onCancel={() => blocker.reset?.()}
-            onConfirm={() => blocker.proceed?.()}
-            open={blocker.state === 'blocked'}
-            title="Leave with unsaved changes?"
-          >
-            Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
-          </ConfirmDialog>
-        </PinsContext.Provider>
+            onClose={() => setMenu(null)}
+          />
+        )}
+        <HelpDialog onClose={() => setHelpOpen(false)} open={helpOpen} />
+        {pinTarget && <PinTargetDialog nodeId={pinTarget} onClose={() => setPinTarget(null)} overlay={overlay} pins={pins} />}
+        {runOpen && (
+          <RunDialog
+            blockers={runBlockers(store.getState().problems, store.getState().catalog, new Map(store.getState().nodes.map((n) => [n.id, n.data.type])))}
+            busy={run.isPending}
+            dirty={dirty}
+            initialInput={localStorage.getItem(runInputKey) ?? '{\n  \n}'}
+            onClose={() => setRunOpen(false)}
+            onRun={(input, text, triggerNode) => {
+              try {
+                localStorage.setItem(runInputKey, text);
+              } catch {
+                // The input is only a convenience for the next run.
+              }
+              run.mutate(triggerNode ? { input, triggerNode } : { input });
+            }}
+            open
+            triggers={triggers}
+          />
+        )}
+        <Dialog
+          description="Someone else saved a newer version of this workflow while you were editing."
+          footer={
+            <>
+              <Button onClick={() => setConflict(false)}>Keep editing</Button>
+              <Button onClick={() => void overwrite()} variant="danger">
+                Overwrite with mine
+              </Button>
+              <Button autoFocus onClick={() => void reloadTheirs()} variant="primary">
+                Reload their version
+              </Button>
+            </>
+          }
+          onClose={() => setConflict(false)}
+          open={conflict}
+          title="This workflow changed"
+        >
+          <p className="text-sm text-zinc-600 dark:text-zinc-300">
+            Reloading shows their version and drops your unsaved changes. Overwriting saves yours as the next version, replacing theirs.
+          </p>
+        </Dialog>
+        <ConfirmDialog
+          cancelLabel="Stay"
+          confirmLabel="Leave without saving"
+          danger
+          onCancel={() => blocker.reset?.()}
+          onConfirm={() => blocker.proceed?.()}
+          open={blocker.state === 'blocked'}
+          title="Leave with unsaved changes?"
+        >
+          Your changes to this workflow are not saved. Save with {modKey}+S, or leave and lose them.
+        </ConfirmDialog>
       </RunOverlayContext.Provider>
     </TestEventContext.Provider>
   );
