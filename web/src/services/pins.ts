@@ -1,39 +1,26 @@
 import { queryOptions } from '@tanstack/react-query';
 
-import type { ExecutionDetailFromAPI } from './executions';
+import type { components } from './api.gen';
+import type { ExecutionDetailFromAPI, TriggerKind } from './executions';
 import { request } from './http';
 
 /**
  * PinFromAPI is one node's pinned output: what test runs use instead of running the node. Pins are
  * stored apart from the workflow definition and production runs never read them.
  */
-export interface PinFromAPI {
-  /** bytes is the size of data's JSON. */
-  bytes: number;
-  data: unknown;
-  nodeId: string;
-  /** port is the output port the pinned data leaves by (an If node has "true" and "false"). */
-  port: string;
-  updatedAt: string;
-}
+export type PinFromAPI = components['schemas']['Pin'];
 
-interface PinList {
-  items?: PinFromAPI[] | null;
-}
+type PinList = components['schemas']['PinsOutputBody'];
+
+/**
+ * TestRunRequest is what POST /workflows/{id}/test-runs takes: node and mode ("node" runs it alone,
+ * "upTo", the default, with what it needs), the run whose outputs feed the nodes that do not run, and
+ * the trigger's input. Without node the whole workflow runs, pinned nodes excepted.
+ */
+export type TestRunRequest = components['schemas']['TestRunInputBody'];
 
 /** TestRunMode is what a test run of one node runs: the node alone, or the node and what it needs. */
-export type TestRunMode = 'node' | 'upTo';
-
-/** TestRunRequest is what POST /workflows/{id}/test-runs takes. */
-export interface TestRunRequest {
-  /** executionId is the run whose outputs feed the nodes that do not run (default: the latest). */
-  executionId?: string;
-  input?: unknown;
-  /** mode says what runs when node is given; "upTo" when left out. */
-  mode?: TestRunMode;
-  /** node is the node to test; without it the whole workflow runs, pinned nodes excepted. */
-  node?: string;
-}
+export type TestRunMode = NonNullable<TestRunRequest['mode']>;
 
 const pinsPath = (workflowId: string) => `/api/v1/workflows/${encodeURIComponent(workflowId)}/pins`;
 
@@ -56,7 +43,7 @@ export function pinsByNode(pins: readonly PinFromAPI[] | undefined): ReadonlyMap
 
 /** putPin pins data as a node's output (port: the node's first output port when left out). */
 export async function putPin(workflowId: string, nodeId: string, data: unknown, port?: string): Promise<PinFromAPI> {
-  const body: { data: unknown; port?: string } = { data };
+  const body: components['schemas']['PutPinInputBody'] = { data };
   if (port) body.port = port;
   return (await request<PinFromAPI>(`${pinsPath(workflowId)}/${encodeURIComponent(nodeId)}`, { body, method: 'PUT' })).data;
 }
@@ -72,7 +59,7 @@ export async function deletePin(workflowId: string, nodeId: string): Promise<voi
  * the workflow's pins afterwards.
  */
 export async function pinFromExecution(workflowId: string, executionId: string, nodes?: string[]): Promise<PinFromAPI[]> {
-  const body: { executionId: string; nodes?: string[] } = { executionId };
+  const body: components['schemas']['PinFromExecutionInputBody'] = { executionId };
   if (nodes) body.nodes = nodes;
   return (await request<PinList>(`${pinsPath(workflowId)}/from-execution`, { body, method: 'POST' })).data.items ?? [];
 }
@@ -83,6 +70,6 @@ export async function startTestRun(workflowId: string, req: TestRunRequest): Pro
 }
 
 /** isTestRun reports whether an execution is a test run (it may have used pinned data). */
-export function isTestRun(exec: { trigger: { kind: string } }): boolean {
+export function isTestRun(exec: { trigger: { kind: TriggerKind } }): boolean {
   return exec.trigger.kind === 'test';
 }
