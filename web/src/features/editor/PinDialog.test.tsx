@@ -31,6 +31,7 @@ describe('PinDialog', () => {
     renderRoute(<PinDialog initialData={{ name: 'Ada' }} nodeId="set1" nodeTitle="Set fields" onClose={onClose} ports={['out']} workflowId="w1" />);
     expect(screen.getByRole('dialog', { name: 'Pin output of Set fields' })).toBeInTheDocument();
     const box = screen.getByRole('textbox', { name: 'Pinned output (JSON)' });
+    expect(box).toHaveFocus();
     expect(JSON.parse((box as HTMLTextAreaElement).value)).toEqual({ name: 'Ada' });
     // One port: no select, the hint names it.
     expect(screen.queryByRole('combobox', { name: 'Output port' })).toBeNull();

@@ -1,5 +1,5 @@
 import { Pin, PinOff } from 'lucide-react';
-import { useId, useState } from 'react';
+import { useEffect, useId, useRef, useState } from 'react';
 
 import { Button } from '@components/Button';
 import { Dialog } from '@components/Dialog';
@@ -56,6 +56,10 @@ export function PinDialog({ initialData, nodeId, nodeTitle, onClose, pin, ports,
         ? errorMessage(unpin.error)
         : null;
   const busy = save.isPending || unpin.isPending;
+  // The JSON takes the focus once the dialog is open: showModal (the Dialog's effect, which runs
+  // first) focuses the dialog's first control, its Close button.
+  const box = useRef<HTMLTextAreaElement>(null);
+  useEffect(() => box.current?.focus(), []);
 
   const submit = () => {
     if (!parsed.ok || tooLarge || busy) return;
@@ -139,9 +143,9 @@ export function PinDialog({ initialData, nodeId, nodeTitle, onClose, pin, ports,
         Pinned output (JSON)
       </label>
       <textarea
+        ref={box}
         aria-describedby={`${ids}-data-hint`}
         aria-invalid={!parsed.ok || tooLarge || !!serverErrors.data}
-        autoFocus
         className="cm-input h-72 font-mono text-[13px]"
         id={`${ids}-data`}
         onChange={(e) => {
