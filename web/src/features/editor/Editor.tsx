@@ -1171,6 +1171,7 @@ function PinTargetDialog({
   return (
     <PinDialog
       initialData={initialData}
+      initialPort={initialData === undefined ? undefined : last?.port}
       nodeId={nodeId}
       nodeTitle={node.data.name || type?.title || nodeId}
       onClose={onClose}

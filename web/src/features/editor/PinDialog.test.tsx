@@ -118,6 +118,22 @@ describe('PinDialog', () => {
     expect(screen.queryByRole('alert')).toBeNull();
   });
 
+  it('a new pin from a run starts on the port the run left by', () => {
+    fakeApi([]);
+    renderRoute(
+      <PinDialog
+        initialData={{ total: 1 }}
+        initialPort="false"
+        nodeId="check"
+        nodeTitle="If"
+        onClose={() => undefined}
+        ports={['true', 'false']}
+        workflowId="w1"
+      />,
+    );
+    expect(screen.getByRole('combobox', { name: 'Output port' })).toHaveValue('false');
+  });
+
   it('refuses a value over 1 MiB before sending it', () => {
     const calls = fakeApi([]);
     renderRoute(<PinDialog nodeId="set1" nodeTitle="Set" onClose={() => undefined} ports={['out']} workflowId="w1" />);

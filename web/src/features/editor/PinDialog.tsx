@@ -17,6 +17,8 @@ export const MAX_PIN_BYTES = 1 << 20;
 export interface PinDialogProps {
   /** initialData is what a new pin starts from (the node's output in the run on the canvas), when there is no pin. */
   initialData?: unknown;
+  /** initialPort is the port initialData left by (the run's), when it is one of ports. */
+  initialPort?: string;
   nodeId: string;
   /** nodeTitle is the node's title, for the dialog's title. */
   nodeTitle: string;
@@ -32,10 +34,10 @@ export interface PinDialogProps {
  * PinDialog edits a node's pinned output: JSON checked as you type, the output port when the node has
  * several, Save (PUT, the server's 422 shown at its field) and Unpin. Ctrl+Enter saves.
  */
-export function PinDialog({ initialData, nodeId, nodeTitle, onClose, pin, ports, workflowId }: PinDialogProps) {
+export function PinDialog({ initialData, initialPort, nodeId, nodeTitle, onClose, pin, ports, workflowId }: PinDialogProps) {
   const ids = useId();
   const [text, setText] = useState(() => JSON.stringify(pin ? pin.data : (initialData ?? {}), null, 2) ?? '{}');
-  const [port, setPort] = useState(pin?.port ?? ports[0] ?? '');
+  const [port, setPort] = useState(pin?.port ?? (initialPort && ports.includes(initialPort) ? initialPort : ports[0]) ?? '');
   const save = useSavePin(workflowId);
   const unpin = useUnpin(workflowId);
   const parsed = text.trim() === '' ? ({ error: 'Enter the JSON value to pin, such as {} or [].', ok: false } as const) : parseJsonSafe(text);
