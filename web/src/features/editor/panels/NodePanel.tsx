@@ -9,10 +9,11 @@ import { PluginBadge } from '@components/PluginBadge';
 import { Spinner } from '@components/States';
 import { NodeRunInspector } from '@features/run/NodeRunInspector';
 
-import { RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
-import type { WorkflowNodeData } from '../graphModel';
+import { PinsContext, RunOverlayContext, useEditorApi, useEditorStore } from '../EditorContext';
+import { outputPorts, type WorkflowNodeData } from '../graphModel';
 import { configErrorTree, problemLabel } from '../problems';
 import { NodeSettings } from './NodeSettings';
+import { PinnedNotice } from './PinnedNotice';
 import { ScheduleTimes } from './ScheduleTimes';
 import { useExpressionTarget } from './useExpressionTarget';
 import { WebhookUrl } from './WebhookUrl';
@@ -34,6 +35,7 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
   const problems = useEditorStore((s) => s.problems.byNode.get(node.id));
   const run = useContext(RunOverlayContext)?.get(node.id);
   const workflowId = useEditorStore((s) => s.workflowId);
+  const pin = useContext(PinsContext)?.get(node.id);
   const [tab, setTab] = useState<Tab>(run ? 'output' : 'parameters');
   const errors = useMemo(() => configErrorTree(problems), [problems]);
   const expressionTarget = useExpressionTarget(node.id);
@@ -110,6 +112,16 @@ export function NodePanel({ node, readOnly }: { node: PanelNode; readOnly?: bool
           {p.message}
         </p>
       ))}
+      {pin && (
+        <PinnedNotice
+          nodeId={node.id}
+          nodeTitle={node.data.name || type?.title || node.id}
+          pin={pin}
+          ports={outputPorts(type, node.data).map((p) => p.name)}
+          readOnly={readOnly}
+          workflowId={workflowId}
+        />
+      )}
       <div aria-label="Node panel sections" className="flex gap-1 border-b border-zinc-200 px-3 dark:border-zinc-800" role="tablist">
         {tabs.map((t) => (
           <button
