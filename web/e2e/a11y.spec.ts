@@ -106,6 +106,9 @@ const PAGES: { name: string; path: () => string; prepare?: (page: Page) => Promi
     path: () => `/workflows/${workflowId}`,
     prepare: async (p) => {
       await expect(p.getByRole('img', { name: 'Pinned output' })).toBeVisible();
+      // The pinned trigger's panel says it is pinned; the dialog opens over it.
+      await node(p, 'start').click();
+      await expect(p.getByTestId('pinned-notice')).toBeVisible();
       await node(p, 'greet').click({ button: 'right' });
       await p.getByRole('menuitem', { name: 'Pin output…' }).click();
       await expect(p.getByRole('dialog', { name: /^Pin output of / })).toBeVisible();
