@@ -130,7 +130,11 @@ test('the right-click menu adds a node where it was opened, and works from the k
   await page.keyboard.press('Shift+F10');
   const nodeMenu = page.getByRole('menu', { name: 'Node menu' });
   await expect(nodeMenu).toBeVisible();
-  await page.keyboard.press('ArrowDown');
+  await expect(nodeMenu.getByRole('menuitem', { name: 'Test node' })).toBeFocused();
+  // End goes to the last item (Delete); the arrows move from there.
+  await page.keyboard.press('End');
+  await page.keyboard.press('ArrowUp');
+  await page.keyboard.press('ArrowUp');
   await expect(nodeMenu.getByRole('menuitem', { name: /Duplicate/ })).toBeFocused();
   await page.keyboard.press('Enter');
   await expect(node(page, 'tag_2')).toBeVisible();
