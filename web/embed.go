@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"path"
 	"strings"
+
+	"github.com/klauspost/compress/gzhttp"
 )
 
 //go:embed all:dist
@@ -75,13 +77,15 @@ func Built(fsys fs.FS) bool {
 }
 
 // Handler serves the app from fsys, or a page explaining how to build it when fsys holds no build.
+// Responses are gzip-compressed for clients that accept it (the scripts and styles shrink about
+// threefold).
 func Handler(fsys fs.FS) http.Handler {
 	if !Built(fsys) {
 		return http.HandlerFunc(notBuilt)
 	}
 	files := http.FileServerFS(fsys)
 	index, _ := fs.ReadFile(fsys, "index.html")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return gzhttp.GzipHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
@@ -108,7 +112,7 @@ func Handler(fsys fs.FS) http.Handler {
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("Content-Security-Policy", PageCSP(nonce))
 		_, _ = w.Write(withNonce(index, nonce))
-	})
+	}))
 }
 
 func acceptsHTML(r *http.Request) bool {

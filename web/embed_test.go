@@ -1,6 +1,8 @@
 package web
 
 import (
+	"compress/gzip"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -99,4 +101,33 @@ func TestPageNonceIsFreshEachTime(t *testing.T) {
 		seen[csp] = true
 		require.True(t, strings.Index(rec.Body.String(), "csp-nonce") < strings.Index(rec.Body.String(), "</head>"), "the nonce sits in the head")
 	}
+}
+
+// TestHandlerCompresses: a client that accepts gzip gets scripts gzip-compressed, with the same
+// bytes once decompressed; one that does not gets them as they are.
+func TestHandlerCompresses(t *testing.T) {
+	t.Parallel()
+	script := strings.Repeat("console.log('ConcertMaster');\n", 200)
+	fsys := fstest.MapFS{"index.html": {Data: []byte("<html>app</html>")}, "assets/app-1a2b.js": {Data: []byte(script)}}
+	h := Handler(fsys)
+
+	req := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/assets/app-1a2b.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.Equal(t, "gzip", rec.Header().Get("Content-Encoding"))
+	require.Less(t, rec.Body.Len(), len(script)/5)
+	zr, err := gzip.NewReader(rec.Body)
+	require.NoError(t, err)
+	got, err := io.ReadAll(zr)
+	require.NoError(t, err)
+	require.Equal(t, script, string(got))
+	require.Equal(t, "public, max-age=31536000, immutable", rec.Header().Get("Cache-Control"))
+
+	req = httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/assets/app-1a2b.js", nil)
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Empty(t, rec.Header().Get("Content-Encoding"))
+	require.Equal(t, script, rec.Body.String())
 }
