@@ -59,6 +59,7 @@ try {
     ],
     name: 'New signups',
     description: 'Greets every new user; VIPs get a personal welcome.',
+    tags: ['onboarding'],
     nodes: [
       { config: { path: 'signups' }, id: 'hook', position: at(0, 0), type: 'trigger.webhook' },
       { config: { cases: [{ condition: "{{ input.body.plan == 'vip' }}", port: 'vip' }] }, id: 'route', position: at(320, 0), type: 'flow.switch' },
@@ -74,6 +75,7 @@ try {
     ],
     name: 'Nightly order report',
     description: 'Fetches the day’s orders and keeps the big ones.',
+    tags: ['finance', 'nightly'],
     nodes: [
       { id: 'start', position: at(0, 0), type: 'trigger.manual' },
       { config: { url: flakyUrl }, id: 'fetch', position: at(320, 0), retry: { initialInterval: '200ms', maxAttempts: 3 }, type: 'http.request' },
@@ -89,7 +91,20 @@ try {
       { config: { code: 'stock_low', message: 'Stock below threshold' }, id: 'check', position: at(320, 0), type: 'flow.fail' },
     ],
   });
-  const orders = await post('/api/v1/workflows', JSON.parse(readFileSync(join(here, '..', '..', 'examples', 'orders.json'), 'utf8')));
+  // The orders example, with a sticky note and a tag; its trigger's data is pinned (the badge on the
+  // canvas), which test runs use and production runs, such as the one shot below, do not.
+  const ordersDef = JSON.parse(readFileSync(join(here, '..', '..', 'examples', 'orders.json'), 'utf8'));
+  ordersDef.tags = ['finance'];
+  ordersDef.notes = [
+    { color: 'yellow', height: 130, id: 'why', position: at(-20, -230), text: '## Orders\nBig orders pay **tax**; the rest get a discount.', width: 260 },
+  ];
+  const orders = await post('/api/v1/workflows', ordersDef);
+  const pin = await fetch(`${server.baseURL}/api/v1/workflows/${orders.id}/pins/start`, {
+    body: JSON.stringify({ data: { customer: 'ada', total: 150 } }),
+    headers: { Authorization: `Bearer ${server.apiKey}`, 'Content-Type': 'application/json' },
+    method: 'PUT',
+  });
+  if (!pin.ok) throw new Error(`pin: ${pin.status} ${await pin.text()}`);
   const run = (id, input) => post(`/api/v1/workflows/${id}/executions?wait=20s`, { input });
   await run(orders.id, { customer: 'lin', total: 60 });
   await run(fail.id, {});
