@@ -44,7 +44,10 @@ plugins:
 services:
 	@scripts/ensure-services.sh
 
-test: test-go test-chaos test-web test-e2e
+# test runs every test. The web unit tests (Vitest, one worker on 2 cores) run beside the browser
+# tests, which mostly wait on the browser and the server: that keeps CI inside its 30 minutes.
+test: test-go test-chaos
+	$(MAKE) -j2 --output-sync=target test-web test-e2e
 
 # test-go first compiles the test WebAssembly modules into the shared wazero cache without -race
 # (TestWarmCompilationCache): the compiler is ~10x slower under the race detector.

@@ -281,7 +281,7 @@ func BenchmarkTestNode500(b *testing.B) {
 		}
 		var exec struct{ ID string }
 		resp.JSON(b, &exec)
-		if done := s.Env.Wait(b, exec.ID); done.Status != "succeeded" {
+		if done := s.Wait(b, exec.ID); done.Status != "succeeded" {
 			b.Fatalf("test run: %s", done.Status)
 		}
 		rec.Add(time.Since(start))

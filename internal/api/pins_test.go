@@ -44,9 +44,9 @@ func startTest(t *testing.T, s *apitest.Server, workflowID, body string) (*store
 	r.JSON(t, &out)
 	require.Equal(t, "test", out.Trigger.Kind)
 	require.Equal(t, "/api/v1/executions/"+out.ID, r.Header.Get("Location"))
-	exec := s.Env.Wait(t, out.ID)
+	exec := s.Wait(t, out.ID)
 	require.Equal(t, store.TriggerTest, exec.TriggerKind)
-	return exec, s.Env.Runs(t, out.ID)
+	return exec, s.Runs(t, out.ID)
 }
 
 func outputOf(t *testing.T, run store.NodeRun) map[string]any {
@@ -85,7 +85,7 @@ func TestPinsAndTestRuns(t *testing.T) {
 	require.Equal(t, "pinned output used; the node did not run", runs["double"].Logs[0].Message)
 	require.Equal(t, workflow.NodeRunSkipped, runs["copy"].Status, "after the node under test, nothing runs")
 	require.Equal(t, "not part of this test run", runs["copy"].Logs[0].Message)
-	events := s.Env.Events(t, exec.ID)
+	events := s.Events(t, exec.ID)
 	require.Contains(t, string(events[0].Data), `"pinned":["double"]`)
 	require.Contains(t, string(events[0].Data), `"mode":"node"`)
 

@@ -189,7 +189,7 @@ func (s *Service) StartTestRun(ctx context.Context, tenantID string, p TestRunPa
 		}
 	}
 	source, outputs, err := s.sourceExecution(ctx, tenantID, w.ID, p.ExecutionID, mode == TestNode)
-	if err != nil && !(p.ExecutionID == "" && errors.Is(err, errNoSource)) {
+	if err != nil && (p.ExecutionID != "" || !errors.Is(err, errNoSource)) {
 		return nil, err
 	}
 	var src *testSource

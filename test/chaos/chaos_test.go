@@ -585,8 +585,11 @@ func (c *cluster) restartExited() {
 			run = run[max(0, strings.LastIndex(run, "==== "+w.name+" started")):]
 			c.mu.Lock()
 			// A worker starting as PostgreSQL goes down fails to connect, or loses the connection
-			// while registering ("register this process: begin transaction: conn closed").
-			noDatabase := strings.Contains(run, "connect to postgres") || strings.Contains(run, "register this process: begin transaction: conn closed")
+			// in one of its start-up steps (migrating River's tables, registering the process): it
+			// exits before it runs. Whether that was during the outage is checked by the caller.
+			noDatabase := !strings.Contains(run, "Worker is running") &&
+				(strings.Contains(run, "postgres") || strings.Contains(run, "conn closed") || strings.Contains(run, "unexpected EOF") ||
+					strings.Contains(run, "connection refused") || strings.Contains(run, "migrate river"))
 			c.exits = append(c.exits, exitRecord{at: time.Now(), noDatabase: noDatabase,
 				text: fmt.Sprintf("%s exited on its own at %s (%v):\n%s", w.name, time.Now().Format("15:04:05.000"), w.cmd.ProcessState, w.tail(15))})
 			c.mu.Unlock()
