@@ -2,7 +2,7 @@ import { screen, waitFor } from '@testing-library/react';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 
 import type { NodeTypeFromAPI } from '@services/nodeTypes';
-import { definitionFactory, executionFactory, nodeFactory, nodeRunFactory } from '@test/factories';
+import { definitionFactory, executionFactory, nodeFactory, nodeRunFactory, workflowFactory } from '@test/factories';
 import { fakeApi, fakeMe, renderRoute } from '@test/render';
 
 import { EditorPage } from './EditorPage';
@@ -34,17 +34,7 @@ describe('EditorPage', () => {
       edges: [{ source: 'start', target: 'set1' }],
       nodes: [nodeFactory('start', 'trigger.manual'), { id: 'set1', position: { x: 300, y: 0 }, type: 'data.set' }],
     });
-    const wf = {
-      ...def,
-      active: false,
-      createdAt: '2026-01-01T00:00:00Z',
-      edges: def.edges ?? [],
-      id: 'w1',
-      settings: {},
-      tags: [],
-      updatedAt: '2026-01-01T00:00:00Z',
-      version: 2,
-    };
+    const wf = workflowFactory({ ...def, edges: def.edges ?? [], version: 2 });
     const exec = executionFactory({
       id: 'exec-0042',
       nodeRuns: [nodeRunFactory({ nodeId: 'start' }), nodeRunFactory({ nodeId: 'set1', output: { name: 'Ada' } })],
