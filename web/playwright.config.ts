@@ -1,6 +1,7 @@
 import { defineConfig } from '@playwright/test';
 
 import { CHROMIUM, CHROMIUM_ARGS, requireChromium } from './e2e/server.mjs';
+import { e2eWorkers } from './e2e/workers.mjs';
 
 // Fail loudly, with the install command, before anything else when Debian's Chromium is missing.
 requireChromium();
@@ -21,5 +22,6 @@ export default defineConfig({
     trace: 'retain-on-failure',
     viewport: { height: 900, width: 1440 },
   },
-  workers: 1,
+  // Each worker has a server of its own (e2e/global-setup.ts); a spec file runs in one worker, in order.
+  workers: e2eWorkers(),
 });

@@ -31,9 +31,11 @@ var (
 	errBuild  error
 )
 
-// binary builds the concertmaster binary once per test run. When the tests measure coverage (make
-// cover), the binary is instrumented the same way and the processes started from it write their
-// counters, as they exit, beside this test binary's: what the real process runs counts too.
+// binary builds the concertmaster binary once per test run, with make build's compiler settings
+// (CGO_ENABLED=0, -trimpath): on a fresh machine the packages compiled here serve make build too, and
+// the other way round. When the tests measure coverage (make cover), the binary is instrumented the
+// same way and the processes started from it write their counters, as they exit, beside this test
+// binary's: what the real process runs counts too.
 func binary(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -43,7 +45,7 @@ func binary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "concertmaster")
-		args := []string{"build", "-o", binPath}
+		args := []string{"build", "-trimpath", "-o", binPath}
 		if dir := coverDir(); dir != "" {
 			args = append(args, "-cover", "-covermode="+testing.CoverMode(), "-coverpkg=github.com/concertmaster/concertmaster/...")
 			// Every child inherits the environment.
@@ -52,7 +54,9 @@ func binary(t *testing.T) string {
 				return
 			}
 		}
-		out, err := exec.CommandContext(context.Background(), "go", append(args, ".")...).CombinedOutput()
+		build := exec.CommandContext(context.Background(), "go", append(args, ".")...)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := build.CombinedOutput()
 		if err != nil {
 			errBuild = fmt.Errorf("go build: %w: %s", err, out)
 		}

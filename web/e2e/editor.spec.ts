@@ -84,7 +84,8 @@ test('build a multi-branch workflow by dragging and connecting, configure it, va
   await expect(page.locator('.react-flow__node')).toHaveCount(4);
   await expect(page.locator('.react-flow__edge')).toHaveCount(3);
   await node(page, 'if').click();
-  await expect(page.getByLabel('Condition')).toHaveValue('{{ input.total > 100 }}');
+  // The code editor loads lazily, a text box standing in until then: read the editor once it is there.
+  await expect(page.locator('.cm-content').and(page.getByLabel('Condition'))).toHaveText('{{ input.total > 100 }}');
 
   // Run with an input, and see the result painted on the canvas.
   await page.getByRole('button', { name: 'Run', exact: true }).click();

@@ -1,6 +1,7 @@
 import { test as base, expect, type APIRequestContext, type BrowserContext, type Page } from '@playwright/test';
 
 import { signInContext, signInOwner, type OwnerSession } from './server.mjs';
+import { workerEnv } from './workers.mjs';
 
 /** Api is a thin client of the server under test, for setting up data. */
 export interface Api {
@@ -9,11 +10,14 @@ export interface Api {
   put: (path: string, body: unknown, headers?: Record<string, string>) => Promise<number>;
 }
 
-/** e2eBase is the address of the server global-setup.ts started. */
-export const e2eBase = () => process.env.CM_E2E_BASE_URL as string;
+/** e2eBase is the address of the server global-setup.ts started for this worker. */
+export const e2eBase = () => workerEnv('CM_E2E_BASE_URL');
 
-/** apiKey is the owner API key global-setup.ts made, for setting up data. */
-export const apiKey = () => process.env.CM_E2E_API_KEY as string;
+/** apiKey is the owner API key global-setup.ts made on this worker's server, for setting up data. */
+export const apiKey = () => workerEnv('CM_E2E_API_KEY');
+
+/** pluginDir is the plugin folder (CM_PLUGIN_DIR) of this worker's server. */
+export const pluginDir = () => workerEnv('CM_E2E_PLUGIN_DIR');
 
 /** authHeader is the header that authenticates a script with the owner API key. */
 export const authHeader = () => ({ Authorization: `Bearer ${apiKey()}` });
@@ -39,7 +43,7 @@ export async function loginAs(
 }
 
 /**
- * test is Playwright's test with baseURL set to the server started by global-setup.ts, an api fixture
+ * test is Playwright's test with baseURL set to this worker's server (started by global-setup.ts), an api fixture
  * and a request fixture that act with the owner API key, a page signed in as the owner (test.use({
  * signedIn: false }) for a signed-out one), and a check, in every test, that the pages never broke
  * their Content-Security-Policy: Chromium reports each blocked script, style, eval or connection on
@@ -86,7 +90,7 @@ export const test = base.extend<{ api: Api; contentSecurityPolicy: void; signedI
     await ctx.dispose();
   },
   baseURL: async ({}, use) => {
-    await use(process.env.CM_E2E_BASE_URL);
+    await use(e2eBase());
   },
 });
 

@@ -1,7 +1,7 @@
 import type { Page, Request } from '@playwright/test';
 
 import { signInContext, startServer } from './server.mjs';
-import { collectErrors, expect, node, test } from './fixtures';
+import { collectErrors, e2eBase, expect, node, test } from './fixtures';
 
 /** delayWorkflow is start → wait (flow.delay) → done: long enough to watch, short enough for a fast test. */
 function delayWorkflow(name: string, delay = '1500ms', trigger: Record<string, unknown> = { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }) {
@@ -74,7 +74,7 @@ test('(b) a webhook run appears in the executions list without a reload, and fin
   page.on('load', () => loads.push(page.url()));
 
   // The webhook answers when the run is over: the row shows up, running, before that.
-  const call = fetch(`${process.env.CM_E2E_BASE_URL}/hooks/${path}`, {
+  const call = fetch(`${e2eBase()}/hooks/${path}`, {
     body: JSON.stringify({ order: 1 }),
     headers: { 'Content-Type': 'application/json' },
     method: 'POST',
@@ -154,7 +154,7 @@ test('(d) listen for test event: the webhook run called from outside shows live 
   );
   await page.goto(`/workflows/${wf.id}`);
   await node(page, 'hook').click();
-  const url = `${process.env.CM_E2E_BASE_URL}/hooks/${path}`;
+  const url = `${e2eBase()}/hooks/${path}`;
   const panel = page.getByRole('region', { name: 'Webhook URL' });
   await expect(panel.getByTestId('webhook-url')).toHaveText(url);
   await expect(panel).toContainText('PUT');

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 
-import { collectErrors, expect, test } from './fixtures';
+import { collectErrors, e2eBase, expect, test } from './fixtures';
 
 /** flakyService answers 503 to the first request and orders after that, on a free loopback port. */
 async function flakyService(): Promise<{ close: () => Promise<void>; url: string }> {
@@ -45,7 +45,7 @@ test('executions: list with filters, an execution page with its timeline and ret
       ],
     });
     const run = async (id: string, input: unknown, wait = '20s') => {
-      const r = await request.post(`${process.env.CM_E2E_BASE_URL}/api/v1/workflows/${id}/executions?wait=${wait}`, { data: { input } });
+      const r = await request.post(`${e2eBase()}/api/v1/workflows/${id}/executions?wait=${wait}`, { data: { input } });
       expect(r.ok()).toBeTruthy();
       return (await r.json()) as { id: string; status: string };
     };

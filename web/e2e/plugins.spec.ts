@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import type { Page } from '@playwright/test';
 
-import { collectErrors, expect, node, test } from './fixtures';
+import { collectErrors, expect, node, pluginDir, test } from './fixtures';
 import { HELLO_PLUGIN, REFUSED_PLUGIN } from './plugins.mjs';
 
 // The e2e server loads the plugin folder global-setup.ts built (plugins.mjs): hello-wasm, active, and
@@ -43,7 +43,7 @@ test('plugins page: hello-wasm active, the refused folder with its reason, reloa
 
   // A folder dropped in is picked up by the server's watch and shows without a reload, and goes
   // once removed: the page reads the list every few seconds.
-  const late = join(process.env.CM_E2E_PLUGIN_DIR as string, 'late-arrival');
+  const late = join(pluginDir(), 'late-arrival');
   mkdirSync(late);
   try {
     writeFileSync(join(late, 'plugin.json'), '{"name": "late-arrival", "version": ');

@@ -1,4 +1,4 @@
-import { collectErrors, expect, test } from './fixtures';
+import { collectErrors, e2eBase, expect, test } from './fixtures';
 
 // Reads of big executions (ADR 0008): a value over 4 KiB comes as a preview that the page says was
 // cut and loads whole on demand, and node runs beyond the first 50 load page by page.
@@ -13,7 +13,7 @@ test('a big execution: cut values load whole on demand, and node runs page', asy
   }
   const wf = await api.createWorkflow({ edges, name: 'Big data', nodes });
   const blob = 'x'.repeat(20_000);
-  const r = await request.post(`${process.env.CM_E2E_BASE_URL}/api/v1/workflows/${wf.id}/executions?wait=60s`, { data: { input: { blob, tag: 'big' } } });
+  const r = await request.post(`${e2eBase()}/api/v1/workflows/${wf.id}/executions?wait=60s`, { data: { input: { blob, tag: 'big' } } });
   expect(r.status()).toBe(200);
   const exec = (await r.json()) as { id: string; inputTruncated: boolean; nodeRuns: unknown[]; nodeRunsNextCursor?: string; status: string };
   expect(exec.status).toBe('succeeded');

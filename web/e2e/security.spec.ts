@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { chromium } from '@playwright/test';
 
 import { CHROMIUM, CHROMIUM_ARGS } from './server.mjs';
-import { apiKey, authHeader, collectErrors, expect, test } from './fixtures';
+import { apiKey, authHeader, collectErrors, e2eBase, expect, test } from './fixtures';
 
 // Besides its login, the server defends itself against web pages that would drive it through the
 // user's browser: DNS rebinding (Host check), cross-site state changes (Sec-Fetch-Site/Origin), and a
 // strict Content-Security-Policy on the app (checked in every test by the fixture).
 
-const base = () => process.env.CM_E2E_BASE_URL as string;
+const base = e2eBase;
 
 /** attackerSite serves a plain page on localhost, another site than the server's 127.0.0.1. */
 async function attackerSite(): Promise<{ close: () => Promise<void>; url: string }> {
