@@ -103,8 +103,10 @@ func (s *fakeStore) claims() []store.ExecutionRef {
 
 // fakeRunner runs executions by blocking until told, canceled, or stopped.
 type fakeRunner struct {
-	started  chan string
-	release  chan struct{}
+	started chan string
+	release chan struct{}
+	// hold, when set, keeps a canceled run running until it is closed.
+	hold     chan struct{}
 	outcome  engine.Outcome
 	mu       sync.Mutex
 	canceled []string
@@ -123,6 +125,9 @@ func (r *fakeRunner) Run(ctx context.Context, exec *store.Execution, _ string, c
 		r.mu.Lock()
 		r.canceled = append(r.canceled, exec.ID)
 		r.mu.Unlock()
+		if r.hold != nil {
+			<-r.hold
+		}
 		return engine.Outcome{Status: workflow.ExecutionCanceled}, nil
 	case <-ctx.Done():
 		return engine.Outcome{Status: workflow.ExecutionQueued}, ctx.Err()
@@ -181,6 +186,8 @@ func (tx *fakeTx) commit() {
 func TestCancelReachesTheRunningExecution(t *testing.T) {
 	t.Parallel()
 	b := setup(t, dispatch.EmbeddedConfig{PollInterval: time.Hour, Heartbeat: time.Hour})
+	// The canceled run keeps running until hold closes, so that the second cancel reaches it too.
+	b.runner.hold = make(chan struct{})
 	require.False(t, b.d.Cancel(ref1), "nothing runs yet")
 	tx := &fakeTx{}
 	require.NoError(t, b.d.Enqueue(context.Background(), tx, &store.Execution{TenantID: "t", ID: "e1"}))
@@ -190,6 +197,7 @@ func TestCancelReachesTheRunningExecution(t *testing.T) {
 	require.Equal(t, 1, b.d.Running())
 	require.True(t, b.d.Cancel(ref1))
 	require.True(t, b.d.Cancel(ref1), "a second cancel is harmless")
+	close(b.runner.hold)
 	require.Eventually(t, func() bool { return b.d.Running() == 0 }, 5*time.Second, time.Millisecond)
 	require.Equal(t, []string{"e1"}, b.runner.canceled)
 }
