@@ -472,9 +472,45 @@ func TestResumeAfterCrash(t *testing.T) {
 	for _, r := range runs {
 		if r.NodeID == "interrupted" {
 			attempts = append(attempts, fmt.Sprintf("%d:%s", r.Attempt, r.Status))
+			if r.Attempt == 1 {
+				require.Equal(t, engine.CodeInterrupted, r.Error.Code)
+				require.NotNil(t, r.WakeAt, "the closed attempt records that the node runs again")
+			}
 		}
 	}
 	require.Equal(t, []string{"1:failed", "2:succeeded"}, attempts)
+}
+
+// TestResumeAfterCrashDuringRecovery leaves an execution as a process would that died while it
+// recovered from another's crash: the cut-short attempt closed (interrupted, to run again) and no new
+// attempt recorded yet. The next process runs the node again instead of failing the execution.
+func TestResumeAfterCrashDuringRecovery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	first := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
+	w := first.Save(t, `{"name":"crash twice","nodes":[
+		{"id":"start","type":"trigger.manual"},
+		{"id":"work","type":"test.work","config":{"key":"twice"}}],
+		"edges":[{"source":"start","target":"work"}]}`)
+	exec := first.Start(t, w.ID, `{"x":1}`)
+	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "dead-process", time.Hour, false)
+	require.NoError(t, err)
+	now := time.Now().UTC()
+	require.NoError(t, first.Store.ApplyExecutionUpdate(ctx, store.DefaultTenant, &store.ExecutionUpdate{
+		ExecutionID: exec.ID, SetStartedAt: &now,
+		NodeRuns: []store.NodeRun{
+			{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now},
+			{NodeID: "work", Attempt: 1, Status: workflow.NodeRunFailed, Input: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now, WakeAt: &now,
+				Error: &store.NodeError{Code: engine.CodeInterrupted, Message: "the process running this attempt stopped before it finished"}},
+		},
+		Events: []store.Event{{Seq: 2, Type: "execution.started", Time: now}},
+	}))
+
+	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: true})
+	done := second.Wait(t, exec.ID)
+	require.Equal(t, workflow.ExecutionSucceeded, done.Status, "error: %+v", done.Error)
+	require.Equal(t, 1, second.Probe.Calls("twice"))
+	require.Equal(t, 2, second.Runs(t, exec.ID)["work"].Attempt)
 }
 
 // TestShutdownHandsBackAndResumes stops a dispatcher mid-run: the attempt that outlasts the drain

@@ -205,11 +205,15 @@ func (r *runner) restore(runs []store.NodeRun) error {
 			// The process running this attempt stopped without handing it back: it crashed or was
 			// killed. Close the attempt and run the node again as a new attempt, unless it keeps
 			// being found cut short, in which case it may be what brings the process down.
+			// The closed attempt carries its retry (WakeAt, as a shutdown's does): should this process die
+			// too before the new attempt is recorded, the next one retries the node rather than reading
+			// the closed attempt as the node's final failure.
 			crashes := 1 + crashesBefore(runs, id, run.Attempt)
-			interrupted := store.NodeRun{NodeID: id, Attempt: run.Attempt, Status: workflow.NodeRunFailed, FinishedAt: &now,
+			interrupted := store.NodeRun{NodeID: id, Attempt: run.Attempt, Status: workflow.NodeRunFailed, FinishedAt: &now, WakeAt: &now,
 				Error: &store.NodeError{Message: "the process running this attempt stopped before it finished", Code: CodeInterrupted}}
 			ns.status = workflow.NodeRunFailed
 			if crashes >= r.e.cfg.CrashLimit {
+				interrupted.WakeAt = nil
 				interrupted.Error = &store.NodeError{Code: CodeCrashed, Message: fmt.Sprintf(
 					"the process running this node stopped during %d of its attempts (a crash or kill, not a graceful shutdown); "+
 						"it is not run again, as it may be what brings the process down", crashes)}
