@@ -446,19 +446,13 @@ func TestResumeAfterCrash(t *testing.T) {
 		{"id":"interrupted","type":"test.work","config":{"key":"crash-mid"}}],
 		"edges":[{"source":"start","target":"done_before"},{"source":"done_before","target":"interrupted"}]}`)
 	exec := first.Start(t, w.ID, `{"x":1}`)
-	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "dead-process", time.Hour, false)
-	require.NoError(t, err)
 	now := time.Now().UTC()
 	out := json.RawMessage(`{"x":1,"calls":1,"key":"crash-before"}`)
-	require.NoError(t, first.Store.ApplyExecutionUpdate(ctx, store.DefaultTenant, &store.ExecutionUpdate{
-		ExecutionID: exec.ID, SetStartedAt: &now,
-		NodeRuns: []store.NodeRun{
-			{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now},
-			{NodeID: "done_before", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: out, StartedAt: &now, FinishedAt: &now},
-			{NodeID: "interrupted", Attempt: 1, Status: workflow.NodeRunRunning, Input: out, StartedAt: &now},
-		},
-		Events: []store.Event{{Seq: 2, Type: "execution.started", Time: now}},
-	}))
+	leftByDeadProcess(t, first, exec.ID, now,
+		store.NodeRun{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now},
+		store.NodeRun{NodeID: "done_before", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: out, StartedAt: &now, FinishedAt: &now},
+		store.NodeRun{NodeID: "interrupted", Attempt: 1, Status: workflow.NodeRunRunning, Input: out, StartedAt: &now},
+	)
 
 	// The "restarted" process shares the database file and takes over at start.
 	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: true})
@@ -481,30 +475,36 @@ func TestResumeAfterCrash(t *testing.T) {
 	require.Equal(t, []string{"1:failed", "2:succeeded"}, attempts)
 }
 
+// leftByDeadProcess leaves an execution as a process that died mid-run would: claimed by an owner
+// that never comes back, started, with the node runs given.
+func leftByDeadProcess(t *testing.T, env *enginetest.Env, execID string, now time.Time, runs ...store.NodeRun) {
+	t.Helper()
+	ctx := context.Background()
+	_, err := env.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: execID}, "dead-process", time.Hour, false)
+	require.NoError(t, err)
+	require.NoError(t, env.Store.ApplyExecutionUpdate(ctx, store.DefaultTenant, &store.ExecutionUpdate{
+		ExecutionID: execID, SetStartedAt: &now, NodeRuns: runs,
+		Events: []store.Event{{Seq: 2, Type: "execution.started", Time: now}},
+	}))
+}
+
 // TestResumeAfterCrashDuringRecovery leaves an execution as a process would that died while it
 // recovered from another's crash: the cut-short attempt closed (interrupted, to run again) and no new
 // attempt recorded yet. The next process runs the node again instead of failing the execution.
 func TestResumeAfterCrashDuringRecovery(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	first := enginetest.Start(t, enginetest.Options{NoDispatcher: true})
 	w := first.Save(t, `{"name":"crash twice","nodes":[
 		{"id":"start","type":"trigger.manual"},
 		{"id":"work","type":"test.work","config":{"key":"twice"}}],
 		"edges":[{"source":"start","target":"work"}]}`)
 	exec := first.Start(t, w.ID, `{"x":1}`)
-	_, err := first.Store.ClaimExecution(ctx, store.ExecutionRef{TenantID: store.DefaultTenant, ID: exec.ID}, "dead-process", time.Hour, false)
-	require.NoError(t, err)
 	now := time.Now().UTC()
-	require.NoError(t, first.Store.ApplyExecutionUpdate(ctx, store.DefaultTenant, &store.ExecutionUpdate{
-		ExecutionID: exec.ID, SetStartedAt: &now,
-		NodeRuns: []store.NodeRun{
-			{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now},
-			{NodeID: "work", Attempt: 1, Status: workflow.NodeRunFailed, Input: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now, WakeAt: &now,
-				Error: &store.NodeError{Code: engine.CodeInterrupted, Message: "the process running this attempt stopped before it finished"}},
-		},
-		Events: []store.Event{{Seq: 2, Type: "execution.started", Time: now}},
-	}))
+	leftByDeadProcess(t, first, exec.ID, now,
+		store.NodeRun{NodeID: "start", Attempt: 1, Status: workflow.NodeRunSucceeded, Port: "out", Output: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now},
+		store.NodeRun{NodeID: "work", Attempt: 1, Status: workflow.NodeRunFailed, Input: json.RawMessage(`{"x":1}`), StartedAt: &now, FinishedAt: &now, WakeAt: &now,
+			Error: &store.NodeError{Code: engine.CodeInterrupted, Message: "the process running this attempt stopped before it finished"}},
+	)
 
 	second := enginetest.Start(t, enginetest.Options{Path: first.Path, Takeover: true})
 	done := second.Wait(t, exec.ID)
