@@ -26,3 +26,44 @@ test('a 200-node workflow opens, pans, zooms, lays out and saves', async ({ api,
   await expect(node(page, 'step_199')).toBeAttached();
   expect(errors).toEqual([]);
 });
+
+test('a large graph is drawn on a canvas while the view moves, and its DOM is back when the view rests', async ({ api, page }) => {
+  const errors = collectErrors(page);
+  const wf = await api.createWorkflow(bigWorkflow(200));
+  await page.goto(`/workflows/${wf.id}`);
+  await expect(page.locator('.react-flow__node')).toHaveCount(200);
+  const flow = page.locator('.react-flow');
+  const motion = page.locator('canvas.cm-motion');
+  const target = node(page, 'step_101');
+  const before = (await target.boundingBox())!;
+  await expect(motion).toBeHidden();
+
+  // Zoomed out to fit the graph, a drag on the pane moves a drawing of it, not its 200 cards.
+  const box = (await page.locator('.react-flow__pane').boundingBox())!;
+  const cx = box.x + box.width / 2;
+  const cy = box.y + box.height / 2;
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  await page.mouse.move(cx - 120, cy - 60, { steps: 6 });
+  await expect(flow).toHaveAttribute('data-moving', '');
+  await expect(page.locator('.react-flow__viewport')).toHaveCSS('content-visibility', 'hidden');
+  await expect(motion).toBeVisible();
+  const painted = await motion.evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+    return n / (c.width * c.height);
+  });
+  expect(painted, 'share of the canvas painted').toBeGreaterThan(0.05);
+  await page.mouse.up();
+
+  // At rest the cards are back, moved with the view, and take clicks.
+  await expect(flow).not.toHaveAttribute('data-moving');
+  await expect(motion).toBeHidden();
+  const after = (await target.boundingBox())!;
+  expect(after.x).toBeCloseTo(before.x - 120, 0);
+  expect(after.y).toBeCloseTo(before.y - 60, 0);
+  await target.click();
+  await expect(target).toHaveClass(/selected/);
+  expect(errors).toEqual([]);
+});

@@ -6,15 +6,17 @@ import {
   ReactFlow,
   useReactFlow,
   useStore,
+  useStoreApi,
   type Connection,
   type Edge,
   type FinalConnectionState,
   type IsValidConnection,
   type Node,
   type OnSelectionChangeParams,
+  type Viewport,
 } from '@xyflow/react';
 import clsx from 'clsx';
-import { memo, useCallback, useContext, useEffect, useMemo, useRef, type DragEvent, type ReactNode } from 'react';
+import { memo, useCallback, useContext, useEffect, useLayoutEffect, useMemo, useRef, useState, type DragEvent, type ReactNode } from 'react';
 
 import { useTheme } from '@lib/theme';
 import { toast } from '@lib/toast';
@@ -22,6 +24,7 @@ import { toast } from '@lib/toast';
 import { checkConnection } from './connection';
 import { RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
 import { inputPorts, isNoteId, outputPorts, type WorkflowEdge } from './graphModel';
+import { buildMotionScene, MotionSession, PALETTES, type MotionScene, type NodeLook } from './motion';
 import { NoteCard } from './nodes/NoteCard';
 import { WorkflowNodeCard } from './nodes/WorkflowNodeCard';
 import { NODE_WIDTH, type CanvasNode } from './store';
@@ -55,7 +58,10 @@ const defaultEdgeOptions = { type: 'smoothstep' as const };
 export const LOD_ZOOM = 0.45;
 /** Below LOD_FAR_ZOOM titles and icons are not painted either: nodes are coloured cards. */
 export const LOD_FAR_ZOOM = 0.25;
-/** Graphs larger than this render only the nodes and edges in view. */
+/**
+ * Graphs larger than this are big: zoomed in (LOD_ZOOM and up) they render only the nodes and edges in
+ * view, and zoomed out the user's pans and zooms move a drawing of them (motion.ts).
+ */
 export const VISIBLE_ONLY_ABOVE = 120;
 
 const MINIMAP_COLORS: Record<string, string> = {
@@ -247,14 +253,53 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
     },
     [onPointerMove, screenToFlowPosition],
   );
-  // On large graphs the minimap is hidden while the view moves: it would be redrawn on every frame.
+  // On large graphs, while the user moves the view, the graph is drawn on a <canvas> and the DOM
+  // rests under it (motion.ts); the minimap is hidden too: it would be redrawn on every frame.
   const big = workflowNodes.length > VISIBLE_ONLY_ABOVE;
-  const onMoveStart = useCallback((e: MouseEvent | TouchEvent | null) => {
-    if (e) (e.target as Element | null)?.closest('.react-flow')?.classList.add('cm-moving');
-  }, []);
-  const onMoveEnd = useCallback(() => {
-    document.querySelectorAll('.react-flow.cm-moving').forEach((el) => el.classList.remove('cm-moving'));
-  }, []);
+  const flow = useStoreApi<CanvasNode, WorkflowEdge>();
+  const buildScene = useCallback((): MotionScene => {
+    const s = store.getState();
+    const byId = new Map<string, CanvasNode>();
+    for (const n of s.nodes) byId.set(n.id, n);
+    for (const n of s.notes) byId.set(n.id, n);
+    const look = (id: string): NodeLook => {
+      const n = byId.get(id);
+      if (!n) return { ins: [], outs: [] };
+      if (n.type === 'note') return { ins: [], note: n.data.color ?? 'yellow', outs: [] };
+      const type = s.catalog.get(n.data.type);
+      return {
+        category: type?.category,
+        ins: inputPorts(type).map((p) => p.name),
+        outs: outputPorts(type, n.data).map((p) => p.name),
+        problem: s.problems.byNode.has(id),
+        status: overlay?.get(id)?.status,
+        title: n.data.name || type?.title || n.data.type,
+      };
+    };
+    const rf = flow.getState();
+    return buildMotionScene(rf.nodeLookup.values(), rf.edges, look, PALETTES[resolved]);
+  }, [flow, overlay, resolved, store]);
+  const [motion] = useState(() => new MotionSession(LOD_ZOOM));
+  useLayoutEffect(() => motion.setScene(buildScene), [motion, buildScene]);
+  // Zoomed in, only the nodes in view are rendered; zoomed out, all of them, so that panning does
+  // not mount and unmount cards. The choice changes only while the view rests.
+  const [moving, setMoving] = useState(false);
+  useEffect(() => motion.listen(setMoving), [motion]);
+  const zoomedIn = useStore((s) => s.transform[2] >= LOD_ZOOM);
+  const [visibleOnly, setVisibleOnly] = useState(zoomedIn);
+  if (!moving && visibleOnly !== zoomedIn) setVisibleOnly(zoomedIn);
+  const motionCanvas = useCallback((c: HTMLCanvasElement | null) => motion.attach(c), [motion]);
+  useEffect(() => () => motion.finish(), [motion]);
+  const onMoveStart = useCallback(
+    (e: MouseEvent | TouchEvent | null, viewport: Viewport) => {
+      // Only the user's gestures: a programmatic move (zoom to fit, reveal) animates the DOM.
+      const el = e && (e.target as Element | null)?.closest<HTMLElement>('.react-flow');
+      if (el) motion.begin(el, viewport);
+    },
+    [motion],
+  );
+  const onMove = useCallback((_: unknown, viewport: Viewport) => motion.move(viewport), [motion]);
+  const onMoveEnd = useCallback(() => motion.end(), [motion]);
   const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? (MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa') : '#a1a1aa'), [overlay]);
 
   return (
@@ -284,18 +329,20 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
       onPaneContextMenu={onMenu ? onPaneContextMenu : undefined}
       onEdgesChange={onEdgesChange}
       onMouseMove={onPointerMove ? onMouseMove : undefined}
+      onMove={big ? onMove : undefined}
       onMoveEnd={big ? onMoveEnd : undefined}
       onMoveStart={big ? onMoveStart : undefined}
       onNodeDragStart={onNodeDragStart}
       onSelectionDragStart={onNodeDragStart}
       onNodesChange={onNodesChange}
       onSelectionChange={onSelectionChange}
-      onlyRenderVisibleElements={nodes.length > VISIBLE_ONLY_ABOVE}
+      onlyRenderVisibleElements={big && visibleOnly}
       proOptions={proOptions}
     >
       <Background gap={20} size={1.2} variant={BackgroundVariant.Dots} />
       <MiniMap ariaLabel="Mini map" nodeColor={minimapColor} pannable position="bottom-right" zoomable />
       <Controls aria-label="Zoom controls" position="bottom-left" showInteractive={false} />
+      {big && <canvas ref={motionCanvas} aria-hidden className="cm-motion" />}
       <RevealSelected />
       {children}
     </ReactFlow>
