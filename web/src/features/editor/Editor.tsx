@@ -36,7 +36,7 @@ import {
   Plus,
   X,
 } from 'lucide-react';
-import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useBlocker, useNavigate } from 'react-router';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
@@ -46,6 +46,7 @@ import { ConfirmDialog } from '@components/ConfirmDialog';
 import { Dialog } from '@components/Dialog';
 import { IconButton } from '@components/IconButton';
 import { StatusBadge } from '@components/StatusBadge';
+import { useAfterPaint } from '@hooks/use-after-paint';
 import { useDebouncedValue } from '@hooks/use-debounced-value';
 import { useDocumentTitle } from '@hooks/use-document-title';
 import { useExecutionEvents, useExecutionsFeed } from '@hooks/use-live';
@@ -182,9 +183,9 @@ function EditorShell({ initialExecutionId, pins, types }: { initialExecutionId: 
   const dirty = useEditorStore(isDirty);
   const canUndo = useEditorStore((s) => s.past.length > 0);
   const canRedo = useEditorStore((s) => s.future.length > 0);
-  // The panel follows the selection a frame later, so that adding or selecting a node paints the
-  // canvas first; it reads the node's data, which a drag does not change.
-  const selectedId = useDeferredValue(useEditorStore((s) => s.selectedId));
+  // The panel follows the selection once the canvas has painted it, so that adding or selecting a
+  // node shows at once; it reads the node's data, which a drag does not change.
+  const selectedId = useAfterPaint(useEditorStore((s) => s.selectedId));
   const selectedData = useEditorStore((s) => (selectedId ? s.nodes.find((n) => n.id === selectedId)?.data : undefined));
   const triggers = useEditorStore(
     useShallow((s) => s.nodes.filter((n) => s.catalog.get(n.data.type)?.trigger && n.data.type === 'trigger.manual').map((n) => n.id)),
