@@ -67,3 +67,34 @@ test('a large graph is drawn on a canvas while the view moves, and its DOM is ba
   await expect(target).toHaveClass(/selected/);
   expect(errors).toEqual([]);
 });
+
+test('the minimap of a large graph is one canvas that shows the graph and moves the view where it is clicked', async ({ api, page }) => {
+  const errors = collectErrors(page);
+  const wf = await api.createWorkflow(bigWorkflow(200));
+  await page.goto(`/workflows/${wf.id}`);
+  await expect(page.locator('.react-flow__node')).toHaveCount(200);
+  const minimap = page.getByRole('img', { name: 'Mini map' });
+  await expect(minimap).toBeVisible();
+  await expect(page.locator('.react-flow__minimap svg')).toHaveCount(0);
+  await expect
+    .poll(() =>
+      minimap.evaluate((c: HTMLCanvasElement) => {
+        const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) n++;
+        return n;
+      }),
+    )
+    .toBeGreaterThan(1000);
+
+  // Zoomed in on the start of the graph, a click on the minimap's far right brings its end into view.
+  await page.keyboard.press('f');
+  const pane = (await page.locator('.react-flow__pane').boundingBox())!;
+  await page.mouse.move(pane.x + 200, pane.y + pane.height / 2);
+  for (let i = 0; i < 8; i++) await page.mouse.wheel(0, -200);
+  await expect(node(page, 'step_195')).not.toBeInViewport();
+  const box = (await minimap.boundingBox())!;
+  await page.mouse.click(box.x + box.width - 8, box.y + box.height / 2);
+  await expect(node(page, 'step_195')).toBeInViewport();
+  expect(errors).toEqual([]);
+});

@@ -21,6 +21,7 @@ import { memo, useCallback, useContext, useEffect, useLayoutEffect, useMemo, use
 import { useTheme } from '@lib/theme';
 import { toast } from '@lib/toast';
 
+import { CanvasMiniMap } from './CanvasMiniMap';
 import { checkConnection } from './connection';
 import { RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
 import { inputPorts, isNoteId, outputPorts, type WorkflowEdge } from './graphModel';
@@ -300,7 +301,8 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
   );
   const onMove = useCallback((_: unknown, viewport: Viewport) => motion.move(viewport), [motion]);
   const onMoveEnd = useCallback(() => motion.end(), [motion]);
-  const minimapColor = useCallback((n: Node) => (overlay?.get(n.id) ? (MINIMAP_COLORS[overlay.get(n.id)!.status] ?? '#a1a1aa') : '#a1a1aa'), [overlay]);
+  const minimapNodeColor = useCallback((id: string) => (overlay?.get(id) ? (MINIMAP_COLORS[overlay.get(id)!.status] ?? '#a1a1aa') : '#a1a1aa'), [overlay]);
+  const minimapColor = useCallback((n: Node) => minimapNodeColor(n.id), [minimapNodeColor]);
 
   return (
     <ReactFlow<CanvasNode, WorkflowEdge>
@@ -340,7 +342,11 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
       proOptions={proOptions}
     >
       <Background gap={20} size={1.2} variant={BackgroundVariant.Dots} />
-      <MiniMap ariaLabel="Mini map" nodeColor={minimapColor} pannable position="bottom-right" zoomable />
+      {big ? (
+        <CanvasMiniMap ariaLabel="Mini map" color={minimapNodeColor} />
+      ) : (
+        <MiniMap ariaLabel="Mini map" nodeColor={minimapColor} pannable position="bottom-right" zoomable />
+      )}
       <Controls aria-label="Zoom controls" position="bottom-left" showInteractive={false} />
       {big && <canvas ref={motionCanvas} aria-hidden className="cm-motion" />}
       <RevealSelected />
