@@ -3,8 +3,8 @@ import type { Page, Request } from '@playwright/test';
 import { signInContext, startServer } from './server.mjs';
 import { collectErrors, e2eBase, expect, node, test } from './fixtures';
 
-/** delayWorkflow is start → wait (flow.delay) → done: long enough to watch, short enough for a fast test. */
-function delayWorkflow(name: string, delay = '1500ms', trigger: Record<string, unknown> = { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }) {
+/** delayWorkflow is start → wait (flow.delay) → done: long enough to watch on a loaded CI machine, short enough for a fast test. */
+function delayWorkflow(name: string, delay = '3s', trigger: Record<string, unknown> = { id: 'start', position: { x: 0, y: 0 }, type: 'trigger.manual' }) {
   return {
     edges: [
       { source: trigger.id, target: 'wait' },
@@ -43,13 +43,14 @@ test('(a) a run with a delay paints node states live on the canvas, without poll
   await page.getByRole('dialog', { name: 'Run workflow' }).getByRole('button', { name: 'Run' }).click();
   await expect(status(page, 'wait')).toHaveAttribute('data-status', 'waiting');
   await expect(status(page, 'start')).toHaveAttribute('data-status', 'succeeded');
-  await expect(page.getByTestId('run-bar').locator('[data-status=running]')).toBeVisible();
+  // A delay over 2 s (the engine's suspend threshold) parks the whole run as waiting.
+  await expect(page.getByTestId('run-bar').locator('[data-status=waiting]')).toBeVisible();
   const whileWaiting = calls.length;
   await expect(status(page, 'done')).toHaveAttribute('data-status', 'succeeded', { timeout: 8000 });
   await expect(status(page, 'wait')).toHaveAttribute('data-status', 'succeeded');
   await expect(page.getByTestId('run-bar').locator('[data-status=succeeded]')).toBeVisible();
 
-  // No polling: over a run of more than 1.5 s, the page read the execution a bounded number of times
+  // No polling: over a run of more than 3 s, the page read the execution a bounded number of times
   // (the start, once when it finished) instead of every 400 ms; nothing at all while it waited.
   await page.waitForLoadState('networkidle');
   expect(
