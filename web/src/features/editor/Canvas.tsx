@@ -24,7 +24,7 @@ import { toast } from '@lib/toast';
 import { CanvasMiniMap } from './CanvasMiniMap';
 import { checkConnection } from './connection';
 import { RunOverlayContext, useEditorApi, useEditorStore } from './EditorContext';
-import { inputPorts, isNoteId, outputPorts, type WorkflowEdge } from './graphModel';
+import { inputPorts, isNoteId, outputPorts, typeLabel, type WorkflowEdge } from './graphModel';
 import { buildMotionScene, MotionSession, PALETTES, type MotionScene, type NodeLook } from './motion';
 import { NoteCard } from './nodes/NoteCard';
 import { WorkflowNodeCard } from './nodes/WorkflowNodeCard';
@@ -274,7 +274,7 @@ export const Canvas = memo(function Canvas({ children, onConnectionDrop, onMenu,
         outs: outputPorts(type, n.data).map((p) => p.name),
         problem: s.problems.byNode.has(id),
         status: overlay?.get(id)?.status,
-        title: n.data.name || type?.title || n.data.type,
+        title: typeLabel(s.catalog, n.data),
       };
     };
     const rf = flow.getState();

@@ -195,6 +195,7 @@ export class MotionPainter {
   private edges: Path2D | null = null;
   private viewport: Viewport | null = null;
   private frame = 0;
+  private text = '';
 
   private canvas: HTMLCanvasElement | null = null;
 
@@ -206,6 +207,7 @@ export class MotionPainter {
   /** start takes the scene to draw until stop. */
   start(scene: MotionScene, viewport: Viewport) {
     this.scene = scene;
+    this.text = this.canvas ? getComputedStyle(this.canvas).color : '';
     const all = new Path2D();
     for (const d of scene.edges) all.addPath(new Path2D(d));
     this.edges = all;
@@ -305,7 +307,7 @@ export class MotionPainter {
     ctx.strokeStyle = scene.portStroke;
     ctx.stroke();
     if (z >= TITLE_ZOOM && titled.length > 0) {
-      ctx.fillStyle = getComputedStyle(c).color;
+      ctx.fillStyle = this.text;
       ctx.font = '600 14px ui-sans-serif, system-ui, sans-serif';
       ctx.textBaseline = 'middle';
       for (const b of titled) ctx.fillText(b.title!, b.x + 56, b.y + 20, b.w - 70);
@@ -375,7 +377,7 @@ export class MotionSession {
     if (this.active === 0 && !this.shown) return;
     if (!this.shown) this.show(viewport);
     else this.painter.draw(viewport);
-    if (this.active > 0 || this.shown) this.arm(this.active > 0 ? IDLE_MS : SETTLE_MS);
+    this.arm(this.active > 0 ? IDLE_MS : SETTLE_MS);
   }
 
   /** end is a gesture ending (or a programmatic move: they are not counted in). */
