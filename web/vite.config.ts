@@ -61,6 +61,10 @@ export default defineConfig({
     css: false,
     environment: 'jsdom',
     include: ['src/**/*.test.{ts,tsx}'],
+    // The files share a worker's module graph and jsdom instead of each importing the app afresh:
+    // the suite runs about five times faster. src/test/setup.ts resets the shared state before each
+    // case (docs/adr/0030-shared-test-modules.md).
+    isolate: false,
     setupFiles: ['src/test/setup.ts'],
     // A test may wait 5 s for an element (asyncUtilTimeout in setup.ts) on a loaded machine.
     testTimeout: 15_000,

@@ -8,9 +8,10 @@ import { RouterProvider } from 'react-router';
 import { watchSystemTheme } from '@lib/theme';
 
 import { queryClient } from './queryClient';
-import { router } from './router';
+import { followSession, router } from './router';
 
 watchSystemTheme();
+followSession();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

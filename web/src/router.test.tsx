@@ -8,6 +8,7 @@ import { fakeApi, fakeMe } from '@test/render';
 let setupRequired = false;
 let router: (typeof import('./router'))['router'];
 let calls: ReturnType<typeof fakeApi>;
+let unfollow: () => void;
 
 beforeAll(async () => {
   calls = fakeApi([
@@ -17,10 +18,13 @@ beforeAll(async () => {
     { body: { items: [] }, path: '/api/v1/executions' },
     { body: { items: [] }, path: '/api/v1/node-types' },
   ]);
-  ({ router } = await import('./router'));
+  let followSession: (typeof import('./router'))['followSession'];
+  ({ followSession, router } = await import('./router'));
+  unfollow = followSession();
 });
 
 afterAll(() => {
+  unfollow();
   session.end('logout');
   vi.unstubAllGlobals();
 });
@@ -81,6 +85,7 @@ describe('router guards', () => {
   });
 
   it('asks for a login that comes back here when the session expires', async () => {
+    signIn();
     await router.navigate('/workflows?q=orders');
     session.end('expired');
     await vi.waitFor(() => expect(here()).toBe('/login?next=%2Fworkflows%3Fq%3Dorders&reason=expired'));

@@ -130,15 +130,24 @@ export const router = createBrowserRouter([
   },
 ]);
 
-followWorkspace(queryClient);
-
-// A session that ends by itself (its refresh refused: expired, revoked, signed out in another tab)
-// drops everything cached and asks for a login that returns to the page the user was on.
-session.onEnded((reason) => {
-  getLiveClient().stop();
-  queryClient.clear();
-  if (reason === 'expired') {
-    const { pathname, search } = router.state.location;
-    void router.navigate(loginPath(pathname + search, 'expired'), { replace: true });
-  }
-});
+/**
+ * followSession ties the app to the tab's session: a change of workspace drops the previous one's
+ * cache (followWorkspace), and a session that ends by itself (its refresh refused: expired, revoked,
+ * signed out in another tab) drops everything cached and asks for a login that returns to the page
+ * the user was on. main.tsx calls it once; it returns the function that undoes it.
+ */
+export function followSession(): () => void {
+  const offWorkspace = followWorkspace(queryClient);
+  const offEnded = session.onEnded((reason) => {
+    getLiveClient().stop();
+    queryClient.clear();
+    if (reason === 'expired') {
+      const { pathname, search } = router.state.location;
+      void router.navigate(loginPath(pathname + search, 'expired'), { replace: true });
+    }
+  });
+  return () => {
+    offWorkspace();
+    offEnded();
+  };
+}

@@ -23,6 +23,13 @@ export function dismissToast(id: number): void {
   emit();
 }
 
+/** dismissAllToasts removes every toast (tests start each case from none). */
+export function dismissAllToasts(): void {
+  if (toasts.length === 0) return;
+  toasts = [];
+  emit();
+}
+
 function push(kind: Toast['kind'], message: string, opts: Partial<Pick<Toast, 'action' | 'title'>> & { durationMs?: number } = {}): number {
   const id = nextId++;
   const t: Toast = { id, kind, message };

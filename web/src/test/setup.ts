@@ -1,13 +1,23 @@
 import '@testing-library/jest-dom/vitest';
 
 import { cleanup, configure } from '@testing-library/react';
-import { afterEach } from 'vitest';
+import { afterEach, beforeEach } from 'vitest';
 
 import { expressionEditorSettings } from '@components/ExpressionInput';
+import { dismissAllToasts } from '@lib/toast';
 import { session } from '@services/session';
+import { FakeSocket } from '@test/fakeSocket';
 
 afterEach(() => {
   cleanup();
+});
+
+// The test files share one module graph (isolate: false in vite.config.ts, which runs the suite
+// about five times faster): every case starts from no toasts, no fake sockets and no session.
+beforeEach(() => {
+  dismissAllToasts();
+  FakeSocket.all = [];
+  session.end('logout');
 });
 
 // findBy* and waitFor wait up to 5 s, not 1 s: a loaded 2-core CI machine renders a lazy form or a
