@@ -17,7 +17,7 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
-const target: ExpressionTarget = { executionId: 'e1', nodeId: 'tail', scope: { input: { total: 150 } }, workflowId: 'w1' };
+const target: ExpressionTarget = { executionId: 'e1', nodeId: 'tail', scope: () => ({ input: { total: 150 } }), workflowId: 'w1' };
 
 function Field({ initial }: { initial: string }) {
   const [value, setValue] = useState(initial);

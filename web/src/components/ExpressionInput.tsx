@@ -67,12 +67,13 @@ function RichExpressionInput({
   const target = useContext(ExpressionTargetContext);
   const previewId = useId();
   const functions = useQuery({ ...expressionQueries.functions(), enabled: expressionEditorSettings.codeEditor && (isExpr || !!expressionOnly) });
-  const scopeRef = useRef<ExpressionScope>({});
+  const scopeRef = useRef<() => ExpressionScope>(() => ({}));
   // Completion reads the latest scope through the ref, updated after each render.
   useLayoutEffect(() => {
-    scopeRef.current = { ...(target?.scope ?? {}), functions: functions.data ?? [] };
+    const fns = functions.data ?? [];
+    scopeRef.current = () => ({ ...(target?.scope() ?? {}), functions: fns });
   });
-  const scope = useCallback(() => scopeRef.current, []);
+  const scope = useCallback(() => scopeRef.current(), []);
 
   const debounced = useDebouncedValue(value, PREVIEW_DEBOUNCE_MS);
   // An unclosed {{ is previewed too: its error says what it lacks.

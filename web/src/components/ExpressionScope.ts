@@ -7,8 +7,12 @@ export interface ExpressionTarget {
   /** executionId is the last run of the workflow, when there is one. */
   executionId: string | null;
   nodeId: string;
-  /** scope is what completion proposes: the run's data for the node, or what is known without one. */
-  scope: ExpressionScope;
+  /**
+   * scope returns what completion proposes: the run's data for the node, or what is known without
+   * one. It is called when completion asks, so that what it costs to work out (the output shapes of
+   * every node upstream) is never paid by a panel that does not complete.
+   */
+  scope: () => ExpressionScope;
   workflowId: string;
 }
 

@@ -107,6 +107,14 @@ export interface NodeLook {
 /** Card geometry of a node that has not been measured (never rendered): see WorkflowNodeCard. */
 const CARD = { handleOut: 8.5, header: 53, portRow: 22, portTop: 6, width: 240 } as const;
 
+/**
+ * cardHeight is the height of a node card with this many rows of ports (the longer of its inputs and
+ * outputs, at least one) before React Flow has measured it.
+ */
+export function cardHeight(rows: number): number {
+  return CARD.header + Math.max(1, rows) * CARD.portRow + 12 + 4;
+}
+
 /** PORT_RADIUS is a handle's radius (index.css: 15 px handles). */
 const PORT_RADIUS = 7.5;
 
@@ -129,9 +137,8 @@ export function buildMotionScene(
     if (n.hidden) continue;
     const l = look(n.id);
     const { x, y } = n.internals.positionAbsolute;
-    const rows = Math.max(l.ins.length, l.outs.length, 1);
     const w = n.measured.width ?? n.width ?? CARD.width;
-    const h = n.measured.height ?? n.height ?? CARD.header + rows * CARD.portRow + 12 + 4;
+    const h = n.measured.height ?? n.height ?? cardHeight(Math.max(l.ins.length, l.outs.length));
     if (l.note !== undefined) {
       const [fill, stroke] = palette.notes[l.note] ?? palette.notes.yellow!;
       boxes.push({ fill, h, stroke: n.selected ? palette.selected : stroke, w, x, y });

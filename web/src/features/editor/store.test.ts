@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { catalogFactory, definitionFactory } from '@test/factories';
 
 import { definitionFromGraph } from './graphModel';
+import { cardHeight } from './motion';
 import { createEditorStore, isDirty } from './store';
 
 function setup() {
@@ -37,6 +38,11 @@ describe('editor store', () => {
     expect(s.nodes.filter((x) => x.selected).map((x) => x.id)).toEqual(['set_2']);
     expect(s.selectedId).toBe('set_2');
     expect(isDirty(s)).toBe(true);
+    // Sized up front, so that React Flow shows it at once: one row of ports, or two for an if.
+    expect([n.initialWidth, n.initialHeight]).toEqual([240, cardHeight(1)]);
+    const ifId = store.getState().addNode('flow.if', { x: 0, y: 0 });
+    expect(store.getState().nodes.find((x) => x.id === ifId)!.initialHeight).toBe(cardHeight(2));
+    expect(cardHeight(2) - cardHeight(1)).toBe(22);
   });
 
   it('gives new and copied nodes unique default titles', () => {

@@ -12,6 +12,7 @@ import {
   edgeId,
   type Graph,
   graphFromDefinition,
+  inputPorts,
   isNoteId,
   makeEdge,
   MAX_NOTES,
@@ -36,6 +37,7 @@ import {
   type WorkflowNode,
   type WorkflowNodeData,
 } from './graphModel';
+import { cardHeight } from './motion';
 import { NO_PROBLEMS, type Problems } from './problems';
 
 /** NODE_WIDTH is the width of a node card; positions given for a new node are its centre. */
@@ -271,9 +273,13 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const titles = takenTitles(s.catalog, s.nodes);
         const title = typeLabel(s.catalog, data);
         if (titles.has(title)) data.name = uniqueTitle(title, titles);
+        // Its size up front lets React Flow show the node in the commit that adds it; without one, the
+        // node stays hidden until a ResizeObserver round has measured it (ADR 0029).
         const node: WorkflowNode = {
           data,
           id,
+          initialHeight: cardHeight(Math.max(inputPorts(info).length, outputPorts(info, data).length)),
+          initialWidth: NODE_WIDTH,
           position: { x: center.x - NODE_WIDTH / 2, y: center.y - 30 },
           selected: true,
           type: 'workflow',

@@ -2,6 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import { useContext, useMemo } from 'react';
 
 import type { ExpressionTarget } from '@components/ExpressionScope';
+import type { ExpressionScope } from '@lib/expressionLang';
 import { executionQueries } from '@services/executions';
 import { expressionQueries } from '@services/expressions';
 import { outputShapes } from '@lib/outputShape';
@@ -24,16 +25,18 @@ export function useExpressionTarget(nodeId: string): ExpressionTarget {
   const nodes = useEditorStore((s) => s.nodes);
   const edges = useEditorStore((s) => s.edges);
   const catalog = useEditorStore((s) => s.catalog);
-  const shaped = useMemo(
-    () =>
-      outputShapes(
+  // Worked out when completion first asks, once per graph and run: over hundreds of nodes it takes
+  // milliseconds that opening the panel need not spend.
+  const shaped = useMemo(() => {
+    let memo: ExpressionScope | undefined;
+    return () =>
+      (memo ??= outputShapes(
         scope.data ?? {},
         nodeId,
         nodes.map((n) => ({ config: n.data.config, id: n.id, type: n.data.type })),
         edges,
         (type) => catalog.get(type)?.outputSchema,
-      ),
-    [scope.data, nodeId, nodes, edges, catalog],
-  );
+      ));
+  }, [scope.data, nodeId, nodes, edges, catalog]);
   return useMemo(() => ({ executionId, nodeId, scope: shaped, workflowId }), [executionId, nodeId, shaped, workflowId]);
 }
