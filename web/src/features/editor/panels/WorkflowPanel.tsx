@@ -3,6 +3,7 @@ import { useShallow } from 'zustand/react/shallow';
 
 import { TagsInput } from '@components/TagsInput';
 import { WorkflowPicker } from '@components/WorkflowPicker';
+import { useAfterPaint } from '@hooks/use-after-paint';
 import { parseJsonSafe } from '@lib/json';
 
 import { useEditorApi, useEditorStore } from '../EditorContext';
@@ -27,7 +28,9 @@ function Errors({ list }: { list: string[] }) {
 export function WorkflowPanel({ readOnly }: { readOnly?: boolean }) {
   const store = useEditorApi();
   const meta = useEditorStore((s) => s.meta);
-  const nodeIds = useEditorStore(useShallow((s) => s.nodes.map((n) => n.id)));
+  // The output node's options (one per node) follow an added or removed node after the frame that
+  // shows it: on a big graph they are hundreds of elements the add need not wait for.
+  const nodeIds = useAfterPaint(useEditorStore(useShallow((s) => s.nodes.map((n) => n.id))));
   const global = useEditorStore((s) => s.problems.global);
   const workflowId = useEditorStore((s) => s.workflowId);
   const [varsText, setVarsText] = useState(() => (meta.settings.vars ? JSON.stringify(meta.settings.vars, null, 2) : ''));
