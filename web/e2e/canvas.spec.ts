@@ -106,6 +106,12 @@ test('the right-click menu adds a node where it was opened, and works from the k
       { config: { fields: { a: 1 } }, id: 'tag', position: { x: 320, y: 0 }, type: 'data.set' },
     ],
   });
+  // Error events the page does not throw: a second ResizeObserver round in one frame is reported so.
+  await page.addInitScript(() => {
+    const w = window as unknown as { cmErrorEvents: string[] };
+    w.cmErrorEvents = [];
+    window.addEventListener('error', (e) => w.cmErrorEvents.push(String(e.message)));
+  });
   await page.goto(`/workflows/${wf.id}`);
   await expect(node(page, 'tag')).toBeVisible();
   await viewportSettled(page);
@@ -124,6 +130,11 @@ test('the right-click menu adds a node where it was opened, and works from the k
   const box = (await node(page, 'merge').boundingBox())!;
   const tagBox = (await node(page, 'tag').boundingBox())!;
   expect(box.y).toBeGreaterThan(tagBox.y + tagBox.height);
+  // It was shown at once with an estimate of its size (store.ts addNode), which never sizes the card:
+  // React Flow measured the card itself, in one ResizeObserver round.
+  const [outer, card] = await node(page, 'merge').evaluate((el) => [el.getBoundingClientRect().height, el.firstElementChild!.getBoundingClientRect().height]);
+  expect(Math.abs(outer! - card!)).toBeLessThan(1);
+  expect(await page.evaluate(() => (window as unknown as { cmErrorEvents: string[] }).cmErrorEvents)).toEqual([]);
 
   // On a node: Shift+F10 opens its menu; Rename edits the title in place.
   await node(page, 'tag').click();
