@@ -108,8 +108,9 @@ export interface NodeLook {
 const CARD = { handleOut: 8.5, header: 53, portRow: 22, portTop: 6, width: 240 } as const;
 
 /**
- * cardHeight is the height of a node card with this many rows of ports (the longer of its inputs and
- * outputs, at least one) before React Flow has measured it.
+ * cardHeight estimates the height of a node card with this many rows of ports (the longer of its
+ * inputs and outputs, at least one) before React Flow has measured it: the header and the ports, not
+ * the lines a card may add below them.
  */
 export function cardHeight(rows: number): number {
   return CARD.header + Math.max(1, rows) * CARD.portRow + 12 + 4;
