@@ -274,7 +274,8 @@ export function createEditorStore(init: EditorInit): EditorStore {
         const title = typeLabel(s.catalog, data);
         if (titles.has(title)) data.name = uniqueTitle(title, titles);
         // Its size up front lets React Flow show the node in the commit that adds it; without one, the
-        // node stays hidden until a ResizeObserver round has measured it (ADR 0029).
+        // node stays hidden until a ResizeObserver round has measured it. The card keeps its own size
+        // meanwhile (index.css), so that the one measurement is the card's.
         const node: WorkflowNode = {
           data,
           id,
