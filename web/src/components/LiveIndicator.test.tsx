@@ -11,7 +11,6 @@ import { LiveIndicator } from './LiveIndicator';
 const clients: LiveClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.stop();
-  Socket.all = [];
 });
 
 describe('LiveIndicator', () => {
